@@ -1,0 +1,187 @@
+"""The ``ews`` command line (German messages; a table by default, JSON on request)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ews import intake
+from ews.deadlines import BERLIN
+from ews.pipeline import restamp
+from ews.reports import application_records, input_id_for, journal_records, record_stamp
+from ews.settings import Settings
+
+app = typer.Typer(help="EWS-Aktenführung: Posteingang, Register und Briefe.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+errors = Console(stderr=True)
+
+OUTCOME_DE = {"registered": "registriert", "late": "verspätet", "invalid": "ungültig",
+              "duplicate": "Duplikat", None: "in Arbeit"}
+
+
+@app.command()
+def process(
+    ohne_prefect: Annotated[bool, typer.Option(
+        "--ohne-prefect", help="Direkt verarbeiten, ohne Prefect-Lauf.")] = False,
+) -> None:
+    """Einen Durchlauf machen: alle fertig abgelegten Dateien im Posteingang verarbeiten."""
+    settings = Settings()
+    console.print(f"Posteingang: [bold]{settings.inbox_dir}[/] – Runde {settings.round.name}")
+    with console.status("Verarbeite Eingänge …"):
+        if ohne_prefect:
+            results = intake.run_pass(settings, progress=_print_progress)
+        else:
+            from flows.server import use_running_server
+            use_running_server(settings)
+            from flows.intake import posteingang
+            results = posteingang(settings)
+    if not results:
+        console.print("Keine neuen Dateien im Posteingang.")
+        return
+    _print_results_table([r.model_dump(mode="json") for r in results])
+
+
+def _print_progress(result: Any) -> None:
+    console.print(f"  {result.source_name}: {OUTCOME_DE[result.outcome.value]} "
+                  f"{result.az or ''}")
+
+
+def _print_results_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Ergebnis dieses Durchlaufs")
+    for header in ("Datei", "Ergebnis", "Aktenzeichen", "Kommune", "Gründe"):
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(row["source_name"], OUTCOME_DE[row["outcome"]], row["az"] or "–",
+                      row["kommune_name"] or "–", "\n".join(row["reasons"]))
+    console.print(table)
+
+
+@app.command()
+def serve() -> None:
+    """Dauerbetrieb: Prefect-Server starten, Posteingang überwachen, Läufe in der Oberfläche."""
+    from flows.server import serve_office
+    serve_office(Settings(), console)
+
+
+@app.command()
+def journal(json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False
+            ) -> None:
+    """Alle jemals gesehenen Eingangsdateien mit ihrem Ergebnis."""
+    settings = Settings()
+    intake.prepare(settings)
+    records = journal_records(settings)
+    if json_lines:
+        _print_json_lines(records)
+        return
+    table = Table(title="Eingangsjournal")
+    for header in ("Nr.", "Datei", "Eingang", "Ergebnis", "Aktenzeichen", "Kommune", "Gründe"):
+        table.add_column(header, overflow="fold")
+    for r in records:
+        table.add_row(str(r["eingangsnummer"]), r["source"], _local(r["received_at"]),
+                      OUTCOME_DE[r["outcome"]], r["az"] or "–", r["kommune_name"] or "–",
+                      "\n".join(r["reasons"]))
+    console.print(table)
+
+
+@app.command()
+def applications(
+    json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False,
+) -> None:
+    """Alle Bewerbungen im Register."""
+    settings = Settings()
+    intake.prepare(settings)
+    records = application_records(settings)
+    if json_lines:
+        _print_json_lines(records)
+        return
+    table = Table(title=f"Bewerbungen ({len(records)})")
+    for header in ("Aktenzeichen", "Kommune", "AGS", "Status", "Eingang", "Briefe"):
+        table.add_column(header, overflow="fold")
+    status_de = {"registered": "registriert", "late": "verspätet", "replaced": "ersetzt"}
+    for r in records:
+        table.add_row(r["az"], r["kommune_name"], r["ags"], status_de.get(r["status"],
+                      r["status"]), _local(r["received_at"]),
+                      "\n".join(Path(p).name for p in r["letters"]))
+    console.print(table)
+
+
+@app.command()
+def eingangsstempel(
+    eingang: Annotated[str, typer.Argument(
+        help="Datei im Posteingang, Eingangsnummer oder Aktenzeichen")],
+    zeitpunkt: Annotated[str, typer.Argument(help="z. B. \"28.02.2027 14:30\"")],
+    von: Annotated[str, typer.Option(help="Wer den Stempel erfasst")] = "Poststelle",
+) -> None:
+    """Eingangsstempel einer Papierbewerbung erfassen; er gilt statt der Zeit des ersten
+    Sehens. Für schon registrierte Eingänge wird die Frist neu geprüft."""
+    settings = Settings()
+    intake.prepare(settings)
+    try:
+        stamped = datetime.strptime(zeitpunkt.strip(), "%d.%m.%Y %H:%M").replace(tzinfo=BERLIN)
+    except ValueError:
+        errors.print(f"„{zeitpunkt}“ ist kein Zeitpunkt im Format TT.MM.JJJJ HH:MM.")
+        raise typer.Exit(2) from None
+    now = datetime.now(BERLIN)
+    if Path(eingang).is_file():
+        console.print(record_stamp(settings, Path(eingang), stamped, actor=von, now=now))
+        return
+    input_id = input_id_for(settings, eingang)
+    if input_id is None:
+        errors.print(f"Kein Eingang mit Nummer oder Aktenzeichen „{eingang}“ gefunden.")
+        raise typer.Exit(2)
+    result = restamp(input_id, stamped, settings, now, actor=von)
+    console.print(f"Eingangsstempel {stamped:%d.%m.%Y %H:%M} Uhr erfasst für Eingang "
+                  f"{input_id}: {OUTCOME_DE[result.outcome.value]} {result.az or ''}")
+
+
+@app.command()
+def demo() -> None:
+    """Beispielbewerbungen in den Posteingang legen und einen Durchlauf machen."""
+    from ews.samples import demo_inbox_files
+
+    from ews.folders import write_atomic
+
+    settings = Settings()
+    intake.prepare(settings)
+    files = demo_inbox_files(settings.round.name)
+    for name, data in files:
+        write_atomic(settings.inbox_dir / name, data)
+    console.print(f"{len(files)} Beispieldateien in {settings.inbox_dir} gelegt.")
+    process(ohne_prefect=False)
+    console.print("Briefe liegen in "
+                  f"[bold]{settings.outbox_dir}[/]; Übersicht: [bold]ews journal[/].")
+
+
+@app.command()
+def formular(ziel: Annotated[Path, typer.Argument()] = Path("templates/bewerbungsbogen.pdf")
+             ) -> None:
+    """Den leeren Bewerbungsbogen der laufenden Runde erzeugen."""
+    from ews.blank_form import build_blank_form
+    from ews.folders import write_atomic
+
+    settings = Settings()
+    write_atomic(ziel, build_blank_form(settings.round.name))
+    console.print(f"Bewerbungsbogen für {settings.round.name} geschrieben: {ziel}")
+
+
+def _print_json_lines(records: list[dict[str, Any]]) -> None:
+    for record in records:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _local(iso: str | None) -> str:
+    if not iso:
+        return "–"
+    return datetime.fromisoformat(iso).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M:%S")
+
+
+if __name__ == "__main__":
+    app()

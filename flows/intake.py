@@ -1,0 +1,81 @@
+"""The intake flow ``posteingang``: one pass over the inbox as Prefect tasks."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+
+from ews import intake
+from ews.pipeline import InputResult
+from ews.settings import Settings
+
+OUTCOME_DE = {"registered": "registriert", "late": "verspätet", "invalid": "ungültig",
+              "duplicate": "Duplikat"}
+
+
+@contextmanager
+def exclusive_pass(settings: Settings) -> Iterator[None]:
+    """One intake pass at a time per data folder (serve's watcher, UI runs, ews process)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.data_dir / ".posteingang.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def claim_inputs(settings: Settings) -> list[int]:
+    intake.prepare(settings)
+    intake.claim_new_inputs(settings)
+    return intake.open_input_ids(settings)
+
+
+@task(name="eingänge-verarbeiten", cache_policy=NONE)
+def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult]:
+    logger = get_run_logger()
+
+    def report(result: InputResult) -> None:
+        logger.info("%s: %s %s", result.source_name, OUTCOME_DE[result.outcome.value],
+                    result.az or "")
+
+    return intake.process_inputs(input_ids, settings, progress=report)
+
+
+@task(name="briefe-als-pdf", retries=2, retry_delay_seconds=5, cache_policy=NONE,
+      tags=["libreoffice"])
+def convert_letters(settings: Settings) -> list[str]:
+    return intake.convert_pending_letters(settings)
+
+
+@flow(name="posteingang", log_prints=True)
+def posteingang(settings: Settings | None = None) -> list[InputResult]:
+    """Take every stable file in the inbox, register it, write its letters."""
+    settings = settings or Settings()
+    with exclusive_pass(settings):
+        input_ids = claim_inputs(settings)
+        results = process_inputs(settings, input_ids) if input_ids else []
+        convert_letters(settings)
+    if results:
+        publish_artifacts(results)
+    return results
+
+
+def publish_artifacts(results: list[InputResult]) -> None:
+    rows = [{"Datei": r.source_name, "Ergebnis": OUTCOME_DE[r.outcome.value],
+             "Aktenzeichen": r.az or "", "Kommune": r.kommune_name or "",
+             "Gründe": "; ".join(r.reasons)} for r in results]
+    create_table_artifact(key="posteingang", table=rows,
+                          description="Ergebnis des letzten Posteingangslaufs")
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[OUTCOME_DE[r.outcome.value]] = counts.get(OUTCOME_DE[r.outcome.value], 0) + 1
+    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    create_markdown_artifact(key="posteingang-zusammenfassung",
+                             markdown=f"**Posteingang:** {len(results)} Eingänge – {summary}")

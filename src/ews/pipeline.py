@@ -1,0 +1,255 @@
+"""One input → one outcome. The only place that turns a rejection into an outcome.
+
+``process_input`` is a resumable state machine over the register: an input is read and
+decided (claimed → decided, one transaction that issues the Az. and plans the letters), its
+letters are rendered, and the original is archived or quarantined (decided → done). A crash at
+any point followed by a rerun continues from the committed state: no second Az., no second
+letter, no file lost. I/O: database, files, letter rendering.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from ews import folders, register
+from ews.database import session_factory
+from ews.deadlines import BERLIN, Deadline
+from ews.errors import DocumentRejected
+from ews.forms import assess_fields, summary_of
+from ews.letters import LetterData, render_letter
+from ews.models import ApplicationStatus, Assessment, LetterKind, Outcome
+from ews.pdf import read_form
+from ews.schema import ApplicationRow, Input, LetterRow
+from ews.settings import Settings
+
+LETTER_TITLES = {
+    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
+    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
+    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
+}
+
+
+class InputResult(BaseModel):
+    """What became of one input, for progress output and artifacts."""
+
+    input_id: int
+    source_name: str
+    outcome: Outcome
+    az: str | None
+    kommune_name: str | None
+    reasons: list[str]
+    letters: list[str]
+    stored_path: str | None
+
+
+def deadline_of(settings: Settings) -> Deadline:
+    round_ = settings.round
+    return Deadline(round_.deadline, round_.extended_until, round_.deadline_fixed)
+
+
+def assess_document(data: bytes, settings: Settings) -> Assessment:
+    """Read and validate one document; a rejected document becomes reasons, never an error."""
+    limit = settings.intake.max_file_mb
+    if len(data) > limit * 1024 * 1024:
+        return Assessment(reasons=[f"Die Datei ist größer als {limit} MB und wird nicht "
+                                   "verarbeitet."])
+    try:
+        reading = read_form(data, ocr=settings.intake.ocr,
+                            ocr_max_pages=settings.intake.ocr_max_pages)
+    except DocumentRejected as rejected:
+        return Assessment(reasons=rejected.reasons)
+    assessment = assess_fields(reading.fields, round_name=settings.round.name)
+    return assessment.model_copy(update={"method": reading.method})
+
+
+def outcome_for(assessment: Assessment, *, has_twin: bool, on_time: bool) -> Outcome:
+    """The journal outcome of an input (pure)."""
+    if has_twin:
+        return Outcome.DUPLICATE
+    if not assessment.is_valid:
+        return Outcome.INVALID
+    return Outcome.REGISTERED if on_time else Outcome.LATE
+
+
+def process_input(input_id: int, settings: Settings, now: datetime,
+                  assessment: Assessment | None = None) -> InputResult:
+    """Bring one input to ``done`` from whatever state the register holds (idempotent)."""
+    sessions = session_factory(settings.db_url)
+    with sessions.begin() as session:
+        row = _load(session, input_id)
+        pending = row.state == "claimed"
+        claim = Path(row.claim_path)
+    if pending:
+        assessment = assessment or assess_document(claim.read_bytes(), settings)
+        with sessions.begin() as session:
+            _decide(session, _load(session, input_id), assessment, settings, now)
+    with sessions.begin() as session:
+        letters = [(letter.id, LetterData.model_validate(letter.data), letter.docx_path)
+                   for letter in register.letters_of(session, input_id)
+                   if letter.state == "planned"]
+    for letter_id, data, path in letters:
+        render_letter(data, settings.office, settings.templates_dir, Path(path))
+        with sessions.begin() as session:
+            _letter(session, letter_id).state = "rendered"
+    with sessions.begin() as session:
+        row = _load(session, input_id)
+        if row.state != "done":
+            _file_input(row, settings, now)
+        return _result(session, row)
+
+
+def _load(session: Session, input_id: int) -> Input:
+    row = session.get(Input, input_id)
+    if row is None:
+        raise LookupError(f"input {input_id} is not in the register")
+    return row
+
+
+def _letter(session: Session, letter_id: int) -> LetterRow:
+    letter = session.get(LetterRow, letter_id)
+    assert letter is not None
+    return letter
+
+
+def _decide(session: Session, row: Input, assessment: Assessment, settings: Settings,
+            now: datetime) -> None:
+    if row.state != "claimed":  # another run decided meanwhile
+        return
+    register.lock_decisions(session)
+    deadline = deadline_of(settings)
+    received = row.stamped_at or row.received_at
+    twin = register.registered_twin(session, row.sha256, row.id)
+    outcome = outcome_for(assessment, has_twin=twin is not None,
+                          on_time=deadline.is_on_time(received))
+    row.outcome, row.reasons = outcome.value, list(assessment.reasons)
+    row.read_method = assessment.method.value if assessment.method else None
+    name = assessment.fields.get("kommune_name")
+    row.kommune_name = name if isinstance(name, str) else None
+    row.ags = assessment.municipality.ags if assessment.municipality else None
+    row.state = "decided"
+    if outcome is Outcome.DUPLICATE:
+        assert twin is not None
+        row.application_id = twin.application_id
+        original = register.application_of(session, twin.application_id)
+        az = f", Aktenzeichen {original.az}" if original else ""
+        row.reasons = [f"Die Datei ist identisch mit dem Eingang „{twin.source_name}“ "
+                       f"(Eingangsnummer {twin.id}{az}); sie wurde nicht erneut registriert."]
+        return
+    application = None
+    if outcome in (Outcome.REGISTERED, Outcome.LATE):
+        application = _register(session, row, assessment, outcome, settings, received)
+        row.application_id = application.id
+        if outcome is Outcome.LATE:
+            row.reasons = [f"Eingang nach Ablauf der Bewerbungsfrist "
+                           f"({deadline.last_day:%d.%m.%Y}, 24:00 Uhr)."]
+    _plan_letters(session, row, assessment, outcome, application, settings, now, received)
+
+
+def _register(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
+              settings: Settings, received: datetime) -> ApplicationRow:
+    assert assessment.application is not None
+    app = assessment.application
+    year = received.astimezone(BERLIN).year
+    az, serial = register.issue_az(session, year, settings.az)
+    status = ApplicationStatus.REGISTERED if outcome is Outcome.REGISTERED else \
+        ApplicationStatus.LATE
+    new = ApplicationRow(
+        az=az, az_year=year, az_serial=serial, round_name=settings.round.name,
+        ags=app.municipality.ags, kommune_name=app.kommune_name, status=status.value,
+        received_at=received, deadline_last_day=deadline_of(settings).last_day.isoformat(),
+        fields=dict(assessment.fields), input_id=row.id)
+    return register.add_application(session, new)
+
+
+def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
+                  application: ApplicationRow | None, settings: Settings, now: datetime,
+                  received: datetime) -> None:
+    kind = {Outcome.REGISTERED: LetterKind.EINGANGSBESTAETIGUNG,
+            Outcome.LATE: LetterKind.VERSPAETUNGSSCHREIBEN,
+            Outcome.INVALID: LetterKind.MAENGELSCHREIBEN}.get(outcome)
+    if kind is None or assessment.recipient is None:
+        return  # nobody to write to: the journal and quarantine note carry the reason
+    reference = application.az if application else f"Eingang {row.id:06d}"
+    replaced = register.replaced_by(session, application.id) if application else None
+    name = (assessment.municipality.letter_name if assessment.municipality
+            else row.kommune_name or "")
+    data = LetterData(
+        kind=kind, recipient=assessment.recipient, reference=reference,
+        letter_date=now.astimezone(BERLIN).date(), round_name=settings.round.name,
+        kommune_name=name, received_at=received,
+        deadline_day=deadline_of(settings).last_day, reasons=list(assessment.reasons),
+        replaces_reference=replaced.az if replaced else None, source_name=row.source_name,
+        summary=summary_of(assessment.fields))
+    folder = settings.outbox_dir / folders.safe_name(f"{reference.replace('/', '-')} {name}")
+    docx = folder / f"{now.astimezone(BERLIN):%Y-%m-%d} {LETTER_TITLES[kind]}.docx"
+    register.plan_letter(session, input_id=row.id,
+                         application_id=application.id if application else None,
+                         kind=kind.value, reference=reference, docx_path=str(docx),
+                         data=data.model_dump(mode="json"))
+
+
+def _file_input(row: Input, settings: Settings, now: datetime) -> None:
+    claim = Path(row.claim_path)
+    name = f"{row.id:06d}__{folders.safe_name(row.source_name)}"
+    if row.outcome == Outcome.INVALID.value:
+        target = settings.quarantine_dir / name
+        folders.quarantine(claim, target, row.reasons)
+    else:
+        month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
+        target = folders.move_into_place(claim, settings.archive_dir / month / name)
+    row.stored_path, row.state, row.finished_at = str(target), "done", now
+
+
+def _result(session: Session, row: Input) -> InputResult:
+    application = register.application_of(session, row.application_id)
+    letters = [letter.pdf_path or letter.docx_path
+               for letter in register.letters_of(session, row.id)]
+    return InputResult(
+        input_id=row.id, source_name=row.source_name, outcome=Outcome(row.outcome or "invalid"),
+        az=application.az if application and row.outcome != Outcome.DUPLICATE.value else None,
+        kommune_name=row.kommune_name, reasons=list(row.reasons), letters=letters,
+        stored_path=row.stored_path)
+
+
+def restamp(input_id: int, stamped: datetime, settings: Settings, now: datetime, *,
+            actor: str) -> InputResult:
+    """Record an Eingangsstempel for a decided input and re-judge the deadline with it: a
+    status that changes (late ↔ on time) gets its letter; everything is logged."""
+    sessions = session_factory(settings.db_url)
+    with sessions.begin() as session:
+        register.lock_decisions(session)
+        row = _load(session, input_id)
+        previous = row.stamped_at or row.received_at
+        row.stamped_at = stamped
+        register.log_event(session, actor=actor, action="eingangsstempel",
+                           subject=f"Eingang {row.id}",
+                           detail={"vorher": previous.isoformat(), "neu": stamped.isoformat()})
+        _rejudge(session, row, settings, now, stamped)
+    return process_input(input_id, settings, now)
+
+
+def _rejudge(session: Session, row: Input, settings: Settings, now: datetime,
+             stamped: datetime) -> None:
+    application = register.application_of(session, row.application_id)
+    if application is None or application.input_id != row.id:
+        return  # invalid or duplicate: the stamp is recorded, nothing to re-judge
+    on_time = deadline_of(settings).is_on_time(stamped)
+    outcome = Outcome.REGISTERED if on_time else Outcome.LATE
+    application.received_at = stamped
+    if outcome.value == row.outcome:
+        return
+    row.outcome = outcome.value
+    row.reasons = [] if on_time else [f"Eingang nach Ablauf der Bewerbungsfrist "
+                                      f"({deadline_of(settings).last_day:%d.%m.%Y}, 24:00 Uhr)."]
+    if application.status != ApplicationStatus.REPLACED.value:
+        application.status = (ApplicationStatus.REGISTERED if on_time
+                               else ApplicationStatus.LATE).value
+    assessment = assess_fields(dict(application.fields), round_name=application.round_name)
+    existing = {letter.kind for letter in register.letters_of(session, row.id)}
+    kind = LetterKind.EINGANGSBESTAETIGUNG if on_time else LetterKind.VERSPAETUNGSSCHREIBEN
+    if kind.value not in existing:
+        _plan_letters(session, row, assessment, outcome, application, settings, now, stamped)

@@ -1,0 +1,174 @@
+"""The application register and the input journal (adapter: database via SQLAlchemy).
+
+Holds no business rules: the pipeline decides, this module records. Numbers are issued inside
+the caller's transaction, so an Aktenzeichen exists exactly when its application does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ews.models import ApplicationStatus, Outcome
+from ews.schema import ApplicationRow, AzCounter, EventRow, Input, LetterRow, Sighting
+from ews.settings import AzSettings
+
+_DECISION_LOCK = 0x455753  # "EWS": serialises decisions across workers on PostgreSQL
+
+
+def lock_decisions(session: Session) -> None:
+    """Serialise decision transactions (SQLite already does with BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DECISION_LOCK})
+
+
+def sighting(session: Session, path: str, size: int, mtime_ns: int, now: datetime) -> Sighting:
+    """Record a sighting of an inbox file; the first one keeps its time."""
+    seen = session.get(Sighting, path)
+    if seen is None:
+        seen = Sighting(path=path, size=size, mtime_ns=mtime_ns, first_seen_at=now)
+        session.add(seen)
+    return seen
+
+
+def forget_sighting(session: Session, path: str) -> None:
+    sighting = session.get(Sighting, path)
+    if sighting is not None:
+        session.delete(sighting)
+
+
+def open_input(session: Session, *, claim_path: str, source_name: str, sha256: str, size: int,
+               received_at: datetime, stamped_at: datetime | None = None,
+               channel: str = "ordner") -> Input:
+    row = Input(claim_path=claim_path, source_name=source_name, sha256=sha256, size=size,
+                received_at=received_at, stamped_at=stamped_at, channel=channel,
+                state="claimed", reasons=[])
+    session.add(row)
+    session.flush()
+    return row
+
+
+def input_by_reference(session: Session, reference: str) -> Input | None:
+    """An input by its Eingangsnummer or by the Az. of its application."""
+    if reference.strip().isdigit():
+        return session.get(Input, int(reference))
+    app = application_by_az(session, reference.strip())
+    return None if app is None else session.get(Input, app.input_id)
+
+
+def input_by_claim(session: Session, claim_path: str) -> Input | None:
+    return session.scalars(select(Input).where(Input.claim_path == claim_path)).first()
+
+
+def unfinished_inputs(session: Session) -> list[Input]:
+    return list(session.scalars(select(Input).where(Input.state != "done").order_by(Input.id)))
+
+
+def registered_twin(session: Session, sha256: str, input_id: int) -> Input | None:
+    """An earlier input with the same bytes that led to an application."""
+    registered = (Outcome.REGISTERED, Outcome.LATE, Outcome.DUPLICATE)
+    query = (select(Input).where(Input.sha256 == sha256, Input.id != input_id,
+                                 Input.outcome.in_([o.value for o in registered]))
+             .order_by(Input.id))
+    return session.scalars(query).first()
+
+
+def issue_az(session: Session, year: int, scheme: AzSettings) -> tuple[str, int]:
+    """Next Aktenzeichen of ``year`` (gap-free: the counter moves in the caller's transaction)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (insert(AzCounter).values(year=year, last_serial=1)
+                 .on_conflict_do_update(index_elements=["year"],
+                                        set_={"last_serial": AzCounter.last_serial + 1})
+                 .returning(AzCounter.last_serial))
+    serial = int(session.execute(statement).scalar_one())
+    return f"{scheme.file_plan_key}-{serial:0{scheme.serial_digits}d}/{year}", serial
+
+
+def current_application(session: Session, round_name: str, ags: str) -> ApplicationRow | None:
+    query = select(ApplicationRow).where(
+        ApplicationRow.round_name == round_name, ApplicationRow.ags == ags,
+        ApplicationRow.status != ApplicationStatus.REPLACED.value)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def add_application(session: Session, row: ApplicationRow) -> ApplicationRow:
+    """Insert ``row``; an older current application of the municipality becomes ``replaced``;
+    a row older than the current one is filed as ``replaced`` right away."""
+    current = current_application(session, row.round_name, row.ags)
+    if current is not None and current.received_at > row.received_at:
+        row.status = ApplicationStatus.REPLACED.value
+        row.replaced_by_id = current.id
+    elif current is not None:
+        current.status = ApplicationStatus.REPLACED.value
+        session.flush()  # free the one-current-application index before the insert
+    session.add(row)
+    session.flush()
+    if current is not None and current.status == ApplicationStatus.REPLACED.value:
+        current.replaced_by_id = row.id
+    return row
+
+
+def application_of(session: Session, application_id: int | None) -> ApplicationRow | None:
+    return None if application_id is None else session.get(ApplicationRow, application_id)
+
+
+def replaced_by(session: Session, application_id: int) -> ApplicationRow | None:
+    """The application that ``application_id`` replaced, if any."""
+    query = select(ApplicationRow).where(ApplicationRow.replaced_by_id == application_id)
+    return session.scalars(query).first()
+
+
+def plan_letter(session: Session, *, input_id: int, application_id: int | None, kind: str,
+                reference: str, docx_path: str, data: dict[str, Any]) -> LetterRow:
+    row = LetterRow(input_id=input_id, application_id=application_id, kind=kind,
+                    reference=reference, docx_path=docx_path, data=data, state="planned")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def letters_of(session: Session, input_id: int) -> list[LetterRow]:
+    return list(session.scalars(select(LetterRow).where(LetterRow.input_id == input_id)))
+
+
+def letters_waiting_for_pdf(session: Session) -> list[LetterRow]:
+    return list(session.scalars(select(LetterRow).where(LetterRow.state == "rendered")
+                                .order_by(LetterRow.id)))
+
+
+def log_event(session: Session, *, actor: str, action: str, subject: str,
+              detail: dict[str, Any]) -> None:
+    session.add(EventRow(actor=actor, action=action, subject=subject, detail=detail))
+
+
+def journal_rows(session: Session) -> list[tuple[Input, ApplicationRow | None]]:
+    query = (select(Input, ApplicationRow)
+             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .order_by(Input.id))
+    return [(i, a) for i, a in session.execute(query).tuples()]
+
+
+def application_rows(session: Session) -> list[ApplicationRow]:
+    return list(session.scalars(select(ApplicationRow).order_by(ApplicationRow.az_year,
+                                                                ApplicationRow.az_serial)))
+
+
+def application_by_az(session: Session, az: str) -> ApplicationRow | None:
+    return session.scalars(select(ApplicationRow).where(ApplicationRow.az == az)).first()
+
+
+def letters_of_application(session: Session, application_id: int) -> list[LetterRow]:
+    return list(session.scalars(select(LetterRow)
+                                .where(LetterRow.application_id == application_id)
+                                .order_by(LetterRow.id)))
+
+
+def count_inputs(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Input)) or 0)

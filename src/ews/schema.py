@@ -1,0 +1,145 @@
+"""Database tables of the register (SQLAlchemy ORM declarations; no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and returns them aware (SQLite keeps no offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the register")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Sighting(Base):
+    """First time the service saw a file in the inbox (its receipt time)."""
+
+    __tablename__ = "sightings"
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    first_seen_at: Mapped[datetime]
+    stamped_at: Mapped[datetime | None]  # paper receipt stamp recorded by staff
+
+
+class Input(Base):
+    """One input file: the journal. ``state``: claimed → decided → done."""
+
+    __tablename__ = "inputs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_name: Mapped[str] = mapped_column(String(1024))
+    channel: Mapped[str] = mapped_column(String(16), default="ordner")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime]
+    stamped_at: Mapped[datetime | None]
+    claim_path: Mapped[str] = mapped_column(String(1024), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="claimed", index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    read_method: Mapped[str | None] = mapped_column(String(16))
+    kommune_name: Mapped[str | None] = mapped_column(String(512))
+    ags: Mapped[str | None] = mapped_column(String(8))
+    # no foreign key: applications.input_id points back here, and a cycle would stop PostgreSQL
+    application_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    stored_path: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class AzCounter(Base):
+    """Last Az. serial issued per year; incremented in the transaction that issues one."""
+
+    __tablename__ = "az_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApplicationRow(Base):
+    """One registered application with its Aktenzeichen."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("az_year", "az_serial"),
+        # at most one current application per municipality and round
+        Index("uq_current_application", "round_name", "ags", unique=True,
+              sqlite_where=text("status != 'replaced'"),
+              postgresql_where=text("status != 'replaced'")),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    az: Mapped[str] = mapped_column(String(64), unique=True)
+    az_year: Mapped[int] = mapped_column(Integer)
+    az_serial: Mapped[int] = mapped_column(Integer)
+    round_name: Mapped[str] = mapped_column(String(64))
+    ags: Mapped[str] = mapped_column(String(8))
+    kommune_name: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+    deadline_last_day: Mapped[str] = mapped_column(String(10))
+    fields: Mapped[dict[str, Any]]
+    input_id: Mapped[int] = mapped_column(ForeignKey("inputs.id"), unique=True)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LetterRow(Base):
+    """A letter written for an input; at most one per kind and input."""
+
+    __tablename__ = "letters"
+    __table_args__ = (UniqueConstraint("input_id", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    input_id: Mapped[int] = mapped_column(ForeignKey("inputs.id"))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(64))
+    docx_path: Mapped[str] = mapped_column(String(1024))
+    pdf_path: Mapped[str | None] = mapped_column(String(1024))
+    data: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), default="planned")  # planned|rendered|done
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventRow(Base):
+    """Audit log: who changed what and when (staff actions such as an Eingangsstempel)."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]]
