@@ -1,0 +1,372 @@
+"""Builds the staff-editable letter templates ``templates/*.docx`` with python-docx; writes files.
+
+Run ``.venv/bin/python scripts/build_templates.py [OUT_DIR]`` after changing a layout or text here.
+Staff may later edit the generated files in Word or LibreOffice; this script then no longer
+describes them, so rebuild only on purpose.
+
+Layout: DIN 5008 Form B on A4 as a table with fixed widths and row heights (no floating frames):
+letterhead to 45 mm, address field 85 x 45 mm at 20 mm from the left edge (text at the 25 mm
+alignment line) with the return line in the 17.7 mm Zusatzzone, information block at 125 mm.
+
+Placeholders (``ews.letters.letter_context`` provides them; each tag sits in a run of its own):
+anschrift, anrede, unser_zeichen, briefdatum, runde, kommune, eingang_datum, eingang_uhrzeit,
+frist, frist_datum, gruende (list), ersetzt_zeichen ("" when none), dateiname,
+angaben (list of {bezeichnung, wert}), absender_name, absender_einheit, absender_strasse,
+absender_plz, absender_ort, absender_telefon, absender_email, absender_website,
+absender_register, ansprechpartner, unterzeichner_name, unterzeichner_funktion.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+
+from ews.models import LetterKind
+
+FONT = "Liberation Sans"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "templates"
+TAG = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})")
+SENDER_LINE = "{{ absender_name }} · {{ absender_strasse }} · {{ absender_plz }} {{ absender_ort }}"
+INFO_LINES = [
+    ("Unser Zeichen:", "{{ unser_zeichen }}"),
+    ("", ""),
+    ("Ansprechpartner:", "{{ ansprechpartner }}"),
+    ("Telefon:", "{{ absender_telefon }}"),
+    ("E-Mail:", "{{ absender_email }}"),
+    ("", ""),
+    ("Datum:", "{{ briefdatum }}"),
+]
+Container = DocumentObject | _Cell
+
+
+def add_paragraph(
+    container: Container,
+    text: str = "",
+    *,
+    size: float | None = None,
+    bold: bool = False,
+    after: float = 11,
+    style: str | None = None,
+) -> Paragraph:
+    """Adds a paragraph; every Jinja tag gets a run of its own so Word does not split it."""
+    paragraph = container.add_paragraph(style=style)
+    paragraph.paragraph_format.space_after = Pt(after)
+    add_runs(paragraph, text, size=size, bold=bold)
+    return paragraph
+
+
+def add_runs(
+    paragraph: Paragraph, text: str, *, size: float | None = None, bold: bool = False
+) -> None:
+    for piece in TAG.split(text):
+        if piece:
+            run = paragraph.add_run(piece)
+            run.bold = bold or None
+            if size is not None:
+                run.font.size = Pt(size)
+
+
+def twips(millimetres: float) -> str:
+    return str(round(millimetres * 1440 / 25.4))
+
+
+def layout_table(table: Table, widths_mm: list[float], margins_mm: list[float]) -> None:
+    """Fixed widths (Word reads the cells, LibreOffice the grid: set both) and cell margins
+    (top, left, bottom, right); table properties in schema order, which Word insists on."""
+    table.autofit = False
+    for column, width in zip(table._tbl.tblGrid.gridCol_lst, widths_mm, strict=True):
+        column.w = Mm(width)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_mm, strict=True):
+            cell.width = Mm(width)
+    properties = table._tbl.tblPr
+    total = properties.find(qn("w:tblW"))
+    total.set(qn("w:type"), "dxa")
+    total.set(qn("w:w"), twips(sum(widths_mm)))
+    cell_margins = OxmlElement("w:tblCellMar")
+    for side, value in zip(("top", "left", "bottom", "right"), margins_mm, strict=True):
+        cell_margins.append(
+            OxmlElement(f"w:{side}", {qn("w:w"): twips(value), qn("w:type"): "dxa"})
+        )
+    properties.append(cell_margins)
+    order = ["tblStyle", "tblW", "jc", "tblInd", "tblBorders", "tblLayout", "tblCellMar", "tblLook"]
+    for child in sorted(properties, key=lambda element: order.index(element.tag.split("}")[1])):
+        properties.append(child)
+
+
+def setup_document() -> DocumentObject:
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin, section.right_margin = Mm(25), Mm(20)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(27)
+    section.header_distance, section.footer_distance = Mm(10), Mm(10)
+    normal = document.styles["Normal"]
+    normal.font.name, normal.font.size = FONT, Pt(11)
+    fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attribute), FONT)
+    language = OxmlElement("w:lang")
+    language.set(qn("w:val"), "de-DE")
+    normal.element.get_or_add_rPr().append(language)
+    normal.paragraph_format.space_before, normal.paragraph_format.space_after = Pt(0), Pt(0)
+    normal.paragraph_format.line_spacing = 1.0
+    document.core_properties.author = "Entwicklungswerkstatt (EWS)"
+    document.core_properties.language = "de-DE"
+    add_header_and_footer(document)
+    return document
+
+
+def add_page_field(paragraph: Paragraph, instruction: str) -> None:
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), instruction)
+    run = paragraph.add_run("1")
+    run.font.size = Pt(8)
+    field.append(run._r)
+    paragraph._p.append(field)
+
+
+def add_header_and_footer(document: DocumentObject) -> None:
+    """Page 1 has the letterhead in the body; later pages get a short running header."""
+    section = document.sections[0]
+    section.different_first_page_header_footer = True
+    header = section.header.paragraphs[0]
+    add_runs(header, "{{ absender_einheit }} · Unser Zeichen {{ unser_zeichen }} · Seite ", size=8)
+    add_page_field(header, "PAGE")
+    add_runs(header, " von ", size=8)
+    add_page_field(header, "NUMPAGES")
+    lines = [
+        SENDER_LINE,
+        "Telefon {{ absender_telefon }} · {{ absender_email }} · {{ absender_website }}",
+        "{{ absender_register }}",
+    ]
+    for footer in (section.footer, section.first_page_footer):
+        for index, line in enumerate(lines):
+            paragraph = footer.paragraphs[0] if index == 0 else footer.add_paragraph()
+            add_runs(paragraph, line, size=8)
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def add_head(document: DocumentObject) -> None:
+    """Letterhead, address field and information block in one fixed table."""
+    table = document.add_table(rows=3, cols=3)
+    layout_table(table, [80, 20, 65], [0, 0, 0, 0])
+    for row, height in zip(table.rows, [Mm(25), Mm(17.7), Mm(27.3)], strict=True):
+        row.height, row.height_rule = height, WD_ROW_HEIGHT_RULE.EXACTLY
+    # An address line that wraps must push the text down, never cut off the town.
+    table.rows[2].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    letterhead = table.cell(0, 0).merge(table.cell(0, 2))
+    head = letterhead.paragraphs[0]
+    head.paragraph_format.space_before = Mm(6)
+    add_runs(head, "{{ absender_name }}", size=14, bold=True)
+    add_paragraph(letterhead, "{{ absender_einheit }}", size=10, after=0)
+    for paragraph in letterhead.paragraphs:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    zusatz = table.cell(1, 0)
+    zusatz.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
+    return_line = zusatz.paragraphs[0]
+    add_runs(return_line, "{{ absender_name }}", size=7)
+    line_break = return_line.add_run()
+    line_break.font.size = Pt(7)
+    line_break.add_break()
+    add_runs(return_line, "{{ absender_strasse }} · {{ absender_plz }} {{ absender_ort }}", size=7)
+    return_line.paragraph_format.space_after = Pt(3)
+    add_runs(table.cell(2, 0).paragraphs[0], "{{ anschrift }}", size=11)
+    add_info_block(table.cell(1, 2).merge(table.cell(2, 2)))
+
+
+def add_info_block(cell: _Cell) -> None:
+    for index, (label, value) in enumerate(INFO_LINES):
+        paragraph = cell.paragraphs[0] if index == 0 else cell.add_paragraph()
+        paragraph.paragraph_format.space_before = Mm(5) if index == 0 else Pt(0)
+        paragraph.paragraph_format.left_indent = Mm(26)
+        paragraph.paragraph_format.first_line_indent = Mm(-26)
+        paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(26))
+        if label:
+            paragraph.add_run(label).font.size = Pt(8)
+            paragraph.add_run("\t").font.size = Pt(8)
+            paragraph.add_run(value).font.size = Pt(10)
+
+
+def add_subject(document: DocumentObject, subject: str) -> None:
+    """Bold subject without the word "Betreff", two blank lines around it, then the salutation."""
+    paragraph = add_paragraph(document, subject, bold=True, after=22)
+    paragraph.paragraph_format.space_before = Pt(22)
+    add_paragraph(document, "{{ anrede }}")
+
+
+def add_closing(document: DocumentObject) -> None:
+    add_paragraph(document, "Mit freundlichen Grüßen", after=30)
+    add_paragraph(document, "{{ unterzeichner_name }}", after=0)
+    add_paragraph(document, "{{ unterzeichner_funktion }}", after=22)
+    add_paragraph(
+        document,
+        "Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig.",
+        size=8,
+    )
+
+
+def add_summary(document: DocumentObject) -> None:
+    """Attachment "Ihre Angaben": one table row per (label, value) pair, on a new page."""
+    add_paragraph(document, "{%p if angaben %}")
+    add_paragraph(document, "Anlage", bold=True, after=0)
+    add_paragraph(document, "Ihre Angaben aus dem Bewerbungsbogen")
+    heading = add_paragraph(document, "Anlage: Ihre Angaben", bold=True, size=12)
+    heading.paragraph_format.page_break_before = True
+    add_paragraph(
+        document,
+        "So haben wir den Bewerbungsbogen „{{ dateiname }}“ (Aktenzeichen {{ unser_zeichen }}) "
+        "gelesen. Bitte prüfen Sie die Angaben und teilen Sie uns Fehler unter Angabe des "
+        "Aktenzeichens mit.",
+    )
+    table = document.add_table(rows=3, cols=2, style="Table Grid")
+    cells = [
+        (table.cell(0, 0), "{%tr for angabe in angaben %}"),
+        (table.cell(1, 0), "{{ angabe.bezeichnung }}"),
+        (table.cell(1, 1), "{{ angabe.wert }}"),
+        (table.cell(2, 0), "{%tr endfor %}"),
+    ]
+    for cell, text in cells:
+        add_runs(cell.paragraphs[0], text, size=10)
+    layout_table(table, [55, 110], [1, 1.5, 1, 1.5])
+    add_paragraph(document, "{%p endif %}", after=0)
+
+
+def build_eingangsbestaetigung(document: DocumentObject) -> None:
+    add_subject(document, "Ihre Bewerbung für {{ runde }}: Eingangsbestätigung")
+    for text in [
+        "wir haben die Bewerbung für {{ runde }} (Kommune: {{ kommune }}) "
+        "am {{ eingang_datum }}, um {{ eingang_uhrzeit }} erhalten und unter dem Aktenzeichen "
+        "{{ unser_zeichen }} registriert. Bitte geben Sie dieses Aktenzeichen bei allen "
+        "Rückfragen an.",
+        "Bewerbungsfrist: {{ frist }}. Ihre Bewerbung ist damit fristgerecht eingegangen.",
+        "{%p if ersetzt_zeichen %}",
+        "Diese Bewerbung ersetzt Ihre frühere Bewerbung mit dem Aktenzeichen "
+        "{{ ersetzt_zeichen }}. Berücksichtigt wird nur die neuere Bewerbung; die frühere "
+        "bleibt bei unseren Akten.",
+        "{%p endif %}",
+        "{%p if angaben %}",
+        "In der Anlage finden Sie Ihre Angaben so, wie wir sie aus dem Bewerbungsbogen gelesen "
+        "haben. Bitte prüfen Sie diese und teilen Sie uns Fehler unter Angabe des "
+        "Aktenzeichens mit.",
+        "{%p endif %}",
+        "Für Rückfragen stehen wir Ihnen gern zur Verfügung.",
+    ]:
+        add_paragraph(document, text)
+    add_closing(document)
+    add_summary(document)
+
+
+def build_maengelschreiben(document: DocumentObject) -> None:
+    add_subject(
+        document, "Ihre Bewerbung für {{ runde }}: Bewerbung konnte nicht registriert werden"
+    )
+    add_paragraph(
+        document,
+        "vielen Dank für Ihre Einsendung „{{ dateiname }}“ (Kommune: {{ kommune }}), die am "
+        "{{ eingang_datum }}, um {{ eingang_uhrzeit }} bei uns eingegangen ist. Leider konnten "
+        "wir sie nicht als Bewerbung registrieren, weil der Bewerbungsbogen nicht verwendbar "
+        "ist:",
+        after=6,
+    )
+    add_paragraph(document, "{%p for grund in gruende %}")
+    add_paragraph(document, "{{ grund }}", style="List Bullet", after=6)
+    add_paragraph(document, "{%p endfor %}")
+    request = add_paragraph(
+        document,
+        "Bitte senden Sie uns den Bewerbungsbogen vollständig ausgefüllt und korrigiert erneut zu.",
+    )
+    request.paragraph_format.space_before = Pt(5)  # the bullet list ends without a blank line
+    for text in [
+        "Bewerbungsfrist: {{ frist }}. Für die Einhaltung der Frist zählt der Zeitpunkt, zu dem "
+        "der korrigierte Bewerbungsbogen bei uns eingeht.",
+        "Bitte geben Sie bei Rückfragen unser Zeichen {{ unser_zeichen }} an. Für Fragen stehen "
+        "wir Ihnen gern zur Verfügung.",
+    ]:
+        add_paragraph(document, text)
+    add_closing(document)
+
+
+def build_verspaetungsschreiben(document: DocumentObject) -> None:
+    add_subject(document, "Ihre Bewerbung für {{ runde }}: Eingang nach Ablauf der Bewerbungsfrist")
+    for text in [
+        "vielen Dank für die Bewerbung für {{ runde }} (Kommune: {{ kommune }}) und Ihr "
+        "Interesse an der Entwicklungswerkstatt.",
+        "Ihre Bewerbung ist am {{ eingang_datum }}, um {{ eingang_uhrzeit }} bei uns "
+        "eingegangen. Die Bewerbungsfrist endete am {{ frist }}. Wir haben Ihre Bewerbung "
+        "unter dem Aktenzeichen {{ unser_zeichen }} als verspätet eingegangen registriert.",
+        "Damit alle Kommunen gleich behandelt werden, können wir verspätet eingegangene "
+        "Bewerbungen leider nicht berücksichtigen. Das gilt nur dann nicht, wenn wir die "
+        "Bewerbungsfrist für alle Kommunen verlängern; in diesem Fall informieren wir Sie.",
+        "Wir bedauern, Ihnen keine andere Nachricht geben zu können, und würden uns freuen, "
+        "wenn Sie sich an einer späteren Runde beteiligen. Für Fragen stehen wir Ihnen gern "
+        "zur Verfügung.",
+    ]:
+        add_paragraph(document, text)
+    add_closing(document)
+
+
+Builder = Callable[[DocumentObject], None]
+#: the template file stem is the kind's value: ews.letters looks the file up by it
+LETTERS: dict[LetterKind, tuple[str, Builder]] = {
+    LetterKind.EINGANGSBESTAETIGUNG: ("Eingangsbestätigung", build_eingangsbestaetigung),
+    LetterKind.MAENGELSCHREIBEN: ("Mängelschreiben", build_maengelschreiben),
+    LetterKind.VERSPAETUNGSSCHREIBEN: ("Verspätungsschreiben", build_verspaetungsschreiben),
+}
+
+
+def write_template(out_dir: Path, kind: LetterKind, title: str, build: Builder) -> Path:
+    document = setup_document()
+    add_head(document)
+    build(document)
+    document.core_properties.title = title
+    buffer = io.BytesIO()
+    document.save(buffer)
+    target = out_dir / f"{kind.value}.docx"
+    handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{kind.value}.", suffix=".tmp")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(reproducible_zip(buffer.getvalue()))
+    os.chmod(temp_name, 0o644)  # mkstemp creates 0600; these files are committed and shared
+    os.replace(temp_name, target)
+    return target
+
+
+def reproducible_zip(content: bytes) -> bytes:
+    """Fixed timestamps in the archive, so rebuilding unchanged templates changes no byte."""
+    result = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(content)) as source,
+        zipfile.ZipFile(result, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            stamped = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            target.writestr(stamped, source.read(item), compress_type=zipfile.ZIP_DEFLATED)
+    return result.getvalue()
+
+
+def main(argv: list[str]) -> int:
+    out_dir = Path(argv[0]) if argv else DEFAULT_OUT
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for kind, (title, build) in LETTERS.items():
+        print(write_template(out_dir, kind, title, build))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

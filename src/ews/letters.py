@@ -1,0 +1,339 @@
+"""Letters: the template context (pure) and its rendering with docxtpl (reads templates, writes
+.docx files).
+
+Templates are staff-editable Word files ``<templates_dir>/<LetterKind value>.docx`` built by
+``scripts/build_templates.py``; their placeholders are the German keys of ``letter_context``.
+They render in a sandboxed Jinja environment with ``StrictUndefined`` and autoescaping, so values
+from applications (``{{ 7*7 }}``, ``<w:t>``, ``&``) appear literally and the XML stays valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import html
+import io
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_date, format_time
+from docx.opc.exceptions import PackageNotFoundError
+from docxtpl import DocxTemplate
+from jinja2.sandbox import SandboxedEnvironment
+from lxml import etree
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from ews.errors import ConfigurationError, TemplateError
+from ews.models import LetterKind, Recipient
+from ews.settings import OfficeSettings
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LOCALE = "de_DE"
+MAX_ADDRESS_LINES = 6
+# XML 1.0 forbids these; \t and \n stay (docxtpl turns them into tabs and line breaks).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml")
+_LEFTOVER_TAG = re.compile(r"\{\s*[{%#]|[}%#]\s*\}")
+_RETYPE_HINT = (
+    "Tippen Sie den Platzhalter am besten in einem Zug neu ein: zwei geschweifte Klammern auf "
+    "jeder Seite, ohne Leerzeichen zwischen den Klammern, ohne Zeilenumbruch, mit geraden "
+    "Anführungszeichen, z. B. {{ unser_zeichen }}."
+)
+#: Jinja's English syntax messages -> what staff should fix ({0} = the name Jinja reports)
+_SYNTAX_PROBLEMS = [
+    (
+        re.compile(r"block that needs to be closed is '(\w+)'"),
+        "Zu einer Anweisung „{{%p {0} … %}}“ fehlt das passende „{{%p end{0} %}}“.",
+    ),
+    (re.compile(r"No filter named '([^']+)'"), "Der Filter „{0}“ ist unbekannt."),
+    (
+        re.compile(r"Encountered unknown tag '([^']+)'"),
+        "Die Anweisung „{0}“ ist unbekannt oder steht an der falschen Stelle.",
+    ),
+]
+
+
+class LetterData(BaseModel):
+    """Everything one letter says, as plain data (display formatting is ``letter_context``)."""
+
+    kind: LetterKind
+    recipient: Recipient  # address lines (<= 6) + full salutation line
+    reference: str = Field(min_length=1)  # "Unser Zeichen": the Az. or else the Eingangsnummer
+    letter_date: date
+    round_name: str
+    kommune_name: str  # how the municipality is named in the letter, e.g. "Stadt Hagen"
+    received_at: AwareDatetime  # shown in Europe/Berlin
+    deadline_day: date  # last day of the (shifted) deadline; ends 24:00
+    reasons: list[str] = Field(default_factory=list)  # German sentences (Mängelschreiben)
+    replaces_reference: str | None = None
+    source_name: str  # original file name of the input
+    summary: list[tuple[str, str]] = Field(default_factory=list)  # (printed label, value)
+
+    @field_validator("recipient")
+    @classmethod
+    def _address_fits_field(cls, value: Recipient) -> Recipient:
+        count = len(address_lines(value))
+        if not 1 <= count <= MAX_ADDRESS_LINES:
+            raise ValueError(
+                f"Die Anschrift muss 1 bis {MAX_ADDRESS_LINES} Zeilen haben, hat aber {count}."
+            )
+        return value
+
+
+def long_date(day: date) -> str:
+    """``Freitag, 1. März 2024`` (DIN 5008, independent of the server locale)."""
+    return format_date(day, "EEEE, d. MMMM y", locale=LOCALE)
+
+
+def clock_time(moment: datetime) -> str:
+    """``14:03 Uhr`` in Europe/Berlin, summer time included."""
+    return f"{format_time(moment, 'HH:mm', tzinfo=BERLIN, locale=LOCALE)} Uhr"
+
+
+def address_lines(recipient: Recipient) -> list[str]:
+    """The non-empty lines of the address, cleaned for XML."""
+    lines = (part for line in recipient.lines for part in clean_text(line).split("\n"))
+    return [line.strip() for line in lines if line.strip()]
+
+
+def clean_text(value: str) -> str:
+    """NFC text without characters XML cannot carry; line breaks normalised to ``\\n``."""
+    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+    return _XML_ILLEGAL.sub("", text)
+
+
+def letter_context(data: LetterData, office: OfficeSettings) -> dict[str, object]:
+    """The placeholders of every letter template as display strings (pure)."""
+    return {**_office_context(office), **_letter_values(data)}
+
+
+def _office_context(office: OfficeSettings) -> dict[str, object]:
+    values = {
+        "absender_name": office.name,
+        "absender_einheit": office.unit,
+        "absender_strasse": office.street,
+        "absender_plz": office.plz,
+        "absender_ort": office.ort,
+        "absender_telefon": office.phone,
+        "absender_email": office.email,
+        "absender_website": office.website,
+        "absender_register": office.register_note,
+        "ansprechpartner": office.contact_name,
+        "unterzeichner_name": office.signer_name,
+        "unterzeichner_funktion": office.signer_function,
+    }
+    return {key: clean_text(value) for key, value in values.items()}
+
+
+def _letter_values(data: LetterData) -> dict[str, object]:
+    received = data.received_at.astimezone(BERLIN)
+    return {
+        "anschrift": "\n".join(address_lines(data.recipient)),
+        "anrede": clean_text(data.recipient.salutation),
+        "unser_zeichen": clean_text(data.reference),
+        "briefdatum": format_date(data.letter_date, "dd.MM.y", locale=LOCALE),
+        "runde": clean_text(data.round_name),
+        "kommune": clean_text(data.kommune_name),
+        "eingang_datum": long_date(received.date()),
+        "eingang_uhrzeit": clock_time(received),
+        "frist": f"{long_date(data.deadline_day)}, 24:00 Uhr",
+        "frist_datum": long_date(data.deadline_day),
+        "gruende": [clean_text(reason) for reason in data.reasons],
+        "ersetzt_zeichen": clean_text(data.replaces_reference or ""),
+        "dateiname": clean_text(data.source_name),
+        "angaben": [
+            {"bezeichnung": clean_text(label), "wert": clean_text(value)}
+            for label, value in data.summary
+        ],
+    }
+
+
+def template_path(templates_dir: Path, kind: LetterKind) -> Path:
+    return templates_dir / f"{kind.value}.docx"
+
+
+def render_letter(
+    data: LetterData, office: OfficeSettings, templates_dir: Path, out_path: Path
+) -> Path:
+    """Renders the letter to ``out_path`` (.docx, folder created as needed), written under a
+    temporary name first."""
+    content = _render_docx(template_path(templates_dir, data.kind), letter_context(data, office))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.replace(temp_name, out_path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return out_path
+
+
+def check_templates(templates_dir: Path, office: OfficeSettings) -> list[str]:
+    """German descriptions of every problem found in the letter templates; ``[]`` when fine."""
+    problems: list[str] = []
+    for kind in LetterKind:
+        path = template_path(templates_dir, kind)
+        if not path.is_file():
+            problems.append(f"Briefvorlage „{path.name}“ fehlt im Ordner {templates_dir}.")
+            continue
+        problems.extend(_template_problems(path, letter_context(sample_letter_data(kind), office)))
+    return problems
+
+
+def sample_letter_data(kind: LetterKind) -> LetterData:
+    """Sample data that takes every branch of a template (for checks and previews)."""
+    return LetterData(
+        kind=kind,
+        recipient=Recipient(
+            lines=["Stadt Musterstadt", "Der Bürgermeister", "Rathausplatz 1", "40210 Musterstadt"],
+            salutation="Sehr geehrte Damen und Herren,",
+        ),
+        reference="13.0.70-001/2027",
+        letter_date=date(2027, 3, 2),
+        round_name="EWS 6",
+        kommune_name="Stadt Musterstadt",
+        received_at=datetime(2027, 3, 1, 14, 3, tzinfo=BERLIN),
+        deadline_day=date(2027, 3, 1),
+        reasons=["Das Feld „Motivation“ ist leer.", "Die Einwilligung fehlt."],
+        replaces_reference="13.0.70-000/2027",
+        source_name="bewerbung.pdf",
+        summary=[("Name der Kommune", "Stadt Musterstadt"), ("Motivation", "Zeile 1\nZeile 2")],
+    )
+
+
+def _template_problems(path: Path, context: dict[str, object]) -> list[str]:
+    undeclared = _undeclared_variables(path, context)
+    problems = [
+        f"Briefvorlage „{path.name}“: {_describe_undefined(name, context)}"
+        for name in sorted(undeclared)
+    ]
+    filled = {**context, **{name: "" for name in undeclared}}
+    try:
+        content = _render_docx(path, filled)
+    except TemplateError as exc:
+        return [*problems, str(exc)]
+    return problems + [
+        f"Briefvorlage „{path.name}“: „{snippet}“ enthält einen Platzhalter, der nicht erkannt "
+        f"wurde. {_RETYPE_HINT}"
+        for snippet in _leftover_tags(content)
+    ]
+
+
+def _undeclared_variables(path: Path, context: dict[str, object]) -> set[str]:
+    """Unknown names in the template; errors are left to rendering, which explains them."""
+    template = DocxTemplate(io.BytesIO(_template_bytes(path)))
+    try:
+        names: set[str] = template.get_undeclared_template_variables(_jinja_env(), context)
+    except (jinja2.TemplateSyntaxError, PackageNotFoundError, zipfile.BadZipFile, KeyError):
+        return set()
+    return names
+
+
+def _render_docx(path: Path, context: dict[str, object]) -> bytes:
+    template = DocxTemplate(io.BytesIO(_template_bytes(path)))
+    try:
+        template.init_docx()
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
+        raise TemplateError(f"Briefvorlage „{path.name}“ ist keine lesbare Word-Datei.") from exc
+    try:
+        template.render(context, jinja_env=_jinja_env())
+    except (jinja2.TemplateError, etree.XMLSyntaxError, TypeError, ValueError) as exc:
+        raise TemplateError(f"Briefvorlage „{path.name}“: {_describe(exc, context)}") from exc
+    buffer = io.BytesIO()
+    template.save(buffer)
+    return buffer.getvalue()
+
+
+def _template_bytes(path: Path) -> bytes:
+    try:
+        status = path.stat()
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"Briefvorlage „{path.name}“ fehlt: {path}") from exc
+    return _read_template(path.resolve(), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_template(path: Path, mtime_ns: int, size: int) -> bytes:
+    """Cached per process; a changed file has a new mtime and size, hence a new key."""
+    return path.read_bytes()
+
+
+@functools.cache
+def _jinja_env() -> SandboxedEnvironment:
+    return SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def _describe(exc: Exception, known: Iterable[str]) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return _describe_undefined(exc.message or "", known)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return _describe_syntax(exc)
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return f"Der Platzhalter verwendet einen nicht erlaubten Ausdruck ({exc})."
+    return f"Ein Platzhalter kann nicht ausgefüllt werden ({exc}). {_RETYPE_HINT}"
+
+
+def _describe_undefined(message: str, known: Iterable[str]) -> str:
+    attribute = re.search(r"has no attribute '([^']+)'", message)
+    if attribute:
+        return f"Der Platzhalter verwendet das unbekannte Feld „{attribute.group(1)}“."
+    match = re.search(r"'([^']+)' is undefined", message)
+    name = match.group(1) if match else message
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" Gemeint ist vielleicht „{{{{ {close[0]} }}}}“." if close else ""
+    return f"Der Platzhalter „{{{{ {name} }}}}“ ist unbekannt.{hint}"
+
+
+def _describe_syntax(exc: jinja2.TemplateSyntaxError) -> str:
+    lines = (exc.source or "").splitlines()
+    if "end of template" in (exc.message or ""):
+        line = _unclosed_block(lines)  # Jinja points at the end, not at the opening tag
+    else:
+        line = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
+    text = html.unescape(re.sub(r"<[^>]+>", "", line)).strip()
+    tags = re.findall(r"\{[{%#].*?(?:[}%#]\}|$)", text)
+    where = f"Fehler bei „{_shortened(tags[0] if tags else text)}“" if text else "Fehler"
+    for pattern, problem in _SYNTAX_PROBLEMS:
+        match = pattern.search(exc.message or "")
+        if match:
+            return f"{where}: {problem.format(*match.groups())}"
+    return (
+        f"{where}: Der Platzhalter ist unvollständig oder fehlerhaft "
+        f"(Meldung: {exc.message}). {_RETYPE_HINT}"
+    )
+
+
+def _unclosed_block(lines: list[str]) -> str:
+    """The innermost ``{% if %}``/``{% for %}`` tag left open."""
+    openers: list[str] = []
+    for tag in re.finditer(r"\{%-?\s*(\w+).*?%\}", "\n".join(lines)):
+        if tag.group(1) in ("if", "for"):
+            openers.append(tag.group(0))
+        elif tag.group(1) in ("endif", "endfor") and openers:
+            openers.pop()
+    return openers[-1] if openers else ""
+
+
+def _leftover_tags(content: bytes) -> list[str]:
+    """Paragraphs with tag-like text left after rendering: tags Jinja did not recognise."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        names = [name for name in archive.namelist() if _TEXT_PART.fullmatch(name)]
+        parts = [archive.read(name).decode("utf-8") for name in names]
+    paragraphs = (re.sub(r"<[^>]+>", "", xml) for part in parts for xml in part.split("</w:p>"))
+    return [
+        _shortened(html.unescape(text).strip()) for text in paragraphs if _LEFTOVER_TAG.search(text)
+    ]
+
+
+def _shortened(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
