@@ -145,9 +145,8 @@ def eingangsstempel(
 @app.command()
 def demo() -> None:
     """Beispielbewerbungen in den Posteingang legen und einen Durchlauf machen."""
-    from ews.samples import demo_inbox_files
-
     from ews.folders import write_atomic
+    from ews.samples import demo_inbox_files
 
     settings = Settings()
     intake.prepare(settings)

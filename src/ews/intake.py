@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ews import folders, register, workers
 from ews.database import migrate, session_factory
+from ews.errors import ConversionError
 from ews.models import Assessment
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import InputResult, process_input
@@ -108,16 +109,32 @@ def convert_pending_letters(settings: Settings) -> list[str]:
                    for row in register.letters_waiting_for_pdf(session)}
     if not pending:
         return []
-    pdfs = convert_to_pdfa(list(pending.values()), soffice=settings.letters.soffice,
-                           profile_dir=settings.data_dir / "libreoffice" / "profil-1",
-                           timeout=settings.letters.timeout_seconds,
-                           batch_size=settings.letters.batch_size)
-    with sessions.begin() as session:
-        for letter_id, pdf in zip(pending, pdfs, strict=True):
+    failure: ConversionError | None = None
+    try:
+        convert_to_pdfa(list(pending.values()), soffice=settings.letters.soffice,
+                        profile_dir=settings.data_dir / "libreoffice" / "profil-1",
+                        timeout=settings.letters.timeout_seconds,
+                        batch_size=settings.letters.batch_size)
+    except ConversionError as exc:
+        failure = exc  # the others were converted; record them before reporting it
+    made = _record_pdfs(settings, pending)
+    if failure is not None:
+        raise failure
+    return made
+
+
+def _record_pdfs(settings: Settings, pending: dict[int, Path]) -> list[str]:
+    made = []
+    with session_factory(settings.db_url).begin() as session:
+        for letter_id, docx in pending.items():
+            pdf = docx.with_suffix(".pdf")
+            if not pdf.is_file() or pdf.stat().st_mtime < docx.stat().st_mtime:
+                continue  # not converted (or an old PDF of an earlier rendering)
             letter = session.get(LetterRow, letter_id)
             assert letter is not None
             letter.pdf_path, letter.state = str(pdf), "done"
-    return [str(pdf) for pdf in pdfs]
+            made.append(str(pdf))
+    return made
 
 
 def run_pass(settings: Settings, *, progress: Progress | None = None) -> list[InputResult]:

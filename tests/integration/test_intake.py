@@ -1,0 +1,198 @@
+"""A pass over the inbox on real PDFs, the real register and real letters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import docx
+import pytest
+
+from ews import intake, pipeline
+from ews.folders import WORK_FOLDER
+from ews.reports import application_records, journal_records
+from ews.settings import RoundSettings, Settings
+from tests import pdfgen
+from tests.conftest import make_settings
+
+
+def drop(settings: Settings, name: str, data: bytes) -> Path:
+    path = settings.inbox_dir / name
+    path.write_bytes(data)
+    return path
+
+
+def letter_text(path: str) -> str:
+    document = docx.Document(path)
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def by_source(settings: Settings) -> dict[str, dict]:
+    return {r["source"]: r for r in journal_records(settings)}
+
+
+def test_valid_form_is_registered_archived_and_confirmed(settings: Settings) -> None:
+    data = pdfgen.filled_form()
+    drop(settings, "Bewerbung EWS6 Lüdenscheid.pdf", data)
+    [result] = intake.run_pass(settings)
+    assert result.outcome == "registered"
+    assert result.az == f"13.0.70-001/{datetime.now(UTC).year}"
+    archived = Path(result.stored_path or "")
+    assert hashlib.sha256(archived.read_bytes()).digest() == hashlib.sha256(data).digest()
+    assert not list(settings.inbox_dir.glob("*.pdf"))
+    [letter] = result.letters
+    text = letter_text(letter)
+    assert result.az in text
+    assert "Stadt Lüdenscheid" in text
+    record = by_source(settings)["Bewerbung EWS6 Lüdenscheid.pdf"]
+    assert record["reasons"] == [] and record["az"] == result.az
+    assert datetime.fromisoformat(record["received_at"]).utcoffset() is not None
+
+
+def test_identical_file_is_a_duplicate_without_new_az(settings: Settings) -> None:
+    data = pdfgen.filled_form()
+    drop(settings, "a.pdf", data)
+    intake.run_pass(settings)
+    drop(settings, "a (Kopie).pdf", data)
+    [second] = intake.run_pass(settings)
+    assert second.outcome == "duplicate" and second.az is None and second.letters == []
+    assert len(application_records(settings)) == 1
+    assert Path(second.stored_path or "").read_bytes() == data
+
+
+def test_second_application_of_a_municipality_replaces_the_first(settings: Settings) -> None:
+    drop(settings, "erste.pdf", pdfgen.filled_form())
+    intake.run_pass(settings)
+    changed = dict(pdfgen.VALUES, motivation="Zweite, überarbeitete Fassung.")
+    drop(settings, "zweite.pdf", pdfgen.filled_form(changed))
+    intake.run_pass(settings)
+    apps = application_records(settings)
+    assert [a["status"] for a in apps] == ["replaced", "registered"]
+    assert apps[0]["replaced_by"] == apps[1]["az"]
+    assert apps[1]["fields"]["motivation"] == "Zweite, überarbeitete Fassung."
+    assert "ersetzt" in letter_text(apps[1]["letters"][0])
+
+
+def test_incomplete_form_is_quarantined_with_reason_and_deficiency_letter(
+        settings: Settings) -> None:
+    values = dict(pdfgen.VALUES, team1_email="keine-adresse", datenschutz=False)
+    data = pdfgen.filled_form(values)
+    drop(settings, "unvollständig.pdf", data)
+    [result] = intake.run_pass(settings)
+    assert result.outcome == "invalid" and result.az is None
+    quarantined = Path(result.stored_path or "")
+    assert quarantined.parent == settings.quarantine_dir and quarantined.read_bytes() == data
+    reason = quarantined.with_name(quarantined.name + ".Grund.txt").read_text("utf-8")
+    assert "„Einwilligung Datenschutz“ muss angekreuzt sein" in reason
+    text = letter_text(result.letters[0])
+    assert "keine-adresse" in text and "Einwilligung Datenschutz" in text
+
+
+def test_non_pdf_named_pdf_is_quarantined_without_letter(settings: Settings) -> None:
+    drop(settings, "Bewerbung.pdf", pdfgen.docx_bytes())
+    [result] = intake.run_pass(settings)
+    assert result.outcome == "invalid" and result.letters == []
+    assert "kein PDF" in result.reasons[0]
+
+
+def test_application_after_the_deadline_is_registered_as_late(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, round=RoundSettings(name="EWS 6",
+                                                           deadline=date(2026, 3, 2)))
+    drop(settings, "spät.pdf", pdfgen.filled_form())
+    [result] = intake.run_pass(settings)
+    assert result.outcome == "late" and result.az is not None
+    assert application_records(settings)[0]["status"] == "late"
+    assert "Verspätungsschreiben" in Path(result.letters[0]).name
+    assert "02.03.2026" in result.reasons[0]
+
+
+def test_file_still_being_written_is_left_for_the_next_pass(settings: Settings) -> None:
+    growing = drop(settings, "scan.pdf", pdfgen.filled_form()[:2000])
+
+    def keep_writing(_seconds: float) -> None:
+        with growing.open("ab") as handle:
+            handle.write(b"%")
+
+    from ews import folders
+    assert folders.stable_files(settings.inbox_dir, 0.05, sleep=keep_writing) == []
+    assert growing.exists()
+
+
+def test_hidden_and_temporary_files_are_not_taken(settings: Settings) -> None:
+    for name in ("~$Bewerbung.docx", ".DS_Store", "upload.pdf.part", "Thumbs.db"):
+        drop(settings, name, b"%PDF-1.4 partial")
+    assert intake.run_pass(settings) == []
+    assert len(list(settings.inbox_dir.iterdir())) == 4
+
+
+def test_stamp_recorded_by_staff_makes_a_late_application_on_time(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, round=RoundSettings(name="EWS 6",
+                                                           deadline=date(2026, 3, 2)))
+    drop(settings, "papier.pdf", pdfgen.filled_form())
+    [late] = intake.run_pass(settings)
+    stamp = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+    result = pipeline.restamp(late.input_id, stamp, settings, datetime.now(UTC), actor="test")
+    assert result.outcome == "registered" and result.az == late.az
+    kinds = sorted(Path(p).stem.split(" ", 1)[1] for p in result.letters)
+    assert kinds == ["Eingangsbestätigung", "Verspätungsschreiben"]
+    assert journal_records(settings)[0]["received_at"].startswith("2026-03-02T11:30:00")
+
+
+class Crash(Exception):
+    pass
+
+
+def test_crash_while_writing_letters_then_rerun_gives_one_az_and_one_letter(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    drop(settings, "a.pdf", pdfgen.filled_form())
+    intake.prepare(settings)
+    [input_id] = intake.claim_new_inputs(settings)
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr(pipeline, "render_letter", crash)
+    with pytest.raises(Crash):
+        pipeline.process_input(input_id, settings, datetime.now(UTC))
+    monkeypatch.undo()
+    intake.run_pass(settings)
+    intake.run_pass(settings)
+    [app] = application_records(settings)
+    assert app["az"].startswith("13.0.70-001/")
+    assert len(app["letters"]) == 1
+    assert [r["outcome"] for r in journal_records(settings)] == ["registered"]
+    assert len(list(settings.outbox_dir.rglob("*.docx"))) == 1
+
+
+def test_file_claimed_before_a_crash_is_adopted_by_the_next_pass(settings: Settings) -> None:
+    work = settings.inbox_dir / WORK_FOLDER
+    work.mkdir()
+    (work / "0123456789ab__verwaist.pdf").write_bytes(pdfgen.filled_form())
+    [result] = intake.run_pass(settings)
+    assert result.source_name == "verwaist.pdf" and result.outcome == "registered"
+    assert list(work.iterdir()) == []
+
+
+def test_journal_lists_every_file_as_json_lines(settings: Settings) -> None:
+    drop(settings, "ok.pdf", pdfgen.filled_form())
+    drop(settings, "leer.pdf", b"")
+    intake.run_pass(settings)
+    records = journal_records(settings)
+    assert {r["outcome"] for r in records} == {"registered", "invalid"}
+    for record in records:
+        json.dumps(record)
+        assert set(record) >= {"source", "sha256", "received_at", "outcome", "az",
+                               "kommune_name", "reasons"}
+
+
+def test_receipt_time_is_when_the_file_was_first_seen(settings: Settings) -> None:
+    drop(settings, "a.pdf", pdfgen.filled_form())
+    seen = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    intake.prepare(settings)
+    ticks = iter([seen] + [seen + timedelta(hours=3)] * 10)
+    intake.claim_new_inputs(settings, now=lambda: next(ticks))
+    intake.run_pass(settings)
+    assert journal_records(settings)[0]["received_at"] == "2026-11-20T09:00:00+01:00"
