@@ -8,12 +8,15 @@ installation, one folder) and no analytics (there is no internet).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ews.settings import Settings
 
 
 def prepare_prefect_environment(settings: Settings) -> None:
-    os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
+    home = Path(os.environ.setdefault("PREFECT_HOME",
+                                      str((settings.data_dir / "prefect").resolve())))
+    home.mkdir(parents=True, exist_ok=True)  # Prefect creates only the last level itself
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_UI_ENABLED", "true")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "1")

@@ -145,14 +145,14 @@ def eingangsstempel(
 @app.command()
 def demo() -> None:
     """Beispielbewerbungen in den Posteingang legen und einen Durchlauf machen."""
-    from ews.folders import write_atomic
+    from ews.folders import safe_name, write_atomic
     from ews.samples import demo_inbox_files
 
     settings = Settings()
     intake.prepare(settings)
     files = demo_inbox_files(settings.round.name)
     for name, data in files:
-        write_atomic(settings.inbox_dir / name, data)
+        write_atomic(settings.inbox_dir / safe_name(name), data)
     console.print(f"{len(files)} Beispieldateien in {settings.inbox_dir} gelegt.")
     process(ohne_prefect=False)
     console.print("Briefe liegen in "

@@ -40,10 +40,12 @@ def claim_inputs(settings: Settings) -> list[int]:
 @task(name="eingänge-verarbeiten", cache_policy=NONE)
 def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult]:
     logger = get_run_logger()
+    done: list[InputResult] = []
 
     def report(result: InputResult) -> None:
-        logger.info("%s: %s %s", result.source_name, OUTCOME_DE[result.outcome.value],
-                    result.az or "")
+        done.append(result)  # one log line per 25 inputs: the artifact lists every one
+        if len(done) % 25 == 0 or len(done) == len(input_ids):
+            logger.info("%d von %d Eingängen verarbeitet", len(done), len(input_ids))
 
     return intake.process_inputs(input_ids, settings, progress=report)
 

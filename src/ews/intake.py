@@ -38,12 +38,11 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
     with sessions.begin() as session:
         for obs in folders.observe_inbox(inbox).values():
             register.sighting(session, str(obs.path), obs.size, obs.mtime_ns, clock())
-    claimed = []
-    for obs in folders.stable_files(inbox, settings.intake.stable_seconds):
-        target = folders.claim_file(obs, inbox)
-        if target is not None:
-            claimed.append(_open(target, str(obs.path), settings, clock()))
-    return adopted + claimed
+    moved = [(target, obs) for obs in folders.stable_files(inbox, settings.intake.stable_seconds)
+             if (target := folders.claim_file(obs, inbox)) is not None]
+    # a crash between the renames and this commit leaves orphans, adopted by the next pass
+    return adopted + _open_all([(target, str(obs.path)) for target, obs in moved], settings,
+                               clock())
 
 
 def _orphans(settings: Settings) -> list[Path]:
@@ -55,25 +54,35 @@ def _orphans(settings: Settings) -> list[Path]:
 
 def _adopt(path: Path, settings: Settings, now: datetime) -> int:
     name = folders.original_name(path)
-    return _open(path, str(settings.inbox_dir.resolve() / name), settings, now)
+    return _open_all([(path, str(settings.inbox_dir.resolve() / name))], settings, now)[0]
 
 
-def _open(claim: Path, inbox_path: str, settings: Settings, now: datetime) -> int:
-    sessions = session_factory(settings.db_url)
-    digest, size = folders.sha256_of(claim), claim.stat().st_size
-    with sessions.begin() as session:
-        seen = register.sighting(session, inbox_path, size, 0, now)
-        row = register.open_input(session, claim_path=str(claim),
-                                  source_name=folders.original_name(claim), sha256=digest,
-                                  size=size, received_at=seen.first_seen_at,
-                                  stamped_at=seen.stamped_at)
-        register.forget_sighting(session, inbox_path)
-        return row.id
+def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime) -> list[int]:
+    """Record claimed files as inputs, in one transaction."""
+    if not claims:
+        return []
+    digests = [(folders.sha256_of(claim), claim.stat().st_size) for claim, _ in claims]
+    with session_factory(settings.db_url).begin() as session:
+        rows = []
+        for (claim, inbox_path), (digest, size) in zip(claims, digests, strict=True):
+            seen = register.sighting(session, inbox_path, size, 0, now)
+            rows.append(register.open_input(
+                session, claim_path=str(claim), source_name=folders.original_name(claim),
+                sha256=digest, size=size, received_at=seen.first_seen_at,
+                stamped_at=seen.stamped_at))
+            register.forget_sighting(session, inbox_path)
+        return [row.id for row in rows]
 
 
 def open_input_ids(settings: Settings) -> list[int]:
     with session_factory(settings.db_url).begin() as session:
         return [row.id for row in register.unfinished_inputs(session)]
+
+
+def _undecided_claims(settings: Settings, input_ids: list[int]) -> dict[int, str]:
+    with session_factory(settings.db_url).begin() as session:
+        return {row.id: row.claim_path for row in register.unfinished_inputs(session)
+                if row.state == "claimed" and row.id in set(input_ids)}
 
 
 def process_inputs(input_ids: list[int], settings: Settings, *,
@@ -82,7 +91,9 @@ def process_inputs(input_ids: list[int], settings: Settings, *,
     """Process inputs on the worker pool; an input whose worker failed is decided as invalid
     with the failure as its German reason."""
     clock = now or (lambda: datetime.now(UTC))
-    jobs = [(input_id, settings, clock()) for input_id in input_ids]
+    claims = _undecided_claims(settings, input_ids)
+    jobs = [(input_id, settings, clock(), None, claims.get(input_id))
+            for input_id in input_ids]
     done: list[InputResult] = []
 
     def collect(index: int, result: InputResult | workers.WorkerFailed) -> None:
@@ -93,10 +104,15 @@ def process_inputs(input_ids: list[int], settings: Settings, *,
         if progress is not None:
             progress(result)
 
-    workers.run_all(process_input, jobs, workers=settings.worker_count,
+    workers.run_all(_process_job, jobs, workers=settings.worker_count,
                     memory_mb=settings.intake.read_memory_mb,
                     timeout=settings.intake.read_timeout_seconds, on_done=collect)
     return done
+
+
+def _process_job(input_id: int, settings: Settings, now: datetime, assessment: None,
+                 claim_path: str | None) -> InputResult:
+    return process_input(input_id, settings, now, assessment, claim_path=claim_path)
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:

@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -268,9 +269,28 @@ def _read_template(path: Path, mtime_ns: int, size: int) -> bytes:
     return path.read_bytes()
 
 
+class _CompiledOnce(SandboxedEnvironment):
+    """docxtpl compiles the same template XML for every letter; compile each source once per
+    process (sources are keyed by their full text, so an edited template compiles anew)."""
+
+    def __init__(self) -> None:
+        super().__init__(autoescape=True, undefined=jinja2.StrictUndefined)
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    def from_string(self, source: str | jinja2.nodes.Template, globals: Any = None,
+                    template_class: Any = None) -> jinja2.Template:
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        if source not in self._compiled:
+            if len(self._compiled) >= 64:
+                self._compiled.clear()
+            self._compiled[source] = super().from_string(source)
+        return self._compiled[source]
+
+
 @functools.cache
 def _jinja_env() -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return _CompiledOnce()
 
 
 def _describe(exc: Exception, known: Iterable[str]) -> str:

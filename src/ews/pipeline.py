@@ -76,27 +76,33 @@ def outcome_for(assessment: Assessment, *, has_twin: bool, on_time: bool) -> Out
 
 
 def process_input(input_id: int, settings: Settings, now: datetime,
-                  assessment: Assessment | None = None) -> InputResult:
-    """Bring one input to ``done`` from whatever state the register holds (idempotent)."""
+                  assessment: Assessment | None = None, *, claim_path: str | None = None
+                  ) -> InputResult:
+    """Bring one input to ``done`` from whatever state the register holds (idempotent).
+
+    Two write transactions: the decision (Az., letters planned), then the filing (letters
+    rendered, original archived or quarantined). ``claim_path`` is given by a caller that saw
+    the input still undecided; without it and without ``assessment`` the register is asked."""
     sessions = session_factory(settings.db_url)
+    if claim_path is None and assessment is None:
+        with sessions.begin() as session:
+            row = _load(session, input_id)
+            claim_path = row.claim_path if row.state == "claimed" else None
+    if assessment is None and claim_path is not None and Path(claim_path).is_file():
+        assessment = assess_document(Path(claim_path).read_bytes(), settings)
     with sessions.begin() as session:
         row = _load(session, input_id)
-        pending = row.state == "claimed"
-        claim = Path(row.claim_path)
-    if pending:
-        assessment = assessment or assess_document(claim.read_bytes(), settings)
-        with sessions.begin() as session:
-            _decide(session, _load(session, input_id), assessment, settings, now)
-    with sessions.begin() as session:
+        if assessment is not None and row.state == "claimed":
+            _decide(session, row, assessment, settings, now)
         letters = [(letter.id, LetterData.model_validate(letter.data), letter.docx_path)
                    for letter in register.letters_of(session, input_id)
                    if letter.state == "planned"]
-    for letter_id, data, path in letters:
+    for _letter_id, data, path in letters:
         render_letter(data, settings.office, settings.templates_dir, Path(path))
-        with sessions.begin() as session:
-            _letter(session, letter_id).state = "rendered"
     with sessions.begin() as session:
         row = _load(session, input_id)
+        for letter_id, _data, _path in letters:
+            _letter(session, letter_id).state = "rendered"
         if row.state != "done":
             _file_input(row, settings, now)
         return _result(session, row)
@@ -165,30 +171,49 @@ def _register(session: Session, row: Input, assessment: Assessment, outcome: Out
     return register.add_application(session, new)
 
 
+LETTER_FOR = {Outcome.REGISTERED: LetterKind.EINGANGSBESTAETIGUNG,
+              Outcome.LATE: LetterKind.VERSPAETUNGSSCHREIBEN,
+              Outcome.INVALID: LetterKind.MAENGELSCHREIBEN}
+
+
+def letter_data_for(outcome: Outcome, assessment: Assessment, *, reference: str,
+                    source_name: str, received: datetime, settings: Settings, now: datetime,
+                    replaces: str | None = None) -> LetterData | None:
+    """The letter an outcome calls for (pure); None when there is none or nobody to write to."""
+    kind = LETTER_FOR.get(outcome)
+    if kind is None or assessment.recipient is None:
+        return None
+    name = (assessment.municipality.letter_name if assessment.municipality
+            else assessment.recipient.lines[0])
+    return LetterData(
+        kind=kind, recipient=assessment.recipient, reference=reference,
+        letter_date=now.astimezone(BERLIN).date(), round_name=settings.round.name,
+        kommune_name=name, received_at=received, deadline_day=deadline_of(settings).last_day,
+        reasons=list(assessment.reasons), replaces_reference=replaces, source_name=source_name,
+        summary=summary_of(assessment.fields))
+
+
+def letter_path(data: LetterData, settings: Settings) -> Path:
+    """Where a letter goes: one folder per case in the outbox."""
+    folder_name = f"{data.reference.replace('/', '-')} {data.kommune_name}"
+    folder = settings.outbox_dir / folders.safe_name(folder_name)
+    return folder / f"{data.letter_date:%Y-%m-%d} {LETTER_TITLES[data.kind]}.docx"
+
+
 def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
                   application: ApplicationRow | None, settings: Settings, now: datetime,
                   received: datetime) -> None:
-    kind = {Outcome.REGISTERED: LetterKind.EINGANGSBESTAETIGUNG,
-            Outcome.LATE: LetterKind.VERSPAETUNGSSCHREIBEN,
-            Outcome.INVALID: LetterKind.MAENGELSCHREIBEN}.get(outcome)
-    if kind is None or assessment.recipient is None:
-        return  # nobody to write to: the journal and quarantine note carry the reason
-    reference = application.az if application else f"Eingang {row.id:06d}"
     replaced = register.replaced_by(session, application.id) if application else None
-    name = (assessment.municipality.letter_name if assessment.municipality
-            else row.kommune_name or "")
-    data = LetterData(
-        kind=kind, recipient=assessment.recipient, reference=reference,
-        letter_date=now.astimezone(BERLIN).date(), round_name=settings.round.name,
-        kommune_name=name, received_at=received,
-        deadline_day=deadline_of(settings).last_day, reasons=list(assessment.reasons),
-        replaces_reference=replaced.az if replaced else None, source_name=row.source_name,
-        summary=summary_of(assessment.fields))
-    folder = settings.outbox_dir / folders.safe_name(f"{reference.replace('/', '-')} {name}")
-    docx = folder / f"{now.astimezone(BERLIN):%Y-%m-%d} {LETTER_TITLES[kind]}.docx"
+    data = letter_data_for(
+        outcome, assessment, reference=application.az if application else f"Eingang {row.id:06d}",
+        source_name=row.source_name, received=received, settings=settings, now=now,
+        replaces=replaced.az if replaced else None)
+    if data is None:
+        return  # nobody to write to: the journal and the quarantine note carry the reason
     register.plan_letter(session, input_id=row.id,
                          application_id=application.id if application else None,
-                         kind=kind.value, reference=reference, docx_path=str(docx),
+                         kind=data.kind.value, reference=data.reference,
+                         docx_path=str(letter_path(data, settings)),
                          data=data.model_dump(mode="json"))
 
 

@@ -1,0 +1,79 @@
+"""``ews serve`` as the office runs it: a real Prefect server, the deployment, the watcher."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import pdfgen
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ews(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
+    env.update({
+        "EWS_INBOX_DIR": str(tmp_path / "inbox"), "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "EWS_DATA_DIR": str(tmp_path / "data"), "EWS_PREFECT__PORT": str(port),
+        "EWS_INTAKE__POLL_SECONDS": "0.5", "EWS_INTAKE__STABLE_SECONDS": "0.2",
+        "EWS_LETTERS__PDF": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    })
+    server = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve"], env=env, cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        api = f"http://127.0.0.1:{port}/api"
+        _wait_for(lambda: _deployments(api) == ["posteingang"], 180)
+        (tmp_path / "inbox").mkdir(exist_ok=True)
+        (tmp_path / "inbox" / "Bewerbung.pdf").write_bytes(pdfgen.filled_form())
+        _wait_for(lambda: _outcomes(env) == ["registered"], 120)
+        runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
+        assert any(run["state_type"] == "COMPLETED" for run in runs)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=60)[0].decode()
+    assert "Prefect-Oberfläche" in output
+
+
+def _deployments(api: str) -> list[str]:
+    try:
+        found = httpx.post(f"{api}/deployments/filter", json={}, timeout=5).json()
+    except httpx.HTTPError:
+        return []
+    return [d["name"] for d in found]
+
+
+def _outcomes(env: dict[str, str]) -> list[str]:
+    lines = ews("journal", "--json", env=env).stdout.splitlines()
+    return [json.loads(line)["outcome"] for line in lines]
+
+
+def _wait_for(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"nicht erreicht binnen {seconds} s")
