@@ -11,10 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from ews import intake
 from ews.deadlines import BERLIN
-from ews.pipeline import restamp
+from ews.errors import EwsError
+from ews.pipeline import InputResult, restamp
 from ews.reports import application_records, input_id_for, journal_records, record_stamp
 from ews.settings import Settings
 
@@ -35,18 +37,27 @@ def process(
     """Einen Durchlauf machen: alle fertig abgelegten Dateien im Posteingang verarbeiten."""
     settings = Settings()
     console.print(f"Posteingang: [bold]{settings.inbox_dir}[/] – Runde {settings.round.name}")
-    with console.status("Verarbeite Eingänge …"):
-        if ohne_prefect:
-            results = intake.run_pass(settings, progress=_print_progress)
-        else:
-            from flows.server import use_running_server
-            use_running_server(settings)
-            from flows.intake import posteingang
-            results = posteingang(settings)
+    try:
+        with console.status("Verarbeite Eingänge …"):
+            results = _run_pass(settings, ohne_prefect)
+    except (EwsError, OSError, SQLAlchemyError, RuntimeError) as exc:
+        # bad inputs never get here (they are outcomes); this is the service itself failing
+        errors.print(f"[red]Der Dienst ist gestört:[/] {exc}\nNichts ist verloren: der "
+                     "nächste Durchlauf setzt an dieser Stelle fort.")
+        raise typer.Exit(1) from exc
     if not results:
         console.print("Keine neuen Dateien im Posteingang.")
         return
     _print_results_table([r.model_dump(mode="json") for r in results])
+
+
+def _run_pass(settings: Settings, ohne_prefect: bool) -> list[InputResult]:
+    if ohne_prefect:
+        return intake.run_pass(settings, progress=_print_progress)
+    from flows.server import use_running_server
+    use_running_server(settings)
+    from flows.intake import posteingang
+    return posteingang(settings)
 
 
 def _print_progress(result: Any) -> None:

@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 def make_settings(root: Path, **changes: object) -> Settings:
     values: dict[str, object] = {
-        "inbox_dir": root / "inbox", "outbox_dir": root / "outbox", "data_dir": root / "data",
+        "inbox_dir": root / "inbox",
+        "outbox_dir": root / "outbox",
+        "data_dir": root / "data",
         "templates_dir": REPO / "templates",
         "round": RoundSettings(name="EWS 6", deadline=date(2027, 3, 1)),
         "intake": IntakeSettings(stable_seconds=0.05, workers=2, ocr=True),

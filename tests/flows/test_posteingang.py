@@ -31,10 +31,17 @@ def test_flow_registers_every_file_and_writes_pdfa_letters(office: Settings) -> 
     inputs = {
         "Bewerbung Lüdenscheid.pdf": pdfgen.filled_form(),
         "Bewerbung Lüdenscheid (2).pdf": pdfgen.filled_form(),
-        "ohne_datenschutz.pdf": pdfgen.filled_form(dict(pdfgen.VALUES, datenschutz=False,
-                                                        kommune_name="Gemeinde Finnentrop",
-                                                        kommune_typ="Gemeinde", ags="",
-                                                        ort="Finnentrop", plz="57413")),
+        "ohne_datenschutz.pdf": pdfgen.filled_form(
+            dict(
+                pdfgen.VALUES,
+                datenschutz=False,
+                kommune_name="Gemeinde Finnentrop",
+                kommune_typ="Gemeinde",
+                ags="",
+                ort="Finnentrop",
+                plz="57413",
+            )
+        ),
         "gedruckt.pdf": pdfgen.printed_form(),
         "kaputt.pdf": pdfgen.truncated_form(),
     }
@@ -50,8 +57,9 @@ def test_flow_registers_every_file_and_writes_pdfa_letters(office: Settings) -> 
         "gedruckt.pdf": "registered",
         "kaputt.pdf": "invalid",
     }
-    pdfs = [Path(p) for app in application_records(office) for p in app["letters"]
-            if p.endswith(".pdf")]
+    pdfs = [
+        Path(p) for app in application_records(office) for p in app["letters"] if p.endswith(".pdf")
+    ]
     assert len(pdfs) == 2
     for pdf in pdfs:
         reader = PdfReader(pdf)

@@ -27,22 +27,40 @@ def free_port() -> int:
 
 
 def ews(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=120, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
-    env.update({
-        "EWS_INBOX_DIR": str(tmp_path / "inbox"), "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "EWS_DATA_DIR": str(tmp_path / "data"), "EWS_PREFECT__PORT": str(port),
-        "EWS_INTAKE__POLL_SECONDS": "0.5", "EWS_INTAKE__STABLE_SECONDS": "0.2",
-        "EWS_LETTERS__PDF": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    })
-    server = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve"], env=env, cwd=REPO,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    env.update(
+        {
+            "EWS_INBOX_DIR": str(tmp_path / "inbox"),
+            "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "EWS_DATA_DIR": str(tmp_path / "data"),
+            "EWS_PREFECT__PORT": str(port),
+            "EWS_INTAKE__POLL_SECONDS": "0.5",
+            "EWS_INTAKE__STABLE_SECONDS": "0.2",
+            "EWS_LETTERS__PDF": "false",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         api = f"http://127.0.0.1:{port}/api"
         _wait_for(lambda: _deployments(api) == ["posteingang"], 180)

@@ -77,7 +77,8 @@ def test_second_application_of_a_municipality_replaces_the_first(settings: Setti
 
 
 def test_incomplete_form_is_quarantined_with_reason_and_deficiency_letter(
-        settings: Settings) -> None:
+    settings: Settings,
+) -> None:
     values = dict(pdfgen.VALUES, team1_email="keine-adresse", datenschutz=False)
     data = pdfgen.filled_form(values)
     drop(settings, "unvollständig.pdf", data)
@@ -99,8 +100,7 @@ def test_non_pdf_named_pdf_is_quarantined_without_letter(settings: Settings) -> 
 
 
 def test_application_after_the_deadline_is_registered_as_late(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, round=RoundSettings(name="EWS 6",
-                                                           deadline=date(2026, 3, 2)))
+    settings = make_settings(tmp_path, round=RoundSettings(name="EWS 6", deadline=date(2026, 3, 2)))
     drop(settings, "spät.pdf", pdfgen.filled_form())
     [result] = intake.run_pass(settings)
     assert result.outcome == "late" and result.az is not None
@@ -117,6 +117,7 @@ def test_file_still_being_written_is_left_for_the_next_pass(settings: Settings) 
             handle.write(b"%")
 
     from ews import folders
+
     assert folders.stable_files(settings.inbox_dir, 0.05, sleep=keep_writing) == []
     assert growing.exists()
 
@@ -129,8 +130,7 @@ def test_hidden_and_temporary_files_are_not_taken(settings: Settings) -> None:
 
 
 def test_stamp_recorded_by_staff_makes_a_late_application_on_time(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, round=RoundSettings(name="EWS 6",
-                                                           deadline=date(2026, 3, 2)))
+    settings = make_settings(tmp_path, round=RoundSettings(name="EWS 6", deadline=date(2026, 3, 2)))
     drop(settings, "papier.pdf", pdfgen.filled_form())
     [late] = intake.run_pass(settings)
     stamp = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
@@ -146,7 +146,8 @@ class Crash(Exception):
 
 
 def test_crash_while_writing_letters_then_rerun_gives_one_az_and_one_letter(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     drop(settings, "a.pdf", pdfgen.filled_form())
     intake.prepare(settings)
     [input_id] = intake.claim_new_inputs(settings)
@@ -184,8 +185,15 @@ def test_journal_lists_every_file_as_json_lines(settings: Settings) -> None:
     assert {r["outcome"] for r in records} == {"registered", "invalid"}
     for record in records:
         json.dumps(record)
-        assert set(record) >= {"source", "sha256", "received_at", "outcome", "az",
-                               "kommune_name", "reasons"}
+        assert set(record) >= {
+            "source",
+            "sha256",
+            "received_at",
+            "outcome",
+            "az",
+            "kommune_name",
+            "reasons",
+        }
 
 
 def test_receipt_time_is_when_the_file_was_first_seen(settings: Settings) -> None:

@@ -42,8 +42,9 @@ def test_bomb_and_huge_files_end_with_an_outcome_in_bounded_time(tmp_path: Path)
 
 
 def test_input_over_the_time_limit_is_stopped_with_a_german_reason(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, intake=IntakeSettings(
-        stable_seconds=0.05, workers=1, read_timeout_seconds=0.3))
+    settings = make_settings(
+        tmp_path, intake=IntakeSettings(stable_seconds=0.05, workers=1, read_timeout_seconds=0.3)
+    )
     (settings.inbox_dir / "scan.pdf").write_bytes(pdfgen.scanned_form())
     [result] = intake.run_pass(settings)
     assert result.outcome == "invalid"

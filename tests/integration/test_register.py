@@ -15,17 +15,35 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def _input(session, n: int) -> Input:
-    return register.open_input(session, claim_path=f"/claim/{n}", source_name=f"{n}.pdf",
-                               sha256=f"{n:064d}", size=1, received_at=T0)
+    return register.open_input(
+        session,
+        claim_path=f"/claim/{n}",
+        source_name=f"{n}.pdf",
+        sha256=f"{n:064d}",
+        size=1,
+        received_at=T0,
+    )
 
 
 def _application(session, n: int, ags: str, received: datetime) -> ApplicationRow:
     row = _input(session, n)
     az, serial = register.issue_az(session, 2026, AzSettings())
-    return register.add_application(session, ApplicationRow(
-        az=az, az_year=2026, az_serial=serial, round_name="EWS 6", ags=ags,
-        kommune_name=ags, status="registered", received_at=received,
-        deadline_last_day="2027-03-01", fields={}, input_id=row.id))
+    return register.add_application(
+        session,
+        ApplicationRow(
+            az=az,
+            az_year=2026,
+            az_serial=serial,
+            round_name="EWS 6",
+            ags=ags,
+            kommune_name=ags,
+            status="registered",
+            received_at=received,
+            deadline_last_day="2027-03-01",
+            fields={},
+            input_id=row.id,
+        ),
+    )
 
 
 def test_az_is_gap_free_per_year_and_restarts_in_a_new_year(settings: Settings) -> None:
@@ -33,8 +51,12 @@ def test_az_is_gap_free_per_year_and_restarts_in_a_new_year(settings: Settings) 
     with session_factory(settings.db_url).begin() as session:
         issued = [register.issue_az(session, 2026, AzSettings())[0] for _ in range(3)]
         issued.append(register.issue_az(session, 2027, AzSettings())[0])
-    assert issued == ["13.0.70-001/2026", "13.0.70-002/2026", "13.0.70-003/2026",
-                      "13.0.70-001/2027"]
+    assert issued == [
+        "13.0.70-001/2026",
+        "13.0.70-002/2026",
+        "13.0.70-003/2026",
+        "13.0.70-001/2027",
+    ]
 
 
 def test_az_of_a_rolled_back_transaction_is_issued_again(settings: Settings) -> None:

@@ -53,8 +53,9 @@ def test_extension_counts_for_receipts_before_it_ends() -> None:
 
 
 def test_extension_ending_on_a_sunday_moves_to_monday() -> None:
-    assert Deadline(date(2024, 3, 1), extended_until=date(2024, 3, 17)).last_day == \
-        date(2024, 3, 18)
+    assert Deadline(date(2024, 3, 1), extended_until=date(2024, 3, 17)).last_day == date(
+        2024, 3, 18
+    )
 
 
 def test_month_period_ends_on_last_day_of_shorter_month() -> None:

@@ -8,17 +8,33 @@ from ews.models import RawFields
 
 def valid_fields(**changes: str | bool | None) -> RawFields:
     fields: RawFields = {
-        "runde": "EWS 6", "kommune_name": "Stadt Bergkamen", "kommune_typ": "Stadt",
-        "ags": "05978004", "regierungsbezirk": "Arnsberg", "einwohnerzahl": "48.725",
-        "strasse": "Rathausplatz 1", "plz": "59192", "ort": "Bergkamen", "hvb_anrede": "Herr",
-        "hvb_name": "Bernd Schäfer", "hvb_funktion": "Bürgermeister",
-        "team1_name": "Jana Öztürk", "team1_funktion": "Engagementbeauftragte",
-        "team1_email": "j.oeztuerk@bergkamen.de", "team1_telefon": "02307 965-0",
-        "team2_name": "Peter Groß", "team2_funktion": "Sozialamt",
-        "team2_email": "p.gross@bergkamen.de", "team2_telefon": None,
-        "motivation": "Wir möchten Engagement\nstrategisch fördern.", "strukturen": None,
-        "ehrenamtskarte": True, "freistellung": True, "datenschutz": True,
-        "ort_datum": "Bergkamen, 26.02.2024", "unterzeichner": "Bernd Schäfer",
+        "runde": "EWS 6",
+        "kommune_name": "Stadt Bergkamen",
+        "kommune_typ": "Stadt",
+        "ags": "05978004",
+        "regierungsbezirk": "Arnsberg",
+        "einwohnerzahl": "48.725",
+        "strasse": "Rathausplatz 1",
+        "plz": "59192",
+        "ort": "Bergkamen",
+        "hvb_anrede": "Herr",
+        "hvb_name": "Bernd Schäfer",
+        "hvb_funktion": "Bürgermeister",
+        "team1_name": "Jana Öztürk",
+        "team1_funktion": "Engagementbeauftragte",
+        "team1_email": "j.oeztuerk@bergkamen.de",
+        "team1_telefon": "02307 965-0",
+        "team2_name": "Peter Groß",
+        "team2_funktion": "Sozialamt",
+        "team2_email": "p.gross@bergkamen.de",
+        "team2_telefon": None,
+        "motivation": "Wir möchten Engagement\nstrategisch fördern.",
+        "strukturen": None,
+        "ehrenamtskarte": True,
+        "freistellung": True,
+        "datenschutz": True,
+        "ort_datum": "Bergkamen, 26.02.2024",
+        "unterzeichner": "Bernd Schäfer",
     }
     fields.update(changes)
     return fields
@@ -36,8 +52,9 @@ def test_complete_form_becomes_an_application() -> None:
 
 
 def test_each_problem_is_a_german_reason_naming_the_printed_label() -> None:
-    fields = valid_fields(team1_email="j.oeztuerk@", motivation=None, datenschutz=False,
-                          plz="80331")
+    fields = valid_fields(
+        team1_email="j.oeztuerk@", motivation=None, datenschutz=False, plz="80331"
+    )
     reasons = assess_fields(fields, round_name="EWS 6").reasons
     assert "Das Pflichtfeld „Motivation“ ist nicht ausgefüllt." in reasons
     assert "Das Feld „Einwilligung Datenschutz“ muss angekreuzt sein." in reasons
@@ -57,8 +74,9 @@ def test_round_written_without_space_is_the_same_round() -> None:
 
 
 def test_unknown_municipality_is_invalid_but_still_addressable() -> None:
-    assessment = assess_fields(valid_fields(kommune_name="Stadt München", ags=None),
-                               round_name="EWS 6")
+    assessment = assess_fields(
+        valid_fields(kommune_name="Stadt München", ags=None), round_name="EWS 6"
+    )
     assert any("„Name der Kommune“" in r and "nicht gefunden" in r for r in assessment.reasons)
     assert assessment.recipient is not None
     assert assessment.recipient.lines[0] == "Stadt München"
@@ -70,29 +88,41 @@ def test_kreis_olpe_with_stadt_key_is_a_contradiction() -> None:
     assert any("gehört zu Stadt Olpe" in r for r in reasons)
 
 
-@pytest.mark.parametrize(("written", "expected"), [
-    ("Bergkamen, 01.03.2024", date(2024, 3, 1)),
-    ("1.3.2024", date(2024, 3, 1)),
-    ("Olpe, den 1.3.24", date(2024, 3, 1)),
-    ("01.03.24", date(2024, 3, 1)),
-    ("2024-03-01", date(2024, 3, 1)),
-    ("Bonn, 1. März 2024", date(2024, 3, 1)),
-    ("Bonn, im März", None),
-])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("Bergkamen, 01.03.2024", date(2024, 3, 1)),
+        ("1.3.2024", date(2024, 3, 1)),
+        ("Olpe, den 1.3.24", date(2024, 3, 1)),
+        ("01.03.24", date(2024, 3, 1)),
+        ("2024-03-01", date(2024, 3, 1)),
+        ("Bonn, 1. März 2024", date(2024, 3, 1)),
+        ("Bonn, im März", None),
+    ],
+)
 def test_german_date_styles_are_understood(written: str, expected: date | None) -> None:
     assert parse_german_date(written) == expected
 
 
 def test_salutation_uses_function_and_surname_or_neutral_form() -> None:
-    assert recipient_for(valid_fields(), None).salutation == \
-        "Sehr geehrter Herr Bürgermeister Schäfer,"
+    assert (
+        recipient_for(valid_fields(), None).salutation
+        == "Sehr geehrter Herr Bürgermeister Schäfer,"
+    )
     female = valid_fields(hvb_anrede="Frau", hvb_name="Dr. Anna Berg", hvb_funktion="Landrätin")
     assert recipient_for(female, None).salutation == "Sehr geehrte Frau Landrätin Berg,"
-    assert recipient_for(valid_fields(hvb_anrede=None), None).salutation == \
-        "Sehr geehrte Damen und Herren,"
+    assert (
+        recipient_for(valid_fields(hvb_anrede=None), None).salutation
+        == "Sehr geehrte Damen und Herren,"
+    )
 
 
 def test_address_block_has_at_most_six_lines() -> None:
     recipient = recipient_for(valid_fields(), None)
-    assert recipient.lines == ["Stadt Bergkamen", "Herrn Bürgermeister", "Bernd Schäfer",
-                               "Rathausplatz 1", "59192 Bergkamen"]
+    assert recipient.lines == [
+        "Stadt Bergkamen",
+        "Herrn Bürgermeister",
+        "Bernd Schäfer",
+        "Rathausplatz 1",
+        "59192 Bergkamen",
+    ]

@@ -10,22 +10,25 @@ def test_register_has_all_427_nrw_bodies() -> None:
     assert sum(m.kind is MunicipalityKind.KREIS for m in rows) == 31
 
 
-@pytest.mark.parametrize(("written", "ags"), [
-    ("Stadt Hagen", "05914000"),
-    ("Bundesstadt Bonn", "05314000"),
-    ("Kreis Olpe", "05966"),
-    ("Stadt Olpe", "05966024"),
-    ("Gemeinde Finnentrop", "05966012"),
-    ("Kolpingstadt Kerpen", "05362032"),
-    ("Rhein-Sieg-Kreis", "05382"),
-    ("Rhein-Kreis Neuss", "05162"),
-    ("Städteregion Aachen", "05334"),
-    ("Stadt Aachen", "05334002"),
-    ("Hochsauerlandkreis", "05958"),
-    ("Landeshauptstadt Düsseldorf", "05111000"),
-    ("Hagen, Stadt der FernUniversität", "05914000"),
-    ("  stadt   MÜLHEIM AN DER RUHR ", "05117000"),
-])
+@pytest.mark.parametrize(
+    ("written", "ags"),
+    [
+        ("Stadt Hagen", "05914000"),
+        ("Bundesstadt Bonn", "05314000"),
+        ("Kreis Olpe", "05966"),
+        ("Stadt Olpe", "05966024"),
+        ("Gemeinde Finnentrop", "05966012"),
+        ("Kolpingstadt Kerpen", "05362032"),
+        ("Rhein-Sieg-Kreis", "05382"),
+        ("Rhein-Kreis Neuss", "05162"),
+        ("Städteregion Aachen", "05334"),
+        ("Stadt Aachen", "05334002"),
+        ("Hochsauerlandkreis", "05958"),
+        ("Landeshauptstadt Düsseldorf", "05111000"),
+        ("Hagen, Stadt der FernUniversität", "05914000"),
+        ("  stadt   MÜLHEIM AN DER RUHR ", "05117000"),
+    ],
+)
 def test_municipality_is_found_by_name_as_people_write_it(written: str, ags: str) -> None:
     match = identify(ags=None, name=written)
     assert match.municipality is not None, match.reason

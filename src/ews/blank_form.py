@@ -1,0 +1,235 @@
+"""The office's blank fillable application form (Bewerbungsbogen) and its field contract.
+
+Builds the two-page A4 AcroForm with reportlab, in memory (no I/O). The constants here are the
+machine-readable half of ``shared/spec/application-form.md``: field names, printed labels and
+field kinds, shared by the PDF reader and the sample generator.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from reportlab.lib.colors import Color, black, white
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
+
+#: field name → label printed on the form (the human half of the contract), in form order
+LABELS: dict[str, str] = {
+    "runde": "Runde",
+    "kommune_name": "Name der Kommune",
+    "kommune_typ": "Art der Kommune",
+    "ags": "Amtlicher Gemeindeschlüssel",
+    "regierungsbezirk": "Regierungsbezirk",
+    "einwohnerzahl": "Einwohnerzahl",
+    "strasse": "Straße und Hausnummer",
+    "plz": "PLZ",
+    "ort": "Ort",
+    "hvb_anrede": "Anrede Verwaltungsspitze",
+    "hvb_name": "Name Verwaltungsspitze",
+    "hvb_funktion": "Funktion Verwaltungsspitze",
+    "team1_name": "Teammitglied 1 – Name",
+    "team1_funktion": "Teammitglied 1 – Funktion",
+    "team1_email": "Teammitglied 1 – E-Mail",
+    "team1_telefon": "Teammitglied 1 – Telefon",
+    "team2_name": "Teammitglied 2 – Name",
+    "team2_funktion": "Teammitglied 2 – Funktion",
+    "team2_email": "Teammitglied 2 – E-Mail",
+    "team2_telefon": "Teammitglied 2 – Telefon",
+    "motivation": "Motivation",
+    "strukturen": "Vorhandene Strukturen der Engagementförderung",
+    "ehrenamtskarte": "Teilnahme Ehrenamtskarte NRW",
+    "freistellung": "Freistellung des Teams bestätigt",
+    "datenschutz": "Einwilligung Datenschutz",
+    "ort_datum": "Ort, Datum",
+    "unterzeichner": "Unterzeichnet von",
+}
+
+FIELD_NAMES: tuple[str, ...] = tuple(LABELS)
+CHECKBOX_FIELDS: tuple[str, ...] = ("ehrenamtskarte", "freistellung", "datenschutz")
+#: every field whose value is a string (text and choice fields)
+TEXT_FIELDS: tuple[str, ...] = tuple(name for name in LABELS if name not in CHECKBOX_FIELDS)
+MULTILINE_FIELDS: tuple[str, ...] = ("motivation", "strukturen")
+#: choice fields and their options (the empty one first); the combo boxes are editable
+CHOICE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "kommune_typ": ("", "Stadt", "Gemeinde", "Kreis", "kreisfreie Stadt"),
+    "regierungsbezirk": ("", "Arnsberg", "Detmold", "Düsseldorf", "Köln", "Münster"),
+    "hvb_anrede": ("", "Herr", "Frau"),
+}
+
+#: headings printed between the fields; a text reader skips these lines
+HEADINGS: tuple[str, ...] = (
+    "1. Angaben zur Kommune",
+    "2. Verwaltungsspitze",
+    "3. Entwicklungsteam",
+    "4. Motivation und Voraussetzungen",
+    "5. Erklärungen",
+)
+
+_SUBTITLE = "Entwicklungswerkstatt für kommunale Engagementstrategien in Nordrhein-Westfalen"
+_INTRO = (
+    "Bitte füllen Sie den Bogen am Bildschirm aus, speichern Sie ihn und senden Sie ihn",
+    "unterschrieben an das Programmbüro. Die Feldnamen bitte nicht verändern.",
+)
+_FONT = "Helvetica"
+_BOLD = "Helvetica-Bold"
+_LABEL_X = 56.0
+_FIELD_X = 240.0
+_FIELD_W = 300.0
+_ROW = 23.0
+_FIELD_BG = Color(0.92, 0.95, 1.0)
+_PAGE_W, _PAGE_H = A4
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One printed row: a heading (name empty) or a field with its label."""
+
+    name: str
+    heading: str = ""
+
+
+def _rows(names: str, heading: str) -> list[_Row]:
+    return [_Row("", heading), *(_Row(name) for name in names.split())]
+
+
+_PAGE1 = (
+    _rows(
+        "runde kommune_name kommune_typ ags regierungsbezirk einwohnerzahl strasse plz ort",
+        HEADINGS[0],
+    )
+    + _rows("hvb_anrede hvb_name hvb_funktion", HEADINGS[1])
+    + _rows(
+        "team1_name team1_funktion team1_email team1_telefon "
+        "team2_name team2_funktion team2_email team2_telefon",
+        HEADINGS[2],
+    )
+)
+
+
+def build_blank_form(round_name: str) -> bytes:
+    """The blank application form for one round as PDF bytes (2 pages A4, German)."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=True)
+    canvas.setTitle(f"Bewerbungsbogen {round_name}")
+    canvas.setAuthor("Programmbüro Entwicklungswerkstatt für kommunale Engagementstrategien")
+    canvas.setSubject("Bewerbung um die Teilnahme an der Entwicklungswerkstatt (EWS)")
+    _draw_page_one(canvas, round_name)
+    canvas.showPage()
+    _draw_page_two(canvas, round_name)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _draw_page_one(canvas: Canvas, round_name: str) -> None:
+    canvas.setFont(_BOLD, 16)
+    canvas.drawString(_LABEL_X, 790, f"Bewerbungsbogen {round_name}")
+    canvas.setFont(_FONT, 10)
+    canvas.drawString(_LABEL_X, 772, _SUBTITLE)
+    canvas.setFont(_FONT, 8.5)
+    for offset, line in enumerate(_INTRO):
+        canvas.drawString(_LABEL_X, 754 - offset * 11, line)
+    y = 716.0
+    for row in _PAGE1:
+        if row.heading:
+            y -= 6
+            _draw_heading(canvas, y, row.heading)
+        else:
+            _draw_field_row(canvas, y, row.name, round_name)
+        y -= _ROW
+    _draw_footer(canvas, round_name, 1)
+
+
+def _draw_page_two(canvas: Canvas, round_name: str) -> None:
+    _draw_heading(canvas, 790, HEADINGS[3])
+    _draw_multiline(canvas, top=768, height=210, name="motivation")
+    _draw_multiline(canvas, top=520, height=150, name="strukturen")
+    _draw_heading(canvas, 330, HEADINGS[4])
+    for index, name in enumerate(CHECKBOX_FIELDS):
+        _draw_checkbox_row(canvas, 306 - index * 22, name)
+    _draw_field_row(canvas, 220, "ort_datum", round_name)
+    _draw_field_row(canvas, 196, "unterzeichner", round_name)
+    canvas.setLineWidth(0.6)
+    canvas.line(_FIELD_X, 130, _FIELD_X + _FIELD_W, 130)
+    canvas.setFont(_FONT, 8)
+    canvas.drawString(_FIELD_X, 120, "Unterschrift und Dienstsiegel")
+    _draw_footer(canvas, round_name, 2)
+
+
+def _draw_heading(canvas: Canvas, y: float, text: str) -> None:
+    canvas.setFont(_BOLD, 11)
+    canvas.drawString(_LABEL_X, y, text)
+
+
+def _draw_footer(canvas: Canvas, round_name: str, page: int) -> None:
+    canvas.setFont(_FONT, 8)
+    canvas.drawRightString(_PAGE_W - 56, 36, f"Bewerbungsbogen {round_name} · Seite {page} von 2")
+
+
+def _draw_field_row(canvas: Canvas, y: float, name: str, round_name: str) -> None:
+    canvas.setFont(_FONT, 10)
+    canvas.drawString(_LABEL_X, y + 4, f"{LABELS[name]}:")
+    common = {
+        "name": name,
+        "tooltip": LABELS[name],
+        "x": _FIELD_X,
+        "y": y,
+        "width": _FIELD_W,
+        "height": 17,
+        "fontSize": 10,
+        # underlined, not boxed: a box's left edge reads as "|" or "1" when a printout is OCRed
+        "borderWidth": 0.8,
+        "borderStyle": "underlined",
+        "borderColor": black,
+        "fillColor": _FIELD_BG,
+        "textColor": black,
+        "annotationFlags": "print",
+    }
+    if name in CHOICE_OPTIONS:
+        # value=[""] selects the empty option; a plain "" trips reportlab's choice builder
+        canvas.acroForm.choice(
+            value=[""], options=list(CHOICE_OPTIONS[name]), fieldFlags="combo edit", **common
+        )
+        return
+    value = round_name if name == "runde" else ""
+    canvas.acroForm.textfield(value=value, maxlen=300, **common)
+
+
+def _draw_multiline(canvas: Canvas, *, top: float, height: float, name: str) -> None:
+    canvas.setFont(_FONT, 10)
+    canvas.drawString(_LABEL_X, top, f"{LABELS[name]}:")
+    canvas.acroForm.textfield(
+        name=name,
+        tooltip=LABELS[name],
+        x=_LABEL_X,
+        y=top - 8 - height,
+        width=_PAGE_W - 2 * _LABEL_X,
+        height=height,
+        fontSize=10,
+        borderWidth=0.8,
+        borderStyle="underlined",
+        borderColor=black,
+        fillColor=_FIELD_BG,
+        textColor=black,
+        fieldFlags="multiline",
+        maxlen=None,
+    )
+
+
+def _draw_checkbox_row(canvas: Canvas, y: float, name: str) -> None:
+    canvas.acroForm.checkbox(
+        name=name,
+        tooltip=LABELS[name],
+        x=_LABEL_X,
+        y=y - 2,
+        size=13,
+        buttonStyle="cross",
+        borderWidth=0.8,
+        borderColor=black,
+        fillColor=white,
+        textColor=black,
+        fieldFlags="",
+    )
+    canvas.setFont(_FONT, 10)
+    canvas.drawString(_LABEL_X + 22, y + 1, LABELS[name])
