@@ -108,6 +108,7 @@ def serve_office(settings: Settings, console: Console) -> None:
             name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)"))
     finally:
         watcher.stopping.set()
+        watcher.join(timeout=300)  # let a pass in progress commit before the process ends
         if server is not None:
             server.terminate()
             server.wait(timeout=30)

@@ -7,6 +7,7 @@ import atexit
 import multiprocessing
 import os
 import resource
+import signal
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
@@ -26,6 +27,9 @@ class WorkerFailed(Exception):
 
 
 def _limit_worker(memory_mb: int) -> None:
+    # Ctrl+C in the terminal reaches the whole process group: the service decides when its
+    # workers stop (after the pass in progress), not the keyboard
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # tesseract: 3x faster on 2 cores
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -70,8 +70,11 @@ def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path)
         runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
         assert any(run["state_type"] == "COMPLETED" for run in runs)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=60)[0].decode()
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the office's terminal
+        try:
+            output = server.communicate(timeout=90)[0].decode()
+        finally:
+            os.killpg(server.pid, signal.SIGKILL) if server.poll() is None else None
     assert "Prefect-Oberfläche" in output
 
 
