@@ -72,7 +72,7 @@ def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path)
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the office's terminal
         try:
-            output = server.communicate(timeout=90)[0].decode()
+            output = server.communicate(timeout=200)[0].decode()
         finally:
             os.killpg(server.pid, signal.SIGKILL) if server.poll() is None else None
     assert "Prefect-Oberfläche" in output
