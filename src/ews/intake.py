@@ -35,9 +35,10 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
     sessions = session_factory(settings.db_url)
     adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]
     inbox = settings.inbox_dir.resolve()
+    seen_at = clock()  # everything found in one scan was first seen at the same moment
     with sessions.begin() as session:
         for obs in folders.observe_inbox(inbox).values():
-            register.sighting(session, str(obs.path), obs.size, obs.mtime_ns, clock())
+            register.sighting(session, str(obs.path), obs.size, obs.mtime_ns, seen_at)
     moved = [(target, obs) for obs in folders.stable_files(inbox, settings.intake.stable_seconds)
              if (target := folders.claim_file(obs, inbox)) is not None]
     # a crash between the renames and this commit leaves orphans, adopted by the next pass

@@ -100,9 +100,12 @@ def current_application(session: Session, round_name: str, ags: str) -> Applicat
 
 def add_application(session: Session, row: ApplicationRow) -> ApplicationRow:
     """Insert ``row``; an older current application of the municipality becomes ``replaced``;
-    a row older than the current one is filed as ``replaced`` right away."""
+    a row older than the current one is filed as ``replaced`` right away. Older means received
+    earlier, or at the same time but claimed earlier (inputs are claimed in mtime order)."""
     current = current_application(session, row.round_name, row.ags)
-    if current is not None and current.received_at > row.received_at:
+    # same receipt time (found in one scan): the later input, in file modification order, counts
+    if current is not None and (current.received_at, current.input_id) > (row.received_at,
+                                                                         row.input_id):
         row.status = ApplicationStatus.REPLACED.value
         row.replaced_by_id = current.id
     elif current is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -204,3 +205,15 @@ def test_receipt_time_is_when_the_file_was_first_seen(settings: Settings) -> Non
     intake.claim_new_inputs(settings, now=lambda: next(ticks))
     intake.run_pass(settings)
     assert journal_records(settings)[0]["received_at"] == "2026-11-20T09:00:00+01:00"
+
+
+def test_two_files_of_one_municipality_dropped_together_the_later_saved_counts(
+        settings: Settings) -> None:
+    first = drop(settings, "Bewerbung.pdf", pdfgen.filled_form())
+    changed = dict(pdfgen.VALUES, motivation="Korrigierte Fassung.")
+    second = drop(settings, "Bewerbung korrigiert.pdf", pdfgen.filled_form(changed))
+    os.utime(first, ns=(1_700_000_000_000_000_000,) * 2)
+    os.utime(second, ns=(1_700_000_060_000_000_000,) * 2)
+    intake.run_pass(settings)
+    current = [a for a in application_records(settings) if a["status"] == "registered"]
+    assert [a["fields"]["motivation"] for a in current] == ["Korrigierte Fassung."]
