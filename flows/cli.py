@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ews import intake
 from ews.deadlines import BERLIN
 from ews.errors import EwsError
+from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult, restamp
 from ews.reports import application_records, input_id_for, journal_records, record_stamp
 from ews.settings import Settings
@@ -25,8 +26,6 @@ app = typer.Typer(help="EWS-Aktenführung: Posteingang, Register und Briefe.",
 console = Console()
 errors = Console(stderr=True)
 
-OUTCOME_DE = {"registered": "registriert", "late": "verspätet", "invalid": "ungültig",
-              "duplicate": "Duplikat", None: "in Arbeit"}
 
 
 @app.command()
@@ -61,7 +60,7 @@ def _run_pass(settings: Settings, ohne_prefect: bool) -> list[InputResult]:
 
 
 def _print_progress(result: Any) -> None:
-    console.print(f"  {result.source_name}: {OUTCOME_DE[result.outcome.value]} "
+    console.print(f"  {result.source_name}: {OUTCOME_LABELS[result.outcome.value]} "
                   f"{result.az or ''}")
 
 
@@ -70,7 +69,7 @@ def _print_results_table(rows: list[dict[str, Any]]) -> None:
     for header in ("Datei", "Ergebnis", "Aktenzeichen", "Kommune", "Gründe"):
         table.add_column(header, overflow="fold")
     for row in rows:
-        table.add_row(row["source_name"], OUTCOME_DE[row["outcome"]], row["az"] or "–",
+        table.add_row(row["source_name"], OUTCOME_LABELS[row["outcome"]], row["az"] or "–",
                       row["kommune_name"] or "–", "\n".join(row["reasons"]))
     console.print(table)
 
@@ -97,7 +96,7 @@ def journal(json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen
         table.add_column(header, overflow="fold")
     for r in records:
         table.add_row(str(r["eingangsnummer"]), r["source"], _local(r["received_at"]),
-                      OUTCOME_DE[r["outcome"]], r["az"] or "–", r["kommune_name"] or "–",
+                      OUTCOME_LABELS[r["outcome"]], r["az"] or "–", r["kommune_name"] or "–",
                       "\n".join(r["reasons"]))
     console.print(table)
 
@@ -150,7 +149,7 @@ def eingangsstempel(
         raise typer.Exit(2)
     result = restamp(input_id, stamped, settings, now, actor=von)
     console.print(f"Eingangsstempel {stamped:%d.%m.%Y %H:%M} Uhr erfasst für Eingang "
-                  f"{input_id}: {OUTCOME_DE[result.outcome.value]} {result.az or ''}")
+                  f"{input_id}: {OUTCOME_LABELS[result.outcome.value]} {result.az or ''}")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,11 +12,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from ews import intake
+from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult
 from ews.settings import Settings
-
-OUTCOME_DE = {"registered": "registriert", "late": "verspätet", "invalid": "ungültig",
-              "duplicate": "Duplikat"}
 
 
 @contextmanager
@@ -70,14 +69,12 @@ def posteingang(settings: Settings | None = None) -> list[InputResult]:
 
 
 def publish_artifacts(results: list[InputResult]) -> None:
-    rows = [{"Datei": r.source_name, "Ergebnis": OUTCOME_DE[r.outcome.value],
+    rows = [{"Datei": r.source_name, "Ergebnis": OUTCOME_LABELS[r.outcome.value],
              "Aktenzeichen": r.az or "", "Kommune": r.kommune_name or "",
              "Gründe": "; ".join(r.reasons)} for r in results]
     create_table_artifact(key="posteingang", table=rows,
                           description="Ergebnis des letzten Posteingangslaufs")
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[OUTCOME_DE[r.outcome.value]] = counts.get(OUTCOME_DE[r.outcome.value], 0) + 1
+    counts = Counter(OUTCOME_LABELS[r.outcome.value] for r in results)
     summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
     create_markdown_artifact(key="posteingang-zusammenfassung",
                              markdown=f"**Posteingang:** {len(results)} Eingänge – {summary}")

@@ -21,9 +21,9 @@ import pikepdf
 from fpdf import FPDF
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject
 
 from ews.blank_form import CHECKBOX_FIELDS, LABELS, MULTILINE_FIELDS, build_blank_form
+from ews.samples import filled_form_pdf
 from tests.pdfgen_raw import BOMB_SIZE, deflated_zeros, pdf_literal, xfa_only_form
 from tests.pdfgen_raw import raw_form as _raw_form
 
@@ -87,31 +87,7 @@ def filled_form(
     Checkboxes named in ``missing`` carry neither /V nor /AS.
     """
     values = VALUES if values is None else values
-    writer = PdfWriter(clone_from=io.BytesIO(blank_form()))
-    texts = {name: value for name, value in values.items() if isinstance(value, str)}
-    for page in writer.pages:
-        writer.update_page_form_field_values(page, texts, auto_regenerate=False)
-        for annotation in page.get("/Annots", []):
-            widget = annotation.get_object()
-            if widget.get("/T") in CHECKBOX_FIELDS:
-                name = str(widget["/T"])
-                _set_checkbox(widget, values.get(name) is True, on_state, name in missing)
-    writer.set_need_appearances_writer(True)
-    return _written(writer)
-
-
-def _set_checkbox(widget: DictionaryObject, checked: bool, on_state: str, missing: bool) -> None:
-    appearance = widget["/AP"].get_object()
-    assert isinstance(appearance, DictionaryObject)
-    for key in ("/N", "/D"):
-        states = appearance[key].get_object()
-        if isinstance(states, DictionaryObject) and "/Yes" in states and on_state != "/Yes":
-            states[NameObject(on_state)] = states.pop("/Yes")
-    for key in ("/V", "/AS"):
-        if missing:
-            widget.pop(key, None)
-        else:
-            widget[NameObject(key)] = NameObject(on_state if checked else "/Off")
+    return filled_form_pdf(values, ROUND, on_state=on_state, missing=missing)
 
 
 def _written(writer: PdfWriter) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
@@ -133,9 +133,8 @@ class Assessment(BaseModel):
         return self.application is not None and not self.reasons
 
 
-class Receipt(BaseModel):
-    """When and how an input reached the office."""
-
-    received_at: datetime  # tz-aware
-    channel: Literal["ordner", "e-mail"] = "ordner"
-    stamped: bool = False  # True when an Eingangsstempel recorded by staff overrides
+#: German words for the outcomes, as staff read them in tables and artifacts
+OUTCOME_LABELS: dict[str | None, str] = {
+    Outcome.REGISTERED.value: "registriert", Outcome.LATE.value: "verspätet",
+    Outcome.INVALID.value: "ungültig", Outcome.DUPLICATE.value: "Duplikat", None: "in Arbeit",
+}

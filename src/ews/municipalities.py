@@ -159,10 +159,3 @@ def identify(*, ags: str | None, name: str | None, kind_hint: str | None = None,
         return MunicipalityMatch(None, f"Der Amtliche Gemeindeschlüssel {ags} gehört zu "
                                        f"{keyed.municipality.letter_name}, nicht zu „{name}“.")
     return keyed
-
-
-def kreis_of(municipality: Municipality) -> Municipality | None:
-    """The Kreis a kreisangehörige municipality belongs to (None for Kreise and kreisfreie)."""
-    if municipality.kind in (MunicipalityKind.KREIS, MunicipalityKind.KREISFREIE_STADT):
-        return None
-    return _by_ags().get(municipality.ags[:5])

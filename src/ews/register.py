@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -171,7 +171,3 @@ def letters_of_application(session: Session, application_id: int) -> list[Letter
     return list(session.scalars(select(LetterRow)
                                 .where(LetterRow.application_id == application_id)
                                 .order_by(LetterRow.id)))
-
-
-def count_inputs(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Input)) or 0)

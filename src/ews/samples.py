@@ -56,8 +56,10 @@ def _blank(round_name: str) -> bytes:
     return build_blank_form(round_name)
 
 
-def filled_form_pdf(values: FormValues, round_name: str, *, on_state: str = "/Yes") -> bytes:
-    """The blank form with ``values`` filled in; ticked boxes export ``on_state``."""
+def filled_form_pdf(values: FormValues, round_name: str, *, on_state: str = "/Yes",
+                    missing: tuple[str, ...] = ()) -> bytes:
+    """The blank form with ``values`` filled in; ticked boxes export ``on_state``; boxes named
+    in ``missing`` carry neither /V nor /AS (as some PDF programs leave them)."""
     writer = PdfWriter(clone_from=io.BytesIO(_blank(round_name)))
     texts = {name: value for name, value in values.items() if isinstance(value, str)}
     for page in writer.pages:
@@ -65,14 +67,16 @@ def filled_form_pdf(values: FormValues, round_name: str, *, on_state: str = "/Ye
         for annotation in page.get("/Annots", []):
             widget = annotation.get_object()
             if widget.get("/T") in CHECKBOX_FIELDS:
-                _tick(widget, values.get(str(widget["/T"])) is True, on_state)
+                name = str(widget["/T"])
+                _tick(widget, values.get(name) is True, on_state, name in missing)
     writer.set_need_appearances_writer(True)
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
 
 
-def _tick(widget: DictionaryObject, checked: bool, on_state: str) -> None:
+def _tick(widget: DictionaryObject, checked: bool, on_state: str, missing: bool = False
+          ) -> None:
     appearances = widget["/AP"].get_object()
     for key in ("/N", "/D"):
         states = (
@@ -80,9 +84,11 @@ def _tick(widget: DictionaryObject, checked: bool, on_state: str) -> None:
         )
         if isinstance(states, DictionaryObject) and "/Yes" in states and on_state != "/Yes":
             states[NameObject(on_state)] = states.pop("/Yes")
-    state = NameObject(on_state if checked else "/Off")
-    widget[NameObject("/V")] = state
-    widget[NameObject("/AS")] = state
+    for key in ("/V", "/AS"):
+        if missing:
+            widget.pop(key, None)
+        else:
+            widget[NameObject(key)] = NameObject(on_state if checked else "/Off")
 
 
 def printed_form_pdf(values: FormValues, round_name: str) -> bytes:
