@@ -55,8 +55,8 @@ def _run_pass(settings: Settings, ohne_prefect: bool) -> list[InputResult]:
         return intake.run_pass(settings, progress=_print_progress)
     from flows.server import use_running_server
     use_running_server(settings)
-    from flows.intake import posteingang
-    return posteingang(settings)
+    from flows.intake import run_posteingang
+    return run_posteingang(settings)
 
 
 def _print_progress(result: Any) -> None:

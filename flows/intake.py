@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 
 from ews import intake
@@ -49,32 +50,40 @@ def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult
     return intake.process_inputs(input_ids, settings, progress=report)
 
 
-@task(name="briefe-als-pdf", retries=2, retry_delay_seconds=5, cache_policy=NONE,
-      tags=["libreoffice"])
+# no tag: a tag makes Prefect acquire a concurrency lease (~2 s) even without a limit
+@task(name="briefe-als-pdf", retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def convert_letters(settings: Settings) -> list[str]:
     return intake.convert_pending_letters(settings)
 
 
 @flow(name="posteingang", log_prints=True)
-def posteingang(settings: Settings | None = None) -> list[InputResult]:
+async def posteingang(settings: Settings | None = None) -> list[InputResult]:
     """Take every stable file in the inbox, register it, write its letters."""
+    # async only for Prefect's engine: the sync engine holds every finished run for up to a
+    # second (it joins its heartbeat thread); the tasks are sync and run one after another
     settings = settings or Settings()
     with exclusive_pass(settings):
         input_ids = claim_inputs(settings)
         results = process_inputs(settings, input_ids) if input_ids else []
         convert_letters(settings)
     if results:
-        publish_artifacts(results)
+        await publish_artifacts(results)
     return results
 
 
-def publish_artifacts(results: list[InputResult]) -> None:
+def run_posteingang(settings: Settings) -> list[InputResult]:
+    """One intake pass as a Prefect flow run, from synchronous code."""
+    return asyncio.run(posteingang(settings))
+
+
+async def publish_artifacts(results: list[InputResult]) -> None:
     rows = [{"Datei": r.source_name, "Ergebnis": OUTCOME_LABELS[r.outcome.value],
              "Aktenzeichen": r.az or "", "Kommune": r.kommune_name or "",
              "Gründe": "; ".join(r.reasons)} for r in results]
-    create_table_artifact(key="posteingang", table=rows,
-                          description="Ergebnis des letzten Posteingangslaufs")
+    await acreate_table_artifact(key="posteingang", table=rows,
+                                 description="Ergebnis des letzten Posteingangslaufs")
     counts = Counter(OUTCOME_LABELS[r.outcome.value] for r in results)
     summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
-    create_markdown_artifact(key="posteingang-zusammenfassung",
-                             markdown=f"**Posteingang:** {len(results)} Eingänge – {summary}")
+    await acreate_markdown_artifact(
+        key="posteingang-zusammenfassung",
+        markdown=f"**Posteingang:** {len(results)} Eingänge – {summary}")

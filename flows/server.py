@@ -9,12 +9,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 
 from ews.folders import observe_inbox
+from ews.pipeline import InputResult
 from ews.settings import Settings
 
 
@@ -65,20 +67,20 @@ class InboxWatcher(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        from flows.intake import posteingang
+        from flows.intake import run_posteingang
 
         previous = observe_inbox(self.settings.inbox_dir)
-        posteingang(self.settings)  # whatever waited while the service was down
+        self._run_once(run_posteingang)  # whatever waited while the service was down
         while not self.stopping.wait(self.settings.intake.poll_seconds):
             current = observe_inbox(self.settings.inbox_dir)
             if any(previous.get(path) == obs for path, obs in current.items()):
-                self._run_once(posteingang)
+                self._run_once(run_posteingang)
                 current = observe_inbox(self.settings.inbox_dir)
             previous = current
 
-    def _run_once(self, intake_flow: object) -> None:
+    def _run_once(self, intake_pass: Callable[[Settings], list[InputResult]]) -> None:
         try:
-            results = intake_flow(self.settings)  # type: ignore[operator]
+            results = intake_pass(self.settings)
         except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect; keep watching
             self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {exc}")
             return
@@ -102,10 +104,13 @@ def serve_office(settings: Settings, console: Console) -> None:
     watcher.start()
     try:
         from prefect import serve
+        from prefect.deployments.runner import RunnerDeployment
 
         from flows.intake import posteingang
-        serve(posteingang.to_deployment(
-            name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)"))
+        deployment = posteingang.to_deployment(
+            name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)")
+        assert isinstance(deployment, RunnerDeployment)  # called outside an event loop
+        serve(deployment)
     finally:
         watcher.stopping.set()
         watcher.join(timeout=300)  # let a pass in progress commit before the process ends

@@ -24,9 +24,14 @@ def _nrw_holidays(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("DE", subdiv="NW", years=year, language="de")
 
 
+@cache
+def _nrw_holiday_days(year: int) -> frozenset[date]:
+    return frozenset(_nrw_holidays(year))
+
+
 def is_werktag(day: date) -> bool:
     """Monday to Friday and no statutory holiday in NRW."""
-    return day.weekday() < 5 and day not in _nrw_holidays(day.year)
+    return day.weekday() < 5 and day not in _nrw_holiday_days(day.year)
 
 
 def holiday_name(day: date) -> str | None:

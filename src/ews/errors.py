@@ -8,6 +8,7 @@
     │   └── NoFormContent         no fields, no text labels, OCR found nothing
     ├── TemplateError             a letter template cannot be rendered (names template and tag)
     ├── ConversionError           LibreOffice did not produce a valid PDF
+    ├── LettersNotWritten         a worker could not render an input's letters (timeout, crash)
     └── ConfigurationError        settings that cannot work (unknown Az. scheme, missing template)
 
 A ``DocumentRejected`` becomes an outcome (``invalid``) in the pipeline; every other error is an
@@ -47,6 +48,10 @@ class TemplateError(EwsError):
 
 class ConversionError(EwsError):
     """LibreOffice failed to convert a document to PDF/A."""
+
+
+class LettersNotWritten(EwsError):
+    """A worker could not render the letters of an input; it waits for the next pass."""
 
 
 class ConfigurationError(EwsError):

@@ -7,17 +7,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+import pebble
 
 from ews import folders, register, workers
 from ews.database import migrate, session_factory
-from ews.errors import ConversionError
+from ews.errors import ConversionError, LettersNotWritten
 from ews.models import Assessment
 from ews.pdfa import convert_to_pdfa
-from ews.pipeline import InputResult, process_input
+from ews.pipeline import (
+    InputResult,
+    assess_document,
+    decide,
+    finish,
+    planned_letters,
+    render_planned,
+)
 from ews.schema import LetterRow
 from ews.settings import Settings
 
 Progress = Callable[[InputResult], None]
+T = TypeVar("T")
 
 
 def prepare(settings: Settings) -> None:
@@ -37,8 +48,8 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
     inbox = settings.inbox_dir.resolve()
     seen_at = clock()  # everything found in one scan was first seen at the same moment
     with sessions.begin() as session:
-        for obs in folders.observe_inbox(inbox).values():
-            register.sighting(session, str(obs.path), obs.size, obs.mtime_ns, seen_at)
+        register.record_sightings(session, [(str(obs.path), obs.size, obs.mtime_ns) for obs
+                                            in folders.observe_inbox(inbox).values()], seen_at)
     moved = [(target, obs) for obs in folders.stable_files(inbox, settings.intake.stable_seconds)
              if (target := folders.claim_file(obs, inbox)) is not None]
     # a crash between the renames and this commit leaves orphans, adopted by the next pass
@@ -65,13 +76,17 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
     digests = [(folders.sha256_of(claim), claim.stat().st_size) for claim, _ in claims]
     with session_factory(settings.db_url).begin() as session:
         rows = []
+        sightings = register.record_sightings(
+            session, [(path, size, 0) for (_, path), (_, size) in zip(claims, digests,
+                                                                      strict=True)], now)
         for (claim, inbox_path), (digest, size) in zip(claims, digests, strict=True):
-            seen = register.sighting(session, inbox_path, size, 0, now)
+            seen = sightings[inbox_path]
             rows.append(register.open_input(
                 session, claim_path=str(claim), source_name=folders.original_name(claim),
                 sha256=digest, size=size, received_at=seen.first_seen_at,
                 stamped_at=seen.stamped_at))
-            register.forget_sighting(session, inbox_path)
+            register.forget_sighting(session, seen)
+        session.flush()
         return [row.id for row in rows]
 
 
@@ -81,39 +96,121 @@ def open_input_ids(settings: Settings) -> list[int]:
 
 
 def _undecided_claims(settings: Settings, input_ids: list[int]) -> dict[int, str]:
+    wanted = set(input_ids)
     with session_factory(settings.db_url).begin() as session:
         return {row.id: row.claim_path for row in register.unfinished_inputs(session)
-                if row.state == "claimed" and row.id in set(input_ids)}
+                if row.state == "claimed" and row.id in wanted}
+
+
+CHUNK = 32  # inputs per database transaction; small enough to keep progress visible
 
 
 def process_inputs(input_ids: list[int], settings: Settings, *,
                    now: Callable[[], datetime] | None = None,
                    progress: Progress | None = None) -> list[InputResult]:
-    """Process inputs on the worker pool; an input whose worker failed is decided as invalid
-    with the failure as its German reason."""
-    clock = now or (lambda: datetime.now(UTC))
-    claims = _undecided_claims(settings, input_ids)
-    jobs = [(input_id, settings, clock(), None, claims.get(input_id))
-            for input_id in input_ids]
-    done: list[InputResult] = []
-
-    def collect(index: int, result: InputResult | workers.WorkerFailed) -> None:
-        if isinstance(result, workers.WorkerFailed):
-            result = process_input(input_ids[index], settings, clock(),
-                                   Assessment(reasons=[result.reason]))
-        done.append(result)
-        if progress is not None:
-            progress(result)
-
-    workers.run_all(_process_job, jobs, workers=settings.worker_count,
-                    memory_mb=settings.intake.read_memory_mb,
-                    timeout=settings.intake.read_timeout_seconds, on_done=collect)
-    return done
+    """Process inputs in chunks, pipelined: while the workers read chunk k+1 and render the
+    letters of chunk k, this process decides chunk k (one transaction) and files chunk k-1
+    (one transaction). An input whose reading failed is decided as invalid with the failure
+    as its German reason; one whose letters could not be rendered stays decided for the next
+    pass, and the first such error is raised once everything else is done."""
+    batches = _Batches(settings, now or (lambda: datetime.now(UTC)), progress,
+                       _undecided_claims(settings, input_ids))
+    chunks = [input_ids[i:i + CHUNK] for i in range(0, len(input_ids), CHUNK)]
+    reading: list[_Reading] = []
+    rendering: list[_Rendering] = []
+    for chunk in [*chunks, [], []]:
+        next_reading = batches.read(chunk)
+        next_rendering = batches.decide(reading)
+        batches.file(rendering)
+        reading, rendering = next_reading, next_rendering
+    if batches.error is not None:
+        raise batches.error
+    return batches.done
 
 
-def _process_job(input_id: int, settings: Settings, now: datetime, assessment: None,
-                 claim_path: str | None) -> InputResult:
-    return process_input(input_id, settings, now, assessment, claim_path=claim_path)
+_Reading = tuple[int, "pebble.ProcessFuture[Assessment] | None"]
+_Rendering = tuple[int, "pebble.ProcessFuture[None] | None", list[int]]
+
+
+class _Batches:
+    """The three stages of ``process_inputs``; the workers never touch the register."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime],
+                 progress: Progress | None, claims: dict[int, str]) -> None:
+        self.settings, self.clock, self.progress, self.claims = settings, clock, progress, claims
+        self.sessions = session_factory(settings.db_url)
+        self.done: list[InputResult] = []
+        self.error: Exception | None = None
+
+    def _submit(self, function: Callable[..., T], *args: object) -> pebble.ProcessFuture[T]:
+        intake = self.settings.intake
+        return workers.submit(function, args, workers=self.settings.worker_count,
+                              memory_mb=intake.read_memory_mb,
+                              timeout=intake.read_timeout_seconds)
+
+    def read(self, chunk: list[int]) -> list[_Reading]:
+        """Queue reading + validation of the chunk's undecided inputs."""
+        return [(input_id, self._submit(_assess_file, self.claims[input_id], self.settings)
+                 if input_id in self.claims else None) for input_id in chunk]
+
+    def decide(self, reading: list[_Reading]) -> list[_Rendering]:
+        """Decide the chunk in one transaction, then queue the rendering of its letters."""
+        if not reading:
+            return []
+        timeout = self.settings.intake.read_timeout_seconds
+        assessments = {}
+        for input_id, future in reading:
+            if future is not None:
+                result = workers.outcome(future, timeout)
+                assessments[input_id] = (Assessment(reasons=[result.reason])
+                                         if isinstance(result, workers.WorkerFailed) else result)
+        now = self.clock()
+        chunk = [input_id for input_id, _ in reading]
+        with self.sessions.begin() as session:
+            loaded = register.load_inputs(session, chunk)
+            for input_id, assessment in assessments.items():
+                decide(session, input_id, assessment, self.settings, now)
+            session.flush()
+            loaded = register.load_inputs(session, chunk)
+            letters = {input_id: planned_letters(rows)
+                       for input_id, rows in loaded.letters.items()}
+        return [(input_id, self._submit(render_planned, planned, self.settings)
+                 if planned else None, [letter_id for letter_id, _, _ in planned])
+                for input_id, planned in letters.items()]
+
+    def file(self, rendering: list[_Rendering]) -> None:
+        """Archive or quarantine the chunk's originals in one transaction."""
+        timeout = self.settings.intake.read_timeout_seconds
+        ready = []
+        for input_id, future, letter_ids in rendering:
+            failure: workers.WorkerFailed | None = None
+            try:
+                if future is not None and isinstance(
+                        rendered := workers.outcome(future, timeout), workers.WorkerFailed):
+                    failure = rendered
+            except Exception as exc:  # a broken template: the input waits for the next pass
+                failure = workers.WorkerFailed(str(exc))
+                self.error = self.error or exc
+            if failure is not None:
+                self.error = self.error or LettersNotWritten(
+                    f"Briefe zu Eingang {input_id} nicht geschrieben: {failure.reason}")
+                continue
+            ready.append((input_id, letter_ids))
+        if not ready:
+            return
+        now = self.clock()
+        with self.sessions.begin() as session:
+            loaded = register.load_inputs(session, [input_id for input_id, _ in ready])
+            results = [finish(session, input_id, letter_ids, loaded.letters[input_id],
+                              self.settings, now) for input_id, letter_ids in ready]
+        for result in results:
+            self.done.append(result)
+            if self.progress is not None:
+                self.progress(result)
+
+
+def _assess_file(claim_path: str, settings: Settings) -> Assessment:
+    return assess_document(Path(claim_path).read_bytes(), settings)
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:

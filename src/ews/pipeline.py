@@ -26,6 +26,8 @@ from ews.pdf import read_form
 from ews.schema import ApplicationRow, Input, LetterRow
 from ews.settings import Settings
 
+PlannedLetter = tuple[int, LetterData, Path]  # letter id, its data, where its .docx goes
+
 LETTER_TITLES = {
     LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
     LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
@@ -82,7 +84,8 @@ def process_input(input_id: int, settings: Settings, now: datetime,
 
     Two write transactions: the decision (Az., letters planned), then the filing (letters
     rendered, original archived or quarantined). ``claim_path`` is given by a caller that saw
-    the input still undecided; without it and without ``assessment`` the register is asked."""
+    the input still undecided; without it and without ``assessment`` the register is asked.
+    The intake runs the same stages for many inputs at once (``ews.intake``)."""
     sessions = session_factory(settings.db_url)
     if claim_path is None and assessment is None:
         with sessions.begin() as session:
@@ -91,21 +94,45 @@ def process_input(input_id: int, settings: Settings, now: datetime,
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
         assessment = assess_document(Path(claim_path).read_bytes(), settings)
     with sessions.begin() as session:
-        row = _load(session, input_id)
-        if assessment is not None and row.state == "claimed":
-            _decide(session, row, assessment, settings, now)
-        letters = [(letter.id, LetterData.model_validate(letter.data), letter.docx_path)
-                   for letter in register.letters_of(session, input_id)
-                   if letter.state == "planned"]
-    for _letter_id, data, path in letters:
-        render_letter(data, settings.office, settings.templates_dir, Path(path))
+        if assessment is not None:
+            decide(session, input_id, assessment, settings, now)
+        letters = planned_letters(register.letters_of(session, input_id))
+    render_planned(letters, settings)
     with sessions.begin() as session:
-        row = _load(session, input_id)
-        for letter_id, _data, _path in letters:
-            _letter(session, letter_id).state = "rendered"
-        if row.state != "done":
-            _file_input(row, settings, now)
-        return _result(session, row)
+        return finish(session, input_id, [letter_id for letter_id, _, _ in letters],
+                      register.letters_of(session, input_id), settings, now)
+
+
+def decide(session: Session, input_id: int, assessment: Assessment, settings: Settings,
+           now: datetime) -> None:
+    """Stage 1 (in the caller's transaction): outcome, Az. and letters planned for an input
+    that is still undecided; a no-op for one another run decided meanwhile."""
+    _decide(session, _load(session, input_id), assessment, settings, now)
+
+
+def planned_letters(letters: list[LetterRow]) -> list[PlannedLetter]:
+    """Those of an input's letters that still have to be rendered."""
+    return [(letter.id, LetterData.model_validate(letter.data), Path(letter.docx_path))
+            for letter in letters if letter.state == "planned"]
+
+
+def render_planned(letters: list[PlannedLetter], settings: Settings) -> None:
+    """Stage 2 (no database): write the .docx files; rendering again overwrites them."""
+    for _letter_id, data, path in letters:
+        render_letter(data, settings.office, settings.templates_dir, path)
+
+
+def finish(session: Session, input_id: int, rendered: list[int], letters: list[LetterRow],
+           settings: Settings, now: datetime) -> InputResult:
+    """Stage 3 (in the caller's transaction): record the rendered letters and archive or
+    quarantine the original (decided → done). ``letters`` are all letters of the input."""
+    row = _load(session, input_id)
+    for letter in letters:
+        if letter.id in rendered:
+            letter.state = "rendered"
+    if row.state != "done":
+        _file_input(row, settings, now)
+    return _result(session, row, letters)
 
 
 def _load(session: Session, input_id: int) -> Input:
@@ -113,12 +140,6 @@ def _load(session: Session, input_id: int) -> Input:
     if row is None:
         raise LookupError(f"input {input_id} is not in the register")
     return row
-
-
-def _letter(session: Session, letter_id: int) -> LetterRow:
-    letter = session.get(LetterRow, letter_id)
-    assert letter is not None
-    return letter
 
 
 def _decide(session: Session, row: Input, assessment: Assessment, settings: Settings,
@@ -145,18 +166,21 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
         row.reasons = [f"Die Datei ist identisch mit dem Eingang „{twin.source_name}“ "
                        f"(Eingangsnummer {twin.id}{az}); sie wurde nicht erneut registriert."]
         return
-    application = None
+    application = replaced = None
     if outcome in (Outcome.REGISTERED, Outcome.LATE):
-        application = _register(session, row, assessment, outcome, settings, received)
+        application, replaced = _register(session, row, assessment, outcome, settings,
+                                          received)
         row.application_id = application.id
         if outcome is Outcome.LATE:
             row.reasons = [f"Eingang nach Ablauf der Bewerbungsfrist "
                            f"({deadline.last_day:%d.%m.%Y}, 24:00 Uhr)."]
-    _plan_letters(session, row, assessment, outcome, application, settings, now, received)
+    _plan_letters(session, row, assessment, outcome, application, replaced, settings, now,
+                  received)
 
 
 def _register(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
-              settings: Settings, received: datetime) -> ApplicationRow:
+              settings: Settings, received: datetime
+              ) -> tuple[ApplicationRow, ApplicationRow | None]:
     assert assessment.application is not None
     app = assessment.application
     year = received.astimezone(BERLIN).year
@@ -201,9 +225,8 @@ def letter_path(data: LetterData, settings: Settings) -> Path:
 
 
 def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
-                  application: ApplicationRow | None, settings: Settings, now: datetime,
-                  received: datetime) -> None:
-    replaced = register.replaced_by(session, application.id) if application else None
+                  application: ApplicationRow | None, replaced: ApplicationRow | None,
+                  settings: Settings, now: datetime, received: datetime) -> None:
     data = letter_data_for(
         outcome, assessment, reference=application.az if application else f"Eingang {row.id:06d}",
         source_name=row.source_name, received=received, settings=settings, now=now,
@@ -229,10 +252,9 @@ def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     row.stored_path, row.state, row.finished_at = str(target), "done", now
 
 
-def _result(session: Session, row: Input) -> InputResult:
+def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:
     application = register.application_of(session, row.application_id)
-    letters = [letter.pdf_path or letter.docx_path
-               for letter in register.letters_of(session, row.id)]
+    letters = [letter.pdf_path or letter.docx_path for letter in letter_rows]
     return InputResult(
         input_id=row.id, source_name=row.source_name, outcome=Outcome(row.outcome or "invalid"),
         az=application.az if application and row.outcome != Outcome.DUPLICATE.value else None,
@@ -277,4 +299,5 @@ def _rejudge(session: Session, row: Input, settings: Settings, now: datetime,
     existing = {letter.kind for letter in register.letters_of(session, row.id)}
     kind = LetterKind.EINGANGSBESTAETIGUNG if on_time else LetterKind.VERSPAETUNGSSCHREIBEN
     if kind.value not in existing:
-        _plan_letters(session, row, assessment, outcome, application, settings, now, stamped)
+        _plan_letters(session, row, assessment, outcome, application,
+                      register.replaced_by(session, application.id), settings, now, stamped)

@@ -6,15 +6,15 @@ the caller's transaction, so an Aktenzeichen exists exactly when its application
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ews.models import ApplicationStatus, Outcome
-from ews.schema import ApplicationRow, AzCounter, EventRow, Input, LetterRow, Sighting
+from ews.schema import ApplicationRow, EventRow, Input, LetterRow, Sighting
 from ews.settings import AzSettings
 
 _DECISION_LOCK = 0x455753  # "EWS": serialises decisions across workers on PostgreSQL
@@ -35,20 +35,36 @@ def sighting(session: Session, path: str, size: int, mtime_ns: int, now: datetim
     return seen
 
 
-def forget_sighting(session: Session, path: str) -> None:
-    sighting = session.get(Sighting, path)
-    if sighting is not None:
+def record_sightings(session: Session, files: list[tuple[str, int, int]], now: datetime
+                     ) -> dict[str, Sighting]:
+    """``sighting`` for many files (path, size, mtime_ns) with one query; by path."""
+    paths = [path for path, _, _ in files]
+    known = {row.path: row for row in session.scalars(select(Sighting)
+                                                      .where(Sighting.path.in_(paths)))}
+    for path, size, mtime_ns in files:
+        if path not in known:
+            known[path] = Sighting(path=path, size=size, mtime_ns=mtime_ns, first_seen_at=now)
+            session.add(known[path])
+    return known
+
+
+def forget_sighting(session: Session, sighting: Sighting) -> None:
+    """Drop a sighting once its file is claimed (also one added in this session)."""
+    if sighting in session.new:
+        session.expunge(sighting)
+    else:
         session.delete(sighting)
 
 
 def open_input(session: Session, *, claim_path: str, source_name: str, sha256: str, size: int,
                received_at: datetime, stamped_at: datetime | None = None,
                channel: str = "ordner") -> Input:
+    """Record a claimed file; its ``id`` is set when the session flushes (inputs opened
+    together are inserted together)."""
     row = Input(claim_path=claim_path, source_name=source_name, sha256=sha256, size=size,
                 received_at=received_at, stamped_at=stamped_at, channel=channel,
                 state="claimed", reasons=[])
     session.add(row)
-    session.flush()
     return row
 
 
@@ -77,15 +93,16 @@ def registered_twin(session: Session, sha256: str, input_id: int) -> Input | Non
     return session.scalars(query).first()
 
 
+# one statement for SQLite (≥ 3.35) and PostgreSQL; as text it stays in the statement cache
+_NEXT_SERIAL = text(
+    "INSERT INTO az_counters (year, last_serial) VALUES (:year, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last_serial = az_counters.last_serial + 1 "
+    "RETURNING last_serial")
+
+
 def issue_az(session: Session, year: int, scheme: AzSettings) -> tuple[str, int]:
     """Next Aktenzeichen of ``year`` (gap-free: the counter moves in the caller's transaction)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(AzCounter).values(year=year, last_serial=1)
-                 .on_conflict_do_update(index_elements=["year"],
-                                        set_={"last_serial": AzCounter.last_serial + 1})
-                 .returning(AzCounter.last_serial))
-    serial = int(session.execute(statement).scalar_one())
+    serial = int(session.execute(_NEXT_SERIAL, {"year": year}).scalar_one())
     return f"{scheme.file_plan_key}-{serial:0{scheme.serial_digits}d}/{year}", serial
 
 
@@ -98,8 +115,10 @@ def current_application(session: Session, round_name: str, ags: str) -> Applicat
     return session.scalars(query).first()
 
 
-def add_application(session: Session, row: ApplicationRow) -> ApplicationRow:
-    """Insert ``row``; an older current application of the municipality becomes ``replaced``;
+def add_application(session: Session, row: ApplicationRow
+                    ) -> tuple[ApplicationRow, ApplicationRow | None]:
+    """Insert ``row``; an older current application of the municipality becomes ``replaced``
+    (and is returned beside ``row``);
     a row older than the current one is filed as ``replaced`` right away. Older means received
     earlier, or at the same time but claimed earlier (inputs are claimed in mtime order)."""
     current = current_application(session, row.round_name, row.ags)
@@ -115,7 +134,8 @@ def add_application(session: Session, row: ApplicationRow) -> ApplicationRow:
     session.flush()
     if current is not None and current.status == ApplicationStatus.REPLACED.value:
         current.replaced_by_id = row.id
-    return row
+        return row, current
+    return row, None
 
 
 def application_of(session: Session, application_id: int | None) -> ApplicationRow | None:
@@ -133,12 +153,37 @@ def plan_letter(session: Session, *, input_id: int, application_id: int | None, 
     row = LetterRow(input_id=input_id, application_id=application_id, kind=kind,
                     reference=reference, docx_path=docx_path, data=data, state="planned")
     session.add(row)
-    session.flush()
     return row
 
 
 def letters_of(session: Session, input_id: int) -> list[LetterRow]:
-    return list(session.scalars(select(LetterRow).where(LetterRow.input_id == input_id)))
+    return list(session.scalars(select(LetterRow).where(LetterRow.input_id == input_id)
+                                .order_by(LetterRow.id)))
+
+
+@dataclass
+class Loaded:
+    """Inputs loaded in bulk. Holding it keeps the rows in the session's identity map (a weak
+    map), so that ``session.get`` on them needs no query."""
+
+    inputs: dict[int, Input]
+    applications: list[ApplicationRow]
+    letters: dict[int, list[LetterRow]]
+
+
+def load_inputs(session: Session, input_ids: list[int]) -> Loaded:
+    """Load inputs, their applications and their letters in three queries."""
+    inputs = {row.id: row for row in session.scalars(select(Input)
+                                                     .where(Input.id.in_(input_ids)))}
+    application_ids = {row.application_id for row in inputs.values()
+                       if row.application_id is not None}
+    applications = list(session.scalars(select(ApplicationRow)
+                                        .where(ApplicationRow.id.in_(application_ids))))
+    letters: dict[int, list[LetterRow]] = {input_id: [] for input_id in input_ids}
+    for letter in session.scalars(select(LetterRow).where(LetterRow.input_id.in_(input_ids))
+                                  .order_by(LetterRow.id)):
+        letters[letter.input_id].append(letter)
+    return Loaded(inputs, applications, letters)
 
 
 def letters_waiting_for_pdf(session: Session) -> list[LetterRow]:

@@ -56,21 +56,15 @@ def _import_heavy() -> None:
     import ews.pipeline  # noqa: F401
 
 
-def run_all(function: Callable[..., T], jobs: list[tuple[Any, ...]], *, workers: int,
-            memory_mb: int, timeout: float,
-            on_done: Callable[[int, T | WorkerFailed], None]) -> list[T | WorkerFailed]:
-    """Run ``function(*job)`` for every job on the pool; a failed job yields WorkerFailed."""
-    futures = [pool(workers, memory_mb).schedule(function, args=job, timeout=timeout)
-               for job in jobs]
-    results: list[T | WorkerFailed] = []
-    for index, future in enumerate(futures):
-        result = _outcome(future, timeout)
-        on_done(index, result)
-        results.append(result)
-    return results
+def submit(function: Callable[..., T], args: tuple[Any, ...], *, workers: int, memory_mb: int,
+           timeout: float) -> pebble.ProcessFuture[T]:
+    """Queue ``function(*args)`` on the pool (jobs run in the order they were queued)."""
+    return pool(workers, memory_mb).schedule(function, args=args, timeout=timeout)
 
 
-def _outcome(future: pebble.ProcessFuture[T], timeout: float) -> T | WorkerFailed:
+def outcome(future: pebble.ProcessFuture[T], timeout: float) -> T | WorkerFailed:
+    """Wait for a job: its result, or WorkerFailed with a German reason when the worker hit
+    the timeout or the memory limit or died. Errors raised by the job itself propagate."""
     try:
         return future.result()
     except FutureTimeout:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.testing.utilities import prefect_test_harness
 from pypdf import PdfReader
 
 from ews.reports import application_records, journal_records
 from ews.settings import LetterSettings, Settings
-from flows.intake import posteingang
+from flows.intake import run_posteingang
 from tests import pdfgen
 from tests.conftest import make_settings
 
@@ -47,7 +50,7 @@ def test_flow_registers_every_file_and_writes_pdfa_letters(office: Settings) -> 
     }
     for name, data in inputs.items():
         (office.inbox_dir / name).write_bytes(data)
-    results = posteingang(office)
+    results = run_posteingang(office)
     assert len(results) == 5
     outcomes = {r["source"]: r["outcome"] for r in journal_records(office)}
     assert outcomes == {
@@ -67,11 +70,19 @@ def test_flow_registers_every_file_and_writes_pdfa_letters(office: Settings) -> 
         assert "Eingangsbestätigung" in reader.pages[0].extract_text()
     deficiency = list(office.outbox_dir.rglob("*Mängelschreiben.pdf"))
     assert len(deficiency) == 1
+    with get_client(sync_client=True) as client:
+        [table] = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["posteingang"])))
+        [summary] = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["posteingang-zusammenfassung"])))
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert {row["Ergebnis"] for row in rows} >= {"registriert", "Duplikat", "ungültig"}
+    assert "5 Eingänge" in summary.data
 
 
 def test_second_run_over_an_empty_inbox_changes_nothing(office: Settings) -> None:
     (office.inbox_dir / "a.pdf").write_bytes(pdfgen.filled_form())
-    posteingang(office)
+    run_posteingang(office)
     before = journal_records(office)
-    assert posteingang(office) == []
+    assert run_posteingang(office) == []
     assert journal_records(office) == before

@@ -15,7 +15,7 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def _input(session, n: int) -> Input:
-    return register.open_input(
+    row = register.open_input(
         session,
         claim_path=f"/claim/{n}",
         source_name=f"{n}.pdf",
@@ -23,12 +23,14 @@ def _input(session, n: int) -> Input:
         size=1,
         received_at=T0,
     )
+    session.flush()
+    return row
 
 
 def _application(session, n: int, ags: str, received: datetime) -> ApplicationRow:
     row = _input(session, n)
     az, serial = register.issue_az(session, 2026, AzSettings())
-    return register.add_application(
+    application, _replaced = register.add_application(
         session,
         ApplicationRow(
             az=az,
@@ -44,6 +46,7 @@ def _application(session, n: int, ags: str, received: datetime) -> ApplicationRo
             input_id=row.id,
         ),
     )
+    return application
 
 
 def test_az_is_gap_free_per_year_and_restarts_in_a_new_year(settings: Settings) -> None:
