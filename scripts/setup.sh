@@ -1,24 +1,43 @@
 #!/usr/bin/env bash
 # Sets up everything the service needs on a fresh Debian machine: the Debian packages
-# (LibreOffice for PDF/A, tesseract for scanned forms, poppler), uv, and the locked Python
-# environment in .venv. Safe to run again; skips what is already there.
+# (LibreOffice for PDF/A, tesseract for scanned forms, poppler, Dovecot for the mail tests),
+# uv, and the locked Python environment in .venv. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(libreoffice-writer-nogui fonts-liberation2 poppler-utils
-                 tesseract-ocr tesseract-ocr-deu ghostscript)
+                 tesseract-ocr tesseract-ocr-deu ghostscript
+                 dovecot-imapd dovecot-lmtpd openssl)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$package")
 done
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+# The tests start their own Dovecot (own config, free ports on 127.0.0.1). The package
+# scripts must not start the Debian dovecot service: without systemd that start fails
+# (e.g. no snakeoil certificate) and leaves dovecot-core half-configured. A temporary
+# policy-rc.d denies service starts during the install, unless the machine has one.
+POLICY_RC=/usr/sbin/policy-rc.d
+deny_service_starts() {
+  [[ -e $POLICY_RC ]] && return 0
+  printf '#!/bin/sh\n# temporary, from scripts/setup.sh\nexit 101\n' | $SUDO tee $POLICY_RC >/dev/null
+  $SUDO chmod 755 $POLICY_RC
+  trap '$SUDO rm -f "$POLICY_RC"' EXIT
+}
 if ((${#missing[@]})); then
   echo "Installiere Debian-Pakete: ${missing[*]}"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  deny_service_starts
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
     "${missing[@]}"
+fi
+# Finish a half-configured dovecot-core (an earlier install whose service start failed).
+if ! dpkg-query -W -f='${Status}' dovecot-core 2>/dev/null | grep -q "install ok installed"; then
+  echo "dovecot-core ist nicht vollständig eingerichtet: dpkg --configure -a"
+  deny_service_starts
+  DEBIAN_FRONTEND=noninteractive $SUDO dpkg --configure -a
 fi
 
 if ! command -v uv >/dev/null 2>&1; then

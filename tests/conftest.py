@@ -38,3 +38,67 @@ def make_settings(root: Path, **changes: object) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
+
+
+# -- Real mail servers (tests/mailserver.py), started once per session on 127.0.0.1 ------------
+# aiosmtpd and imaplib2 are imported inside the fixtures, so collecting other tests stays fast.
+
+from collections.abc import Iterator  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.mailserver import CuttingProxy, Dovecot, MailServers, SmtpServer
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """Dovecot with IMAP, IMAPS and LMTP; any address logs in with the password "geheim"."""
+    from tests.mailserver import Dovecot, dovecot_binary
+
+    if dovecot_binary() is None:
+        pytest.fail(
+            "Dovecot is not installed (Debian packages dovecot-imapd, dovecot-lmtpd). "
+            "Run `make setup` (scripts/setup.sh) first.",
+            pytrace=False,
+        )
+    server = Dovecot().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server(dovecot: Dovecot) -> Iterator[SmtpServer]:
+    """aiosmtpd (plain/STARTTLS on .port, implicit TLS on .tls_port) delivering into `dovecot`.
+
+    AUTH PLAIN/LOGIN: ews@ews.test / geheim, also without TLS; AUTH is optional."""
+    from tests.mailserver import SmtpServer
+
+    server = SmtpServer(dovecot).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mail(dovecot: Dovecot, smtp_server: SmtpServer) -> MailServers:
+    """Both mail servers, with empty mailboxes and no scripted SMTP failures."""
+    from tests.mailserver import MailServers
+
+    servers = MailServers(dovecot, smtp_server)
+    servers.reset()
+    return servers
+
+
+@pytest.fixture
+def imap_proxy(dovecot: Dovecot) -> Iterator[CuttingProxy]:
+    """A CuttingProxy in front of Dovecot's plain IMAP port (disarmed)."""
+    from tests.mailserver import CuttingProxy
+
+    proxy = CuttingProxy(dovecot.imap_port).start()
+    try:
+        yield proxy
+    finally:
+        proxy.close()
