@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ews import intake
 from ews.deadlines import BERLIN
 from ews.errors import EwsError
+from ews.mail_out import outgoing_records
 from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult, restamp
 from ews.reports import application_records, input_id_for, journal_records, record_stamp
@@ -33,7 +34,8 @@ def process(
     ohne_prefect: Annotated[bool, typer.Option(
         "--ohne-prefect", help="Direkt verarbeiten, ohne Prefect-Lauf.")] = False,
 ) -> None:
-    """Einen Durchlauf machen: alle fertig abgelegten Dateien im Posteingang verarbeiten."""
+    """Einen Durchlauf machen: alle fertig abgelegten Dateien im Posteingang und alle neuen
+    E-Mails im Postfach verarbeiten, fällige Antworten senden."""
     settings = Settings()
     console.print(f"Posteingang: [bold]{settings.inbox_dir}[/] – Runde {settings.round.name}")
     try:
@@ -98,6 +100,29 @@ def journal(json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen
         table.add_row(str(r["eingangsnummer"]), r["source"], _local(r["received_at"]),
                       OUTCOME_LABELS[r["outcome"]], r["az"] or "–", r["kommune_name"] or "–",
                       "\n".join(r["reasons"]))
+    console.print(table)
+
+
+@app.command()
+def postausgang(
+    json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False,
+) -> None:
+    """Alle ausgehenden E-Mails (Antworten) mit ihrem Versandstand."""
+    settings = Settings()
+    intake.prepare(settings)
+    records = outgoing_records(settings)
+    if json_lines:
+        _print_json_lines(records)
+        return
+    table = Table(title=f"Postausgang ({len(records)})")
+    for header in ("Nr.", "Bezug", "Empfänger", "Status", "Versuche", "Gesendet", "Hinweis"):
+        table.add_column(header, overflow="fold")
+    status_de = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
+                 "failed": "gescheitert"}
+    for r in records:
+        table.add_row(str(r["id"]), r["bezug"], "\n".join(r["empfaenger"]),
+                      status_de.get(r["status"], r["status"]), str(r["versuche"]),
+                      _local(r["gesendet"]), r["fehler"] or "")
     console.print(table)
 
 

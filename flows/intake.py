@@ -7,12 +7,13 @@ import fcntl
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 
-from ews import intake
+from ews import intake, mail_intake
 from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult
 from ews.settings import Settings
@@ -37,6 +38,27 @@ def claim_inputs(settings: Settings) -> list[int]:
     return intake.open_input_ids(settings)
 
 
+@task(name="postfach-abholen", retries=2, retry_delay_seconds=10, cache_policy=NONE)
+def take_mails(settings: Settings) -> list[int]:
+    """New mails of the office mailbox into the register (their PDFs become inputs)."""
+    taken = mail_intake.take_mails(settings, datetime.now(UTC))
+    if taken:
+        get_run_logger().info("%d Eingänge aus dem Postfach übernommen", len(taken))
+    return taken
+
+
+@task(name="antworten-und-nachbearbeiten", retries=2, retry_delay_seconds=10,
+      cache_policy=NONE)
+def answer_mails(settings: Settings) -> mail_intake.MailReport:
+    """Post-actions in the mailbox, answers queued and sent."""
+    report = mail_intake.answer_and_finish(settings, datetime.now(UTC))
+    get_run_logger().info(
+        "Postfach: %d E-Mails abgeschlossen, %d Antworten vorbereitet, %d gesendet, "
+        "%d warten auf erneuten Versuch, %d endgültig gescheitert", report.finished,
+        report.queued, report.sent, report.retrying, report.failed)
+    return report
+
+
 @task(name="eingänge-verarbeiten", cache_policy=NONE)
 def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult]:
     logger = get_run_logger()
@@ -58,14 +80,22 @@ def convert_letters(settings: Settings) -> list[str]:
 
 @flow(name="posteingang", log_prints=True)
 async def posteingang(settings: Settings | None = None) -> list[InputResult]:
-    """Take every stable file in the inbox, register it, write its letters."""
+    """Take every stable file in the inbox and every new mail of the office mailbox,
+    register them, write their letters, answer the mails."""
     # async only for Prefect's engine: the sync engine holds every finished run for up to a
     # second (it joins its heartbeat thread); the tasks are sync and run one after another
     settings = settings or Settings()
     with exclusive_pass(settings):
         input_ids = claim_inputs(settings)
+        taking = take_mails(settings, return_state=True) if settings.imap.host else None
+        if taking is not None and taking.is_completed():  # a mailbox outage stops no files
+            input_ids += [i for i in taking.result() if i not in set(input_ids)]
         results = process_inputs(settings, input_ids) if input_ids else []
         convert_letters(settings)
+        if settings.imap.host or settings.smtp.host:
+            answer_mails(settings)
+        if taking is not None and not taking.is_completed():
+            taking.result()  # raises the mailbox's error: the run is marked failed
     if results:
         await publish_artifacts(results)
     return results

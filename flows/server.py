@@ -18,6 +18,7 @@ from rich.console import Console
 from ews.folders import observe_inbox
 from ews.pipeline import InputResult
 from ews.settings import Settings
+from flows.mailbox_watch import MailboxWatcher
 
 
 def api_url(settings: Settings) -> str:
@@ -58,34 +59,56 @@ def start_server(settings: Settings, *, timeout: float = 180.0) -> subprocess.Po
     raise RuntimeError(f"Prefect-Server antwortet nicht nach {timeout:.0f} s; siehe {log.name}")
 
 
-class InboxWatcher(threading.Thread):
-    """Polls the inbox; runs the intake flow when a file stayed unchanged for one poll."""
+class PassRunner(threading.Thread):
+    """Runs one intake pass at a time, whenever a watcher asked for one since the last."""
 
-    def __init__(self, settings: Settings, console: Console) -> None:
-        super().__init__(name="posteingang-watcher", daemon=True)
+    def __init__(self, settings: Settings, console: Console,
+                 intake_pass: Callable[[Settings], list[InputResult]] | None = None) -> None:
+        super().__init__(name="posteingang-laeufe", daemon=True)
         self.settings, self.console = settings, console
-        self.stopping = threading.Event()
+        self.intake_pass = intake_pass
+        self.wanted, self.stopping = threading.Event(), threading.Event()
+
+    def request(self) -> None:
+        self.wanted.set()
 
     def run(self) -> None:
         from flows.intake import run_posteingang
 
+        intake_pass = self.intake_pass or run_posteingang
+        while not self.stopping.is_set():
+            if not self.wanted.wait(0.2):
+                continue
+            self.wanted.clear()
+            try:
+                results = intake_pass(self.settings)
+            except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect
+                self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {exc}")
+                continue
+            for result in results:
+                self.console.print(f"{result.source_name}: {result.outcome.value} "
+                                   f"{result.az or ''}")
+
+
+class InboxWatcher(threading.Thread):
+    """Polls the inbox; asks for a pass when a file stayed unchanged for one poll."""
+
+    def __init__(self, settings: Settings, runner: PassRunner) -> None:
+        super().__init__(name="posteingang-ordner", daemon=True)
+        self.settings, self.runner = settings, runner
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
         previous = observe_inbox(self.settings.inbox_dir)
-        self._run_once(run_posteingang)  # whatever waited while the service was down
+        self.runner.request()  # whatever waited while the service was down
         while not self.stopping.wait(self.settings.intake.poll_seconds):
             current = observe_inbox(self.settings.inbox_dir)
             if any(previous.get(path) == obs for path, obs in current.items()):
-                self._run_once(run_posteingang)
-                current = observe_inbox(self.settings.inbox_dir)
+                self.runner.request()
             previous = current
-
-    def _run_once(self, intake_pass: Callable[[Settings], list[InputResult]]) -> None:
-        try:
-            results = intake_pass(self.settings)
-        except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect; keep watching
-            self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {exc}")
-            return
-        for result in results:
-            self.console.print(f"{result.source_name}: {result.outcome.value} {result.az or ''}")
 
 
 def serve_office(settings: Settings, console: Console) -> None:
@@ -100,8 +123,13 @@ def serve_office(settings: Settings, console: Console) -> None:
     os.environ["PREFECT_API_URL"] = api_url(settings)
     ui = api_url(settings).removesuffix("/api")
     console.print(f"Prefect-Oberfläche: [bold]{ui}[/] – Posteingang: {settings.inbox_dir}")
-    watcher = InboxWatcher(settings, console)
-    watcher.start()
+    runner = PassRunner(settings, console)
+    watchers: list[InboxWatcher | MailboxWatcher] = [InboxWatcher(settings, runner)]
+    if settings.imap.host:
+        watchers.append(MailboxWatcher(settings, runner))
+        console.print(f"Postfach: {settings.imap.account}, Ordner {settings.imap.folder} (IDLE)")
+    for thread in (runner, *watchers):
+        thread.start()
     try:
         from prefect import serve
         from prefect.deployments.runner import RunnerDeployment
@@ -112,8 +140,10 @@ def serve_office(settings: Settings, console: Console) -> None:
         assert isinstance(deployment, RunnerDeployment)  # called outside an event loop
         serve(deployment)
     finally:
-        watcher.stopping.set()
-        watcher.join(timeout=300)  # let a pass in progress commit before the process ends
+        for watcher in watchers:
+            watcher.stop()
+        runner.stopping.set()
+        runner.join(timeout=300)  # let a pass in progress commit before the process ends
         if server is not None:
             server.terminate()
             server.wait(timeout=30)

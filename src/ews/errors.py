@@ -8,6 +8,7 @@
     │   └── NoFormContent         no fields, no text labels, OCR found nothing
     ├── TemplateError             a letter template cannot be rendered (names template and tag)
     ├── ConversionError           LibreOffice did not produce a valid PDF
+    ├── MailboxError              the IMAP mailbox cannot be reached or refused a command
     ├── LettersNotWritten         a worker could not render an input's letters (timeout, crash)
     └── ConfigurationError        settings that cannot work (unknown Az. scheme, missing template)
 

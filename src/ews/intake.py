@@ -11,9 +11,10 @@ from typing import TypeVar
 
 import pebble
 
-from ews import folders, register, workers
+from ews import folders, mail_intake, register, workers
 from ews.database import migrate, session_factory
 from ews.errors import ConversionError, LettersNotWritten
+from ews.imap import MailboxError
 from ews.models import Assessment
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import (
@@ -252,9 +253,19 @@ def _record_pdfs(settings: Settings, pending: dict[int, Path]) -> list[str]:
 
 
 def run_pass(settings: Settings, *, progress: Progress | None = None) -> list[InputResult]:
-    """One complete pass: claim, process, convert. Returns the results of this pass."""
+    """One complete pass: claim files and take mails, process, convert, answer the mails.
+    Returns the results of this pass."""
     prepare(settings)
     claim_new_inputs(settings)
+    mailbox_failure: MailboxError | None = None
+    try:
+        mail_intake.take_mails(settings, datetime.now(UTC))
+    except MailboxError as exc:  # the folder's files are processed all the same
+        mailbox_failure = exc
     results = process_inputs(open_input_ids(settings), settings, progress=progress)
     convert_pending_letters(settings)
+    if settings.imap.host or settings.smtp.host:
+        mail_intake.answer_and_finish(settings, datetime.now(UTC))
+    if mailbox_failure is not None:
+        raise mailbox_failure
     return results

@@ -242,7 +242,7 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
 
 def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
-    name = f"{row.id:06d}__{folders.safe_name(row.source_name)}"
+    name = f"{row.id:06d}__{folders.safe_name(folders.original_name(claim))}"
     if row.outcome == Outcome.INVALID.value:
         target = settings.quarantine_dir / name
         folders.quarantine(claim, target, row.reasons)

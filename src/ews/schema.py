@@ -143,3 +143,62 @@ class EventRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]]
+
+
+class MailRow(Base):
+    """The mail ledger: every mail looked at in the office mailbox, once.
+
+    ``state``: taken (its inputs are in the register) → done (post-action applied); ``kind``:
+    application (PDFs taken), no_pdf, automatic, duplicate (same Message-ID seen before)."""
+
+    __tablename__ = "mails"
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(512))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    internaldate: Mapped[datetime]
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    raw_path: Mapped[str] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16), default="taken", index=True)
+    error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+
+
+class MailInput(Base):
+    """Which inputs came from which mail."""
+
+    __tablename__ = "mail_inputs"
+    input_id: Mapped[int] = mapped_column(ForeignKey("inputs.id"), primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), index=True)
+
+
+class OutgoingMail(Base):
+    """The transactional outbox: a mail is written to ``eml_path`` and recorded as
+    ``queued`` before it is sent. ``state``: queued → sending → sent | failed."""
+
+    __tablename__ = "outgoing_mails"
+    __table_args__ = (UniqueConstraint("purpose", "subject_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: what the mail is for, e.g. "antwort"; with ``subject_key`` (e.g. "input:42") unique,
+    #: so that nothing is answered twice
+    purpose: Mapped[str] = mapped_column(String(32))
+    subject_key: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    recipients: Mapped[list[str]] = mapped_column()
+    eml_path: Mapped[str] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+    refused: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sent_at: Mapped[datetime | None]
+    copied_to_sent: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

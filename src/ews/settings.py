@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +83,67 @@ class LetterSettings(BaseModel):
     batch_size: int = Field(default=50, ge=1)
 
 
+Security = Literal["ssl", "starttls", "none"]
+
+
+class ImapSettings(BaseModel):
+    """The office mailbox that applications arrive in; without ``host`` there is none."""
+
+    host: str | None = None
+    #: None: 993 with ``ssl``, 143 otherwise
+    port: int | None = Field(default=None, ge=1, le=65535)
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    security: Security = "ssl"
+    #: CA certificates to trust instead of the system's (a self-signed office server)
+    ca_file: Path | None = None
+    #: after the register committed a mail's outcome: move it to ``done_folder`` or set
+    #: ``done_keyword`` on it
+    done_action: Literal["move", "keyword"] = "move"
+    done_folder: str = "Bewerbungen/Verarbeitet"
+    done_keyword: str = "EWS-verarbeitet"
+    #: a copy of every answer is stored here (IMAP APPEND); empty: none
+    sent_folder: str = "Sent"
+    batch_size: int = Field(default=25, ge=1, le=500)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    #: IDLE is renewed after this long (servers drop it after 29 minutes, some earlier)
+    idle_renew_seconds: float = Field(default=600.0, gt=0, le=1500)
+    #: a full poll catches whatever IDLE missed
+    poll_seconds: float = Field(default=300.0, gt=0)
+    #: no successful contact with the server for this long is reported as an error
+    silence_alarm_seconds: float = Field(default=1800.0, gt=0)
+    max_attachment_mb: int = Field(default=25, ge=1)
+
+    @property
+    def account(self) -> str:
+        return f"{self.user}@{self.host}"
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.security == "ssl" else 143)
+
+
+class SmtpSettings(BaseModel):
+    """The server that answers go out through; without ``host`` answers wait in the outbox."""
+
+    host: str | None = None
+    #: None: 465 with ``ssl``, 587 with ``starttls``, 25 otherwise
+    port: int | None = Field(default=None, ge=1, le=65535)
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    security: Security = "starttls"
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    #: temporary failures (4xx) are retried this often, waiting ``retry_seconds`` × 2ⁿ
+    max_attempts: int = Field(default=8, ge=1)
+    retry_seconds: float = Field(default=60.0, ge=0)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
+
+
 class PrefectSettings(BaseModel):
     """The local Prefect server started by ``ews serve``."""
 
@@ -111,6 +173,10 @@ class Settings(BaseSettings):
     intake: IntakeSettings = IntakeSettings()
     letters: LetterSettings = LetterSettings()
     prefect: PrefectSettings = PrefectSettings()
+    imap: ImapSettings = ImapSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    #: sender address of answers (default: the office's e-mail address)
+    mail_from: str | None = None
 
     @property
     def db_url(self) -> str:
@@ -125,6 +191,20 @@ class Settings(BaseSettings):
     @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantaene"
+
+    @property
+    def mail_dir(self) -> Path:
+        """PDFs taken from mails, until the intake files them."""
+        return self.data_dir / "mail-eingang"
+
+    @property
+    def postausgang_dir(self) -> Path:
+        """Every outgoing mail as written before it is sent."""
+        return self.data_dir / "postausgang"
+
+    @property
+    def sender_address(self) -> str:
+        return self.mail_from or self.office.email
 
     @property
     def worker_count(self) -> int:

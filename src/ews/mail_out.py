@@ -1,0 +1,320 @@
+"""Answers by e-mail through a transactional outbox (I/O: database, files, SMTP, mailbox).
+
+``queue_answers`` writes every due answer to ``data/postausgang`` and records it ``queued`` in
+the same transaction; ``send_due`` sends what is queued. A mail is marked ``sending`` before
+the SMTP transaction and ``sent`` after the copy went to the Sent folder. After a crash, a
+mail left ``sending`` is looked up in the Sent folder by its Message-ID: found means sent,
+otherwise it is sent again. Only a crash in the milliseconds between the server's "250" and the
+copy to Sent can therefore repeat a mail. Temporary refusals (4xx, dropped connections) are
+retried with exponential backoff, permanent ones (5xx) end as ``failed`` with a German reason
+in the register. Credentials are SecretStr and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ews import folders, register
+from ews.database import session_factory
+from ews.deadlines import BERLIN
+from ews.models import Outcome
+from ews.schema import ApplicationRow, Input, LetterRow, MailInput, MailRow, OutgoingMail
+from ews.settings import Settings, SmtpSettings
+
+log = logging.getLogger(__name__)
+
+ANSWER = "antwort"
+RESULT_WORDS = {Outcome.REGISTERED.value: "registriert", Outcome.LATE.value: "verspaetet",
+                Outcome.INVALID.value: "ungueltig"}
+SUBJECTS = {"registriert": "Eingangsbestätigung", "verspaetet": "Verspätete Bewerbung",
+            "ungueltig": "Bewerbung konnte nicht registriert werden"}
+
+
+def queue_answers(settings: Settings, now: datetime) -> list[int]:
+    """Write an answer for every mail input whose outcome and letters are complete and that
+    has none yet (at most one per input); returns the ids of the queued mails."""
+    sessions = session_factory(settings.db_url)
+    queued = []
+    with sessions.begin() as session:
+        candidates = _candidates(session)
+        for item, mail in candidates:
+            letters = register.letters_of(session, item.id)
+            if not _letters_final(letters, settings):
+                continue  # PDF conversion still to come
+            message = build_answer(settings, session, item, mail, letters, now)
+            if message is None:
+                continue
+            queued.append(_enqueue(session, settings, f"eingang:{item.id}", message, now))
+    return queued
+
+
+def _candidates(session: Session) -> list[tuple[Input, MailRow]]:
+    answered = set(session.scalars(select(OutgoingMail.subject_key)
+                                   .where(OutgoingMail.purpose == ANSWER)))
+    rows = session.execute(
+        select(Input, MailRow).join(MailInput, MailInput.input_id == Input.id)
+        .join(MailRow, MailRow.id == MailInput.mail_id)
+        .where(Input.state == "done", Input.outcome.in_(list(RESULT_WORDS)))
+        .order_by(Input.id)).all()
+    return [(item, mail) for item, mail in rows if f"eingang:{item.id}" not in answered]
+
+
+def _letters_final(letters: list[LetterRow], settings: Settings) -> bool:
+    final = {"done"} if settings.letters.pdf else {"rendered", "done"}
+    return all(letter.state in final for letter in letters)
+
+
+def build_answer(settings: Settings, session: Session, item: Input, mail: MailRow,
+                 letters: list[LetterRow], now: datetime) -> EmailMessage | None:
+    """The answer to one input of a mail, or None when there is nobody to answer."""
+    if not mail.sender or mail.kind not in ("application", "no_pdf"):
+        return None
+    application = register.application_of(session, item.application_id)
+    result = RESULT_WORDS[item.outcome or Outcome.INVALID.value]
+    recipients = _recipients(settings, mail.sender, application if result != "ungueltig"
+                             else None)
+    if not recipients:
+        return None
+    files = [Path(letter.pdf_path or letter.docx_path) for letter in letters]
+    body = render_body(settings, {
+        "anrede": "Sehr geehrte Damen und Herren",
+        "ergebnis": result,
+        "aktenzeichen": application.az if application else "",
+        "eingangsnummer": f"{item.id:06d}",
+        "kommune": application.kommune_name if application else (item.kommune_name or ""),
+        "eingang": f"{item.received_at.astimezone(BERLIN):%d.%m.%Y, %H:%M} Uhr",
+        "runde": settings.round.name,
+        "datei": item.source_name.rsplit(": ", 1)[-1] if mail.kind == "application" else "",
+        "gruende": list(item.reasons),
+        "anhaenge": [path.name for path in files],
+        "nicht_angenommen": list(mail.reasons) if mail.kind == "application" else [],
+        "buero": settings.office.model_dump(),
+    })
+    message = EmailMessage()
+    reference = application.az if application else f"Eingang {item.id:06d}"
+    message["Subject"] = f"{SUBJECTS[result]} – {settings.round.name} ({reference})"
+    message["From"] = settings.sender_address
+    message["To"] = recipients[0]
+    if len(recipients) > 1:
+        message["Cc"] = ", ".join(recipients[1:])
+    message["Date"] = format_datetime(now.astimezone(BERLIN))
+    message["Message-ID"] = make_msgid(domain=settings.sender_address.rpartition("@")[2])
+    if mail.message_id:
+        message["In-Reply-To"] = f"<{mail.message_id}>"
+        message["References"] = f"<{mail.message_id}>"
+    message["Auto-Submitted"] = "auto-replied"  # RFC 3834: no auto-reply to this one
+    message.set_content(body)
+    for path in files:
+        subtype = "pdf" if path.suffix == ".pdf" else \
+            "vnd.openxmlformats-officedocument.wordprocessingml.document"
+        message.add_attachment(path.read_bytes(), maintype="application", subtype=subtype,
+                               filename=path.name)
+    return message
+
+
+def _recipients(settings: Settings, sender: str, application: ApplicationRow | None
+                ) -> list[str]:
+    addresses = [sender]
+    if application is not None:
+        for key in ("team1_email", "team2_email"):
+            value = application.fields.get(key)
+            if isinstance(value, str) and "@" in value:
+                addresses.append(value.strip())
+    own = settings.sender_address.lower()
+    unique: dict[str, str] = {}
+    for address in addresses:
+        if address.lower() != own:
+            unique.setdefault(address.lower(), address)
+    return list(unique.values())
+
+
+def render_body(settings: Settings, context: dict[str, Any]) -> str:
+    environment = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(settings.templates_dir / "mail"),
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    return environment.get_template("antwort.txt.j2").render(context)
+
+
+def _enqueue(session: Session, settings: Settings, key: str, message: EmailMessage,
+             now: datetime) -> int:
+    recipients = [address for header in ("To", "Cc") for address in
+                  (message.get_all(header) or []) for address in str(address).split(", ")]
+    row = OutgoingMail(purpose=ANSWER, subject_key=key, message_id=str(message["Message-ID"]),
+                       recipients=recipients, eml_path="", state="queued", attempts=0,
+                       next_attempt_at=now, refused={})
+    session.add(row)
+    session.flush()
+    path = settings.postausgang_dir / f"{row.id:06d}.eml"
+    # CRLF line ends as SMTP requires; on disk before the commit records it
+    folders.write_atomic(path, message.as_bytes(policy=SMTP))
+    row.eml_path = str(path)
+    return row.id
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+SentCopy = Callable[[bytes, datetime], None]
+MessageIdLookup = Callable[[str], bool]
+
+
+def send_due(settings: Settings, now: datetime, *, copy_to_sent: SentCopy | None = None,
+             in_sent: MessageIdLookup | None = None) -> SendReport:
+    """Send every queued mail that is due; resolve mails a crash left ``sending``."""
+    report = SendReport()
+    if not settings.smtp.host:
+        return report
+    sessions = session_factory(settings.db_url)
+    with sessions.begin() as session:
+        due = [(row.id, row.state, row.message_id) for row in session.scalars(
+            select(OutgoingMail).where(
+                (OutgoingMail.state == "sending")
+                | ((OutgoingMail.state == "queued") & (OutgoingMail.next_attempt_at <= now)))
+            .order_by(OutgoingMail.id))]
+    client: smtplib.SMTP | None = None
+    try:
+        for mail_id, state, message_id in due:
+            if state == "sending" and in_sent is not None and in_sent(message_id):
+                _record(sessions, mail_id, now, sent=True, copied=True)
+                report.sent += 1
+                continue
+            if client is None:
+                client = connect_smtp(settings.smtp)
+            client = _send_one(settings, sessions, mail_id, client, now, copy_to_sent, report)
+    finally:
+        if client is not None:
+            _quit(client)
+    return report
+
+
+def _send_one(settings: Settings, sessions: Any, mail_id: int, client: smtplib.SMTP | None,
+              now: datetime, copy_to_sent: SentCopy | None, report: SendReport
+              ) -> smtplib.SMTP | None:
+    with sessions.begin() as session:
+        row = session.get(OutgoingMail, mail_id)
+        row.state, row.attempts = "sending", row.attempts + 1
+        raw, recipients, attempts = Path(row.eml_path).read_bytes(), list(row.recipients), \
+            row.attempts
+    try:
+        if client is None:
+            client = connect_smtp(settings.smtp)
+        refused = client.sendmail(settings.sender_address, recipients, raw)
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = {rcpt: (code, text) for rcpt, (code, text) in exc.recipients.items()}
+        temporary = any(400 <= code < 500 for code, _ in refused.values())
+        _retry_or_fail(settings, sessions, mail_id, now, attempts, temporary,
+                       _refusal_text(refused), report)
+        return client
+    except smtplib.SMTPResponseException as exc:
+        _retry_or_fail(settings, sessions, mail_id, now, attempts, 400 <= exc.smtp_code < 500,
+                       f"{exc.smtp_code} {_text(exc.smtp_error)}", report)
+        return None if exc.smtp_code == 421 else client
+    except (smtplib.SMTPException, OSError) as exc:
+        _retry_or_fail(settings, sessions, mail_id, now, attempts, True,
+                       f"Verbindung zum Mailserver unterbrochen: {exc}", report)
+        return None
+    copied = False
+    if copy_to_sent is not None:
+        try:
+            copy_to_sent(raw, now)
+            copied = True
+        except Exception as exc:  # noqa: BLE001 - the mail is out; a missing copy is noted
+            log.warning("Kopie in den Ordner Gesendet fehlgeschlagen: %s", exc)
+    _record(sessions, mail_id, now, sent=True, copied=copied,
+            refused={rcpt: f"{code} {_text(text)}" for rcpt, (code, text) in refused.items()})
+    report.sent += 1
+    return client
+
+
+def _retry_or_fail(settings: Settings, sessions: Any, mail_id: int, now: datetime,
+                   attempts: int, temporary: bool, detail: str, report: SendReport) -> None:
+    smtp = settings.smtp
+    with sessions.begin() as session:
+        row = session.get(OutgoingMail, mail_id)
+        if temporary and attempts < smtp.max_attempts:
+            row.state = "queued"
+            row.next_attempt_at = now + timedelta(seconds=smtp.retry_seconds * 2 ** (attempts - 1))
+            row.last_error = f"Vorübergehend abgelehnt, neuer Versuch folgt: {detail}"[:2000]
+            report.retrying += 1
+            return
+        row.state = "failed"
+        row.last_error = (f"Zustellung nach {attempts} Versuchen aufgegeben: {detail}"
+                          if temporary else
+                          f"Der Mailserver hat die Zustellung endgültig abgelehnt: {detail}")[:2000]
+        register.log_event(session, actor="postausgang", action="mail-fehlgeschlagen",
+                           subject=row.subject_key, detail={"grund": row.last_error,
+                                                            "empfaenger": row.recipients})
+        report.failed += 1
+
+
+def _record(sessions: Any, mail_id: int, now: datetime, *, sent: bool, copied: bool,
+            refused: dict[str, str] | None = None) -> None:
+    with sessions.begin() as session:
+        row = session.get(OutgoingMail, mail_id)
+        row.state = "sent" if sent else row.state
+        row.sent_at, row.copied_to_sent = now, copied
+        row.refused = refused or {}
+        if refused:
+            row.last_error = "Nicht zugestellt an: " + _refusal_text(
+                {rcpt: (0, text) for rcpt, text in refused.items()})
+
+
+def _refusal_text(refused: dict[str, tuple[int, Any]]) -> str:
+    return "; ".join(f"{rcpt}: {f'{code} ' if code else ''}{_text(text)}"
+                     for rcpt, (code, text) in refused.items())
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def connect_smtp(smtp: SmtpSettings) -> smtplib.SMTP:
+    """A connected, authenticated SMTP client (verified TLS unless ``security`` is none)."""
+    assert smtp.host
+    context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+    if smtp.security == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.effective_port,
+                                                timeout=smtp.timeout_seconds, context=context)
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.effective_port, timeout=smtp.timeout_seconds)
+        if smtp.security == "starttls":
+            client.starttls(context=context)
+    if smtp.user:
+        client.login(smtp.user, smtp.password.get_secret_value())
+    return client
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def outgoing_records(settings: Settings) -> list[dict[str, Any]]:
+    """The outbox for display: one dict per mail."""
+    with session_factory(settings.db_url).begin() as session:
+        return [{"id": row.id, "zweck": row.purpose, "bezug": row.subject_key,
+                 "empfaenger": row.recipients, "status": row.state, "versuche": row.attempts,
+                 "fehler": row.last_error, "gesendet": row.sent_at.isoformat()
+                 if row.sent_at else None}
+                for row in session.scalars(select(OutgoingMail).order_by(OutgoingMail.id))]
