@@ -38,7 +38,7 @@ def claim_inputs(settings: Settings) -> list[int]:
     return intake.open_input_ids(settings)
 
 
-@task(name="postfach-abholen", retries=2, retry_delay_seconds=10, cache_policy=NONE)
+@task(name="postfach-abholen", retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def take_mails(settings: Settings) -> list[int]:
     """New mails of the office mailbox into the register (their PDFs become inputs)."""
     taken = mail_intake.take_mails(settings, datetime.now(UTC))
@@ -89,13 +89,13 @@ async def posteingang(settings: Settings | None = None) -> list[InputResult]:
         input_ids = claim_inputs(settings)
         taking = take_mails(settings, return_state=True) if settings.imap.host else None
         if taking is not None and taking.is_completed():  # a mailbox outage stops no files
-            input_ids += [i for i in taking.result() if i not in set(input_ids)]
+            input_ids += [i for i in await taking.aresult() if i not in set(input_ids)]
         results = process_inputs(settings, input_ids) if input_ids else []
         convert_letters(settings)
         if settings.imap.host or settings.smtp.host:
             answer_mails(settings)
         if taking is not None and not taking.is_completed():
-            taking.result()  # raises the mailbox's error: the run is marked failed
+            await taking.aresult()  # raises the mailbox's error: the run is marked failed
     if results:
         await publish_artifacts(results)
     return results

@@ -15,6 +15,7 @@ from ews.settings import Settings
 log = logging.getLogger("ews.postfach")
 
 MAX_BACKOFF = 300.0
+HEARTBEAT_EVERY = 60.0  # seconds between heartbeat log lines and events
 
 
 class Runner(Protocol):
@@ -30,7 +31,9 @@ class MailboxWatcher(threading.Thread):
         self.stopping = threading.Event()
         self.last_contact = time.monotonic()
         self.heartbeats = 0
+        self.connections = 0
         self._silence_reported = False
+        self._last_event = -HEARTBEAT_EVERY
         self._mailbox: Mailbox | None = None
 
     def stop(self) -> None:
@@ -59,6 +62,7 @@ class MailboxWatcher(threading.Thread):
         imap = self.settings.imap
         mailbox = Mailbox(imap)
         self._mailbox = mailbox
+        self.connections += 1
         try:
             self._beat()
             self.runner.request()  # whatever arrived while we were not watching
@@ -84,9 +88,12 @@ class MailboxWatcher(threading.Thread):
         if self._silence_reported:
             log.info("Postfach wieder erreichbar.")
             self._silence_reported = False
-        log.info("Postfach-Herzschlag: %s, Ordner %s erreichbar", self.settings.imap.account,
-                 self.settings.imap.folder)
-        _emit("ews.postfach.herzschlag", self.settings)
+        now = time.monotonic()
+        if now - self._last_event >= HEARTBEAT_EVERY:
+            self._last_event = now
+            log.info("Postfach-Herzschlag: %s, Ordner %s erreichbar",
+                     self.settings.imap.account, self.settings.imap.folder)
+            _emit("ews.postfach.herzschlag", self.settings)
 
     def _check_silence(self) -> None:
         silent = time.monotonic() - self.last_contact
@@ -98,9 +105,14 @@ class MailboxWatcher(threading.Thread):
 
 
 def _emit(event: str, settings: Settings) -> None:
-    """A Prefect event (visible under Events in the UI, usable by automations)."""
+    """A Prefect event (visible under Events in the UI, usable by automations); only when a
+    Prefect server is configured, as under ``ews serve`` (never starts a temporary one)."""
     try:
         from prefect.events import emit_event
+        from prefect.settings import get_current_settings
+
+        if not get_current_settings().api.url:
+            return
 
         emit_event(event=event, resource={
             "prefect.resource.id": f"ews.postfach.{settings.imap.account}",

@@ -12,11 +12,14 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.testing.utilities import prefect_test_harness
 from pypdf import PdfReader
 
+from ews.imap import MailboxError
 from ews.reports import application_records, journal_records
 from ews.settings import LetterSettings, Settings
 from flows.intake import run_posteingang
 from tests import pdfgen
 from tests.conftest import make_settings
+from tests.integration.test_mail_intake import OFFICE, SENDER, application_mail, mail_settings
+from tests.mailserver import MailServers, free_port
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,3 +89,35 @@ def test_second_run_over_an_empty_inbox_changes_nothing(office: Settings) -> Non
     before = journal_records(office)
     assert run_posteingang(office) == []
     assert journal_records(office) == before
+
+
+def test_flow_takes_a_mail_and_answers_with_the_pdfa_letter(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail,
+                             letters=LetterSettings(pdf=True, timeout_seconds=120))
+    (settings.inbox_dir / "aus dem Ordner.pdf").write_bytes(
+        pdfgen.filled_form(dict(pdfgen.VALUES, kommune_name="Gemeinde Möhnesee",
+                                kommune_typ="Gemeinde", ags="05974032", plz="59519",
+                                ort="Möhnesee")))
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", pdfgen.filled_form())))
+
+    results = run_posteingang(settings)
+
+    assert sorted(r.outcome for r in results) == ["registered", "registered"]
+    [answer] = [stored.message for stored in mail.dovecot.messages(SENDER)]
+    [letter] = list(answer.iter_attachments())
+    assert letter.get_content_type() == "application/pdf"
+    assert b"pdfaid:part" in letter.get_content()
+    assert len(mail.dovecot.messages(OFFICE, "Bewerbungen/Verarbeitet")) == 1
+
+
+def test_flow_processes_the_folder_when_the_mailbox_is_down_and_fails_the_run(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    settings.imap.port = free_port()
+    (settings.inbox_dir / "a.pdf").write_bytes(pdfgen.filled_form())
+
+    with pytest.raises(MailboxError):
+        run_posteingang(settings)
+
+    assert [r["outcome"] for r in journal_records(settings)] == ["registered"]
