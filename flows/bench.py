@@ -159,6 +159,13 @@ def main() -> None:
     from tests import pdfgen
 
     only_throughput = sys.argv[1:] == ["durchsatz"]
+    if sys.argv[1:2] == ["postfach"]:  # only the mail part; optional: number of mails
+        from flows import bench_mail
+
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            count = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+            bench_mail.main(sample_applications(40, seed=3), Path(tmp), count)
+        return
 
     files = sample_applications(COUNT, seed=2026)
     warm_up = sample_applications(WARM_UP, seed=1)
@@ -182,6 +189,9 @@ def main() -> None:
         print(f"PDF/A gebündelt (50 je Aufruf): {batched:6.1f} s")
         print(f"PDF/A einzeln (ein soffice je Brief): {single:6.1f} s")
         print(f"Verhältnis einzeln/gebündelt: {single / batched:.1f}x (Ziel ≥ 10x)")
+        from flows import bench_mail
+
+        bench_mail.main(sample_applications(40, seed=3), root)
         big = peak_rss_mb(pdfgen.long_form(3000), root, "3000.pdf")
         small = peak_rss_mb(pdfgen.filled_form(), root, "1.pdf")
         print(f"Speicherspitze 3.000-Seiten-PDF: {big} MB (1 Seite: {small} MB; Ziel ≤ 300 MB)")

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
+from ews import workers
 from ews.folders import observe_inbox
 from ews.pipeline import InputResult
 from ews.settings import Settings
@@ -123,6 +124,8 @@ def serve_office(settings: Settings, console: Console) -> None:
     os.environ["PREFECT_API_URL"] = api_url(settings)
     ui = api_url(settings).removesuffix("/api")
     console.print(f"Prefect-Oberfläche: [bold]{ui}[/] – Posteingang: {settings.inbox_dir}")
+    with console.status("Starte Arbeitsprozesse …"):
+        workers.warm_up(settings.worker_count, settings.intake.read_memory_mb)
     runner = PassRunner(settings, console)
     watchers: list[InboxWatcher | MailboxWatcher] = [InboxWatcher(settings, runner)]
     if settings.imap.host:

@@ -100,6 +100,7 @@ class Mailbox:
         if not settings.host:
             raise MailboxError("Kein Postfach eingerichtet (EWS_IMAP__HOST fehlt).")
         self.settings = settings
+        self._folders: set[str] = set()  # known to exist
         context = _tls_context(settings.ca_file)
         try:
             if settings.security == "ssl":
@@ -157,25 +158,34 @@ class Mailbox:
                 if isinstance(item, tuple) and len(item) == 2:
                     yield _fetched(item[0], item[1])
 
-    def mark_done(self, uid: int) -> None:
-        """The post-action: move to the done folder, or set the done keyword."""
+    def mark_done(self, uids: list[int]) -> None:
+        """The post-action for these mails: move them to the done folder, or set the done
+        keyword (one command per batch)."""
+        size = self.settings.batch_size
+        for start in range(0, len(uids), size):
+            self._mark_done(",".join(str(uid) for uid in uids[start:start + size]))
+
+    def _mark_done(self, uid_set: str) -> None:
         if self.settings.done_action == "keyword":
-            self._call("Markieren", self.conn.uid, "STORE", str(uid), "+FLAGS",
+            self._call("Markieren", self.conn.uid, "STORE", uid_set, "+FLAGS",
                        f"({self.settings.done_keyword})")
             return
-        self.ensure_folder(self.settings.done_folder)
+        folder = self.settings.done_folder
+        self.ensure_folder(folder)
         if "MOVE" in self.conn.capabilities:
-            self._call("Verschieben", self.conn.uid, "MOVE", str(uid),
-                       _quote(self.settings.done_folder))
+            self._call("Verschieben", self.conn.uid, "MOVE", uid_set, _quote(folder))
             return
-        self._call("Kopieren", self.conn.uid, "COPY", str(uid), _quote(self.settings.done_folder))
-        self._call("Löschen", self.conn.uid, "STORE", str(uid), "+FLAGS", r"(\Deleted)")
+        self._call("Kopieren", self.conn.uid, "COPY", uid_set, _quote(folder))
+        self._call("Löschen", self.conn.uid, "STORE", uid_set, "+FLAGS", r"(\Deleted)")
         self._call("Aufräumen", self.conn.expunge)
 
     def ensure_folder(self, folder: str) -> None:
+        if folder in self._folders:
+            return
         typ, _data = self.conn.create(_quote(folder))  # "already exists" is fine
         if typ != "OK":
             self._call(f"Ordner {folder} prüfen", self.conn.status, _quote(folder), "(MESSAGES)")
+        self._folders.add(folder)
 
     def append_sent(self, raw: bytes, when: datetime) -> None:
         folder = self.settings.sent_folder
@@ -202,7 +212,7 @@ class Mailbox:
             outcome.append(args)
             ended.set()
 
-        self.conn.idle(timeout=seconds, callback=done)
+        self.conn.idle(timeout=max(int(seconds), 1), callback=done)  # imaplib2 wants an int
         if not ended.wait(seconds + self.settings.timeout_seconds):
             raise MailboxError("Der Mailserver beendete IDLE nicht rechtzeitig.")
         _response, _arg, error = outcome[0]

@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ews import folders, register
+from ews import folders, register, workers
 from ews.database import session_factory
 from ews.deadlines import BERLIN
 from ews.imap import FetchedMail, Mailbox, MailboxError
 from ews.mail_out import queue_answers, send_due
-from ews.mail_parse import ParsedMail, parse_mail
+from ews.mail_parse import parse_mail
 from ews.models import Assessment
 from ews.pipeline import decide
 from ews.schema import Input, MailInput, MailRow
@@ -41,7 +41,8 @@ NO_PDF = "Die E-Mail enthält keine Bewerbung als PDF-Datei (auch nicht in einem
 
 
 def take_new_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> list[int]:
-    """Take every mail of the folder that the ledger has not seen; returns the new inputs."""
+    """Take every mail of the folder that the ledger has not seen; returns the new inputs.
+    Each fetch batch is recorded in one transaction."""
     sessions = session_factory(settings.db_url)
     imap = settings.imap
     with sessions.begin() as session:
@@ -50,45 +51,143 @@ def take_new_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> list[
             MailRow.uidvalidity == mailbox.uidvalidity)))
     new = [uid for uid in mailbox.uids_to_look_at() if uid not in seen]
     input_ids: list[int] = []
+    batch: list[FetchedMail] = []
     for fetched in mailbox.fetch(new):
-        input_ids += take_mail(settings, mailbox.uidvalidity, fetched, now)
-    return input_ids
+        batch.append(fetched)
+        if len(batch) >= imap.batch_size:
+            input_ids += take_mails_of(settings, mailbox.uidvalidity, batch, now)
+            batch = []
+    return input_ids + take_mails_of(settings, mailbox.uidvalidity, batch, now)
+
+
+def take_mails_of(settings: Settings, uidvalidity: int, batch: list[FetchedMail],
+                  now: datetime) -> list[int]:
+    """Record fetched mails and open their inputs in one transaction; when another worker
+    recorded one of them meanwhile, each mail is recorded on its own. Parsing and writing the
+    files happen on the worker pool."""
+    prepared = _prepare_all(settings, uidvalidity, batch)
+    sessions = session_factory(settings.db_url)
+    try:
+        with sessions.begin() as session:
+            return [i for item in prepared for i in _record(session, settings, item, now)]
+    except IntegrityError:
+        return [i for item in prepared for i in _record_alone(settings, item, now)]
 
 
 def take_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail, now: datetime
               ) -> list[int]:
     """Record one fetched mail and open its inputs, in one transaction (idempotent)."""
-    imap = settings.imap
-    parsed = parse_mail(fetched.raw, max_attachment_bytes=imap.max_attachment_mb * 1024 * 1024)
-    digest = hashlib.sha256(fetched.raw).hexdigest()
+    return _record_alone(settings, prepare_mail(settings, uidvalidity, fetched), now)
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str  # as the sender named it
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PreparedMail:
+    """A parsed mail with its files written: the raw mail archived, and the claims the
+    intake will read (its PDFs, or the mail itself when it has none)."""
+
+    uidvalidity: int
+    uid: int
+    internaldate: datetime
+    message_id: str | None
+    sender: str | None
+    subject: str
+    automatic: str | None
+    skipped: list[str]
+    sha256: str
+    raw_path: Path
+    has_pdf: bool
+    claims: list[Claim]
+
+
+def _prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
+                 ) -> list[PreparedMail]:
+    if len(batch) < 2:
+        return [prepare_mail(settings, uidvalidity, fetched) for fetched in batch]
+    futures = [workers.submit(prepare_mail, (settings, uidvalidity, fetched),
+                              workers=settings.worker_count,
+                              memory_mb=settings.intake.read_memory_mb,
+                              timeout=settings.intake.read_timeout_seconds)
+               for fetched in batch]
+    prepared = []
+    for fetched, future in zip(batch, futures, strict=True):
+        result = workers.outcome(future, settings.intake.read_timeout_seconds)
+        if isinstance(result, workers.WorkerFailed):  # one odd mail: try it here, unlimited
+            log.warning("E-Mail %s im Arbeitsprozess: %s", fetched.uid, result.reason)
+            result = prepare_mail(settings, uidvalidity, fetched)
+        prepared.append(result)
+    return prepared
+
+
+def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> PreparedMail:
+    """Parse a mail, archive its raw bytes and write its claims (the same paths again after a
+    crash, so nothing is written twice under two names)."""
+    limit = settings.imap.max_attachment_mb * 1024 * 1024
+    parsed = parse_mail(fetched.raw, max_attachment_bytes=limit)
     key = f"{uidvalidity}-{fetched.uid}"
     month = fetched.internaldate.astimezone(BERLIN).strftime("%Y-%m")
+    label = (parsed.subject or parsed.message_id or "ohne Betreff")[:80]
     raw_path = folders.write_atomic(
-        settings.archive_dir / "mail" / month / folders.safe_name(f"{key}__{_label(parsed)}.eml"),
+        settings.archive_dir / "mail" / month / folders.safe_name(f"{key}__{label}.eml"),
         fetched.raw)
-    sessions = session_factory(settings.db_url)
+    folder = settings.mail_dir / key
+    if parsed.automatic:
+        files: list[tuple[str, str, bytes]] = []
+    elif parsed.pdfs:
+        files = [(pdf.name, f"{number:02d}__{folders.safe_name(pdf.name)}", pdf.data)
+                 for number, pdf in enumerate(parsed.pdfs, start=1)]
+    else:
+        files = [("E-Mail.eml", "00__E-Mail.eml", fetched.raw)]
+    claims = [Claim(name, folders.write_atomic(folder / file_name, data),
+                    hashlib.sha256(data).hexdigest(), len(data))
+              for name, file_name, data in files]
+    return PreparedMail(uidvalidity, fetched.uid, fetched.internaldate, parsed.message_id,
+                        parsed.sender, parsed.subject[:998], parsed.automatic,
+                        list(parsed.skipped), hashlib.sha256(fetched.raw).hexdigest(),
+                        raw_path, bool(parsed.pdfs), claims)
+
+
+def _record_alone(settings: Settings, item: PreparedMail, now: datetime) -> list[int]:
     try:
-        with sessions.begin() as session:
-            row = MailRow(account=imap.account, folder=imap.folder, uidvalidity=uidvalidity,
-                          uid=fetched.uid, message_id=parsed.message_id, sha256=digest,
-                          internaldate=fetched.internaldate, sender=parsed.sender,
-                          subject=parsed.subject[:998], kind="", reasons=list(parsed.skipped),
-                          raw_path=str(raw_path), state="taken")
-            row.kind = _kind(session, row, parsed)
-            session.add(row)
-            session.flush()
-            return _open_inputs(session, row, parsed, settings, key, now)
+        with session_factory(settings.db_url).begin() as session:
+            return _record(session, settings, item, now)
     except IntegrityError:  # another worker recorded this mail first
         return []
 
 
-def _label(parsed: ParsedMail) -> str:
-    return (parsed.subject or parsed.message_id or "ohne Betreff")[:80]
+def _record(session: Session, settings: Settings, item: PreparedMail, now: datetime
+            ) -> list[int]:
+    imap = settings.imap
+    row = MailRow(account=imap.account, folder=imap.folder, uidvalidity=item.uidvalidity,
+                  uid=item.uid, message_id=item.message_id, sha256=item.sha256,
+                  internaldate=item.internaldate, sender=item.sender, subject=item.subject,
+                  kind="", reasons=list(item.skipped), raw_path=str(item.raw_path),
+                  state="taken")
+    row.kind = _kind(session, row, item)
+    session.add(row)
+    session.flush()
+    if row.kind in ("automatic", "duplicate"):
+        return []
+    origin = _origin(row)
+    if row.kind == "no_pdf":
+        [claim] = item.claims
+        opened = _input(session, row, claim, f"E-Mail {origin} (ohne PDF-Anhang)")
+        decide(session, opened.id, Assessment(reasons=[NO_PDF, *row.reasons]), settings, now)
+        return [opened.id]
+    return [_input(session, row, claim, f"E-Mail {origin}: {claim.name}").id
+            for claim in item.claims]
 
 
-def _kind(session: Session, row: MailRow, parsed: ParsedMail) -> str:
-    if parsed.automatic:
-        row.reasons = [parsed.automatic, *row.reasons]
+def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
+    if item.automatic:
+        row.reasons = [item.automatic, *row.reasons]
         return "automatic"
     twin = select(MailRow.id).where(MailRow.account == row.account,
                                     MailRow.kind != "duplicate")
@@ -97,26 +196,7 @@ def _kind(session: Session, row: MailRow, parsed: ParsedMail) -> str:
     if session.scalars(twin).first() is not None:
         row.reasons = ["Diese E-Mail wurde bereits verarbeitet (gleiche Message-ID)."]
         return "duplicate"
-    return "application" if parsed.pdfs else "no_pdf"
-
-
-def _open_inputs(session: Session, row: MailRow, parsed: ParsedMail, settings: Settings,
-                 key: str, now: datetime) -> list[int]:
-    if row.kind in ("automatic", "duplicate"):
-        return []
-    origin = _origin(row)
-    folder = settings.mail_dir / key
-    if row.kind == "no_pdf":
-        claim = folders.write_atomic(folder / "00__E-Mail.eml", Path(row.raw_path).read_bytes())
-        inputs = [_input(session, row, claim, f"E-Mail {origin} (ohne PDF-Anhang)", now)]
-        decide(session, inputs[0].id, Assessment(reasons=[NO_PDF, *row.reasons]), settings, now)
-    else:
-        inputs = []
-        for number, pdf in enumerate(parsed.pdfs, start=1):
-            claim = folders.write_atomic(
-                folder / f"{number:02d}__{folders.safe_name(pdf.name)}", pdf.data)
-            inputs.append(_input(session, row, claim, f"E-Mail {origin}: {pdf.name}", now))
-    return [item.id for item in inputs]
+    return "application" if item.has_pdf else "no_pdf"
 
 
 def _origin(row: MailRow) -> str:
@@ -125,12 +205,10 @@ def _origin(row: MailRow) -> str:
     return f"von {row.sender or 'unbekannt'}{subject} vom {when:%d.%m.%Y %H:%M} Uhr"
 
 
-def _input(session: Session, row: MailRow, claim: Path, source: str, now: datetime) -> Input:
-    data = claim.read_bytes()
+def _input(session: Session, row: MailRow, claim: Claim, source: str) -> Input:
     item = register.open_input(
-        session, claim_path=str(claim), source_name=source[:1024],
-        sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-        received_at=row.internaldate, channel="mail")
+        session, claim_path=str(claim.path), source_name=source[:1024], sha256=claim.sha256,
+        size=claim.size, received_at=row.internaldate, channel="mail")
     session.flush()
     session.add(MailInput(input_id=item.id, mail_id=row.id))
     return item
@@ -147,25 +225,28 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
             MailRow.folder == imap.folder)))
         ready = [(row.id, row.uid, row.uidvalidity) for row in waiting
                  if _inputs_done(session, row.id)]
+    current = [uid for _id, uid, validity in ready if validity == mailbox.uidvalidity]
+    error = None
+    if current:
+        try:
+            mailbox.mark_done(current)
+        except MailboxError as exc:
+            error = str(exc)
+            log.warning("Nachbearbeitung im Postfach fehlgeschlagen: %s", error)
     finished = 0
-    for mail_id, uid, uidvalidity in ready:
-        error = None
-        if uidvalidity == mailbox.uidvalidity:
-            try:
-                mailbox.mark_done(uid)
-            except MailboxError as exc:
-                error = str(exc)
-        else:  # the folder was rebuilt: the mail comes back under a new UID as a duplicate
-            error = "UIDVALIDITY des Ordners hat sich geändert; die E-Mail wird neu zugeordnet."
-        with sessions.begin() as session:
+    with sessions.begin() as session:
+        for mail_id, _uid, uidvalidity in ready:
             row = session.get(MailRow, mail_id)
             assert row is not None
-            row.error = error
-            if error is None or uidvalidity != mailbox.uidvalidity:
-                row.state, row.done_at = "done", now
-                finished += 1
-        if error:
-            log.warning("E-Mail %s: %s", mail_id, error)
+            if uidvalidity != mailbox.uidvalidity:
+                # the folder was rebuilt: the mail comes back under a new UID as a duplicate
+                row.error = "UIDVALIDITY des Ordners hat sich geändert; die E-Mail wird neu " \
+                            "zugeordnet."
+            elif error is not None:
+                row.error = error  # stays taken: the next pass tries again
+                continue
+            row.state, row.done_at = "done", now
+            finished += 1
     return finished
 
 
@@ -204,7 +285,8 @@ class MailReport:
 def answer_and_finish(settings: Settings, now: datetime) -> MailReport:
     """After the register committed: post-actions, answers queued, due mails sent."""
     report = MailReport()
-    report.queued = len(queue_answers(settings, now))
+    if settings.smtp.host:  # without a server the answers are written once it is configured
+        report.queued = len(queue_answers(settings, now))
     if not settings.imap.host:
         sending = send_due(settings, now)
     else:

@@ -1,0 +1,147 @@
+"""The mail part of ``make bench``, against the test suite's real servers (Dovecot and an SMTP
+server delivering into it, both on 127.0.0.1).
+
+1. Latency from IMAP APPEND to the receipt mail in the sender's mailbox, with ``ews serve``'s
+   IDLE watcher and pass runner, one mail at a time (p50, p95).
+2. Taking 1,000 waiting mails against the same PDFs dropped into the folder, one pass each.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+from rich.console import Console
+
+from ews.folders import safe_name
+from ews.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
+from flows.bench import bench_settings
+
+if TYPE_CHECKING:
+    from tests.mailserver import Dovecot, SmtpServer
+
+OFFICE = "bewerbung@ews.test"
+
+
+def mail_bench_settings(root: Path, dovecot: Dovecot, smtp: SmtpServer, *, pdf: bool,
+                        answers: bool = True) -> Settings:
+    settings = bench_settings(root)
+    settings.imap = ImapSettings(host="127.0.0.1", port=dovecot.imap_port, user=OFFICE,
+                                 password=SecretStr("geheim"), security="none", batch_size=50,
+                                 poll_seconds=600)
+    if answers:
+        settings.smtp = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none",
+                                     retry_seconds=0)
+    settings.mail_from = OFFICE
+    settings.letters = LetterSettings(pdf=pdf, timeout_seconds=120)
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def application_mail(number: int, name: str, data: bytes) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"absender{number}@kommune.example"
+    message["To"] = OFFICE
+    message["Subject"] = f"Bewerbung EWS 6 ({number})"
+    message["Message-ID"] = make_msgid(domain="kommune.example")
+    message.set_content("Anbei unsere Bewerbung.")
+    message.add_attachment(data, maintype="application", subtype="pdf", filename=name)
+    return message
+
+
+def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list[float]:
+    """Seconds from APPEND to the answer in the sender's mailbox, per mail."""
+    from flows.mailbox_watch import MailboxWatcher
+    from flows.server import PassRunner
+    from tests.mailserver import Dovecot, SmtpServer
+
+    seconds = []
+    with Dovecot() as dovecot:
+        smtp = SmtpServer(dovecot).start()
+        try:
+            settings = mail_bench_settings(root / "latenz", dovecot, smtp, pdf=True)
+            runner = PassRunner(settings, Console(quiet=True))
+            watcher = MailboxWatcher(settings, runner)
+            runner.start()
+            watcher.start()
+            time.sleep(3)  # connected, first (empty) pass done, IDLE entered
+            # the first mail after the start also waits for the first LibreOffice start and
+            # the worker processes' first reads: reported, not counted
+            for number, (name, data) in enumerate(files[:count + 1]):
+                sender = f"absender{number}@kommune.example"
+                started = time.perf_counter()
+                dovecot.append(OFFICE, application_mail(number, name, data))
+                dovecot.wait_for_messages(sender, 1, timeout=60)
+                seconds.append(time.perf_counter() - started)
+                time.sleep(0.5)  # back in IDLE
+            watcher.stop()
+            runner.stopping.set()
+            watcher.join(10)
+            runner.join(120)
+        finally:
+            smtp.stop()
+    return seconds
+
+
+def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
+                           ) -> tuple[float, float, float]:
+    """Seconds for one pass over the files dropped into the folder, one pass over the same
+    PDFs waiting as mails (taking only), and sending their answers afterwards."""
+    from ews import workers
+    from ews.mail_intake import answer_and_finish
+    from flows.intake import run_posteingang
+    from tests.mailserver import Dovecot, SmtpServer
+
+    with Dovecot() as dovecot:
+        smtp = SmtpServer(dovecot).start()
+        try:
+            folder = mail_bench_settings(root / "ordner", dovecot, smtp, pdf=False,
+                                         answers=False)
+            folder.imap = ImapSettings()
+            workers.warm_up(folder.worker_count, folder.intake.read_memory_mb)
+            run_posteingang(folder)
+            for name, data in files:
+                (folder.inbox_dir / safe_name(name)).write_bytes(data)
+            started = time.perf_counter()
+            assert len(run_posteingang(folder)) == len(files)
+            folder_seconds = time.perf_counter() - started
+
+            mailbox = mail_bench_settings(root / "postfach", dovecot, smtp, pdf=False,
+                                          answers=False)
+            for number, (name, data) in enumerate(files, start=1):
+                dovecot.append(OFFICE, application_mail(number, name, data))
+            started = time.perf_counter()
+            assert len(run_posteingang(mailbox)) == len(files)
+            mail_seconds = time.perf_counter() - started
+
+            mailbox.smtp = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none")
+            started = time.perf_counter()
+            report = answer_and_finish(mailbox, datetime.now(UTC))
+            answer_seconds = time.perf_counter() - started
+            assert report.sent == len(files), report
+        finally:
+            smtp.stop()
+    return folder_seconds, mail_seconds, answer_seconds
+
+
+def main(files: list[tuple[str, bytes]], root: Path, count: int = 1000) -> None:
+    from ews.samples import sample_applications
+
+    print("E-Mail: Zeit von IMAP APPEND bis zur Eingangsbestätigung im Postfach des Absenders")
+    seconds = latency(files, root)
+    print(f"  erste E-Mail nach dem Start: {seconds[0]:.1f} s")
+    seconds = seconds[1:]
+    quantiles = statistics.quantiles(seconds, n=20)
+    print(f"  {len(seconds)} E-Mails nacheinander: p50 {statistics.median(seconds):.2f} s, "
+          f"p95 {quantiles[18]:.2f} s, max {max(seconds):.2f} s (Ziel p50 ≤ 3 s)")
+    many = sample_applications(count, seed=7)
+    folder, mailbox, answers = mailbox_against_folder(many, root)
+    print(f"{count} Bewerbungen: Ordner {folder:.1f} s, Postfach {mailbox:.1f} s "
+          f"→ Postfach/Ordner {mailbox / folder:.2f}x (Ziel ≤ 1.5x); "
+          f"danach {count} Antworten senden: {answers:.1f} s")
