@@ -344,3 +344,35 @@ def test_verified_tls_for_imap_and_smtp(tmp_path: Path, mail: MailServers) -> No
     with pytest.raises(MailboxError, match="nicht vertrauenswürdig"):
         intake.run_pass(untrusted)
 
+
+
+def test_a_second_worker_taking_the_same_mail_takes_nothing(
+        tmp_path: Path, mail: MailServers) -> None:
+    from ews.imap import Mailbox
+    from ews.mail_intake import take_mail
+
+    settings = mail_settings(tmp_path, mail)
+    intake.prepare(settings)
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", form())))
+    with_mailbox = Mailbox(settings.imap)
+    try:
+        [fetched] = list(with_mailbox.fetch(with_mailbox.uids_to_look_at()))
+        first = take_mail(settings, with_mailbox.uidvalidity, fetched, datetime.now(UTC))
+        second = take_mail(settings, with_mailbox.uidvalidity, fetched, datetime.now(UTC))
+    finally:
+        with_mailbox.close()
+    assert len(first) == 1 and second == []
+    with session_factory(settings.db_url).begin() as session:
+        assert len(list(session.scalars(select(MailRow)))) == 1
+
+
+def test_answers_by_implicit_tls(tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    settings.smtp.security, settings.smtp.port = "ssl", mail.smtp.tls_port
+    settings.smtp.ca_file = mail.dovecot.cert_path
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", form())))
+
+    intake.run_pass(settings)
+
+    assert len(answers(mail)) == 1
+    assert mail.smtp.received[0].tls
