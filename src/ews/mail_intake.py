@@ -173,7 +173,11 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
     row.kind = _kind(session, row, item)
     session.add(row)
     session.flush()
-    if row.kind in ("automatic", "duplicate"):
+    if row.kind == "duplicate":  # its content is on file already; drop the copies
+        for claim in item.claims:
+            claim.path.unlink(missing_ok=True)
+        return []
+    if row.kind == "automatic":
         return []
     origin = _origin(row)
     if row.kind == "no_pdf":

@@ -303,6 +303,7 @@ def test_keyword_post_action_and_the_same_mail_again_are_not_taken_twice(
     with session_factory(settings.db_url).begin() as session:
         kinds = sorted(row.kind for row in session.scalars(select(MailRow)))
     assert kinds == ["application", "duplicate"]
+    assert [p for p in settings.mail_dir.rglob("*") if p.is_file()] == []  # all filed
 
 
 def test_mail_left_sending_by_a_crash_is_not_sent_again_when_in_sent_folder(
