@@ -206,6 +206,38 @@ def formular(ziel: Annotated[Path, typer.Argument()] = Path("templates/bewerbung
     console.print(f"Bewerbungsbogen für {settings.round.name} geschrieben: {ziel}")
 
 
+@app.command()
+def export(
+    ziel: Annotated[Path, typer.Argument(help="Zieldatei, z. B. register.xlsx")],
+) -> None:
+    """Das Register als Excel-Datei (.xlsx) schreiben."""
+    from ews.export_xlsx import write_register
+
+    if ziel.suffix.lower() != ".xlsx":
+        errors.print(f"„{ziel}“ endet nicht auf .xlsx; bitte eine Excel-Datei angeben, "
+                     "z. B. register.xlsx.")
+        raise typer.Exit(2)
+    settings = Settings()
+    intake.prepare(settings)
+    records = application_records(settings)
+    try:
+        write_register(ziel, records, journal_records(settings), round_name=settings.round.name)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            reason = f"das Verzeichnis {ziel.parent} gibt es nicht"
+        elif isinstance(exc, PermissionError):
+            reason = "keine Schreibrechte (oder die Datei ist noch geöffnet)"
+        elif isinstance(exc, IsADirectoryError) or ziel.is_dir():
+            reason = "das ist ein Verzeichnis"
+        else:
+            reason = exc.strerror or str(exc)
+        errors.print(f"Die Datei {ziel} konnte nicht geschrieben werden: {reason}.")
+        raise typer.Exit(1) from exc
+    count = len(records)
+    console.print(f"Register mit {count} {'Bewerbung' if count == 1 else 'Bewerbungen'} nach "
+                  f"{ziel} geschrieben.")
+
+
 def _print_json_lines(records: list[dict[str, Any]]) -> None:
     for record in records:
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
