@@ -79,8 +79,18 @@ def _print_results_table(rows: list[dict[str, Any]]) -> None:
 @app.command()
 def serve() -> None:
     """Dauerbetrieb: Prefect-Server starten, Posteingang überwachen, Läufe in der Oberfläche."""
+    import faulthandler
+    import os
+    import signal
+
+    settings = Settings()
+    # before anything imports Prefect: its settings are read once, at import
+    os.environ["PREFECT_API_URL"] = (f"http://{settings.prefect.host}:{settings.prefect.port}"
+                                     "/api")
     from flows.server import serve_office
-    serve_office(Settings(), console)
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: where it hangs
+    serve_office(settings, console)
 
 
 @app.command()

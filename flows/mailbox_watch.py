@@ -9,9 +9,6 @@ import threading
 import time
 from typing import Protocol
 
-from prefect.events import emit_event
-from prefect.settings import get_current_settings
-
 from ews.imap import Mailbox, MailboxError
 from ews.settings import Settings
 
@@ -111,6 +108,9 @@ def _emit(event: str, settings: Settings) -> None:
     """A Prefect event (visible under Events in the UI, usable by automations); only when a
     Prefect server is configured, as under ``ews serve`` (never starts a temporary one)."""
     try:
+        from prefect.events import emit_event
+        from prefect.settings import get_current_settings
+
         if not get_current_settings().api.url:
             return
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -78,7 +79,7 @@ class PassRunner(threading.Thread):
 
         intake_pass = self.intake_pass or run_posteingang
         while not self.stopping.is_set():
-            if not self.wanted.wait(0.2):
+            if not self.wanted.wait(0.2) or self.stopping.is_set():
                 continue
             self.wanted.clear()
             try:
@@ -122,6 +123,8 @@ def serve_office(settings: Settings, console: Console) -> None:
         with console.status("Starte Prefect-Server …"):
             server = start_server(settings)
     os.environ["PREFECT_API_URL"] = api_url(settings)
+    import prefect.events  # noqa: F401 - once here: threads importing it at once deadlock
+
     ui = api_url(settings).removesuffix("/api")
     console.print(f"Prefect-Oberfläche: [bold]{ui}[/] – Posteingang: {settings.inbox_dir}")
     with console.status("Starte Arbeitsprozesse …"):
@@ -133,16 +136,15 @@ def serve_office(settings: Settings, console: Console) -> None:
         console.print(f"Postfach: {settings.imap.account}, Ordner {settings.imap.folder} (IDLE)")
     for thread in (runner, *watchers):
         thread.start()
+    stop = _stop_on_signals(console)
+    serving = threading.Thread(target=_serve_deployment, name="prefect-serve", daemon=True)
+    serving.start()
     try:
-        from prefect import serve
-        from prefect.deployments.runner import RunnerDeployment
-
-        from flows.intake import posteingang
-        deployment = posteingang.to_deployment(
-            name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)")
-        assert isinstance(deployment, RunnerDeployment)  # called outside an event loop
-        serve(deployment)
+        while not stop.wait(0.5):
+            if not serving.is_alive():
+                break
     finally:
+        console.print("Beende: der laufende Durchgang wird noch abgeschlossen …")
         for watcher in watchers:
             watcher.stop()
         runner.stopping.set()
@@ -150,3 +152,32 @@ def serve_office(settings: Settings, console: Console) -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        console.print("Beendet.")
+
+
+def _serve_deployment() -> None:
+    """Prefect's runner for the deployment (runs started from the UI); in its own thread so
+    that the main thread alone handles Ctrl+C and SIGTERM."""
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
+
+    from flows.intake import posteingang
+    deployment = posteingang.to_deployment(
+        name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)")
+    assert isinstance(deployment, RunnerDeployment)  # called outside an event loop
+    serve(deployment)
+
+
+def _stop_on_signals(console: Console) -> threading.Event:
+    """First Ctrl+C or SIGTERM: stop after the pass in progress; a second one: stop now."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            console.print("Sofortiger Abbruch.")
+            os._exit(128 + signum)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
+    return stop

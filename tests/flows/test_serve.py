@@ -76,6 +76,7 @@ def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path)
         finally:
             os.killpg(server.pid, signal.SIGKILL) if server.poll() is None else None
     assert "Prefect-Oberfläche" in output
+    assert "Starting temporary server" not in output  # every run reports to the office's server
 
 
 def _deployments(api: str) -> list[str]:
