@@ -3,6 +3,7 @@ watcher that starts an intake run as soon as a dropped file has stopped changing
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -150,9 +151,18 @@ def serve_office(settings: Settings, console: Console) -> None:
         runner.stopping.set()
         runner.join(timeout=300)  # let a pass in progress commit before the process ends
         if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+            # after Prefect has delivered its last logs and events at interpreter exit
+            # (threading's exit hooks run before atexit's), never before
+            atexit.register(_stop_server, server)
         console.print("Beendet.")
+
+
+def _stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def _serve_deployment() -> None:

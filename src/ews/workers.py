@@ -27,9 +27,11 @@ class WorkerFailed(Exception):
 
 
 def _limit_worker(memory_mb: int) -> None:
-    # Ctrl+C in the terminal reaches the whole process group: the service decides when its
-    # workers stop (after the pass in progress), not the keyboard
+    # Ctrl+C in the terminal and a service manager's SIGTERM reach the whole process group:
+    # the service decides when its workers stop (after the pass in progress), not the signal;
+    # the pool ends them with SIGKILL after its grace period
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # tesseract: 3x faster on 2 cores
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -99,3 +99,36 @@ def _wait_for(condition: object, seconds: float) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"nicht erreicht binnen {seconds} s")
+
+
+def test_sigterm_to_the_group_during_a_pass_stops_without_losing_a_file(tmp_path: Path) -> None:
+    """As a service manager stops the service: SIGTERM to every process of the group."""
+    from ews.samples import sample_applications
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
+    env.update({"EWS_INBOX_DIR": str(tmp_path / "inbox"),
+                "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
+                "EWS_DATA_DIR": str(tmp_path / "data"), "EWS_PREFECT__PORT": str(port),
+                "EWS_INTAKE__POLL_SECONDS": "0.5", "EWS_INTAKE__STABLE_SECONDS": "0.2",
+                "EWS_LETTERS__PDF": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    server = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve"], env=env, cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    files = sample_applications(80, seed=11)
+    try:
+        _wait_for(lambda: _deployments(f"http://127.0.0.1:{port}/api") == ["posteingang"], 180)
+        (tmp_path / "inbox").mkdir(exist_ok=True)
+        for name, data in files:
+            (tmp_path / "inbox" / name.replace("/", "_")).write_bytes(data)
+        _wait_for(lambda: len(_outcomes(env)) > 0, 120)  # a pass is running
+        os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=60)[0].decode()
+    finally:
+        os.killpg(server.pid, signal.SIGKILL) if server.poll() is None else None
+    assert "Beendet." in output
+    ews("process", env=env)  # whatever the stop left waiting is taken now
+    lines = ews("journal", "--json", env=env).stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == len(files)
+    assert not [r for r in records if any("unerwartet beendet" in x for x in r["reasons"])]
