@@ -160,13 +160,20 @@ class _Batches:
             return []
         timeout = self.settings.intake.read_timeout_seconds
         assessments = {}
+        undecidable = set()
         for input_id, future in reading:
-            if future is not None:
+            if future is None:
+                continue
+            try:
                 result = workers.outcome(future, timeout)
-                assessments[input_id] = (Assessment(reasons=[result.reason])
-                                         if isinstance(result, workers.WorkerFailed) else result)
+            except OSError as exc:  # e.g. its claimed file was removed by hand: stays claimed
+                self.error = self.error or exc
+                undecidable.add(input_id)
+                continue
+            assessments[input_id] = (Assessment(reasons=[result.reason])
+                                     if isinstance(result, workers.WorkerFailed) else result)
         now = self.clock()
-        chunk = [input_id for input_id, _ in reading]
+        chunk = [input_id for input_id, _ in reading if input_id not in undecidable]
         with self.sessions.begin() as session:
             loaded = register.load_inputs(session, chunk)
             for input_id, assessment in assessments.items():

@@ -217,3 +217,23 @@ def test_two_files_of_one_municipality_dropped_together_the_later_saved_counts(
     intake.run_pass(settings)
     current = [a for a in application_records(settings) if a["status"] == "registered"]
     assert [a["fields"]["motivation"] for a in current] == ["Korrigierte Fassung."]
+
+
+def test_a_claimed_file_removed_by_hand_fails_the_pass_but_not_the_others(
+    settings: Settings,
+) -> None:
+    drop(settings, "a.pdf", pdfgen.filled_form())
+    drop(settings, "b.pdf", pdfgen.filled_form(dict(pdfgen.VALUES, ags="05974032",
+                                                    kommune_name="Gemeinde Möhnesee",
+                                                    kommune_typ="Gemeinde", plz="59519",
+                                                    ort="Möhnesee")))
+    intake.prepare(settings)
+    ids = intake.claim_new_inputs(settings)
+    claimed = sorted((settings.inbox_dir / WORK_FOLDER).iterdir())
+    claimed[0].unlink()
+
+    with pytest.raises(OSError):
+        intake.process_inputs(ids, settings)
+
+    assert sorted(r["outcome"] or "offen" for r in journal_records(settings)) == [
+        "offen", "registered"]
