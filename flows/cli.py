@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,13 +14,15 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from ews import intake
+from ews import intake, selection
+from ews.database import session_factory
 from ews.deadlines import BERLIN
 from ews.errors import EwsError
 from ews.mail_out import outgoing_records
 from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult, restamp
 from ews.reports import application_records, input_id_for, journal_records, record_stamp
+from ews.selection import REJECTION_REASONS
 from ews.settings import Settings
 
 app = typer.Typer(help="EWS-Aktenführung: Posteingang, Register und Briefe.",
@@ -110,6 +113,67 @@ def journal(json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen
         table.add_row(str(r["eingangsnummer"]), r["source"], _local(r["received_at"]),
                       OUTCOME_LABELS[r["outcome"]], r["az"] or "–", r["kommune_name"] or "–",
                       "\n".join(r["reasons"]))
+    console.print(table)
+
+
+@app.command()
+def decide(
+    aktenzeichen: Annotated[str, typer.Argument(help="Aktenzeichen der Bewerbung.")],
+    entscheidung: Annotated[str, typer.Argument(
+        help="angenommen, warteliste, abgelehnt oder zurueckgezogen.")],
+    rang: Annotated[int | None, typer.Option("--rang", help="Platz auf der Warteliste.")] = None,
+    grund: Annotated[str | None, typer.Option(
+        "--grund", help="Begründungsart einer Absage: " + ", ".join(REJECTION_REASONS))] = None,
+    ausnahme: Annotated[str | None, typer.Option(
+        "--ausnahme", help="Begründung, um eine verspätete oder ersetzte Bewerbung dennoch "
+        "anzunehmen.")] = None,
+    von: Annotated[str | None, typer.Option(
+        "--von", help="Wer entscheidet (für das Protokoll); Standard: der Benutzername.")
+                   ] = None,
+) -> None:
+    """Über eine Bewerbung entscheiden (wird mit Person und Zeit protokolliert)."""
+    settings = Settings()
+    intake.prepare(settings)
+    try:
+        with session_factory(settings.db_url).begin() as session:
+            changes = selection.decide(
+                session, aktenzeichen, entscheidung.lower(), seats=settings.round.seats,
+                actor=von or _user(), now=datetime.now(UTC), rank=rang, reason=grund,
+                override=ausnahme)
+    except selection.SelectionError as exc:
+        errors.print(f"[red]Nicht möglich:[/] {exc}")
+        raise typer.Exit(2) from exc
+    for change in changes:
+        moved = " – rückt von der Warteliste nach" if change.moved_up else ""
+        console.print(f"{change.az} {change.kommune}: {change.before or 'offen'} → "
+                      f"{change.after}{moved}")
+
+
+@app.command()
+def auswahl(json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False
+            ) -> None:
+    """Stand der Auswahl der laufenden Runde: jede Bewerbung mit ihrer Entscheidung."""
+    settings = Settings()
+    intake.prepare(settings)
+    with session_factory(settings.db_url).begin() as session:
+        records = selection.round_overview(session, settings.round.name)
+        taken = len(selection.accepted(session, settings.round.name))
+    if json_lines:
+        _print_json_lines(records)
+        return
+    table = Table(title=f"Auswahl {settings.round.name}: {taken} von {settings.round.seats} "
+                        "Plätzen vergeben")
+    for header in ("Aktenzeichen", "Kommune", "Eingang", "Entscheidung", "Rang", "Grund",
+                   "Ausnahme", "von", "am"):
+        table.add_column(header, overflow="fold")
+    for r in records:
+        table.add_row(str(r["az"]), str(r["kommune_name"]),
+                      {"registered": "fristgerecht", "late": "verspätet"}.get(
+                          str(r["status"]), str(r["status"])),
+                      str(r["entscheidung"] or "offen") + (" (nachgerückt)"
+                                                           if r["nachgerueckt"] else ""),
+                      str(r["rang"] or ""), str(r["grund"] or ""), str(r["ausnahme"] or ""),
+                      str(r["von"] or ""), _local(r["am"] if isinstance(r["am"], str) else None))
     console.print(table)
 
 
@@ -246,6 +310,13 @@ def export(
     count = len(records)
     console.print(f"Register mit {count} {'Bewerbung' if count == 1 else 'Bewerbungen'} nach "
                   f"{ziel} geschrieben.")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unbekannt"
 
 
 def _print_json_lines(records: list[dict[str, Any]]) -> None:

@@ -202,3 +202,21 @@ class OutgoingMail(Base):
     sent_at: Mapped[datetime | None]
     copied_to_sent: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DecisionRow(Base):
+    """The office's decision on one application of a round (one current row per application;
+    every change is also written to ``events``)."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    round_name: Mapped[str] = mapped_column(String(64), index=True)
+    #: angenommen | warteliste | abgelehnt | zurueckgezogen
+    decision: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int | None] = mapped_column(Integer)  # place on the waiting list
+    reason_category: Mapped[str | None] = mapped_column(String(64))
+    override_reason: Mapped[str | None] = mapped_column(String(2000))
+    moved_up: Mapped[bool] = mapped_column(default=False)  # accepted from the waiting list
+    decided_by: Mapped[str] = mapped_column(String(128))
+    decided_at: Mapped[datetime]
