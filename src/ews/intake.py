@@ -175,13 +175,12 @@ class _Batches:
         now = self.clock()
         chunk = [input_id for input_id, _ in reading if input_id not in undecidable]
         with self.sessions.begin() as session:
-            loaded = register.load_inputs(session, chunk)
+            _held = register.load_inputs(session, chunk)  # so that decide's gets need no query
             for input_id, assessment in assessments.items():
                 decide(session, input_id, assessment, self.settings, now)
             session.flush()
-            loaded = register.load_inputs(session, chunk)
-            letters = {input_id: planned_letters(rows)
-                       for input_id, rows in loaded.letters.items()}
+            letters = {input_id: planned_letters(rows) for input_id, rows
+                       in register.letters_by_input(session, chunk).items()}
         return [(input_id, self._submit(render_planned, planned, self.settings)
                  if planned else None, [letter_id for letter_id, _, _ in planned])
                 for input_id, planned in letters.items()]

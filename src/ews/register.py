@@ -28,16 +28,13 @@ def lock_decisions(session: Session) -> None:
 
 def sighting(session: Session, path: str, size: int, mtime_ns: int, now: datetime) -> Sighting:
     """Record a sighting of an inbox file; the first one keeps its time."""
-    seen = session.get(Sighting, path)
-    if seen is None:
-        seen = Sighting(path=path, size=size, mtime_ns=mtime_ns, first_seen_at=now)
-        session.add(seen)
-    return seen
+    return record_sightings(session, [(path, size, mtime_ns)], now)[path]
 
 
 def record_sightings(session: Session, files: list[tuple[str, int, int]], now: datetime
                      ) -> dict[str, Sighting]:
-    """``sighting`` for many files (path, size, mtime_ns) with one query; by path."""
+    """Record sightings of many files (path, size, mtime_ns) with one query; by path. The
+    first sighting of a file keeps its time."""
     paths = [path for path, _, _ in files]
     known = {row.path: row for row in session.scalars(select(Sighting)
                                                       .where(Sighting.path.in_(paths)))}
@@ -179,11 +176,16 @@ def load_inputs(session: Session, input_ids: list[int]) -> Loaded:
                        if row.application_id is not None}
     applications = list(session.scalars(select(ApplicationRow)
                                         .where(ApplicationRow.id.in_(application_ids))))
+    return Loaded(inputs, applications, letters_by_input(session, input_ids))
+
+
+def letters_by_input(session: Session, input_ids: list[int]) -> dict[int, list[LetterRow]]:
+    """The letters of these inputs in one query (every id is a key, maybe with no letter)."""
     letters: dict[int, list[LetterRow]] = {input_id: [] for input_id in input_ids}
     for letter in session.scalars(select(LetterRow).where(LetterRow.input_id.in_(input_ids))
                                   .order_by(LetterRow.id)):
         letters[letter.input_id].append(letter)
-    return Loaded(inputs, applications, letters)
+    return letters
 
 
 def letters_waiting_for_pdf(session: Session) -> list[LetterRow]:
