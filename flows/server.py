@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,6 @@ from rich.console import Console
 
 from ews import workers
 from ews.folders import observe_inbox
-from ews.pipeline import InputResult
 from ews.settings import Settings
 from flows.mailbox_watch import MailboxWatcher
 
@@ -65,11 +63,9 @@ def start_server(settings: Settings, *, timeout: float = 180.0) -> subprocess.Po
 class PassRunner(threading.Thread):
     """Runs one intake pass at a time, whenever a watcher asked for one since the last."""
 
-    def __init__(self, settings: Settings, console: Console,
-                 intake_pass: Callable[[Settings], list[InputResult]] | None = None) -> None:
+    def __init__(self, settings: Settings, console: Console) -> None:
         super().__init__(name="posteingang-laeufe", daemon=True)
         self.settings, self.console = settings, console
-        self.intake_pass = intake_pass
         self.wanted, self.stopping = threading.Event(), threading.Event()
 
     def request(self) -> None:
@@ -78,13 +74,12 @@ class PassRunner(threading.Thread):
     def run(self) -> None:
         from flows.intake import run_posteingang
 
-        intake_pass = self.intake_pass or run_posteingang
         while not self.stopping.is_set():
             if not self.wanted.wait(0.2) or self.stopping.is_set():
                 continue
             self.wanted.clear()
             try:
-                results = intake_pass(self.settings)
+                results = run_posteingang(self.settings)
             except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect
                 self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {exc}")
                 continue

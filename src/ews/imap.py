@@ -219,9 +219,6 @@ class Mailbox:
         if error is not None:
             raise MailboxError(f"Verbindung zum Postfach während IDLE verloren: {error[1]}")
 
-    def noop(self) -> None:
-        self._call("NOOP", self.conn.noop)
-
     def close(self) -> None:
         try:
             self.conn.logout()

@@ -227,8 +227,9 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
         waiting = list(session.scalars(select(MailRow).where(
             MailRow.state == "taken", MailRow.account == imap.account,
             MailRow.folder == imap.folder)))
+        unfinished = _with_unfinished_inputs(session, [row.id for row in waiting])
         ready = [(row.id, row.uid, row.uidvalidity) for row in waiting
-                 if _inputs_done(session, row.id)]
+                 if row.id not in unfinished]
     current = [uid for _id, uid, validity in ready if validity == mailbox.uidvalidity]
     error = None
     if current:
@@ -254,10 +255,11 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
     return finished
 
 
-def _inputs_done(session: Session, mail_id: int) -> bool:
-    states = session.scalars(select(Input.state).join(MailInput, MailInput.input_id == Input.id)
-                             .where(MailInput.mail_id == mail_id))
-    return all(state == "done" for state in states)
+def _with_unfinished_inputs(session: Session, mail_ids: list[int]) -> set[int]:
+    """Those of the mails that have an input whose outcome is not yet filed (one query)."""
+    return set(session.scalars(
+        select(MailInput.mail_id).join(Input, MailInput.input_id == Input.id)
+        .where(MailInput.mail_id.in_(mail_ids), Input.state != "done").distinct()))
 
 
 @contextmanager

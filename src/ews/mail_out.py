@@ -21,13 +21,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ews import folders, register
 from ews.database import session_factory
@@ -52,14 +53,17 @@ def queue_answers(settings: Settings, now: datetime) -> list[int]:
     queued = []
     with sessions.begin() as session:
         candidates = _candidates(session)
+        loaded = register.load_inputs(session, [item.id for item, _ in candidates])
         for item, mail in candidates:
-            letters = register.letters_of(session, item.id)
+            letters = loaded.letters[item.id]
             if not _letters_final(letters, settings):
                 continue  # PDF conversion still to come
-            message = build_answer(settings, session, item, mail, letters, now)
-            if message is None:
+            answer = build_answer(settings, session, item, mail, letters, now)
+            if answer is None:
                 continue
-            queued.append(_enqueue(session, settings, f"eingang:{item.id}", message, now))
+            message, recipients = answer
+            queued.append(_enqueue(session, settings, f"eingang:{item.id}", message,
+                                   recipients, now))
     return queued
 
 
@@ -80,8 +84,10 @@ def _letters_final(letters: list[LetterRow], settings: Settings) -> bool:
 
 
 def build_answer(settings: Settings, session: Session, item: Input, mail: MailRow,
-                 letters: list[LetterRow], now: datetime) -> EmailMessage | None:
-    """The answer to one input of a mail, or None when there is nobody to answer."""
+                 letters: list[LetterRow], now: datetime
+                 ) -> tuple[EmailMessage, list[str]] | None:
+    """The answer to one input of a mail and its recipients, or None when there is nobody to
+    answer."""
     if not mail.sender or mail.kind not in ("application", "no_pdf"):
         return None
     application = register.application_of(session, item.application_id)
@@ -99,7 +105,8 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
         "kommune": application.kommune_name if application else (item.kommune_name or ""),
         "eingang": f"{item.received_at.astimezone(BERLIN):%d.%m.%Y, %H:%M} Uhr",
         "runde": settings.round.name,
-        "datei": item.source_name.rsplit(": ", 1)[-1] if mail.kind == "application" else "",
+        "datei": folders.original_name(Path(item.claim_path))
+        if mail.kind == "application" else "",
         "gruende": list(item.reasons),
         "anhaenge": [path.name for path in files],
         "nicht_angenommen": list(mail.reasons) if mail.kind == "application" else [],
@@ -124,7 +131,7 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
             "vnd.openxmlformats-officedocument.wordprocessingml.document"
         message.add_attachment(path.read_bytes(), maintype="application", subtype=subtype,
                                filename=path.name)
-    return message
+    return message, recipients
 
 
 def _recipients(settings: Settings, sender: str, application: ApplicationRow | None
@@ -144,16 +151,21 @@ def _recipients(settings: Settings, sender: str, application: ApplicationRow | N
 
 
 def render_body(settings: Settings, context: dict[str, Any]) -> str:
-    environment = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(settings.templates_dir / "mail"),
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    return environment.get_template("antwort.txt.j2").render(context)
+    return _mail_templates(settings.templates_dir / "mail").get_template(
+        "antwort.txt.j2").render(context)
+
+
+@cache
+def _mail_templates(folder: Path) -> SandboxedEnvironment:
+    """One environment per folder: a template is compiled once and recompiled only when staff
+    changed its file (the loader checks the modification time)."""
+    return SandboxedEnvironment(loader=jinja2.FileSystemLoader(folder),
+                                undefined=jinja2.StrictUndefined, autoescape=False,
+                                keep_trailing_newline=True)
 
 
 def _enqueue(session: Session, settings: Settings, key: str, message: EmailMessage,
-             now: datetime) -> int:
-    recipients = [address for header in ("To", "Cc") for address in
-                  (message.get_all(header) or []) for address in str(address).split(", ")]
+             recipients: list[str], now: datetime) -> int:
     row = OutgoingMail(purpose=ANSWER, subject_key=key, message_id=str(message["Message-ID"]),
                        recipients=recipients, eml_path="", state="queued", attempts=0,
                        next_attempt_at=now, refused={})
@@ -164,6 +176,16 @@ def _enqueue(session: Session, settings: Settings, key: str, message: EmailMessa
     folders.write_atomic(path, message.as_bytes(policy=SMTP))
     row.eml_path = str(path)
     return row.id
+
+
+Sessions = sessionmaker[Session]
+
+
+def _outgoing(session: Session, mail_id: int) -> OutgoingMail:
+    row = session.get(OutgoingMail, mail_id)
+    if row is None:
+        raise LookupError(f"outgoing mail {mail_id} is not in the register")
+    return row
 
 
 @dataclass
@@ -206,11 +228,11 @@ def send_due(settings: Settings, now: datetime, *, copy_to_sent: SentCopy | None
     return report
 
 
-def _send_one(settings: Settings, sessions: Any, mail_id: int, client: smtplib.SMTP | None,
+def _send_one(settings: Settings, sessions: Sessions, mail_id: int, client: smtplib.SMTP | None,
               now: datetime, copy_to_sent: SentCopy | None, report: SendReport
               ) -> smtplib.SMTP | None:
     with sessions.begin() as session:
-        row = session.get(OutgoingMail, mail_id)
+        row = _outgoing(session, mail_id)
         row.state, row.attempts = "sending", row.attempts + 1
         raw, recipients, attempts = Path(row.eml_path).read_bytes(), list(row.recipients), \
             row.attempts
@@ -245,11 +267,11 @@ def _send_one(settings: Settings, sessions: Any, mail_id: int, client: smtplib.S
     return client
 
 
-def _retry_or_fail(settings: Settings, sessions: Any, mail_id: int, now: datetime,
+def _retry_or_fail(settings: Settings, sessions: Sessions, mail_id: int, now: datetime,
                    attempts: int, temporary: bool, detail: str, report: SendReport) -> None:
     smtp = settings.smtp
     with sessions.begin() as session:
-        row = session.get(OutgoingMail, mail_id)
+        row = _outgoing(session, mail_id)
         if temporary and attempts < smtp.max_attempts:
             row.state = "queued"
             row.next_attempt_at = now + timedelta(seconds=smtp.retry_seconds * 2 ** (attempts - 1))
@@ -266,10 +288,10 @@ def _retry_or_fail(settings: Settings, sessions: Any, mail_id: int, now: datetim
         report.failed += 1
 
 
-def _record(sessions: Any, mail_id: int, now: datetime, *, sent: bool, copied: bool,
+def _record(sessions: Sessions, mail_id: int, now: datetime, *, sent: bool, copied: bool,
             refused: dict[str, str] | None = None) -> None:
     with sessions.begin() as session:
-        row = session.get(OutgoingMail, mail_id)
+        row = _outgoing(session, mail_id)
         row.state = "sent" if sent else row.state
         row.sent_at, row.copied_to_sent = now, copied
         row.refused = refused or {}
