@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,29 @@ def test_flow_processes_the_folder_when_the_mailbox_is_down_and_fails_the_run(
         run_posteingang(settings)
 
     assert [r["outcome"] for r in journal_records(settings)] == ["registered"]
+
+
+def test_mailbox_heartbeat_reaches_prefect_as_an_event(tmp_path: Path, mail: MailServers
+                                                       ) -> None:
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    from flows.mailbox_watch import MailboxWatcher
+
+    class Runner:
+        def request(self) -> None:
+            pass
+
+    watcher = MailboxWatcher(mail_settings(tmp_path, mail), Runner())
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 30
+        found = []
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.5)
+            with get_client(sync_client=True) as client:
+                found = client.read_events(EventFilter(event=EventNameFilter(
+                    name=["ews.postfach.herzschlag"])), limit=50).events
+    finally:
+        watcher.stop()
+        watcher.join(10)
+    assert found and found[0].resource.id == f"ews.postfach.{OFFICE}@127.0.0.1"
