@@ -377,3 +377,25 @@ def test_answers_by_implicit_tls(tmp_path: Path, mail: MailServers) -> None:
 
     assert len(answers(mail)) == 1
     assert mail.smtp.received[0].tls
+
+
+def test_failed_post_action_leaves_the_mail_for_the_next_pass(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    settings.imap.done_action = "keyword"
+    settings.imap.done_keyword = r"\Unbekannt"  # not a system flag: the server refuses it
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", form())))
+
+    [result] = intake.run_pass(settings)
+
+    assert result.outcome == "registered"
+    [stored] = mail.dovecot.messages(OFFICE)
+    assert "EWS-verarbeitet" not in stored.flags
+    with session_factory(settings.db_url).begin() as session:
+        [row] = session.scalars(select(MailRow))
+        assert row.state == "taken" and row.error
+    settings.imap.done_keyword = "EWS-verarbeitet"
+    assert intake.run_pass(settings) == []  # not taken again, only marked now
+    [stored] = mail.dovecot.messages(OFFICE)
+    assert "EWS-verarbeitet" in stored.flags
+    assert len(journal_records(settings)) == 1 and len(answers(mail)) == 1
