@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libreoffice-writer-nogui fonts-liberation2 poppler-utils
+DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
                  tesseract-ocr tesseract-ocr-deu ghostscript
                  dovecot-imapd dovecot-lmtpd openssl)
 

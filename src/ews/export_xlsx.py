@@ -1,8 +1,10 @@
 """The register as an Excel workbook staff can filter and sort (I/O: database read, one file).
 
 Two sheets, „Bewerbungen“ (one row per application, every form field a column) and
-„Eingangsjournal“ (one row per input file). Excel knows no time zones: times are written as
-naive local time in Berlin (MEZ/MESZ), which the column headers say.
+„Eingangsjournal“ (one row per input file); with the round's decisions, first a third one,
+„Entscheidungen“, where staff decide (layout and reader: ``ews.decision_sheet``). Excel knows
+no time zones: times are written as naive local time in Berlin (MEZ/MESZ), which the column
+headers say.
 
 Every text is written as a text cell, never as a formula, whatever it starts with: form
 values come from outside (Excel/CSV injection).
@@ -20,10 +22,14 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
+from ews import decision_sheet as ds
+from ews import selection
 from ews.blank_form import LABELS
+from ews.database import session_factory
 from ews.deadlines import BERLIN
 from ews.models import OUTCOME_LABELS, ApplicationStatus, Outcome
 from ews.reports import application_records, journal_records
@@ -64,17 +70,61 @@ Cell = str | int | datetime | date | None
 
 
 def export_register(settings: Settings, target: Path) -> Path:
-    """Write the whole register (applications and input journal) to ``target`` (.xlsx),
-    atomically. Returns ``target``."""
+    """Write the whole register (decisions of the round, applications and input journal) to
+    ``target`` (.xlsx), atomically. Returns ``target``."""
+    with session_factory(settings.db_url).begin() as session:
+        decisions = selection.round_overview(session, settings.round.name)
     return write_register(target, application_records(settings), journal_records(settings),
-                          round_name=settings.round.name)
+                          round_name=settings.round.name, decisions=decisions)
 
 
 def write_register(target: Path, applications: Sequence[dict[str, Any]],
-                   journal: Sequence[dict[str, Any]], *, round_name: str) -> Path:
+                   journal: Sequence[dict[str, Any]], *, round_name: str,
+                   decisions: Sequence[dict[str, Any]] | None = None) -> Path:
     """Write records as returned by ``ews.reports`` to ``target`` (.xlsx), atomically: to a
-    temporary file beside it, then renamed over it. Raises ``OSError`` when it cannot."""
-    workbook = register_workbook(applications, journal, round_name=round_name)
+    temporary file beside it, then renamed over it. With ``decisions`` (the records of
+    ``selection.round_overview``) the sheet „Entscheidungen“ comes first. Raises ``OSError``
+    when it cannot."""
+    workbook = register_workbook(applications, journal, round_name=round_name,
+                                 decisions=decisions)
+    return _save_atomic(workbook, target)
+
+
+ROSTER_SHEET = "Netzwerk"
+ROSTER_HEADERS: tuple[str, ...] = (
+    "Gemeindeschlüssel", "Kommune", "Beitritt", "Unterzeichnet von", "Funktion",
+    "Unterzeichnet am", "Ansprechperson für Engagement", "E-Mail", "Ehrenamtskarte NRW",
+    "Querschnittsaufgabe", "Kontinuierliche Mitarbeit", "Gemeinsame Erklärung unterzeichnet",
+    "Quelle", "Notiz",
+)
+
+
+def write_roster(target: Path, members: Sequence[dict[str, Any]]) -> Path:
+    """The network roster (records of ``ews.network.roster``) as one sheet, atomically."""
+    from ews.network import EHRENAMTSKARTE
+
+    workbook = Workbook()
+    workbook.properties.title = "Kommunen-Netzwerk: engagiert in NRW"
+    workbook.properties.creator = "EWS-Aktenführung"
+    sheet = workbook.active
+    sheet.title = ROSTER_SHEET
+    _fill(sheet, ROSTER_HEADERS, [[
+        m["ags"], m["kommune"], _day(m["beitritt"]), m["unterzeichnet_von"] or None,
+        m["funktion"] or None, _day(m["unterzeichnet_am"]), m["ansprechperson"] or None,
+        m["email"] or None, EHRENAMTSKARTE.get(m["ehrenamtskarte"], m["ehrenamtskarte"]),
+        _unknown_or_yes_no(m["querschnittsaufgabe"]),
+        _unknown_or_yes_no(m["kontinuierliche_mitarbeit"]),
+        _unknown_or_yes_no(m["erklaerung_unterzeichnet"]), m["quelle"] or None,
+        m["notiz"] or None] for m in members])
+    return _save_atomic(workbook, target)
+
+
+def _unknown_or_yes_no(value: bool | None) -> str:
+    return "unbekannt" if value is None else ("ja" if value else "nein")
+
+
+def _save_atomic(workbook: Any, target: Path) -> Path:
+    """Save to a temporary file beside ``target``, then rename it over ``target``."""
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with temporary.open("xb") as handle:
@@ -89,7 +139,8 @@ def write_register(target: Path, applications: Sequence[dict[str, Any]],
 
 
 def register_workbook(applications: Sequence[dict[str, Any]],
-                      journal: Sequence[dict[str, Any]], *, round_name: str) -> Any:
+                      journal: Sequence[dict[str, Any]], *, round_name: str,
+                      decisions: Sequence[dict[str, Any]] | None = None) -> Any:
     """The workbook (openpyxl ``Workbook``) for the records, in memory."""
     workbook = Workbook()
     workbook.properties.title = f"EWS-Register {round_name}"
@@ -99,7 +150,81 @@ def register_workbook(applications: Sequence[dict[str, Any]],
     _fill(sheet, APPLICATION_HEADERS, [_application_row(r) for r in applications])
     _fill(workbook.create_sheet(JOURNAL_SHEET), JOURNAL_HEADERS,
           [_journal_row(r) for r in journal])
+    if decisions is not None:
+        sheet.sheet_view.tabSelected = False  # else Excel opens with two sheets grouped
+        _decision_sheet(workbook.create_sheet(ds.SHEET, 0), decisions, round_name)
+        workbook.active = 0
     return workbook
+
+
+def _decision_sheet(sheet: Any, records: Sequence[dict[str, Any]], round_name: str) -> None:
+    """The sheet staff decide in: round and instruction above the table, dropdowns, the
+    editable columns yellow, the information columns grey, the export state hidden."""
+    _fill(sheet, ds.HEADERS, [_decision_row(r) for r in records], header_row=ds.HEADER_ROW)
+    sheet["A1"] = ds.ROUND_LABEL
+    _put_text(sheet["B1"], round_name)
+    sheet["A1"].font = sheet["B1"].font = Font(bold=True, size=12)
+    _put_text(sheet["A2"], ds.INSTRUCTION)
+    sheet["A2"].alignment = Alignment(vertical="top", wrap_text=True)
+    last = get_column_letter(len(ds.HEADERS) - 1)
+    sheet.merge_cells(f"A2:{last}2")
+    sheet.row_dimensions[2].height = 48
+    first, end = ds.HEADER_ROW + 1, ds.HEADER_ROW + len(records)
+    column = {name: get_column_letter(i) for i, name in enumerate(ds.HEADERS, start=1)}
+    for name, note in _HEADER_NOTES.items():
+        sheet[f"{column[name]}{ds.HEADER_ROW}"].comment = Comment(note, "EWS-Aktenführung")
+    editable, grey = PatternFill("solid", fgColor="FFFFF2CC"), Font(color="FF666666")
+    for row in range(first, end + 1):
+        for name in ds.EDITABLE:
+            sheet[f"{column[name]}{row}"].fill = editable
+        for name in ds.INFORMATION:
+            sheet[f"{column[name]}{row}"].font = grey
+    sheet.column_dimensions[column[ds.STATE]].hidden = True
+    if records:
+        for validation, name in _decision_validations():
+            sheet.add_data_validation(validation)
+            validation.add(f"{column[name]}{first}:{column[name]}{end}")
+
+
+def _decision_row(record: dict[str, Any]) -> list[Cell]:
+    return [
+        record["az"], record["kommune_name"],
+        ds.RECEIPT_LABELS.get(record["status"], record["status"]), record["entscheidung"],
+        record["rang"], record["grund"], record["ausnahme"],
+        "ja" if record["nachgerueckt"] else None, record["von"], _local(record["am"]),
+        record["am"],  # the state the import compares with, as text
+    ]
+
+
+_HEADER_NOTES = {
+    ds.DECISION: "angenommen, warteliste (mit Rang), abgelehnt (mit Grund) oder "
+                 "zurueckgezogen (nur wer angenommen ist oder auf der Warteliste steht); leer: "
+                 "noch offen. Eine Entscheidung lässt sich nicht leeren.",
+    ds.RANK: "Nur für die Warteliste: 1, 2, … (Rang 1 rückt als erster nach).",
+    ds.REASON: "Nur für eine Absage:\n" + "\n".join(
+        f"{key}: {text}" for key, text in selection.REJECTION_REASONS.items()),
+    ds.OVERRIDE: "Nur nötig, um eine verspätete Bewerbung dennoch anzunehmen oder auf die "
+                 "Warteliste zu setzen: die Begründung der Ausnahme.",
+    **{name: "Nur zur Information; Änderungen hier werden nicht übernommen."
+       for name in ds.INFORMATION},
+}
+
+
+def _decision_validations() -> list[tuple[DataValidation, str]]:
+    decisions = DataValidation(
+        type="list", formula1=f'"{",".join(selection.DECISIONS)}"', allow_blank=True,
+        showErrorMessage=True, errorTitle="Unbekannte Entscheidung",
+        error="Bitte angenommen, warteliste, abgelehnt oder zurueckgezogen wählen "
+              "(oder leer lassen).")
+    reasons = DataValidation(
+        type="list", formula1=f'"{",".join(selection.REJECTION_REASONS)}"', allow_blank=True,
+        showErrorMessage=True, errorTitle="Unbekannter Grund",
+        error="Bitte einen Grund aus der Liste wählen: "
+              + ", ".join(selection.REJECTION_REASONS) + ".")
+    ranks = DataValidation(
+        type="whole", operator="greaterThanOrEqual", formula1="1", allow_blank=True,
+        showErrorMessage=True, errorTitle="Rang", error="Der Rang ist eine ganze Zahl ab 1.")
+    return [(decisions, ds.DECISION), (reasons, ds.REASON), (ranks, ds.RANK)]
 
 
 def _application_row(record: dict[str, Any]) -> list[Cell]:
@@ -143,10 +268,12 @@ def _field(value: Any) -> str | None:
     return str(value)
 
 
-def _fill(sheet: Any, headers: Sequence[str], rows: list[list[Cell]]) -> None:
-    sheet.append(list(headers))
+def _fill(sheet: Any, headers: Sequence[str], rows: list[list[Cell]], *,
+          header_row: int = 1) -> None:
+    for column, header in enumerate(headers, start=1):
+        sheet.cell(row=header_row, column=column, value=header)
     bold = Font(bold=True)
-    for cell in sheet[1]:
+    for cell in sheet[header_row]:
         cell.font = bold
         cell.alignment = Alignment(vertical="top", wrap_text=True)
         if cell.value == RECEIVED_HEADER:
@@ -154,15 +281,11 @@ def _fill(sheet: Any, headers: Sequence[str], rows: list[list[Cell]]) -> None:
     widths = [len(header) + 2 for header in headers]  # room for the filter button
     top = Alignment(vertical="top")
     wrapped = Alignment(vertical="top", wrap_text=True)
-    for row_number, values in enumerate(rows, start=2):
+    for row_number, values in enumerate(rows, start=header_row + 1):
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=row_number, column=column)
             if isinstance(value, str):
-                text = _clean(value)
-                cell.value = text
-                cell.data_type = "s"  # openpyxl would take "=…" for a formula
-                if text.startswith(_FORMULA_START):
-                    cell.quotePrefix = True  # stays text even when edited in Excel
+                text = _put_text(cell, value)
                 cell.alignment = wrapped if "\n" in text or len(text) > _MAX_WIDTH else top
                 width = max((len(line) for line in text.splitlines()), default=0)
             elif isinstance(value, datetime):
@@ -183,8 +306,19 @@ def _fill(sheet: Any, headers: Sequence[str], rows: list[list[Cell]]) -> None:
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = min(
             max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    sheet.freeze_panes = f"A{header_row + 1}"
+    sheet.auto_filter.ref = (f"A{header_row}:{get_column_letter(len(headers))}"
+                             f"{header_row + len(rows)}")
+
+
+def _put_text(cell: Any, value: str) -> str:
+    """Write ``value`` as a text cell, never a formula; returns the text written."""
+    text = _clean(value)
+    cell.value = text
+    cell.data_type = "s"  # openpyxl would take "=…" for a formula
+    if text.startswith(_FORMULA_START):
+        cell.quotePrefix = True  # stays text even when edited in Excel
+    return text
 
 
 def _clean(text: str) -> str:

@@ -67,7 +67,7 @@ def rows(sheet: Any) -> list[dict[str, Any]]:
 def test_applications_sheet(exported: tuple[Settings, Path]) -> None:
     settings, target = exported
     book = load_workbook(target)
-    assert book.sheetnames == ["Bewerbungen", "Eingangsjournal"]
+    assert book.sheetnames == ["Entscheidungen", "Bewerbungen", "Eingangsjournal"]
     assert book.properties.title == "EWS-Register EWS 6"
     sheet = book["Bewerbungen"]
     headers = [cell.value for cell in sheet[1]]
@@ -123,6 +123,17 @@ def test_values_starting_like_formulas_stay_text(exported: tuple[Settings, Path]
     assert any(b"HYPERLINK" in xml for xml in sheets)
 
 
+def test_decision_sheet_lists_the_current_applications_of_the_round(
+        exported: tuple[Settings, Path]) -> None:
+    settings, target = exported
+    sheet = load_workbook(target)["Entscheidungen"]
+    assert (sheet["A1"].value, sheet["B1"].value) == ("Runde", "EWS 6")
+    current = [r for r in application_records(settings) if r["status"] != "replaced"]
+    assert [row[:4] for row in sheet.iter_rows(min_row=4, values_only=True)] == [
+        (r["az"], r["kommune_name"], "fristgerecht", None) for r in current]
+    assert len(current) == 1 and sheet.auto_filter.ref == "A3:K4"
+
+
 def test_journal_sheet(exported: tuple[Settings, Path]) -> None:
     settings, target = exported
     sheet = load_workbook(target)["Eingangsjournal"]
@@ -153,7 +164,8 @@ def test_export_replaces_an_existing_file_and_leaves_no_temporary(
     target = tmp_path / "alt.xlsx"
     target.write_bytes(b"alte Fassung")
     export_register(settings, target)
-    assert load_workbook(target).sheetnames == ["Bewerbungen", "Eingangsjournal"]
+    assert load_workbook(target).sheetnames == ["Entscheidungen", "Bewerbungen",
+                                                "Eingangsjournal"]
     assert [p.name for p in tmp_path.iterdir()] == ["alt.xlsx"]
 
 
