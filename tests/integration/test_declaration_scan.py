@@ -1,0 +1,195 @@
+"""Returned declarations through detect_declaration: real pypdf, pdftoppm, zxing and tesseract.
+
+Every variant of ``tests/declgen.py``: the text layer, scans, a stamp over the QR code, a phone
+photo, a handwritten date, a page fed upside down, a scanner's own OCR, and the office's own
+template rendered by LibreOffice. Applications and other people's QR codes are no declaration.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from ews.declaration_scan import (
+    DeclarationMark,
+    detect_declaration,
+    qr_marks,
+    qr_payload,
+    qr_png,
+)
+from ews.errors import ConfigurationError, NotAPdf, UnreadablePdf
+from tests import declgen, pdfgen
+from tests.declgen import Declaration, Scan
+
+MARK = DeclarationMark(
+    az="13.0.70-007/2027", ags="05914000", method="qr", signatory="Erik O. Schulz",
+    function="Oberbürgermeister", signed_on=date(2027, 5, 12), place="Hagen",
+)  # fmt: skip
+DEPUTY = Declaration(
+    az="13.0.70-012/2027", ags="05958", kommune="Hochsauerlandkreis", name="Dr. Anna Beispiel",
+    function="Erster Beigeordneter", date_text="Meschede, 3.6.27",
+)  # fmt: skip
+
+
+# --- the QR code ----------------------------------------------------------------------------
+
+
+def test_qr_png_is_30_mm_at_its_resolution_and_decodes_to_the_payload() -> None:
+    payload = qr_payload("13.0.70-007/2027", "05914000")
+    with Image.open(io.BytesIO(qr_png(payload))) as image:
+        width_mm = image.width / image.info["dpi"][0] * 25.4
+        codes = zxingcpp.read_barcodes(image)
+    assert width_mm == pytest.approx(30, abs=0.1)
+    assert [code.text for code in codes] == [payload]
+    assert codes[0].ec_level == "Q"
+
+
+def test_qr_codes_of_others_are_read_but_ignored() -> None:
+    data = declgen.foreign_codes_pdf()
+    page = pdfgen.rendered_pages(data, dpi=150)[0]
+    assert len(zxingcpp.read_barcodes(page)) == 2  # both codes are legible …
+    assert qr_marks(data) == []  # … and none is ours
+    assert detect_declaration(data) is None
+
+
+# --- documents with a text layer ------------------------------------------------------------
+
+
+def test_text_layer_declaration_is_read_completely() -> None:
+    assert detect_declaration(declgen.declaration_pdf()) == MARK.model_copy(
+        update={"method": "text"}
+    )
+
+
+def test_text_layer_declaration_without_qr_code_is_read_from_its_text() -> None:
+    mark = detect_declaration(declgen.declaration_pdf(qr=False), ocr=False)
+    assert mark == MARK.model_copy(update={"method": "text"})
+
+
+def test_qr_code_wins_when_the_text_names_another_az() -> None:
+    other = qr_payload("13.0.70-008/2027", "05914000")
+    mark = detect_declaration(declgen.declaration_pdf(qr_text=other))
+    assert mark == MARK.model_copy(update={"az": "13.0.70-008/2027"})
+
+
+def test_text_layer_given_by_the_caller_is_used() -> None:
+    texts = ["", "Gemeinsame Erklärung … nichts davon"]
+    data = declgen.declaration_pdf(qr=False)
+    assert detect_declaration(data, page_texts=texts, ocr=False) is None
+    assert detect_declaration(data, page_texts=[]) is None
+
+
+def test_office_template_rendered_by_libreoffice_is_read_from_its_text_layer() -> None:
+    mark = detect_declaration(declgen.office_declaration())
+    assert mark == MARK.model_copy(update={"method": "text", "signed_on": None, "place": None})
+
+
+def test_scanner_ocr_text_layer_is_enough() -> None:
+    assert detect_declaration(declgen.searchable_scan()) == MARK.model_copy(
+        update={"method": "text"}
+    )
+
+
+def test_qr_code_corrects_an_az_the_scanners_ocr_misread() -> None:
+    data = declgen.searchable_scan(misread_az="13.0.70-001/2027")
+    assert detect_declaration(data, ocr=False) == MARK
+
+
+# --- scans ----------------------------------------------------------------------------------
+
+
+def test_skewed_noisy_200_dpi_scan_is_recognised_by_its_qr_code() -> None:
+    data = declgen.scanned_declaration()
+    assert qr_marks(data) == [("13.0.70-007/2027", "05914000")]
+    assert detect_declaration(data) == MARK
+
+
+def test_without_ocr_a_scan_yields_only_what_the_qr_code_says() -> None:
+    mark = detect_declaration(declgen.scanned_declaration(), ocr=False)
+    assert mark == DeclarationMark(az="13.0.70-007/2027", ags="05914000", method="qr")
+
+
+def test_scan_of_the_office_template_is_recognised_by_its_qr_code() -> None:
+    data = declgen.scanned(declgen.office_declaration(), Scan(dpi=150, angle=2.0, blur=0.9))
+    mark = detect_declaration(data)
+    assert mark == MARK.model_copy(update={"signed_on": None, "place": None})
+
+
+def test_stamp_over_the_qr_code_leaves_ocr_to_find_the_deputy_declaration() -> None:
+    data = declgen.stamped_scan(DEPUTY)
+    assert qr_marks(data) == []
+    assert detect_declaration(data) == DeclarationMark(
+        az="13.0.70-012/2027", ags="05958", method="ocr", signatory="Dr. Anna Beispiel",
+        function="Erster Beigeordneter", signed_on=date(2027, 6, 3), place="Meschede",
+    )  # fmt: skip
+
+
+def test_stamped_scan_is_not_recognised_without_ocr() -> None:
+    assert detect_declaration(declgen.stamped_scan(DEPUTY), ocr=False) is None
+
+
+def test_phone_photo_with_shadow_is_recognised_and_read() -> None:
+    mark = detect_declaration(declgen.phone_photo())
+    assert mark is not None
+    assert (mark.az, mark.ags, mark.method) == ("13.0.70-007/2027", "05914000", "qr")
+    assert (mark.function, mark.signed_on, mark.place) == (
+        "Oberbürgermeister", date(2027, 5, 12), "Hagen",
+    )  # fmt: skip
+    assert mark.signatory is not None and "Schulz" in mark.signatory  # "O." may come as "O,"
+
+
+def test_handwritten_date_above_the_line_is_read() -> None:
+    declaration = Declaration(date_text="Hagen, den 12. Mai 2027", handwritten_date=True)
+    assert detect_declaration(declgen.scanned_declaration(declaration)) == MARK
+
+
+def test_page_fed_upside_down_is_turned_by_the_qr_code_before_ocr() -> None:
+    assert detect_declaration(declgen.upside_down_scan()) == MARK
+
+
+def test_upside_down_page_with_covered_qr_code_is_not_recognised() -> None:
+    """tesseract reads no text upside down, and without the QR code nothing tells the turn."""
+    page = pdfgen.rendered_pages(declgen.stamped_scan(), dpi=200)[0]
+    buffer = io.BytesIO()
+    page.rotate(180).save(buffer, "PDF", resolution=200)
+    assert detect_declaration(buffer.getvalue()) is None
+
+
+# --- applications and broken files -----------------------------------------------------------
+
+
+def test_scanned_application_is_no_declaration() -> None:
+    assert detect_declaration(pdfgen.scanned_office_form()) is None
+
+
+def test_application_quoting_the_declaration_is_no_declaration() -> None:
+    motivation = (
+        "Wir sind 2026 beigetreten:\n"
+        f"{declgen.TITLE}\n{declgen.SUBTITLE}\nAktenzeichen: 13.0.70-003/2026"
+    )
+    data = pdfgen.printed_form(dict(pdfgen.VALUES, motivation=motivation))
+    assert detect_declaration(data) is None
+
+
+def test_damaged_files_raise_the_errors_of_the_pdf_reader() -> None:
+    data = declgen.declaration_pdf()
+    with pytest.raises(NotAPdf):
+        detect_declaration(pdfgen.png_bytes())
+    with pytest.raises(UnreadablePdf):
+        detect_declaration(data[: len(data) // 2])
+    with pytest.raises(UnreadablePdf):
+        detect_declaration(pdfgen.encrypted_form("AES-256", user_password="geheim"))
+
+
+def test_missing_pdftoppm_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="pdftoppm"):
+        detect_declaration(declgen.scanned_declaration())
+
