@@ -14,6 +14,16 @@ frist, frist_datum, gruende (list), ersetzt_zeichen ("" when none), dateiname,
 angaben (list of {bezeichnung, wert}), absender_name, absender_einheit, absender_strasse,
 absender_plz, absender_ort, absender_telefon, absender_email, absender_website,
 absender_register, ansprechpartner, unterzeichner_name, unterzeichner_funktion.
+Selection notices (Zusage, Nachrückerzusage) also use workshops (list of {datum, zeit, titel,
+ort}; zeit may be ""), team (list of {name, funktion}) and rueckmeldung_bis (long date); the
+Absage uses grund (a German sentence), the Wartelistenbescheid rang (e.g. "3").
+The Gemeinsame Erklärung is a one-page form, not a DIN letter (no address field or info block):
+qr_code (docxtpl InlineImage, about 30 mm), ags, hvb_name, hvb_funktion, ansprechperson (each
+may be "": a line to fill in by hand is printed). Its labelled lines (Kommune:, Amtlicher
+Gemeindeschlüssel:, Aktenzeichen:, Name:, Funktion:, Ansprechperson für Engagement:, Ort, Datum:,
+Unterschrift:) are read back by text recognition: keep each a paragraph of its own, verbatim.
+The Beitrittsbestätigung uses unterzeichnet_von, unterzeichnet_funktion, unterzeichnet_am,
+beitritt_am and eingang_datum (date strings).
 """
 
 from __future__ import annotations
@@ -211,10 +221,19 @@ def add_subject(document: DocumentObject, subject: str) -> None:
     add_paragraph(document, "{{ anrede }}")
 
 
-def add_closing(document: DocumentObject) -> None:
-    add_paragraph(document, "Mit freundlichen Grüßen", after=30)
-    add_paragraph(document, "{{ unterzeichner_name }}", after=0)
+def add_closing(
+    document: DocumentObject, enclosure: str | None = None, *, keep: bool = False
+) -> None:
+    """Greeting and signature block; ``enclosure`` is the Anlagenvermerk below it, ``keep``
+    stops a page break inside the block."""
+    greeting = add_paragraph(document, "Mit freundlichen Grüßen", after=30)
+    name = add_paragraph(document, "{{ unterzeichner_name }}", after=0)
     add_paragraph(document, "{{ unterzeichner_funktion }}", after=22)
+    if keep:
+        greeting.paragraph_format.keep_with_next = True
+        name.paragraph_format.keep_with_next = True
+    if enclosure:
+        add_paragraph(document, enclosure, after=22)
     add_paragraph(
         document,
         "Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig.",
@@ -322,18 +341,287 @@ def build_verspaetungsschreiben(document: DocumentObject) -> None:
     add_closing(document)
 
 
+NETWORK = "Kommunen-Netzwerk: engagiert in NRW"
+DECLARATION = "Gemeinsame Erklärung zur Förderung des bürgerschaftlichen Engagements in NRW"
+DECLARATION_DATIVE = DECLARATION.replace("Gemeinsame ", "Gemeinsamen ", 1)  # also genitive
+REFERENCE = "(Kommune: {{ kommune }}, Aktenzeichen {{ unser_zeichen }})"
+BLANK = "______________________"
+
+
+def add_bullets(document: DocumentObject, loop: str, item: str) -> None:
+    """A ``{%p for %}`` bullet list; the paragraph after it needs ``space_before``."""
+    add_paragraph(document, f"{{%p for {loop} %}}")
+    add_paragraph(document, item, style="List Bullet", after=6)
+    add_paragraph(document, "{%p endfor %}")
+
+
+def add_workshop_table(document: DocumentObject) -> None:
+    """One row per workshop under a header row that repeats on a new page; a sentence instead
+    when no dates are known yet."""
+    add_paragraph(document, "{%p if workshops %}")
+    add_paragraph(document, "Die Workshops finden an folgenden Terminen statt:", after=6)
+    table = document.add_table(rows=4, cols=4, style="Table Grid")
+    for cell, text in zip(table.rows[0].cells, ["Datum", "Zeit", "Thema", "Ort"], strict=True):
+        add_runs(cell.paragraphs[0], text, size=10, bold=True)
+    header = table.rows[0]._tr.get_or_add_trPr()
+    header.append(OxmlElement("w:tblHeader"))
+    add_runs(table.cell(1, 0).paragraphs[0], "{%tr for w in workshops %}", size=10)
+    for cell, text in zip(
+        table.rows[2].cells,
+        ["{{ w.datum }}", "{{ w.zeit }}", "{{ w.titel }}", "{{ w.ort }}"],
+        strict=True,
+    ):
+        add_runs(cell.paragraphs[0], text, size=10)
+    add_runs(table.cell(3, 0).paragraphs[0], "{%tr endfor %}", size=10)
+    layout_table(table, [48, 30, 50, 37], [1, 1.5, 1, 1.5])
+    add_paragraph(document, "{%p else %}")
+    add_paragraph(
+        document, "Die Termine der Workshops teilen wir Ihnen in Kürze gesondert mit.", after=0
+    )
+    add_paragraph(document, "{%p endif %}")
+
+
+def add_participation(document: DocumentObject) -> None:
+    """What a Zusage and a Nachrückerzusage share: dates, team, release from duty, network."""
+    add_workshop_table(document)
+    first = add_paragraph(
+        document,
+        "Die Teilnahme an allen Workshopterminen ist verbindlich, denn die Termine bauen "
+        "aufeinander auf.",
+    )
+    first.paragraph_format.space_before = Pt(11)  # the table ends without a blank line
+    add_paragraph(document, "{%p if team %}")
+    add_paragraph(
+        document, "Als kommunales Entwicklungsteam haben Sie uns benannt:", after=6
+    )
+    add_bullets(
+        document,
+        "m in team",
+        "{{ m.name }}{% if m.funktion %}, {{ m.funktion }}{% endif %}",
+    )
+    add_paragraph(document, "{%p endif %}")
+    request = add_paragraph(
+        document,
+        "Bitte bestätigen Sie uns bis {{ rueckmeldung_bis }} schriftlich, dass die Mitglieder "
+        "des Entwicklungsteams für alle Workshoptermine dienstlich freigestellt werden. Eine "
+        "E-Mail an {{ absender_email }} unter Angabe des Aktenzeichens {{ unser_zeichen }} "
+        "genügt.",
+    )
+    request.paragraph_format.space_before = Pt(5)  # the bullet list ends without a blank line
+    for text in [
+        f"Mit der Teilnahme an der Entwicklungswerkstatt wird Ihre Kommune Mitglied im {NETWORK}. "
+        f"Den Beitritt erklärt die Kommune mit der {DECLARATION_DATIVE}, die diesem Schreiben "
+        "beiliegt.",
+        "Bitte lassen Sie die beigefügte Erklärung von Ihrer Hauptverwaltungsbeamtin oder Ihrem "
+        "Hauptverwaltungsbeamten unterzeichnen und senden Sie sie eingescannt per E-Mail an "
+        "{{ absender_email }} oder per Post an uns zurück. Der QR-Code auf der Erklärung ordnet "
+        "sie Ihrer Bewerbung zu; bitte verwenden Sie deshalb das beigefügte Formular.",
+        "Für Rückfragen stehen wir Ihnen gern zur Verfügung. Wir freuen uns auf die "
+        "Zusammenarbeit mit Ihnen!",
+    ]:
+        add_paragraph(document, text)
+    add_closing(document, "Anlage: Gemeinsame Erklärung zur Unterzeichnung", keep=True)
+
+
+def build_zusage(document: DocumentObject) -> None:
+    add_subject(document, "Ihre Bewerbung für {{ runde }}: Zusage")
+    add_paragraph(
+        document,
+        "wir freuen uns sehr, Ihnen mitteilen zu können, dass Ihre Kommune an {{ runde }} der "
+        f"Entwicklungswerkstatt für kommunale Engagementstrategien teilnimmt {REFERENCE}. "
+        "Ihre Bewerbung hat uns überzeugt – herzlichen Glückwunsch!",
+    )
+    add_participation(document)
+
+
+def build_nachrueckerzusage(document: DocumentObject) -> None:
+    add_subject(document, "Ihre Bewerbung für {{ runde }}: Zusage – ein Platz ist frei geworden")
+    for text in [
+        "vielen Dank für Ihre Geduld: Ihre Bewerbung für {{ runde }} der Entwicklungswerkstatt "
+        f"für kommunale Engagementstrategien {REFERENCE} stand auf der Warteliste.",
+        "Inzwischen ist ein Platz frei geworden, und Ihre Kommune rückt nach. Wir freuen uns "
+        "sehr, Ihnen mitteilen zu können, dass Ihre Kommune damit an {{ runde }} teilnimmt – "
+        "herzlichen Glückwunsch!",
+    ]:
+        add_paragraph(document, text)
+    add_participation(document)
+
+
+def build_absage(document: DocumentObject) -> None:
+    add_subject(document, "Ihre Bewerbung für {{ runde }}")
+    for text in [
+        f"vielen Dank für Ihre Bewerbung für {{{{ runde }}}} {REFERENCE} und für Ihr Interesse "
+        "an der Entwicklungswerkstatt für kommunale Engagementstrategien.",
+        "Uns haben viele gute Bewerbungen erreicht, und die Auswahl ist uns nicht leichtgefallen. "
+        "Leider können wir Ihre Bewerbung in dieser Runde nicht berücksichtigen.",
+        "Grund: {{ grund }}",
+        "Wir würden uns freuen, wenn Sie sich für eine spätere Runde der Entwicklungswerkstatt "
+        "erneut bewerben.",
+        f"Unabhängig von der Entwicklungswerkstatt steht das {NETWORK} allen Kommunen in "
+        "Nordrhein-Westfalen offen. Den Beitritt erklärt eine Kommune mit der "
+        f"{DECLARATION_DATIVE}. Gern informieren wir Sie darüber.",
+        "Wenn Sie Fragen zu unserer Entscheidung haben oder sich zu einer erneuten Bewerbung "
+        "beraten lassen möchten, sprechen Sie uns gern an: {{ ansprechpartner }}, Telefon "
+        "{{ absender_telefon }}, E-Mail {{ absender_email }}.",
+    ]:
+        add_paragraph(document, text)
+    add_closing(document, keep=True)
+
+
+def build_wartelistenbescheid(document: DocumentObject) -> None:
+    add_subject(document, "Ihre Bewerbung für {{ runde }}: Platz auf der Warteliste")
+    for text in [
+        f"vielen Dank für Ihre Bewerbung für {{{{ runde }}}} {REFERENCE} und für Ihr Interesse "
+        "an der Entwicklungswerkstatt für kommunale Engagementstrategien.",
+        "Die Auswahl ist abgeschlossen; alle Plätze dieser Runde sind vergeben. Ihre Bewerbung "
+        "steht auf Platz {{ rang }} der Warteliste.",
+        "Wird ein Platz frei, rücken die Kommunen streng in der Reihenfolge der Warteliste nach. "
+        "Ist Ihre Kommune an der Reihe, benachrichtigen wir Sie sofort. Dann gelten die "
+        "Workshoptermine der Runde, und wir bitten Sie, uns kurzfristig zu bestätigen, dass Ihr "
+        "kommunales Entwicklungsteam für alle Termine dienstlich freigestellt wird.",
+        "Wenn Ihre Kommune nicht mehr auf der Warteliste stehen möchte, teilen Sie uns das bitte "
+        "kurz mit, zum Beispiel per E-Mail an {{ absender_email }} unter Angabe des "
+        "Aktenzeichens {{ unser_zeichen }}. Dann kann die nächste Kommune nachrücken.",
+        "Für Rückfragen stehen wir Ihnen gern zur Verfügung.",
+    ]:
+        add_paragraph(document, text)
+    add_closing(document, keep=True)
+
+
+def build_beitrittsbestaetigung(document: DocumentObject) -> None:
+    add_subject(document, f"Beitritt zum {NETWORK}")
+    for text in [
+        f"vielen Dank für die unterzeichnete {DECLARATION} {REFERENCE}. Die Erklärung wurde am "
+        "{{ unterzeichnet_am }} von {{ unterzeichnet_von }}"
+        "{% if unterzeichnet_funktion %} ({{ unterzeichnet_funktion }}){% endif %} "
+        "unterzeichnet und ist am {{ eingang_datum }} bei uns eingegangen.",
+        f"Damit ist Ihre Kommune Mitglied im {NETWORK}; die Mitgliedschaft hat am "
+        "{{ beitritt_am }} begonnen. Herzlich willkommen im Netzwerk!",
+    ]:
+        add_paragraph(document, text)
+    add_paragraph(document, "Als Mitglied des Netzwerks erwarten Ihre Kommune:", after=6)
+    for item in [
+        "zwei Netzwerktreffen im Jahr zum Austausch zwischen den Mitgliedskommunen,",
+        "Informationen per E-Mail rund um die Förderung des bürgerschaftlichen Engagements,",
+        "kurze digitale Formate zu aktuellen Themen der Engagementförderung und",
+        "Workshops zu ausgewählten Fragen der kommunalen Engagementförderung.",
+    ]:
+        add_paragraph(document, item, style="List Bullet", after=6)
+    last = add_paragraph(
+        document,
+        "Einladungen und Informationen senden wir an die Ansprechperson für Engagement in Ihrer "
+        "Verwaltung. Bitte teilen Sie uns mit, wenn sich die Ansprechperson ändert.",
+    )
+    last.paragraph_format.space_before = Pt(5)  # the bullet list ends without a blank line
+    add_paragraph(
+        document,
+        "Vielen Dank für Ihr Engagement – wir freuen uns auf die Zusammenarbeit im Netzwerk.",
+    )
+    add_closing(document, keep=True)
+
+
+#: (label, value or "" for a line filled in by hand, points of space before the line)
+FORM_FIELDS = [
+    ("Kommune:", "{{ kommune }}", 0.0),
+    ("Amtlicher Gemeindeschlüssel:", "{{ ags }}", 0.0),
+    ("Aktenzeichen:", "{{ unser_zeichen }}", 0.0),
+    ("Name:", "{% if hvb_name %}{{ hvb_name }}{% else %}" + BLANK + "{% endif %}", 10.0),
+    (
+        "Funktion:",
+        "{% if hvb_funktion %}{{ hvb_funktion }}{% else %}" + BLANK + "{% endif %}",
+        0.0,
+    ),
+    (
+        "Ansprechperson für Engagement:",
+        "{% if ansprechperson %}{{ ansprechperson }}{% else %}" + BLANK + "{% endif %}",
+        0.0,
+    ),
+    ("Ort, Datum:", BLANK, 16.0),
+    ("Unterschrift:", BLANK, 34.0),  # room to sign above the line
+]
+
+
+def build_gemeinsame_erklaerung(document: DocumentObject) -> None:
+    """One-page form: title and QR code in a fixed table, the declaration, the network's
+    criteria, the labelled fields for text recognition and how to send it back."""
+    table = document.add_table(rows=1, cols=2)
+    layout_table(table, [128, 37], [0, 0, 0, 0])
+    table.rows[0].height, table.rows[0].height_rule = Mm(32), WD_ROW_HEIGHT_RULE.AT_LEAST
+    titles = table.cell(0, 0)
+    titles.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    title = titles.paragraphs[0]
+    title.paragraph_format.space_after = Pt(8)
+    add_runs(title, DECLARATION, size=16, bold=True)
+    add_paragraph(titles, f"Beitritt zum {NETWORK}", size=13, bold=True, after=0)
+    code = table.cell(0, 1).paragraphs[0]
+    code.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    add_runs(code, "{{ qr_code }}")
+    declaration = add_paragraph(
+        document,
+        f"Die Kommune {{{{ kommune }}}} tritt dem {NETWORK} bei und unterzeichnet die "
+        f"{DECLARATION}. Der Wortlaut der Gemeinsamen Erklärung liegt bei.",
+        size=11.5,
+    )
+    declaration.paragraph_format.space_before = Pt(16)
+    add_paragraph(
+        document, "Kriterien für die Mitgliedschaft im Netzwerk (zur Information)", bold=True,
+        size=10.5, after=4,
+    )
+    for item in [
+        "eine kommunale Ansprechperson für Engagement",
+        "Engagementförderung als Querschnittsaufgabe in der Verwaltung verankert",
+        f"Unterzeichnung der {DECLARATION_DATIVE}",
+        "Teilnahme am Programm Ehrenamtskarte NRW, geplante Einführung der Ehrenamtskarte oder "
+        "ein vergleichbares Instrument der Anerkennung",
+        "kontinuierliche Mitarbeit im Netzwerk",
+    ]:
+        add_paragraph(document, item, style="List Bullet", size=10.5, after=3)
+    heading = add_paragraph(
+        document, "Angaben der Kommune und Unterschrift der Hauptverwaltungsbeamtin oder des "
+        "Hauptverwaltungsbeamten", bold=True, size=10.5, after=8,
+    )
+    heading.paragraph_format.space_before = Pt(14)
+    heading.paragraph_format.keep_with_next = True
+    for label, value, before in FORM_FIELDS:
+        paragraph = document.add_paragraph()
+        paragraph.paragraph_format.space_before = Pt(before)
+        paragraph.paragraph_format.space_after = Pt(9)
+        paragraph.paragraph_format.keep_with_next = True
+        add_runs(paragraph, label, size=12, bold=True)
+        add_runs(paragraph, f" {value}", size=12)
+    note = add_paragraph(
+        document,
+        "Bitte unterschreiben Sie die Erklärung und senden Sie sie eingescannt an "
+        "{{ absender_email }} oder per Post an {{ absender_name }}, {{ absender_strasse }}, "
+        "{{ absender_plz }} {{ absender_ort }} zurück. Der QR-Code oben rechts ordnet Ihre "
+        "Erklärung automatisch zu; bitte nicht überkleben.",
+        size=10,
+        after=0,
+    )
+    note.paragraph_format.space_before = Pt(14)
+
+
 Builder = Callable[[DocumentObject], None]
 #: the template file stem is the kind's value: ews.letters looks the file up by it
 LETTERS: dict[LetterKind, tuple[str, Builder]] = {
     LetterKind.EINGANGSBESTAETIGUNG: ("Eingangsbestätigung", build_eingangsbestaetigung),
     LetterKind.MAENGELSCHREIBEN: ("Mängelschreiben", build_maengelschreiben),
     LetterKind.VERSPAETUNGSSCHREIBEN: ("Verspätungsschreiben", build_verspaetungsschreiben),
+    LetterKind.ZUSAGE: ("Zusage", build_zusage),
+    LetterKind.ABSAGE: ("Absage", build_absage),
+    LetterKind.WARTELISTENBESCHEID: ("Wartelistenbescheid", build_wartelistenbescheid),
+    LetterKind.NACHRUECKERZUSAGE: ("Nachrückerzusage", build_nachrueckerzusage),
+    LetterKind.GEMEINSAME_ERKLAERUNG: ("Gemeinsame Erklärung", build_gemeinsame_erklaerung),
+    LetterKind.BEITRITTSBESTAETIGUNG: ("Beitrittsbestätigung", build_beitrittsbestaetigung),
 }
+#: documents that are not DIN letters: no letterhead table, address field or info block
+FORMS = frozenset({LetterKind.GEMEINSAME_ERKLAERUNG})
 
 
 def write_template(out_dir: Path, kind: LetterKind, title: str, build: Builder) -> Path:
     document = setup_document()
-    add_head(document)
+    if kind not in FORMS:
+        add_head(document)
     build(document)
     document.core_properties.title = title
     buffer = io.BytesIO()
