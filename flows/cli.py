@@ -284,8 +284,9 @@ def formular(ziel: Annotated[Path, typer.Argument()] = Path("templates/bewerbung
 def export(
     ziel: Annotated[Path, typer.Argument(help="Zieldatei, z. B. register.xlsx")],
 ) -> None:
-    """Das Register als Excel-Datei (.xlsx) schreiben."""
-    from ews.export_xlsx import write_register
+    """Das Register als Excel-Datei (.xlsx) schreiben; das erste Blatt „Entscheidungen“ kann
+    bearbeitet und mit „ews import“ wieder eingelesen werden."""
+    from ews.export_xlsx import export_register
 
     if ziel.suffix.lower() != ".xlsx":
         errors.print(f"„{ziel}“ endet nicht auf .xlsx; bitte eine Excel-Datei angeben, "
@@ -293,9 +294,8 @@ def export(
         raise typer.Exit(2)
     settings = Settings()
     intake.prepare(settings)
-    records = application_records(settings)
     try:
-        write_register(ziel, records, journal_records(settings), round_name=settings.round.name)
+        export_register(settings, ziel)
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):
             reason = f"das Verzeichnis {ziel.parent} gibt es nicht"
@@ -307,9 +307,267 @@ def export(
             reason = exc.strerror or str(exc)
         errors.print(f"Die Datei {ziel} konnte nicht geschrieben werden: {reason}.")
         raise typer.Exit(1) from exc
-    count = len(records)
+    count = len(application_records(settings))
     console.print(f"Register mit {count} {'Bewerbung' if count == 1 else 'Bewerbungen'} nach "
-                  f"{ziel} geschrieben.")
+                  f"{ziel} geschrieben. Entscheidungen im Blatt „Entscheidungen“ eintragen "
+                  f"und mit „ews import {ziel}“ übernehmen.")
+
+
+@app.command("import")
+def import_sheet(
+    datei: Annotated[Path, typer.Argument(help="Die bearbeitete Datei aus „ews export“.")],
+    von: Annotated[str | None, typer.Option("--von", help="Wer entscheidet (Protokoll).")
+                   ] = None,
+) -> None:
+    """Die Entscheidungen aus dem Blatt „Entscheidungen“ übernehmen: alle oder keine – bei
+    einem Fehler bleibt das Register unverändert."""
+    from ews.decision_sheet import DecisionSheetError, import_decisions, read_decision_sheet
+
+    settings = Settings()
+    intake.prepare(settings)
+    try:
+        rows = read_decision_sheet(datei, round_name=settings.round.name)
+        with session_factory(settings.db_url).begin() as session:
+            report = import_decisions(session, rows, round_name=settings.round.name,
+                                      seats=settings.round.seats, actor=von or _user(),
+                                      now=datetime.now(UTC))
+    except DecisionSheetError as exc:
+        errors.print(f"[red]Die Tabelle wurde nicht übernommen[/] ({len(exc.problems)} "
+                     "Problem(e)); das Register ist unverändert:")
+        for problem in exc.problems:
+            errors.print(f"  • {problem}")
+        raise typer.Exit(2) from exc
+    for change in report.changes:
+        moved = " – rückt von der Warteliste nach" if change.moved_up else ""
+        console.print(f"{change.az} {change.kommune}: {change.before or 'offen'} → "
+                      f"{change.after}{moved}")
+    console.print(f"{report.applied} Entscheidung(en) übernommen, {report.unchanged} Zeile(n) "
+                  "unverändert. Bescheide versenden: ews letters send")
+
+
+letters_app = typer.Typer(help="Bescheide zur Auswahl (Zusage, Absage, Warteliste, "
+                          "Nachrücken).", no_args_is_help=True)
+app.add_typer(letters_app, name="letters")
+
+
+@letters_app.command("send")
+def letters_send(
+    von: Annotated[str | None, typer.Option("--von", help="Wer versendet (Protokoll).")] = None,
+) -> None:
+    """Alle ausstehenden Bescheide der laufenden Runde schreiben (Word und PDF/A) und, wo
+    E-Mail eingerichtet ist, versenden – jeden genau einmal, auch nach einem Abbruch."""
+    from ews.notices import send_notices
+
+    settings = Settings()
+    intake.prepare(settings)
+    try:
+        with console.status("Schreibe und versende Bescheide …"):
+            report = send_notices(settings, datetime.now(UTC), actor=von or _user())
+    except (EwsError, OSError, SQLAlchemyError) as exc:
+        errors.print(f"[red]Versand unterbrochen:[/] {exc}\nNichts ist doppelt: der nächste "
+                     "Aufruf setzt an dieser Stelle fort.")
+        raise typer.Exit(1) from exc
+    _print_notice_report(report, settings)
+
+
+def _print_notice_report(report: Any, settings: Settings) -> None:
+    if not report.planned:
+        console.print("Keine neuen Bescheide: jede Entscheidung hat ihr Schreiben schon.")
+    else:
+        table = Table(title=f"Neue Schreiben ({len(report.planned)})")
+        for header in ("Aktenzeichen", "Kommune", "Schreiben"):
+            table.add_column(header, overflow="fold")
+        for az, kommune, title in report.planned:
+            table.add_row(az, kommune, title)
+        console.print(table)
+    console.print(f"Schreiben liegen in [bold]{settings.outbox_dir}[/].")
+    if settings.smtp.host:
+        console.print(f"E-Mails: {report.queued} vorbereitet, {report.sent} gesendet, "
+                      f"{report.retrying} warten auf erneuten Versuch, {report.failed} "
+                      "gescheitert (Übersicht: ews postausgang).")
+    else:
+        console.print("Kein E-Mail-Versand eingerichtet (EWS_SMTP__HOST): bitte die Schreiben "
+                      "per Post oder selbst per E-Mail versenden.")
+    for az, title in report.by_post:
+        console.print(f"  {az} {title}: keine E-Mail-Adresse im Bewerbungsbogen – per Post "
+                      "versenden.")
+
+
+@app.command()
+def erklaerung(
+    kommune: Annotated[str, typer.Argument(
+        help="Gemeindeschlüssel oder Name, z. B. 05914000 oder \"Stadt Hagen\".")],
+    name: Annotated[str, typer.Option("--name", help="Hauptverwaltungsbeamtin/-beamter.")
+                    ] = "",
+    funktion: Annotated[str, typer.Option("--funktion", help="z. B. Bürgermeisterin.")] = "",
+    ansprechperson: Annotated[str, typer.Option(
+        "--ansprechperson", help="Kommunale Ansprechperson für Engagement.")] = "",
+    von: Annotated[str | None, typer.Option("--von", help="Wer ausstellt (Protokoll).")
+                   ] = None,
+) -> None:
+    """Die Gemeinsame Erklärung für eine NRW-Kommune zum Unterzeichnen erstellen (mit
+    Aktenzeichen und QR-Code, an dem die unterschriebene Rücksendung erkannt wird)."""
+    from ews.network import issue_declaration_document
+
+    settings = Settings()
+    intake.prepare(settings)
+    municipality = _municipality(kommune)
+    try:
+        path, az, is_new = issue_declaration_document(
+            settings, municipality, datetime.now(UTC), actor=von or _user(), hvb_name=name,
+            hvb_function=funktion, contact_person=ansprechperson)
+    except EwsError as exc:
+        errors.print(f"[red]Nicht möglich:[/] {exc}")
+        raise typer.Exit(1) from exc
+    state = "erstellt" if is_new else "erneut erstellt (noch nicht unterschrieben zurück)"
+    console.print(f"Gemeinsame Erklärung für {municipality.letter_name} {state}: {path}\n"
+                  f"Aktenzeichen {az}; die unterschriebene Rücksendung wird im Posteingang "
+                  "erkannt.")
+
+
+def _municipality(text: str) -> Any:
+    from ews.municipalities import by_key, by_name
+
+    compact = text.replace(" ", "")
+    match = by_key(compact) if compact.isdigit() else by_name(text.strip())
+    if match.municipality is None:
+        errors.print(f"[red]Kommune nicht gefunden:[/] {match.reason}")
+        raise typer.Exit(2)
+    return match.municipality
+
+
+netzwerk_app = typer.Typer(help="Das Kommunen-Netzwerk: engagiert in NRW.",
+                           invoke_without_command=True)
+app.add_typer(netzwerk_app, name="netzwerk")
+
+
+@netzwerk_app.callback()
+def netzwerk(
+    ctx: typer.Context,
+    json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False,
+) -> None:
+    """Die Mitglieder des Netzwerks mit Beitritt, Ansprechperson und Kriterien."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ews.network import EHRENAMTSKARTE, roster
+
+    settings = Settings()
+    intake.prepare(settings)
+    with session_factory(settings.db_url).begin() as session:
+        records = roster(session)
+    if json_lines:
+        _print_json_lines(records)
+        return
+    table = Table(title=f"Kommunen-Netzwerk: engagiert in NRW ({len(records)} Mitglieder)")
+    for header in ("AGS", "Kommune", "Beitritt", "Unterzeichnet von", "Ansprechperson",
+                   "Ehrenamtskarte", "Querschnitt", "Mitarbeit"):
+        table.add_column(header, overflow="fold")
+    for r in records:
+        signed = ", ".join(v for v in (r["unterzeichnet_von"], r["funktion"]) if v)
+        table.add_row(r["ags"], r["kommune"], _date_de(r["beitritt"]),
+                      f"{signed} ({_date_de(r['unterzeichnet_am'])})" if signed else "–",
+                      r["ansprechperson"] or "–", EHRENAMTSKARTE[r["ehrenamtskarte"]],
+                      _yes_no(r["querschnittsaufgabe"]), _yes_no(r["kontinuierliche_mitarbeit"]))
+    console.print(table)
+
+
+@netzwerk_app.command("setzen")
+def netzwerk_setzen(
+    kommune: Annotated[str, typer.Argument(help="Gemeindeschlüssel oder Name.")],
+    beitritt: Annotated[str | None, typer.Option(
+        "--beitritt", help="Beitrittsdatum TT.MM.JJJJ (für Mitglieder ohne Erklärung hier).")
+                        ] = None,
+    ehrenamtskarte: Annotated[str | None, typer.Option(
+        "--ehrenamtskarte", help="teilnahme, geplant, vergleichbar, nein oder unbekannt.")
+                              ] = None,
+    ansprechperson: Annotated[str | None, typer.Option("--ansprechperson")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    querschnitt: Annotated[bool | None, typer.Option(
+        "--querschnitt/--kein-querschnitt",
+        help="Engagementförderung als Querschnittsaufgabe verankert.")] = None,
+    mitarbeit: Annotated[bool | None, typer.Option(
+        "--mitarbeit/--keine-mitarbeit", help="Zur kontinuierlichen Mitarbeit verpflichtet.")
+                         ] = None,
+    notiz: Annotated[str | None, typer.Option("--notiz")] = None,
+    von: Annotated[str | None, typer.Option("--von")] = None,
+) -> None:
+    """Ein Mitglied eintragen oder seine Angaben ändern (wird protokolliert)."""
+    from ews.network import NetworkError, update_member
+
+    settings = Settings()
+    intake.prepare(settings)
+    municipality = _municipality(kommune)
+    changes: dict[str, Any] = {key: value for key, value in {
+        "ehrenamtskarte": ehrenamtskarte, "contact_person": ansprechperson,
+        "contact_email": email, "cross_cutting_task": querschnitt,
+        "continuous_cooperation": mitarbeit, "note": notiz}.items() if value is not None}
+    if beitritt:
+        try:
+            changes["joined_on"] = datetime.strptime(beitritt.strip(), "%d.%m.%Y").date()
+        except ValueError:
+            errors.print(f"„{beitritt}“ ist kein Datum im Format TT.MM.JJJJ.")
+            raise typer.Exit(2) from None
+    try:
+        with session_factory(settings.db_url).begin() as session:
+            update_member(session, municipality, actor=von or _user(), now=datetime.now(UTC),
+                          changes=changes)
+    except NetworkError as exc:
+        errors.print(f"[red]Nicht möglich:[/] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"{municipality.letter_name}: Eintrag im Netzwerkverzeichnis gespeichert.")
+
+
+@netzwerk_app.command("export")
+def netzwerk_export(ziel: Annotated[Path, typer.Argument(help="z. B. netzwerk.xlsx")]) -> None:
+    """Das Netzwerkverzeichnis als Excel-Datei (.xlsx) schreiben."""
+    from ews.export_xlsx import write_roster
+    from ews.network import roster
+
+    if ziel.suffix.lower() != ".xlsx":
+        errors.print(f"„{ziel}“ endet nicht auf .xlsx.")
+        raise typer.Exit(2)
+    settings = Settings()
+    intake.prepare(settings)
+    with session_factory(settings.db_url).begin() as session:
+        records = roster(session)
+    try:
+        write_roster(ziel, records)
+    except OSError as exc:
+        errors.print(f"Die Datei {ziel} konnte nicht geschrieben werden: {exc.strerror or exc}.")
+        raise typer.Exit(1) from exc
+    console.print(f"Netzwerkverzeichnis mit {len(records)} Mitgliedern nach {ziel} geschrieben.")
+
+
+templates_app = typer.Typer(help="Briefvorlagen prüfen.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("check")
+def templates_check() -> None:
+    """Jede Vorlage (Briefe, Erklärung, E-Mails) mit Beispieldaten ausfüllen; Fehler nennen
+    die Vorlage, den Platzhalter und das Problem."""
+    from ews.letters import check_templates
+    from ews.mail_out import check_mail_templates
+
+    settings = Settings()
+    problems = check_templates(settings.templates_dir, settings.office) + \
+        check_mail_templates(settings)
+    if not problems:
+        console.print(f"Alle Vorlagen in {settings.templates_dir} sind in Ordnung.")
+        return
+    for problem in problems:
+        errors.print(f"[red]✗[/] {problem}")
+    errors.print(f"{len(problems)} Problem(e) gefunden. Nach dem Korrigieren bitte erneut "
+                 "prüfen: ews templates check")
+    raise typer.Exit(1)
+
+
+def _date_de(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%d.%m.%Y") if iso else "–"
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unbekannt" if value is None else ("ja" if value else "nein")
 
 
 def _user() -> str:

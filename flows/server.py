@@ -167,10 +167,18 @@ def _serve_deployment() -> None:
     from prefect.deployments.runner import RunnerDeployment
 
     from flows.intake import posteingang
-    deployment = posteingang.to_deployment(
-        name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)")
-    assert isinstance(deployment, RunnerDeployment)  # called outside an event loop
-    serve(deployment)
+    from flows.selection import auswahl_entscheiden, bescheide_versenden
+    deployments = [
+        posteingang.to_deployment(
+            name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)"),
+        auswahl_entscheiden.to_deployment(
+            name="auswahl", description="Entscheidungen zur Auswahl im Formular eingeben"),
+        bescheide_versenden.to_deployment(
+            name="bescheide", description="Ausstehende Bescheide schreiben und versenden"),
+    ]
+    runner_deployments = [d for d in deployments if isinstance(d, RunnerDeployment)]
+    assert len(runner_deployments) == len(deployments)  # called outside an event loop
+    serve(*runner_deployments)
 
 
 def _stop_on_signals(console: Console) -> threading.Event:

@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 from babel.dates import format_date, format_time
 from docx.opc.exceptions import PackageNotFoundError
-from docxtpl import DocxTemplate
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -62,8 +63,21 @@ _SYNTAX_PROBLEMS = [
 ]
 
 
+class WorkshopDate(BaseModel):
+    """One workshop date as a Zusage lists it."""
+
+    datum: date
+    zeit: str = ""
+    titel: str
+    ort: str
+
+
 class LetterData(BaseModel):
-    """Everything one letter says, as plain data (display formatting is ``letter_context``)."""
+    """Everything one letter says, as plain data (display formatting is ``letter_context``).
+
+    The intake's letters use the receipt fields, the selection's notices the workshop, team,
+    reason and rank fields, the network's documents the signatory fields; the rest stay
+    empty."""
 
     kind: LetterKind
     recipient: Recipient  # address lines (<= 6) + full salutation line
@@ -71,12 +85,28 @@ class LetterData(BaseModel):
     letter_date: date
     round_name: str
     kommune_name: str  # how the municipality is named in the letter, e.g. "Stadt Hagen"
-    received_at: AwareDatetime  # shown in Europe/Berlin
-    deadline_day: date  # last day of the (shifted) deadline; ends 24:00
+    received_at: AwareDatetime | None = None  # shown in Europe/Berlin
+    deadline_day: date | None = None  # last day of the (shifted) deadline; ends 24:00
     reasons: list[str] = Field(default_factory=list)  # German sentences (Mängelschreiben)
     replaces_reference: str | None = None
-    source_name: str  # original file name of the input
+    source_name: str = ""  # original file name of the input
     summary: list[tuple[str, str]] = Field(default_factory=list)  # (printed label, value)
+    # the selection's notices
+    workshops: list[WorkshopDate] = Field(default_factory=list)
+    reply_by: date | None = None  # the team's release from duty is to be confirmed by then
+    team: list[tuple[str, str]] = Field(default_factory=list)  # (name, function)
+    reason_text: str = ""  # why an application was not accepted (Absage)
+    rank: int | None = None  # place on the waiting list
+    # the network: the Gemeinsame Erklärung and the confirmation of joining
+    ags: str = ""
+    hvb_name: str = ""
+    hvb_function: str = ""
+    contact_person: str = ""
+    qr_payload: str | None = None  # printed as a QR code where the template has {{ qr_code }}
+    signed_by: str = ""
+    signed_function: str = ""
+    signed_on: date | None = None
+    joined_on: date | None = None
 
     @field_validator("recipient")
     @classmethod
@@ -135,7 +165,7 @@ def _office_context(office: OfficeSettings) -> dict[str, object]:
 
 
 def _letter_values(data: LetterData) -> dict[str, object]:
-    received = data.received_at.astimezone(BERLIN)
+    received = data.received_at.astimezone(BERLIN) if data.received_at else None
     return {
         "anschrift": "\n".join(address_lines(data.recipient)),
         "anrede": clean_text(data.recipient.salutation),
@@ -143,10 +173,10 @@ def _letter_values(data: LetterData) -> dict[str, object]:
         "briefdatum": format_date(data.letter_date, "dd.MM.y", locale=LOCALE),
         "runde": clean_text(data.round_name),
         "kommune": clean_text(data.kommune_name),
-        "eingang_datum": long_date(received.date()),
-        "eingang_uhrzeit": clock_time(received),
-        "frist": f"{long_date(data.deadline_day)}, 24:00 Uhr",
-        "frist_datum": long_date(data.deadline_day),
+        "eingang_datum": long_date(received.date()) if received else "",
+        "eingang_uhrzeit": clock_time(received) if received else "",
+        "frist": f"{long_date(data.deadline_day)}, 24:00 Uhr" if data.deadline_day else "",
+        "frist_datum": long_date(data.deadline_day) if data.deadline_day else "",
         "gruende": [clean_text(reason) for reason in data.reasons],
         "ersetzt_zeichen": clean_text(data.replaces_reference or ""),
         "dateiname": clean_text(data.source_name),
@@ -154,6 +184,25 @@ def _letter_values(data: LetterData) -> dict[str, object]:
             {"bezeichnung": clean_text(label), "wert": clean_text(value)}
             for label, value in data.summary
         ],
+        "workshops": [
+            {"datum": long_date(w.datum), "zeit": clean_text(w.zeit),
+             "titel": clean_text(w.titel), "ort": clean_text(w.ort)}
+            for w in data.workshops
+        ],
+        "rueckmeldung_bis": long_date(data.reply_by) if data.reply_by else "",
+        "team": [{"name": clean_text(name), "funktion": clean_text(function)}
+                 for name, function in data.team],
+        "grund": clean_text(data.reason_text),
+        "rang": str(data.rank) if data.rank is not None else "",
+        "ags": clean_text(data.ags),
+        "hvb_name": clean_text(data.hvb_name),
+        "hvb_funktion": clean_text(data.hvb_function),
+        "ansprechperson": clean_text(data.contact_person),
+        "qr_code": data.qr_payload or "",
+        "unterzeichnet_von": clean_text(data.signed_by),
+        "unterzeichnet_funktion": clean_text(data.signed_function),
+        "unterzeichnet_am": long_date(data.signed_on) if data.signed_on else "",
+        "beitritt_am": long_date(data.joined_on) if data.joined_on else "",
     }
 
 
@@ -209,6 +258,24 @@ def sample_letter_data(kind: LetterKind) -> LetterData:
         replaces_reference="13.0.70-000/2027",
         source_name="bewerbung.pdf",
         summary=[("Name der Kommune", "Stadt Musterstadt"), ("Motivation", "Zeile 1\nZeile 2")],
+        workshops=[
+            WorkshopDate(datum=date(2027, 5, 4), zeit="10:00–16:00 Uhr", titel="Auftakt",
+                         ort="Düsseldorf"),
+            WorkshopDate(datum=date(2027, 9, 14), titel="Zweiter Workshop", ort="Dortmund"),
+        ],
+        reply_by=date(2027, 4, 30),
+        team=[("Maria Beispiel", "Sachgebietsleitung"), ("Jan Muster", "Sachbearbeitung")],
+        reason_text="Alle Plätze der Runde sind vergeben.",
+        rank=3,
+        ags="05999999",
+        hvb_name="Erika Mustermann",
+        hvb_function="Bürgermeisterin",
+        contact_person="Maria Beispiel",
+        qr_payload="EWS-GE|13.0.70-001/2027|05999999",
+        signed_by="Erika Mustermann",
+        signed_function="Bürgermeisterin",
+        signed_on=date(2027, 6, 1),
+        joined_on=date(2027, 6, 3),
     )
 
 
@@ -246,6 +313,7 @@ def _render_docx(path: Path, context: dict[str, object]) -> bytes:
         template.init_docx()
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
         raise TemplateError(f"Briefvorlage „{path.name}“ ist keine lesbare Word-Datei.") from exc
+    context = _with_qr_image(template, context)
     try:
         template.render(context, jinja_env=_jinja_env())
     except (jinja2.TemplateError, etree.XMLSyntaxError, TypeError, ValueError) as exc:
@@ -253,6 +321,18 @@ def _render_docx(path: Path, context: dict[str, object]) -> bytes:
     buffer = io.BytesIO()
     template.save(buffer)
     return buffer.getvalue()
+
+
+def _with_qr_image(template: DocxTemplate, context: dict[str, object]) -> dict[str, object]:
+    """The QR payload becomes an image of 30 mm (only a template of this document can hold
+    it, hence here and not in ``letter_context``)."""
+    payload = context.get("qr_code")
+    if not isinstance(payload, str) or not payload:
+        return context
+    from ews.declaration_scan import qr_png
+
+    image = InlineImage(template, io.BytesIO(qr_png(payload)), width=Mm(30))
+    return {**context, "qr_code": image}
 
 
 def _template_bytes(path: Path) -> bytes:

@@ -27,7 +27,7 @@ from ews import folders, register, workers
 from ews.database import session_factory
 from ews.deadlines import BERLIN
 from ews.imap import FetchedMail, Mailbox, MailboxError
-from ews.mail_out import queue_answers, send_due
+from ews.mail_out import SendReport, queue_answers, send_due
 from ews.mail_parse import parse_mail
 from ews.models import Assessment
 from ews.pipeline import decide
@@ -298,11 +298,21 @@ def answer_and_finish(settings: Settings, now: datetime) -> MailReport:
     else:
         with open_mailbox(settings) as mailbox:
             report.finished = finish_mails(settings, mailbox, now)
-            sent_folder = settings.imap.sent_folder
-            sending = send_due(
-                settings, now,
-                copy_to_sent=mailbox.append_sent if sent_folder else None,
-                in_sent=(lambda mid: mailbox.has_message_id(sent_folder, mid))
-                if sent_folder else None)
+            sending = _send_with_copies(settings, mailbox, now)
     report.sent, report.retrying, report.failed = sending.sent, sending.retrying, sending.failed
     return report
+
+
+def send_queued(settings: Settings, now: datetime) -> SendReport:
+    """Send every due mail of the outbox, with copies in the Sent folder when there is one."""
+    if not settings.smtp.host or not settings.imap.host:
+        return send_due(settings, now)
+    with open_mailbox(settings) as mailbox:
+        return _send_with_copies(settings, mailbox, now)
+
+
+def _send_with_copies(settings: Settings, mailbox: Mailbox, now: datetime) -> SendReport:
+    sent_folder = settings.imap.sent_folder
+    return send_due(settings, now, copy_to_sent=mailbox.append_sent if sent_folder else None,
+                    in_sent=(lambda mid: mailbox.has_message_id(sent_folder, mid))
+                    if sent_folder else None)

@@ -33,17 +33,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from ews import folders, register
 from ews.database import session_factory
 from ews.deadlines import BERLIN
-from ews.models import Outcome
-from ews.schema import ApplicationRow, Input, LetterRow, MailInput, MailRow, OutgoingMail
+from ews.models import LetterKind, Outcome
+from ews.schema import (
+    ApplicationRow,
+    DeclarationRow,
+    Input,
+    LetterRow,
+    MailInput,
+    MailRow,
+    OutgoingMail,
+)
 from ews.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
 
 ANSWER = "antwort"
 RESULT_WORDS = {Outcome.REGISTERED.value: "registriert", Outcome.LATE.value: "verspaetet",
-                Outcome.INVALID.value: "ungueltig"}
+                Outcome.INVALID.value: "ungueltig", Outcome.DECLARATION.value: "erklaerung"}
 SUBJECTS = {"registriert": "Eingangsbestätigung", "verspaetet": "Verspätete Bewerbung",
-            "ungueltig": "Bewerbung konnte nicht registriert werden"}
+            "ungueltig": "Bewerbung konnte nicht registriert werden",
+            "erklaerung": "Beitritt zum Kommunen-Netzwerk: engagiert in NRW"}
+#: the letters an answer to a mail input carries (the intake's own)
+ANSWER_LETTERS = frozenset({LetterKind.EINGANGSBESTAETIGUNG.value,
+                            LetterKind.MAENGELSCHREIBEN.value,
+                            LetterKind.VERSPAETUNGSSCHREIBEN.value,
+                            LetterKind.BEITRITTSBESTAETIGUNG.value})
 
 
 def queue_answers(settings: Settings, now: datetime) -> list[int]:
@@ -55,14 +69,15 @@ def queue_answers(settings: Settings, now: datetime) -> list[int]:
         candidates = _candidates(session)
         loaded = register.load_inputs(session, [item.id for item, _ in candidates])
         for item, mail in candidates:
-            letters = loaded.letters[item.id]
+            letters = [letter for letter in loaded.letters[item.id]
+                       if letter.kind in ANSWER_LETTERS]  # not the selection's notices
             if not _letters_final(letters, settings):
                 continue  # PDF conversion still to come
             answer = build_answer(settings, session, item, mail, letters, now)
             if answer is None:
                 continue
             message, recipients = answer
-            queued.append(_enqueue(session, settings, f"eingang:{item.id}", message,
+            queued.append(enqueue(session, settings, f"eingang:{item.id}", message,
                                    recipients, now))
     return queued
 
@@ -92,15 +107,19 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
         return None
     application = register.application_of(session, item.application_id)
     result = RESULT_WORDS[item.outcome or Outcome.INVALID.value]
-    recipients = _recipients(settings, mail.sender, application if result != "ungueltig"
-                             else None)
+    recipients = mail_recipients(settings, [mail.sender], application
+                                 if result != "ungueltig" else None)
     if not recipients:
         return None
     files = [Path(letter.pdf_path or letter.docx_path) for letter in letters]
+    az = application.az if application else ""
+    if item.declaration_id is not None:  # a returned declaration has its own Az.
+        declaration = session.get(DeclarationRow, item.declaration_id)
+        az = declaration.az if declaration else az
     body = render_body(settings, {
         "anrede": "Sehr geehrte Damen und Herren",
         "ergebnis": result,
-        "aktenzeichen": application.az if application else "",
+        "aktenzeichen": az,
         "eingangsnummer": f"{item.id:06d}",
         "kommune": application.kommune_name if application else (item.kommune_name or ""),
         "eingang": f"{item.received_at.astimezone(BERLIN):%d.%m.%Y, %H:%M} Uhr",
@@ -113,7 +132,7 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
         "buero": settings.office.model_dump(),
     })
     message = EmailMessage()
-    reference = application.az if application else f"Eingang {item.id:06d}"
+    reference = az or f"Eingang {item.id:06d}"
     message["Subject"] = f"{SUBJECTS[result]} – {settings.round.name} ({reference})"
     message["From"] = settings.sender_address
     message["To"] = recipients[0]
@@ -126,17 +145,23 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
         message["References"] = f"<{mail.message_id}>"
     message["Auto-Submitted"] = "auto-replied"  # RFC 3834: no auto-reply to this one
     message.set_content(body)
+    attach_files(message, files)
+    return message, recipients
+
+
+def attach_files(message: EmailMessage, files: list[Path]) -> None:
+    """The letters as attachments (PDF, or .docx when PDF output is off)."""
     for path in files:
         subtype = "pdf" if path.suffix == ".pdf" else \
             "vnd.openxmlformats-officedocument.wordprocessingml.document"
         message.add_attachment(path.read_bytes(), maintype="application", subtype=subtype,
                                filename=path.name)
-    return message, recipients
 
 
-def _recipients(settings: Settings, sender: str, application: ApplicationRow | None
-                ) -> list[str]:
-    addresses = [sender]
+def mail_recipients(settings: Settings, senders: list[str], application: ApplicationRow | None
+                    ) -> list[str]:
+    """The given addresses plus the team's from the form; never the office itself."""
+    addresses = list(senders)
     if application is not None:
         for key in ("team1_email", "team2_email"):
             value = application.fields.get(key)
@@ -150,9 +175,10 @@ def _recipients(settings: Settings, sender: str, application: ApplicationRow | N
     return list(unique.values())
 
 
-def render_body(settings: Settings, context: dict[str, Any]) -> str:
-    return _mail_templates(settings.templates_dir / "mail").get_template(
-        "antwort.txt.j2").render(context)
+def render_body(settings: Settings, context: dict[str, Any],
+                template: str = "antwort.txt.j2") -> str:
+    return _mail_templates(settings.templates_dir / "mail").get_template(template).render(
+        context)
 
 
 @cache
@@ -164,9 +190,55 @@ def _mail_templates(folder: Path) -> SandboxedEnvironment:
                                 keep_trailing_newline=True)
 
 
-def _enqueue(session: Session, settings: Settings, key: str, message: EmailMessage,
-             recipients: list[str], now: datetime) -> int:
-    row = OutgoingMail(purpose=ANSWER, subject_key=key, message_id=str(message["Message-ID"]),
+#: every mail template with sample contexts that take each of its branches
+_OFFICE_SAMPLE = {"name": "Forum", "unit": "EWS", "phone": "0202 0", "email": "ews@example.org",
+                  "contact_name": "Programmbüro", "street": "Musterstraße 1", "plz": "42103",
+                  "ort": "Wuppertal", "website": "", "signer_name": "", "signer_function": "",
+                  "register_note": ""}
+_MAIL_SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "antwort.txt.j2": [
+        {"anrede": "Sehr geehrte Damen und Herren", "ergebnis": result,
+         "aktenzeichen": "13.0.70-001/2027", "eingangsnummer": "000001",
+         "kommune": "Stadt Musterstadt", "eingang": "01.03.2027, 14:03 Uhr", "runde": "EWS 6",
+         "datei": "bewerbung.pdf", "gruende": ["Ein Grund."], "anhaenge": ["brief.pdf"],
+         "nicht_angenommen": ["bild.jpg: keine PDF-Datei"], "buero": _OFFICE_SAMPLE}
+        for result in RESULT_WORDS.values()],
+    "bescheid.txt.j2": [
+        {"art": art, "anrede": "Sehr geehrte Frau Bürgermeisterin Muster",
+         "aktenzeichen": "13.0.70-001/2027", "kommune": "Stadt Musterstadt", "runde": "EWS 6",
+         "rueckmeldung_bis": "30.04.2027", "rang": 3, "anhaenge": ["zusage.pdf"],
+         "buero": _OFFICE_SAMPLE}
+        for art in ("zusage", "nachrueckerzusage", "absage", "wartelistenbescheid")],
+}
+
+
+def check_mail_templates(settings: Settings) -> list[str]:
+    """German descriptions of every problem in the mail templates; ``[]`` when fine."""
+    folder = settings.templates_dir / "mail"
+    problems: list[str] = []
+    for name, contexts in _MAIL_SAMPLES.items():
+        if not (folder / name).is_file():
+            problems.append(f"E-Mail-Vorlage „{name}“ fehlt im Ordner {folder}.")
+            continue
+        try:
+            for context in contexts:
+                render_body(settings, context, template=name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"E-Mail-Vorlage „{name}“, Zeile {exc.lineno}: der Platzhalter "
+                            f"oder die Anweisung ist fehlerhaft ({exc.message}).")
+        except jinja2.UndefinedError as exc:
+            problems.append(f"E-Mail-Vorlage „{name}“: unbekannter Platzhalter ({exc.message});"
+                            f" verfügbar sind: {', '.join(sorted(contexts[0]))}.")
+        except jinja2.TemplateError as exc:
+            problems.append(f"E-Mail-Vorlage „{name}“ kann nicht ausgefüllt werden: {exc}.")
+    return problems
+
+
+def enqueue(session: Session, settings: Settings, key: str, message: EmailMessage,
+            recipients: list[str], now: datetime, *, purpose: str = ANSWER) -> int:
+    """Write the mail to ``data/postausgang`` and record it ``queued`` (caller's transaction;
+    unique per purpose and key)."""
+    row = OutgoingMail(purpose=purpose, subject_key=key, message_id=str(message["Message-ID"]),
                        recipients=recipients, eml_path="", state="queued", attempts=0,
                        next_attempt_at=now, refused={})
     session.add(row)

@@ -21,6 +21,8 @@ class Outcome(StrEnum):
     LATE = "late"
     INVALID = "invalid"
     DUPLICATE = "duplicate"
+    #: a signed Gemeinsame Erklärung that came back (not an application)
+    DECLARATION = "declaration"
 
 
 class ApplicationStatus(StrEnum):
@@ -32,11 +34,20 @@ class ApplicationStatus(StrEnum):
 
 
 class LetterKind(StrEnum):
-    """Letters the intake writes; the value is the template's file stem."""
+    """Letters and documents the service writes; the value is the template's file stem."""
 
+    # the intake's letters
     EINGANGSBESTAETIGUNG = "eingangsbestaetigung"
     MAENGELSCHREIBEN = "maengelschreiben"
     VERSPAETUNGSSCHREIBEN = "verspaetungsschreiben"
+    # the selection's notices
+    ZUSAGE = "zusage"
+    ABSAGE = "absage"
+    WARTELISTENBESCHEID = "wartelistenbescheid"
+    NACHRUECKERZUSAGE = "nachrueckerzusage"
+    # the network: the sign-up document and the confirmation once it came back signed
+    GEMEINSAME_ERKLAERUNG = "gemeinsame_erklaerung"
+    BEITRITTSBESTAETIGUNG = "beitrittsbestaetigung"
 
 
 class MunicipalityKind(StrEnum):
@@ -97,6 +108,20 @@ class Application(BaseModel):
     unterzeichner: str
 
 
+class DeclarationMark(BaseModel):
+    """A returned sign-up document of the Gemeinsame Erklärung, as recognised in a PDF."""
+
+    model_config = ConfigDict(frozen=True)
+
+    az: str
+    ags: str | None = None
+    method: Literal["qr", "text", "ocr"]
+    signatory: str | None = None
+    function: str | None = None
+    signed_on: date | None = None
+    place: str | None = None
+
+
 class ReadMethod(StrEnum):
     ACROFORM = "acroform"
     TEXT = "text"
@@ -109,6 +134,7 @@ class FormReading(BaseModel):
     fields: RawFields
     method: ReadMethod
     page_count: int
+    declaration: DeclarationMark | None = None  # set instead of fields for a declaration
 
 
 class Recipient(BaseModel):
@@ -127,6 +153,7 @@ class Assessment(BaseModel):
     municipality: Municipality | None = None  # identified even when the form is invalid
     recipient: Recipient | None = None  # whom a letter can go to, when identifiable
     reasons: list[str] = Field(default_factory=list)
+    declaration: DeclarationMark | None = None  # the document is a returned declaration
 
     @property
     def is_valid(self) -> bool:
@@ -136,5 +163,6 @@ class Assessment(BaseModel):
 #: German words for the outcomes, as staff read them in tables and artifacts
 OUTCOME_LABELS: dict[str | None, str] = {
     Outcome.REGISTERED.value: "registriert", Outcome.LATE.value: "verspätet",
-    Outcome.INVALID.value: "ungültig", Outcome.DUPLICATE.value: "Duplikat", None: "in Arbeit",
+    Outcome.INVALID.value: "ungültig", Outcome.DUPLICATE.value: "Duplikat",
+    Outcome.DECLARATION.value: "Gemeinsame Erklärung", None: "in Arbeit",
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from ews import folders, register
+from ews import folders, network, register
 from ews.database import session_factory
 from ews.deadlines import BERLIN, Deadline
 from ews.errors import DocumentRejected
@@ -23,7 +23,7 @@ from ews.forms import assess_fields, summary_of
 from ews.letters import LetterData, render_letter
 from ews.models import ApplicationStatus, Assessment, LetterKind, Outcome
 from ews.pdf import read_form
-from ews.schema import ApplicationRow, Input, LetterRow
+from ews.schema import ApplicationRow, DeclarationRow, Input, LetterRow
 from ews.settings import Settings
 
 PlannedLetter = tuple[int, LetterData, Path]  # letter id, its data, where its .docx goes
@@ -32,6 +32,12 @@ LETTER_TITLES = {
     LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
     LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
     LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
+    LetterKind.ZUSAGE: "Zusage",
+    LetterKind.ABSAGE: "Absage",
+    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
+    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
+    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
+    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
 }
 
 
@@ -64,6 +70,8 @@ def assess_document(data: bytes, settings: Settings) -> Assessment:
                             ocr_max_pages=settings.intake.ocr_max_pages)
     except DocumentRejected as rejected:
         return Assessment(reasons=rejected.reasons)
+    if reading.declaration is not None:
+        return Assessment(method=reading.method, declaration=reading.declaration)
     assessment = assess_fields(reading.fields, round_name=settings.round.name)
     return assessment.model_copy(update={"method": reading.method})
 
@@ -72,6 +80,8 @@ def outcome_for(assessment: Assessment, *, has_twin: bool, on_time: bool) -> Out
     """The journal outcome of an input (pure)."""
     if has_twin:
         return Outcome.DUPLICATE
+    if assessment.declaration is not None:
+        return Outcome.DECLARATION  # may still turn invalid: an Az. we never issued
     if not assessment.is_valid:
         return Outcome.INVALID
     return Outcome.REGISTERED if on_time else Outcome.LATE
@@ -166,6 +176,15 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
         row.reasons = [f"Die Datei ist identisch mit dem Eingang „{twin.source_name}“ "
                        f"(Eingangsnummer {twin.id}{az}); sie wurde nicht erneut registriert."]
         return
+    if assessment.declaration is not None:  # a signed Gemeinsame Erklärung came back
+        confirmation = network.record_return(session, row, assessment.declaration, settings,
+                                             now, received)
+        if confirmation is not None:
+            register.plan_letter(session, input_id=row.id, application_id=row.application_id,
+                                 kind=confirmation.kind.value, reference=confirmation.reference,
+                                 docx_path=str(letter_path(confirmation, settings)),
+                                 data=confirmation.model_dump(mode="json"))
+        return
     application = replaced = None
     if outcome in (Outcome.REGISTERED, Outcome.LATE):
         application, replaced = _register(session, row, assessment, outcome, settings,
@@ -255,9 +274,13 @@ def _file_input(row: Input, settings: Settings, now: datetime) -> None:
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:
     application = register.application_of(session, row.application_id)
     letters = [letter.pdf_path or letter.docx_path for letter in letter_rows]
+    az = application.az if application and row.outcome != Outcome.DUPLICATE.value else None
+    if row.declaration_id is not None:
+        declaration = session.get(DeclarationRow, row.declaration_id)
+        az = declaration.az if declaration else az
     return InputResult(
         input_id=row.id, source_name=row.source_name, outcome=Outcome(row.outcome or "invalid"),
-        az=application.az if application and row.outcome != Outcome.DUPLICATE.value else None,
+        az=az,
         kommune_name=row.kommune_name, reasons=list(row.reasons), letters=letters,
         stored_path=row.stored_path)
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ews.models import ApplicationStatus, Outcome
-from ews.schema import ApplicationRow, EventRow, Input, LetterRow, Sighting
+from ews.schema import ApplicationRow, DeclarationRow, EventRow, Input, LetterRow, Sighting
 from ews.settings import AzSettings
 
 _DECISION_LOCK = 0x455753  # "EWS": serialises decisions across workers on PostgreSQL
@@ -82,8 +82,8 @@ def unfinished_inputs(session: Session) -> list[Input]:
 
 
 def registered_twin(session: Session, sha256: str, input_id: int) -> Input | None:
-    """An earlier input with the same bytes that led to an application."""
-    registered = (Outcome.REGISTERED, Outcome.LATE, Outcome.DUPLICATE)
+    """An earlier input with the same bytes that led to an application or a declaration."""
+    registered = (Outcome.REGISTERED, Outcome.LATE, Outcome.DUPLICATE, Outcome.DECLARATION)
     query = (select(Input).where(Input.sha256 == sha256, Input.id != input_id,
                                  Input.outcome.in_([o.value for o in registered]))
              .order_by(Input.id))
@@ -198,11 +198,13 @@ def log_event(session: Session, *, actor: str, action: str, subject: str,
     session.add(EventRow(actor=actor, action=action, subject=subject, detail=detail))
 
 
-def journal_rows(session: Session) -> list[tuple[Input, ApplicationRow | None]]:
-    query = (select(Input, ApplicationRow)
+def journal_rows(session: Session) -> list[tuple[Input, ApplicationRow | None, str | None]]:
+    """Every input with its application and, for a returned declaration, its Az."""
+    query = (select(Input, ApplicationRow, DeclarationRow.az)
              .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
              .order_by(Input.id))
-    return [(i, a) for i, a in session.execute(query).tuples()]
+    return [(i, a, d) for i, a, d in session.execute(query).tuples()]
 
 
 def application_rows(session: Session) -> list[ApplicationRow]:

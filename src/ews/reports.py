@@ -24,7 +24,8 @@ def journal_records(settings: Settings) -> list[dict[str, Any]]:
             "sha256": row.sha256,
             "received_at": _iso(row.stamped_at or row.received_at),
             "outcome": row.outcome,
-            "az": app.az if app is not None and row.outcome in ("registered", "late") else None,
+            "az": declaration_az or (app.az if app is not None and row.outcome in (
+                "registered", "late") else None),
             "kommune_name": row.kommune_name,
             "reasons": list(row.reasons) if row.outcome != "registered" else [],
             "eingangsnummer": row.id,
@@ -33,7 +34,7 @@ def journal_records(settings: Settings) -> list[dict[str, Any]]:
             "stamped_at": _iso(row.stamped_at),
             "stored_path": row.stored_path,
             "state": row.state,
-        } for row, app in register.journal_rows(session)]
+        } for row, app, declaration_az in register.journal_rows(session)]
 
 
 def application_records(settings: Settings) -> list[dict[str, Any]]:

@@ -76,6 +76,8 @@ class Input(Base):
     ags: Mapped[str | None] = mapped_column(String(8))
     # no foreign key: applications.input_id points back here, and a cycle would stop PostgreSQL
     application_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: a returned Gemeinsame Erklärung: the declaration it belongs to
+    declaration_id: Mapped[int | None] = mapped_column(Integer)
     stored_path: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
@@ -220,3 +222,54 @@ class DecisionRow(Base):
     moved_up: Mapped[bool] = mapped_column(default=False)  # accepted from the waiting list
     decided_by: Mapped[str] = mapped_column(String(128))
     decided_at: Mapped[datetime]
+
+
+class DeclarationRow(Base):
+    """A sign-up document for the Gemeinsame Erklärung, issued under an Az. (the application's
+    for a participant, a new one for any other municipality); ``state``: issued → returned
+    once the signed copy came back (``returned_input_id``)."""
+
+    __tablename__ = "declarations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    az: Mapped[str] = mapped_column(String(64), unique=True)
+    ags: Mapped[str] = mapped_column(String(8), index=True)
+    kommune_name: Mapped[str] = mapped_column(String(512))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"),
+                                                       unique=True)
+    hvb_name: Mapped[str] = mapped_column(String(256), default="")
+    hvb_function: Mapped[str] = mapped_column(String(256), default="")
+    contact_person: Mapped[str] = mapped_column(String(256), default="")
+    docx_path: Mapped[str | None] = mapped_column(String(1024))
+    pdf_path: Mapped[str | None] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16), default="issued")
+    issued_by: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime]
+    returned_input_id: Mapped[int | None] = mapped_column(ForeignKey("inputs.id"))
+    returned_at: Mapped[datetime | None]
+
+
+class NetworkMember(Base):
+    """The roster of the Kommunen-Netzwerk: engagiert in NRW, one row per municipality.
+
+    The membership criteria (domain facts 4.2) are kept as recorded by staff or read from
+    the application; ``None`` means not known yet."""
+
+    __tablename__ = "network_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ags: Mapped[str] = mapped_column(String(8), unique=True)
+    kommune_name: Mapped[str] = mapped_column(String(512))
+    joined_on: Mapped[str] = mapped_column(String(10))  # ISO date
+    declaration_id: Mapped[int | None] = mapped_column(ForeignKey("declarations.id"))
+    signed_by: Mapped[str] = mapped_column(String(256), default="")
+    signed_function: Mapped[str] = mapped_column(String(256), default="")
+    signed_on: Mapped[str | None] = mapped_column(String(10))  # ISO date
+    contact_person: Mapped[str] = mapped_column(String(256), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    #: teilnahme | geplant | vergleichbar | nein | unbekannt
+    ehrenamtskarte: Mapped[str] = mapped_column(String(16), default="unbekannt")
+    cross_cutting_task: Mapped[bool | None]  # Engagementförderung als Querschnittsaufgabe
+    continuous_cooperation: Mapped[bool | None]  # Verpflichtung zur kontinuierlichen Mitarbeit
+    source: Mapped[str] = mapped_column(String(128), default="")  # e.g. "EWS 6"
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime]

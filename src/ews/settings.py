@@ -14,6 +14,26 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_ENV_FILE = Path("config/ews.env")
 
 
+class Workshop(BaseModel):
+    """One workshop date of a round, as the Zusage lists it."""
+
+    datum: date
+    zeit: str = ""  # e.g. "10:00–16:00 Uhr"
+    titel: str
+    ort: str
+
+
+def _default_workshops() -> list[Workshop]:
+    return [
+        Workshop(datum=date(2027, 5, 4), zeit="10:00–16:00 Uhr", titel="Auftaktworkshop",
+                 ort="Düsseldorf"),
+        Workshop(datum=date(2027, 9, 14), zeit="10:00–16:00 Uhr",
+                 titel="Engagementstrategie entwickeln", ort="Dortmund"),
+        Workshop(datum=date(2028, 2, 8), zeit="10:00–16:00 Uhr",
+                 titel="Praxisprojekte und Abschluss", ort="Köln"),
+    ]
+
+
 class RoundSettings(BaseModel):
     """The application round currently open."""
 
@@ -24,6 +44,11 @@ class RoundSettings(BaseModel):
     #: then it does not move past weekends and holidays.
     deadline_fixed: bool = False
     seats: int = Field(default=17, ge=1)
+    #: the workshop dates the Zusage lists; as JSON in the environment, e.g.
+    #: EWS_ROUND__WORKSHOPS='[{"datum": "2027-05-04", "titel": "Auftakt", "ort": "Köln"}]'
+    workshops: list[Workshop] = Field(default_factory=_default_workshops)
+    #: the team's release from duty must be confirmed this many days after the Zusage
+    reply_days: int = Field(default=14, ge=1, le=120)
 
 
 class AzSettings(BaseModel):

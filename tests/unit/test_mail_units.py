@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ews.imap import parse_internaldate
-from ews.mail_out import _recipients, render_body
+from ews.mail_out import mail_recipients, render_body
 from ews.schema import ApplicationRow
 from tests.conftest import make_settings
 
@@ -28,11 +28,11 @@ def test_answer_goes_to_sender_and_team_once_and_never_to_the_office(tmp_path: P
     application = ApplicationRow(fields={"team1_email": "Anna.Schmidt@stadt.example",
                                          "team2_email": "bewerbung@ews.test",
                                          "kommune_name": "x"})
-    assert _recipients(settings, "anna.schmidt@stadt.example", application) == [
+    assert mail_recipients(settings, ["anna.schmidt@stadt.example"], application) == [
         "anna.schmidt@stadt.example"]
-    assert _recipients(settings, "buergermeister@stadt.example", application) == [
+    assert mail_recipients(settings, ["buergermeister@stadt.example"], application) == [
         "buergermeister@stadt.example", "Anna.Schmidt@stadt.example"]
-    assert _recipients(settings, "bewerbung@ews.test", None) == []
+    assert mail_recipients(settings, ["bewerbung@ews.test"], None) == []
 
 
 def test_answer_text_names_every_reason_and_keeps_values_literal(tmp_path: Path) -> None:

@@ -1,0 +1,339 @@
+"""The Kommunen-Netzwerk: engagiert in NRW — sign-up documents for the Gemeinsame Erklärung,
+their signed return, and the roster of members (I/O: database, letter files).
+
+A declaration is issued under an Az.: a participant's under its application's, any other
+municipality's under a new one. Its QR code carries that Az. and the municipality's key, so
+the signed copy that comes back — scanned into the inbox or attached to a mail — is filed with
+its case (``record_return``, called by the intake in its deciding transaction), the
+signatory, function and date go into the roster, and a Beitrittsbestätigung is written.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ews import register
+from ews.deadlines import BERLIN
+from ews.declaration_scan import qr_payload
+from ews.errors import EwsError
+from ews.forms import assess_fields
+from ews.letters import LetterData
+from ews.models import DeclarationMark, LetterKind, Municipality, MunicipalityKind, Recipient
+from ews.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
+from ews.settings import Settings
+
+#: Ehrenamtskarte NRW status of a member (domain facts 4.4), with its German words
+EHRENAMTSKARTE = {
+    "teilnahme": "nimmt teil",
+    "geplant": "Einführung geplant",
+    "vergleichbar": "vergleichbares Instrument",
+    "nein": "nein",
+    "unbekannt": "unbekannt",
+}
+
+
+class NetworkError(EwsError):
+    """A roster change that cannot be made (German message)."""
+
+
+def declaration_by_az(session: Session, az: str) -> DeclarationRow | None:
+    return session.scalars(select(DeclarationRow).where(DeclarationRow.az == az)).first()
+
+
+def plan_declaration_for(session: Session, application: ApplicationRow, recipient: Recipient,
+                         settings: Settings, now: datetime, *, actor: str) -> DeclarationRow:
+    """Issue the declaration of an accepted application under its Az. and plan its document
+    as a letter of the case (caller's transaction; once per application)."""
+    from ews.pipeline import letter_path
+
+    existing = session.scalars(select(DeclarationRow).where(
+        DeclarationRow.application_id == application.id)).first()
+    if existing is not None:
+        return existing
+    fields = application.fields
+    assessment = assess_fields(dict(fields), round_name=application.round_name)
+    name = assessment.municipality.letter_name if assessment.municipality \
+        else application.kommune_name
+    row = DeclarationRow(
+        az=application.az, ags=application.ags, kommune_name=name,
+        application_id=application.id, hvb_name=_text(fields.get("hvb_name")),
+        hvb_function=_text(fields.get("hvb_funktion")),
+        contact_person=_text(fields.get("team1_name")), state="issued", issued_by=actor,
+        issued_at=now)
+    data = declaration_data(row, recipient, settings, now)
+    row.docx_path = str(letter_path(data, settings))
+    session.add(row)
+    register.plan_letter(session, input_id=application.input_id, application_id=application.id,
+                         kind=LetterKind.GEMEINSAME_ERKLAERUNG.value, reference=row.az,
+                         docx_path=row.docx_path, data=data.model_dump(mode="json"))
+    return row
+
+
+def declaration_data(row: DeclarationRow, recipient: Recipient, settings: Settings,
+                     now: datetime) -> LetterData:
+    return LetterData(
+        kind=LetterKind.GEMEINSAME_ERKLAERUNG, recipient=recipient, reference=row.az,
+        letter_date=now.astimezone(BERLIN).date(), round_name=settings.round.name,
+        kommune_name=row.kommune_name, ags=row.ags, hvb_name=row.hvb_name,
+        hvb_function=row.hvb_function, contact_person=row.contact_person,
+        qr_payload=qr_payload(row.az, row.ags))
+
+
+def issue_on_demand(session: Session, municipality: Municipality, settings: Settings,
+                    now: datetime, *, actor: str, hvb_name: str = "", hvb_function: str = "",
+                    contact_person: str = "") -> tuple[DeclarationRow, LetterData, bool]:
+    """A declaration for any NRW municipality (caller's transaction). One not yet returned
+    is reused (with updated names), else a new one is issued under a new Az. Returns the row,
+    its document's data and whether it is new; the caller renders the document."""
+    from ews.pipeline import letter_path
+
+    open_one = session.scalars(select(DeclarationRow).where(
+        DeclarationRow.ags == municipality.ags, DeclarationRow.state == "issued")
+        .order_by(DeclarationRow.id.desc())).first()
+    is_new = open_one is None
+    if open_one is None:
+        year = now.astimezone(BERLIN).year
+        az, _ = register.issue_az(session, year, settings.az)
+        open_one = DeclarationRow(az=az, ags=municipality.ags,
+                                  kommune_name=municipality.letter_name, state="issued",
+                                  issued_by=actor, issued_at=now)
+        session.add(open_one)
+        session.flush()
+    open_one.hvb_name = hvb_name.strip() or open_one.hvb_name or ""
+    open_one.hvb_function = hvb_function.strip() or open_one.hvb_function or ""
+    open_one.contact_person = contact_person.strip() or open_one.contact_person or ""
+    data = declaration_data(open_one, municipality_recipient(municipality, open_one), settings,
+                            now)
+    open_one.docx_path = str(letter_path(data, settings))
+    register.log_event(session, actor=actor, action="erklaerung-ausgestellt",
+                       subject=open_one.az, detail={"ags": municipality.ags, "neu": is_new})
+    return open_one, data, is_new
+
+
+def municipality_recipient(municipality: Municipality, row: DeclarationRow) -> Recipient:
+    """The municipality's address from the register data (seat of administration)."""
+    head = {MunicipalityKind.KREIS: "Die Landrätin / Der Landrat",
+            MunicipalityKind.KREISFREIE_STADT: "Die Oberbürgermeisterin / Der Oberbürgermeister"
+            }.get(municipality.kind, "Die Bürgermeisterin / Der Bürgermeister")
+    if row.hvb_name:
+        head = f"{row.hvb_function} {row.hvb_name}".strip()
+    town = f"{municipality.plz or ''} {municipality.short_name}".strip()
+    return Recipient(lines=[municipality.letter_name, head, town],
+                     salutation="Sehr geehrte Damen und Herren,")
+
+
+def record_return(session: Session, row: Input, mark: DeclarationMark, settings: Settings,
+                  now: datetime, received: datetime) -> LetterData | None:
+    """A signed declaration came back as input ``row`` (caller's deciding transaction): file
+    it with its case, record the member, and return the Beitrittsbestätigung to write (None
+    when there is none: unknown Az. or already returned). Sets the input's outcome."""
+    declaration = declaration_by_az(session, mark.az)
+    if declaration is None or (mark.ags and mark.ags != declaration.ags):
+        row.outcome = "invalid"
+        row.reasons = [
+            f"Das Dokument ist eine Gemeinsame Erklärung mit dem Aktenzeichen {mark.az}, zu "
+            "dem bei uns keine Erklärung dieser Kommune ausgestellt ist. Bitte verwenden Sie "
+            "das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei uns nach."]
+        return None
+    row.outcome, row.declaration_id = "declaration", declaration.id
+    row.application_id = declaration.application_id
+    row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
+    if declaration.state == "returned":
+        row.reasons = [f"Die unterschriebene Erklärung ({declaration.az}) ist bereits am "
+                       f"{declaration.returned_at.astimezone(BERLIN):%d.%m.%Y} eingegangen "
+                       f"(Eingang {declaration.returned_input_id}); dieses Exemplar wurde "
+                       "zu den Akten genommen."
+                       if declaration.returned_at else "Die Erklärung lag bereits vor."]
+        return None
+    notes = []
+    signatory = mark.signatory or declaration.hvb_name
+    function = mark.function or declaration.hvb_function
+    signed_on = mark.signed_on or received.astimezone(BERLIN).date()
+    if mark.signed_on is None:
+        notes.append("Das Datum der Unterschrift war nicht lesbar; eingetragen ist das "
+                     "Eingangsdatum. Bitte im Netzwerkverzeichnis prüfen.")
+    if not mark.signatory and not declaration.hvb_name:
+        notes.append("Der Name der unterzeichnenden Person war nicht lesbar. Bitte im "
+                     "Netzwerkverzeichnis ergänzen.")
+    row.reasons = notes
+    declaration.state, declaration.returned_input_id = "returned", row.id
+    declaration.returned_at = received
+    joined = received.astimezone(BERLIN).date()
+    member = join(session, declaration, signatory=signatory, function=function,
+                  signed_on=signed_on, joined_on=joined, actor="posteingang", now=now)
+    register.log_event(session, actor="posteingang", action="erklaerung-eingegangen",
+                       subject=declaration.az,
+                       detail={"eingang": row.id, "ags": declaration.ags, "erkannt": mark.method,
+                               "unterzeichnet_von": signatory, "funktion": function,
+                               "datum": signed_on.isoformat()})
+    return LetterData(
+        kind=LetterKind.BEITRITTSBESTAETIGUNG, recipient=_recipient_of(session, declaration),
+        reference=declaration.az, letter_date=now.astimezone(BERLIN).date(),
+        round_name=settings.round.name, kommune_name=declaration.kommune_name,
+        received_at=received, source_name=row.source_name, ags=declaration.ags,
+        signed_by=signatory, signed_function=function, signed_on=signed_on,
+        joined_on=date.fromisoformat(member.joined_on))
+
+
+def _recipient_of(session: Session, declaration: DeclarationRow) -> Recipient:
+    application = register.application_of(session, declaration.application_id)
+    if application is not None:
+        recipient = assess_fields(dict(application.fields),
+                                  round_name=application.round_name).recipient
+        if recipient is not None:
+            return recipient
+    from ews.municipalities import by_key
+
+    municipality = by_key(declaration.ags).municipality
+    if municipality is None:
+        return Recipient(lines=[declaration.kommune_name],
+                         salutation="Sehr geehrte Damen und Herren,")
+    return municipality_recipient(municipality, declaration)
+
+
+def join(session: Session, declaration: DeclarationRow | None, *, signatory: str,
+         function: str, signed_on: date | None, joined_on: date, actor: str, now: datetime,
+         ags: str | None = None, kommune_name: str | None = None) -> NetworkMember:
+    """Add a member to the roster, or complete an existing entry (an earlier joined date
+    is kept)."""
+    key = declaration.ags if declaration else ags
+    if key is None:
+        raise NetworkError("Für die Aufnahme ins Netzwerk fehlt der Gemeindeschlüssel.")
+    member = session.scalars(select(NetworkMember).where(NetworkMember.ags == key)).first()
+    if member is None:
+        member = NetworkMember(ags=key, kommune_name=kommune_name or (
+            declaration.kommune_name if declaration else key), joined_on=joined_on.isoformat(),
+            ehrenamtskarte="unbekannt", source="", note="", contact_person="",
+            contact_email="", signed_by="", signed_function="", updated_by=actor,
+            updated_at=now)
+        session.add(member)
+    elif joined_on.isoformat() < member.joined_on:
+        member.joined_on = joined_on.isoformat()
+    if declaration is not None:
+        member.declaration_id = declaration.id
+        _prefill_from_application(session, member, declaration)
+    member.signed_by, member.signed_function = signatory or member.signed_by, \
+        function or member.signed_function
+    member.signed_on = signed_on.isoformat() if signed_on else member.signed_on
+    member.updated_by, member.updated_at = actor, now
+    session.flush()
+    return member
+
+
+def _prefill_from_application(session: Session, member: NetworkMember,
+                              declaration: DeclarationRow) -> None:
+    """Contact person, e-mail and Ehrenamtskarte as the application stated them."""
+    member.contact_person = member.contact_person or declaration.contact_person
+    application = register.application_of(session, declaration.application_id)
+    if application is None:
+        member.source = member.source or "Erklärung auf Anfrage"
+        return
+    member.source = member.source or application.round_name
+    email = application.fields.get("team1_email")
+    member.contact_email = member.contact_email or (email if isinstance(email, str) else "")
+    if application.fields.get("ehrenamtskarte") is True and \
+            member.ehrenamtskarte == "unbekannt":
+        member.ehrenamtskarte = "teilnahme"
+
+
+def update_member(session: Session, municipality: Municipality, *, actor: str, now: datetime,
+                  changes: dict[str, Any]) -> NetworkMember:
+    """Staff record or correct a member's entry (also members who joined before this service
+    existed); every change is logged."""
+    member = session.scalars(select(NetworkMember)
+                             .where(NetworkMember.ags == municipality.ags)).first()
+    if member is None:
+        joined = changes.get("joined_on")
+        if not isinstance(joined, date):
+            raise NetworkError(f"{municipality.letter_name} ist noch nicht im Netzwerk; für "
+                               "die Aufnahme bitte das Beitrittsdatum angeben (--beitritt).")
+        member = join(session, None, signatory="", function="", signed_on=None,
+                      joined_on=joined, actor=actor, now=now, ags=municipality.ags,
+                      kommune_name=municipality.letter_name)
+    if "ehrenamtskarte" in changes and changes["ehrenamtskarte"] not in EHRENAMTSKARTE:
+        raise NetworkError(f"Unbekannter Stand der Ehrenamtskarte „{changes['ehrenamtskarte']}“;"
+                           f" erlaubt: {', '.join(EHRENAMTSKARTE)}.")
+    before = roster_record(member)
+    for name, value in changes.items():
+        setattr(member, name, value.isoformat() if isinstance(value, date) else value)
+    member.updated_by, member.updated_at = actor, now
+    session.flush()
+    register.log_event(session, actor=actor, action="netzwerk", subject=municipality.ags,
+                       detail={"vorher": before, "nachher": roster_record(member)})
+    return member
+
+
+def roster(session: Session) -> list[dict[str, Any]]:
+    """Every member, by name."""
+    members = session.scalars(select(NetworkMember).order_by(NetworkMember.kommune_name))
+    return [roster_record(member) for member in members]
+
+
+def roster_record(member: NetworkMember) -> dict[str, Any]:
+    return {
+        "ags": member.ags, "kommune": member.kommune_name, "beitritt": member.joined_on,
+        "unterzeichnet_von": member.signed_by, "funktion": member.signed_function,
+        "unterzeichnet_am": member.signed_on, "ansprechperson": member.contact_person,
+        "email": member.contact_email, "ehrenamtskarte": member.ehrenamtskarte,
+        "querschnittsaufgabe": member.cross_cutting_task,
+        "kontinuierliche_mitarbeit": member.continuous_cooperation,
+        "erklaerung_unterzeichnet": member.declaration_id is not None or bool(member.signed_on),
+        "quelle": member.source, "notiz": member.note,
+    }
+
+
+def declaration_records(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(DeclarationRow).order_by(DeclarationRow.id))
+    return [{"az": row.az, "ags": row.ags, "kommune": row.kommune_name, "stand": row.state,
+             "ausgestellt": row.issued_at.astimezone(BERLIN).isoformat(),
+             "zurueck": row.returned_at.astimezone(BERLIN).isoformat()
+             if row.returned_at else None,
+             "dokument": row.pdf_path or _pdf_beside(row.docx_path)} for row in rows]
+
+
+def _pdf_beside(docx_path: str | None) -> str | None:
+    """A participant's declaration is converted with the case's letters: its PDF lies beside."""
+    if docx_path is None:
+        return None
+    pdf = Path(docx_path).with_suffix(".pdf")
+    return str(pdf) if pdf.is_file() else docx_path
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def issue_declaration_document(settings: Settings, municipality: Municipality, now: datetime,
+                               *, actor: str, hvb_name: str = "", hvb_function: str = "",
+                               contact_person: str = "") -> tuple[Path, str, bool]:
+    """``ews erklaerung``: issue (or reissue) a municipality's declaration and write it as
+    .docx and PDF/A into its case folder. Returns the document, its Az. and whether it is
+    new. A crash after the issue is repaired by calling again (the open one is reused)."""
+    from ews.database import session_factory
+    from ews.letters import render_letter
+    from ews.pdfa import convert_to_pdfa
+
+    sessions = session_factory(settings.db_url)
+    with sessions.begin() as session:
+        row, data, is_new = issue_on_demand(session, municipality, settings, now, actor=actor,
+                                            hvb_name=hvb_name, hvb_function=hvb_function,
+                                            contact_person=contact_person)
+        row_id, az, docx = row.id, row.az, Path(str(row.docx_path))
+    render_letter(data, settings.office, settings.templates_dir, docx)
+    if not settings.letters.pdf:
+        return docx, az, is_new
+    convert_to_pdfa([docx], soffice=settings.letters.soffice,
+                    profile_dir=settings.data_dir / "libreoffice" / "profil-1",
+                    timeout=settings.letters.timeout_seconds,
+                    batch_size=settings.letters.batch_size)
+    pdf = docx.with_suffix(".pdf")
+    with sessions.begin() as session:
+        stored = session.get(DeclarationRow, row_id)
+        assert stored is not None
+        stored.pdf_path = str(pdf)
+    return pdf, az, is_new
