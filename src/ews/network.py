@@ -23,7 +23,14 @@ from ews.declaration_scan import qr_payload
 from ews.errors import EwsError
 from ews.forms import assess_fields
 from ews.letters import LetterData
-from ews.models import DeclarationMark, LetterKind, Municipality, MunicipalityKind, Recipient
+from ews.models import (
+    DeclarationMark,
+    LetterKind,
+    Municipality,
+    MunicipalityKind,
+    Outcome,
+    Recipient,
+)
 from ews.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
 from ews.settings import Settings
 
@@ -134,13 +141,13 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
     when there is none: unknown Az. or already returned). Sets the input's outcome."""
     declaration = declaration_by_az(session, mark.az)
     if declaration is None or (mark.ags and mark.ags != declaration.ags):
-        row.outcome = "invalid"
+        row.outcome = Outcome.INVALID.value
         row.reasons = [
             f"Das Dokument ist eine Gemeinsame Erklärung mit dem Aktenzeichen {mark.az}, zu "
             "dem bei uns keine Erklärung dieser Kommune ausgestellt ist. Bitte verwenden Sie "
             "das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei uns nach."]
         return None
-    row.outcome, row.declaration_id = "declaration", declaration.id
+    row.outcome, row.declaration_id = Outcome.DECLARATION.value, declaration.id
     row.application_id = declaration.application_id
     row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
     if declaration.state == "returned":

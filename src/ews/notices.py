@@ -35,7 +35,7 @@ from ews.forms import assess_fields
 from ews.letters import LetterData, WorkshopDate
 from ews.mail_out import attach_files, enqueue, mail_recipients, render_body
 from ews.models import LetterKind, Recipient
-from ews.pipeline import letter_path, planned_letters, render_planned
+from ews.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.schema import ApplicationRow, DecisionRow, LetterRow, OutgoingMail
 from ews.selection import ACCEPTED, REJECTED, WAITING
 from ews.settings import Settings
@@ -221,8 +221,6 @@ def _notice_mail(settings: Settings, application: ApplicationRow, letter: Letter
 
 
 def _title(kind: LetterKind) -> str:
-    from ews.pipeline import LETTER_TITLES
-
     return LETTER_TITLES[kind]
 
 

@@ -131,3 +131,17 @@ def test_templates_check_names_template_tag_and_problem(tmp_path: Path) -> None:
     assert "Gemeint ist vielleicht „{{ rang }}“" in output
     assert "zusage.docx" not in output  # a tag split across runs by Word still works
     assert "„bescheid.txt.j2“" in output and "aktenzeichn" in output
+
+
+def test_declaration_with_an_az_never_issued_is_quarantined_with_its_reason(
+        office: Settings) -> None:
+    from tests.declgen import HAGEN, declaration_pdf
+
+    document = declaration_pdf(HAGEN)
+    (office.inbox_dir / "Erklaerung Hagen.pdf").write_bytes(document)
+    [result] = intake.run_pass(office)
+    assert result.outcome.value == "invalid" and result.az is None
+    assert "13.0.70-007/2027" in result.reasons[0] and "keine Erklärung" in result.reasons[0]
+    [quarantined] = office.quarantine_dir.glob("*Erklaerung Hagen.pdf")
+    assert quarantined.read_bytes() == document
+    assert application_records(office) == []
