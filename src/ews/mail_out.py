@@ -43,7 +43,7 @@ from ews.schema import (
     MailRow,
     OutgoingMail,
 )
-from ews.settings import Settings, SmtpSettings
+from ews.settings import OfficeSettings, Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +191,7 @@ def _mail_templates(folder: Path) -> SandboxedEnvironment:
 
 
 #: every mail template with sample contexts that take each of its branches
-_OFFICE_SAMPLE = {"name": "Forum", "unit": "EWS", "phone": "0202 0", "email": "ews@example.org",
-                  "contact_name": "Programmbüro", "street": "Musterstraße 1", "plz": "42103",
-                  "ort": "Wuppertal", "website": "", "signer_name": "", "signer_function": "",
-                  "register_note": ""}
+_OFFICE_SAMPLE = OfficeSettings().model_dump()
 _MAIL_SAMPLES: dict[str, list[dict[str, Any]]] = {
     "antwort.txt.j2": [
         {"anrede": "Sehr geehrte Damen und Herren", "ergebnis": result,
