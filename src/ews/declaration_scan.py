@@ -3,9 +3,12 @@
 The sign-up document carries a QR code ``EWS-GE|<Az>|<AGS>`` and printed lines with labels
 (``Aktenzeichen:``, ``Name:``, ``Funktion:``, ``Ort, Datum:`` …). ``detect_declaration`` tries
 the cheap evidence first: the text layer, then the QR code on the first pages rasterised at
-300 dpi, then OCR of those same page images. The text rules are pure (``mark_in_text``): they
-demand a heading line of the document *and* an ``Aktenzeichen:`` line, and refuse text that
-carries the application form's labels, so an application never passes for a declaration.
+300 dpi, then OCR of those same page images. The intake's reader (``ews.pdf``) calls the
+parts: ``confirmed_by_qr`` for a text layer, ``read_scan`` for a scan, whose recognised text it
+also reads an application from, so a scan is rasterised once. The text rules are pure
+(``mark_in_text``): they demand a heading line of the document *and* an ``Aktenzeichen:``
+line, and refuse text that carries the application form's labels, so an application never
+passes for a declaration.
 
 Errors are those of ``ews.pdf`` and ``ews.ocr``: ``NotAPdf`` and ``UnreadablePdf`` for damaged
 input, ``ConfigurationError`` for a missing pdftoppm or tesseract.
@@ -39,8 +42,8 @@ from ews.pdf_sniff import is_pdf, not_a_pdf_reason
 from ews.pdf_text import fields_from_text, normalised_text
 
 __all__ = [
-    "PAYLOAD_PREFIX", "DeclarationMark", "detect_declaration", "mark_in_text", "parse_payload",
-    "qr_marks", "qr_payload", "qr_png",
+    "PAYLOAD_PREFIX", "DeclarationMark", "confirmed_by_qr", "detect_declaration", "mark_in_text",
+    "parse_payload", "qr_marks", "qr_payload", "qr_png", "read_scan",
 ]  # fmt: skip
 
 PAYLOAD_PREFIX = "EWS-GE"
@@ -324,8 +327,6 @@ def _date_of(match: re.Match[str]) -> date | None:
 
 #: a page whose text layer has fewer characters is a scan: only the page image can tell
 _SCAN_TEXT_CHARS = 20
-#: the share of the page (from the top) where the headings stand; OCR of it alone is cheap
-_HEADING_SHARE = 0.4
 #: brightness differences of the paper (0–255) above which a page counts as unevenly lit
 _UNEVEN_LIGHT = 40
 _QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -359,23 +360,47 @@ def detect_declaration(
     """The returned declaration this PDF is, or None: by text layer, QR code, then OCR.
 
     ``page_texts`` is the text layer of the first pages if the caller has read it already
-    (an empty list: a document without pages). The QR code is always looked for: its Az. and
-    AGS win over what any text says. With a QR code, signatory, function and date come from
-    the text layer or, if ``ocr``, from OCR of the code's page, turned upright by the code's
-    orientation. OCR looks for the document only on pages without a text layer.
-    """
+    (an empty list: a document without pages). A declaration found in the text layer is
+    checked against its QR code (``confirmed_by_qr``); any other document is looked at as
+    a scan (``read_scan``)."""
     texts = _text_layer(data, max_pages) if page_texts is None else page_texts[:max_pages]
     if not texts:
         return None
     text_mark = mark_in_text("\f".join(texts))
-    with tempfile.TemporaryDirectory(prefix="ews-erklaerung-") as folder:
+    if text_mark is not None:
+        return confirmed_by_qr(text_mark, data, max_pages=max_pages, timeout=timeout)
+    return read_scan(data, texts=texts, ocr=ocr, max_pages=max_pages, timeout=timeout)[0]
+
+
+def confirmed_by_qr(mark: DeclarationMark, data: bytes, *, max_pages: int = 2,
+                    timeout: float = 60.0) -> DeclarationMark:
+    """A declaration read from the text layer, with Az. and AGS from its QR code where the
+    text says otherwise: a scanner's own OCR may misread a digit, the code has a checksum."""
+    codes = qr_marks(data, max_pages=max_pages, timeout=timeout)
+    if not codes or (mark.az, mark.ags) == codes[0]:
+        return mark
+    az, ags = codes[0]
+    return mark.model_copy(update={"az": az, "ags": ags, "method": "qr"})
+
+
+def read_scan(data: bytes, *, texts: list[str], ocr: bool, max_pages: int,
+              timeout: float = 60.0) -> tuple[DeclarationMark | None, str]:
+    """A scanned document, rasterised once: our QR code (its page then read upright for who
+    signed, unless the text layer tells), else with ``ocr`` the recognised text of the pages
+    without a text layer, in which a declaration is known by its printed Aktenzeichen.
+
+    Returns the declaration (or None) and the recognised text, from which the caller reads an
+    application when it is none."""
+    with tempfile.TemporaryDirectory(prefix="ews-scan-") as folder:
         images = _page_images(data, Path(folder), max_pages=max_pages, timeout=timeout)
         hit = next((hit for page in range(len(images)) for hit in _qr_hits(images, page)), None)
-        if text_mark is not None:
-            return text_mark if hit is None else _trusting_qr(text_mark, hit)
         if hit is not None:
-            return _qr_mark(hit, texts, images, ocr=ocr, timeout=timeout)
-        return _ocr_mark(texts, images, timeout=timeout) if ocr else None
+            return _qr_mark(hit, texts, images, ocr=ocr, timeout=timeout), ""
+        if not ocr:
+            return None, ""
+        text = "\f".join(page_text(image, timeout=timeout) for page, image in enumerate(images)
+                         if page >= len(texts) or len(texts[page].strip()) < _SCAN_TEXT_CHARS)
+    return mark_in_text(text, method="ocr"), text
 
 
 def _text_layer(data: bytes, max_pages: int) -> list[str]:
@@ -405,16 +430,6 @@ def _qr_hits(images: list[Path], page: int) -> list[_QrHit]:
         for code in codes
         if (pair := parse_payload(code.text)) is not None
     ]
-
-
-def _trusting_qr(mark: DeclarationMark, hit: _QrHit) -> DeclarationMark:
-    """The text layer's reading; Az. and AGS from the QR code where the text says otherwise.
-
-    A scanner's own OCR may misread a digit of the Az.; the QR code carries a checksum.
-    """
-    if (mark.az, mark.ags) == (hit.az, hit.ags):
-        return mark
-    return mark.model_copy(update={"az": hit.az, "ags": hit.ags, "method": "qr"})
 
 
 def _qr_mark(
@@ -451,25 +466,4 @@ def _ocr_ready(image: Path, orientation: int = 0) -> Path:
         return image
     target = image.with_name(f"ocr-{image.stem}.pgm")
     page.save(target)
-    return target
-
-
-def _ocr_mark(texts: list[str], images: list[Path], *, timeout: float) -> DeclarationMark | None:
-    """OCR of the scanned pages; the whole page only where its top shows a heading."""
-    for page, image in enumerate(images):
-        if page < len(texts) and len(texts[page].strip()) >= _SCAN_TEXT_CHARS:
-            continue  # its text layer has been read already
-        ready = _ocr_ready(image)
-        if not _has_heading(page_text(_top_of(ready), timeout=timeout)):
-            continue
-        mark = mark_in_text(page_text(ready, timeout=timeout), method="ocr")
-        if mark is not None:
-            return mark
-    return None
-
-
-def _top_of(image: Path) -> Path:
-    target = image.with_name(f"kopf-{image.stem}.pgm")
-    with Image.open(image) as picture:
-        picture.crop((0, 0, picture.width, round(picture.height * _HEADING_SHARE))).save(target)
     return target

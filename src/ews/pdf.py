@@ -22,7 +22,7 @@ from pypdf.errors import LimitReachedError, PyPdfError
 from pypdf.generic import DictionaryObject
 
 from ews.errors import NoFormContent, NotAPdf, UnreadablePdf
-from ews.models import DeclarationMark, FormReading, RawFields, ReadMethod
+from ews.models import FormReading, RawFields, ReadMethod
 from ews.ocr import ocr_text
 from ews.pdf_fields import acroform_of, fields_from_acroform, has_xfa
 from ews.pdf_sniff import is_pdf, not_a_pdf_reason
@@ -113,10 +113,12 @@ def read_form(
             raise UnreadablePdf(_XFA)
         page_count = _pdf_call(lambda: len(reader.pages))
         pages = _page_texts(reader, min(text_max_pages, page_count))
-    from ews.declaration_scan import mark_in_text  # it reads PDFs with this module
+    from ews import declaration_scan  # it reads PDFs with this module: imported when used
 
-    declaration = mark_in_text("\f".join(pages))
+    declaration = declaration_scan.mark_in_text("\f".join(pages))
     if declaration is not None:  # a signed Gemeinsame Erklärung, saved as PDF with its text
+        if ocr:
+            declaration = declaration_scan.confirmed_by_qr(declaration, data)
         return FormReading(fields={}, method=ReadMethod.TEXT, page_count=page_count,
                            declaration=declaration)
     text_fields = fields_from_text("\f".join(pages))
@@ -206,17 +208,16 @@ def _with_ticks_from_image(
 
 
 def _ocr_reading(data: bytes, page_count: int, *, ocr: bool, max_pages: int) -> FormReading:
+    from ews.declaration_scan import read_scan
+
     if not ocr or page_count == 0:
         raise NoFormContent(
             "Die PDF-Datei enthält weder Formularfelder noch lesbaren Text mit den Angaben des "
             "Bewerbungsbogens. Bitte senden Sie den ausgefüllten Bewerbungsbogen als PDF."
         )
-    from ews.declaration_scan import qr_marks
-
-    # a scan: a returned Gemeinsame Erklärung is known by its QR code (cheap), or by its text
-    codes = qr_marks(data, max_pages=min(2, page_count))
-    text = ocr_text(data, max_pages=min(max_pages, page_count))
-    declaration = _declaration_from_scan(codes, text)
+    # one rasterisation: a returned Gemeinsame Erklärung by its QR code or printed Az., else
+    # the recognised text of the application (every page: what text it has did not tell)
+    declaration, text = read_scan(data, texts=[], ocr=True, max_pages=min(max_pages, page_count))
     if declaration is not None:
         return FormReading(fields={}, method=ReadMethod.OCR, page_count=page_count,
                            declaration=declaration)
@@ -228,22 +229,6 @@ def _ocr_reading(data: bytes, page_count: int, *, ocr: bool, max_pages: int) -> 
             "und vollständig? Bitte senden Sie den ausgefüllten Bewerbungsbogen erneut."
         )
     return FormReading(fields=fields, method=ReadMethod.OCR, page_count=page_count)
-
-
-def _declaration_from_scan(codes: list[tuple[str, str]], text: str) -> DeclarationMark | None:
-    """The QR code names the declaration; the recognised text adds who signed, and when. A
-    scan without a legible QR code is still known by its printed Aktenzeichen."""
-    from ews.declaration_scan import mark_in_text
-
-    from_text = mark_in_text(text)
-    if not codes:
-        return from_text.model_copy(update={"method": "ocr"}) if from_text else None
-    az, ags = codes[0]
-    details: dict[str, object] = {}
-    if from_text is not None:
-        details = {name: getattr(from_text, name)
-                   for name in ("signatory", "function", "signed_on", "place")}
-    return DeclarationMark(az=az, ags=ags, method="qr", **details)  # type: ignore[arg-type]
 
 
 def _has_values(fields: RawFields) -> bool:

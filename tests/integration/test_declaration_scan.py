@@ -1,4 +1,5 @@
-"""Returned declarations through detect_declaration: real pypdf, pdftoppm, zxing and tesseract.
+"""Returned declarations through detect_declaration and the intake's reader: real pypdf,
+pdftoppm, zxing and tesseract.
 
 Every variant of ``tests/declgen.py``: the text layer, scans, a stamp over the QR code, a phone
 photo, a handwritten date, a page fed upside down, a scanner's own OCR, and the office's own
@@ -23,6 +24,8 @@ from ews.declaration_scan import (
     qr_png,
 )
 from ews.errors import ConfigurationError, NotAPdf, UnreadablePdf
+from ews.pipeline import assess_document
+from ews.settings import Settings
 from tests import declgen, pdfgen
 from tests.declgen import Declaration, Scan
 
@@ -33,6 +36,10 @@ MARK = DeclarationMark(
 DEPUTY = Declaration(
     az="13.0.70-012/2027", ags="05958", kommune="Hochsauerlandkreis", name="Dr. Anna Beispiel",
     function="Erster Beigeordneter", date_text="Meschede, 3.6.27",
+)  # fmt: skip
+DEPUTY_MARK = DeclarationMark(
+    az="13.0.70-012/2027", ags="05958", method="ocr", signatory="Dr. Anna Beispiel",
+    function="Erster Beigeordneter", signed_on=date(2027, 6, 3), place="Meschede",
 )  # fmt: skip
 
 
@@ -123,10 +130,7 @@ def test_scan_of_the_office_template_is_recognised_by_its_qr_code() -> None:
 def test_stamp_over_the_qr_code_leaves_ocr_to_find_the_deputy_declaration() -> None:
     data = declgen.stamped_scan(DEPUTY)
     assert qr_marks(data) == []
-    assert detect_declaration(data) == DeclarationMark(
-        az="13.0.70-012/2027", ags="05958", method="ocr", signatory="Dr. Anna Beispiel",
-        function="Erster Beigeordneter", signed_on=date(2027, 6, 3), place="Meschede",
-    )  # fmt: skip
+    assert detect_declaration(data) == DEPUTY_MARK
 
 
 def test_stamped_scan_is_not_recognised_without_ocr() -> None:
@@ -193,3 +197,32 @@ def test_missing_pdftoppm_is_a_configuration_error(
     with pytest.raises(ConfigurationError, match="pdftoppm"):
         detect_declaration(declgen.scanned_declaration())
 
+
+
+# --- the intake's reader: the same recognition, one rasterisation --------------------------
+
+
+@pytest.mark.parametrize("variant", ["text", "searchable_misread", "scan", "stamped", "photo",
+                                     "upside_down"])
+def test_the_intake_reads_every_variant_as_the_declaration_it_is(variant: str) -> None:
+    data, expected = {
+        "text": (declgen.declaration_pdf(), MARK.model_copy(update={"method": "text"})),
+        "searchable_misread": (declgen.searchable_scan(misread_az="13.0.70-001/2027"), MARK),
+        "scan": (declgen.scanned_declaration(), MARK),
+        "stamped": (declgen.stamped_scan(DEPUTY), DEPUTY_MARK),
+        "photo": (declgen.phone_photo(), None),
+        "upside_down": (declgen.upside_down_scan(), MARK),
+    }[variant]
+    assessment = assess_document(data, Settings(_env_file=None))
+    assert assessment.application is None and assessment.reasons == []
+    mark = assessment.declaration
+    assert mark is not None
+    if expected is None:  # the photo: "Erik O. Schulz" may come as "Erik O, Schulz"
+        assert mark.signatory is not None and "Schulz" in mark.signatory
+        expected = MARK.model_copy(update={"signatory": mark.signatory})
+    assert mark == expected
+
+
+def test_the_intake_still_reads_a_scanned_application_as_an_application() -> None:
+    assessment = assess_document(pdfgen.scanned_office_form(), Settings(_env_file=None))
+    assert assessment.declaration is None and assessment.application is not None
