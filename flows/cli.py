@@ -141,7 +141,7 @@ def decide(
                 actor=von or _user(), now=datetime.now(UTC), rank=rang, reason=grund,
                 override=ausnahme)
     except selection.SelectionError as exc:
-        errors.print(f"[red]Nicht möglich:[/] {exc}")
+        errors.print(f"[red]Nicht möglich:[/] {exc.worded(selection.CLI_FIELDS)}")
         raise typer.Exit(2) from exc
     for change in changes:
         moved = " – rückt von der Warteliste nach" if change.moved_up else ""

@@ -55,7 +55,8 @@ def record_decision(settings: Settings, answer: Entscheidung) -> tuple[list[str]
                 actor=answer.von, now=datetime.now(UTC), rank=answer.rang, reason=answer.grund,
                 override=answer.ausnahme)
     except selection.SelectionError as exc:
-        return [], str(exc)
+        return [], exc.worded({name: f"Feld „{field.title}“" for name, field
+                               in Entscheidung.model_fields.items() if field.title})
     return [f"{c.az} {c.kommune}: {c.before or 'offen'} → {c.after}"
             + (" (rückt von der Warteliste nach)" if c.moved_up else "") for c in changes], None
 

@@ -82,8 +82,9 @@ _HEADER_SEARCH = 30  # rows to look for the header in
 _ALLOWED = "angenommen, warteliste, abgelehnt, zurueckgezogen oder leer (offen)"
 _APPLY_ORDER = {REJECTED: 0, WITHDRAWN: 1, WAITING: 2, ACCEPTED: 3}
 #: the CLI's words in selection's messages, said in the sheet's words
-_SHEET_WORDS = {"(--ausnahme)": f"(Spalte „{OVERRIDE}“)", "(--rang 1, 2, …)": f"(Spalte „{RANK}“)",
-                "(--grund)": f"(Spalte „{REASON}“)"}
+#: how the sheet names the inputs of a refused decision
+_SHEET_FIELDS = {"ausnahme": f"Spalte „{OVERRIDE}“", "rang": f"Spalte „{RANK}“",
+                 "grund": f"Spalte „{REASON}“"}
 
 
 class DecisionSheetError(EwsError):
@@ -322,7 +323,7 @@ def import_decisions(session: Session, rows: Sequence[SheetRow], *, round_name: 
                                         override=row.override)
         except selection.SelectionError as exc:
             failures.append((row.row, f"Zeile {row.row} ({row.az}): "
-                                      f"{_in_sheet_words(str(exc))}"))
+                                      f"{exc.worded(_SHEET_FIELDS)}"))
     if failures:
         raise DecisionSheetError([text for _, text in sorted(failures)]
                                  + _move_up_notes(changes))
@@ -425,12 +426,6 @@ def _describe(record: dict[str, Any]) -> str:
     if decision == ACCEPTED and record["nachgerueckt"]:
         return f"{ACCEPTED} (nachgerückt)"
     return str(decision or "offen")
-
-
-def _in_sheet_words(message: str) -> str:
-    for cli, sheet in _SHEET_WORDS.items():
-        message = message.replace(cli, sheet)
-    return message
 
 
 def _move_up_notes(changes: list[Change]) -> list[str]:

@@ -35,7 +35,25 @@ REJECTION_REASONS = {
 
 
 class SelectionError(EwsError):
-    """A decision the rules do not allow (German message)."""
+    """A decision the rules do not allow (German message).
+
+    ``field`` is the input to fix (``rang``, ``grund`` or ``ausnahme``); the command line, the
+    decision sheet and the Prefect form each name it their own way (``worded``)."""
+
+    _PLACE = "{wo}"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message.replace(self._PLACE, ""))
+        self.template, self.field = message, field
+
+    def worded(self, names: dict[str, str]) -> str:
+        """The message with the place to fix it, e.g. ``{"rang": "Spalte „Rang“"}``."""
+        place = f" ({names[self.field]})" if self.field in names else ""
+        return self.template.replace(self._PLACE, place)
+
+
+#: how the command line names the inputs of a refused decision
+CLI_FIELDS = {"rang": "--rang 1, 2, …", "grund": "--grund", "ausnahme": "--ausnahme"}
 
 
 @dataclass(frozen=True)
@@ -80,17 +98,19 @@ def _check(session: Session, application: ApplicationRow, current: DecisionRow |
         state = "verspätet eingegangen" if application.status == ApplicationStatus.LATE.value \
             else "durch eine neuere Bewerbung ersetzt"
         raise SelectionError(f"{label} ist {state}; annehmen oder auf die Warteliste setzen "
-                             "nur mit einer Ausnahme und deren Begründung (--ausnahme).")
+                             "nur mit einer Ausnahme und deren Begründung{wo}.",
+                             field="ausnahme")
     if decision == ACCEPTED and (current is None or current.decision != ACCEPTED):
         taken = len(accepted(session, application.round_name))
         if taken >= seats:
             raise SelectionError(f"Alle {seats} Plätze der Runde {application.round_name} "
                                  f"sind vergeben; {label} kann nur auf die Warteliste.")
     if decision == WAITING and (rank is None or rank < 1):
-        raise SelectionError(f"Für die Warteliste fehlt der Rang von {label} (--rang 1, 2, …).")
+        raise SelectionError(f"Für die Warteliste fehlt der Rang von {label}{{wo}}.",
+                             field="rang")
     if decision == REJECTED and reason not in REJECTION_REASONS:
-        raise SelectionError(f"Für die Absage an {label} fehlt eine Begründungsart "
-                             f"(--grund): {', '.join(REJECTION_REASONS)}.")
+        raise SelectionError(f"Für die Absage an {label} fehlt eine Begründungsart{{wo}}: "
+                             f"{', '.join(REJECTION_REASONS)}.", field="grund")
     if decision == WITHDRAWN and (current is None or current.decision not in
                                   (ACCEPTED, WAITING)):
         raise SelectionError(f"{label} ist weder angenommen noch auf der Warteliste und kann "

@@ -132,3 +132,14 @@ def test_notice_run_writes_each_outstanding_letter_once_and_shows_the_round(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["bescheide-stand"])),
             limit=1, sort="CREATED_DESC")
     assert "0 neue Schreiben" in str(summary.data)
+
+
+def test_a_refusal_names_the_form_field_to_fix(tmp_path: Path) -> None:
+    from flows.selection import Entscheidung, record_decision
+
+    settings = make_settings(tmp_path)
+    azs = fill_register(settings, 2)
+    answer = Entscheidung(aktenzeichen=azs[1], entscheidung="warteliste", von="frau.meier")
+    lines, refusal = record_decision.fn(settings, answer)
+    assert lines == [] and refusal is not None
+    assert refusal.endswith("(Feld „Rang auf der Warteliste“).")

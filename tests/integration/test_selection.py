@@ -113,4 +113,5 @@ def test_cli_decides_and_refuses_in_german(tmp_path: Path, monkeypatch: pytest.M
 
     assert ok.exit_code == 0 and "offen → warteliste (Rang 1)" in ok.output
     assert refused.exit_code == 2 and "verspätet" in refused.output
+    assert "(--ausnahme)" in " ".join(refused.output.split())  # where to fix it, CLI words
     assert "0 von 17 Plätzen" in listing.output
