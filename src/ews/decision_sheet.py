@@ -314,13 +314,17 @@ def import_decisions(session: Session, rows: Sequence[SheetRow], *, round_name: 
     settled = 0
     for row in pending:
         assert row.decision is not None  # an emptied decision is a problem above
-        if _same(row, _current(session, round_name, row.az)):
+        if _same(row, register[row.az]):
             settled += 1  # a move-up did it already
             continue
         try:
-            changes += selection.decide(session, row.az, row.decision, seats=seats,
-                                        actor=actor, now=now, rank=row.rank, reason=row.reason,
-                                        override=row.override)
+            made = selection.decide(session, row.az, row.decision, seats=seats, actor=actor,
+                                    now=now, rank=row.rank, reason=row.reason,
+                                    override=row.override)
+            changes += made
+            if any(change.moved_up for change in made):  # another row changed too
+                register = {str(r["az"]): r for r in selection.round_overview(session,
+                                                                              round_name)}
         except selection.SelectionError as exc:
             failures.append((row.row, f"Zeile {row.row} ({row.az}): "
                                       f"{exc.worded(_SHEET_FIELDS)}"))
@@ -413,19 +417,9 @@ def _same(row: SheetRow, record: dict[str, Any]) -> bool:
     return (row.override or None) == (record["ausnahme"] or None)
 
 
-def _current(session: Session, round_name: str, az: str) -> dict[str, Any]:
-    return next(r for r in selection.round_overview(session, round_name) if r["az"] == az)
-
-
 def _describe(record: dict[str, Any]) -> str:
-    decision = record["entscheidung"]
-    if decision == WAITING:
-        return f"{WAITING} (Rang {record['rang']})"
-    if decision == REJECTED:
-        return f"{REJECTED} ({record['grund']})"
-    if decision == ACCEPTED and record["nachgerueckt"]:
-        return f"{ACCEPTED} (nachgerückt)"
-    return str(decision or "offen")
+    return selection.describe(record["entscheidung"], rank=record["rang"],
+                              reason=record["grund"], moved_up=bool(record["nachgerueckt"]))
 
 
 def _move_up_notes(changes: list[Change]) -> list[str]:

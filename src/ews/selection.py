@@ -148,11 +148,18 @@ def _move_up(session: Session, round_name: str, *, actor: str, now: datetime) ->
 
 
 def _describe(row: DecisionRow) -> str:
-    if row.decision == WAITING:
-        return f"{WAITING} (Rang {row.rank})"
-    if row.decision == REJECTED:
-        return f"{REJECTED} ({row.reason_category})"
-    return row.decision + (" (nachgerückt)" if row.moved_up else "")
+    return describe(row.decision, rank=row.rank, reason=row.reason_category,
+                    moved_up=row.moved_up)
+
+
+def describe(decision: str | None, *, rank: int | None, reason: str | None,
+             moved_up: bool) -> str:
+    """A decision in the words of the log, e.g. ``warteliste (Rang 2)``."""
+    if decision == WAITING:
+        return f"{WAITING} (Rang {rank})"
+    if decision == REJECTED:
+        return f"{REJECTED} ({reason})"
+    return (decision or "offen") + (" (nachgerückt)" if moved_up else "")
 
 
 def _decision_of(session: Session, application_id: int) -> DecisionRow | None:
