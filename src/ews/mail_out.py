@@ -131,31 +131,35 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
         "nicht_angenommen": list(mail.reasons) if mail.kind == "application" else [],
         "buero": settings.office.model_dump(),
     })
-    message = EmailMessage()
     reference = az or f"Eingang {item.id:06d}"
-    message["Subject"] = f"{SUBJECTS[result]} – {settings.round.name} ({reference})"
+    message = office_mail(settings, f"{SUBJECTS[result]} – {settings.round.name} ({reference})",
+                          recipients, now, body, files, auto_submitted="auto-replied")
+    if mail.message_id:
+        message["In-Reply-To"] = f"<{mail.message_id}>"
+        message["References"] = f"<{mail.message_id}>"
+    return message, recipients
+
+
+def office_mail(settings: Settings, subject: str, recipients: list[str], now: datetime,
+                body: str, files: list[Path], *, auto_submitted: str) -> EmailMessage:
+    """A mail from the office: the first recipient in To, the others in Cc, the letters
+    attached. ``auto_submitted`` (RFC 3834) keeps auto-responders from answering it."""
+    message = EmailMessage()
+    message["Subject"] = subject
     message["From"] = settings.sender_address
     message["To"] = recipients[0]
     if len(recipients) > 1:
         message["Cc"] = ", ".join(recipients[1:])
     message["Date"] = format_datetime(now.astimezone(BERLIN))
     message["Message-ID"] = make_msgid(domain=settings.sender_address.rpartition("@")[2])
-    if mail.message_id:
-        message["In-Reply-To"] = f"<{mail.message_id}>"
-        message["References"] = f"<{mail.message_id}>"
-    message["Auto-Submitted"] = "auto-replied"  # RFC 3834: no auto-reply to this one
+    message["Auto-Submitted"] = auto_submitted
     message.set_content(body)
-    attach_files(message, files)
-    return message, recipients
-
-
-def attach_files(message: EmailMessage, files: list[Path]) -> None:
-    """The letters as attachments (PDF, or .docx when PDF output is off)."""
-    for path in files:
+    for path in files:  # PDF, or .docx when PDF output is off
         subtype = "pdf" if path.suffix == ".pdf" else \
             "vnd.openxmlformats-officedocument.wordprocessingml.document"
         message.add_attachment(path.read_bytes(), maintype="application", subtype=subtype,
                                filename=path.name)
+    return message
 
 
 def mail_recipients(settings: Settings, senders: list[str], application: ApplicationRow | None

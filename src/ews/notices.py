@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from sqlalchemy import select
@@ -33,7 +32,7 @@ from ews.database import session_factory
 from ews.deadlines import BERLIN, next_werktag
 from ews.forms import assess_fields
 from ews.letters import LetterData, WorkshopDate
-from ews.mail_out import attach_files, enqueue, mail_recipients, render_body
+from ews.mail_out import enqueue, mail_recipients, office_mail, render_body
 from ews.models import LetterKind, Recipient
 from ews.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.schema import ApplicationRow, DecisionRow, LetterRow, OutgoingMail
@@ -206,18 +205,9 @@ def _notice_mail(settings: Settings, application: ApplicationRow, letter: Letter
         "rang": data.rank or "", "anhaenge": [path.name for path in files],
         "buero": settings.office.model_dump(),
     }, template="bescheid.txt.j2")
-    message = EmailMessage()
-    message["Subject"] = f"{application.round_name}: {SUBJECTS[kind]} ({application.az})"
-    message["From"] = settings.sender_address
-    message["To"] = recipients[0]
-    if len(recipients) > 1:
-        message["Cc"] = ", ".join(recipients[1:])
-    message["Date"] = format_datetime(now.astimezone(BERLIN))
-    message["Message-ID"] = make_msgid(domain=settings.sender_address.rpartition("@")[2])
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body)
-    attach_files(message, files)
-    return message
+    return office_mail(settings, f"{application.round_name}: {SUBJECTS[kind]} "
+                       f"({application.az})", recipients, now, body, files,
+                       auto_submitted="auto-generated")
 
 
 def _title(kind: LetterKind) -> str:
