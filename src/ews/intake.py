@@ -232,16 +232,21 @@ def convert_pending_letters(settings: Settings) -> list[str]:
         return []
     failure: ConversionError | None = None
     try:
-        convert_to_pdfa(list(pending.values()), soffice=settings.letters.soffice,
-                        profile_dir=settings.data_dir / "libreoffice" / "profil-1",
-                        timeout=settings.letters.timeout_seconds,
-                        batch_size=settings.letters.batch_size)
+        convert_letters(list(pending.values()), settings)
     except ConversionError as exc:
         failure = exc  # the others were converted; record them before reporting it
     made = _record_pdfs(settings, pending)
     if failure is not None:
         raise failure
     return made
+
+
+def convert_letters(docx_paths: list[Path], settings: Settings) -> None:
+    """PDF/A beside each .docx, by LibreOffice with the service's profile and limits."""
+    convert_to_pdfa(docx_paths, soffice=settings.letters.soffice,
+                    profile_dir=settings.data_dir / "libreoffice" / "profil-1",
+                    timeout=settings.letters.timeout_seconds,
+                    batch_size=settings.letters.batch_size)
 
 
 def _record_pdfs(settings: Settings, pending: dict[int, Path]) -> list[str]:

@@ -294,23 +294,6 @@ def roster_record(member: NetworkMember) -> dict[str, Any]:
     }
 
 
-def declaration_records(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(DeclarationRow).order_by(DeclarationRow.id))
-    return [{"az": row.az, "ags": row.ags, "kommune": row.kommune_name, "stand": row.state,
-             "ausgestellt": row.issued_at.astimezone(BERLIN).isoformat(),
-             "zurueck": row.returned_at.astimezone(BERLIN).isoformat()
-             if row.returned_at else None,
-             "dokument": row.pdf_path or _pdf_beside(row.docx_path)} for row in rows]
-
-
-def _pdf_beside(docx_path: str | None) -> str | None:
-    """A participant's declaration is converted with the case's letters: its PDF lies beside."""
-    if docx_path is None:
-        return None
-    pdf = Path(docx_path).with_suffix(".pdf")
-    return str(pdf) if pdf.is_file() else docx_path
-
-
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -322,25 +305,16 @@ def issue_declaration_document(settings: Settings, municipality: Municipality, n
     .docx and PDF/A into its case folder. Returns the document, its Az. and whether it is
     new. A crash after the issue is repaired by calling again (the open one is reused)."""
     from ews.database import session_factory
+    from ews.intake import convert_letters
     from ews.letters import render_letter
-    from ews.pdfa import convert_to_pdfa
 
-    sessions = session_factory(settings.db_url)
-    with sessions.begin() as session:
+    with session_factory(settings.db_url).begin() as session:
         row, data, is_new = issue_on_demand(session, municipality, settings, now, actor=actor,
                                             hvb_name=hvb_name, hvb_function=hvb_function,
                                             contact_person=contact_person)
-        row_id, az, docx = row.id, row.az, Path(str(row.docx_path))
+        az, docx = row.az, Path(str(row.docx_path))
     render_letter(data, settings.office, settings.templates_dir, docx)
     if not settings.letters.pdf:
         return docx, az, is_new
-    convert_to_pdfa([docx], soffice=settings.letters.soffice,
-                    profile_dir=settings.data_dir / "libreoffice" / "profil-1",
-                    timeout=settings.letters.timeout_seconds,
-                    batch_size=settings.letters.batch_size)
-    pdf = docx.with_suffix(".pdf")
-    with sessions.begin() as session:
-        stored = session.get(DeclarationRow, row_id)
-        assert stored is not None
-        stored.pdf_path = str(pdf)
-    return pdf, az, is_new
+    convert_letters([docx], settings)
+    return docx.with_suffix(".pdf"), az, is_new

@@ -73,7 +73,6 @@ def notice_kind(decision: DecisionRow) -> LetterKind | None:
 @dataclass
 class NoticeReport:
     planned: list[tuple[str, str, str]] = field(default_factory=list)  # (az, kommune, title)
-    pdfs: int = 0
     queued: int = 0
     by_post: list[tuple[str, str]] = field(default_factory=list)  # (az, title): no address
     sent: int = 0
@@ -223,7 +222,7 @@ def send_notices(settings: Settings, now: datetime, *, actor: str) -> NoticeRepo
     with session_factory(settings.db_url).begin() as session:
         report.planned = plan_notices(session, settings, now, actor=actor)
     render_notices(settings)
-    report.pdfs = len(convert_pending_letters(settings))
+    convert_pending_letters(settings)
     report.queued, report.by_post = queue_notice_mails(settings, now)
     sending = send_queued(settings, now)
     report.sent, report.retrying, report.failed = sending.sent, sending.retrying, sending.failed

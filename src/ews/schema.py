@@ -239,8 +239,8 @@ class DeclarationRow(Base):
     hvb_name: Mapped[str] = mapped_column(String(256), default="")
     hvb_function: Mapped[str] = mapped_column(String(256), default="")
     contact_person: Mapped[str] = mapped_column(String(256), default="")
+    #: the document in the case folder (its PDF/A lies beside it)
     docx_path: Mapped[str | None] = mapped_column(String(1024))
-    pdf_path: Mapped[str | None] = mapped_column(String(1024))
     state: Mapped[str] = mapped_column(String(16), default="issued")
     issued_by: Mapped[str] = mapped_column(String(128))
     issued_at: Mapped[datetime]

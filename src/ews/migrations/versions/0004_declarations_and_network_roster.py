@@ -27,7 +27,6 @@ def upgrade() -> None:
     sa.Column('hvb_function', sa.String(length=256), nullable=False),
     sa.Column('contact_person', sa.String(length=256), nullable=False),
     sa.Column('docx_path', sa.String(length=1024), nullable=True),
-    sa.Column('pdf_path', sa.String(length=1024), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('issued_by', sa.String(length=128), nullable=False),
     sa.Column('issued_at', ews.schema.UtcDateTime(), nullable=False),
