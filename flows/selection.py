@@ -8,6 +8,7 @@ as completed with every decision made so far, and the next run asks again.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -110,22 +111,19 @@ def publish_round(settings: Settings) -> None:
         records = selection.round_overview(session, settings.round.name)
     rows = [{"Aktenzeichen": r["az"], "Kommune": r["kommune_name"],
              "Eingang": "verspätet" if r["status"] == "late" else "fristgerecht",
-             "Entscheidung": DECISION_WORDS.get(str(r["entscheidung"]) if r["entscheidung"]
-                                                else None, str(r["entscheidung"]))
+             "Entscheidung": DECISION_WORDS[r["entscheidung"]]  # type: ignore[index]
              + (" (nachgerückt)" if r["nachgerueckt"] else ""),
              "Rang": r["rang"] or "", "Grund": r["grund"] or "", "von": r["von"] or ""}
             for r in records]
     create_table_artifact(key="auswahl", table=rows,
                           description=f"Auswahl {settings.round.name}")
-    counts = {word: sum(1 for r in records if r["entscheidung"] == key)
-              for key, word in DECISION_WORDS.items() if key}
-    open_ = sum(1 for r in records if not r["entscheidung"])
+    counts = Counter(r["entscheidung"] for r in records)
     create_markdown_artifact(
         key="auswahl-stand",
         markdown=(f"## Auswahl {settings.round.name}\n\n"
                   f"**{counts['angenommen']} von {settings.round.seats} Plätzen vergeben** · "
-                  f"{counts['Warteliste']} auf der Warteliste · {counts['abgelehnt']} abgelehnt"
-                  f" · {counts['zurückgezogen']} zurückgezogen · {open_} offen\n\n"
+                  f"{counts['warteliste']} auf der Warteliste · {counts['abgelehnt']} abgelehnt"
+                  f" · {counts['zurueckgezogen']} zurückgezogen · {counts[None]} offen\n\n"
                   "Bescheide schreiben und versenden: Lauf „bescheide-versenden“ starten oder "
                   "`ews letters send`."))
 

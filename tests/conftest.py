@@ -35,6 +35,17 @@ def make_settings(root: Path, **changes: object) -> Settings:
     return settings
 
 
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment under which ``ews`` (CliRunner) sees the same folders and round."""
+    return {"EWS_INBOX_DIR": str(settings.inbox_dir), "EWS_OUTBOX_DIR": str(settings.outbox_dir),
+            "EWS_DATA_DIR": str(settings.data_dir),
+            "EWS_TEMPLATES_DIR": str(settings.templates_dir),
+            "EWS_ROUND__NAME": settings.round.name,
+            "EWS_ROUND__DEADLINE": settings.round.deadline.isoformat(),
+            "EWS_ROUND__SEATS": str(settings.round.seats),
+            "EWS_LETTERS__PDF": str(settings.letters.pdf).lower()}
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)

@@ -22,15 +22,8 @@ from ews.reports import application_records, journal_records
 from ews.settings import LetterSettings, Settings
 from flows.cli import app
 from tests import pdfgen
-from tests.conftest import make_settings
+from tests.conftest import cli_env, make_settings
 from tests.integration.test_letters import TEMPLATES, append_paragraph
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {"EWS_INBOX_DIR": str(settings.inbox_dir), "EWS_OUTBOX_DIR": str(settings.outbox_dir),
-            "EWS_DATA_DIR": str(settings.data_dir),
-            "EWS_TEMPLATES_DIR": str(settings.templates_dir),
-            "EWS_LETTERS__PDF": str(settings.letters.pdf).lower()}
 
 
 @pytest.fixture
@@ -44,7 +37,7 @@ def test_declaration_on_demand_is_recognised_when_it_comes_back_signed(
         office: Settings) -> None:
     runner = CliRunner()
     issued = runner.invoke(app, ["erklaerung", "Kreis Olpe", "--name", "Theo Melcher",
-                                 "--funktion", "Landrat"], env=_env(office))
+                                 "--funktion", "Landrat"], env=cli_env(office))
     assert issued.exit_code == 0, issued.output
     assert "Kreis Olpe erstellt" in issued.output
     pdf = next(office.outbox_dir.rglob("*Gemeinsame Erklärung.pdf"))
@@ -53,9 +46,9 @@ def test_declaration_on_demand_is_recognised_when_it_comes_back_signed(
     [(az, ags)] = qr_marks(pdf.read_bytes())
     assert ags == "05966" and f"Aktenzeichen: {az}" in text
 
-    again = runner.invoke(app, ["erklaerung", "05966"], env=_env(office))
+    again = runner.invoke(app, ["erklaerung", "05966"], env=cli_env(office))
     assert again.exit_code == 0 and az in again.output and "erneut erstellt" in again.output
-    unknown = runner.invoke(app, ["erklaerung", "Stadt Atlantis"], env=_env(office))
+    unknown = runner.invoke(app, ["erklaerung", "Stadt Atlantis"], env=cli_env(office))
     assert unknown.exit_code == 2 and "nicht gefunden" in unknown.output
 
     (office.inbox_dir / "scan.pdf").write_bytes(pdfgen.scanned_pages(pdf.read_bytes(), dpi=200))
@@ -82,26 +75,26 @@ def test_declaration_on_demand_is_recognised_when_it_comes_back_signed(
 
 def test_roster_entries_by_staff_on_the_command_line_and_in_excel(office: Settings) -> None:
     runner = CliRunner()
-    refused = runner.invoke(app, ["netzwerk", "setzen", "Stadt Troisdorf"], env=_env(office))
+    refused = runner.invoke(app, ["netzwerk", "setzen", "Stadt Troisdorf"], env=cli_env(office))
     assert refused.exit_code == 2 and "Beitrittsdatum" in refused.output
     done = runner.invoke(app, ["netzwerk", "setzen", "Stadt Troisdorf", "--beitritt",
                                "06.12.2017", "--ehrenamtskarte", "teilnahme", "--querschnitt",
                                "--ansprechperson", "Ute Beispiel", "--von", "frau.meier"],
-                         env=_env(office))
+                         env=cli_env(office))
     assert done.exit_code == 0, done.output
     wrong = runner.invoke(app, ["netzwerk", "setzen", "Stadt Troisdorf", "--ehrenamtskarte",
-                                "vielleicht"], env=_env(office))
+                                "vielleicht"], env=cli_env(office))
     assert wrong.exit_code == 2 and "vielleicht" in wrong.output
 
-    listed = runner.invoke(app, ["netzwerk", "--json"], env=_env(office))
+    listed = runner.invoke(app, ["netzwerk", "--json"], env=cli_env(office))
     [member] = [json.loads(line) for line in listed.output.splitlines()]
     assert member["beitritt"] == "2017-12-06" and member["ehrenamtskarte"] == "teilnahme"
     assert member["querschnittsaufgabe"] is True and member["kontinuierliche_mitarbeit"] is None
-    table = runner.invoke(app, ["netzwerk"], env=_env(office) | {"COLUMNS": "200"})
+    table = runner.invoke(app, ["netzwerk"], env=cli_env(office) | {"COLUMNS": "200"})
     assert "Troisdorf" in table.output and "06.12.2017" in table.output
 
     target = office.data_dir / "netzwerk.xlsx"
-    exported = runner.invoke(app, ["netzwerk", "export", str(target)], env=_env(office))
+    exported = runner.invoke(app, ["netzwerk", "export", str(target)], env=cli_env(office))
     assert exported.exit_code == 0, exported.output
     sheet = load_workbook(target)["Netzwerk"]
     header = [cell.value for cell in sheet[1]]

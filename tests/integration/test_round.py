@@ -28,6 +28,7 @@ from ews.schema import LetterRow, OutgoingMail
 from ews.settings import LetterSettings, RoundSettings, Settings
 from flows.cli import app
 from tests import pdfgen
+from tests.conftest import cli_env
 from tests.integration.test_mail_intake import OFFICE, application_mail, mail_settings
 from tests.mailserver import MailboxMissing, MailServers
 
@@ -77,23 +78,23 @@ def test_a_whole_round_from_25_applications_to_the_network(
     # the first attempt has three staff mistakes and changes nothing
     runner = CliRunner()
     sheet_path = office.data_dir / "register.xlsx"
-    exported = runner.invoke(app, ["export", str(sheet_path)], env=_env(office))
+    exported = runner.invoke(app, ["export", str(sheet_path)], env=cli_env(office))
     assert exported.exit_code == 0, exported.output
     wanted = {az: ("angenommen", None, None) for az in azs[:17]}
     wanted |= {az: ("Warteliste", rank, None) for rank, az in enumerate(azs[17:20], start=1)}
     wanted |= {az: ("abgelehnt", None, "plaetze") for az in azs[20:]}
     _fill_sheet(sheet_path, wanted, mistakes=True)
-    refused = runner.invoke(app, ["import", str(sheet_path)], env=_env(office))
+    refused = runner.invoke(app, ["import", str(sheet_path)], env=cli_env(office))
     assert refused.exit_code == 2
     assert "3 Problem(e)" in refused.output and "das Register ist unverändert" in \
         refused.output
     assert "angenomen" in refused.output and "fehlt" in refused.output
     with session_factory(office.db_url).begin() as session:
         assert not selection.accepted(session, "EWS 6")
-    runner.invoke(app, ["export", str(sheet_path)], env=_env(office))
+    runner.invoke(app, ["export", str(sheet_path)], env=cli_env(office))
     _fill_sheet(sheet_path, wanted, mistakes=False)
     imported = runner.invoke(app, ["import", str(sheet_path), "--von", "frau.meier"],
-                             env=_env(office))
+                             env=cli_env(office))
     assert imported.exit_code == 0, imported.output
     assert "25 Entscheidung(en) übernommen" in imported.output
 
@@ -135,7 +136,7 @@ def test_a_whole_round_from_25_applications_to_the_network(
 
     # a participant withdraws: the first on the waiting list moves up and gets its letter
     withdrawn = runner.invoke(app, ["decide", azs[4], "zurueckgezogen", "--von", "frau.meier"],
-                              env=_env(office))
+                              env=cli_env(office))
     assert withdrawn.exit_code == 0, withdrawn.output
     assert f"{azs[17]}" in withdrawn.output and "nachgerückt" in withdrawn.output
     moved = notices.send_notices(office, NOW, actor="frau.meier")
@@ -181,7 +182,7 @@ def test_a_whole_round_from_25_applications_to_the_network(
                for p in answer[0].iter_attachments())
 
     # the roster on the command line
-    listed = runner.invoke(app, ["netzwerk", "--json"], env=_env(office))
+    listed = runner.invoke(app, ["netzwerk", "--json"], env=cli_env(office))
     assert listed.exit_code == 0, listed.output
     assert {json.loads(line)["ags"] for line in listed.output.splitlines()} == set(members)
 
@@ -214,13 +215,3 @@ def _declaration_pdf(settings: Settings, az: str) -> bytes:
             LetterRow.reference == az, LetterRow.kind == LetterKind.GEMEINSAME_ERKLAERUNG.value))
     assert path is not None
     return Path(path).read_bytes()
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    """The settings as the environment the command line reads."""
-    return {"EWS_INBOX_DIR": str(settings.inbox_dir), "EWS_OUTBOX_DIR": str(settings.outbox_dir),
-            "EWS_DATA_DIR": str(settings.data_dir),
-            "EWS_TEMPLATES_DIR": str(settings.templates_dir),
-            "EWS_ROUND__NAME": settings.round.name,
-            "EWS_ROUND__DEADLINE": settings.round.deadline.isoformat(),
-            "EWS_ROUND__SEATS": str(settings.round.seats)}
