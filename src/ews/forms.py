@@ -154,10 +154,11 @@ def recipient_for(fields: RawFields, municipality: Municipality | None) -> Recip
     lines += [v for v in (_text(fields, "strasse"),) if v]
     town = " ".join(v for v in (_text(fields, "plz"), _text(fields, "ort")) if v)
     lines += [town] if town else []
-    return Recipient(lines=lines[:6], salutation=_salutation(anrede, funktion, hvb))
+    return Recipient(lines=lines[:6], salutation=salutation(anrede, funktion, hvb))
 
 
-def _salutation(anrede: str | None, funktion: str | None, name: str | None) -> str:
+def salutation(anrede: str | None, funktion: str | None, name: str | None) -> str:
+    """The salutation line with its comma: Anrede, function and surname, or the neutral form."""
     surname = name.split()[-1] if name else ""
     title = f"{funktion} {surname}".strip() if funktion else surname
     match (anrede or "").casefold():
