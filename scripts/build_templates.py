@@ -24,6 +24,12 @@ Gemeindeschlüssel:, Aktenzeichen:, Name:, Funktion:, Ansprechperson für Engage
 Unterschrift:) are read back by text recognition: keep each a paragraph of its own, verbatim.
 The Beitrittsbestätigung uses unterzeichnet_von, unterzeichnet_funktion, unterzeichnet_am,
 beitritt_am and eingang_datum (date strings).
+The Rundschreiben (``rundschreiben.docx``, not a LetterKind; ``ews.circular_text`` renders it)
+uses anschrift (the distribution list, lines joined by "\n"), unser_zeichen (the circular's
+Az.), briefdatum, mitteilung ("Mitteilung 12/2026 vom 03.03.2026", also in the running header),
+titel, anrede, anlagen (list of file names; no Anlagen block when empty), the absender_*,
+ansprechpartner and unterzeichner_* values, and ``{{p text }}``: the Markdown body, replaced
+by paragraphs in the styles Heading 1-3, List Bullet (2), List Number (2), Quote, Table Grid.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
@@ -62,6 +68,7 @@ INFO_LINES = [
     ("", ""),
     ("Datum:", "{{ briefdatum }}"),
 ]
+RUNNING_HEAD = "{{ absender_einheit }} · Unser Zeichen {{ unser_zeichen }} · Seite "
 Container = DocumentObject | _Cell
 
 
@@ -120,7 +127,7 @@ def layout_table(table: Table, widths_mm: list[float], margins_mm: list[float]) 
         properties.append(child)
 
 
-def setup_document() -> DocumentObject:
+def setup_document(running_head: str = RUNNING_HEAD) -> DocumentObject:
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -139,7 +146,7 @@ def setup_document() -> DocumentObject:
     normal.paragraph_format.line_spacing = 1.0
     document.core_properties.author = "Entwicklungswerkstatt (EWS)"
     document.core_properties.language = "de-DE"
-    add_header_and_footer(document)
+    add_header_and_footer(document, running_head)
     return document
 
 
@@ -152,12 +159,13 @@ def add_page_field(paragraph: Paragraph, instruction: str) -> None:
     paragraph._p.append(field)
 
 
-def add_header_and_footer(document: DocumentObject) -> None:
-    """Page 1 has the letterhead in the body; later pages get a short running header."""
+def add_header_and_footer(document: DocumentObject, running_head: str = RUNNING_HEAD) -> None:
+    """Page 1 has the letterhead in the body; later pages get a short running header:
+    ``running_head``, then "N von M"."""
     section = document.sections[0]
     section.different_first_page_header_footer = True
     header = section.header.paragraphs[0]
-    add_runs(header, "{{ absender_einheit }} · Unser Zeichen {{ unser_zeichen }} · Seite ", size=8)
+    add_runs(header, running_head, size=8)
     add_page_field(header, "PAGE")
     add_runs(header, " von ", size=8)
     add_page_field(header, "NUMPAGES")
@@ -214,9 +222,13 @@ def add_info_block(cell: _Cell) -> None:
             paragraph.add_run(value).font.size = Pt(10)
 
 
-def add_subject(document: DocumentObject, subject: str) -> None:
-    """Bold subject without the word "Betreff", two blank lines around it, then the salutation."""
+def add_subject(document: DocumentObject, subject: str, *more_lines: str) -> None:
+    """Bold subject without the word "Betreff", two blank lines around it, then the salutation;
+    ``more_lines`` continue the subject after line breaks."""
     paragraph = add_paragraph(document, subject, bold=True, after=22)
+    for line in more_lines:
+        paragraph.add_run().add_break()
+        add_runs(paragraph, line, bold=True)
     paragraph.paragraph_format.space_before = Pt(22)
     add_paragraph(document, "{{ anrede }}")
 
@@ -226,14 +238,22 @@ def add_closing(
 ) -> None:
     """Greeting and signature block; ``enclosure`` is the Anlagenvermerk below it, ``keep``
     stops a page break inside the block."""
+    add_signature(document, keep=keep)
+    if enclosure:
+        add_paragraph(document, enclosure, after=22)
+    add_machine_note(document)
+
+
+def add_signature(document: DocumentObject, *, keep: bool = False) -> None:
     greeting = add_paragraph(document, "Mit freundlichen Grüßen", after=30)
     name = add_paragraph(document, "{{ unterzeichner_name }}", after=0)
     add_paragraph(document, "{{ unterzeichner_funktion }}", after=22)
     if keep:
         greeting.paragraph_format.keep_with_next = True
         name.paragraph_format.keep_with_next = True
-    if enclosure:
-        add_paragraph(document, enclosure, after=22)
+
+
+def add_machine_note(document: DocumentObject) -> None:
     add_paragraph(
         document,
         "Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig.",
@@ -601,6 +621,51 @@ def build_gemeinsame_erklaerung(document: DocumentObject) -> None:
     note.paragraph_format.space_before = Pt(14)
 
 
+CIRCULAR = "rundschreiben"  # the file stem ews.circulars looks up
+CIRCULAR_HEAD = "{{ mitteilung }} – Seite "
+#: (style, size, space before, space after in points) of the headings in a circular's body
+HEADINGS = [("Heading 1", 13, 11, 6), ("Heading 2", 12, 11, 4), ("Heading 3", 11, 8, 3)]
+
+
+def style_body_text(document: DocumentObject) -> None:
+    """The styles of the Markdown body in the letter's font, black: python-docx's defaults are
+    blue headings in the theme font and a quote without indent."""
+    for name, size, before, after in HEADINGS:
+        style = document.styles[name]
+        style.element.get_or_add_rPr()._remove_rFonts()  # the theme font; Normal's instead
+        style.font.size, style.font.bold = Pt(size), True
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        style.paragraph_format.space_before = Pt(before)
+        style.paragraph_format.space_after = Pt(after)
+        style.paragraph_format.keep_with_next = True
+    quote = document.styles["Quote"]
+    quote.paragraph_format.left_indent = Mm(10)
+    quote.font.color.rgb = RGBColor(0x40, 0x40, 0x40)
+
+
+def add_enclosures(document: DocumentObject) -> None:
+    """Anlagenvermerk with one line per file, left out when there is none."""
+    add_paragraph(document, "{%p if anlagen %}")
+    add_paragraph(
+        document, "Anlage{% if anlagen|length > 1 %}n{% endif %}", bold=True, after=0
+    )
+    add_paragraph(document, "{%p for anlage in anlagen %}")
+    add_paragraph(document, "{{ anlage }}", after=0)
+    add_paragraph(document, "{%p endfor %}")
+    add_paragraph(document, "", after=11)
+    add_paragraph(document, "{%p endif %}")
+
+
+def build_rundschreiben(document: DocumentObject) -> None:
+    """A circular to a distribution list: the Markdown body replaces ``{{p text }}``."""
+    style_body_text(document)
+    add_subject(document, "{{ mitteilung }}", "{{ titel }}")
+    add_paragraph(document, "{{p text }}")
+    add_signature(document, keep=True)
+    add_enclosures(document)
+    add_machine_note(document)
+
+
 Builder = Callable[[DocumentObject], None]
 #: the template file stem is the kind's value: ews.letters looks the file up by it
 LETTERS: dict[LetterKind, tuple[str, Builder]] = {
@@ -619,15 +684,29 @@ FORMS = frozenset({LetterKind.GEMEINSAME_ERKLAERUNG})
 
 
 def write_template(out_dir: Path, kind: LetterKind, title: str, build: Builder) -> Path:
-    document = setup_document()
-    if kind not in FORMS:
+    return write_named_template(out_dir, kind.value, title, build, letter=kind not in FORMS)
+
+
+def write_named_template(
+    out_dir: Path,
+    name: str,
+    title: str,
+    build: Builder,
+    *,
+    letter: bool = True,
+    running_head: str = RUNNING_HEAD,
+) -> Path:
+    """Writes ``<out_dir>/<name>.docx``; ``letter`` puts the letterhead, address field and
+    information block first."""
+    document = setup_document(running_head)
+    if letter:
         add_head(document)
     build(document)
     document.core_properties.title = title
     buffer = io.BytesIO()
     document.save(buffer)
-    target = out_dir / f"{kind.value}.docx"
-    handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{kind.value}.", suffix=".tmp")
+    target = out_dir / f"{name}.docx"
+    handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
     with os.fdopen(handle, "wb") as stream:
         stream.write(reproducible_zip(buffer.getvalue()))
     os.chmod(temp_name, 0o644)  # mkstemp creates 0600; these files are committed and shared
@@ -653,6 +732,10 @@ def main(argv: list[str]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     for kind, (title, build) in LETTERS.items():
         print(write_template(out_dir, kind, title, build))
+    circular = write_named_template(
+        out_dir, CIRCULAR, "Rundschreiben", build_rundschreiben, running_head=CIRCULAR_HEAD
+    )
+    print(circular)
     return 0
 
 

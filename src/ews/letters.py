@@ -143,10 +143,10 @@ def clean_text(value: str) -> str:
 
 def letter_context(data: LetterData, office: OfficeSettings) -> dict[str, object]:
     """The placeholders of every letter template as display strings (pure)."""
-    return {**_office_context(office), **_letter_values(data)}
+    return {**office_context(office), **_letter_values(data)}
 
 
-def _office_context(office: OfficeSettings) -> dict[str, object]:
+def office_context(office: OfficeSettings) -> dict[str, object]:
     values = {
         "absender_name": office.name,
         "absender_einheit": office.unit,
@@ -299,25 +299,27 @@ def _template_problems(path: Path, context: dict[str, object]) -> list[str]:
 
 def _undeclared_variables(path: Path, context: dict[str, object]) -> set[str]:
     """Unknown names in the template; errors are left to rendering, which explains them."""
-    template = DocxTemplate(io.BytesIO(_template_bytes(path)))
+    template = DocxTemplate(io.BytesIO(template_bytes(path)))
     try:
-        names: set[str] = template.get_undeclared_template_variables(_jinja_env(), context)
+        names: set[str] = template.get_undeclared_template_variables(jinja_env(), context)
     except (jinja2.TemplateSyntaxError, PackageNotFoundError, zipfile.BadZipFile, KeyError):
         return set()
     return names
 
 
 def _render_docx(path: Path, context: dict[str, object]) -> bytes:
-    template = DocxTemplate(io.BytesIO(_template_bytes(path)))
+    template = DocxTemplate(io.BytesIO(template_bytes(path)))
     try:
         template.init_docx()
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
         raise TemplateError(f"Briefvorlage „{path.name}“ ist keine lesbare Word-Datei.") from exc
     context = _with_qr_image(template, context)
     try:
-        template.render(context, jinja_env=_jinja_env())
+        template.render(context, jinja_env=jinja_env())
     except (jinja2.TemplateError, etree.XMLSyntaxError, TypeError, ValueError) as exc:
-        raise TemplateError(f"Briefvorlage „{path.name}“: {_describe(exc, context)}") from exc
+        raise TemplateError(
+            f"Briefvorlage „{path.name}“: {describe_template_error(exc, context)}"
+        ) from exc
     buffer = io.BytesIO()
     template.save(buffer)
     return buffer.getvalue()
@@ -335,7 +337,7 @@ def _with_qr_image(template: DocxTemplate, context: dict[str, object]) -> dict[s
     return {**context, "qr_code": image}
 
 
-def _template_bytes(path: Path) -> bytes:
+def template_bytes(path: Path) -> bytes:
     try:
         status = path.stat()
     except FileNotFoundError as exc:
@@ -369,11 +371,11 @@ class _CompiledOnce(SandboxedEnvironment):
 
 
 @functools.cache
-def _jinja_env() -> SandboxedEnvironment:
+def jinja_env() -> SandboxedEnvironment:
     return _CompiledOnce()
 
 
-def _describe(exc: Exception, known: Iterable[str]) -> str:
+def describe_template_error(exc: Exception, known: Iterable[str]) -> str:
     if isinstance(exc, jinja2.UndefinedError):
         return _describe_undefined(exc.message or "", known)
     if isinstance(exc, jinja2.TemplateSyntaxError):
