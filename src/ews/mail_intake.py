@@ -5,7 +5,8 @@ UIDVALIDITY and UID (a second worker's insert fails on that key and it leaves th
 and its raw bytes are archived. Its PDFs become inputs of the ordinary intake, received at the
 server's INTERNALDATE; a human's mail without a usable PDF becomes one invalid input (the mail
 itself, quarantined with the reason, and answered); automatic mails and mails seen before (same
-Message-ID or bytes) become no input. The post-action (move or keyword) runs only once every
+Message-ID or bytes) become no input, and a delivery failure report is linked to the mail of
+ours it reports on. The post-action (move or keyword) runs only once every
 input of the mail has its outcome committed; until then the mail is retried, never lost.
 """
 
@@ -24,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ews import folders, register, workers
+from ews.bounce_links import record_bounce
+from ews.bounces import Bounce, read_bounce
 from ews.database import session_factory
 from ews.deadlines import BERLIN
 from ews.imap import FetchedMail, Mailbox, MailboxError
@@ -36,6 +39,7 @@ from ews.settings import Settings
 
 log = logging.getLogger(__name__)
 
+BOUNCE = "Unzustellbarkeitsnachricht eines Mailservers."
 NO_PDF = "Die E-Mail enthält keine Bewerbung als PDF-Datei (auch nicht in einem ZIP-Archiv " \
          "oder einer weitergeleiteten Nachricht)."
 
@@ -105,6 +109,7 @@ class PreparedMail:
     raw_path: Path
     has_pdf: bool
     claims: list[Claim]
+    bounce: Bounce | None = None  # a delivery failure report about a mail of ours
 
 
 def _prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
@@ -131,6 +136,9 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     crash, so nothing is written twice under two names)."""
     limit = settings.imap.max_attachment_mb * 1024 * 1024
     parsed = parse_mail(fetched.raw, max_attachment_bytes=limit)
+    # a bounce returns our own mail, PDFs included: never an application
+    bounce = read_bounce(fetched.raw)
+    automatic = parsed.automatic or (BOUNCE if bounce is not None else None)
     key = f"{uidvalidity}-{fetched.uid}"
     month = fetched.internaldate.astimezone(BERLIN).strftime("%Y-%m")
     label = (parsed.subject or parsed.message_id or "ohne Betreff")[:80]
@@ -138,7 +146,7 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
         settings.archive_dir / "mail" / month / folders.safe_name(f"{key}__{label}.eml"),
         fetched.raw)
     folder = settings.mail_dir / key
-    if parsed.automatic:
+    if automatic:
         files: list[tuple[str, str, bytes]] = []
     elif parsed.pdfs:
         files = [(pdf.name, f"{number:02d}__{folders.safe_name(pdf.name)}", pdf.data)
@@ -149,9 +157,9 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
                     hashlib.sha256(data).hexdigest(), len(data))
               for name, file_name, data in files]
     return PreparedMail(uidvalidity, fetched.uid, fetched.internaldate, parsed.message_id,
-                        parsed.sender, parsed.subject[:998], parsed.automatic,
+                        parsed.sender, parsed.subject[:998], automatic,
                         list(parsed.skipped), hashlib.sha256(fetched.raw).hexdigest(),
-                        raw_path, bool(parsed.pdfs), claims)
+                        raw_path, bool(parsed.pdfs), claims, bounce)
 
 
 def _record_alone(settings: Settings, item: PreparedMail, now: datetime) -> list[int]:
@@ -177,6 +185,9 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
         for claim in item.claims:
             claim.path.unlink(missing_ok=True)
         return []
+    if row.kind == "bounce" and item.bounce is not None:
+        record_bounce(session, row, item.bounce)
+        return []
     if row.kind == "automatic":
         return []
     origin = _origin(row)
@@ -192,7 +203,7 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
 def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
     if item.automatic:
         row.reasons = [item.automatic, *row.reasons]
-        return "automatic"
+        return "bounce" if item.bounce is not None else "automatic"
     twin = select(MailRow.id).where(MailRow.account == row.account,
                                     MailRow.kind != "duplicate")
     twin = twin.where(MailRow.message_id == row.message_id) if row.message_id else \

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -141,9 +142,11 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
 
 
 def office_mail(settings: Settings, subject: str, recipients: list[str], now: datetime,
-                body: str, files: list[Path], *, auto_submitted: str) -> EmailMessage:
+                body: str, files: list[Path], *, auto_submitted: str, html: str | None = None,
+                headers: dict[str, str] | None = None) -> EmailMessage:
     """A mail from the office: the first recipient in To, the others in Cc, the letters
-    attached. ``auto_submitted`` (RFC 3834) keeps auto-responders from answering it."""
+    attached, with an HTML version of the text when given. ``auto_submitted`` (RFC 3834)
+    keeps auto-responders from answering it."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.sender_address
@@ -153,7 +156,11 @@ def office_mail(settings: Settings, subject: str, recipients: list[str], now: da
     message["Date"] = format_datetime(now.astimezone(BERLIN))
     message["Message-ID"] = make_msgid(domain=settings.sender_address.rpartition("@")[2])
     message["Auto-Submitted"] = auto_submitted
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     for path in files:  # PDF, or .docx when PDF output is off
         subtype = "pdf" if path.suffix == ".pdf" else \
             "vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -272,9 +279,34 @@ SentCopy = Callable[[bytes, datetime], None]
 MessageIdLookup = Callable[[str], bool]
 
 
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class Pacer:
+    """Keeps sending at or below ``per_minute`` mails a minute (0: no limit)."""
+
+    def __init__(self, per_minute: int, clock: Clock | None = None) -> None:
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self.clock: Clock = clock or time
+        self.last: float | None = None
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        if self.last is not None:
+            remaining = self.last + self.interval - self.clock.monotonic()
+            if remaining > 0:
+                self.clock.sleep(remaining)
+        self.last = self.clock.monotonic()
+
+
 def send_due(settings: Settings, now: datetime, *, copy_to_sent: SentCopy | None = None,
-             in_sent: MessageIdLookup | None = None) -> SendReport:
-    """Send every queued mail that is due; resolve mails a crash left ``sending``."""
+             in_sent: MessageIdLookup | None = None, clock: Clock | None = None) -> SendReport:
+    """Send every queued mail that is due, no faster than the rate limit; resolve mails a
+    crash left ``sending``."""
     report = SendReport()
     if not settings.smtp.host:
         return report
@@ -286,12 +318,14 @@ def send_due(settings: Settings, now: datetime, *, copy_to_sent: SentCopy | None
                 | ((OutgoingMail.state == "queued") & (OutgoingMail.next_attempt_at <= now)))
             .order_by(OutgoingMail.id))]
     client: smtplib.SMTP | None = None
+    pacer = Pacer(settings.smtp.rate_per_minute, clock=clock)
     try:
         for mail_id, state, message_id in due:
             if state == "sending" and in_sent is not None and in_sent(message_id):
                 _record(sessions, mail_id, now, sent=True, copied=True)
                 report.sent += 1
                 continue
+            pacer.wait()
             if client is None:
                 client = connect_smtp(settings.smtp)
             client = _send_one(settings, sessions, mail_id, client, now, copy_to_sent, report)

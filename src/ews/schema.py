@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     text,
@@ -151,7 +152,8 @@ class MailRow(Base):
     """The mail ledger: every mail looked at in the office mailbox, once.
 
     ``state``: taken (its inputs are in the register) → done (post-action applied); ``kind``:
-    application (PDFs taken), no_pdf, automatic, duplicate (same Message-ID seen before)."""
+    application (PDFs taken), no_pdf, automatic, bounce (a delivery failure report, in
+    ``bounces``), duplicate (same Message-ID seen before)."""
 
     __tablename__ = "mails"
     __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
@@ -273,3 +275,81 @@ class NetworkMember(Base):
     note: Mapped[str] = mapped_column(String(2000), default="")
     updated_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime]
+
+
+class CircularCounter(Base):
+    """Last circular number issued per year (``Mitteilung N/YYYY``); moved in the transaction
+    that issues the circular, so numbers are gap-free and restart on 1 January."""
+
+    __tablename__ = "circular_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CircularRow(Base):
+    """An issued circular. Its text is frozen here at issue; ``state``: ausgegeben, or
+    aufgehoben (withdrawn: it keeps its number)."""
+
+    __tablename__ = "circulars"
+    __table_args__ = (UniqueConstraint("year", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int] = mapped_column(Integer)
+    issued_on: Mapped[str] = mapped_column(String(10))  # ISO date, Europe/Berlin
+    az: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(512))
+    list_spec: Mapped[str] = mapped_column(String(128))
+    address_to: Mapped[str] = mapped_column(String(16), default="ansprechperson")
+    draft: Mapped[str] = mapped_column(String(256))  # the draft it was issued from
+    #: a scheduled mailing's slot, e.g. "monatsinfo@2026-12-01": one circular per slot
+    slot: Mapped[str | None] = mapped_column(String(256), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    #: the values the text is filled with besides the recipient's (number, date, deadline …)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attachments: Mapped[list[str]] = mapped_column(default=list)  # file names in ``folder``
+    folder: Mapped[str] = mapped_column(String(1024))
+    docx_path: Mapped[str | None] = mapped_column(String(1024))
+    pdf_path: Mapped[str | None] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16), default="ausgegeben")
+    issued_by: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(128))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(2000))
+
+
+class CircularSend(Base):
+    """The send ledger: one row per circular and municipality, planned when the circular is
+    issued. ``state``: geplant → eingereiht (in the outbox, ``outgoing_mail_id``); or
+    ohne_adresse (reported with ``problem``), entfallen (circular withdrawn before it went).
+    Whether it went out, failed or bounced is read from the outbox and ``bounces``."""
+
+    __tablename__ = "circular_sends"
+    __table_args__ = (UniqueConstraint("circular_id", "ags"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"), index=True)
+    ags: Mapped[str] = mapped_column(String(8))
+    kommune: Mapped[str] = mapped_column(String(512))
+    emails: Mapped[list[str]] = mapped_column(default=list)
+    salutation: Mapped[str] = mapped_column(String(512))
+    source: Mapped[str] = mapped_column(String(128), default="")
+    state: Mapped[str] = mapped_column(String(16), default="geplant", index=True)
+    problem: Mapped[str | None] = mapped_column(String(2000))
+    outgoing_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mails.id"),
+                                                         unique=True)
+
+
+class BounceRow(Base):
+    """A delivery failure report that arrived in the office mailbox, linked to the mail it
+    reports on when that mail is in the outbox."""
+
+    __tablename__ = "bounces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), index=True)
+    outgoing_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mails.id"),
+                                                         index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16))
+    permanent: Mapped[bool]
+    reason: Mapped[str] = mapped_column(String(2000))
+    received_at: Mapped[datetime]

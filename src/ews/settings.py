@@ -163,10 +163,30 @@ class SmtpSettings(BaseModel):
     #: temporary failures (4xx) are retried this often, waiting ``retry_seconds`` × 2ⁿ
     max_attempts: int = Field(default=8, ge=1)
     retry_seconds: float = Field(default=60.0, ge=0)
+    #: at most this many mails per minute (providers limit bulk sending); 0: no limit
+    rate_per_minute: int = Field(default=0, ge=0)
 
     @property
     def effective_port(self) -> int:
         return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
+
+
+class CircularSettings(BaseModel):
+    """Circulars (``ews rundschreiben``) and scheduled mailings."""
+
+    #: drafts, one folder each (``rundschreiben.md`` plus its attachments); default:
+    #: ``rundschreiben`` in the data folder
+    drafts_dir: Path | None = None
+    #: default file reference of a new circular
+    az: str = "13.0.70-001"
+    #: the contact address file staff maintain (.csv or .xlsx); may be missing
+    contacts_file: Path = Path("config/kontakte.csv")
+    #: the scheduled mailings (TOML); may be missing
+    plan_file: Path = Path("config/versandplan.toml")
+    #: a Probelauf sends every mail here instead (default: the office's address)
+    test_address: str | None = None
+    #: circulars are queued in batches of this many mails (memory stays flat)
+    batch_size: int = Field(default=100, ge=1, le=1000)
 
 
 class PrefectSettings(BaseModel):
@@ -200,6 +220,7 @@ class Settings(BaseSettings):
     prefect: PrefectSettings = PrefectSettings()
     imap: ImapSettings = ImapSettings()
     smtp: SmtpSettings = SmtpSettings()
+    rundschreiben: CircularSettings = CircularSettings()
     #: sender address of answers (default: the office's e-mail address)
     mail_from: str | None = None
 
@@ -226,6 +247,16 @@ class Settings(BaseSettings):
     def postausgang_dir(self) -> Path:
         """Every outgoing mail as written before it is sent."""
         return self.data_dir / "postausgang"
+
+    @property
+    def drafts_dir(self) -> Path:
+        """Drafts of circulars, one folder each."""
+        return self.rundschreiben.drafts_dir or self.data_dir / "rundschreiben"
+
+    @property
+    def circulars_dir(self) -> Path:
+        """Issued circulars: documents, frozen text and attachments, one folder each."""
+        return self.outbox_dir / "rundschreiben"
 
     @property
     def sender_address(self) -> str:

@@ -117,6 +117,7 @@ def test_templates_check_names_template_tag_and_problem(tmp_path: Path) -> None:
     append_paragraph(templates / "zusage.docx", "Bis {{ rueckmeldung_", "bis }} bitte")  # split
     mail = templates / "mail" / "bescheid.txt.j2"
     mail.write_text(mail.read_text(encoding="utf-8") + "{{ aktenzeichn }}\n", encoding="utf-8")
+    append_paragraph(templates / "rundschreiben.docx", "{{ mitteilnug }}")
     broken = runner.invoke(app, ["templates", "check"], env=env)
     assert broken.exit_code == 1
     output = " ".join(broken.output.split())
@@ -124,6 +125,13 @@ def test_templates_check_names_template_tag_and_problem(tmp_path: Path) -> None:
     assert "Gemeint ist vielleicht „{{ rang }}“" in output
     assert "zusage.docx" not in output  # a tag split across runs by Word still works
     assert "„bescheid.txt.j2“" in output and "aktenzeichn" in output
+    assert "„rundschreiben.docx“" in output and "mitteilnug" in output
+
+    shutil.copy(TEMPLATES / "rundschreiben.docx", templates / "rundschreiben.docx")
+    html = templates / "mail" / "rundschreiben.html.j2"
+    html.write_text(html.read_text(encoding="utf-8") + "{{ betref }}", encoding="utf-8")
+    output = " ".join(runner.invoke(app, ["templates", "check"], env=env).output.split())
+    assert "Rundschreiben" in output and "betref" in output
 
 
 def test_declaration_with_an_az_never_issued_is_quarantined_with_its_reason(
