@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
-import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,11 +20,15 @@ from ews.pipeline import InputResult, restamp
 from ews.reports import application_records, input_id_for, journal_records, record_stamp
 from ews.selection import REJECTION_REASONS
 from ews.settings import Settings
+from flows.cli_output import console, errors
+from flows.cli_output import date_de as _date_de
+from flows.cli_output import local as _local
+from flows.cli_output import print_json_lines as _print_json_lines
+from flows.cli_output import user as _user
+from flows.cli_output import yes_no as _yes_no
 
 app = typer.Typer(help="EWS-Aktenführung: Posteingang, Register und Briefe.",
                   no_args_is_help=True, add_completion=False)
-console = Console()
-errors = Console(stderr=True)
 
 
 
@@ -546,12 +546,13 @@ app.add_typer(templates_app, name="templates")
 def templates_check() -> None:
     """Jede Vorlage (Briefe, Erklärung, E-Mails) mit Beispieldaten ausfüllen; Fehler nennen
     die Vorlage, den Platzhalter und das Problem."""
+    from ews.circular_mailing import check_circular_templates
     from ews.letters import check_templates
     from ews.mail_out import check_mail_templates
 
     settings = Settings()
     problems = check_templates(settings.templates_dir, settings.office) + \
-        check_mail_templates(settings)
+        check_mail_templates(settings) + check_circular_templates(settings, datetime.now(UTC))
     if not problems:
         console.print(f"Alle Vorlagen in {settings.templates_dir} sind in Ordnung.")
         return
@@ -562,30 +563,9 @@ def templates_check() -> None:
     raise typer.Exit(1)
 
 
-def _date_de(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).strftime("%d.%m.%Y") if iso else "–"
+from flows.cli_circulars import rundschreiben_app  # noqa: E402 - uses this module's app
 
-
-def _yes_no(value: bool | None) -> str:
-    return "unbekannt" if value is None else ("ja" if value else "nein")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unbekannt"
-
-
-def _print_json_lines(records: list[dict[str, Any]]) -> None:
-    for record in records:
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "–"
-    return datetime.fromisoformat(iso).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M:%S")
+app.add_typer(rundschreiben_app, name="rundschreiben")
 
 
 if __name__ == "__main__":

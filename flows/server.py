@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -133,7 +134,8 @@ def serve_office(settings: Settings, console: Console) -> None:
     for thread in (runner, *watchers):
         thread.start()
     stop = _stop_on_signals(console)
-    serving = threading.Thread(target=_serve_deployment, name="prefect-serve", daemon=True)
+    serving = threading.Thread(target=_serve_deployment, args=(settings, console),
+                               name="prefect-serve", daemon=True)
     serving.start()
     try:
         while not stop.wait(0.5):
@@ -160,12 +162,25 @@ def _stop_server(server: subprocess.Popen[bytes]) -> None:
         server.kill()
 
 
-def _serve_deployment() -> None:
-    """Prefect's runner for the deployment (runs started from the UI); in its own thread so
-    that the main thread alone handles Ctrl+C and SIGTERM."""
+def _serve_deployment(settings: Settings, console: Console) -> None:
+    """Prefect's runner for the deployments (runs started from the UI, scheduled mailings);
+    in its own thread so that the main thread alone handles Ctrl+C and SIGTERM."""
     from prefect import serve
     from prefect.deployments.runner import RunnerDeployment
 
+    deployments = office_deployments(settings, console)
+    runner_deployments = [d for d in deployments if isinstance(d, RunnerDeployment)]
+    assert len(runner_deployments) == len(deployments)  # called outside an event loop
+    serve(*runner_deployments)
+
+
+def office_deployments(settings: Settings, console: Console) -> list[Any]:
+    """Every deployment ``ews serve`` offers, the scheduled mailings with their cron
+    schedules in Europe/Berlin (a broken plan is reported; the rest is served)."""
+    from prefect.schedules import Cron
+
+    from ews.mailings import TIMEZONE, PlanError, read_plan
+    from flows.circulars import geplanter_versand, rundschreiben_versenden
     from flows.intake import posteingang
     from flows.selection import auswahl_entscheiden, bescheide_versenden
     deployments = [
@@ -175,10 +190,22 @@ def _serve_deployment() -> None:
             name="auswahl", description="Entscheidungen zur Auswahl im Formular eingeben"),
         bescheide_versenden.to_deployment(
             name="bescheide", description="Ausstehende Bescheide schreiben und versenden"),
+        rundschreiben_versenden.to_deployment(
+            name="rundschreiben", description="Ausgegebene Rundschreiben versenden"),
     ]
-    runner_deployments = [d for d in deployments if isinstance(d, RunnerDeployment)]
-    assert len(runner_deployments) == len(deployments)  # called outside an event loop
-    serve(*runner_deployments)
+    try:
+        plan = read_plan(settings.rundschreiben.plan_file)
+    except PlanError as exc:
+        console.print(f"[red]Versandplan nicht geladen:[/] {exc}")
+        plan = []
+    for mailing in plan:
+        deployments.append(geplanter_versand.to_deployment(
+            name=mailing.deployment_name, parameters={"name": mailing.name},
+            description=f"Geplanter Versand „{mailing.name}“ (Entwurf {mailing.entwurf})",
+            schedules=[Cron(mailing.cron, timezone=TIMEZONE, day_or=False,
+                            active=mailing.aktiv)]))
+        console.print(f"Geplanter Versand: {mailing.name} ({mailing.cron}, {TIMEZONE})")
+    return deployments
 
 
 def _stop_on_signals(console: Console) -> threading.Event:

@@ -18,8 +18,8 @@ from tests import pdfgen
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-#: what `ews serve` offers in the Prefect UI: intake, decisions, notices
-DEPLOYMENTS = ["auswahl", "bescheide", "posteingang"]
+#: what `ews serve` offers in the Prefect UI: intake, decisions, notices, circulars (no plan)
+DEPLOYMENTS = ["auswahl", "bescheide", "posteingang", "rundschreiben"]
 
 
 def free_port() -> int:
@@ -135,3 +135,58 @@ def test_sigterm_to_the_group_during_a_pass_stops_without_losing_a_file(tmp_path
     records = [json.loads(line) for line in lines]
     assert len(records) == len(files)
     assert not [r for r in records if any("unerwartet beendet" in x for x in r["reasons"])]
+
+
+def test_a_scheduled_mailing_fires_every_minute_but_issues_once_per_slot(tmp_path: Path
+                                                                         ) -> None:
+    """Prefect's own scheduler (Europe/Berlin cron) starts the mailing each minute; every
+    run of the day belongs to the same slot: one circular, each mail queued once."""
+    port = free_port()
+    data = tmp_path / "data"
+    draft = data / "rundschreiben" / "minuetlich"
+    draft.mkdir(parents=True)
+    (draft / "rundschreiben.md").write_text(
+        "---\ntitel: Minütlich\naktenzeichen: 13.0.70-001\nverteiler: alle\n---\n"
+        "Text für {{ kommune }}.\n", encoding="utf-8")
+    (tmp_path / "kontakte.csv").write_text(
+        "Schlüssel;E-Mail\n05111000;a@duesseldorf.example\n05112000;b@duisburg.example\n",
+        encoding="utf-8")
+    (tmp_path / "versandplan.toml").write_text(
+        '[[versand]]\nname = "minuetlich"\nentwurf = "minuetlich"\nzeitplan = "* * * * *"\n',
+        encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
+    env.update({"EWS_INBOX_DIR": str(tmp_path / "inbox"),
+                "EWS_OUTBOX_DIR": str(tmp_path / "outbox"), "EWS_DATA_DIR": str(data),
+                "EWS_PREFECT__PORT": str(port), "EWS_LETTERS__PDF": "false",
+                "EWS_RUNDSCHREIBEN__CONTACTS_FILE": str(tmp_path / "kontakte.csv"),
+                "EWS_RUNDSCHREIBEN__PLAN_FILE": str(tmp_path / "versandplan.toml"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    server = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve"], env=env, cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        api = f"http://127.0.0.1:{port}/api"
+        _wait_for(lambda: "versand-minuetlich" in _deployments(api), 180)
+        _wait_for(lambda: _completed(api, "geplanter-versand") >= 2, 240)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.communicate(timeout=200)
+        finally:
+            os.killpg(server.pid, signal.SIGKILL) if server.poll() is None else None
+    records = [json.loads(line) for line in
+               ews("rundschreiben", "list", "--json", env=env).stdout.splitlines()]
+    assert len(records) == 1
+    assert records[0]["slot"].startswith("minuetlich@")
+    # no mail server: queued, each once; the other 425 municipalities have no address
+    assert records[0]["versand"] == {"wartet": 2, "ohne_adresse": 425}
+
+
+def _completed(api: str, flow_name: str) -> int:
+    try:
+        runs = httpx.post(f"{api}/flow_runs/filter", timeout=5, json={
+            "flows": {"name": {"any_": [flow_name]}},
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
+    except httpx.HTTPError:
+        return 0
+    return len(runs)

@@ -1,0 +1,111 @@
+"""Circulars in Prefect: ``rundschreiben-versenden`` brings every issued circular out, and
+``geplanter-versand`` is the flow behind each scheduled mailing of ``config/versandplan.toml``
+(one deployment per entry, with its cron schedule in Europe/Berlin).
+
+A scheduled run belongs to a slot (the mailing and the day it is due); the slot's circular is
+issued at most once, so a duplicated or repeated run only resumes the sending. Each run shows
+the state of its mailing as artifacts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+
+from ews import intake
+from ews.circular_drafts import draft_folder, read_draft
+from ews.circular_mailing import MailingReport, probelauf, send_circulars
+from ews.circular_reports import STATES, circular_details, send_summary
+from ews.circulars import issue_circular
+from ews.distribution import ListSpec
+from ews.mailings import Mailing, mailing_named, occasion
+from ews.settings import Settings
+
+
+@task(name="rundschreiben-senden", cache_policy=NONE, retries=2, retry_delay_seconds=30)
+def send_task(settings: Settings, only: int | None = None) -> MailingReport:
+    return send_circulars(settings, datetime.now(UTC), only=only)
+
+
+@flow(name="rundschreiben-versenden", log_prints=True)
+def rundschreiben_versenden(settings: Settings | None = None) -> list[str]:
+    """Alle ausgegebenen Rundschreiben versenden, die noch Empfänger offen haben."""
+    settings = settings or Settings()
+    intake.prepare(settings)
+    report = send_task(settings)
+    for number in report.circulars:
+        publish_circular(settings, number)
+    print(f"Rundschreiben: {report.queued} E-Mails vorbereitet, {report.sent} gesendet, "
+          f"{report.retrying} warten, {report.failed} gescheitert.")
+    return report.circulars
+
+
+@flow(name="geplanter-versand", log_prints=True)
+def geplanter_versand(name: str, termin: datetime | None = None,
+                      settings: Settings | None = None) -> str | None:
+    """Einen geplanten Versand ausführen: das Rundschreiben des Termins ausgeben (höchstens
+    einmal je Termin) und versenden."""
+    settings = settings or Settings()
+    intake.prepare(settings)
+    logger = get_run_logger()
+    mailing = mailing_named(settings.rundschreiben.plan_file, name)
+    moment = termin or _scheduled_time()
+    due = occasion(mailing, settings.round, moment)
+    if due.slot is None:
+        logger.info("Versand „%s“: nichts zu tun – %s", name, due.reason)
+        return None
+    if not mailing.aktiv:
+        logger.info("Versand „%s“ ist im Versandplan ausgeschaltet (aktiv = false).", name)
+        return None
+    return _run_mailing(settings, mailing, due.slot)
+
+
+def _scheduled_time() -> datetime:
+    scheduled = flow_run.scheduled_start_time
+    return datetime.fromisoformat(scheduled.isoformat()) if scheduled else datetime.now(UTC)
+
+
+def _run_mailing(settings: Settings, mailing: Mailing, slot: str) -> str:
+    logger = get_run_logger()
+    draft = read_draft(draft_folder(settings.drafts_dir, mailing.entwurf), settings.round.name)
+    spec = ListSpec.parse(mailing.verteiler, settings.round.name) if mailing.verteiler \
+        else draft.list_spec
+    now = datetime.now(UTC)
+    if mailing.probelauf:
+        report = probelauf(settings, draft, now, actor=f"Versandplan {mailing.name}")
+        logger.info("Probelauf „%s“: %s E-Mails an %s.", mailing.name, report.queued,
+                    report.to)
+        return f"Probelauf ({report.queued} E-Mails an {report.to})"
+    issued = issue_circular(settings, draft, actor=f"Versandplan {mailing.name}", now=now,
+                            slot=slot, list_spec=spec)
+    logger.info("Versand „%s“, Termin %s: Mitteilung %s (%s).", mailing.name, slot,
+                issued.label, "neu ausgegeben" if issued.created else "bereits ausgegeben")
+    send_task(settings, only=issued.id)
+    publish_circular(settings, issued.label)
+    return issued.label
+
+
+def publish_circular(settings: Settings, number: str) -> None:
+    """The circular's ledger as artifacts: one table row per municipality and a summary."""
+    record, entries = circular_details(settings, number)
+    key = f"rundschreiben-{number.replace('/', '-')}"
+    create_table_artifact(
+        key=key, description=f"Versand Mitteilung {number}",
+        table=[{"Kommune": e["kommune"], "E-Mail": ", ".join(e["empfaenger"]) or "–",
+                "Stand": e["status_text"], "Hinweis": e["hinweis"]} for e in entries])
+    counts = Counter(e["status"] for e in entries)
+    problems = "".join(f"\n- {e['kommune']}: {STATES[e['status']]} – {e['hinweis']}"
+                       for e in entries if e["status"] in
+                       ("ohne_adresse", "unzustellbar", "fehlgeschlagen"))
+    create_markdown_artifact(
+        key=f"{key}-stand",
+        markdown=(f"## Mitteilung {number} vom {record['datum']}\n\n"
+                  f"**{record['titel']}** · Az.: {record['aktenzeichen']} · "
+                  f"{record['verteiler_text']}\n\n"
+                  f"{len(entries)} Empfänger: {send_summary(dict(counts))}"
+                  + (f"\n\n### Bitte prüfen{problems}" if problems else "")))

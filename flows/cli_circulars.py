@@ -1,0 +1,252 @@
+"""``ews rundschreiben …``: write, try, issue, send, withdraw and look up circulars, and show
+the plan of scheduled mailings."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ews import intake
+from ews.circular_drafts import CircularError, create_draft, draft_folder, read_draft
+from ews.circular_mailing import probelauf, send_circulars
+from ews.circular_reports import (
+    circular_details,
+    circular_records,
+    send_summary,
+    withdraw,
+)
+from ews.circulars import issue_circular
+from ews.contacts import DistributionError, read_contacts
+from ews.deadlines import BERLIN
+from ews.distribution import ListSpec, addressees
+from ews.errors import EwsError
+from ews.mailings import TIMEZONE, PlanError, read_plan, reminder_day
+from ews.settings import Settings
+from flows.cli_output import console, date_de, errors, local, print_json_lines, user
+
+rundschreiben_app = typer.Typer(
+    help="Rundschreiben (Mitteilung N/JJJJ): schreiben, prüfen, ausgeben, versenden.",
+    no_args_is_help=True)
+
+Draft = Annotated[str, typer.Argument(help="Name des Entwurfs (Ordner) oder Pfad.")]
+Number = Annotated[str, typer.Argument(help="Nummer, z. B. 12/2026.")]
+AsJson = Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")]
+
+
+def _fail(exc: EwsError) -> typer.Exit:
+    problems = getattr(exc, "problems", None) or [str(exc)]
+    errors.print("[red]Nicht möglich:[/]\n" + "\n".join(f"  – {p}" for p in problems))
+    return typer.Exit(1)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    intake.prepare(settings)
+    return settings
+
+
+@rundschreiben_app.command("neu")
+def neu(
+    titel: Annotated[str, typer.Argument(help="Titel, z. B. \"Monatsinfo Dezember\".")],
+    verteiler: Annotated[str, typer.Option(
+        "--verteiler", help="netzwerk | teilnehmende | bewerbende | alle | ohne-bewerbung "
+                            "(mit Runde: teilnehmende:EWS 6).")] = "netzwerk",
+    aktenzeichen: Annotated[str | None, typer.Option("--aktenzeichen")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Ordnername.")] = None,
+) -> None:
+    """Einen neuen Entwurf aus der Vorlage anlegen (Ordner mit rundschreiben.md)."""
+    settings = _settings()
+    try:
+        spec = ListSpec.parse(verteiler, settings.round.name)
+        path = create_draft(settings.drafts_dir, settings.templates_dir, title=titel,
+                            az=aktenzeichen or settings.rundschreiben.az, list_spec=spec,
+                            name=name)
+    except (DistributionError, CircularError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"Entwurf angelegt: [bold]{path}[/]\nText und Kopf bearbeiten, Anlagen in "
+                  f"den Ordner legen, dann: ews rundschreiben pruefen {path.parent.name}")
+
+
+@rundschreiben_app.command("pruefen")
+def pruefen(entwurf: Draft) -> None:
+    """Einen Entwurf prüfen: Kopf, Platzhalter, Dokument und Empfänger (nichts wird
+    versendet, keine Nummer vergeben)."""
+    from ews.circulars import check_document
+    from ews.database import session_factory
+
+    settings = _settings()
+    try:
+        draft = read_draft(draft_folder(settings.drafts_dir, entwurf), settings.round.name)
+        check_document(settings, draft, datetime.now(UTC))
+    except EwsError as exc:
+        raise _fail(exc) from exc
+    contacts, problems = read_contacts(settings.rundschreiben.contacts_file)
+    with session_factory(settings.db_url).begin() as session:
+        people = addressees(session, draft.list_spec, contacts, address_to=draft.address_to)
+    table = Table(title=f"Empfänger: {draft.list_spec.label()}")
+    for header in ("Kommune", "E-Mail", "Anrede", "Hinweis"):
+        table.add_column(header, overflow="fold")
+    for person in people:
+        table.add_row(person.kommune, ", ".join(person.emails) or "–", person.salutation,
+                      person.problem or "")
+    console.print(table)
+    missing = sum(1 for person in people if not person.emails)
+    for problem in problems:
+        errors.print(f"[yellow]Kontaktdatei:[/] {problem}")
+    console.print(f"Entwurf „{draft.name}“ ist in Ordnung: „{draft.title}“, {len(people)} "
+                  f"Empfänger, davon {missing} ohne E-Mail-Adresse.")
+
+
+@rundschreiben_app.command("probelauf")
+def probe(entwurf: Draft, an: Annotated[str | None, typer.Option(
+        "--an", help="Statt an die Kommunen an diese Adresse.")] = None) -> None:
+    """Jede E-Mail des Entwurfs an eine Adresse des Büros senden, als Probelauf markiert
+    (keine Nummer, nichts an die Kommunen)."""
+    settings = _settings()
+    try:
+        draft = read_draft(draft_folder(settings.drafts_dir, entwurf), settings.round.name)
+        report = probelauf(settings, draft, datetime.now(UTC), actor=user(), to=an)
+    except EwsError as exc:
+        raise _fail(exc) from exc
+    console.print(f"Probelauf: {report.queued} E-Mails an {report.to} vorbereitet, "
+                  f"{report.sent} gesendet.")
+    for kommune, problem in report.without_address:
+        console.print(f"  ohne Adresse: {kommune} – {problem}")
+
+
+@rundschreiben_app.command("ausgeben")
+def ausgeben(entwurf: Draft, nicht_senden: Annotated[bool, typer.Option(
+        "--nicht-senden", help="Nur ausgeben; später mit „ews rundschreiben senden“.")] = False
+             ) -> None:
+    """Den Entwurf als Rundschreiben ausgeben: nächste Nummer, Dokument (.docx und PDF/A),
+    Versandliste; dann versenden."""
+    settings = _settings()
+    now = datetime.now(UTC)
+    try:
+        draft = read_draft(draft_folder(settings.drafts_dir, entwurf), settings.round.name)
+        with console.status("Gebe aus …"):
+            issued = issue_circular(settings, draft, actor=user(), now=now)
+    except EwsError as exc:
+        raise _fail(exc) from exc
+    console.print(f"[bold]Mitteilung {issued.label}[/] ausgegeben: „{draft.title}“.")
+    for kommune, problem in issued.without_address:
+        errors.print(f"[yellow]Ohne Adresse, nicht versendet:[/] {kommune} – {problem}")
+    for problem in issued.contact_problems:
+        errors.print(f"[yellow]Kontaktdatei:[/] {problem}")
+    if not nicht_senden:
+        _send(settings, issued.id)
+
+
+@rundschreiben_app.command("senden")
+def senden() -> None:
+    """Alles versenden, was bei ausgegebenen Rundschreiben noch offen ist (nach einer
+    Unterbrechung setzt es genau dort fort)."""
+    _send(_settings(), None)
+
+
+def _send(settings: Settings, only: int | None) -> None:
+    with console.status("Versende …"):
+        report = send_circulars(settings, datetime.now(UTC), only=only)
+    console.print(f"{report.queued} E-Mails vorbereitet, {report.sent} gesendet, "
+                  f"{report.retrying} warten auf einen neuen Versuch, {report.failed} "
+                  "gescheitert." + ("" if settings.smtp.host else
+                                    " (Kein Mailserver eingestellt: die E-Mails warten im "
+                                    "Postausgang.)"))
+
+
+@rundschreiben_app.command("aufheben")
+def aufheben(nummer: Number, grund: Annotated[str, typer.Option(
+        "--grund", help="Warum das Rundschreiben aufgehoben wird.")]) -> None:
+    """Ein Rundschreiben aufheben: es behält seine Nummer; noch nicht gesendete E-Mails
+    entfallen."""
+    settings = _settings()
+    try:
+        number, stopped = withdraw(settings, nummer, reason=grund, actor=user(),
+                                   now=datetime.now(UTC))
+    except EwsError as exc:
+        raise _fail(exc) from exc
+    console.print(f"Mitteilung {number} ist aufgehoben; {stopped} E-Mails werden nicht mehr "
+                  "gesendet.")
+
+
+@rundschreiben_app.command("list")
+def liste(jahr: Annotated[int | None, typer.Option("--jahr")] = None,
+          json_lines: AsJson = False) -> None:
+    """Das Archiv: Nummer, Datum, Aktenzeichen, Verteiler und Stand des Versands."""
+    records = circular_records(_settings(), jahr)
+    if json_lines:
+        print_json_lines(records)
+        return
+    table = Table(title="Rundschreiben")
+    for header in ("Nummer", "Datum", "Az.", "Titel", "Verteiler", "Stand", "Versand"):
+        table.add_column(header, overflow="fold")
+    for r in records:
+        table.add_row(r["nummer"], date_de(r["datum"]), r["aktenzeichen"], r["titel"],
+                      r["verteiler_text"], r["status"], send_summary(r["versand"]))
+    console.print(table if records else "Noch keine Rundschreiben ausgegeben.")
+
+
+@rundschreiben_app.command("zeigen")
+def zeigen(nummer: Number, json_lines: AsJson = False) -> None:
+    """Ein Rundschreiben mit jedem Empfänger und dem Stand seiner E-Mail."""
+    try:
+        record, entries = circular_details(_settings(), nummer)
+    except EwsError as exc:
+        raise _fail(exc) from exc
+    if json_lines:
+        print_json_lines(entries)
+        return
+    table = Table(title=f"Mitteilung {record['nummer']} vom {date_de(record['datum'])}: "
+                        f"{record['titel']} ({record['status']})")
+    for header in ("Kommune", "E-Mail", "Stand", "gesendet", "Hinweis"):
+        table.add_column(header, overflow="fold")
+    for e in entries:
+        table.add_row(e["kommune"], ", ".join(e["empfaenger"]) or "–", e["status_text"],
+                      local(e["gesendet"]), e["hinweis"])
+    console.print(table)
+    console.print(f"Dokument: {record['dokument'] or '–'}")
+
+
+@rundschreiben_app.command("zeitplan")
+def zeitplan() -> None:
+    """Die geplanten Versände (config/versandplan.toml) mit ihren nächsten Terminen."""
+    settings = Settings()
+    try:
+        plan = read_plan(settings.rundschreiben.plan_file)
+    except PlanError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"Versandplan {settings.rundschreiben.plan_file} ({TIMEZONE})")
+    for header in ("Versand", "Entwurf", "Zeitplan", "Nächste Termine"):
+        table.add_column(header, overflow="fold")
+    for mailing in plan:
+        when = ", ".join(next_dates(mailing.cron, 3))
+        if mailing.tage_vor_frist is not None:
+            day = reminder_day(settings.round, mailing.tage_vor_frist)
+            when = f"{day:%d.%m.%Y} um {mailing.uhrzeit} Uhr (Frist {settings.round.name})"
+        table.add_row(mailing.name + ("" if mailing.aktiv else " (aus)")
+                      + (" – Probelauf" if mailing.probelauf else ""),
+                      mailing.entwurf, mailing.zeitplan or
+                      f"{mailing.tage_vor_frist} Tage vor Fristende", when)
+    console.print(table if plan else "Kein Versand geplant.")
+
+
+def next_dates(cron: str, count: int) -> list[str]:
+    """The next times a cron line fires, as Berlin dates and times."""
+    return [f"{d.astimezone(BERLIN):%d.%m.%Y %H:%M}"
+            for d in cron_times(cron, count, datetime.now(UTC))]
+
+
+def cron_times(cron: str, count: int, start: datetime) -> list[datetime]:
+    """The next times a cron line fires after ``start`` in Europe/Berlin, as Prefect's
+    scheduler computes them (a day of the month and a weekday must both match)."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    schedule = CronSchedule(cron=cron, timezone=TIMEZONE, day_or=False)
+    dates: Any = schedule.get_dates(n=count, start=start)
+    if asyncio.iscoroutine(dates):
+        dates = asyncio.run(dates)
+    return [datetime.fromisoformat(d.isoformat()) for d in dates]

@@ -1,0 +1,43 @@
+"""What every ``ews`` command prints with: the consoles, the operator's name, JSON lines and
+German dates."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+
+from ews.deadlines import BERLIN
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def date_de(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%d.%m.%Y") if iso else "–"
+
+
+def yes_no(value: bool | None) -> str:
+    return "unbekannt" if value is None else ("ja" if value else "nein")
+
+
+def user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unbekannt"
+
+
+def print_json_lines(records: list[dict[str, Any]]) -> None:
+    for record in records:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def local(iso: str | None) -> str:
+    if not iso:
+        return "–"
+    return datetime.fromisoformat(iso).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M:%S")
