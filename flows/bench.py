@@ -167,6 +167,13 @@ def main() -> None:
             bench_mail.main(sample_applications(40, seed=3), Path(tmp), count)
         return
 
+    if sys.argv[1:2] == ["rundschreiben"]:  # only the circulars
+        from flows import bench_circulars
+
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            bench_circulars.main(Path(tmp))
+        return
+
     files = sample_applications(COUNT, seed=2026)
     warm_up = sample_applications(WARM_UP, seed=1)
     with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
@@ -192,6 +199,9 @@ def main() -> None:
         from flows import bench_mail
 
         bench_mail.main(sample_applications(40, seed=3), root)
+        from flows import bench_circulars
+
+        bench_circulars.main(root / "rundschreiben")
         big = peak_rss_mb(pdfgen.long_form(3000), root, "3000.pdf")
         small = peak_rss_mb(pdfgen.filled_form(), root, "1.pdf")
         print(f"Speicherspitze 3.000-Seiten-PDF: {big} MB (1 Seite: {small} MB; Ziel ≤ 300 MB)")
