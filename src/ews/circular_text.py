@@ -10,8 +10,6 @@ the literal Markdown text. Images become links to their address (a letter cannot
 from __future__ import annotations
 
 import functools
-import io
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +19,6 @@ import jinja2
 from docx.document import Document as DocumentObject
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE
-from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
@@ -36,7 +33,7 @@ from markdown_it.tree import SyntaxTreeNode
 from markupsafe import Markup
 
 from ews.errors import TemplateError
-from ews.letters import clean_text, describe_template_error, jinja_env, template_bytes
+from ews.letters import clean_text, jinja_env, render_docx
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 #: paragraph styles the body needs; python-docx's default template has them all
@@ -337,24 +334,13 @@ def render_circular_document(
 ) -> bytes:
     """The circular as .docx: ``template`` filled with ``context`` (strings and lists of
     strings) and the Markdown body in place of ``{{p text }}``."""
-    document = DocxTemplate(io.BytesIO(template_bytes(template)))
-    try:
-        document.init_docx()
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
-        message = f"Briefvorlage „{template.name}“ ist keine lesbare Word-Datei."
-        raise TemplateError(message) from exc
-    _check_body_parts(document, template.name)
-    body = Markup(_body_xml(document.docx, body_markdown))  # XML that python-docx escaped
-    values = {**{key: _cleaned(value) for key, value in context.items()}, "text": body}
-    try:
-        document.render(values, jinja_env=jinja_env())
-    except (jinja2.TemplateError, etree.XMLSyntaxError, TypeError, ValueError) as exc:
-        raise TemplateError(
-            f"Briefvorlage „{template.name}“: {describe_template_error(exc, values)}"
-        ) from exc
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+
+    def with_body(document: DocxTemplate, values: dict[str, object]) -> dict[str, object]:
+        _check_body_parts(document, template.name)
+        body = Markup(_body_xml(document.docx, body_markdown))  # XML python-docx escaped
+        return {**{key: _cleaned(value) for key, value in values.items()}, "text": body}
+
+    return render_docx(template, context, prepare=with_body)
 
 
 def _check_body_parts(document: DocxTemplate, name: str) -> None:

@@ -18,7 +18,7 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -307,13 +307,24 @@ def _undeclared_variables(path: Path, context: dict[str, object]) -> set[str]:
     return names
 
 
+#: turns the context into what one template renders with (e.g. images only a template of
+#: this document can hold); may raise TemplateError
+Preparation = Callable[[DocxTemplate, dict[str, object]], dict[str, object]]
+
+
 def _render_docx(path: Path, context: dict[str, object]) -> bytes:
+    return render_docx(path, context, prepare=_with_qr_image)
+
+
+def render_docx(path: Path, context: dict[str, object], *, prepare: Preparation) -> bytes:
+    """The template at ``path`` filled with ``context`` as .docx bytes; every template error
+    becomes a TemplateError in German that names the template."""
     template = DocxTemplate(io.BytesIO(template_bytes(path)))
     try:
         template.init_docx()
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
         raise TemplateError(f"Briefvorlage „{path.name}“ ist keine lesbare Word-Datei.") from exc
-    context = _with_qr_image(template, context)
+    context = prepare(template, context)
     try:
         template.render(context, jinja_env=jinja_env())
     except (jinja2.TemplateError, etree.XMLSyntaxError, TypeError, ValueError) as exc:
