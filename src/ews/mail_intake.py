@@ -136,8 +136,10 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     crash, so nothing is written twice under two names)."""
     limit = settings.imap.max_attachment_mb * 1024 * 1024
     parsed = parse_mail(fetched.raw, max_attachment_bytes=limit)
-    # a bounce returns our own mail, PDFs included: never an application
-    bounce = read_bounce(fetched.raw)
+    # a bounce returns our own mail, PDFs included: never an application. Only a mail the
+    # parser took for automatic, or whose PDFs lie in an enclosed message, can be one
+    returned = parsed.automatic or any(pdf.found_in for pdf in parsed.pdfs)
+    bounce = read_bounce(fetched.raw) if returned else None
     automatic = parsed.automatic or (BOUNCE if bounce is not None else None)
     key = f"{uidvalidity}-{fetched.uid}"
     month = fetched.internaldate.astimezone(BERLIN).strftime("%Y-%m")
