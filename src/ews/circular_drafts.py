@@ -9,6 +9,7 @@ from ``templates/rundschreiben.md``.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -138,14 +139,20 @@ def template_problems(text: str) -> list[str]:
             f"{', '.join(PLACEHOLDERS)})." for name in unknown]
 
 
+@functools.cache
 def jinja_environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
                                 keep_trailing_newline=True)
 
 
+def compiled_text(text: str) -> jinja2.Template:
+    """The text as a template, compiled once to be filled for many recipients."""
+    return jinja_environment().from_string(text)
+
+
 def fill_text(text: str, values: dict[str, Any]) -> str:
     """The text with its placeholders filled (values are inserted literally)."""
-    return jinja_environment().from_string(text).render(values)
+    return compiled_text(text).render(values)
 
 
 def create_draft(drafts_dir: Path, templates_dir: Path, *, title: str, az: str,

@@ -23,10 +23,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ews import mail_intake, register
-from ews.circular_drafts import Draft, fill_text
+from ews.circular_drafts import Draft, compiled_text
 from ews.circular_text import markdown_html, markdown_plain
 from ews.circulars import (
-    check_document,
     circular_values,
     document_bytes,
     finish_documents,
@@ -51,7 +50,7 @@ class Letterhead:
 
     subject: str
     mitteilung: str
-    text: str
+    body: jinja2.Template  # the text, compiled once for all recipients
     values: dict[str, Any]
     files: tuple[Path, ...]
 
@@ -62,8 +61,8 @@ def letterhead(row: CircularRow) -> Letterhead:
     files = (document, *(folder / name for name in row.attachments))
     values = {k: v for k, v in row.values.items() if k != "vorbereitung"}
     return Letterhead(subject=f"Mitteilung {label(row)}: {row.title}",
-                      mitteilung=values["mitteilung"], text=row.text, values=values,
-                      files=files)
+                      mitteilung=values["mitteilung"], body=compiled_text(row.text),
+                      values=values, files=files)
 
 
 def circular_mail(settings: Settings, head: Letterhead, *, kommune: str, salutation: str,
@@ -71,7 +70,7 @@ def circular_mail(settings: Settings, head: Letterhead, *, kommune: str, salutat
                   ) -> EmailMessage:
     """One personalised mail: the text filled in for the recipient, as plain text and HTML,
     the circular's PDF and attachments attached."""
-    body = fill_text(head.text, {**head.values, "anrede": salutation, "kommune": kommune})
+    body = head.body.render({**head.values, "anrede": salutation, "kommune": kommune})
     office = settings.office
     markdown = (f"{salutation},\n\n{body.strip()}\n\nMit freundlichen Grüßen\\\n"
                 f"{office.signer_name}\\\n{office.signer_function}\n")
@@ -176,7 +175,6 @@ def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
               to: str | None = None) -> ProbeReport:
     """Every mail the draft would give, sent to the staff address instead and marked as a
     Probelauf; no number is taken and the ledger stays untouched."""
-    check_document(settings, draft, now)
     target = to or settings.rundschreiben.test_address or settings.office.email
     issued_on = now.astimezone(BERLIN).date()
     values = circular_values(settings, number=f"(Entwurf)/{issued_on.year}",
@@ -185,7 +183,8 @@ def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
                             document_bytes(settings, draft.text, values, draft.list_spec,
                                            draft.attachments))
     head = Letterhead(subject=f"Mitteilung {values['nummer']}: {values['titel']}",
-                      mitteilung=values["mitteilung"], text=draft.text, values=values,
+                      mitteilung=values["mitteilung"], body=compiled_text(draft.text),
+                      values=values,
                       files=(document, *(draft.folder / n for n in draft.attachments)))
     report = ProbeReport(to=target)
     contacts, _problems = read_contacts(settings.rundschreiben.contacts_file)
@@ -227,7 +226,7 @@ def check_circular_templates(settings: Settings, now: datetime) -> list[str]:
     try:
         document_bytes(settings, text, values, ListSpec("netzwerk"), ["Anlage.pdf"])
         head = Letterhead(subject="Mitteilung 1: Beispiel", mitteilung=values["mitteilung"],
-                          text=text, values=values, files=())
+                          body=compiled_text(text), values=values, files=())
         for note in ("", "Probelauf: Beispiel"):
             circular_mail(settings, head, kommune="Stadt Musterstadt",
                           salutation="Guten Tag Erika Muster", recipients=["a@example.org"],
