@@ -110,10 +110,10 @@ def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: da
         row.state, row.withdrawn_by = "aufgehoben", actor
         row.withdrawn_at, row.withdrawn_reason = now, reason
         stopped = 0
-        for send in session.scalars(select(CircularSend).where(
-                CircularSend.circular_id == row.id)):
-            mail = session.get(OutgoingMail, send.outgoing_mail_id) \
-                if send.outgoing_mail_id else None
+        for send, mail in session.execute(
+                select(CircularSend, OutgoingMail)
+                .outerjoin(OutgoingMail, OutgoingMail.id == CircularSend.outgoing_mail_id)
+                .where(CircularSend.circular_id == row.id)).tuples():
             if send.state == "geplant":
                 send.state, stopped = "entfallen", stopped + 1
             elif mail is not None and mail.state == "queued":

@@ -106,33 +106,32 @@ def issue_circular(settings: Settings, draft: Draft, *, actor: str, now: datetim
     contacts, contact_problems = read_contacts(settings.rundschreiben.contacts_file)
     staging = _stage(settings, draft)
     try:
-        existing, row = _record_once(settings, draft, list_spec or draft.list_spec, contacts,
-                                     staging, actor=actor, now=now, slot=slot)
+        row, sends = _record_once(settings, draft, list_spec or draft.list_spec, contacts,
+                                  staging, actor=actor, now=now, slot=slot)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # our own copies, never staff files
         raise
-    if existing is not None:
+    if sends is None:  # the slot's circular, issued before
         shutil.rmtree(staging, ignore_errors=True)
-        return Issued(existing.id, label(existing), created=False)
-    assert row is not None
+        return Issued(row.id, label(row), created=False)
     finish_documents(settings, row.id)
     return Issued(row.id, label(row), created=True, contact_problems=contact_problems,
-                  without_address=[(s.kommune, s.problem or "") for s in row_sends(settings,
-                                   row.id) if s.state == "ohne_adresse"])
+                  without_address=[(s.kommune, s.problem or "") for s in sends
+                                   if s.state == "ohne_adresse"])
 
 
 def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any,
                  staging: Path, *, actor: str, now: datetime, slot: str | None
-                 ) -> tuple[CircularRow | None, CircularRow | None]:
-    """(the slot's existing circular, None) or (None, the new one)."""
+                 ) -> tuple[CircularRow, list[CircularSend] | None]:
+    """The new circular with its ledger rows, or the slot's existing one with None."""
     sessions = session_factory(settings.db_url)
     try:
         with sessions.begin() as session:
             existing = _by_slot(session, slot)
             if existing is not None:
                 return existing, None
-            return None, _record(session, settings, draft, spec, contacts, staging,
-                                 actor=actor, now=now, slot=slot)
+            return _record(session, settings, draft, spec, contacts, staging,
+                           actor=actor, now=now, slot=slot)
     except IntegrityError:  # another worker issued this slot meanwhile
         with sessions.begin() as session:
             existing = _by_slot(session, slot)
@@ -158,7 +157,7 @@ def _stage(settings: Settings, draft: Draft) -> Path:
 
 def _record(session: Session, settings: Settings, draft: Draft, spec: ListSpec,
             contacts: Any, staging: Path, *, actor: str, now: datetime, slot: str | None
-            ) -> CircularRow:
+            ) -> tuple[CircularRow, list[CircularSend]]:
     issued_on = now.astimezone(BERLIN).date()
     number = next_number(session, issued_on.year)
     folder = settings.circulars_dir / str(issued_on.year) / f"{number:03d}_{draft.name}"
@@ -173,22 +172,22 @@ def _record(session: Session, settings: Settings, draft: Draft, spec: ListSpec,
     session.add(row)
     session.flush()
     own = settings.sender_address.casefold()
-    for person in addressees(session, spec, contacts, address_to=draft.address_to):
-        session.add(_send_row(row.id, person, own))
+    sends = [_send_row(row.id, person, own)
+             for person in addressees(session, spec, contacts, address_to=draft.address_to)]
+    session.add_all(sends)
     register.log_event(session, actor=actor, action="rundschreiben-ausgegeben",
                        subject=f"Mitteilung {label(row)}",
                        detail={"titel": row.title, "verteiler": row.list_spec, "slot": slot})
-    return row
+    return row, sends
 
 
 def _send_row(circular_id: int, person: Addressee, own: str) -> CircularSend:
     emails = [e for e in person.emails if e.casefold() != own]
-    problem = person.problem or (None if emails else
-                                 "Keine E-Mail-Adresse außer der des Büros bekannt.")
+    problem = None if emails else \
+        person.problem or "Keine E-Mail-Adresse außer der des Büros bekannt."
     return CircularSend(circular_id=circular_id, ags=person.ags, kommune=person.kommune,
                         emails=emails, salutation=person.salutation, source=person.source,
-                        state="geplant" if emails else "ohne_adresse",
-                        problem=None if emails else problem)
+                        state="geplant" if emails else "ohne_adresse", problem=problem)
 
 
 def check_document(settings: Settings, draft: Draft, now: datetime) -> None:
@@ -243,9 +242,3 @@ def _circular(session: Session, circular_id: int) -> CircularRow:
     if row is None:
         raise LookupError(f"circular {circular_id} is not in the register")
     return row
-
-
-def row_sends(settings: Settings, circular_id: int) -> list[CircularSend]:
-    with session_factory(settings.db_url).begin() as session:
-        return list(session.scalars(select(CircularSend).where(
-            CircularSend.circular_id == circular_id).order_by(CircularSend.kommune)))
