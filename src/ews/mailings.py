@@ -40,7 +40,7 @@ class PlanError(EwsError):
 class Mailing(BaseModel):
     """One entry of the plan."""
 
-    model_config = {"extra": "forbid", "populate_by_name": True}
+    model_config = {"extra": "forbid"}
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$")
     entwurf: str  # the draft used as the text of every issue
