@@ -164,13 +164,21 @@ def _fsync(path: Path) -> None:
 
 def quarantine(source: Path, target: Path, reasons: list[str]) -> Path:
     """Move an unusable input to quarantine with a German ``.txt`` reason beside it."""
+    write_atomic(reason_file(target), quarantine_text(reasons).encode("utf-8"))
+    return move_into_place(source, target)
+
+
+def quarantine_text(reasons: list[str]) -> str:
+    """The German text of the reason file beside a quarantined input."""
     text = "Diese Datei konnte nicht als Bewerbung registriert werden.\n\nGründe:\n"
     text += "".join(f"- {reason}\n" for reason in reasons)
     text += ("\nNach Korrektur kann die Datei erneut in den Posteingang gelegt werden; "
              "maßgeblich für die Frist ist dann der neue Eingang.\n")
-    write_atomic(reason_file(target), text.encode("utf-8"))
-    return move_into_place(source, target)
+    return text
+
+
+REASON_SUFFIX = ".Grund.txt"
 
 
 def reason_file(target: Path) -> Path:
-    return target.with_name(target.name + ".Grund.txt")
+    return target.with_name(target.name + REASON_SUFFIX)

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from ews import folders, network, register
+from ews import folders, network, register, storage
 from ews.database import session_factory
 from ews.deadlines import BERLIN, Deadline
 from ews.errors import DocumentRejected
@@ -263,12 +263,13 @@ def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
     name = f"{row.id:06d}__{folders.safe_name(folders.original_name(claim))}"
     if row.outcome == Outcome.INVALID.value:
-        target = settings.quarantine_dir / name
-        folders.quarantine(claim, target, row.reasons)
+        stored = storage.quarantine_store(settings).quarantine(claim, name, row.reasons,
+                                                               sha256=row.sha256)
     else:
         month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
-        target = folders.move_into_place(claim, settings.archive_dir / month / name)
-    row.stored_path, row.state, row.finished_at = str(target), "done", now
+        stored = storage.archive_store(settings).file_original(claim, f"{month}/{name}",
+                                                               sha256=row.sha256)
+    row.stored_path, row.state, row.finished_at = stored, "done", now
 
 
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:

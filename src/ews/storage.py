@@ -1,0 +1,251 @@
+"""Where archived and quarantined originals and archived mails are kept: a local folder or
+any fsspec filesystem (I/O: files, shared folders, object storage).
+
+A local root (a path or a ``file://`` URL, e.g. a mounted shared folder) goes through
+``ews.folders``: one atomic rename, or across filesystems a verified copy, exactly as without
+a storage URL. Any other URL (``s3://``, ``sftp://``, ``memory://``) goes through fsspec: a
+file is written to a temporary key and renamed into place, or on object stores, which write a
+key in one step, directly; then it is read back and checked by size and SHA-256 before the
+local claim is removed. There an original or mail is never overwritten or deleted: a key that
+already holds the same bytes (an earlier run crashed after the upload) counts as done, a key
+that holds other bytes keeps them and the file gets a new key (``name (2).pdf``).
+
+Locations are strings: the path for a local store, the full URL otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from fsspec.core import strip_protocol, url_to_fs
+from fsspec.spec import AbstractFileSystem
+from fsspec.utils import get_protocol
+
+from ews import folders
+from ews.errors import ConfigurationError
+from ews.settings import Settings
+
+#: filesystems that write a key in one step; a rename there is a copy and a delete
+DIRECT_WRITE_PROTOCOLS = frozenset(
+    {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oci", "oss", "memory"})
+MAX_KEYS = 1000  # keys tried for one file before giving up
+_CHUNK = 1 << 20
+
+
+class Store(Protocol):
+    """One storage root; keys are relative, ``/``-separated (``2026-11/000001__a.pdf``)."""
+
+    def file_original(self, claim: Path, relative_key: str, *, sha256: str | None = None
+                      ) -> str:
+        """Move a claimed local file to the key; returns its location. ``sha256`` (the claim's
+        digest as registered) finds the stored file when a crashed run already removed the
+        claim."""
+        ...
+
+    def quarantine(self, claim: Path, relative_key: str, reasons: list[str], *,
+                   sha256: str | None = None) -> str:
+        """``file_original`` with the German reason text beside it (``… .Grund.txt``)."""
+        ...
+
+    def write_bytes(self, relative_key: str, data: bytes) -> str:
+        """Store ``data`` under the key; returns its location."""
+        ...
+
+    def read_bytes(self, location: str) -> bytes: ...
+
+    def exists(self, location: str) -> bool: ...
+
+
+def open_store(root: str | Path, options: Mapping[str, Any] | None = None) -> Store:
+    """The store for a folder or URL; ``options`` are fsspec storage options (not used for a
+    local folder)."""
+    local = local_root(root)
+    if local is not None:
+        return LocalStore(local)
+    url = str(root)
+    try:
+        fs, path = url_to_fs(url, **dict(options or {}))
+    except (ImportError, ValueError) as exc:  # unknown protocol, its package not installed
+        raise ConfigurationError(f"Der Speicherort mit „{get_protocol(url)}://“ ist nicht "
+                                 f"nutzbar: {exc}") from exc
+    direct = bool(set(_protocols(fs)) & DIRECT_WRITE_PROTOCOLS)
+    return FsspecStore(fs, path, direct_writes=direct)
+
+
+def archive_store(settings: Settings) -> Store:
+    """Archived originals and, under ``mail/``, raw mails."""
+    return open_store(settings.archive_root, settings.storage.options)
+
+
+def quarantine_store(settings: Settings) -> Store:
+    return open_store(settings.quarantine_root, settings.storage.options)
+
+
+def local_root(root: str | Path) -> Path | None:
+    """The folder of a plain path or ``file://`` URL; None for any other URL."""
+    if isinstance(root, Path):
+        return root
+    if get_protocol(root) not in ("file", "local"):
+        return None
+    if "://" not in root:
+        return Path(root)  # stays relative, as the data folder is
+    parts = urlsplit(root)
+    if parts.netloc not in ("", "localhost"):
+        raise ConfigurationError(f"„{root}“ nennt einen anderen Rechner; einen freigegebenen "
+                                 "Ordner bitte einbinden und als file:///pfad angeben.")
+    return Path(unquote(parts.path))
+
+
+def candidate_keys(key: str) -> Iterator[str]:
+    """``key``, then ``name (2).ext``, ``name (3).ext``, … in the same folder (pure)."""
+    yield key
+    folder, slash, name = key.rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = name, ""
+    else:
+        suffix = f".{suffix}"
+    for number in range(2, MAX_KEYS + 1):
+        yield f"{folder}{slash}{stem} ({number}){suffix}"
+
+
+def checked_key(key: str) -> str:
+    """A relative key without empty, ``.`` or ``..`` parts."""
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise ValueError(f"not a relative storage key: {key!r}")
+    return key
+
+
+class LocalStore:
+    """A folder on this machine or a mounted share: ``ews.folders`` as without storage URL."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def file_original(self, claim: Path, relative_key: str, *, sha256: str | None = None
+                      ) -> str:
+        return str(folders.move_into_place(claim, self.root / checked_key(relative_key)))
+
+    def quarantine(self, claim: Path, relative_key: str, reasons: list[str], *,
+                   sha256: str | None = None) -> str:
+        return str(folders.quarantine(claim, self.root / checked_key(relative_key), reasons))
+
+    def write_bytes(self, relative_key: str, data: bytes) -> str:
+        return str(folders.write_atomic(self.root / checked_key(relative_key), data))
+
+    def read_bytes(self, location: str) -> bytes:
+        return Path(location).read_bytes()
+
+    def exists(self, location: str) -> bool:
+        return Path(location).exists()
+
+
+class FsspecStore:
+    """A root on an fsspec filesystem; ``direct_writes`` for stores that write a key in one
+    step (object stores), otherwise a temporary key and a rename."""
+
+    def __init__(self, fs: AbstractFileSystem, root: str, *, direct_writes: bool) -> None:
+        self.fs, self.root, self.direct_writes = fs, root.rstrip("/"), direct_writes
+
+    def file_original(self, claim: Path, relative_key: str, *, sha256: str | None = None
+                      ) -> str:
+        return self._file(claim, self._path(relative_key), sha256, reason=None)
+
+    def quarantine(self, claim: Path, relative_key: str, reasons: list[str], *,
+                   sha256: str | None = None) -> str:
+        return self._file(claim, self._path(relative_key), sha256,
+                          reason=folders.quarantine_text(reasons).encode("utf-8"))
+
+    def write_bytes(self, relative_key: str, data: bytes) -> str:
+        size, digest = len(data), hashlib.sha256(data).hexdigest()
+        path, present = self._free_or_same(self._path(relative_key), size, digest)
+        if not present:
+            self._write(path, lambda target: self.fs.pipe_file(target, data))
+        self._verify(path, size, digest)
+        return self._location(path)
+
+    def read_bytes(self, location: str) -> bytes:
+        return bytes(self.fs.cat_file(self._path_of(location)))
+
+    def exists(self, location: str) -> bool:
+        return bool(self.fs.exists(self._path_of(location)))
+
+    def _file(self, claim: Path, path: str, expected: str | None, reason: bytes | None) -> str:
+        if not claim.exists():
+            return self._filed_before(path, expected)
+        size, digest = claim.stat().st_size, folders.sha256_of(claim)
+        path, present = self._free_or_same(path, size, digest)
+        if reason is not None:  # first, so that a quarantined file never lacks its reason
+            self._write(path + folders.REASON_SUFFIX,
+                        lambda target: self.fs.pipe_file(target, reason))
+        if not present:
+            self._write(path, lambda target: self.fs.put_file(str(claim), target))
+        self._verify(path, size, digest)
+        claim.unlink()
+        return self._location(path)
+
+    def _filed_before(self, path: str, expected: str | None) -> str:
+        """Where an earlier run stored a claim it then removed (it stops at the first free
+        key, so the file is at or before it)."""
+        for candidate in candidate_keys(path):
+            if not self.fs.exists(candidate):
+                break
+            if expected is None or self._digest(candidate) == expected:
+                return self._location(candidate)
+        raise FileNotFoundError(f"Die Datei ist weder im Arbeitsordner noch unter "
+                                f"{self._location(path)} gespeichert.")
+
+    def _free_or_same(self, path: str, size: int, digest: str) -> tuple[str, bool]:
+        """The first key that is free or already holds these bytes, and whether it holds
+        them."""
+        for candidate in candidate_keys(path):
+            if not self.fs.exists(candidate):
+                return candidate, False
+            if self.fs.size(candidate) == size and self._digest(candidate) == digest:
+                return candidate, True
+        raise OSError(f"Kein freier Name für {self._location(path)} im Speicher.")
+
+    def _write(self, path: str, put: Callable[[str], None]) -> None:
+        if self.direct_writes:
+            put(path)
+            return
+        folder, _, name = path.rpartition("/")
+        self.fs.makedirs(folder, exist_ok=True)
+        temporary = f"{folder}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
+        put(temporary)
+        self.fs.mv(temporary, path)
+
+    def _verify(self, path: str, size: int, digest: str) -> None:
+        self.fs.invalidate_cache(path)
+        if self.fs.size(path) != size or self._digest(path) != digest:
+            raise OSError(f"{self._location(path)} enthält nach dem Schreiben nicht die "
+                          "erwarteten Daten.")
+
+    def _digest(self, path: str) -> str:
+        digest = hashlib.sha256()
+        with self.fs.open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def _path(self, relative_key: str) -> str:
+        key = checked_key(relative_key)
+        return f"{self.root}/{key}" if self.root else key
+
+    def _location(self, path: str) -> str:
+        return str(self.fs.unstrip_protocol(path))
+
+    def _path_of(self, location: str) -> str:
+        if get_protocol(location) not in _protocols(self.fs):
+            raise ValueError(f"{location!r} is not a location of this store")
+        return str(strip_protocol(location))
+
+
+def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
