@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
@@ -17,18 +14,6 @@ from ews import intake, mail_intake
 from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult
 from ews.settings import Settings
-
-
-@contextmanager
-def exclusive_pass(settings: Settings) -> Iterator[None]:
-    """One intake pass at a time per data folder (serve's watcher, UI runs, ews process)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.data_dir / ".posteingang.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=2, cache_policy=NONE)
@@ -82,20 +67,20 @@ def convert_letters(settings: Settings) -> list[str]:
 async def posteingang(settings: Settings | None = None) -> list[InputResult]:
     """Take every stable file in the inbox and every new mail of the office mailbox,
     register them, write their letters, answer the mails."""
-    # async only for Prefect's engine: the sync engine holds every finished run for up to a
-    # second (it joins its heartbeat thread); the tasks are sync and run one after another
+    # passes on several workers at once share the work (ews.locks). async only for Prefect's
+    # engine: the sync engine holds every finished run for up to a second (it joins its
+    # heartbeat thread); the tasks are sync and run one after another
     settings = settings or Settings()
-    with exclusive_pass(settings):
-        input_ids = claim_inputs(settings)
-        taking = take_mails(settings, return_state=True) if settings.imap.host else None
-        if taking is not None and taking.is_completed():  # a mailbox outage stops no files
-            input_ids += [i for i in await taking.aresult() if i not in set(input_ids)]
-        results = process_inputs(settings, input_ids) if input_ids else []
-        convert_letters(settings)
-        if settings.imap.host or settings.smtp.host:
-            answer_mails(settings)
-        if taking is not None and not taking.is_completed():
-            await taking.aresult()  # raises the mailbox's error: the run is marked failed
+    input_ids = claim_inputs(settings)
+    taking = take_mails(settings, return_state=True) if settings.imap.host else None
+    if taking is not None and taking.is_completed():  # a mailbox outage stops no files
+        input_ids += [i for i in await taking.aresult() if i not in set(input_ids)]
+    results = process_inputs(settings, input_ids) if input_ids else []
+    convert_letters(settings)
+    if settings.imap.host or settings.smtp.host:
+        answer_mails(settings)
+    if taking is not None and not taking.is_completed():
+        await taking.aresult()  # raises the mailbox's error: the run is marked failed
     if results:
         await publish_artifacts(results)
     return results

@@ -15,6 +15,7 @@ from ews import folders, mail_intake, register, workers
 from ews.database import migrate, session_factory
 from ews.errors import ConversionError, LettersNotWritten
 from ews.imap import MailboxError
+from ews.locks import Locks, locks_for
 from ews.models import Assessment
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import (
@@ -29,6 +30,8 @@ from ews.schema import LetterRow
 from ews.settings import Settings
 
 Progress = Callable[[InputResult], None]
+INPUT_LOCKS = "eingang"
+LETTER_LOCKS = "brief"
 T = TypeVar("T")
 
 
@@ -42,20 +45,26 @@ def prepare(settings: Settings) -> None:
 
 def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = None
                      ) -> list[int]:
-    """Adopt files a crashed run left in the work folder, then claim every stable file."""
+    """Adopt files a crashed run left in the work folder, then claim every stable file. One
+    process at a time per inbox, over every machine that watches it (a shared folder)."""
     clock = now or (lambda: datetime.now(UTC))
     sessions = session_factory(settings.db_url)
-    adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]
     inbox = settings.inbox_dir.resolve()
-    seen_at = clock()  # everything found in one scan was first seen at the same moment
-    with sessions.begin() as session:
-        register.record_sightings(session, [(str(obs.path), obs.size, obs.mtime_ns) for obs
-                                            in folders.observe_inbox(inbox).values()], seen_at)
-    moved = [(target, obs) for obs in folders.stable_files(inbox, settings.intake.stable_seconds)
-             if (target := folders.claim_file(obs, inbox)) is not None]
-    # a crash between the renames and this commit leaves orphans, adopted by the next pass
-    return adopted + _open_all([(target, str(obs.path)) for target, obs in moved], settings,
-                               clock())
+    with locks_for(settings) as locks, locks.named(f"ordner:{inbox}", wait=CLAIM_WAIT):
+        # no other process is between its renames and its commit now: what lies in the
+        # work folder without an input is a crashed run's
+        adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]
+        seen_at = clock()  # everything found in one scan was first seen at the same moment
+        with sessions.begin() as session:
+            register.record_sightings(session, [(str(obs.path), obs.size, obs.mtime_ns)
+                                                for obs in folders.observe_inbox(inbox).values()],
+                                      seen_at)
+        moved = [(target, obs) for obs in folders.stable_files(inbox,
+                                                               settings.intake.stable_seconds)
+                 if (target := folders.claim_file(obs, inbox)) is not None]
+        # a crash between the renames and this commit leaves orphans, adopted by the next pass
+        return adopted + _open_all([(target, str(obs.path)) for target, obs in moved],
+                                   settings, clock())
 
 
 def _orphans(settings: Settings) -> list[Path]:
@@ -91,19 +100,31 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
         return [row.id for row in rows]
 
 
+def free_work(settings: Settings, locks: Locks, *, limit: int = 500) -> int:
+    """Work that no running pass holds and a new pass would take up: unfinished inputs and
+    letters waiting for their PDF that nobody has locked (a killed worker's), and files a
+    crashed claim left in the work folder without an input."""
+    with session_factory(settings.db_url).begin() as session:
+        inputs = [row.id for row in register.unfinished_inputs(session)][:limit]
+        letters = [row.id for row in register.letters_waiting_for_pdf(session)][:limit] \
+            if settings.letters.pdf else []
+        claimed = [str(path) for path in folders.claimed_files(settings.inbox_dir)]
+        orphans = len(claimed) - register.known_claims(session, claimed)
+    free = 0
+    for space, ids in ((INPUT_LOCKS, inputs), (LETTER_LOCKS, letters)):
+        taken = locks.try_items(space, ids)
+        locks.release_items(space, taken)
+        free += len(taken)
+    return free + orphans
+
+
 def open_input_ids(settings: Settings) -> list[int]:
     with session_factory(settings.db_url).begin() as session:
         return [row.id for row in register.unfinished_inputs(session)]
 
 
-def _undecided_claims(settings: Settings, input_ids: list[int]) -> dict[int, str]:
-    wanted = set(input_ids)
-    with session_factory(settings.db_url).begin() as session:
-        return {row.id: row.claim_path for row in register.unfinished_inputs(session)
-                if row.state == "claimed" and row.id in wanted}
-
-
 CHUNK = 32  # inputs per database transaction; small enough to keep progress visible
+CLAIM_WAIT = 600.0  # seconds a pass waits while another process claims from the same inbox
 
 
 def process_inputs(input_ids: list[int], settings: Settings, *,
@@ -113,17 +134,21 @@ def process_inputs(input_ids: list[int], settings: Settings, *,
     letters of chunk k, this process decides chunk k (one transaction) and files chunk k-1
     (one transaction). An input whose reading failed is decided as invalid with the failure
     as its German reason; one whose letters could not be rendered stays decided for the next
-    pass, and the first such error is raised once everything else is done."""
-    batches = _Batches(settings, now or (lambda: datetime.now(UTC)), progress,
-                       _undecided_claims(settings, input_ids))
-    chunks = [input_ids[i:i + CHUNK] for i in range(0, len(input_ids), CHUNK)]
-    reading: list[_Reading] = []
-    rendering: list[_Rendering] = []
-    for chunk in [*chunks, [], []]:
-        next_reading = batches.read(chunk)
-        next_rendering = batches.decide(reading)
-        batches.file(rendering)
-        reading, rendering = next_reading, next_rendering
+    pass, and the first such error is raised once everything else is done.
+
+    Each chunk is locked before it is read (``ews.locks``): passes running at once on
+    several workers take turns chunk by chunk and never work on the same input; the inputs
+    of a worker that died are free again at once. Inputs another pass holds are left to it."""
+    with locks_for(settings) as locks:
+        batches = _Batches(settings, now or (lambda: datetime.now(UTC)), progress, locks)
+        waiting = list(input_ids)
+        reading: list[_Reading] = []
+        rendering: list[_Rendering] = []
+        while waiting or reading or rendering:
+            next_reading = batches.read(batches.take(waiting))
+            next_rendering = batches.decide(reading)
+            batches.file(rendering)
+            reading, rendering = next_reading, next_rendering
     if batches.error is not None:
         raise batches.error
     return batches.done
@@ -137,8 +162,9 @@ class _Batches:
     """The three stages of ``process_inputs``; the workers never touch the register."""
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime],
-                 progress: Progress | None, claims: dict[int, str]) -> None:
-        self.settings, self.clock, self.progress, self.claims = settings, clock, progress, claims
+                 progress: Progress | None, locks: Locks) -> None:
+        self.settings, self.clock, self.progress, self.locks = settings, clock, progress, locks
+        self.claims: dict[int, str] = {}  # claim paths of the undecided inputs taken
         self.sessions = session_factory(settings.db_url)
         self.done: list[InputResult] = []
         self.error: Exception | None = None
@@ -148,6 +174,24 @@ class _Batches:
         return workers.submit(function, args, workers=self.settings.worker_count,
                               memory_mb=intake.read_memory_mb,
                               timeout=intake.read_timeout_seconds)
+
+    def take(self, waiting: list[int]) -> list[int]:
+        """Lock the next chunk of inputs that no other pass holds and that are unfinished
+        (removes the ids it looked at from ``waiting``)."""
+        chunk: list[int] = []
+        while waiting and len(chunk) < CHUNK:
+            candidates = waiting[:CHUNK - len(chunk)]
+            del waiting[:len(candidates)]
+            chunk += self.locks.try_items(INPUT_LOCKS, candidates)
+        if not chunk:
+            return []
+        with self.sessions.begin() as session:
+            states = register.input_states(session, chunk)
+        finished = [i for i in chunk if states.get(i, ("done", ""))[0] == "done"]
+        self.locks.release_items(INPUT_LOCKS, finished)  # another pass was quicker
+        self.claims.update({i: path for i, (state, path) in states.items()
+                            if state == "claimed"})
+        return [i for i in chunk if i not in set(finished)]
 
     def read(self, chunk: list[int]) -> list[_Reading]:
         """Queue reading + validation of the chunk's undecided inputs."""
@@ -210,6 +254,7 @@ class _Batches:
             loaded = register.load_inputs(session, [input_id for input_id, _ in ready])
             results = [finish(session, input_id, letter_ids, loaded.letters[input_id],
                               self.settings, now) for input_id, letter_ids in ready]
+        self.locks.release_items(INPUT_LOCKS, [input_id for input_id, _ in ready])
         for result in results:
             self.done.append(result)
             if self.progress is not None:
@@ -221,32 +266,40 @@ def _assess_file(claim_path: str, settings: Settings) -> Assessment:
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:
-    """Convert every rendered letter to PDF/A in batches; returns the PDF paths made."""
+    """Convert every rendered letter to PDF/A in batches; returns the PDF paths made. Letters
+    another process is converting are left to it."""
     if not settings.letters.pdf:
         return []
     sessions = session_factory(settings.db_url)
-    with sessions.begin() as session:
-        pending = {row.id: Path(row.docx_path)
-                   for row in register.letters_waiting_for_pdf(session)}
-    if not pending:
-        return []
-    failure: ConversionError | None = None
-    try:
-        convert_letters(list(pending.values()), settings)
-    except ConversionError as exc:
-        failure = exc  # the others were converted; record them before reporting it
-    made = _record_pdfs(settings, pending)
+    with locks_for(settings) as locks:
+        with sessions.begin() as session:
+            waiting = [row.id for row in register.letters_waiting_for_pdf(session)]
+        mine = locks.try_items(LETTER_LOCKS, waiting)
+        with sessions.begin() as session:  # re-read: another pass may have finished some
+            pending = {row.id: Path(row.docx_path)
+                       for row in register.letters_waiting_for_pdf(session) if row.id in mine}
+        if not pending:
+            return []
+        failure: ConversionError | None = None
+        try:
+            convert_letters(list(pending.values()), settings)
+        except ConversionError as exc:
+            failure = exc  # the others were converted; record them before reporting it
+        made = _record_pdfs(settings, pending)
     if failure is not None:
         raise failure
     return made
 
 
 def convert_letters(docx_paths: list[Path], settings: Settings) -> None:
-    """PDF/A beside each .docx, by LibreOffice with the service's profile and limits."""
-    convert_to_pdfa(docx_paths, soffice=settings.letters.soffice,
-                    profile_dir=settings.data_dir / "libreoffice" / "profil-1",
-                    timeout=settings.letters.timeout_seconds,
-                    batch_size=settings.letters.batch_size)
+    """PDF/A beside each .docx, by LibreOffice with the service's limits: at most
+    ``letters.parallel`` conversions at once over every worker, each with its own profile."""
+    letters = settings.letters
+    with locks_for(settings) as locks, locks.slot(
+            "libreoffice", letters.parallel, wait=letters.timeout_seconds * 4) as slot:
+        convert_to_pdfa(docx_paths, soffice=letters.soffice,
+                        profile_dir=settings.data_dir / "libreoffice" / f"profil-{slot}",
+                        timeout=letters.timeout_seconds, batch_size=letters.batch_size)
 
 
 def _record_pdfs(settings: Settings, pending: dict[int, Path]) -> list[str]:

@@ -24,12 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ews import folders, register, workers
+from ews import folders, register, storage, workers
 from ews.bounce_links import record_bounce
 from ews.bounces import Bounce, read_bounce
 from ews.database import session_factory
 from ews.deadlines import BERLIN
 from ews.imap import FetchedMail, Mailbox, MailboxError
+from ews.locks import locks_for
 from ews.mail_out import SendReport, queue_answers, send_due
 from ews.mail_parse import parse_mail
 from ews.models import Assessment
@@ -40,6 +41,7 @@ from ews.settings import Settings
 log = logging.getLogger(__name__)
 
 BOUNCE = "Unzustellbarkeitsnachricht eines Mailservers."
+MAILBOX_WAIT = 600.0  # seconds a pass waits while another process works in the mailbox
 NO_PDF = "Die E-Mail enthält keine Bewerbung als PDF-Datei (auch nicht in einem ZIP-Archiv " \
          "oder einer weitergeleiteten Nachricht)."
 
@@ -106,7 +108,7 @@ class PreparedMail:
     automatic: str | None
     skipped: list[str]
     sha256: str
-    raw_path: Path
+    raw_path: str  # a path, or a URL in the storage
     has_pdf: bool
     claims: list[Claim]
     bounce: Bounce | None = None  # a delivery failure report about a mail of ours
@@ -144,9 +146,9 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     key = f"{uidvalidity}-{fetched.uid}"
     month = fetched.internaldate.astimezone(BERLIN).strftime("%Y-%m")
     label = (parsed.subject or parsed.message_id or "ohne Betreff")[:80]
-    raw_path = folders.write_atomic(
-        settings.archive_dir / "mail" / month / folders.safe_name(f"{key}__{label}.eml"),
-        fetched.raw)
+    # the store is built here: this runs in a worker process, which gets plain settings
+    raw_path = storage.archive_store(settings).write_bytes(
+        f"mail/{month}/{folders.safe_name(f'{key}__{label}.eml')}", fetched.raw)
     folder = settings.mail_dir / key
     if automatic:
         files: list[tuple[str, str, bytes]] = []
@@ -285,11 +287,17 @@ def open_mailbox(settings: Settings) -> Iterator[Mailbox]:
 
 
 def take_mails(settings: Settings, now: datetime) -> list[int]:
-    """One look into the mailbox: the inputs of every new mail (none without a mailbox)."""
+    """One look into the mailbox: the inputs of every new mail (none without a mailbox). One
+    process at a time per mailbox folder, over every worker."""
     if not settings.imap.host:
         return []
-    with open_mailbox(settings) as mailbox:
+    with locks_for(settings) as locks, locks.named(mailbox_lock(settings), wait=MAILBOX_WAIT), \
+            open_mailbox(settings) as mailbox:
         return take_new_mails(settings, mailbox, now)
+
+
+def mailbox_lock(settings: Settings) -> str:
+    return f"postfach:{settings.imap.account}/{settings.imap.folder}"
 
 
 @dataclass
@@ -305,13 +313,14 @@ def answer_and_finish(settings: Settings, now: datetime) -> MailReport:
     """After the register committed: post-actions, answers queued, due mails sent."""
     report = MailReport()
     if settings.smtp.host:  # without a server the answers are written once it is configured
-        report.queued = len(queue_answers(settings, now))
-    if not settings.imap.host:
-        sending = send_due(settings, now)
-    else:
-        with open_mailbox(settings) as mailbox:
+        with locks_for(settings) as locks, locks.named("antworten", wait=MAILBOX_WAIT):
+            report.queued = len(queue_answers(settings, now))
+    if settings.imap.host:
+        with locks_for(settings) as locks, locks.named(mailbox_lock(settings),
+                                                       wait=MAILBOX_WAIT), \
+                open_mailbox(settings) as mailbox:
             report.finished = finish_mails(settings, mailbox, now)
-            sending = _send_with_copies(settings, mailbox, now)
+    sending = send_queued(settings, now)
     report.sent, report.retrying, report.failed = sending.sent, sending.retrying, sending.failed
     return report
 

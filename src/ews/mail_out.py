@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ews import folders, register
 from ews.database import session_factory
 from ews.deadlines import BERLIN
+from ews.locks import locks_for
 from ews.models import LetterKind, Outcome
 from ews.schema import (
     ApplicationRow,
@@ -47,6 +48,7 @@ from ews.schema import (
 from ews.settings import OfficeSettings, Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
+SEND_WAIT = 900.0  # seconds a sender waits while another process sends the outbox
 
 ANSWER = "antwort"
 RESULT_WORDS = {Outcome.REGISTERED.value: "registriert", Outcome.LATE.value: "verspaetet",
@@ -310,6 +312,15 @@ def send_due(settings: Settings, now: datetime, *, copy_to_sent: SentCopy | None
     report = SendReport()
     if not settings.smtp.host:
         return report
+    # one sender at a time over every worker: a mail another process left ``sending`` is
+    # then known to be a crashed one's
+    with locks_for(settings) as locks, locks.named("postausgang", wait=SEND_WAIT):
+        return _send_due(settings, now, report, copy_to_sent, in_sent, clock)
+
+
+def _send_due(settings: Settings, now: datetime, report: SendReport,
+              copy_to_sent: SentCopy | None, in_sent: MessageIdLookup | None,
+              clock: Clock | None) -> SendReport:
     sessions = session_factory(settings.db_url)
     with sessions.begin() as session:
         due = [(row.id, row.state, row.message_id) for row in session.scalars(

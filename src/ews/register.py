@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ews.models import ApplicationStatus, Outcome
@@ -220,3 +220,17 @@ def letters_of_application(session: Session, application_id: int) -> list[Letter
     return list(session.scalars(select(LetterRow)
                                 .where(LetterRow.application_id == application_id)
                                 .order_by(LetterRow.id)))
+
+
+def input_states(session: Session, input_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """State and claim path of these inputs, by id (one query)."""
+    query = select(Input.id, Input.state, Input.claim_path).where(Input.id.in_(input_ids))
+    return {row_id: (state, path) for row_id, state, path in session.execute(query).tuples()}
+
+
+def known_claims(session: Session, claim_paths: list[str]) -> int:
+    """How many of these claimed files have an input (one query)."""
+    if not claim_paths:
+        return 0
+    query = select(func.count()).select_from(Input).where(Input.claim_path.in_(claim_paths))
+    return int(session.execute(query).scalar_one())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -106,6 +106,9 @@ class LetterSettings(BaseModel):
     soffice: str = "soffice"
     timeout_seconds: float = Field(default=180.0, gt=0)
     batch_size: int = Field(default=50, ge=1)
+    #: LibreOffice conversions at once, over every worker of the register (each one is a
+    #: soffice process of about 200 MB with its own profile)
+    parallel: int = Field(default=2, ge=1, le=16)
 
 
 Security = Literal["ssl", "starttls", "none"]
@@ -189,11 +192,41 @@ class CircularSettings(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=1000)
 
 
+class StorageSettings(BaseModel):
+    """Where the large files are kept: archived and quarantined originals and archived raw
+    mails. Without ``url`` in the data folder as ``archiv`` and ``quarantaene``; with it under
+    ``{url}/archiv`` and ``{url}/quarantaene``: a folder, a ``file://`` URL (a mounted shared
+    folder) or any other fsspec URL (``s3://bucket/ews``, ``sftp://host/pfad``)."""
+
+    url: str | None = None
+    #: fsspec storage options such as credentials; as JSON in the environment, e.g.
+    #: EWS_STORAGE__OPTIONS='{"key": "…", "secret": "…"}'. Kept out of ``repr`` (logs)
+    options: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @field_validator("url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None  # EWS_STORAGE__URL= left empty in the env file
+
+    def root(self, folder: str) -> str | None:
+        """``{url}/{folder}``, or None without a URL."""
+        if self.url is None:
+            return None
+        return f"{self.url}{folder}" if self.url.endswith("/") else f"{self.url}/{folder}"
+
+
 class PrefectSettings(BaseModel):
     """The local Prefect server started by ``ews serve``."""
 
     host: str = "127.0.0.1"
     port: int = 4200
+    #: several workers (prefect.yaml): intake passes the watchers start at once for a large
+    #: batch; the passes share the inputs chunk by chunk
+    passes: int = Field(default=2, ge=1, le=32)
+    #: the intake deployment the watchers start, as "flow/deployment"
+    pass_deployment: str = "posteingang/posteingang"
 
 
 class Settings(BaseSettings):
@@ -221,6 +254,7 @@ class Settings(BaseSettings):
     imap: ImapSettings = ImapSettings()
     smtp: SmtpSettings = SmtpSettings()
     rundschreiben: CircularSettings = CircularSettings()
+    storage: StorageSettings = StorageSettings()
     #: sender address of answers (default: the office's e-mail address)
     mail_from: str | None = None
 
@@ -237,6 +271,16 @@ class Settings(BaseSettings):
     @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantaene"
+
+    @property
+    def archive_root(self) -> str | Path:
+        """Where originals and raw mails are archived: ``archive_dir`` or a storage URL."""
+        return self.storage.root("archiv") or self.archive_dir
+
+    @property
+    def quarantine_root(self) -> str | Path:
+        """Where unusable originals go: ``quarantine_dir`` or a storage URL."""
+        return self.storage.root("quarantaene") or self.quarantine_dir
 
     @property
     def mail_dir(self) -> Path:
