@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from ews.imap import Mailbox, MailboxError
@@ -25,9 +26,12 @@ class Runner(Protocol):
 class MailboxWatcher(threading.Thread):
     """Asks the runner for a pass whenever the folder changes (IDLE) or a poll is due."""
 
-    def __init__(self, settings: Settings, runner: Runner) -> None:
+    def __init__(self, settings: Settings, runner: Runner,
+                 heartbeat: Callable[[str], None] | None = None) -> None:
+        """``heartbeat(problem)`` is called with each heartbeat ("" when the mailbox answers)
+        and with each failed connection."""
         super().__init__(name="posteingang-postfach", daemon=True)
-        self.settings, self.runner = settings, runner
+        self.settings, self.runner, self.heartbeat = settings, runner, heartbeat
         self.stopping = threading.Event()
         self.last_contact = time.monotonic()
         self.heartbeats = 0
@@ -54,6 +58,7 @@ class MailboxWatcher(threading.Thread):
             except MailboxError as exc:
                 log.warning("Postfach nicht erreichbar: %s – neuer Versuch in %.0f s", exc,
                             backoff)
+                self._report(str(exc))
                 self._check_silence()
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -94,6 +99,15 @@ class MailboxWatcher(threading.Thread):
             log.info("Postfach-Herzschlag: %s, Ordner %s erreichbar",
                      self.settings.imap.account, self.settings.imap.folder)
             _emit("ews.postfach.herzschlag", self.settings)
+            self._report("")
+
+    def _report(self, problem: str) -> None:
+        if self.heartbeat is None:
+            return
+        try:
+            self.heartbeat(problem)
+        except Exception as exc:  # noqa: BLE001 - a register outage must not stop watching
+            log.warning("Herzschlag nicht gespeichert: %s", exc)
 
     def _check_silence(self) -> None:
         silent = time.monotonic() - self.last_contact

@@ -4,6 +4,7 @@ watcher that starts an intake run as soon as a dropped file has stopped changing
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,12 @@ from rich.console import Console
 
 from ews import workers
 from ews.folders import observe_inbox
+from ews.heartbeats import DISTURBED, ENDED, RUNNING, beat
 from ews.settings import Settings
 from flows.mailbox_watch import MailboxWatcher
+
+log = logging.getLogger("ews.serve")
+BEAT_EVERY = 20.0  # seconds between heartbeats in the register
 
 
 def api_url(settings: Settings) -> str:
@@ -128,8 +134,9 @@ def serve_office(settings: Settings, console: Console) -> None:
         workers.warm_up(settings.worker_count, settings.intake.read_memory_mb)
     runner = PassRunner(settings, console)
     watchers: list[InboxWatcher | MailboxWatcher] = [InboxWatcher(settings, runner)]
+    beats = Heartbeats(settings)
     if settings.imap.host:
-        watchers.append(MailboxWatcher(settings, runner))
+        watchers.append(MailboxWatcher(settings, runner, heartbeat=beats.mailbox_problem))
         console.print(f"Postfach: {settings.imap.account}, Ordner {settings.imap.folder} (IDLE)")
     for thread in (runner, *watchers):
         thread.start()
@@ -141,17 +148,52 @@ def serve_office(settings: Settings, console: Console) -> None:
         while not stop.wait(0.5):
             if not serving.is_alive():
                 break
+            beats.beat(watchers)
     finally:
         console.print("Beende: der laufende Durchgang wird noch abgeschlossen …")
         for watcher in watchers:
             watcher.stop()
         runner.stopping.set()
         runner.join(timeout=300)  # let a pass in progress commit before the process ends
+        beats.beat(watchers, ended=True)
         if server is not None:
             # after Prefect has delivered its last logs and events at interpreter exit
             # (threading's exit hooks run before atexit's), never before
             atexit.register(_stop_server, server)
         console.print("Beendet.")
+
+
+class Heartbeats:
+    """Writes the watchers' heartbeats to the register (shown by ``ews status``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.problem = ""  # the mailbox watcher's last connection problem ("" when fine)
+        self.next_beat = 0.0
+
+    def mailbox_problem(self, problem: str) -> None:
+        self.problem = problem
+
+    def beat(self, watchers: list[InboxWatcher | MailboxWatcher], *, ended: bool = False
+             ) -> None:
+        if not ended and time.monotonic() < self.next_beat:
+            return
+        self.next_beat = time.monotonic() + BEAT_EVERY
+        now = datetime.now(UTC)
+        imap = self.settings.imap
+        try:
+            for watcher in watchers:
+                alive = watcher.is_alive() and not ended
+                if isinstance(watcher, InboxWatcher):
+                    name, kind, problem = (f"ordner:{self.settings.inbox_dir.resolve()}",
+                                           "ordner", "")
+                else:
+                    name, kind, problem = (f"postfach:{imap.account}/{imap.folder}",
+                                           "postfach", self.problem)
+                state = ENDED if not alive else DISTURBED if problem else RUNNING
+                beat(self.settings, name, kind, now, state=state, detail=problem)
+        except Exception as exc:  # noqa: BLE001 - a register outage must not stop serving
+            log.warning("Herzschlag nicht gespeichert: %s", exc)
 
 
 def _stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -177,35 +219,24 @@ def _serve_deployment(settings: Settings, console: Console) -> None:
 def office_deployments(settings: Settings, console: Console) -> list[Any]:
     """Every deployment ``ews serve`` offers, the scheduled mailings with their cron
     schedules in Europe/Berlin (a broken plan is reported; the rest is served)."""
-    from prefect.schedules import Cron
+    from ews.mailings import TIMEZONE
+    from flows.deployments import office_deployments as table
+    from flows.deployments import runner_deployments
 
-    from ews.mailings import TIMEZONE, PlanError, read_plan
-    from flows.circulars import geplanter_versand, rundschreiben_versenden
-    from flows.intake import posteingang
-    from flows.selection import auswahl_entscheiden, bescheide_versenden
-    deployments = [
-        posteingang.to_deployment(
-            name="posteingang", description="Posteingang verarbeiten (auch manuell startbar)"),
-        auswahl_entscheiden.to_deployment(
-            name="auswahl", description="Entscheidungen zur Auswahl im Formular eingeben"),
-        bescheide_versenden.to_deployment(
-            name="bescheide", description="Ausstehende Bescheide schreiben und versenden"),
-        rundschreiben_versenden.to_deployment(
-            name="rundschreiben", description="Ausgegebene Rundschreiben versenden"),
-    ]
+    plan = read_plan_or_report(settings, console)
+    for mailing in plan:
+        console.print(f"Geplanter Versand: {mailing.name} ({mailing.cron}, {TIMEZONE})")
+    return runner_deployments(table(settings, plan))
+
+
+def read_plan_or_report(settings: Settings, console: Console) -> list[Any]:
+    from ews.mailings import PlanError, read_plan
+
     try:
-        plan = read_plan(settings.rundschreiben.plan_file)
+        return read_plan(settings.rundschreiben.plan_file)
     except PlanError as exc:
         console.print(f"[red]Versandplan nicht geladen:[/] {exc}")
-        plan = []
-    for mailing in plan:
-        deployments.append(geplanter_versand.to_deployment(
-            name=mailing.deployment_name, parameters={"name": mailing.name},
-            description=f"Geplanter Versand „{mailing.name}“ (Entwurf {mailing.entwurf})",
-            schedules=[Cron(mailing.cron, timezone=TIMEZONE, day_or=False,
-                            active=mailing.aktiv)]))
-        console.print(f"Geplanter Versand: {mailing.name} ({mailing.cron}, {TIMEZONE})")
-    return deployments
+        return []
 
 
 def _stop_on_signals(console: Console) -> threading.Event:

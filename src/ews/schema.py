@@ -353,3 +353,17 @@ class BounceRow(Base):
     permanent: Mapped[bool]
     reason: Mapped[str] = mapped_column(String(2000))
     received_at: Mapped[datetime]
+
+
+class WatcherRow(Base):
+    """The heartbeat of a watcher (inbox folder or mailbox) of any worker; ``state``:
+    laeuft, beendet, or gestoert (the watched place is not reachable, ``detail`` says why)."""
+
+    __tablename__ = "watchers"
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ordner | postfach
+    holder: Mapped[str] = mapped_column(String(256))  # host:pid of the watching process
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(2000), default="")

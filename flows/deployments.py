@@ -1,0 +1,118 @@
+"""Every deployment of the service, in one table: ``ews serve`` serves them on one machine,
+``ews cluster prefect-yaml`` writes them to ``prefect.yaml`` for ``prefect deploy --all`` and
+workers on any number of machines. The scheduled mailings come from the Versandplan."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ews.mailings import TIMEZONE, Mailing, read_plan
+from ews.settings import Settings
+
+WORK_POOL = "ews"
+#: a watcher run lasts this long; its schedule starts the next one right after
+WATCH_EVERY = 300
+WATCH_SECONDS = 290
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    entrypoint: str  # "flows/module.py:function"
+    description: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    cron: str | None = None
+    active: bool = True
+    interval: int | None = None
+    #: at most this many runs at once; ``cancel``: a run that finds the limit full ends
+    #: (a watcher), else it waits its turn
+    limit: int | None = None
+    cancel: bool = False
+    served: bool = True  # also by ``ews serve`` (which has its own watcher threads)
+
+    def flow(self) -> Any:
+        module, function = self.entrypoint.removesuffix(".py").split(":")
+        return getattr(importlib.import_module(module.replace("/", ".")), function)
+
+
+def office_deployments(settings: Settings, plan: list[Mailing]) -> list[Deployment]:
+    deployments = [
+        Deployment("posteingang", "flows/intake.py:posteingang",
+                   "Posteingang verarbeiten (auch manuell startbar)"),
+        Deployment("ordner", "flows/watchers.py:ordner_beobachten",
+                   "Posteingangsordner beobachten und Posteingangsläufe starten",
+                   parameters={"laufzeit": WATCH_SECONDS}, interval=WATCH_EVERY, limit=1,
+                   cancel=True, served=False),
+        Deployment("postfach", "flows/watchers.py:postfach_beobachten",
+                   "Postfach beobachten (IDLE) und Posteingangsläufe starten",
+                   parameters={"laufzeit": WATCH_SECONDS}, interval=WATCH_EVERY, limit=1,
+                   cancel=True, served=False),
+        Deployment("auswahl", "flows/selection.py:auswahl_entscheiden",
+                   "Entscheidungen zur Auswahl im Formular eingeben", limit=1),
+        Deployment("bescheide", "flows/selection.py:bescheide_versenden",
+                   "Ausstehende Bescheide schreiben und versenden", limit=1),
+        Deployment("rundschreiben", "flows/circulars.py:rundschreiben_versenden",
+                   "Ausgegebene Rundschreiben versenden", limit=1),
+    ]
+    deployments += [Deployment(
+        mailing.deployment_name, "flows/circulars.py:geplanter_versand",
+        f"Geplanter Versand „{mailing.name}“ (Entwurf {mailing.entwurf})",
+        parameters={"name": mailing.name}, cron=mailing.cron, active=mailing.aktiv, limit=1)
+        for mailing in plan]
+    return deployments
+
+
+def runner_deployments(deployments: list[Deployment]) -> list[Any]:
+    """The deployments ``ews serve`` serves in its process."""
+    from prefect.schedules import Cron
+
+    return [spec.flow().to_deployment(
+        name=spec.name, description=spec.description, parameters=spec.parameters or None,
+        schedules=[Cron(spec.cron, timezone=TIMEZONE, day_or=False, active=spec.active)]
+        if spec.cron else None)
+        for spec in deployments if spec.served]
+
+
+def prefect_yaml(deployments: list[Deployment]) -> str:
+    """``prefect.yaml`` for the distributed setup (work pool ``ews``)."""
+    document = {
+        "name": "ews",
+        "prefect-version": "3.8.8",
+        "build": None,
+        "push": None,
+        # every machine has the service at the path in EWS_HOME when `prefect deploy` runs
+        "pull": [{"prefect.deployments.steps.set_working_directory": {
+            "directory": "{{ $EWS_HOME }}"}}],
+        "deployments": [_entry(spec) for spec in deployments],
+    }
+    header = ("# Erzeugt von `ews cluster prefect-yaml` aus flows/deployments.py und dem "
+              "Versandplan.\n# Nicht von Hand ändern: nach einer Änderung des Versandplans "
+              "neu erzeugen und\n# `EWS_HOME=$PWD .venv/bin/prefect --no-prompt deploy --all` "
+              "ausführen (siehe README, Betrieb).\n")
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _entry(spec: Deployment) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": spec.name, "entrypoint": spec.entrypoint,
+                             "description": spec.description,
+                             "work_pool": {"name": WORK_POOL}}
+    if spec.parameters:
+        entry["parameters"] = spec.parameters
+    if spec.cron:
+        entry["schedules"] = [{"cron": spec.cron, "timezone": TIMEZONE, "day_or": False,
+                               "active": spec.active}]
+    elif spec.interval:
+        entry["schedules"] = [{"interval": spec.interval, "active": True}]
+    if spec.limit:
+        entry["concurrency_limit"] = {"limit": spec.limit, "collision_strategy":
+                                      "CANCEL_NEW" if spec.cancel else "ENQUEUE"}
+    return entry
+
+
+def example_plan(repo: Path) -> list[Mailing]:
+    return read_plan(repo / "config" / "versandplan.toml.example")

@@ -1,0 +1,158 @@
+"""The watchers of the distributed setup (prefect.yaml, ``prefect worker`` on any number of
+machines): the inbox folder and the mailbox are each watched by one long-running flow run,
+which starts intake passes (deployment ``posteingang``) on whichever worker is free.
+
+One watcher per inbox and per mailbox: the deployments have a concurrency limit of 1, and
+the watcher also holds a lock in the register (``ews.locks``), which the database frees the
+moment a killed worker's connection ends — so the next scheduled watcher run takes over at
+once, without waiting for Prefect's lease on the dead run to expire.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.deployments import run_deployment
+
+from ews import intake
+from ews.folders import observe_inbox
+from ews.heartbeats import DISTURBED, ENDED, RUNNING, beat
+from ews.locks import locks_for
+from ews.settings import Settings
+from flows.mailbox_watch import MailboxWatcher
+
+BEAT_EVERY = 20.0  # seconds between heartbeats in the register
+#: a watcher run ends after this long; the schedule starts the next (fresh logs, fresh code)
+RUN_SECONDS = 3300.0
+_WAITING = [StateType.SCHEDULED, StateType.PENDING]
+
+
+class PassStarter:
+    """Starts runs of the intake deployment when asked. None while a run is still waiting to
+    start (it will take everything new when it starts); several at once for a large batch."""
+
+    def __init__(self, deployment: str, passes: int) -> None:
+        self.deployment, self.passes = deployment, passes
+        self.wanted = threading.Event()
+        self.items = 0
+        self.started = 0
+
+    def request(self, items: int = 1) -> None:
+        self.items = max(self.items, items)
+        self.wanted.set()
+
+    def pump(self) -> int:
+        """Start what was asked for; returns how many runs were started."""
+        if not self.wanted.is_set():
+            return 0
+        self.wanted.clear()
+        items, self.items = self.items, 0
+        if self._waiting_runs() > 0:
+            return 0
+        count = min(self.passes, max(1, -(-items // intake.CHUNK)))
+        for _ in range(count):
+            run_deployment(self.deployment, timeout=0, as_subflow=False)
+        self.started += count
+        return count
+
+    def _waiting_runs(self) -> int:
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(self.deployment)
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=_WAITING))), limit=1)
+        return len(runs)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@flow(name="ordner-beobachten")
+def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
+    """Watch the inbox folder for ``laufzeit`` seconds: start intake passes for files that
+    stopped changing, and for work a killed worker left (inputs nobody holds, claimed files
+    without an input)."""
+    logger = get_run_logger()
+    settings = Settings()
+    intake.prepare(settings)
+    inbox = settings.inbox_dir.resolve()
+    name = f"ordner:{inbox}"
+    with locks_for(settings) as locks:
+        if not locks.try_named(f"beobachter:{name}"):
+            logger.info("Der Posteingang %s wird bereits von einem anderen Prozess beobachtet; "
+                        "dieser Lauf endet.", inbox)
+            return "bereits beobachtet"
+        starter = PassStarter(settings.prefect.pass_deployment, settings.prefect.passes)
+        logger.info("Beobachte den Posteingang %s", inbox)
+        previous = observe_inbox(inbox)
+        end, next_beat = time.monotonic() + laufzeit, 0.0
+        while time.monotonic() < end:
+            current = observe_inbox(inbox)
+            stable = sum(1 for path, obs in current.items() if previous.get(path) == obs)
+            left = intake.free_work(settings, locks)
+            if stable or left:
+                starter.request(stable + left)
+            if (started := starter.pump()) > 0:
+                logger.info("%d Posteingangsläufe gestartet (%d Dateien, %d offen)", started,
+                            stable, left)
+            if time.monotonic() >= next_beat:
+                beat(settings, name, "ordner", _now())
+                next_beat = time.monotonic() + BEAT_EVERY
+            previous = current
+            time.sleep(settings.intake.poll_seconds)
+        beat(settings, name, "ordner", _now(), state=ENDED)
+    return f"{starter.started} Posteingangsläufe gestartet"
+
+
+@flow(name="postfach-beobachten")
+def postfach_beobachten(laufzeit: float = RUN_SECONDS) -> str:
+    """Watch the office mailbox for ``laufzeit`` seconds (IMAP IDLE, a full poll as a
+    fallback) and start an intake pass whenever mail arrives."""
+    logger = get_run_logger()
+    settings = Settings()
+    if not settings.imap.host:
+        logger.warning("Kein Postfach eingerichtet (EWS_IMAP__HOST); nichts zu beobachten.")
+        return "kein Postfach"
+    intake.prepare(settings)
+    imap = settings.imap
+    name = f"postfach:{imap.account}/{imap.folder}"
+    with locks_for(settings) as locks:
+        if not locks.try_named(f"beobachter:{name}"):
+            logger.info("Das Postfach %s wird bereits von einem anderen Prozess beobachtet; "
+                        "dieser Lauf endet.", imap.account)
+            return "bereits beobachtet"
+        starter = PassStarter(settings.prefect.pass_deployment, settings.prefect.passes)
+        problem = [""]
+        watcher = MailboxWatcher(settings, starter,
+                                 heartbeat=lambda text: problem.__setitem__(0, text))
+        watcher.start()
+        logger.info("Beobachte das Postfach %s, Ordner %s (IDLE)", imap.account, imap.folder)
+        end, next_beat = time.monotonic() + laufzeit, 0.0
+        try:
+            while time.monotonic() < end and watcher.is_alive():
+                if starter.pump() > 0:
+                    logger.info("Posteingangslauf für neue E-Mails gestartet")
+                if time.monotonic() >= next_beat:
+                    beat(settings, name, "postfach", _now(),
+                         state=DISTURBED if problem[0] else RUNNING, detail=problem[0])
+                    next_beat = time.monotonic() + BEAT_EVERY
+                time.sleep(0.5)
+        finally:
+            watcher.stop()
+            watcher.join(timeout=30)
+            beat(settings, name, "postfach", _now(), state=ENDED)
+    return f"{starter.started} Posteingangsläufe gestartet"
