@@ -564,8 +564,12 @@ def templates_check() -> None:
 
 
 from flows.cli_circulars import rundschreiben_app  # noqa: E402 - uses this module's app
+from flows.cli_cluster import cluster_app  # noqa: E402
+from flows.cli_status import register as register_status  # noqa: E402
 
 app.add_typer(rundschreiben_app, name="rundschreiben")
+app.add_typer(cluster_app, name="cluster")
+register_status(app)
 
 
 if __name__ == "__main__":
