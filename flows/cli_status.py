@@ -162,7 +162,7 @@ def _print_waiting(health: Health) -> None:
 def _print_failed(health: Health) -> None:
     f = health.failed
     console.print("[bold]Fehlgeschlagen[/]")
-    console.print(f"  E-Mails endgültig nicht zugestellt: {f.mails}")
+    console.print(f"  E-Mails endgültig nicht zugestellt (letzte 7 Tage): {f.mails}")
     for mail in f.last_mails:
         console.print(escape(f"    {mail.subject_key} an {', '.join(mail.recipients)}: "
                              f"{mail.last_error or 'ohne Angabe'}"))

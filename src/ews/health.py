@@ -61,7 +61,7 @@ class QuarantinedInput(BaseModel):
 class Failed(BaseModel):
     """Outcomes that did not go through: failed mails, invalid inputs, unwritten letters."""
 
-    mails: int = 0
+    mails: int = 0  # within QUARANTINE_WINDOW
     last_mails: list[FailedMail] = Field(default_factory=list)
     quarantined: int = 0  # within QUARANTINE_WINDOW
     last_quarantined: list[QuarantinedInput] = Field(default_factory=list)
@@ -139,8 +139,11 @@ def _outgoing_counts(session: Session) -> dict[str, tuple[int, int]]:
 
 
 def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
-    mails = session.scalar(select(func.count()).where(OutgoingMail.state == "failed")) or 0
-    last_mails = session.scalars(select(OutgoingMail).where(OutgoingMail.state == "failed")
+    # like quarantine, within the window: an old failure, dealt with by hand, stops alarming
+    failed_mail = (OutgoingMail.state == "failed") & (
+        OutgoingMail.created_at >= now - QUARANTINE_WINDOW)
+    mails = session.scalar(select(func.count()).where(failed_mail)) or 0
+    last_mails = session.scalars(select(OutgoingMail).where(failed_mail)
                                  .order_by(OutgoingMail.id.desc()).limit(LAST_FEW))
     invalid = (Input.outcome == Outcome.INVALID.value) & (
         Input.finished_at >= now - QUARANTINE_WINDOW)
@@ -188,8 +191,8 @@ def problems_of(waiting: Waiting, failed: Failed, watchers: list[WatcherHealth],
     limit = duration_de(stuck_after.total_seconds())
     problems = [w.problem for w in watchers if w.problem]
     if failed.mails:
-        problems.append(f"{_count(failed.mails, 'E-Mail', 'E-Mails')} endgültig nicht "
-                        "zugestellt")
+        problems.append(f"{_count(failed.mails, 'E-Mail', 'E-Mails')} in den letzten 7 Tagen "
+                        "endgültig nicht zugestellt")
     if waiting.inputs_stuck:
         verb = "hängt" if waiting.inputs_stuck == 1 else "hängen"
         problems.append(f"{_count(waiting.inputs_stuck, 'Eingang', 'Eingänge')} {verb} seit "

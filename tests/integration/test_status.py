@@ -52,11 +52,11 @@ def a_letter(input_id: int, *, state: str, created: datetime) -> LetterRow:
 
 
 def an_outgoing(number: int, state: str, *, attempts: int = 0,
-                error: str | None = None) -> OutgoingMail:
+                error: str | None = None, created: datetime = NOW) -> OutgoingMail:
     return OutgoingMail(purpose="antwort", subject_key=f"eingang:{number}",
                         message_id=f"<{number}@ews.test>", recipients=[f"k{number}@kommune.test"],
                         eml_path=f"/post/{number}.eml", state=state, attempts=attempts,
-                        next_attempt_at=NOW, last_error=error)
+                        next_attempt_at=NOW, last_error=error, created_at=created)
 
 
 def a_watcher(name: str, kind: str, *, beat: datetime, state: str = "laeuft",
@@ -112,7 +112,8 @@ def test_failed_mails_quarantine_and_unwritten_letters_are_listed(office: Settin
         an_outgoing(1, "failed", attempts=8,
                     error="Zustellung nach 8 Versuchen aufgegeben: 451 Try again later"),
         an_outgoing(2, "failed", attempts=1, error="Der Mailserver hat die Zustellung "
-                                                    "endgültig abgelehnt: 550 no such user"))
+                                                    "endgültig abgelehnt: 550 no such user"),
+        an_outgoing(4, "failed", error="Alt.", created=ago(days=9)))  # dealt with long ago
     add(office, a_letter(3, state="planned", created=ago(minutes=30)))
 
     health = register_health(office, NOW)
@@ -126,7 +127,7 @@ def test_failed_mails_quarantine_and_unwritten_letters_are_listed(office: Settin
     assert [(q.source_name, q.reason) for q in failed.last_quarantined] == [
         ("bewerbung-1.pdf", "Die Unterschrift fehlt.")]
     assert failed.letters_not_rendered == 1
-    assert health.problems == ["2 E-Mails endgültig nicht zugestellt",
+    assert health.problems == ["2 E-Mails in den letzten 7 Tagen endgültig nicht zugestellt",
                                "1 Eingang hängt seit über 15 Minuten",
                                "Für 1 Eingang konnten die Briefe nicht geschrieben werden"]
 
@@ -212,7 +213,7 @@ def test_status_json_lists_problems_and_exits_1(office: Settings) -> None:
     assert document["prefect_note"] == f"{CLOSED_PORT} antwortet nicht"
     assert document["problems"] == [
         "Postfach-Beobachter ews@imap.test ohne Herzschlag seit 7 Minuten",
-        "1 E-Mail endgültig nicht zugestellt"]
+        "1 E-Mail in den letzten 7 Tagen endgültig nicht zugestellt"]
     assert [w["name"] for w in document["watchers"]] == ["/srv/ews/inbox", "ews@imap.test"]
     assert document["failed"]["last_mails"][0]["last_error"] == "550 no such user"
     assert document["waiting"]["outgoing_queued"] == 0
@@ -229,7 +230,7 @@ def test_status_table_shows_watchers_and_the_problems(office: Settings) -> None:
     assert "Beobachter" in output and "buero-pc:4711" in output
     assert "vor 12 s" in output or "vor 13 s" in output
     assert "eingang:1 an k1@kommune.test: 550 [no such user]" in output
-    assert "1 E-Mail endgültig nicht zugestellt" in output
+    assert "1 E-Mail in den letzten 7 Tagen endgültig nicht zugestellt" in output
     assert "Alles in Ordnung." not in output
 
 
