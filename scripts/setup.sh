@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up everything the service needs on a fresh Debian machine: the Debian packages
-# (LibreOffice for PDF/A, tesseract for scanned forms, poppler, Dovecot for the mail tests),
+# (LibreOffice for PDF/A, tesseract for scanned forms, poppler, Dovecot for the mail tests,
+# PostgreSQL for the multi-worker tests: they start their own cluster in a temporary folder),
 # uv, and the locked Python environment in .venv. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
                  tesseract-ocr tesseract-ocr-deu ghostscript
-                 dovecot-imapd dovecot-lmtpd openssl)
+                 dovecot-imapd dovecot-lmtpd openssl postgresql)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

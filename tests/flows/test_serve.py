@@ -190,3 +190,17 @@ def _completed(api: str, flow_name: str) -> int:
     except httpx.HTTPError:
         return 0
     return len(runs)
+
+
+def test_prefect_yaml_holds_every_deployment_of_the_table_and_the_example_plan(
+        tmp_path: Path) -> None:
+    """prefect.yaml is generated (`ews cluster prefect-yaml`); it must not fall behind the
+    deployment table or the example Versandplan."""
+    from ews.settings import Settings
+    from flows.deployments import example_plan, office_deployments, prefect_yaml
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    expected = prefect_yaml(office_deployments(settings, example_plan(REPO)))
+    assert (REPO / "prefect.yaml").read_text(encoding="utf-8") == expected
+    served = {d.name for d in office_deployments(settings, []) if d.served}
+    assert sorted(served) == DEPLOYMENTS
