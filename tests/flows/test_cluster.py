@@ -1,0 +1,177 @@
+"""The distributed setup as the Land would run it: PostgreSQL (a cluster in a temporary
+folder), a Prefect server on it, the deployments of prefect.yaml, and two ``prefect worker``
+processes sharing one inbox and one mailbox. One worker dies by SIGKILL in the middle."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import sqlalchemy
+from sqlalchemy import select
+
+from ews.folders import WORK_FOLDER, observe_inbox, safe_name
+from ews.samples import sample_applications
+from ews.schema import ApplicationRow, Input, MailRow, OutgoingMail
+from tests.pgserver import Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
+
+if TYPE_CHECKING:
+    from tests.mailserver import MailServers
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+PREFECT = Path(sys.executable).parent / "prefect"
+OFFICE = "bewerbung@ews.test"
+FILES, MAILS = 200, 50
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    server = Postgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _env(tmp_path: Path, database_url: str, mail: MailServers) -> dict[str, str]:
+    return {
+        "EWS_DATABASE_URL": database_url,
+        "EWS_INBOX_DIR": str(tmp_path / "inbox"),
+        "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "EWS_DATA_DIR": str(tmp_path / "data"),
+        "EWS_TEMPLATES_DIR": str(REPO / "templates"),
+        "EWS_ROUND__NAME": "EWS 6",
+        "EWS_ROUND__DEADLINE": "2027-03-01",
+        "EWS_LETTERS__PDF": "false",
+        "EWS_INTAKE__STABLE_SECONDS": "0.5",
+        "EWS_INTAKE__POLL_SECONDS": "1",
+        "EWS_INTAKE__WORKERS": "1",
+        "EWS_INTAKE__OCR": "false",
+        "EWS_IMAP__HOST": "127.0.0.1",
+        "EWS_IMAP__PORT": str(mail.dovecot.imap_port),
+        "EWS_IMAP__USER": OFFICE,
+        "EWS_IMAP__PASSWORD": "geheim",
+        "EWS_IMAP__SECURITY": "none",
+        "EWS_SMTP__HOST": "127.0.0.1",
+        "EWS_SMTP__PORT": str(mail.smtp.port),
+        "EWS_SMTP__SECURITY": "none",
+        "EWS_SMTP__RETRY_SECONDS": "0",
+        "EWS_MAIL_FROM": OFFICE,
+        "EWS_RUNDSCHREIBEN__PLAN_FILE": str(tmp_path / "kein-versandplan.toml"),
+    }
+
+
+def _prefect(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run([str(PREFECT), *args], env={**clean_environ(), **env}, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _start_watchers(env: dict[str, str]) -> None:
+    """What the schedule does every five minutes (the test does not wait for it)."""
+    for name in ("ordner-beobachten/ordner", "postfach-beobachten/postfach"):
+        _prefect("deployment", "run", name, "--param", "laufzeit=900", env=env)
+
+
+def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
+        tmp_path: Path, postgres: Postgres, mail: MailServers) -> None:
+    from flows.bench_mail import application_mail
+
+    database_url = postgres.create_database("ews_cluster")
+    postgres.create_database("prefect_cluster")
+    server = PrefectServer(postgres.url("prefect_cluster", driver="postgresql+asyncpg"),
+                           env={"PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION":
+                                "30"}).start()
+    env = {**server.client_env(), **_env(tmp_path, database_url, mail), "EWS_HOME": str(REPO)}
+    workers: list[ProcessWorker] = []
+    try:
+        _prefect("work-pool", "create", "ews", "--type", "process", env=env)
+        _prefect("--no-prompt", "deploy", "--all", env=env)  # the repository's prefect.yaml
+        files = [(safe_name(name), data) for name, data in sample_applications(FILES, seed=61)]
+        for number, (name, data) in enumerate(sample_applications(MAILS, seed=62), start=1):
+            mail.dovecot.append(OFFICE, application_mail(number, name, data))
+        workers = [ProcessWorker("ews", f"w{n}", env=env, cwd=REPO, limit=4,
+                                 log_path=tmp_path / f"w{n}.log").start() for n in (1, 2)]
+        inbox = tmp_path / "inbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        for name, data in files:  # dropped at once
+            (inbox / name).write_bytes(data)
+        _start_watchers(env)
+
+        engine = sqlalchemy.create_engine(database_url)
+        wait_for(lambda: _done(engine) >= 60, 300, "60 inputs done", interval=0.5)
+        workers[0].kill()  # the machine dies: worker, its flow runs, their process pools
+        killed_at = _done(engine)
+
+        def finished() -> bool:
+            if time.monotonic() > finished.retrigger:  # type: ignore[attr-defined]
+                _start_watchers(env)  # as the schedule would, should the watchers have died
+                finished.retrigger = time.monotonic() + 45  # type: ignore[attr-defined]
+            return _complete(engine)
+
+        finished.retrigger = time.monotonic() + 45  # type: ignore[attr-defined]
+        wait_for(finished, 600, "all inputs done and all answers sent", interval=1.0)
+        result = _register(engine)
+        engine.dispose()
+    except Exception:
+        for worker in workers:
+            print(f"--- {worker.name} ---\n{worker.log_text()[-6000:]}")
+        raise
+    finally:
+        for worker in workers:
+            worker.stop()
+        server.cleanup()
+        postgres.drop_database("ews_cluster")
+
+    assert killed_at < FILES + MAILS
+    inputs = result["inputs"]
+    assert len(inputs) == FILES + MAILS  # every input exactly once
+    assert Counter(i.channel for i in inputs) == {"ordner": FILES, "mail": MAILS}
+    assert sorted(i.source_name for i in inputs if i.channel == "ordner") == \
+        sorted(name for name, _ in files)
+    assert {i.state for i in inputs} == {"done"}
+    assert all(Path(i.stored_path).is_file() for i in inputs)
+    serials = sorted(a.az_serial for a in result["applications"])
+    assert serials == list(range(1, len(serials) + 1))  # unique and gap-free
+    assert len(serials) == sum(1 for i in inputs if i.outcome in ("registered", "late"))
+    assert len(result["mails"]) == MAILS and {m.state for m in result["mails"]} == {"done"}
+    answers = result["answers"]
+    assert len(answers) == MAILS == len({a.subject_key for a in answers})
+    assert {a.state for a in answers} == {"sent"}
+    for number in range(1, MAILS + 1):  # no duplicate mail
+        assert len(mail.dovecot.messages(f"absender{number}@kommune.example")) == 1
+    assert not observe_inbox(inbox) and not any((inbox / WORK_FOLDER).iterdir())
+
+
+def _done(engine: sqlalchemy.Engine) -> int:
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sqlalchemy.text(
+                "SELECT count(*) FROM inputs WHERE state = 'done'")).scalar_one())
+    except sqlalchemy.exc.ProgrammingError:  # the first flow run has not migrated yet
+        return 0
+
+
+def _complete(engine: sqlalchemy.Engine) -> bool:
+    with engine.connect() as connection:
+        counts = connection.execute(sqlalchemy.text(
+            "SELECT (SELECT count(*) FROM inputs WHERE state = 'done'),"
+            " (SELECT count(*) FROM inputs WHERE state <> 'done'),"
+            " (SELECT count(*) FROM outgoing_mails WHERE state = 'sent')")).one()
+    return bool(counts[0] == FILES + MAILS and counts[1] == 0 and counts[2] >= MAILS)
+
+
+def _register(engine: sqlalchemy.Engine) -> dict[str, Any]:
+    with sqlalchemy.orm.Session(engine) as session:
+        return {"inputs": list(session.scalars(select(Input))),
+                "applications": list(session.scalars(select(ApplicationRow))),
+                "mails": list(session.scalars(select(MailRow))),
+                "answers": list(session.scalars(select(OutgoingMail)))}
