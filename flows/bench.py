@@ -176,6 +176,12 @@ def main() -> None:
 
     files = sample_applications(COUNT, seed=2026)
     warm_up = sample_applications(WARM_UP, seed=1)
+    if sys.argv[1:2] == ["cluster"]:  # only the distributed setup against the default
+        from flows import bench_cluster
+
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            bench_cluster.main(files, warm_up, Path(tmp))
+        return
     with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
         root = Path(tmp)
         print(f"Benchmark auf {os.cpu_count()} Kernen, {COUNT} Bewerbungen")
@@ -202,6 +208,9 @@ def main() -> None:
         from flows import bench_circulars
 
         bench_circulars.main(root / "rundschreiben")
+        from flows import bench_cluster
+
+        bench_cluster.main(files, warm_up, root / "cluster")
         big = peak_rss_mb(pdfgen.long_form(3000), root, "3000.pdf")
         small = peak_rss_mb(pdfgen.filled_form(), root, "1.pdf")
         print(f"Speicherspitze 3.000-Seiten-PDF: {big} MB (1 Seite: {small} MB; Ziel ≤ 300 MB)")

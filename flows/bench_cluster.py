@@ -1,0 +1,116 @@
+"""``python -m flows.bench cluster``: the same 500 applications through the SQLite default
+(one process, ``posteingang`` as under ``ews serve``) and through the distributed setup
+(PostgreSQL, a Prefect server on it, prefect.yaml deployed, process workers) with 1 and
+with 2 workers, side by side in one run on this machine.
+
+For the workers the clock runs from starting the intake runs to the last input filed; it is
+split into the start-up (run submitted, subprocess started, flow code imported: until the
+first input is claimed) and the work (first claim to last filing)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy
+
+from ews.folders import safe_name
+from flows.bench import bench_settings, flow_throughput
+
+REPO = Path(__file__).resolve().parent.parent
+PREFECT = Path(sys.executable).parent / "prefect"
+
+
+def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root: Path) -> None:
+    from tests.pgserver import Postgres, PrefectServer
+
+    print(f"Verteilter Betrieb: {len(files)} Bewerbungen, ohne PDF/A, ohne OCR")
+    sqlite = flow_throughput(files, root / "sqlite", warm_up)
+    print(f"SQLite-Standard (ein Prozess, Flow posteingang): {sqlite:6.1f} Bewerbungen/s")
+    postgres = Postgres().start()
+    try:
+        postgres.create_database("prefect")
+        server = PrefectServer(postgres.url("prefect", driver="postgresql+asyncpg")).start()
+        try:
+            env = {**server.client_env(), "EWS_HOME": str(REPO)}
+            _prefect(env, "work-pool", "create", "ews", "--type", "process")
+            _prefect(env, "--no-prompt", "deploy", "--all")
+            rates = {}
+            for count in (1, 2):
+                rates[count] = _workers(count, files, root / f"w{count}", postgres, env)
+        finally:
+            server.cleanup()
+    finally:
+        postgres.stop()
+    print(f"Verhältnis 1 Worker (PostgreSQL) / SQLite-Standard: {rates[1] / sqlite:.2f}x")
+    print(f"Verhältnis 2 Worker / 1 Worker: {rates[2] / rates[1]:.2f}x")
+    print(f"Verhältnis 2 Worker / SQLite-Standard: {rates[2] / sqlite:.2f}x")
+
+
+def _prefect(env: dict[str, str], *args: str) -> None:
+    from tests.pgserver import clean_environ
+
+    subprocess.run([str(PREFECT), *args], env={**clean_environ(), **env}, cwd=REPO,
+                   check=True, capture_output=True, timeout=300)
+
+
+def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: object,
+             env: dict[str, str]) -> float:
+    from tests.pgserver import Postgres, ProcessWorker
+
+    assert isinstance(postgres, Postgres)
+    url = postgres.create_database(f"ews_w{count}")
+    settings = bench_settings(root)
+    settings.inbox_dir.mkdir(parents=True)
+    service = {**env, "EWS_DATABASE_URL": url, "EWS_INBOX_DIR": str(settings.inbox_dir),
+               "EWS_OUTBOX_DIR": str(settings.outbox_dir),
+               "EWS_DATA_DIR": str(settings.data_dir),
+               "EWS_TEMPLATES_DIR": str(settings.templates_dir),
+               "EWS_LETTERS__PDF": "false", "EWS_INTAKE__STABLE_SECONDS": "0",
+               "EWS_RUNDSCHREIBEN__PLAN_FILE": str(root / "kein-plan.toml")}
+    workers = [ProcessWorker("ews", f"bench{count}-{n}", env=service, cwd=REPO, limit=2,
+                             log_path=root / f"worker-{n}.log").start()
+               for n in range(1, count + 1)]
+    try:
+        for name, data in files:
+            (settings.inbox_dir / safe_name(name)).write_bytes(data)
+        engine = sqlalchemy.create_engine(url)
+        started = time.perf_counter()
+        for _ in range(count):  # what the inbox watcher starts for a large batch
+            _create_run(env["PREFECT_API_URL"], "posteingang/posteingang")
+        first = _wait(engine, "SELECT count(*) FROM inputs", 1, started)
+        _wait(engine, "SELECT count(*) FROM inputs WHERE state = 'done'", len(files), started)
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+    finally:
+        for worker in workers:
+            worker.stop()
+    rate = len(files) / elapsed
+    print(f"PostgreSQL, {count} Worker: {rate:6.1f} Bewerbungen/s (Wanduhr {elapsed:.1f} s: "
+          f"Start bis zur ersten Übernahme {first:.1f} s, Arbeit {elapsed - first:.1f} s)")
+    return rate
+
+
+def _create_run(api: str, name: str) -> None:
+    """A run of the deployment, straight through the API (no CLI start-up in the clock)."""
+    deployment = httpx.get(f"{api}/deployments/name/{name}", timeout=30)
+    deployment.raise_for_status()
+    created = httpx.post(f"{api}/deployments/{deployment.json()['id']}/create_flow_run",
+                         json={}, timeout=30)
+    created.raise_for_status()
+
+
+def _wait(engine: sqlalchemy.Engine, query: str, target: int, started: float,
+          limit: float = 1800.0) -> float:
+    while time.perf_counter() - started < limit:
+        try:
+            with engine.connect() as connection:
+                if int(connection.execute(sqlalchemy.text(query)).scalar_one()) >= target:
+                    return time.perf_counter() - started
+        except sqlalchemy.exc.ProgrammingError:  # the first run has not migrated yet
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{query}: nicht {target} nach {limit:.0f} s")
