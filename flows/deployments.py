@@ -18,6 +18,11 @@ WORK_POOL = "ews"
 #: a watcher run lasts this long; its schedule starts the next one right after
 WATCH_EVERY = 300
 WATCH_SECONDS = 290
+#: one watcher per inbox and per mailbox: a lock in the register, not a Prefect limit —
+#: Prefect keeps a dead run's slot until its lease expires, the database frees the lock the
+#: moment the worker's connection ends, so the next scheduled run takes over
+WATCHER_NOTE = ("{} beobachten und Posteingangsläufe starten (immer nur einer: ein weiterer "
+                "Lauf endet sofort)")
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,8 @@ class Deployment:
     cron: str | None = None
     active: bool = True
     interval: int | None = None
-    #: at most this many runs at once; ``cancel``: a run that finds the limit full ends
-    #: (a watcher), else it waits its turn
+    #: at most this many runs at once (a run that finds the limit full waits its turn)
     limit: int | None = None
-    cancel: bool = False
     served: bool = True  # also by ``ews serve`` (which has its own watcher threads)
 
     def flow(self) -> Any:
@@ -45,13 +48,11 @@ def office_deployments(settings: Settings, plan: list[Mailing]) -> list[Deployme
         Deployment("posteingang", "flows/intake.py:posteingang",
                    "Posteingang verarbeiten (auch manuell startbar)"),
         Deployment("ordner", "flows/watchers.py:ordner_beobachten",
-                   "Posteingangsordner beobachten und Posteingangsläufe starten",
-                   parameters={"laufzeit": WATCH_SECONDS}, interval=WATCH_EVERY, limit=1,
-                   cancel=True, served=False),
+                   WATCHER_NOTE.format("Posteingangsordner"),
+                   parameters={"laufzeit": WATCH_SECONDS}, interval=WATCH_EVERY, served=False),
         Deployment("postfach", "flows/watchers.py:postfach_beobachten",
-                   "Postfach beobachten (IDLE) und Posteingangsläufe starten",
-                   parameters={"laufzeit": WATCH_SECONDS}, interval=WATCH_EVERY, limit=1,
-                   cancel=True, served=False),
+                   WATCHER_NOTE.format("Postfach (IDLE)"),
+                   parameters={"laufzeit": WATCH_SECONDS}, interval=WATCH_EVERY, served=False),
         Deployment("auswahl", "flows/selection.py:auswahl_entscheiden",
                    "Entscheidungen zur Auswahl im Formular eingeben", limit=1),
         Deployment("bescheide", "flows/selection.py:bescheide_versenden",
@@ -109,8 +110,7 @@ def _entry(spec: Deployment) -> dict[str, Any]:
     elif spec.interval:
         entry["schedules"] = [{"interval": spec.interval, "active": True}]
     if spec.limit:
-        entry["concurrency_limit"] = {"limit": spec.limit, "collision_strategy":
-                                      "CANCEL_NEW" if spec.cancel else "ENQUEUE"}
+        entry["concurrency_limit"] = {"limit": spec.limit, "collision_strategy": "ENQUEUE"}
     return entry
 
 

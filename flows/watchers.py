@@ -2,10 +2,10 @@
 machines): the inbox folder and the mailbox are each watched by one long-running flow run,
 which starts intake passes (deployment ``posteingang``) on whichever worker is free.
 
-One watcher per inbox and per mailbox: the deployments have a concurrency limit of 1, and
-the watcher also holds a lock in the register (``ews.locks``), which the database frees the
-moment a killed worker's connection ends — so the next scheduled watcher run takes over at
-once, without waiting for Prefect's lease on the dead run to expire.
+One watcher per inbox and per mailbox: the watcher holds a lock in the register
+(``ews.locks``); a second run finds it taken and ends at once. The database frees the lock
+the moment a killed worker's connection ends, so the next scheduled run takes over — a
+Prefect concurrency limit would keep the dead run's slot until its lease expires.
 """
 
 from __future__ import annotations

@@ -124,6 +124,7 @@ def open_input_ids(settings: Settings) -> list[int]:
 
 
 CHUNK = 32  # inputs per database transaction; small enough to keep progress visible
+REFILLS = 5  # times a pass looks again for inputs another pass held (and maybe left)
 CLAIM_WAIT = 600.0  # seconds a pass waits while another process claims from the same inbox
 
 
@@ -142,16 +143,26 @@ def process_inputs(input_ids: list[int], settings: Settings, *,
     with locks_for(settings) as locks:
         batches = _Batches(settings, now or (lambda: datetime.now(UTC)), progress, locks)
         waiting = list(input_ids)
-        reading: list[_Reading] = []
-        rendering: list[_Rendering] = []
-        while waiting or reading or rendering:
-            next_reading = batches.read(batches.take(waiting))
-            next_rendering = batches.decide(reading)
-            batches.file(rendering)
-            reading, rendering = next_reading, next_rendering
+        for _round in range(REFILLS):
+            taken = len(batches.taken)
+            _pipeline(batches, waiting)
+            if len(batches.taken) == taken:
+                break
+            # what other passes held may be free by now (their worker died): take it up too
+            waiting = [i for i in open_input_ids(settings) if i not in batches.taken]
     if batches.error is not None:
         raise batches.error
     return batches.done
+
+
+def _pipeline(batches: _Batches, waiting: list[int]) -> None:
+    reading: list[_Reading] = []
+    rendering: list[_Rendering] = []
+    while waiting or reading or rendering:
+        next_reading = batches.read(batches.take(waiting))
+        next_rendering = batches.decide(reading)
+        batches.file(rendering)
+        reading, rendering = next_reading, next_rendering
 
 
 _Reading = tuple[int, "pebble.ProcessFuture[Assessment] | None"]
@@ -165,6 +176,7 @@ class _Batches:
                  progress: Progress | None, locks: Locks) -> None:
         self.settings, self.clock, self.progress, self.locks = settings, clock, progress, locks
         self.claims: dict[int, str] = {}  # claim paths of the undecided inputs taken
+        self.taken: set[int] = set()  # every input this pass locked
         self.sessions = session_factory(settings.db_url)
         self.done: list[InputResult] = []
         self.error: Exception | None = None
@@ -185,6 +197,7 @@ class _Batches:
             chunk += self.locks.try_items(INPUT_LOCKS, candidates)
         if not chunk:
             return []
+        self.taken.update(chunk)
         with self.sessions.begin() as session:
             states = register.input_states(session, chunk)
         finished = [i for i in chunk if states.get(i, ("done", ""))[0] == "done"]

@@ -87,9 +87,7 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
 
     database_url = postgres.create_database("ews_cluster")
     postgres.create_database("prefect_cluster")
-    server = PrefectServer(postgres.url("prefect_cluster", driver="postgresql+asyncpg"),
-                           env={"PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION":
-                                "30"}).start()
+    server = PrefectServer(postgres.url("prefect_cluster", driver="postgresql+asyncpg")).start()
     env = {**server.client_env(), **_env(tmp_path, database_url, mail), "EWS_HOME": str(REPO)}
     workers: list[ProcessWorker] = []
     try:
