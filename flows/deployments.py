@@ -39,8 +39,9 @@ class Deployment:
     served: bool = True  # also by ``ews serve`` (which has its own watcher threads)
 
     def flow(self) -> Any:
-        module, function = self.entrypoint.removesuffix(".py").split(":")
-        return getattr(importlib.import_module(module.replace("/", ".")), function)
+        path, function = self.entrypoint.split(":")
+        module = path.removesuffix(".py").replace("/", ".")
+        return getattr(importlib.import_module(module), function)
 
 
 def office_deployments(settings: Settings, plan: list[Mailing]) -> list[Deployment]:

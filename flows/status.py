@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import BaseModel
 
 from flows.server import server_answers
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
@@ -92,8 +94,8 @@ def _read_deployments() -> list[DeploymentRun]:
 
 def _deployment_run(client: SyncPrefectClient, deployment: Any, flow_name: str
                     ) -> DeploymentRun:
-    finished = _runs(client, deployment.id, not_types=WAITING_TYPES, limit=1)
-    failed = _runs(client, deployment.id, types=FAILED_TYPES, limit=1)
+    finished = _latest(client, deployment, not_types=WAITING_TYPES)
+    failed = _latest(client, deployment, types=FAILED_TYPES)
     waiting = Counter(run.state_name for run in _runs(client, deployment.id,
                                                       types=WAITING_TYPES, limit=200))
     limit = deployment.global_concurrency_limit
@@ -107,10 +109,26 @@ def _deployment_run(client: SyncPrefectClient, deployment: Any, flow_name: str
         waiting=sum(waiting.values()), late=waiting["Late"])
 
 
+def _latest(client: SyncPrefectClient, deployment: Any, *, types: tuple[str, ...] = (),
+            not_types: tuple[str, ...] = ()) -> list[FlowRun]:
+    """The newest run of the deployment or of its flow started without one (``ews serve``
+    runs the intake flow directly when its watcher sees a file); empty when there is none."""
+    runs = [*_runs(client, deployment.id, limit=1, types=types, not_types=not_types),
+            *_runs(client, None, limit=1, types=types, not_types=not_types,
+                   flow_id=deployment.flow_id)]
+    newest = max(runs, key=lambda run: run.start_time or run.expected_start_time or _EPOCH,
+                 default=None)
+    return [newest] if newest is not None else []
+
+
 def _runs(client: SyncPrefectClient, deployment_id: Any, *, limit: int,
-          types: tuple[str, ...] = (), not_types: tuple[str, ...] = ()) -> list[FlowRun]:
-    """Runs of one deployment, newest start (or expected start) first."""
+          types: tuple[str, ...] = (), not_types: tuple[str, ...] = (),
+          flow_id: Any = None) -> list[FlowRun]:
+    """Runs of one deployment (or, with ``deployment_id`` None, the runs of ``flow_id``
+    without a deployment), newest start (or expected start) first."""
     from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterId,
         FlowRunFilter,
         FlowRunFilterDeploymentId,
         FlowRunFilterState,
@@ -121,10 +139,12 @@ def _runs(client: SyncPrefectClient, deployment_id: Any, *, limit: int,
 
     state_type = FlowRunFilterStateType(any_=[StateType(t) for t in types] or None,
                                         not_any_=[StateType(t) for t in not_types] or None)
+    by_deployment = (FlowRunFilterDeploymentId(any_=[deployment_id]) if deployment_id
+                     else FlowRunFilterDeploymentId(is_null_=True))
     return client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(
-            deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
-            state=FlowRunFilterState(type=state_type)),
+        flow_filter=FlowFilter(id=FlowFilterId(any_=[flow_id])) if flow_id else None,
+        flow_run_filter=FlowRunFilter(deployment_id=by_deployment,
+                                      state=FlowRunFilterState(type=state_type)),
         sort=FlowRunSort.START_TIME_DESC, limit=limit)
 
 

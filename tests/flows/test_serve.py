@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -71,6 +72,13 @@ def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path)
         _wait_for(lambda: _outcomes(env) == ["registered"], 120)
         runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
         assert any(run["state_type"] == "COMPLETED" for run in runs)
+        _wait_for(lambda: "ordner" in _watchers(env), 60)  # heartbeats every 20 s
+        status = _status(env)
+        assert _watchers(env) == {"ordner": "laeuft"}
+        posteingang = next(d for d in status["deployments"]
+                           if d["name"] == "posteingang/posteingang")
+        assert posteingang["last_run"]["state_type"] == "COMPLETED"
+        assert status["problems"] == []
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the office's terminal
         try:
@@ -87,6 +95,17 @@ def _deployments(api: str) -> list[str]:
     except httpx.HTTPError:
         return []
     return [d["name"] for d in found]
+
+
+def _status(env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "status", "--json"], env=env,
+                          cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def _watchers(env: dict[str, str]) -> dict[str, str]:
+    return {w["kind"]: w["state"] for w in _status(env)["watchers"]}
 
 
 def _outcomes(env: dict[str, str]) -> list[str]:
@@ -204,3 +223,12 @@ def test_prefect_yaml_holds_every_deployment_of_the_table_and_the_example_plan(
     assert (REPO / "prefect.yaml").read_text(encoding="utf-8") == expected
     served = {d.name for d in office_deployments(settings, []) if d.served}
     assert sorted(served) == DEPLOYMENTS
+
+
+def test_every_deployment_of_the_table_names_a_flow_that_exists(tmp_path: Path) -> None:
+    from ews.settings import Settings
+    from flows.deployments import example_plan, office_deployments
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    for deployment in office_deployments(settings, example_plan(REPO)):
+        assert deployment.flow().name  # imports the module of its entrypoint
