@@ -91,8 +91,13 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
     env = {**server.client_env(), **_env(tmp_path, database_url, mail), "EWS_HOME": str(REPO)}
     workers: list[ProcessWorker] = []
     try:
-        _prefect("work-pool", "create", "ews", "--type", "process", env=env)
-        _prefect("--no-prompt", "deploy", "--all", env=env)  # the repository's prefect.yaml
+        # the README's commands: the work pool, then the repository's prefect.yaml
+        set_up = subprocess.run([sys.executable, "-m", "flows.cli", "cluster", "einrichten"],
+                                env={**clean_environ(), **env}, cwd=REPO, capture_output=True,
+                                text=True, timeout=300)
+        assert set_up.returncode == 0 and "Arbeitspool „ews“ bereit" in set_up.stdout, \
+            set_up.stdout + set_up.stderr
+        _prefect("--no-prompt", "deploy", "--all", env=env)
         files = [(safe_name(name), data) for name, data in sample_applications(FILES, seed=61)]
         for number, (name, data) in enumerate(sample_applications(MAILS, seed=62), start=1):
             mail.dovecot.append(OFFICE, application_mail(number, name, data))
