@@ -34,6 +34,7 @@ from ews.settings import Settings
 from flows.mailbox_watch import MailboxWatcher
 
 BEAT_EVERY = 20.0  # seconds between heartbeats in the register
+REASK = 60.0  # seconds before the same file (or leftover work) starts another pass
 #: a watcher run ends after this long; the schedule starts the next (fresh logs, fresh code)
 RUN_SECONDS = 3300.0
 _WAITING = [StateType.SCHEDULED, StateType.PENDING]
@@ -99,16 +100,22 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
         starter = PassStarter(settings.prefect.pass_deployment, settings.prefect.passes)
         logger.info("Beobachte den Posteingang %s", inbox)
         previous = observe_inbox(inbox)
+        asked: dict[str, float] = {}  # when a pass was started for a file (or for leftovers)
         end, next_beat = time.monotonic() + laufzeit, 0.0
         while time.monotonic() < end:
             current = observe_inbox(inbox)
-            stable = sum(1 for path, obs in current.items() if previous.get(path) == obs)
-            left = intake.free_work(settings, locks)
+            now = time.monotonic()
+            # a started pass needs a few seconds to come up: ask again only after REASK
+            stable = [str(path) for path, obs in current.items() if previous.get(path) == obs
+                      and now - asked.get(str(path), -REASK) >= REASK]
+            left = intake.free_work(settings, locks) \
+                if now - asked.get("", -REASK) >= REASK else 0
             if stable or left:
-                starter.request(stable + left)
+                starter.request(len(stable) + left)
+                asked.update({key: now for key in [*stable, ""]})
             if (started := starter.pump()) > 0:
                 logger.info("%d Posteingangsläufe gestartet (%d Dateien, %d offen)", started,
-                            stable, left)
+                            len(stable), left)
             if time.monotonic() >= next_beat:
                 beat(settings, name, "ordner", _now())
                 next_beat = time.monotonic() + BEAT_EVERY

@@ -110,6 +110,8 @@ def free_work(settings: Settings, locks: Locks, *, limit: int = 500) -> int:
             if settings.letters.pdf else []
         claimed = [str(path) for path in folders.claimed_files(settings.inbox_dir)]
         orphans = len(claimed) - register.known_claims(session, claimed)
+    if _pass_running(locks):  # it takes up what is free when it has done its own share
+        return orphans
     free = 0
     for space, ids in ((INPUT_LOCKS, inputs), (LETTER_LOCKS, letters)):
         taken = locks.try_items(space, ids)
@@ -118,12 +120,22 @@ def free_work(settings: Settings, locks: Locks, *, limit: int = 500) -> int:
     return free + orphans
 
 
+def _pass_running(locks: Locks) -> bool:
+    """Whether any process is in ``process_inputs`` now (each holds a ``durchlauf`` slot)."""
+    for number in range(1, PASS_SLOTS + 1):
+        if not locks.try_named(f"{PASS_LOCK}#{number}"):
+            return True
+        locks.release_named(f"{PASS_LOCK}#{number}")
+    return False
+
+
 def open_input_ids(settings: Settings) -> list[int]:
     with session_factory(settings.db_url).begin() as session:
         return [row.id for row in register.unfinished_inputs(session)]
 
 
 CHUNK = 32  # inputs per database transaction; small enough to keep progress visible
+PASS_LOCK, PASS_SLOTS = "durchlauf", 16  # a slot per pass in progress, over every worker
 REFILLS = 5  # times a pass looks again for inputs another pass held (and maybe left)
 CLAIM_WAIT = 600.0  # seconds a pass waits while another process claims from the same inbox
 
@@ -140,7 +152,7 @@ def process_inputs(input_ids: list[int], settings: Settings, *,
     Each chunk is locked before it is read (``ews.locks``): passes running at once on
     several workers take turns chunk by chunk and never work on the same input; the inputs
     of a worker that died are free again at once. Inputs another pass holds are left to it."""
-    with locks_for(settings) as locks:
+    with locks_for(settings) as locks, locks.slot(PASS_LOCK, PASS_SLOTS, wait=CLAIM_WAIT):
         batches = _Batches(settings, now or (lambda: datetime.now(UTC)), progress, locks)
         waiting = list(input_ids)
         for _round in range(REFILLS):
