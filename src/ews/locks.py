@@ -59,11 +59,14 @@ class Locks:
 
     def __exit__(self, *_exc: object) -> None:
         if self._connection is not None:
+            connection, self._connection = self._connection, None
             try:
-                self._connection.execute(text("SELECT pg_advisory_unlock_all()"))
+                connection.execute(text("SELECT pg_advisory_unlock_all()"))
+            except Exception:
+                connection.invalidate()  # never back into the pool with locks still held
+                raise
             finally:
-                self._connection.close()
-                self._connection = None
+                connection.close()
         for handle in self._files.values():
             handle.close()  # the kernel drops the process's fcntl locks on the file
         self._files.clear()
