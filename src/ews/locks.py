@@ -21,6 +21,7 @@ from typing import IO
 from sqlalchemy import Connection, text
 
 from ews.database import engine_for
+from ews.errors import EwsError
 from ews.settings import Settings
 
 #: advisory lock namespaces (the first of PostgreSQL's two 32-bit keys)
@@ -28,8 +29,13 @@ _NAMED, _ITEMS = 0x4557, 0x4558
 _POLL = 0.2  # seconds between attempts while waiting for a lock
 
 
-class LockTimeout(Exception):
+class LockTimeout(EwsError):
     """A lock was not free within the time the caller allowed."""
+
+    def __init__(self, name: str, wait: float) -> None:
+        super().__init__(f"„{name}“ ist seit {wait:.0f} Sekunden von einem anderen Prozess "
+                         "belegt; der Vorgang wird beim nächsten Lauf wiederholt.")
+        self.name = name
 
 
 def _key(name: str) -> int:
@@ -91,7 +97,7 @@ class Locks:
         deadline = time.monotonic() + wait
         while not self.try_named(name):
             if time.monotonic() >= deadline:
-                raise LockTimeout(name)
+                raise LockTimeout(name, wait)
             time.sleep(_POLL)
         try:
             yield
@@ -112,7 +118,7 @@ class Locks:
                         self.release_named(f"{name}#{number}")
                     return
             if time.monotonic() >= deadline:
-                raise LockTimeout(name)
+                raise LockTimeout(name, wait)
             time.sleep(_POLL)
 
     # -- item locks: which worker works on which input --------------------------------------

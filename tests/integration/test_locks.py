@@ -302,7 +302,8 @@ def test_named_with_wait_times_out_while_another_process_holds_it(
     assert holder.call("named", "postausgang") is True
     with Locks(*db) as locks:
         began = time.monotonic()
-        with pytest.raises(LockTimeout), locks.named("postausgang", wait=0.3):
+        with pytest.raises(LockTimeout, match="von einem anderen Prozess belegt"), \
+                locks.named("postausgang", wait=0.3):
             pass
         waited = time.monotonic() - began
         assert 0.3 <= waited < 5.0
