@@ -59,6 +59,20 @@ from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
     from tests.mailserver import CuttingProxy, Dovecot, MailServers, SmtpServer
+    from tests.pgserver import Postgres
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL cluster (Debian's binaries, a temporary folder, 127.0.0.1) for the
+    session, started when a test first asks for it; each test creates its own database."""
+    from tests.pgserver import Postgres
+
+    server = Postgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

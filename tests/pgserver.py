@@ -37,7 +37,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -48,6 +47,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
+
+from tests.mailserver import free_port
 
 if TYPE_CHECKING:
     import psycopg
@@ -68,13 +69,6 @@ _BIND_ERRORS = ("address already in use", "could not bind", "already in use")
 
 class ServiceError(RuntimeError):
     """A test service could not be started or used."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_environ() -> dict[str, str]:

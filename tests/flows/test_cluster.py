@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,15 +28,6 @@ REPO = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"
 OFFICE = "bewerbung@ews.test"
 FILES, MAILS = 200, 50
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    server = Postgres().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _env(tmp_path: Path, database_url: str, mail: MailServers) -> dict[str, str]:

@@ -162,16 +162,6 @@ class Holder:
 # -- fixtures --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    """One PostgreSQL cluster for this module, started only when a test asks for it."""
-    server = Postgres().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DB]:
     """(db_url, lock_dir) of a fresh register on either backend."""
