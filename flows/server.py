@@ -4,7 +4,6 @@ watcher that starts an intake run as soon as a dropped file has stopped changing
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import shutil
 import signal
@@ -12,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +19,9 @@ from rich.console import Console
 
 from ews import workers
 from ews.folders import observe_inbox
-from ews.heartbeats import DISTURBED, ENDED, RUNNING, beat
+from ews.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.settings import Settings
 from flows.mailbox_watch import MailboxWatcher
-
-log = logging.getLogger("ews.serve")
-BEAT_EVERY = 20.0  # seconds between heartbeats in the register
 
 
 def api_url(settings: Settings) -> str:
@@ -134,9 +129,11 @@ def serve_office(settings: Settings, console: Console) -> None:
         workers.warm_up(settings.worker_count, settings.intake.read_memory_mb)
     runner = PassRunner(settings, console)
     watchers: list[InboxWatcher | MailboxWatcher] = [InboxWatcher(settings, runner)]
-    beats = Heartbeats(settings)
+    beats = {watchers[0]: Heartbeat(settings, inbox_name(settings), "ordner")}
     if settings.imap.host:
-        watchers.append(MailboxWatcher(settings, runner, heartbeat=beats.mailbox_problem))
+        mailbox = Heartbeat(settings, mailbox_name(settings), "postfach")
+        watchers.append(MailboxWatcher(settings, runner, heartbeat=mailbox.report))
+        beats[watchers[-1]] = mailbox
         console.print(f"Postfach: {settings.imap.account}, Ordner {settings.imap.folder} (IDLE)")
     for thread in (runner, *watchers):
         thread.start()
@@ -148,52 +145,21 @@ def serve_office(settings: Settings, console: Console) -> None:
         while not stop.wait(0.5):
             if not serving.is_alive():
                 break
-            beats.beat(watchers)
+            for watcher, heartbeat in beats.items():
+                heartbeat.beat(ended=not watcher.is_alive())
     finally:
         console.print("Beende: der laufende Durchgang wird noch abgeschlossen …")
         for watcher in watchers:
             watcher.stop()
         runner.stopping.set()
         runner.join(timeout=300)  # let a pass in progress commit before the process ends
-        beats.beat(watchers, ended=True)
+        for heartbeat in beats.values():
+            heartbeat.beat(ended=True)
         if server is not None:
             # after Prefect has delivered its last logs and events at interpreter exit
             # (threading's exit hooks run before atexit's), never before
             atexit.register(_stop_server, server)
         console.print("Beendet.")
-
-
-class Heartbeats:
-    """Writes the watchers' heartbeats to the register (shown by ``ews status``)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.problem = ""  # the mailbox watcher's last connection problem ("" when fine)
-        self.next_beat = 0.0
-
-    def mailbox_problem(self, problem: str) -> None:
-        self.problem = problem
-
-    def beat(self, watchers: list[InboxWatcher | MailboxWatcher], *, ended: bool = False
-             ) -> None:
-        if not ended and time.monotonic() < self.next_beat:
-            return
-        self.next_beat = time.monotonic() + BEAT_EVERY
-        now = datetime.now(UTC)
-        imap = self.settings.imap
-        try:
-            for watcher in watchers:
-                alive = watcher.is_alive() and not ended
-                if isinstance(watcher, InboxWatcher):
-                    name, kind, problem = (f"ordner:{self.settings.inbox_dir.resolve()}",
-                                           "ordner", "")
-                else:
-                    name, kind, problem = (f"postfach:{imap.account}/{imap.folder}",
-                                           "postfach", self.problem)
-                state = ENDED if not alive else DISTURBED if problem else RUNNING
-                beat(self.settings, name, kind, now, state=state, detail=problem)
-        except Exception as exc:  # noqa: BLE001 - a register outage must not stop serving
-            log.warning("Herzschlag nicht gespeichert: %s", exc)
 
 
 def _stop_server(server: subprocess.Popen[bytes]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
@@ -28,12 +27,11 @@ from prefect.deployments import run_deployment
 
 from ews import intake
 from ews.folders import observe_inbox
-from ews.heartbeats import DISTURBED, ENDED, RUNNING, beat
+from ews.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.locks import locks_for
 from ews.settings import Settings
 from flows.mailbox_watch import MailboxWatcher
 
-BEAT_EVERY = 20.0  # seconds between heartbeats in the register
 REASK = 60.0  # seconds before the same file (or leftover work) starts another pass
 #: a watcher run ends after this long; the schedule starts the next (fresh logs, fresh code)
 RUN_SECONDS = 3300.0
@@ -78,10 +76,6 @@ class PassStarter:
         return len(runs)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @flow(name="ordner-beobachten")
 def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
     """Watch the inbox folder for ``laufzeit`` seconds: start intake passes for files that
@@ -91,7 +85,8 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
     settings = Settings()
     intake.prepare(settings)
     inbox = settings.inbox_dir.resolve()
-    name = f"ordner:{inbox}"
+    name = inbox_name(settings)
+    heartbeat = Heartbeat(settings, name, "ordner")
     with locks_for(settings) as locks:
         if not locks.try_named(f"beobachter:{name}"):
             logger.info("Der Posteingang %s wird bereits von einem anderen Prozess beobachtet; "
@@ -101,7 +96,7 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
         logger.info("Beobachte den Posteingang %s", inbox)
         previous = observe_inbox(inbox)
         asked: dict[str, float] = {}  # when a pass was started for a file (or for leftovers)
-        end, next_beat = time.monotonic() + laufzeit, 0.0
+        end = time.monotonic() + laufzeit
         while time.monotonic() < end:
             current = observe_inbox(inbox)
             now = time.monotonic()
@@ -116,12 +111,10 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
             if (started := starter.pump()) > 0:
                 logger.info("%d Posteingangsläufe gestartet (%d Dateien, %d offen)", started,
                             len(stable), left)
-            if time.monotonic() >= next_beat:
-                beat(settings, name, "ordner", _now())
-                next_beat = time.monotonic() + BEAT_EVERY
+            heartbeat.beat()
             previous = current
             time.sleep(settings.intake.poll_seconds)
-        beat(settings, name, "ordner", _now(), state=ENDED)
+        heartbeat.beat(ended=True)
     return f"{starter.started} Posteingangsläufe gestartet"
 
 
@@ -136,30 +129,26 @@ def postfach_beobachten(laufzeit: float = RUN_SECONDS) -> str:
         return "kein Postfach"
     intake.prepare(settings)
     imap = settings.imap
-    name = f"postfach:{imap.account}/{imap.folder}"
+    name = mailbox_name(settings)
+    heartbeat = Heartbeat(settings, name, "postfach")
     with locks_for(settings) as locks:
         if not locks.try_named(f"beobachter:{name}"):
             logger.info("Das Postfach %s wird bereits von einem anderen Prozess beobachtet; "
                         "dieser Lauf endet.", imap.account)
             return "bereits beobachtet"
         starter = PassStarter(settings.prefect.pass_deployment, settings.prefect.passes)
-        problem = [""]
-        watcher = MailboxWatcher(settings, starter,
-                                 heartbeat=lambda text: problem.__setitem__(0, text))
+        watcher = MailboxWatcher(settings, starter, heartbeat=heartbeat.report)
         watcher.start()
         logger.info("Beobachte das Postfach %s, Ordner %s (IDLE)", imap.account, imap.folder)
-        end, next_beat = time.monotonic() + laufzeit, 0.0
+        end = time.monotonic() + laufzeit
         try:
             while time.monotonic() < end and watcher.is_alive():
                 if starter.pump() > 0:
                     logger.info("Posteingangslauf für neue E-Mails gestartet")
-                if time.monotonic() >= next_beat:
-                    beat(settings, name, "postfach", _now(),
-                         state=DISTURBED if problem[0] else RUNNING, detail=problem[0])
-                    next_beat = time.monotonic() + BEAT_EVERY
+                heartbeat.beat()
                 time.sleep(0.5)
         finally:
             watcher.stop()
             watcher.join(timeout=30)
-            beat(settings, name, "postfach", _now(), state=ENDED)
+            heartbeat.beat(ended=True)
     return f"{starter.started} Posteingangsläufe gestartet"

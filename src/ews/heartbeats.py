@@ -3,15 +3,30 @@ shows on every machine who watches what and since when (I/O: database)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 
 from ews.database import session_factory
 from ews.schema import WatcherRow
 from ews.settings import Settings
 
+log = logging.getLogger(__name__)
+
 RUNNING, ENDED, DISTURBED = "laeuft", "beendet", "gestoert"
+BEAT_EVERY = 20.0  # seconds between heartbeats in the register
+
+
+def inbox_name(settings: Settings) -> str:
+    """The inbox as watchers, heartbeats and locks name it (the same on every machine that
+    mounts the shared inbox under the same path)."""
+    return f"ordner:{settings.inbox_dir.resolve()}"
+
+
+def mailbox_name(settings: Settings) -> str:
+    return f"postfach:{settings.imap.account}/{settings.imap.folder}"
 
 
 def holder() -> str:
@@ -32,3 +47,27 @@ def beat(settings: Settings, name: str, kind: str, now: datetime, *, state: str 
         elif row.holder != me:
             row.holder, row.started_at = me, now
         row.beat_at, row.state, row.detail = now, state, detail[:2000]
+
+
+class Heartbeat:
+    """The heartbeat of one watcher, written at most every ``BEAT_EVERY`` seconds.
+    ``report`` takes the watcher's last connection problem ("" when it is fine)."""
+
+    def __init__(self, settings: Settings, name: str, kind: str) -> None:
+        self.settings, self.name, self.kind = settings, name, kind
+        self.problem = ""
+        self._next = 0.0
+
+    def report(self, problem: str) -> None:
+        self.problem = problem
+
+    def beat(self, *, ended: bool = False) -> None:
+        if not ended and time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + BEAT_EVERY
+        state = ENDED if ended else DISTURBED if self.problem else RUNNING
+        try:
+            beat(self.settings, self.name, self.kind, datetime.now(UTC), state=state,
+                 detail=self.problem)
+        except Exception as exc:  # noqa: BLE001 - a register outage must not stop watching
+            log.warning("Herzschlag nicht gespeichert: %s", exc)

@@ -14,6 +14,7 @@ import pebble
 from ews import folders, mail_intake, register, workers
 from ews.database import migrate, session_factory
 from ews.errors import ConversionError, LettersNotWritten
+from ews.heartbeats import inbox_name
 from ews.imap import MailboxError
 from ews.locks import Locks, locks_for
 from ews.models import Assessment
@@ -50,7 +51,7 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
     clock = now or (lambda: datetime.now(UTC))
     sessions = session_factory(settings.db_url)
     inbox = settings.inbox_dir.resolve()
-    with locks_for(settings) as locks, locks.named(f"ordner:{inbox}", wait=CLAIM_WAIT):
+    with locks_for(settings) as locks, locks.named(inbox_name(settings), wait=CLAIM_WAIT):
         # no other process is between its renames and its commit now: what lies in the
         # work folder without an input is a crashed run's
         adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]

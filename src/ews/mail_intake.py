@@ -29,6 +29,7 @@ from ews.bounce_links import record_bounce
 from ews.bounces import Bounce, read_bounce
 from ews.database import session_factory
 from ews.deadlines import BERLIN
+from ews.heartbeats import mailbox_name
 from ews.imap import FetchedMail, Mailbox, MailboxError
 from ews.locks import locks_for
 from ews.mail_out import SendReport, queue_answers, send_due
@@ -291,13 +292,9 @@ def take_mails(settings: Settings, now: datetime) -> list[int]:
     process at a time per mailbox folder, over every worker."""
     if not settings.imap.host:
         return []
-    with locks_for(settings) as locks, locks.named(mailbox_lock(settings), wait=MAILBOX_WAIT), \
+    with locks_for(settings) as locks, locks.named(mailbox_name(settings), wait=MAILBOX_WAIT), \
             open_mailbox(settings) as mailbox:
         return take_new_mails(settings, mailbox, now)
-
-
-def mailbox_lock(settings: Settings) -> str:
-    return f"postfach:{settings.imap.account}/{settings.imap.folder}"
 
 
 @dataclass
@@ -316,7 +313,7 @@ def answer_and_finish(settings: Settings, now: datetime) -> MailReport:
         with locks_for(settings) as locks, locks.named("antworten", wait=MAILBOX_WAIT):
             report.queued = len(queue_answers(settings, now))
     if settings.imap.host:
-        with locks_for(settings) as locks, locks.named(mailbox_lock(settings),
+        with locks_for(settings) as locks, locks.named(mailbox_name(settings),
                                                        wait=MAILBOX_WAIT), \
                 open_mailbox(settings) as mailbox:
             report.finished = finish_mails(settings, mailbox, now)
