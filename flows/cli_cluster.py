@@ -27,7 +27,7 @@ def write_prefect_yaml(
     """prefect.yaml mit allen Deployments neu schreiben (nach Änderungen am Versandplan)."""
     settings = Settings()
     plan = read_plan_or_report(settings, console)
-    deployments = office_deployments(settings, plan)
+    deployments = office_deployments(plan)
     ziel.write_text(prefect_yaml(deployments), encoding="utf-8")
     console.print(f"{ziel} geschrieben: {len(deployments)} Deployments, davon "
                   f"{len(plan)} geplante Versände.")

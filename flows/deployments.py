@@ -12,7 +12,6 @@ from typing import Any
 import yaml
 
 from ews.mailings import TIMEZONE, Mailing, read_plan
-from ews.settings import Settings
 
 WORK_POOL = "ews"
 #: a watcher run lasts this long; its schedule starts the next one right after
@@ -44,7 +43,7 @@ class Deployment:
         return getattr(importlib.import_module(module), function)
 
 
-def office_deployments(settings: Settings, plan: list[Mailing]) -> list[Deployment]:
+def office_deployments(plan: list[Mailing]) -> list[Deployment]:
     deployments = [
         Deployment("posteingang", "flows/intake.py:posteingang",
                    "Posteingang verarbeiten (auch manuell startbar)"),

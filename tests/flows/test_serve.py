@@ -211,24 +211,19 @@ def _completed(api: str, flow_name: str) -> int:
     return len(runs)
 
 
-def test_prefect_yaml_holds_every_deployment_of_the_table_and_the_example_plan(
-        tmp_path: Path) -> None:
+def test_prefect_yaml_holds_every_deployment_of_the_table_and_the_example_plan() -> None:
     """prefect.yaml is generated (`ews cluster prefect-yaml`); it must not fall behind the
     deployment table or the example Versandplan."""
-    from ews.settings import Settings
     from flows.deployments import example_plan, office_deployments, prefect_yaml
 
-    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    expected = prefect_yaml(office_deployments(settings, example_plan(REPO)))
+    expected = prefect_yaml(office_deployments(example_plan(REPO)))
     assert (REPO / "prefect.yaml").read_text(encoding="utf-8") == expected
-    served = {d.name for d in office_deployments(settings, []) if d.served}
+    served = {d.name for d in office_deployments([]) if d.served}
     assert sorted(served) == DEPLOYMENTS
 
 
-def test_every_deployment_of_the_table_names_a_flow_that_exists(tmp_path: Path) -> None:
-    from ews.settings import Settings
+def test_every_deployment_of_the_table_names_a_flow_that_exists() -> None:
     from flows.deployments import example_plan, office_deployments
 
-    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    for deployment in office_deployments(settings, example_plan(REPO)):
+    for deployment in office_deployments(example_plan(REPO)):
         assert deployment.flow().name  # imports the module of its entrypoint
