@@ -21,12 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ews.folders import safe_name
-from ews.letters import render_letter
+from ews.letters import letter_bytes, render_letter
 from ews.models import Outcome
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import assess_document, letter_data_for, letter_path
 from ews.samples import sample_applications
 from ews.settings import IntakeSettings, LetterSettings, Settings
+from ews.storage import output_store
 
 COUNT = 500
 WARM_UP = 20  # untimed files before each throughput measurement
@@ -59,8 +60,8 @@ def _raw_pass(files: list[tuple[str, bytes]], settings: Settings, now: datetime)
         letter = letter_data_for(outcome, assessment, reference=f"13.0.70-{index:03d}/2026",
                                  source_name=name, received=now, settings=settings, now=now)
         if letter is not None:
-            render_letter(letter, settings.office, settings.templates_dir,
-                          letter_path(letter, settings))
+            output_store(settings).put(letter_path(letter, settings), letter_bytes(
+                letter, settings.office, settings.templates_dir))
 
 
 def flow_throughput(files: list[tuple[str, bytes]], root: Path,

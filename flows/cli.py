@@ -265,7 +265,7 @@ def demo() -> None:
     console.print(f"{len(files)} Beispieldateien in {settings.inbox_dir} gelegt.")
     process(ohne_prefect=False)
     console.print("Briefe liegen in "
-                  f"[bold]{settings.outbox_dir}[/]; Übersicht: [bold]ews journal[/].")
+                  f"[bold]{settings.output_root}[/]; Übersicht: [bold]ews journal[/].")
 
 
 @app.command()
@@ -380,7 +380,7 @@ def _print_notice_report(report: Any, settings: Settings) -> None:
         for az, kommune, title in report.planned:
             table.add_row(az, kommune, title)
         console.print(table)
-    console.print(f"Schreiben liegen in [bold]{settings.outbox_dir}[/].")
+    console.print(f"Schreiben liegen in [bold]{settings.output_root}[/].")
     if settings.smtp.host:
         console.print(f"E-Mails: {report.queued} vorbereitet, {report.sent} gesendet, "
                       f"{report.retrying} warten auf erneuten Versuch, {report.failed} "

@@ -39,6 +39,7 @@ from ews.folders import write_atomic
 from ews.mail_out import SendReport, enqueue, office_mail
 from ews.schema import CircularRow, CircularSend
 from ews.settings import Settings
+from ews.storage import join_location
 
 PURPOSE = "rundschreiben"
 PROBE = "probelauf"
@@ -52,13 +53,12 @@ class Letterhead:
     mitteilung: str
     body: jinja2.Template  # the text, compiled once for all recipients
     values: dict[str, Any]
-    files: tuple[Path, ...]
+    files: tuple[str, ...]  # locations: paths or storage URLs
 
 
 def letterhead(row: CircularRow) -> Letterhead:
-    folder = Path(row.folder)
-    document = Path(row.pdf_path or row.docx_path or "")
-    files = (document, *(folder / name for name in row.attachments))
+    document = row.pdf_path or row.docx_path or ""
+    files = (document, *(join_location(row.folder, name) for name in row.attachments))
     values = {k: v for k, v in row.values.items() if k != "vorbereitung"}
     return Letterhead(subject=f"Mitteilung {label(row)}: {row.title}",
                       mitteilung=values["mitteilung"], body=compiled_text(row.text),
@@ -185,7 +185,8 @@ def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
     head = Letterhead(subject=f"Mitteilung {values['nummer']}: {values['titel']}",
                       mitteilung=values["mitteilung"], body=compiled_text(draft.text),
                       values=values,
-                      files=(document, *(draft.folder / n for n in draft.attachments)))
+                      files=(str(document),
+                             *(str(draft.folder / n) for n in draft.attachments)))
     report = ProbeReport(to=target)
     contacts, _problems = read_contacts(settings.rundschreiben.contacts_file)
     token = now.astimezone(BERLIN).strftime("%Y%m%d%H%M%S")

@@ -4,19 +4,18 @@ Issuing is one transaction: the number ``N/YYYY`` moves on in ``circular_counter
 so two workers queue on the counter's row and never get the same number; it restarts on
 1 January), the circular is recorded with its text frozen, and the ledger gets one row per
 municipality of its distribution list (those without a usable address as ``ohne_adresse``,
-with the reason). The draft's files are copied to a staging folder before and moved into the
+with the reason). The draft's files are copied to a staging folder before and into the
 circular's folder after the commit; the .docx and PDF/A are made from the frozen text then, and
-again after a crash until they exist. A withdrawn circular keeps its number (``aufgehoben``).
+again after a crash until they exist. Both folders are in the outbox, or in the store's
+``ausgang`` (``ews.storage``), so any worker can finish or send a circular another one issued.
+A withdrawn circular keeps its number (``aufgehoben``).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date
@@ -24,7 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ews import folders, letters, register
+from ews import letters, register
 from ews.circular_drafts import DRAFT_FILE, CircularError, Draft, fill_text
 from ews.circular_text import render_circular_document
 from ews.contacts import read_contacts
@@ -33,8 +32,10 @@ from ews.deadlines import BERLIN, Deadline
 from ews.distribution import Addressee, ListSpec, addressees
 from ews.schema import CircularRow, CircularSend
 from ews.settings import Settings
+from ews.storage import join_location, output_store, read_location, with_suffix
 
 TEMPLATE = "rundschreiben.docx"
+CIRCULARS = "rundschreiben"  # their folder in the outbox
 #: what the document says where a mail names the recipient
 GENERAL = {"anrede": "Sehr geehrte Damen und Herren", "kommune": "Ihre Kommune"}
 
@@ -104,15 +105,16 @@ def issue_circular(settings: Settings, draft: Draft, *, actor: str, now: datetim
     documents."""
     check_document(settings, draft, now)
     contacts, contact_problems = read_contacts(settings.rundschreiben.contacts_file)
+    store = output_store(settings)
     staging = _stage(settings, draft)
     try:
         row, sends = _record_once(settings, draft, list_spec or draft.list_spec, contacts,
                                   staging, actor=actor, now=now, slot=slot)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # our own copies, never staff files
+        store.remove(staging)  # our own copies, never staff files
         raise
     if sends is None:  # the slot's circular, issued before
-        shutil.rmtree(staging, ignore_errors=True)
+        store.remove(staging)
         return Issued(row.id, label(row), created=False)
     finish_documents(settings, row.id)
     return Issued(row.id, label(row), created=True, contact_problems=contact_problems,
@@ -121,7 +123,7 @@ def issue_circular(settings: Settings, draft: Draft, *, actor: str, now: datetim
 
 
 def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any,
-                 staging: Path, *, actor: str, now: datetime, slot: str | None
+                 staging: str, *, actor: str, now: datetime, slot: str | None
                  ) -> tuple[CircularRow, list[CircularSend] | None]:
     """The new circular with its ledger rows, or the slot's existing one with None."""
     sessions = session_factory(settings.db_url)
@@ -146,28 +148,34 @@ def _by_slot(session: Session, slot: str | None) -> CircularRow | None:
     return session.scalars(select(CircularRow).where(CircularRow.slot == slot)).first()
 
 
-def _stage(settings: Settings, draft: Draft) -> Path:
-    """Copies of the draft's text and attachments, taken before the number is reserved."""
-    staging = settings.circulars_dir / ".vorbereitung" / uuid.uuid4().hex
-    staging.mkdir(parents=True)
-    for name in (DRAFT_FILE, *draft.attachments):
-        shutil.copy2(draft.folder / name, staging / name)
+def _stage(settings: Settings, draft: Draft) -> str:
+    """Copies of the draft's text and attachments, taken before the number is reserved;
+    returns the staging folder's location."""
+    store = output_store(settings)
+    staging = store.location(f"{CIRCULARS}/.vorbereitung/{uuid.uuid4().hex}")
+    try:
+        for name in (DRAFT_FILE, *draft.attachments):
+            store.put(join_location(staging, name), (draft.folder / name).read_bytes())
+    except BaseException:
+        store.remove(staging)
+        raise
     return staging
 
 
 def _record(session: Session, settings: Settings, draft: Draft, spec: ListSpec,
-            contacts: Any, staging: Path, *, actor: str, now: datetime, slot: str | None
+            contacts: Any, staging: str, *, actor: str, now: datetime, slot: str | None
             ) -> tuple[CircularRow, list[CircularSend]]:
     issued_on = now.astimezone(BERLIN).date()
     number = next_number(session, issued_on.year)
-    folder = settings.circulars_dir / str(issued_on.year) / f"{number:03d}_{draft.name}"
+    folder = output_store(settings).location(
+        f"{CIRCULARS}/{issued_on.year}/{number:03d}_{draft.name}")
     values = circular_values(settings, number=f"{number}/{issued_on.year}",
                              issued_on=issued_on, title=draft.title, az=draft.az)
     row = CircularRow(
         number=number, year=issued_on.year, issued_on=issued_on.isoformat(), az=draft.az,
         title=values["titel"], list_spec=str(spec), address_to=draft.address_to, draft=draft.name,
-        slot=slot, text=draft.text, values={**values, "vorbereitung": str(staging)},
-        attachments=list(draft.attachments), folder=str(folder), state="ausgegeben",
+        slot=slot, text=draft.text, values={**values, "vorbereitung": staging},
+        attachments=list(draft.attachments), folder=folder, state="ausgegeben",
         issued_by=actor, issued_at=now)
     session.add(row)
     session.flush()
@@ -212,28 +220,36 @@ def document_bytes(settings: Settings, body: str, values: dict[str, Any], spec: 
 
 
 def finish_documents(settings: Settings, circular_id: int) -> CircularRow:
-    """Move the staged files into place and make the .docx and PDF/A (idempotent)."""
+    """Copy the staged files into place and make the .docx and PDF/A (idempotent)."""
     sessions = session_factory(settings.db_url)
     with sessions.begin() as session:
         row = _circular(session, circular_id)
-    folder = Path(row.folder)
-    if not folder.is_dir():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(row.values["vorbereitung"], folder)
-    docx = folder / f"Mitteilung_{row.number:03d}-{row.year}.docx"
-    if not docx.is_file():
-        content = document_bytes(settings, row.text, row.values, ListSpec.parse(
-            row.list_spec, settings.round.name), row.attachments)
-        folders.write_atomic(docx, content)
-    pdf = docx.with_suffix(".pdf")
-    if settings.letters.pdf and not pdf.is_file():
-        from ews.intake import convert_letters
+    store, folder, staging = output_store(settings), row.folder, row.values.get("vorbereitung")
+    for name in (DRAFT_FILE, *row.attachments):
+        target = join_location(folder, name)
+        if not store.exists(target):  # the staging folder goes only once all are copied
+            if not staging:
+                raise CircularError([f"Die Datei „{name}“ von Mitteilung {label(row)} fehlt "
+                                     f"unter {folder} und ist nicht mehr vorbereitet."])
+            store.put(target, read_location(join_location(str(staging), name),
+                                            settings.storage.options))
+    docx = join_location(folder, f"Mitteilung_{row.number:03d}-{row.year}.docx")
+    if not store.exists(docx):
+        store.put(docx, document_bytes(settings, row.text, row.values, ListSpec.parse(
+            row.list_spec, settings.round.name), row.attachments))
+    pdf = with_suffix(docx, ".pdf")
+    if settings.letters.pdf and not store.exists(pdf):
+        from ews.intake import convert_stored
 
-        convert_letters([docx], settings)
+        _made, failure = convert_stored([docx], settings)
+        if failure is not None:
+            raise failure
+    if staging and store.exists(staging):
+        store.remove(staging)
     with sessions.begin() as session:
         row = _circular(session, circular_id)
-        row.docx_path = str(docx)
-        row.pdf_path = str(pdf) if pdf.is_file() else None
+        row.docx_path = docx
+        row.pdf_path = pdf if store.exists(pdf) else None
     return row
 
 

@@ -4,6 +4,8 @@ call these steps; they hold no Prefect code."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import TypeVar
 
 import pebble
 
-from ews import folders, mail_intake, register, workers
+from ews import folders, mail_intake, register, storage, workers
 from ews.database import migrate, session_factory
 from ews.errors import ConversionError, LettersNotWritten
 from ews.heartbeats import inbox_name
@@ -292,7 +294,7 @@ def _assess_file(claim_path: str, settings: Settings) -> Assessment:
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:
-    """Convert every rendered letter to PDF/A in batches; returns the PDF paths made. Letters
+    """Convert every rendered letter to PDF/A in batches; returns the PDFs' locations. Letters
     another process is converting are left to it."""
     if not settings.letters.pdf:
         return []
@@ -302,19 +304,78 @@ def convert_pending_letters(settings: Settings) -> list[str]:
             waiting = [row.id for row in register.letters_waiting_for_pdf(session)]
         mine = locks.try_items(LETTER_LOCKS, waiting)
         with sessions.begin() as session:  # re-read: another pass may have finished some
-            pending = {row.id: Path(row.docx_path)
+            pending = {row.id: row.docx_path
                        for row in register.letters_waiting_for_pdf(session) if row.id in mine}
         if not pending:
             return []
-        failure: ConversionError | None = None
-        try:
-            convert_letters(list(pending.values()), settings)
-        except ConversionError as exc:
-            failure = exc  # the others were converted; record them before reporting it
-        made = _record_pdfs(settings, pending)
+        made, failure = convert_stored(list(pending.values()), settings)
+        with sessions.begin() as session:  # the others were converted: record them first
+            for letter_id, docx in pending.items():
+                letter = session.get(LetterRow, letter_id)
+                if docx in made and letter is not None:
+                    letter.pdf_path, letter.state = made[docx], "done"
     if failure is not None:
         raise failure
-    return made
+    return [made[docx] for docx in pending.values() if docx in made]
+
+
+def convert_stored(locations: list[str], settings: Settings
+                   ) -> tuple[dict[str, str], ConversionError | None]:
+    """PDF/A for stored .docx files, each beside its .docx: ``{docx: pdf}`` locations of those
+    converted, and the error naming the others. Files in a local folder are converted where
+    they lie; others are fetched into a scratch folder and their PDFs stored back."""
+    local = [location for location in locations if "://" not in location]  # LocalStore's
+    remote = [location for location in locations if "://" in location]
+    made: dict[str, str] = {}
+    failures: list[str] = []
+    if local:
+        failures += _convert_in_place(local, settings, made)
+    if remote:
+        failures += _convert_fetched(remote, settings, made)
+    return made, ConversionError(" ".join(failures)) if failures else None
+
+
+def _convert_in_place(locations: list[str], settings: Settings, made: dict[str, str]
+                      ) -> list[str]:
+    failures = []
+    try:
+        convert_letters([Path(location) for location in locations], settings)
+    except ConversionError as exc:
+        failures.append(str(exc))
+    for location in locations:
+        docx, pdf = Path(location), Path(location).with_suffix(".pdf")
+        if pdf.is_file() and pdf.stat().st_mtime >= docx.stat().st_mtime:
+            made[location] = str(pdf)  # else not converted, or an old PDF of an earlier text
+    return failures
+
+
+def _convert_fetched(locations: list[str], settings: Settings, made: dict[str, str]
+                     ) -> list[str]:
+    failures = []
+    scratch = settings.data_dir / "libreoffice" / "arbeit" / uuid.uuid4().hex
+    scratch.mkdir(parents=True)
+    try:
+        copies: dict[str, Path] = {}
+        for number, location in enumerate(locations):  # names repeat across case folders
+            copy = scratch / f"{number:05d}__{storage.location_name(location)}"
+            copy.write_bytes(storage.read_location(location, settings.storage.options))
+            copies[location] = copy
+        try:
+            convert_letters(list(copies.values()), settings)
+        except ConversionError as exc:
+            message = str(exc)
+            for location, copy in copies.items():
+                message = message.replace(str(copy.absolute()), location)
+            failures.append(message)
+        store = storage.output_store(settings)
+        for location, copy in copies.items():
+            pdf = copy.with_suffix(".pdf")
+            if pdf.is_file():
+                made[location] = store.put(storage.with_suffix(location, ".pdf"),
+                                           pdf.read_bytes())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return failures
 
 
 def convert_letters(docx_paths: list[Path], settings: Settings) -> None:
@@ -326,20 +387,6 @@ def convert_letters(docx_paths: list[Path], settings: Settings) -> None:
         convert_to_pdfa(docx_paths, soffice=letters.soffice,
                         profile_dir=settings.data_dir / "libreoffice" / f"profil-{slot}",
                         timeout=letters.timeout_seconds, batch_size=letters.batch_size)
-
-
-def _record_pdfs(settings: Settings, pending: dict[int, Path]) -> list[str]:
-    made = []
-    with session_factory(settings.db_url).begin() as session:
-        for letter_id, docx in pending.items():
-            pdf = docx.with_suffix(".pdf")
-            if not pdf.is_file() or pdf.stat().st_mtime < docx.stat().st_mtime:
-                continue  # not converted (or an old PDF of an earlier rendering)
-            letter = session.get(LetterRow, letter_id)
-            assert letter is not None
-            letter.pdf_path, letter.state = str(pdf), "done"
-            made.append(str(pdf))
-    return made
 
 
 def run_pass(settings: Settings, *, progress: Progress | None = None) -> list[InputResult]:

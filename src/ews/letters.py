@@ -215,7 +215,7 @@ def render_letter(
 ) -> Path:
     """Renders the letter to ``out_path`` (.docx, folder created as needed), written under a
     temporary name first."""
-    content = _render_docx(template_path(templates_dir, data.kind), letter_context(data, office))
+    content = letter_bytes(data, office, templates_dir)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
     try:
@@ -226,6 +226,11 @@ def render_letter(
         Path(temp_name).unlink(missing_ok=True)
         raise
     return out_path
+
+
+def letter_bytes(data: LetterData, office: OfficeSettings, templates_dir: Path) -> bytes:
+    """The letter as a .docx."""
+    return _render_docx(template_path(templates_dir, data.kind), letter_context(data, office))
 
 
 def check_templates(templates_dir: Path, office: OfficeSettings) -> list[str]:

@@ -31,7 +31,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ews import folders, register
+from ews import folders, register, storage
 from ews.database import session_factory
 from ews.deadlines import BERLIN
 from ews.locks import locks_for
@@ -114,7 +114,7 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
                                  if result != "ungueltig" else None)
     if not recipients:
         return None
-    files = [Path(letter.pdf_path or letter.docx_path) for letter in letters]
+    files = [letter.pdf_path or letter.docx_path for letter in letters]
     az = application.az if application else ""
     if item.declaration_id is not None:  # a returned declaration has its own Az.
         declaration = session.get(DeclarationRow, item.declaration_id)
@@ -130,7 +130,7 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
         "datei": folders.original_name(Path(item.claim_path))
         if mail.kind == "application" else "",
         "gruende": list(item.reasons),
-        "anhaenge": [path.name for path in files],
+        "anhaenge": [storage.location_name(location) for location in files],
         "nicht_angenommen": list(mail.reasons) if mail.kind == "application" else [],
         "buero": settings.office.model_dump(),
     })
@@ -144,10 +144,11 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
 
 
 def office_mail(settings: Settings, subject: str, recipients: list[str], now: datetime,
-                body: str, files: list[Path], *, auto_submitted: str, html: str | None = None,
+                body: str, files: list[str], *, auto_submitted: str, html: str | None = None,
                 headers: dict[str, str] | None = None) -> EmailMessage:
     """A mail from the office: the first recipient in To, the others in Cc, the letters
-    attached, with an HTML version of the text when given. ``auto_submitted`` (RFC 3834)
+    attached (their locations: paths or storage URLs), with an HTML version of the text when
+    given. ``auto_submitted`` (RFC 3834)
     keeps auto-responders from answering it."""
     message = EmailMessage()
     message["Subject"] = subject
@@ -163,11 +164,12 @@ def office_mail(settings: Settings, subject: str, recipients: list[str], now: da
     message.set_content(body)
     if html is not None:
         message.add_alternative(html, subtype="html")
-    for path in files:  # PDF, or .docx when PDF output is off
-        subtype = "pdf" if path.suffix == ".pdf" else \
+    for location in files:  # PDF, or .docx when PDF output is off
+        name = storage.location_name(location)
+        subtype = "pdf" if name.casefold().endswith(".pdf") else \
             "vnd.openxmlformats-officedocument.wordprocessingml.document"
-        message.add_attachment(path.read_bytes(), maintype="application", subtype=subtype,
-                               filename=path.name)
+        message.add_attachment(storage.read_location(location, settings.storage.options),
+                               maintype="application", subtype=subtype, filename=name)
     return message
 
 
@@ -246,17 +248,16 @@ def check_mail_templates(settings: Settings) -> list[str]:
 
 def enqueue(session: Session, settings: Settings, key: str, message: EmailMessage,
             recipients: list[str], now: datetime, *, purpose: str = ANSWER) -> int:
-    """Write the mail to ``data/postausgang`` and record it ``queued`` (caller's transaction;
-    unique per purpose and key)."""
+    """Write the mail to ``data/postausgang`` (or the store's ``postausgang``) and record it
+    ``queued`` (caller's transaction; unique per purpose and key)."""
     row = OutgoingMail(purpose=purpose, subject_key=key, message_id=str(message["Message-ID"]),
                        recipients=recipients, eml_path="", state="queued", attempts=0,
                        next_attempt_at=now, refused={})
     session.add(row)
     session.flush()
-    path = settings.postausgang_dir / f"{row.id:06d}.eml"
-    # CRLF line ends as SMTP requires; on disk before the commit records it
-    folders.write_atomic(path, message.as_bytes(policy=SMTP))
-    row.eml_path = str(path)
+    store = storage.outgoing_mail_store(settings)
+    # CRLF line ends as SMTP requires; stored before the commit records it
+    row.eml_path = store.put(store.location(f"{row.id:06d}.eml"), message.as_bytes(policy=SMTP))
     return row.id
 
 
@@ -352,8 +353,8 @@ def _send_one(settings: Settings, sessions: Sessions, mail_id: int, client: smtp
     with sessions.begin() as session:
         row = _outgoing(session, mail_id)
         row.state, row.attempts = "sending", row.attempts + 1
-        raw, recipients, attempts = Path(row.eml_path).read_bytes(), list(row.recipients), \
-            row.attempts
+        recipients, attempts = list(row.recipients), row.attempts
+        raw = storage.read_location(row.eml_path, settings.storage.options)  # before "sending"
     try:
         if client is None:
             client = connect_smtp(settings.smtp)

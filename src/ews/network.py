@@ -11,7 +11,6 @@ signatory, function and date go into the roster, and a Beitrittsbestätigung is 
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -73,7 +72,7 @@ def plan_declaration_for(session: Session, application: ApplicationRow, recipien
         contact_person=_text(fields.get("team1_name")), state="issued", issued_by=actor,
         issued_at=now)
     data = declaration_data(row, recipient, settings, now)
-    row.docx_path = str(letter_path(data, settings))
+    row.docx_path = letter_path(data, settings)
     session.add(row)
     register.plan_letter(session, input_id=application.input_id, application_id=application.id,
                          kind=LetterKind.GEMEINSAME_ERKLAERUNG.value, reference=row.az,
@@ -116,7 +115,7 @@ def issue_on_demand(session: Session, municipality: Municipality, settings: Sett
     open_one.contact_person = contact_person.strip() or open_one.contact_person or ""
     data = declaration_data(open_one, municipality_recipient(municipality, open_one), settings,
                             now)
-    open_one.docx_path = str(letter_path(data, settings))
+    open_one.docx_path = letter_path(data, settings)
     register.log_event(session, actor=actor, action="erklaerung-ausgestellt",
                        subject=open_one.az, detail={"ags": municipality.ags, "neu": is_new})
     return open_one, data, is_new
@@ -300,21 +299,24 @@ def _text(value: object) -> str:
 
 def issue_declaration_document(settings: Settings, municipality: Municipality, now: datetime,
                                *, actor: str, hvb_name: str = "", hvb_function: str = "",
-                               contact_person: str = "") -> tuple[Path, str, bool]:
+                               contact_person: str = "") -> tuple[str, str, bool]:
     """``ews erklaerung``: issue (or reissue) a municipality's declaration and write it as
-    .docx and PDF/A into its case folder. Returns the document, its Az. and whether it is
-    new. A crash after the issue is repaired by calling again (the open one is reused)."""
+    .docx and PDF/A into its case folder. Returns the document's location, its Az. and whether
+    it is new. A crash after the issue is repaired by calling again (the open one is reused)."""
     from ews.database import session_factory
-    from ews.intake import convert_letters
-    from ews.letters import render_letter
+    from ews.intake import convert_stored
+    from ews.letters import letter_bytes
+    from ews.storage import output_store
 
     with session_factory(settings.db_url).begin() as session:
         row, data, is_new = issue_on_demand(session, municipality, settings, now, actor=actor,
                                             hvb_name=hvb_name, hvb_function=hvb_function,
                                             contact_person=contact_person)
-        az, docx = row.az, Path(str(row.docx_path))
-    render_letter(data, settings.office, settings.templates_dir, docx)
+        az, docx = row.az, str(row.docx_path)
+    output_store(settings).put(docx, letter_bytes(data, settings.office, settings.templates_dir))
     if not settings.letters.pdf:
         return docx, az, is_new
-    convert_letters([docx], settings)
-    return docx.with_suffix(".pdf"), az, is_new
+    made, failure = convert_stored([docx], settings)
+    if failure is not None:
+        raise failure
+    return made[docx], az, is_new

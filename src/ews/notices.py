@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +37,7 @@ from ews.pipeline import LETTER_TITLES, letter_path, planned_letters, render_pla
 from ews.schema import ApplicationRow, DecisionRow, LetterRow, OutgoingMail
 from ews.selection import ACCEPTED, REJECTED, WAITING
 from ews.settings import Settings
+from ews.storage import location_name
 
 NOTICE = "bescheid"
 NOTICE_KINDS = (LetterKind.ZUSAGE, LetterKind.NACHRUECKERZUSAGE, LetterKind.ABSAGE,
@@ -99,7 +99,7 @@ def plan_notices(session: Session, settings: Settings, now: datetime, *, actor: 
         data = notice_data(application, decision, kind, settings, now)
         register.plan_letter(session, input_id=application.input_id,
                              application_id=application.id, kind=kind.value,
-                             reference=application.az, docx_path=str(letter_path(data, settings)),
+                             reference=application.az, docx_path=letter_path(data, settings),
                              data=data.model_dump(mode="json"))
         planned.append((application.az, application.kommune_name, _title(kind)))
         register.log_event(session, actor=actor, action="bescheid", subject=application.az,
@@ -195,13 +195,13 @@ def _notice_mail(settings: Settings, application: ApplicationRow, letter: Letter
                  enclosed: list[LetterRow], recipients: list[str], now: datetime
                  ) -> EmailMessage:
     kind = LetterKind(letter.kind)
-    files = [Path(row.pdf_path or row.docx_path) for row in (letter, *enclosed)]
+    files = [row.pdf_path or row.docx_path for row in (letter, *enclosed)]
     data = LetterData.model_validate(letter.data)
     body = render_body(settings, {
         "art": kind.value, "aktenzeichen": application.az, "kommune": data.kommune_name,
         "runde": application.round_name, "anrede": data.recipient.salutation.rstrip(","),
         "rueckmeldung_bis": f"{data.reply_by:%d.%m.%Y}" if data.reply_by else "",
-        "rang": data.rank or "", "anhaenge": [path.name for path in files],
+        "rang": data.rank or "", "anhaenge": [location_name(location) for location in files],
         "buero": settings.office.model_dump(),
     }, template="bescheid.txt.j2")
     return office_mail(settings, f"{application.round_name}: {SUBJECTS[kind]} "

@@ -20,13 +20,13 @@ from ews.database import session_factory
 from ews.deadlines import BERLIN, Deadline
 from ews.errors import DocumentRejected
 from ews.forms import assess_fields, summary_of
-from ews.letters import LetterData, render_letter
+from ews.letters import LetterData, letter_bytes
 from ews.models import ApplicationStatus, Assessment, LetterKind, Outcome
 from ews.pdf import read_form
 from ews.schema import ApplicationRow, DeclarationRow, Input, LetterRow
 from ews.settings import Settings
 
-PlannedLetter = tuple[int, LetterData, Path]  # letter id, its data, where its .docx goes
+PlannedLetter = tuple[int, LetterData, str]  # letter id, its data, where its .docx goes
 
 LETTER_TITLES = {
     LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
@@ -122,14 +122,17 @@ def decide(session: Session, input_id: int, assessment: Assessment, settings: Se
 
 def planned_letters(letters: list[LetterRow]) -> list[PlannedLetter]:
     """Those of an input's letters that still have to be rendered."""
-    return [(letter.id, LetterData.model_validate(letter.data), Path(letter.docx_path))
+    return [(letter.id, LetterData.model_validate(letter.data), letter.docx_path)
             for letter in letters if letter.state == "planned"]
 
 
 def render_planned(letters: list[PlannedLetter], settings: Settings) -> None:
     """Stage 2 (no database): write the .docx files; rendering again overwrites them."""
-    for _letter_id, data, path in letters:
-        render_letter(data, settings.office, settings.templates_dir, path)
+    if not letters:
+        return
+    store = storage.output_store(settings)
+    for _letter_id, data, location in letters:
+        store.put(location, letter_bytes(data, settings.office, settings.templates_dir))
 
 
 def finish(session: Session, input_id: int, rendered: list[int], letters: list[LetterRow],
@@ -182,7 +185,7 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
         if confirmation is not None:
             register.plan_letter(session, input_id=row.id, application_id=row.application_id,
                                  kind=confirmation.kind.value, reference=confirmation.reference,
-                                 docx_path=str(letter_path(confirmation, settings)),
+                                 docx_path=letter_path(confirmation, settings),
                                  data=confirmation.model_dump(mode="json"))
         return
     application = replaced = None
@@ -236,11 +239,11 @@ def letter_data_for(outcome: Outcome, assessment: Assessment, *, reference: str,
         summary=summary_of(assessment.fields))
 
 
-def letter_path(data: LetterData, settings: Settings) -> Path:
-    """Where a letter goes: one folder per case in the outbox."""
-    folder_name = f"{data.reference.replace('/', '-')} {data.kommune_name}"
-    folder = settings.outbox_dir / folders.safe_name(folder_name)
-    return folder / f"{data.letter_date:%Y-%m-%d} {LETTER_TITLES[data.kind]}.docx"
+def letter_path(data: LetterData, settings: Settings) -> str:
+    """Where a letter goes: one folder per case in the outbox (or the store's ``ausgang``)."""
+    folder_name = folders.safe_name(f"{data.reference.replace('/', '-')} {data.kommune_name}")
+    return storage.output_store(settings).location(
+        f"{folder_name}/{data.letter_date:%Y-%m-%d} {LETTER_TITLES[data.kind]}.docx")
 
 
 def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
@@ -255,7 +258,7 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
     register.plan_letter(session, input_id=row.id,
                          application_id=application.id if application else None,
                          kind=data.kind.value, reference=data.reference,
-                         docx_path=str(letter_path(data, settings)),
+                         docx_path=letter_path(data, settings),
                          data=data.model_dump(mode="json"))
 
 

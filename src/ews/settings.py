@@ -193,10 +193,11 @@ class CircularSettings(BaseModel):
 
 
 class StorageSettings(BaseModel):
-    """Where the large files are kept: archived and quarantined originals and archived raw
-    mails. Without ``url`` in the data folder as ``archiv`` and ``quarantaene``; with it under
-    ``{url}/archiv`` and ``{url}/quarantaene``: a folder, a ``file://`` URL (a mounted shared
-    folder) or any other fsspec URL (``s3://bucket/ews``, ``sftp://host/pfad``)."""
+    """Where the service keeps its files: archived and quarantined originals, archived raw
+    mails, letters and circulars, outgoing mails. Without ``url`` in the data folder
+    (``archiv``, ``quarantaene``, ``postausgang``) and the outbox; with it under ``{url}/archiv``,
+    ``/quarantaene``, ``/ausgang`` and ``/postausgang``: a folder, a ``file://`` URL (a mounted
+    shared folder) or any other fsspec URL (``s3://bucket/ews``, ``sftp://host/pfad``)."""
 
     url: str | None = None
     #: fsspec storage options such as credentials; as JSON in the environment, e.g.
@@ -283,9 +284,21 @@ class Settings(BaseSettings):
         return self.storage.root("quarantaene") or self.quarantine_dir
 
     @property
+    def output_root(self) -> str | Path:
+        """Letters and circulars: ``outbox_dir`` or ``{storage URL}/ausgang``."""
+        return self.storage.root("ausgang") or self.outbox_dir
+
+    @property
+    def outgoing_mail_root(self) -> str | Path:
+        """Outgoing mails (.eml): ``postausgang_dir`` or ``{storage URL}/postausgang``."""
+        return self.storage.root("postausgang") or self.postausgang_dir
+
+    @property
     def mail_dir(self) -> Path:
-        """PDFs taken from mails, until the intake files them."""
-        return self.data_dir / "mail-eingang"
+        """PDFs taken from mails, until the intake files them: a hidden folder in the inbox,
+        which on several machines is the one folder they share, so that any worker finishes
+        what another took from the mailbox."""
+        return self.inbox_dir / ".ews-mail-eingang"
 
     @property
     def postausgang_dir(self) -> Path:

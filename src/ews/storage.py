@@ -1,5 +1,6 @@
-"""Where archived and quarantined originals and archived mails are kept: a local folder or
-any fsspec filesystem (I/O: files, shared folders, object storage).
+"""Where archived and quarantined originals, archived mails and the outputs (letters,
+circulars, outgoing mails) are kept: a local folder or any fsspec filesystem (I/O: files,
+shared folders, object storage).
 
 A local root (a path or a ``file://`` URL, e.g. a mounted shared folder) goes through
 ``ews.folders``: one atomic rename, or across filesystems a verified copy, exactly as without
@@ -10,12 +11,16 @@ local claim is removed. There an original or mail is never overwritten or delete
 already holds the same bytes (an earlier run crashed after the upload) counts as done, a key
 that holds other bytes keeps them and the file gets a new key (``name (2).pdf``).
 
+Outputs are written whole with ``put`` and may be replaced: a letter rendered again after a
+crash takes the place of the copy its run left behind, which no row records yet.
+
 Locations are strings: the path for a local store, the full URL otherwise.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -56,9 +61,22 @@ class Store(Protocol):
         """Store ``data`` under the key; returns its location."""
         ...
 
+    def location(self, relative_key: str) -> str:
+        """Where the key is kept (nothing is written)."""
+        ...
+
+    def put(self, location: str, data: bytes) -> str:
+        """Write ``data`` to a location of this store in one step, replacing what is there,
+        and check it; returns the location."""
+        ...
+
     def read_bytes(self, location: str) -> bytes: ...
 
     def exists(self, location: str) -> bool: ...
+
+    def remove(self, location: str) -> None:
+        """Delete a file or a folder with its contents (only the service's own copies)."""
+        ...
 
 
 def open_store(root: str | Path, options: Mapping[str, Any] | None = None) -> Store:
@@ -84,6 +102,51 @@ def archive_store(settings: Settings) -> Store:
 
 def quarantine_store(settings: Settings) -> Store:
     return open_store(settings.quarantine_root, settings.storage.options)
+
+
+def output_store(settings: Settings) -> Store:
+    """Letters and circulars: the outbox folder, or ``ausgang/`` under the storage URL."""
+    return open_store(settings.output_root, settings.storage.options)
+
+
+def outgoing_mail_store(settings: Settings) -> Store:
+    """Every outgoing mail as written before it is sent (``.eml``)."""
+    return open_store(settings.outgoing_mail_root, settings.storage.options)
+
+
+def read_location(location: str, options: Mapping[str, Any] | None = None) -> bytes:
+    """The bytes at a location of any store: a path or a URL (rows written before a storage
+    URL was set keep their paths)."""
+    local = local_root(location)
+    if local is not None:
+        return local.read_bytes()
+    fs, path = url_to_fs(location, **dict(options or {}))
+    return bytes(fs.cat_file(path))
+
+
+def join_location(location: str, *names: str) -> str:
+    """A location inside the folder at ``location`` (pure)."""
+    checked = [checked_key(name) for name in names]
+    if "://" not in location:
+        return str(Path(location).joinpath(*checked))
+    return "/".join((location.rstrip("/"), *checked))
+
+
+def location_name(location: str) -> str:
+    """The file name of a location (pure): ``…/2026-11-21 Zusage.pdf`` → ``2026-11-21
+    Zusage.pdf``. fsspec locations are not percent-encoded, so no URL parsing."""
+    if "://" not in location:
+        return Path(location).name
+    return location.rstrip("/").rpartition("/")[2]
+
+
+def with_suffix(location: str, suffix: str) -> str:
+    """The location with another file suffix (pure): ``…/a.docx`` → ``…/a.pdf``."""
+    if "://" not in location:
+        return str(Path(location).with_suffix(suffix))
+    folder, slash, name = location.rpartition("/")
+    stem = name.rpartition(".")[0] or name
+    return f"{folder}{slash}{stem}{suffix}"
 
 
 def local_root(root: str | Path) -> Path | None:
@@ -138,11 +201,24 @@ class LocalStore:
     def write_bytes(self, relative_key: str, data: bytes) -> str:
         return str(folders.write_atomic(self.root / checked_key(relative_key), data))
 
+    def location(self, relative_key: str) -> str:
+        return str(self.root / checked_key(relative_key))
+
+    def put(self, location: str, data: bytes) -> str:
+        return str(folders.write_atomic(Path(location), data))
+
     def read_bytes(self, location: str) -> bytes:
         return Path(location).read_bytes()
 
     def exists(self, location: str) -> bool:
         return Path(location).exists()
+
+    def remove(self, location: str) -> None:
+        path = Path(location)
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 class FsspecStore:
@@ -169,11 +245,25 @@ class FsspecStore:
         self._verify(path, size, digest)
         return self._location(path)
 
+    def location(self, relative_key: str) -> str:
+        return self._location(self._path(relative_key))
+
+    def put(self, location: str, data: bytes) -> str:
+        path = self._path_of(location)
+        self._write(path, lambda target: self.fs.pipe_file(target, data))
+        self._verify(path, len(data), hashlib.sha256(data).hexdigest())
+        return location
+
     def read_bytes(self, location: str) -> bytes:
         return bytes(self.fs.cat_file(self._path_of(location)))
 
     def exists(self, location: str) -> bool:
         return bool(self.fs.exists(self._path_of(location)))
+
+    def remove(self, location: str) -> None:
+        path = self._path_of(location)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
 
     def _file(self, claim: Path, path: str, expected: str | None, reason: bytes | None) -> str:
         if not claim.exists():

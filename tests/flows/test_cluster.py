@@ -1,9 +1,13 @@
 """The distributed setup as the Land would run it: PostgreSQL (a cluster in a temporary
 folder), a Prefect server on it, the deployments of prefect.yaml, and two ``prefect worker``
-processes sharing one inbox and one mailbox. One worker dies by SIGKILL in the middle."""
+processes sharing one inbox, one mailbox and one storage (fsspec, for every file the service
+keeps), each with outbox and data folders of its own as on two machines. One worker dies by
+SIGKILL in the middle."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -17,7 +21,8 @@ from sqlalchemy import select
 
 from ews.folders import WORK_FOLDER, observe_inbox, safe_name
 from ews.samples import sample_applications
-from ews.schema import ApplicationRow, Input, MailRow, OutgoingMail
+from ews.schema import ApplicationRow, Input, LetterRow, MailRow, OutgoingMail
+from ews.storage import read_location
 from tests.pgserver import Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
 
 if TYPE_CHECKING:
@@ -28,6 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"
 OFFICE = "bewerbung@ews.test"
 FILES, MAILS = 200, 50
+STORAGE_OPTIONS = {"target_protocol": "file"}  # and "path": a shared folder as object store
 
 
 def _env(tmp_path: Path, database_url: str, mail: MailServers) -> dict[str, str]:
@@ -55,6 +61,8 @@ def _env(tmp_path: Path, database_url: str, mail: MailServers) -> dict[str, str]
         "EWS_SMTP__RETRY_SECONDS": "0",
         "EWS_MAIL_FROM": OFFICE,
         "EWS_RUNDSCHREIBEN__PLAN_FILE": str(tmp_path / "kein-versandplan.toml"),
+        "EWS_STORAGE__URL": "dir://",
+        "EWS_STORAGE__OPTIONS": json.dumps(STORAGE_OPTIONS | {"path": str(tmp_path / "ablage")}),
     }
 
 
@@ -91,8 +99,9 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
         files = [(safe_name(name), data) for name, data in sample_applications(FILES, seed=61)]
         for number, (name, data) in enumerate(sample_applications(MAILS, seed=62), start=1):
             mail.dovecot.append(OFFICE, application_mail(number, name, data))
-        workers = [ProcessWorker("ews", f"w{n}", env=env, cwd=REPO, limit=4,
-                                 log_path=tmp_path / f"w{n}.log").start() for n in (1, 2)]
+        workers = [ProcessWorker("ews", f"w{n}", env={**env, **_own_folders(tmp_path / f"w{n}")},
+                                 cwd=REPO, limit=4, log_path=tmp_path / f"w{n}.log").start()
+                   for n in (1, 2)]
         inbox = tmp_path / "inbox"
         inbox.mkdir(parents=True, exist_ok=True)
         for name, data in files:  # dropped at once
@@ -131,7 +140,13 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
     assert sorted(i.source_name for i in inputs if i.channel == "ordner") == \
         sorted(name for name, _ in files)
     assert {i.state for i in inputs} == {"done"}
-    assert all(Path(i.stored_path).is_file() for i in inputs)
+    options = STORAGE_OPTIONS | {"path": str(tmp_path / "ablage")}
+    for item in inputs:  # every original kept byte for byte in the storage
+        assert item.stored_path.startswith(("dir://archiv/", "dir://quarantaene/"))
+        assert hashlib.sha256(read_location(item.stored_path, options)).hexdigest() == item.sha256
+    for letter in result["letters"]:  # written by either worker, read by the answering one
+        assert letter.docx_path.startswith("dir://ausgang/")
+        assert read_location(letter.docx_path, options).startswith(b"PK")
     serials = sorted(a.az_serial for a in result["applications"])
     assert serials == list(range(1, len(serials) + 1))  # unique and gap-free
     assert len(serials) == sum(1 for i in inputs if i.outcome in ("registered", "late"))
@@ -139,9 +154,18 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
     answers = result["answers"]
     assert len(answers) == MAILS == len({a.subject_key for a in answers})
     assert {a.state for a in answers} == {"sent"}
+    assert all(a.eml_path.startswith("dir://postausgang/") for a in answers)
     for number in range(1, MAILS + 1):  # no duplicate mail
         assert len(mail.dovecot.messages(f"absender{number}@kommune.example")) == 1
     assert not observe_inbox(inbox) and not any((inbox / WORK_FOLDER).iterdir())
+    for worker in ("w1", "w2"):  # no file of the service kept on the machines themselves
+        for folder in ("outbox", "data/archiv", "data/quarantaene", "data/postausgang",
+                       "data/mail-eingang"):
+            assert not [p for p in (tmp_path / worker / folder).rglob("*") if p.is_file()]
+
+
+def _own_folders(root: Path) -> dict[str, str]:
+    return {"EWS_OUTBOX_DIR": str(root / "outbox"), "EWS_DATA_DIR": str(root / "data")}
 
 
 def _done(engine: sqlalchemy.Engine) -> int:
@@ -167,4 +191,5 @@ def _register(engine: sqlalchemy.Engine) -> dict[str, Any]:
         return {"inputs": list(session.scalars(select(Input))),
                 "applications": list(session.scalars(select(ApplicationRow))),
                 "mails": list(session.scalars(select(MailRow))),
-                "answers": list(session.scalars(select(OutgoingMail)))}
+                "answers": list(session.scalars(select(OutgoingMail))),
+                "letters": list(session.scalars(select(LetterRow)))}

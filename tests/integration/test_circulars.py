@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ews import intake, mail_out
-from ews.circular_drafts import create_draft, read_draft
+from ews.circular_drafts import Draft, create_draft, read_draft
 from ews.circular_mailing import probelauf, send_circulars
 from ews.circular_reports import circular_details, circular_records, withdraw
 from ews.circulars import issue_circular
@@ -271,21 +271,26 @@ def test_bounce_is_linked_to_the_ledger_and_shown(office: Settings, mail: MailSe
         assert session.scalars(select(Input)).all() == []  # the returned PDF is no application
 
 
-def test_crash_between_the_number_and_the_documents_is_resumed(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def issue_and_crash_before_the_documents(settings: Settings, draft: Draft,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after the number is taken, before the documents are made."""
     import ews.circulars
-
-    intake.prepare(settings)
-    add_members(settings, 2)
-    draft = read_draft(write_draft(settings), settings.round.name)
 
     def crash(_settings: Settings, _circular_id: int) -> None:
         raise KeyboardInterrupt("Stromausfall")
 
-    monkeypatch.setattr(ews.circulars, "finish_documents", crash)
-    with pytest.raises(KeyboardInterrupt):
-        issue_circular(settings, draft, actor="test", now=NOW)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(ews.circulars, "finish_documents", crash)
+        with pytest.raises(KeyboardInterrupt):
+            issue_circular(settings, draft, actor="test", now=NOW)
+
+
+def test_crash_between_the_number_and_the_documents_is_resumed(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    intake.prepare(settings)
+    add_members(settings, 2)
+    draft = read_draft(write_draft(settings), settings.round.name)
+    issue_and_crash_before_the_documents(settings, draft, monkeypatch)
     (draft.folder / "Programm.pdf").write_bytes(b"%PDF-1.4 changed later")  # staff edit on
 
     report = send_circulars(settings, NOW)  # no mail server: the mails are queued

@@ -156,7 +156,7 @@ def test_crash_while_writing_letters_then_rerun_gives_one_az_and_one_letter(
     def crash(*_args: object, **_kwargs: object) -> None:
         raise Crash
 
-    monkeypatch.setattr(pipeline, "render_letter", crash)
+    monkeypatch.setattr(pipeline, "letter_bytes", crash)
     with pytest.raises(Crash):
         pipeline.process_input(input_id, settings, datetime.now(UTC))
     monkeypatch.undo()

@@ -19,9 +19,15 @@ from ews.storage import (
     LocalStore,
     archive_store,
     candidate_keys,
+    join_location,
     local_root,
+    location_name,
     open_store,
+    outgoing_mail_store,
+    output_store,
     quarantine_store,
+    read_location,
+    with_suffix,
 )
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
@@ -194,3 +200,82 @@ def test_new_keys_keep_folder_and_suffix() -> None:
         "2026-11/000001__Bewerbung.pdf", "2026-11/000001__Bewerbung (2).pdf",
         "2026-11/000001__Bewerbung (3).pdf"]
     assert list(candidate_keys("ohne-endung"))[1] == "ohne-endung (2)"
+
+
+def test_an_output_is_replaced_verified_and_read_back_by_its_location(store: FsspecStore
+                                                                     ) -> None:
+    location = store.location("13.0.70-001-2026 Stadt Hagen/2026-11-21 Zusage.docx")
+    assert location.startswith("memory:///") and location.endswith("/2026-11-21 Zusage.docx")
+    assert not store.exists(location)
+    assert store.put(location, b"erste Fassung") == location
+    assert store.put(location, b"neu geschrieben") == location  # a letter rendered again
+    assert store.read_bytes(location) == read_location(location) == b"neu geschrieben"
+    assert store.exists(location)
+    assert [k for k in keys_under(store.fs.unstrip_protocol(store.root)) if ".tmp" in k] == []
+
+
+def test_an_upload_that_reads_back_wrong_is_an_error(store: FsspecStore,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    location = store.location("a.docx")
+    monkeypatch.setattr(store, "_digest", lambda _path: "0" * 64)
+    with pytest.raises(OSError, match="nicht die erwarteten Daten"):
+        store.put(location, b"Brief")
+
+
+def test_a_folder_of_outputs_is_removed_with_its_contents(store: FsspecStore) -> None:
+    staging = store.location("rundschreiben/.vorbereitung/abc")
+    for name in ("rundschreiben.md", "Programm.pdf"):
+        store.put(join_location(staging, name), name.encode())
+    kept = store.put(store.location("rundschreiben/2026/001_x/Programm.pdf"), b"bleibt")
+    store.remove(staging)
+    store.remove(staging)  # gone already: nothing to do
+    assert not store.exists(join_location(staging, "Programm.pdf")) and store.exists(kept)
+
+
+def test_local_outputs_are_paths_in_the_outbox(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, outbox_dir=tmp_path / "outbox",
+                        data_dir=tmp_path / "data")
+    store = output_store(settings)
+    location = store.location("13.0.70-001-2026 Stadt Hagen/Zusage.docx")
+    assert location == str(tmp_path / "outbox" / "13.0.70-001-2026 Stadt Hagen" / "Zusage.docx")
+    store.put(location, b"alt")
+    store.put(location, b"neu")
+    assert Path(location).read_bytes() == read_location(location) == b"neu"
+    assert [p.name for p in Path(location).parent.iterdir()] == ["Zusage.docx"]
+    mail = outgoing_mail_store(settings).location("000001.eml")
+    assert mail == str(tmp_path / "data" / "postausgang" / "000001.eml")
+    store.remove(str(Path(location).parent))
+    assert not Path(location).parent.exists()
+
+
+def test_with_url_outputs_and_outgoing_mails_are_folders_under_it(root: str) -> None:
+    base = root.removesuffix("/archiv")
+    settings = Settings(_env_file=None, storage=StorageSettings(url=base))
+    assert settings.output_root == f"{base}/ausgang"
+    assert settings.outgoing_mail_root == f"{base}/postausgang"
+    location = outgoing_mail_store(settings).location("000007.eml")
+    assert location.endswith("/postausgang/000007.eml") and location.startswith("memory://")
+
+
+@pytest.mark.parametrize(("location", "name", "pdf", "inside"), [
+    ("/srv/ews/outbox/13.0.70-001-2026 Stadt Hagen/2026-11-21 Zusage.docx",
+     "2026-11-21 Zusage.docx", "/srv/ews/outbox/13.0.70-001-2026 Stadt Hagen/2026-11-21 Zusage.pdf",
+     "/srv/ews/outbox/13.0.70-001-2026 Stadt Hagen/2026-11-21 Zusage.docx/x"),
+    ("s3://ablage/ausgang/13.0.70-001-2026 Stadt Hagen/Zusage 50% #1.docx",
+     "Zusage 50% #1.docx", "s3://ablage/ausgang/13.0.70-001-2026 Stadt Hagen/Zusage 50% #1.pdf",
+     "s3://ablage/ausgang/13.0.70-001-2026 Stadt Hagen/Zusage 50% #1.docx/x"),
+    ("dir://ausgang/a.b/ohne-endung", "ohne-endung", "dir://ausgang/a.b/ohne-endung.pdf",
+     "dir://ausgang/a.b/ohne-endung/x"),
+])
+def test_location_names_suffixes_and_joins_are_plain_text(location: str, name: str, pdf: str,
+                                                          inside: str) -> None:
+    assert location_name(location) == name
+    assert with_suffix(location, ".pdf") == pdf
+    assert join_location(location, "x") == inside
+
+
+@pytest.mark.parametrize("folder", ["s3://ablage/ausgang/rundschreiben/2026/001_x",
+                                    "/srv/ews/outbox/rundschreiben/2026/001_x"])
+def test_a_joined_name_cannot_leave_the_folder(folder: str) -> None:
+    with pytest.raises(ValueError, match="relative"):
+        join_location(folder, "..")
