@@ -358,10 +358,16 @@ def _convert_fetched(locations: list[str], settings: Settings, made: dict[str, s
         copies: dict[str, Path] = {}
         for number, location in enumerate(locations):  # names repeat across case folders
             copy = scratch / f"{number:05d}__{storage.location_name(location)}"
-            copy.write_bytes(storage.read_location(location, settings.storage.options))
+            try:
+                copy.write_bytes(storage.read_location(location, settings.storage.options))
+            except OSError as exc:  # the others are converted all the same
+                failures.append(f"PDF/A-Umwandlung fehlgeschlagen für „{location}“: "
+                                f"nicht lesbar ({exc}).")
+                continue
             copies[location] = copy
         try:
-            convert_letters(list(copies.values()), settings)
+            if copies:
+                convert_letters(list(copies.values()), settings)
         except ConversionError as exc:
             message = str(exc)
             for location, copy in copies.items():

@@ -23,6 +23,8 @@ from ews.circular_mailing import send_circulars
 from ews.circular_reports import circular_records
 from ews.database import session_factory
 from ews.folders import WORK_FOLDER
+from ews.letters import letter_bytes, sample_letter_data
+from ews.models import LetterKind
 from ews.pipeline import InputResult
 from ews.reports import journal_records
 from ews.schema import LetterRow, MailRow, OutgoingMail
@@ -262,3 +264,21 @@ def test_a_circular_issued_on_one_machine_is_finished_and_sent_by_another(
         assert list(message.iter_attachments())[1].get_content() == pdfgen.filled_form()
     for machine in (first, second):
         assert files_in(machine.outbox_dir) == [] and files_in(machine.postausgang_dir) == []
+
+
+def test_a_stored_letter_that_cannot_be_read_is_named_and_the_others_converted(
+        tmp_path: Path, object_store: StorageSettings) -> None:
+    settings = make_settings(tmp_path, storage=object_store,
+                             letters=LetterSettings(pdf=True, timeout_seconds=240))
+    store = open_store(settings.output_root, object_store.options)
+    data = sample_letter_data(LetterKind.EINGANGSBESTAETIGUNG)
+    present = store.put(store.location("Fall 1/Eingangsbestätigung.docx"),
+                        letter_bytes(data, settings.office, settings.templates_dir))
+    missing = store.location("Fall 2/Eingangsbestätigung.docx")
+
+    made, failure = intake.convert_stored([present, missing], settings)
+
+    assert made == {present: "dir://ausgang/Fall 1/Eingangsbestätigung.pdf"}
+    assert store.read_bytes(made[present]).startswith(b"%PDF")
+    assert failure is not None and f"„{missing}“: nicht lesbar" in str(failure)
+    assert files_in(settings.data_dir / "libreoffice" / "arbeit") == []
