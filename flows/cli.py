@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from ews import intake, selection
@@ -20,7 +19,7 @@ from ews.pipeline import InputResult, restamp
 from ews.reports import application_records, input_id_for, journal_records, record_stamp
 from ews.selection import REJECTION_REASONS
 from ews.settings import Settings
-from flows.cli_output import console, errors
+from flows.cli_output import console, errors, folding_table
 from flows.cli_output import date_de as _date_de
 from flows.cli_output import local as _local
 from flows.cli_output import print_json_lines as _print_json_lines
@@ -70,9 +69,8 @@ def _print_progress(result: Any) -> None:
 
 
 def _print_results_table(rows: list[dict[str, Any]]) -> None:
-    table = Table(title="Ergebnis dieses Durchlaufs")
-    for header in ("Datei", "Ergebnis", "Aktenzeichen", "Kommune", "Gründe"):
-        table.add_column(header, overflow="fold")
+    table = folding_table("Ergebnis dieses Durchlaufs",
+                          ("Datei", "Ergebnis", "Aktenzeichen", "Kommune", "Gründe"))
     for row in rows:
         table.add_row(row["source_name"], OUTCOME_LABELS[row["outcome"]], row["az"] or "–",
                       row["kommune_name"] or "–", "\n".join(row["reasons"]))
@@ -106,9 +104,8 @@ def journal(json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen
     if json_lines:
         _print_json_lines(records)
         return
-    table = Table(title="Eingangsjournal")
-    for header in ("Nr.", "Datei", "Eingang", "Ergebnis", "Aktenzeichen", "Kommune", "Gründe"):
-        table.add_column(header, overflow="fold")
+    table = folding_table("Eingangsjournal", ("Nr.", "Datei", "Eingang", "Ergebnis",
+                                              "Aktenzeichen", "Kommune", "Gründe"))
     for r in records:
         table.add_row(str(r["eingangsnummer"]), r["source"], _local(r["received_at"]),
                       OUTCOME_LABELS[r["outcome"]], r["az"] or "–", r["kommune_name"] or "–",
@@ -161,11 +158,10 @@ def auswahl(json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen
     if json_lines:
         _print_json_lines(records)
         return
-    table = Table(title=f"Auswahl {settings.round.name}: {taken} von {settings.round.seats} "
-                        "Plätzen vergeben")
-    for header in ("Aktenzeichen", "Kommune", "Eingang", "Entscheidung", "Rang", "Grund",
-                   "Ausnahme", "von", "am"):
-        table.add_column(header, overflow="fold")
+    table = folding_table(f"Auswahl {settings.round.name}: {taken} von {settings.round.seats} "
+                          "Plätzen vergeben",
+                          ("Aktenzeichen", "Kommune", "Eingang", "Entscheidung", "Rang", "Grund",
+                           "Ausnahme", "von", "am"))
     for r in records:
         table.add_row(str(r["az"]), str(r["kommune_name"]),
                       {"registered": "fristgerecht", "late": "verspätet"}.get(
@@ -188,9 +184,8 @@ def postausgang(
     if json_lines:
         _print_json_lines(records)
         return
-    table = Table(title=f"Postausgang ({len(records)})")
-    for header in ("Nr.", "Bezug", "Empfänger", "Status", "Versuche", "Gesendet", "Hinweis"):
-        table.add_column(header, overflow="fold")
+    table = folding_table(f"Postausgang ({len(records)})", ("Nr.", "Bezug", "Empfänger", "Status",
+                                                           "Versuche", "Gesendet", "Hinweis"))
     status_de = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
                  "failed": "gescheitert"}
     for r in records:
@@ -211,9 +206,8 @@ def applications(
     if json_lines:
         _print_json_lines(records)
         return
-    table = Table(title=f"Bewerbungen ({len(records)})")
-    for header in ("Aktenzeichen", "Kommune", "AGS", "Status", "Eingang", "Briefe"):
-        table.add_column(header, overflow="fold")
+    table = folding_table(f"Bewerbungen ({len(records)})",
+                          ("Aktenzeichen", "Kommune", "AGS", "Status", "Eingang", "Briefe"))
     status_de = {"registered": "registriert", "late": "verspätet", "replaced": "ersetzt"}
     for r in records:
         table.add_row(r["az"], r["kommune_name"], r["ags"], status_de.get(r["status"],
@@ -374,9 +368,8 @@ def _print_notice_report(report: Any, settings: Settings) -> None:
     if not report.planned:
         console.print("Keine neuen Bescheide: jede Entscheidung hat ihr Schreiben schon.")
     else:
-        table = Table(title=f"Neue Schreiben ({len(report.planned)})")
-        for header in ("Aktenzeichen", "Kommune", "Schreiben"):
-            table.add_column(header, overflow="fold")
+        table = folding_table(f"Neue Schreiben ({len(report.planned)})",
+                              ("Aktenzeichen", "Kommune", "Schreiben"))
         for az, kommune, title in report.planned:
             table.add_row(az, kommune, title)
         console.print(table)
@@ -458,10 +451,9 @@ def netzwerk(
     if json_lines:
         _print_json_lines(records)
         return
-    table = Table(title=f"Kommunen-Netzwerk: engagiert in NRW ({len(records)} Mitglieder)")
-    for header in ("AGS", "Kommune", "Beitritt", "Unterzeichnet von", "Ansprechperson",
-                   "Ehrenamtskarte", "Querschnitt", "Mitarbeit"):
-        table.add_column(header, overflow="fold")
+    table = folding_table(f"Kommunen-Netzwerk: engagiert in NRW ({len(records)} Mitglieder)",
+                          ("AGS", "Kommune", "Beitritt", "Unterzeichnet von", "Ansprechperson",
+                           "Ehrenamtskarte", "Querschnitt", "Mitarbeit"))
     for r in records:
         signed = ", ".join(v for v in (r["unterzeichnet_von"], r["funktion"]) if v)
         table.add_row(r["ags"], r["kommune"], _date_de(r["beitritt"]),

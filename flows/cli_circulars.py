@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ews import intake
 from ews.circular_drafts import CircularError, create_draft, draft_folder, read_draft
@@ -26,7 +25,15 @@ from ews.distribution import ListSpec, addressees
 from ews.errors import EwsError
 from ews.mailings import TIMEZONE, PlanError, read_plan, reminder_day
 from ews.settings import Settings
-from flows.cli_output import console, date_de, errors, local, print_json_lines, user
+from flows.cli_output import (
+    console,
+    date_de,
+    errors,
+    folding_table,
+    local,
+    print_json_lines,
+    user,
+)
 
 rundschreiben_app = typer.Typer(
     help="Rundschreiben (Mitteilung N/JJJJ): schreiben, prüfen, ausgeben, versenden.",
@@ -87,9 +94,8 @@ def pruefen(entwurf: Draft) -> None:
     contacts, problems = read_contacts(settings.rundschreiben.contacts_file)
     with session_factory(settings.db_url).begin() as session:
         people = addressees(session, draft.list_spec, contacts, address_to=draft.address_to)
-    table = Table(title=f"Empfänger: {draft.list_spec.label()}")
-    for header in ("Kommune", "E-Mail", "Anrede", "Hinweis"):
-        table.add_column(header, overflow="fold")
+    table = folding_table(f"Empfänger: {draft.list_spec.label()}",
+                          ("Kommune", "E-Mail", "Anrede", "Hinweis"))
     for person in people:
         table.add_row(person.kommune, ", ".join(person.emails) or "–", person.salutation,
                       person.problem or "")
@@ -181,9 +187,8 @@ def liste(jahr: Annotated[int | None, typer.Option("--jahr")] = None,
     if json_lines:
         print_json_lines(records)
         return
-    table = Table(title="Rundschreiben")
-    for header in ("Nummer", "Datum", "Az.", "Titel", "Verteiler", "Stand", "Versand"):
-        table.add_column(header, overflow="fold")
+    table = folding_table("Rundschreiben",
+                          ("Nummer", "Datum", "Az.", "Titel", "Verteiler", "Stand", "Versand"))
     for r in records:
         table.add_row(r["nummer"], date_de(r["datum"]), r["aktenzeichen"], r["titel"],
                       r["verteiler_text"], r["status"], send_summary(r["versand"]))
@@ -200,10 +205,9 @@ def zeigen(nummer: Number, json_lines: AsJson = False) -> None:
     if json_lines:
         print_json_lines(entries)
         return
-    table = Table(title=f"Mitteilung {record['nummer']} vom {date_de(record['datum'])}: "
-                        f"{record['titel']} ({record['status']})")
-    for header in ("Kommune", "E-Mail", "Stand", "gesendet", "Hinweis"):
-        table.add_column(header, overflow="fold")
+    table = folding_table(f"Mitteilung {record['nummer']} vom {date_de(record['datum'])}: "
+                          f"{record['titel']} ({record['status']})",
+                          ("Kommune", "E-Mail", "Stand", "gesendet", "Hinweis"))
     for e in entries:
         table.add_row(e["kommune"], ", ".join(e["empfaenger"]) or "–", e["status_text"],
                       local(e["gesendet"]), e["hinweis"])
@@ -219,9 +223,8 @@ def zeitplan() -> None:
         plan = read_plan(settings.rundschreiben.plan_file)
     except PlanError as exc:
         raise _fail(exc) from exc
-    table = Table(title=f"Versandplan {settings.rundschreiben.plan_file} ({TIMEZONE})")
-    for header in ("Versand", "Entwurf", "Zeitplan", "Nächste Termine"):
-        table.add_column(header, overflow="fold")
+    table = folding_table(f"Versandplan {settings.rundschreiben.plan_file} ({TIMEZONE})",
+                          ("Versand", "Entwurf", "Zeitplan", "Nächste Termine"))
     for mailing in plan:
         when = ", ".join(next_dates(mailing.cron, 3))
         if mailing.tage_vor_frist is not None:

@@ -1,5 +1,5 @@
-"""What every ``ews`` command prints with: the consoles, the operator's name, JSON lines and
-German dates."""
+"""What every ``ews`` command prints with: the consoles, tables, the operator's name, JSON
+lines and German dates."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
 from ews.deadlines import BERLIN
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def folding_table(title: str, headers: tuple[str, ...]) -> Table:
+    """A table whose long cells wrap within their column instead of being cut off."""
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
 
 
 def date_de(iso: str | None) -> str:

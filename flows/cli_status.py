@@ -11,13 +11,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ews import intake
 from ews.deadlines import BERLIN
 from ews.health import Health, register_health
 from ews.settings import Settings
-from flows.cli_output import console
+from flows.cli_output import console, folding_table
 from flows.server import api_url
 from flows.status import (
     DeploymentRun,
@@ -90,10 +89,9 @@ def _print_deployments(runs: list[DeploymentRun], note: str | None) -> None:
     if not runs:
         console.print("Keine Deployments beim Prefect-Server (läuft „ews serve“?).")
         return
-    table = Table(title="Deployments")
-    for header in ("Deployment", "Arbeitspool", "letzter Lauf", "Zustand", "Beginn", "Ende",
-                   "wartend"):
-        table.add_column(header, overflow="fold")
+    table = folding_table("Deployments",
+                          ("Deployment", "Arbeitspool", "letzter Lauf", "Zustand", "Beginn", "Ende",
+                           "wartend"))
     for run in runs:
         last = run.last_run
         table.add_row(_deployment_cell(run), run.work_pool or "– (ews serve)",
@@ -131,9 +129,8 @@ def _print_watchers(health: Health) -> None:
         console.print("Keine Beobachter eingetragen (Posteingang und Postfach werden nur "
                       "unter „ews serve“ beobachtet).")
         return
-    table = Table(title="Beobachter")
-    for header in ("Name", "Art", "Prozess", "letzter Herzschlag", "Zustand"):
-        table.add_column(header, overflow="fold")
+    table = folding_table("Beobachter",
+                          ("Name", "Art", "Prozess", "letzter Herzschlag", "Zustand"))
     for w in health.watchers:
         state = STATES.get(w.state, w.state) + (f": {w.detail}" if w.detail else "")
         if w.problem and w.state == "laeuft":
