@@ -48,7 +48,18 @@ class TemplateError(EwsError):
 
 
 class ConversionError(EwsError):
-    """LibreOffice failed to convert a document to PDF/A."""
+    """LibreOffice failed to convert documents to PDF/A; ``failures`` maps each document (its
+    path or storage location) to the German reason."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        items = [f"„{document}“: {reason}" for document, reason in failures.items()]
+        if len(items) == 1:
+            message = f"PDF/A-Umwandlung fehlgeschlagen für {items[0]}."
+        else:
+            message = (f"PDF/A-Umwandlung fehlgeschlagen für {len(items)} Dateien: "
+                       + "; ".join(items) + ".")
+        super().__init__(message)
+        self.failures = failures
 
 
 class LettersNotWritten(EwsError):

@@ -324,64 +324,62 @@ def convert_stored(locations: list[str], settings: Settings
     """PDF/A for stored .docx files, each beside its .docx: ``{docx: pdf}`` locations of those
     converted, and the error naming the others. Files in a local folder are converted where
     they lie; others are fetched into a scratch folder and their PDFs stored back."""
+    made: dict[str, str] = {}
+    failures: dict[str, str] = {}
     local = [location for location in locations if "://" not in location]  # LocalStore's
     remote = [location for location in locations if "://" in location]
-    made: dict[str, str] = {}
-    failures: list[str] = []
     if local:
-        failures += _convert_in_place(local, settings, made)
+        _convert_in_place(local, settings, made, failures)
     if remote:
-        failures += _convert_fetched(remote, settings, made)
-    return made, ConversionError(" ".join(failures)) if failures else None
+        _convert_fetched(remote, settings, made, failures)
+    return made, ConversionError(failures) if failures else None
 
 
-def _convert_in_place(locations: list[str], settings: Settings, made: dict[str, str]
-                      ) -> list[str]:
-    failures = []
-    try:
-        convert_letters([Path(location) for location in locations], settings)
-    except ConversionError as exc:
-        failures.append(str(exc))
+def _convert_in_place(locations: list[str], settings: Settings, made: dict[str, str],
+                      failures: dict[str, str]) -> None:
+    failures.update(_converted({str(Path(location).absolute()): location
+                                for location in locations}, settings))
     for location in locations:
         docx, pdf = Path(location), Path(location).with_suffix(".pdf")
         if pdf.is_file() and pdf.stat().st_mtime >= docx.stat().st_mtime:
             made[location] = str(pdf)  # else not converted, or an old PDF of an earlier text
-    return failures
 
 
-def _convert_fetched(locations: list[str], settings: Settings, made: dict[str, str]
-                     ) -> list[str]:
-    failures = []
+def _convert_fetched(locations: list[str], settings: Settings, made: dict[str, str],
+                     failures: dict[str, str]) -> None:
     scratch = settings.data_dir / "libreoffice" / "arbeit" / uuid.uuid4().hex
     scratch.mkdir(parents=True)
     try:
-        copies: dict[str, Path] = {}
+        copies: dict[str, str] = {}  # scratch copy -> location
         for number, location in enumerate(locations):  # names repeat across case folders
             copy = scratch / f"{number:05d}__{storage.location_name(location)}"
             try:
                 copy.write_bytes(storage.read_location(location, settings.storage.options))
             except OSError as exc:  # the others are converted all the same
-                failures.append(f"PDF/A-Umwandlung fehlgeschlagen für „{location}“: "
-                                f"nicht lesbar ({exc}).")
+                failures[location] = f"nicht lesbar ({exc})"
                 continue
-            copies[location] = copy
-        try:
-            if copies:
-                convert_letters(list(copies.values()), settings)
-        except ConversionError as exc:
-            message = str(exc)
-            for location, copy in copies.items():
-                message = message.replace(str(copy.absolute()), location)
-            failures.append(message)
+            copies[str(copy.absolute())] = location
+        failures.update(_converted(copies, settings))
         store = storage.output_store(settings)
-        for location, copy in copies.items():
-            pdf = copy.with_suffix(".pdf")
+        for copied, location in copies.items():
+            pdf = Path(copied).with_suffix(".pdf")
             if pdf.is_file():
                 made[location] = store.put(storage.with_suffix(location, ".pdf"),
                                            pdf.read_bytes())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return failures
+
+
+def _converted(documents: dict[str, str], settings: Settings) -> dict[str, str]:
+    """Convert the files (absolute path -> the location to name them by); the failures by
+    location."""
+    if not documents:
+        return {}
+    try:
+        convert_letters([Path(path) for path in documents], settings)
+    except ConversionError as exc:
+        return {documents.get(path, path): reason for path, reason in exc.failures.items()}
+    return {}
 
 
 def convert_letters(docx_paths: list[Path], settings: Settings) -> None:

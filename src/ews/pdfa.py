@@ -98,7 +98,7 @@ def convert_to_pdfa(
     for batch in _batches(sources, batch_size):
         failures.update(_convert_isolating(batch, runner))
     if failures:
-        raise ConversionError(_failure_message(failures))
+        raise ConversionError({str(path): reason for path, reason in failures.items()})
     return [Path(path).with_suffix(".pdf") for path in docx_paths]
 
 
@@ -176,10 +176,3 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.communicate()
-
-
-def _failure_message(failures: dict[Path, str]) -> str:
-    items = [f"„{path}“: {reason}" for path, reason in failures.items()]
-    if len(items) == 1:
-        return f"PDF/A-Umwandlung fehlgeschlagen für {items[0]}."
-    return f"PDF/A-Umwandlung fehlgeschlagen für {len(items)} Dateien: " + "; ".join(items) + "."
