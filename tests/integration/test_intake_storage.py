@@ -72,6 +72,15 @@ def assert_nothing_stored_locally(settings: Settings) -> None:
     assert files_in(settings.mail_dir) == []
 
 
+def assert_quarantined_in(shared: Path, result: InputResult, data: bytes, reason: str) -> None:
+    """The input lies byte for byte in the shared folder's quarantine with its reason."""
+    quarantined = Path(result.stored_path or "")
+    assert quarantined.parent == shared / "quarantaene"
+    assert quarantined.read_bytes() == data
+    text = quarantined.with_name(quarantined.name + ".Grund.txt").read_text("utf-8")
+    assert reason in text
+
+
 def test_originals_go_to_a_shared_folder_given_as_file_url(tmp_path: Path) -> None:
     shared = tmp_path / "Geteilte Ablage"
     settings = make_settings(tmp_path / "dienst",
@@ -84,11 +93,8 @@ def test_originals_go_to_a_shared_folder_given_as_file_url(tmp_path: Path) -> No
     assert archived.parent.parent == shared / "archiv"
     assert archived.name.endswith("__Bewerbung Lüdenscheid.pdf")
     assert archived.read_bytes() == valid
-    quarantined = Path(results["invalid"].stored_path or "")
-    assert quarantined.parent == shared / "quarantaene"
-    assert quarantined.read_bytes() == incomplete
-    reason = quarantined.with_name(quarantined.name + ".Grund.txt").read_text("utf-8")
-    assert "„Einwilligung Datenschutz“ muss angekreuzt sein" in reason
+    assert_quarantined_in(shared, results["invalid"], incomplete,
+                          "„Einwilligung Datenschutz“ muss angekreuzt sein")
     stored = {r["source"]: r["stored_path"] for r in journal_records(settings)}
     assert stored["Bewerbung Lüdenscheid.pdf"] == str(archived)
     assert_nothing_stored_locally(settings)
@@ -155,11 +161,7 @@ def test_mails_read_by_worker_processes_are_archived_in_the_shared_folder(
         raw = Path(raws[subject])
         assert raw.parent.parent == shared / "archiv" / "mail" and raw.suffix == ".eml"
         assert raw.read_bytes() == raw_bytes
-    quarantined = Path(results["invalid"].stored_path or "")
-    assert quarantined.parent == shared / "quarantaene"
-    assert quarantined.read_bytes() == without_pdf
-    reason = quarantined.with_name(quarantined.name + ".Grund.txt").read_text("utf-8")
-    assert "keine Bewerbung als PDF" in reason
+    assert_quarantined_in(shared, results["invalid"], without_pdf, "keine Bewerbung als PDF")
     assert_nothing_stored_locally(settings)
 
 
