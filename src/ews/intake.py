@@ -23,11 +23,12 @@ from ews.models import Assessment
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import (
     InputResult,
+    PlannedLetter,
     assess_document,
-    decide,
+    decide_all,
     finish,
     planned_letters,
-    render_planned,
+    render_inputs,
 )
 from ews.schema import LetterRow
 from ews.settings import Settings
@@ -181,7 +182,9 @@ def _pipeline(batches: _Batches, waiting: list[int]) -> None:
 
 
 _Reading = tuple[int, "pebble.ProcessFuture[Assessment] | None"]
-_Rendering = tuple[int, "pebble.ProcessFuture[None] | None", list[int]]
+# a group of inputs whose letters one job renders: the job (None: no letters) and the
+# letter ids by input
+_Rendering = tuple["pebble.ProcessFuture[dict[int, str]] | None", dict[int, list[int]]]
 
 
 class _Batches:
@@ -247,34 +250,46 @@ class _Batches:
         now = self.clock()
         chunk = [input_id for input_id, _ in reading if input_id not in undecidable]
         with self.sessions.begin() as session:
-            _held = register.load_inputs(session, chunk)  # so that decide's gets need no query
-            for input_id, assessment in assessments.items():
-                decide(session, input_id, assessment, self.settings, now)
-            session.flush()
+            decide_all(session, assessments, self.settings, now)
             letters = {input_id: planned_letters(rows) for input_id, rows
                        in register.letters_by_input(session, chunk).items()}
-        return [(input_id, self._submit(render_planned, planned, self.settings)
-                 if planned else None, [letter_id for letter_id, _, _ in planned])
-                for input_id, planned in letters.items()]
+        return self._render(letters)
+
+    def _render(self, letters: dict[int, list[PlannedLetter]]) -> list[_Rendering]:
+        """Queue the rendering of the letters: the chunk split in order over the workers, a
+        job per part, not per input (each job costs this process time)."""
+        inputs = list(letters.items())
+        size = max(1, -(-len(inputs) // self.settings.worker_count))  # ceiling
+        groups: list[_Rendering] = []
+        for start in range(0, len(inputs), size):
+            group = dict(inputs[start:start + size])
+            job = (self._submit(render_inputs, group, self.settings)
+                   if any(group.values()) else None)
+            groups.append((job, {input_id: [letter_id for letter_id, _, _ in planned]
+                                 for input_id, planned in group.items()}))
+        return groups
 
     def file(self, rendering: list[_Rendering]) -> None:
         """Archive or quarantine the chunk's originals in one transaction."""
         timeout = self.settings.intake.read_timeout_seconds
         ready = []
-        for input_id, future, letter_ids in rendering:
-            failure: workers.WorkerFailed | None = None
+        for future, letter_ids in rendering:
+            failures: dict[int, str] = {}
             try:
-                if future is not None and isinstance(
-                        rendered := workers.outcome(future, timeout), workers.WorkerFailed):
-                    failure = rendered
-            except Exception as exc:  # a broken template: the input waits for the next pass
-                failure = workers.WorkerFailed(str(exc))
+                if future is not None:
+                    rendered = workers.outcome(future, timeout)
+                    failures = ({input_id: rendered.reason for input_id in letter_ids}
+                                if isinstance(rendered, workers.WorkerFailed) else rendered)
+            except Exception as exc:  # a bug in the job: its inputs wait for the next pass
                 self.error = self.error or exc
-            if failure is not None:
-                self.error = self.error or LettersNotWritten(
-                    f"Briefe zu Eingang {input_id} nicht geschrieben: {failure.reason}")
-                continue
-            ready.append((input_id, letter_ids))
+                failures = {input_id: str(exc) for input_id in letter_ids}
+            for input_id, ids in letter_ids.items():
+                if input_id in failures:
+                    self.error = self.error or LettersNotWritten(
+                        f"Briefe zu Eingang {input_id} nicht geschrieben: "
+                        f"{failures[input_id]}")
+                else:
+                    ready.append((input_id, ids))
         if not ready:
             return
         now = self.clock()

@@ -6,6 +6,7 @@ the caller's transaction, so an Aktenzeichen exists exactly when its application
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,13 +82,53 @@ def unfinished_inputs(session: Session) -> list[Input]:
     return list(session.scalars(select(Input).where(Input.state != "done").order_by(Input.id)))
 
 
-def registered_twin(session: Session, sha256: str, input_id: int) -> Input | None:
-    """An earlier input with the same bytes that led to an application or a declaration."""
-    registered = (Outcome.REGISTERED, Outcome.LATE, Outcome.DUPLICATE, Outcome.DECLARATION)
-    query = (select(Input).where(Input.sha256 == sha256, Input.id != input_id,
-                                 Input.outcome.in_([o.value for o in registered]))
-             .order_by(Input.id))
-    return session.scalars(query).first()
+ON_FILE = (Outcome.REGISTERED.value, Outcome.LATE.value, Outcome.DUPLICATE.value,
+           Outcome.DECLARATION.value)  # outcomes whose bytes count as on file
+
+
+@dataclass
+class DecisionBasis:
+    """What deciding many inputs in one transaction needs to know of the register, loaded in
+    two queries: the inputs on file with the same bytes, and the current application of each
+    municipality concerned. The decisions keep it up to date (``note_decided``,
+    ``add_application``), so that each of them needs no query of its own."""
+
+    round_name: str
+    on_file: dict[str, list[Input]]  # by sha256, in id order
+    current: dict[str, ApplicationRow]  # by ags, in round ``round_name``
+
+    def twin(self, row: Input) -> Input | None:
+        """The earliest other input with the same bytes that led to an application, a
+        duplicate or a declaration."""
+        return next((twin for twin in self.on_file.get(row.sha256, ()) if twin.id != row.id),
+                    None)
+
+    def note_decided(self, row: Input) -> None:
+        if row.outcome in ON_FILE:
+            twins = self.on_file.setdefault(row.sha256, [])
+            if row not in twins:
+                bisect.insort(twins, row, key=lambda twin: twin.id)
+
+
+def decision_basis(session: Session, sha256s: set[str], round_name: str, ags: set[str]
+                   ) -> DecisionBasis:
+    """The basis for deciding inputs with these contents and municipalities (call it once
+    the transaction holds ``lock_decisions``)."""
+    on_file: dict[str, list[Input]] = {}
+    if sha256s:
+        query = (select(Input).where(Input.sha256.in_(sha256s), Input.outcome.in_(ON_FILE))
+                 .order_by(Input.id))
+        for twin in session.scalars(query):
+            on_file.setdefault(twin.sha256, []).append(twin)
+    current: dict[str, ApplicationRow] = {}
+    if ags:
+        current_query = select(ApplicationRow).where(
+            ApplicationRow.round_name == round_name, ApplicationRow.ags.in_(ags),
+            ApplicationRow.status != ApplicationStatus.REPLACED.value)
+        if session.get_bind().dialect.name == "postgresql":
+            current_query = current_query.with_for_update()
+        current = {app.ags: app for app in session.scalars(current_query)}
+    return DecisionBasis(round_name, on_file, current)
 
 
 # one statement for SQLite (≥ 3.35) and PostgreSQL; as text it stays in the statement cache
@@ -103,22 +144,17 @@ def issue_az(session: Session, year: int, scheme: AzSettings) -> tuple[str, int]
     return f"{scheme.file_plan_key}-{serial:0{scheme.serial_digits}d}/{year}", serial
 
 
-def current_application(session: Session, round_name: str, ags: str) -> ApplicationRow | None:
-    query = select(ApplicationRow).where(
-        ApplicationRow.round_name == round_name, ApplicationRow.ags == ags,
-        ApplicationRow.status != ApplicationStatus.REPLACED.value)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalars(query).first()
-
-
-def add_application(session: Session, row: ApplicationRow
+def add_application(session: Session, row: ApplicationRow, basis: DecisionBasis | None = None
                     ) -> tuple[ApplicationRow, ApplicationRow | None]:
     """Insert ``row``; an older current application of the municipality becomes ``replaced``
     (and is returned beside ``row``);
     a row older than the current one is filed as ``replaced`` right away. Older means received
-    earlier, or at the same time but claimed earlier (inputs are claimed in mtime order)."""
-    current = current_application(session, row.round_name, row.ags)
+    earlier, or at the same time but claimed earlier (inputs are claimed in mtime order).
+    The current application is taken from ``basis`` (and kept there), else from a query."""
+    if basis is None:
+        basis = decision_basis(session, set(), row.round_name, {row.ags})
+    assert basis.round_name == row.round_name, "a basis holds one round"
+    current = basis.current.get(row.ags)
     # same receipt time (found in one scan): the later input, in file modification order, counts
     if current is not None and (current.received_at, current.input_id) > (row.received_at,
                                                                          row.input_id):
@@ -129,6 +165,8 @@ def add_application(session: Session, row: ApplicationRow
         session.flush()  # free the one-current-application index before the insert
     session.add(row)
     session.flush()
+    if row.status != ApplicationStatus.REPLACED.value:
+        basis.current[row.ags] = row
     if current is not None and current.status == ApplicationStatus.REPLACED.value:
         current.replaced_by_id = row.id
         return row, current

@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import docx
 import pytest
 
-from ews import intake, pipeline
+from ews import folders, intake, pipeline
+from ews.errors import LettersNotWritten
 from ews.folders import WORK_FOLDER
 from ews.reports import application_records, journal_records
 from ews.settings import RoundSettings, Settings
 from tests import pdfgen
-from tests.conftest import make_settings
+from tests.conftest import REPO, make_settings
 
 
 def drop(settings: Settings, name: str, data: bytes) -> Path:
@@ -237,3 +239,58 @@ def test_a_claimed_file_removed_by_hand_fails_the_pass_but_not_the_others(
 
     assert sorted(r["outcome"] or "offen" for r in journal_records(settings)) == [
         "offen", "registered"]
+
+
+def test_a_broken_template_holds_back_only_its_letters_until_it_is_mended(
+    tmp_path: Path,
+) -> None:
+    templates = tmp_path / "vorlagen"
+    shutil.copytree(REPO / "templates", templates)
+    settings = make_settings(tmp_path, templates_dir=templates)
+    good = (templates / "maengelschreiben.docx").read_bytes()
+    (templates / "maengelschreiben.docx").write_bytes(b"kein Word-Dokument")
+    drop(settings, "gut.pdf", pdfgen.filled_form())
+    drop(settings, "unvollständig.pdf", pdfgen.filled_form(dict(
+        pdfgen.VALUES, ags="05974032", kommune_name="Gemeinde Möhnesee",
+        kommune_typ="Gemeinde", plz="59519", ort="Möhnesee", datenschutz=False)))
+
+    with pytest.raises(LettersNotWritten, match="„maengelschreiben.docx“ ist keine lesbare"):
+        intake.run_pass(settings)
+
+    states = {r["source"]: r["outcome"] for r in journal_records(settings)}
+    assert states == {"gut.pdf": "registered", "unvollständig.pdf": "invalid"}
+    waiting = list((settings.inbox_dir / WORK_FOLDER).iterdir())
+    assert [folders.original_name(path) for path in waiting] == ["unvollständig.pdf"]
+    assert [p.name for p in settings.quarantine_dir.iterdir()] == []
+
+    (templates / "maengelschreiben.docx").write_bytes(good)
+    [result] = intake.run_pass(settings)
+    assert result.source_name == "unvollständig.pdf" and result.outcome == "invalid"
+    assert "Einwilligung Datenschutz" in letter_text(result.letters[0])
+    assert list((settings.inbox_dir / WORK_FOLDER).iterdir()) == []
+
+
+def test_copies_and_new_versions_decided_together_in_one_pass(settings: Settings) -> None:
+    first = pdfgen.filled_form()
+    drop(settings, "erste.pdf", first)
+    intake.run_pass(settings)
+    second = pdfgen.filled_form(dict(pdfgen.VALUES, motivation="Zweite Fassung."))
+    third = pdfgen.filled_form(dict(pdfgen.VALUES, motivation="Dritte Fassung."))
+    for index, (name, data) in enumerate([
+            ("erste (Kopie).pdf", first), ("zweite.pdf", second),
+            ("zweite (Kopie).pdf", second), ("dritte.pdf", third)]):
+        path = drop(settings, name, data)
+        os.utime(path, ns=(1_700_000_000_000_000_000 + index * 10**9,) * 2)
+
+    results = intake.run_pass(settings)
+
+    assert [(r.source_name, r.outcome) for r in results] == [
+        ("erste (Kopie).pdf", "duplicate"), ("zweite.pdf", "registered"),
+        ("zweite (Kopie).pdf", "duplicate"), ("dritte.pdf", "registered")]
+    apps = application_records(settings)
+    assert [(a["status"], a["fields"]["motivation"]) for a in apps] == [
+        ("replaced", pdfgen.VALUES["motivation"]), ("replaced", "Zweite Fassung."),
+        ("registered", "Dritte Fassung.")]
+    assert [a["replaced_by"] for a in apps] == [apps[1]["az"], apps[2]["az"], None]
+    assert "Eingang „erste.pdf“" in results[0].reasons[0]
+    assert "Eingang „zweite.pdf“" in results[2].reasons[0]
