@@ -22,6 +22,7 @@ from sqlalchemy import select
 from ews.folders import WORK_FOLDER, observe_inbox, safe_name
 from ews.samples import sample_applications
 from ews.schema import ApplicationRow, Input, LetterRow, MailRow, OutgoingMail
+from ews.settings import Settings
 from ews.storage import read_location
 from tests.pgserver import Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
 
@@ -33,7 +34,11 @@ REPO = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"
 OFFICE = "bewerbung@ews.test"
 FILES, MAILS = 200, 50
-STORAGE_OPTIONS = {"target_protocol": "file"}  # and "path": a shared folder as object store
+
+
+def _storage_options(tmp_path: Path) -> dict[str, str]:
+    """fsspec options of the shared storage: a folder seen as an object store (``dir://``)."""
+    return {"target_protocol": "file", "path": str(tmp_path / "ablage")}
 
 
 def _env(tmp_path: Path, database_url: str, mail: MailServers) -> dict[str, str]:
@@ -62,7 +67,7 @@ def _env(tmp_path: Path, database_url: str, mail: MailServers) -> dict[str, str]
         "EWS_MAIL_FROM": OFFICE,
         "EWS_RUNDSCHREIBEN__PLAN_FILE": str(tmp_path / "kein-versandplan.toml"),
         "EWS_STORAGE__URL": "dir://",
-        "EWS_STORAGE__OPTIONS": json.dumps(STORAGE_OPTIONS | {"path": str(tmp_path / "ablage")}),
+        "EWS_STORAGE__OPTIONS": json.dumps(_storage_options(tmp_path)),
     }
 
 
@@ -140,7 +145,7 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
     assert sorted(i.source_name for i in inputs if i.channel == "ordner") == \
         sorted(name for name, _ in files)
     assert {i.state for i in inputs} == {"done"}
-    options = STORAGE_OPTIONS | {"path": str(tmp_path / "ablage")}
+    options = _storage_options(tmp_path)
     for item in inputs:  # every original kept byte for byte in the storage
         assert item.stored_path.startswith(("dir://archiv/", "dir://quarantaene/"))
         assert hashlib.sha256(read_location(item.stored_path, options)).hexdigest() == item.sha256
@@ -158,9 +163,10 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
     for number in range(1, MAILS + 1):  # no duplicate mail
         assert len(mail.dovecot.messages(f"absender{number}@kommune.example")) == 1
     assert not observe_inbox(inbox) and not any((inbox / WORK_FOLDER).iterdir())
+    mail_folder = Settings(_env_file=None, inbox_dir=inbox).mail_dir  # type: ignore[call-arg]
+    assert not [p for p in mail_folder.rglob("*") if p.is_file()]  # every mail's PDF filed
     for worker in ("w1", "w2"):  # no file of the service kept on the machines themselves
-        for folder in ("outbox", "data/archiv", "data/quarantaene", "data/postausgang",
-                       "data/mail-eingang"):
+        for folder in ("outbox", "data/archiv", "data/quarantaene", "data/postausgang"):
             assert not [p for p in (tmp_path / worker / folder).rglob("*") if p.is_file()]
 
 
