@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -155,6 +156,14 @@ def peak_rss_mb(pdf: bytes, root: Path, name: str) -> int:
     return int(out[0])
 
 
+#: the two sides of a throughput round: how each is measured and how it is printed
+SIDES: dict[str, tuple[Callable[[list[tuple[str, bytes]], Path, list[tuple[str, bytes]]],
+                             float], str]] = {
+    "raw": (raw_throughput, "Bibliothek, ein Prozess (lesen+prüfen+Brief)"),
+    "flow": (flow_throughput, "Prefect-Flow posteingang (mit Register+Archiv)"),
+}
+
+
 def main() -> None:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     from tests import pdfgen
@@ -194,14 +203,9 @@ def main() -> None:
             folder = root / f"runde-{round_}"
             measured = {}
             for side in (("raw", "flow") if round_ % 2 else ("flow", "raw")):
-                if side == "raw":
-                    measured[side] = raw_throughput(files, folder, warm_up)
-                    print(f"Bibliothek, ein Prozess (lesen+prüfen+Brief): "
-                          f"{measured[side]:7.1f} Bewerbungen/s")
-                else:
-                    measured[side] = flow_throughput(files, folder, warm_up)
-                    print(f"Prefect-Flow posteingang (mit Register+Archiv): "
-                          f"{measured[side]:7.1f} Bewerbungen/s")
+                measure, label = SIDES[side]
+                measured[side] = measure(files, folder, warm_up)
+                print(f"{label}: {measured[side]:7.1f} Bewerbungen/s")
             ratios.append(measured["flow"] / measured["raw"])
             print(f"Verhältnis Flow/Bibliothek: {ratios[-1]:.2f}x")
         print(f"Verhältnis Flow/Bibliothek, Median aus {ROUNDS} Runden: "
