@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Sets up everything the service needs on a fresh Debian machine: the Debian packages
 # (LibreOffice for PDF/A, tesseract for scanned forms, poppler, Dovecot for the mail tests,
-# PostgreSQL for the multi-worker tests: they start their own cluster in a temporary folder),
+# PostgreSQL for the multi-worker tests: they start their own cluster in a temporary folder;
+# faketime for the guard that runs the tests with the clock a year ahead),
 # uv, and the locked Python environment in .venv. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
                  tesseract-ocr tesseract-ocr-deu ghostscript
-                 dovecot-imapd dovecot-lmtpd openssl postgresql)
+                 dovecot-imapd dovecot-lmtpd openssl postgresql faketime)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
