@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both set everything up first.
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test test-fast clock-guard lint bench
 
 setup:
 	bash scripts/setup.sh
@@ -11,8 +11,21 @@ lint: setup
 	.venv/bin/ruff check src flows tests scripts
 	.venv/bin/mypy
 
+# Everything, then the clock guard: the tests that start no server (and take no large input)
+# again, with the clock a
+# year ahead (Debian's faketime), so a test that mixes a fixed date with the wall clock fails
+# today and not on the day its date passes.
 test: lint
 	.venv/bin/pytest
+	$(MAKE) --no-print-directory clock-guard
+
+clock-guard:
+	FAKETIME_DONT_RESET=1 faketime -f "+365d" .venv/bin/pytest -q -m "not server and not slow" \
+		-p no:cacheprovider tests/unit tests/integration
+
+# The inner loop: unit tests and the integration tests that need no server, no slow inputs.
+test-fast:
+	.venv/bin/pytest -q -m "not server and not slow" tests/unit tests/integration
 
 bench: setup
 	.venv/bin/python -m flows.bench

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,13 +19,20 @@ from ews.settings import IntakeSettings, LetterSettings, RoundSettings, Settings
 REPO = Path(__file__).resolve().parent.parent
 
 
+def open_deadline() -> date:
+    """A deadline that is still open on the day the tests run, whatever day that is: passes
+    that read the wall clock (``run_pass``, ``ews process``) register on-time applications.
+    Tests that pin their own clock set their own deadline."""
+    return date.today() + timedelta(days=120)
+
+
 def make_settings(root: Path, **changes: object) -> Settings:
     values: dict[str, object] = {
         "inbox_dir": root / "inbox",
         "outbox_dir": root / "outbox",
         "data_dir": root / "data",
         "templates_dir": REPO / "templates",
-        "round": RoundSettings(name="EWS 6", deadline=date(2027, 3, 1)),
+        "round": RoundSettings(name="EWS 6", deadline=open_deadline()),
         "intake": IntakeSettings(stable_seconds=0.05, workers=2, ocr=True),
         "letters": LetterSettings(pdf=False),
     }
@@ -127,3 +134,21 @@ def imap_proxy(dovecot: Dovecot) -> Iterator[CuttingProxy]:
         yield proxy
     finally:
         proxy.close()
+
+
+# -- The clock guard (`make test` runs the tests without servers a year ahead) ---------------
+
+SERVER_FIXTURES = frozenset({"postgres", "dovecot", "smtp_server", "mail", "imap_proxy"})
+FLOW_TESTS = Path(__file__).parent / "flows"  # each runs a Prefect server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts a real server (Dovecot, SMTP, PostgreSQL, Prefect) with
+    ``server``: the clock guard leaves them out, because a server does not run under a
+    shifted clock (Dovecot clears LD_PRELOAD for its imap processes, so their clock is the
+    real one; imaplib2's timeouts stall under libfaketime)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        in_flows = FLOW_TESTS in Path(item.path).parents
+        if fixtures & SERVER_FIXTURES or in_flows or item.get_closest_marker("prefect_server"):
+            item.add_marker(pytest.mark.server)

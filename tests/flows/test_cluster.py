@@ -24,6 +24,7 @@ from ews.samples import sample_applications
 from ews.schema import ApplicationRow, Input, LetterRow, MailRow, OutgoingMail
 from ews.settings import Settings
 from ews.storage import read_location
+from tests.conftest import open_deadline
 from tests.pgserver import Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def _env(tmp_path: Path, database_url: str, mail: MailServers) -> dict[str, str]
         "EWS_DATA_DIR": str(tmp_path / "data"),
         "EWS_TEMPLATES_DIR": str(REPO / "templates"),
         "EWS_ROUND__NAME": "EWS 6",
-        "EWS_ROUND__DEADLINE": "2027-03-01",
+        "EWS_ROUND__DEADLINE": open_deadline().isoformat(),
         "EWS_LETTERS__PDF": "false",
         "EWS_INTAKE__STABLE_SECONDS": "0.5",
         "EWS_INTAKE__POLL_SECONDS": "1",

@@ -14,7 +14,7 @@ import sqlalchemy
 
 from tests.pgserver import PREFECT, Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slow, pytest.mark.prefect_server, pytest.mark.timeout(180)]
 REPO = Path(__file__).resolve().parents[2]
 
 

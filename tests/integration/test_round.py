@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from ews.schema import LetterRow, OutgoingMail
 from ews.settings import LetterSettings, RoundSettings, Settings
 from flows.cli import app
 from tests import pdfgen
-from tests.conftest import cli_env
+from tests.conftest import cli_env, open_deadline
 from tests.integration.test_mail_intake import OFFICE, application_mail, mail_settings
 from tests.mailserver import MailboxMissing, MailServers
 
@@ -58,7 +58,7 @@ def _team_address(record: dict[str, object]) -> str:
 def office(tmp_path: Path, mail: MailServers) -> Settings:
     settings = mail_settings(tmp_path, mail,
                              letters=LetterSettings(pdf=True, timeout_seconds=240),
-                             round=RoundSettings(name="EWS 6", deadline=date(2027, 3, 1),
+                             round=RoundSettings(name="EWS 6", deadline=open_deadline(),
                                                  seats=17))
     intake.prepare(settings)
     return settings

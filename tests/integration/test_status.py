@@ -244,6 +244,7 @@ def statusprobe() -> int:
     return 1
 
 
+@pytest.mark.prefect_server
 def test_deployment_runs_show_a_deployment_its_failed_and_its_waiting_runs() -> None:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
