@@ -12,9 +12,8 @@ lint: setup
 	.venv/bin/mypy
 
 # Everything, then the clock guard: the tests that start no server (and take no large input)
-# again, with the clock a
-# year ahead (Debian's faketime), so a test that mixes a fixed date with the wall clock fails
-# today and not on the day its date passes.
+# again, with the clock a year ahead (Debian's faketime), so a test that mixes a fixed date
+# with the wall clock fails today and not on the day its date passes.
 test: lint
 	.venv/bin/pytest
 	$(MAKE) --no-print-directory clock-guard
