@@ -57,6 +57,7 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
     with locks_for(settings) as locks, locks.named(inbox_name(settings), wait=CLAIM_WAIT):
         # no other process is between its renames and its commit now: what lies in the
         # work folder without an input is a crashed run's
+        folders.set_aside_refused(inbox)  # links, FIFOs, devices: never read, moved aside
         adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]
         seen_at = clock()  # everything found in one scan was first seen at the same moment
         with sessions.begin() as session:
