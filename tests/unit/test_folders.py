@@ -12,9 +12,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ews import folders
+from ews import filing, folders
 from ews.names import (
     NAME_MAX_BYTES,
+    REASON_SUFFIX,
+    STORED_NAME_MAX_BYTES,
     is_reserved,
     is_valid_name,
     numbered_name,
@@ -199,3 +201,48 @@ def test_a_long_name_is_written_atomically_beside_its_target(tmp_path: Path) -> 
     name = safe_name(f"{CJK_90}.pdf")
     written = folders.write_atomic(tmp_path / name, b"x")
     assert written.read_bytes() == b"x" and [p.name for p in tmp_path.iterdir()] == [name]
+
+
+# --- placing without replacing ---
+
+
+def test_a_placed_file_never_replaces_another_and_gets_a_number(tmp_path: Path) -> None:
+    target = tmp_path / "archiv" / "000001__a.pdf"
+    first, second = tmp_path / "eins", tmp_path / "zwei"
+    first.write_bytes(b"eins")
+    second.write_bytes(b"zwei")
+    assert filing.place_exclusive(first, target) == target
+    used = filing.place_exclusive(second, target)
+    assert used.name == "000001__a (2).pdf"
+    assert target.read_bytes() == b"eins" and used.read_bytes() == b"zwei"
+    assert not first.exists() and not second.exists()
+
+
+def test_placing_the_same_bytes_again_after_a_crash_is_done(tmp_path: Path) -> None:
+    target = tmp_path / "archiv" / "a.pdf"
+    source = tmp_path / "a"
+    source.write_bytes(b"gleich")
+    filing.place_exclusive(source, target)
+    source.write_bytes(b"gleich")  # the crashed run left its claim
+    assert filing.place_exclusive(source, target) == target
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a.pdf"]
+    assert filing.find_placed(target, None) == target
+
+
+def test_numbered_names_of_a_long_stored_name_fit_with_the_reason_file(tmp_path: Path) -> None:
+    name = "000001__" + safe_name(f"{EMOJI_300}.pdf", max_bytes=STORED_NAME_MAX_BYTES - 8)
+    budget = NAME_MAX_BYTES - len(REASON_SUFFIX)
+    for number, data in enumerate((b"1", b"2", b"3"), start=1):
+        source = tmp_path / f"q{number}"
+        source.write_bytes(data)
+        placed = filing.place_exclusive(source, tmp_path / "q" / name, max_bytes=budget)
+        assert size(placed.name + REASON_SUFFIX) <= NAME_MAX_BYTES
+        assert placed.read_bytes() == data and placed.name.startswith("000001__😀")
+
+
+def test_written_bytes_never_replace_other_bytes(tmp_path: Path) -> None:
+    first = filing.write_exclusive(tmp_path / "mail" / "1-2__Betreff.eml", b"eins")
+    again = filing.write_exclusive(tmp_path / "mail" / "1-2__Betreff.eml", b"eins")
+    other = filing.write_exclusive(tmp_path / "mail" / "1-2__Betreff.eml", b"zwei")
+    assert first == again and other.name == "1-2__Betreff (2).eml"
+    assert {p.name for p in first.parent.iterdir()} == {first.name, other.name}
