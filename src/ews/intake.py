@@ -97,12 +97,17 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
         for (claim, inbox_path), (digest, size) in zip(claims, digests, strict=True):
             seen = sightings[inbox_path]
             rows.append(register.open_input(
-                session, claim_path=str(claim), source_name=folders.original_name(claim),
+                session, claim_path=str(claim), source_name=_source_name(inbox_path),
                 sha256=digest, size=size, received_at=seen.first_seen_at,
                 stamped_at=seen.stamped_at))
             register.forget_sighting(session, seen)
         session.flush()
         return [row.id for row in rows]
+
+
+def _source_name(inbox_path: str) -> str:
+    """The name as it lay in the inbox: whole, where the claim's name may be cut to fit."""
+    return folders.safe_name(Path(inbox_path).name)
 
 
 def free_work(settings: Settings, locks: Locks, *, limit: int = 500) -> int:
