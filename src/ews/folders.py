@@ -134,7 +134,16 @@ def claimed_files(inbox: Path) -> list[Path]:
     work = inbox / WORK_FOLDER
     if not work.is_dir():
         return []
-    return sorted(p for p in work.iterdir() if stat.S_ISREG(p.lstat().st_mode))
+    return sorted(p for p in work.iterdir() if _is_regular(p))
+
+
+def _is_regular(path: Path) -> bool | None:
+    """Whether ``path`` itself is a regular file; None when it is gone (another process
+    filed it meanwhile)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
 
 
 def set_aside_refused(inbox: Path) -> list[Path]:
@@ -144,7 +153,7 @@ def set_aside_refused(inbox: Path) -> list[Path]:
     found = [(path, path.name) for path in refused_entries(inbox)]
     if work.is_dir():
         found += [(path, original_name(path)) for path in sorted(work.iterdir())
-                  if not stat.S_ISREG(path.lstat().st_mode)]
+                  if _is_regular(path) is False]
     return [moved for path, name in found
             if (moved := set_aside(path, inbox, name)) is not None]
 

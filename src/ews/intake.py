@@ -20,6 +20,7 @@ from ews.heartbeats import inbox_name
 from ews.imap import MailboxError
 from ews.locks import Locks, locks_for
 from ews.models import Assessment
+from ews.names import readable
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import (
     InputResult,
@@ -61,14 +62,14 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
         adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]
         seen_at = clock()  # everything found in one scan was first seen at the same moment
         with sessions.begin() as session:
-            register.record_sightings(session, [(str(obs.path), obs.size, obs.mtime_ns)
+            register.record_sightings(session, [(readable(str(obs.path)), obs.size, obs.mtime_ns)
                                                 for obs in folders.observe_inbox(inbox).values()],
                                       seen_at)
         moved = [(target, obs) for obs in folders.stable_files(inbox,
                                                                settings.intake.stable_seconds)
                  if (target := folders.claim_file(obs, inbox)) is not None]
         # a crash between the renames and this commit leaves orphans, adopted by the next pass
-        return adopted + _open_all([(target, str(obs.path)) for target, obs in moved],
+        return adopted + _open_all([(target, readable(str(obs.path))) for target, obs in moved],
                                    settings, clock())
 
 

@@ -73,6 +73,22 @@ def temporary_name(name: str, token: str) -> str:
     return f".{_cut(name, NAME_MAX_BYTES - TEMPORARY_ROOM)}.{token}.tmp"
 
 
+def readable(text: str) -> str:
+    """``text`` with the bytes a file system could not decode as UTF-8 (the surrogate escapes
+    of ``os.fsdecode``, e.g. a Latin-1 name from an old SMB client) read as Windows-1252, and
+    any other lone surrogate as U+FFFD: a string every database and UTF-8 file accepts."""
+    if not any("\ud800" <= char <= "\udfff" for char in text):
+        return text
+    return "".join(_byte_char(char) if "\ud800" <= char <= "\udfff" else char for char in text)
+
+
+def _byte_char(surrogate: str) -> str:
+    code = ord(surrogate)
+    if 0xDC80 <= code <= 0xDCFF:
+        return bytes([code - 0xDC00]).decode("cp1252", errors="replace")
+    return "\ufffd"
+
+
 def is_reserved(name: str) -> bool:
     """Whether Windows treats ``name`` as a device (``CON``, ``nul.txt``, ``COM1 .pdf``)."""
     return name.split(".", 1)[0].rstrip(" ").casefold() in _DEVICES
@@ -99,8 +115,8 @@ def split_extension(name: str) -> tuple[str, str]:
 
 
 def _cleaned(name: str) -> str:
-    name = unicodedata.normalize("NFC", name)
-    chars = ("_" if unicodedata.category(char) in ("Cc", "Cs") else char
+    name = unicodedata.normalize("NFC", readable(name))
+    chars = ("_" if unicodedata.category(char) == "Cc" else char
              for char in name if char not in _BIDI_CONTROLS)
     return _INVALID.sub("_", "".join(chars)).strip(" .")
 

@@ -346,3 +346,17 @@ def test_a_symlink_or_fifo_in_the_inbox_is_never_read_and_set_aside_with_a_reaso
     assert moved[0].is_symlink() and moved[1].is_fifo()
     assert "symbolische Verknüpfung" in folders.reason_file(moved[0]).read_text("utf-8")
     assert intake.run_pass(settings) == []  # nothing left over, nothing taken twice
+
+
+def test_a_file_name_in_latin_1_is_registered_under_its_readable_name(
+        settings: Settings) -> None:
+    data = pdfgen.filled_form()
+    with open(os.fsencode(settings.inbox_dir) + b"/Bewerbung L\xfcdenscheid.pdf", "wb") as out:
+        out.write(data)  # as an old SMB client or a ZIP tool may leave it
+
+    [result] = intake.run_pass(settings)
+
+    assert result.outcome == "registered"
+    assert result.source_name == "Bewerbung Lüdenscheid.pdf"
+    assert Path(result.stored_path or "").name.endswith("__Bewerbung Lüdenscheid.pdf")
+    assert list(by_source(settings)) == ["Bewerbung Lüdenscheid.pdf"]

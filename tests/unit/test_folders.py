@@ -20,6 +20,7 @@ from ews.names import (
     is_reserved,
     is_valid_name,
     numbered_name,
+    readable,
     safe_name,
     safe_title,
     temporary_name,
@@ -114,11 +115,18 @@ def test_right_to_left_text_stays_but_direction_overrides_go() -> None:
     ("C:\\Users\\Amt\\Bewerbung.pdf", "Bewerbung.pdf"),
     ("../../etc/passwd", "passwd"),
     ("Ordner/", "Ordner"),
-    ("Bewerbung\udcfc.pdf", "Bewerbung_.pdf"),  # a byte of a non-UTF-8 name in the inbox
+    ("Bewerbung L\udcfcdenscheid.pdf", "Bewerbung Lüdenscheid.pdf"),  # Latin-1 on disk
+    ("\ud800x.pdf", "\ufffdx.pdf"),  # a lone surrogate that no byte stands for
     ("Mo\u0308hnesee.pdf", "Möhnesee.pdf"),
 ])
 def test_names_are_mapped_to_what_windows_and_ext4_accept(raw: str, expected: str) -> None:
     assert safe_name(raw) == expected
+
+
+def test_a_name_in_latin_1_from_the_file_system_becomes_readable_text() -> None:
+    raw = os.fsdecode(b"/inbox/Bewerbung M\xf6hnesee \x80 \x81.pdf")
+    assert readable(raw) == "/inbox/Bewerbung Möhnesee € \ufffd.pdf"
+    assert readable("schon UTF-8: Möhnesee") == "schon UTF-8: Möhnesee"
 
 
 def test_a_title_replaces_slashes_instead_of_cutting() -> None:
