@@ -4,12 +4,16 @@ FIFOs never followed, collisions numbered."""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import tempfile
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ews import filing, folders
@@ -38,6 +42,7 @@ def size(name: str) -> int:
 # --- safe_name: any text in, a name that fits out ---
 
 
+@settings(deadline=None)  # a shared, loaded machine
 @given(ANY_TEXT, st.integers(min_value=12, max_value=300))
 @example("\udcff\x00/..", 12)
 @example("CON.pdf", 12)
@@ -50,18 +55,21 @@ def test_any_text_becomes_a_valid_name_within_the_budget(text: str, budget: int)
     assert not is_reserved(name) and name == name.strip(" .") and name
 
 
+@settings(deadline=None)  # a shared, loaded machine
 @given(ANY_TEXT)
 def test_a_title_keeps_its_start_and_has_no_separator(text: str) -> None:
     name = safe_title(f"000123__{text}")
     assert is_valid_name(name) and name.startswith("000123__")
 
 
+@settings(deadline=None)  # a shared, loaded machine
 @given(st.text(min_size=1, max_size=300), st.integers(min_value=2, max_value=1000))
 def test_numbered_names_fit_and_stay_valid(text: str, number: int) -> None:
     name = numbered_name(safe_name(text, max_bytes=100), number, max_bytes=100)
     assert is_valid_name(name, 100) and f"({number})" in name
 
 
+@settings(deadline=None)  # a shared, loaded machine
 @given(ANY_TEXT)
 def test_a_temporary_name_fits_255_bytes(text: str) -> None:
     name = temporary_name(safe_name(text), "0123abcd")
@@ -254,3 +262,43 @@ def test_written_bytes_never_replace_other_bytes(tmp_path: Path) -> None:
     other = filing.write_exclusive(tmp_path / "mail" / "1-2__Betreff.eml", b"zwei")
     assert first == again and other.name == "1-2__Betreff (2).eml"
     assert {p.name for p in first.parent.iterdir()} == {first.name, other.name}
+
+
+@pytest.fixture
+def other_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A folder on another filesystem than ``tmp_path`` (tmpfs), where no link can reach."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second filesystem here")
+    folder = Path(tempfile.mkdtemp(dir=shm))
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_across_filesystems_a_verified_copy_takes_a_free_name(
+        tmp_path: Path, other_filesystem: Path) -> None:
+    target = tmp_path / "archiv" / "a.pdf"
+    target.parent.mkdir()
+    target.write_bytes(b"schon da")
+    source = other_filesystem / "claim"
+    source.write_bytes(b"neu")
+    used = filing.place_exclusive(source, target)
+    assert used.name == "a (2).pdf" and used.read_bytes() == b"neu"
+    assert target.read_bytes() == b"schon da" and not source.exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a (2).pdf", "a.pdf"]
+
+
+def test_where_a_share_cannot_link_the_name_is_reserved_before_the_copy_moves_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")  # as on some shares
+
+    monkeypatch.setattr(filing.os, "link", no_links)
+    target = tmp_path / "q" / "a.pdf"
+    sources = [tmp_path / "eins", tmp_path / "zwei", tmp_path / "eins-wieder"]
+    for source, data in zip(sources, (b"eins", b"zwei", b"eins"), strict=True):
+        source.write_bytes(data)
+    assert [filing.place_exclusive(s, target).name for s in sources] == [
+        "a.pdf", "a (2).pdf", "a.pdf"]
+    assert target.read_bytes() == b"eins"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a (2).pdf", "a.pdf"]
