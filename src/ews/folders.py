@@ -124,9 +124,9 @@ def claim_file(observation: Observation, inbox: Path) -> Path | None:
     return target
 
 
-def claim_name(name: str, token: str) -> str:
-    """``{token}__{name}`` within 255 bytes (pure); ``token`` is 12 hex digits."""
-    return f"{token}__{safe_name(name, max_bytes=NAME_MAX_BYTES - CLAIM_PREFIX_BYTES)}"
+def claim_name(name: str, token: str, max_bytes: int = NAME_MAX_BYTES) -> str:
+    """``{token}__{name}`` within ``max_bytes`` (pure); ``token`` is 12 hex digits."""
+    return f"{token}__{safe_name(name, max_bytes=max_bytes - CLAIM_PREFIX_BYTES)}"
 
 
 def claimed_files(inbox: Path) -> list[Path]:
@@ -165,7 +165,8 @@ def set_aside(path: Path, inbox: Path, name: str) -> Path | None:
     folder.mkdir(exist_ok=True)
     try:
         text = refusal_text(name, path.lstat().st_mode, _link_target(path))
-        target = folder / claim_name(name, uuid.uuid4().hex[:12])
+        target = folder / claim_name(name, uuid.uuid4().hex[:12],
+                                     NAME_MAX_BYTES - len(REASON_SUFFIX))
         os.rename(path, target)
     except FileNotFoundError:
         return None

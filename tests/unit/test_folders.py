@@ -187,6 +187,15 @@ def test_a_fifo_in_the_inbox_is_moved_aside_without_opening_it(tmp_path: Path) -
     assert "benannte Pipe" in folders.reason_file(moved).read_text(encoding="utf-8")
 
 
+def test_a_refused_entry_with_a_255_byte_name_gets_its_reason_beside_it(tmp_path: Path) -> None:
+    name = "ö" * 125 + ".pdf"  # 254 bytes
+    (tmp_path / name).symlink_to("/etc/passwd")
+    [moved] = folders.set_aside_refused(tmp_path)
+    reason = folders.reason_file(moved)
+    assert size(reason.name) <= NAME_MAX_BYTES and moved.is_symlink()
+    assert f"„{name}“" in reason.read_text(encoding="utf-8")
+
+
 def test_a_file_swapped_for_a_symlink_after_the_scan_is_not_claimed(tmp_path: Path) -> None:
     secret = tmp_path / "geheim.pdf"
     secret.write_bytes(b"%PDF geheim")
