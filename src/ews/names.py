@@ -62,6 +62,8 @@ def numbered_name(name: str, number: int, *, max_bytes: int = NAME_MAX_BYTES) ->
         stem, extension = name, ""
     label = f" ({number}){extension}"
     room = max_bytes - _size(label)
+    if room < 1:
+        raise ValueError(f"no room for {label!r} in {max_bytes} bytes")
     return (_cut(stem, room).rstrip(" .") or FALLBACK[:room]) + label
 
 
