@@ -205,6 +205,13 @@ def original_name(claimed: Path) -> str:
     return claimed.name.split("__", 1)[1] if "__" in claimed.name else claimed.name
 
 
+def read_claim(path: Path) -> bytes:
+    """The bytes of a claimed file; a symbolic link put in its place is refused (ELOOP), never
+    followed."""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
+        return handle.read()
+
+
 def sha256_of(path: Path) -> str:
     """The SHA-256 of a regular file (a symbolic link is refused, never followed)."""
     digest = hashlib.sha256()

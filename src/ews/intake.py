@@ -312,7 +312,7 @@ class _Batches:
 
 
 def _assess_file(claim_path: str, settings: Settings) -> Assessment:
-    return assess_document(Path(claim_path).read_bytes(), settings)
+    return assess_document(folders.read_claim(Path(claim_path)), settings)
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:

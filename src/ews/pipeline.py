@@ -104,7 +104,7 @@ def process_input(input_id: int, settings: Settings, now: datetime,
             row = _load(session, input_id)
             claim_path = row.claim_path if row.state == "claimed" else None
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
-        assessment = assess_document(Path(claim_path).read_bytes(), settings)
+        assessment = assess_document(folders.read_claim(Path(claim_path)), settings)
     with sessions.begin() as session:
         if assessment is not None:
             decide(session, input_id, assessment, settings, now)

@@ -220,6 +220,8 @@ def test_a_symlink_planted_in_the_work_folder_is_never_adopted(tmp_path: Path) -
     assert moved.is_symlink() and moved.name.endswith("__x.pdf")
     with pytest.raises(OSError):
         folders.sha256_of(moved)  # never followed
+    with pytest.raises(OSError):
+        folders.read_claim(moved)
 
 
 def test_a_long_name_is_written_atomically_beside_its_target(tmp_path: Path) -> None:
