@@ -20,6 +20,7 @@ from ews.heartbeats import inbox_name
 from ews.imap import MailboxError
 from ews.locks import Locks, locks_for
 from ews.models import Assessment
+from ews.names import readable
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import (
     InputResult,
@@ -57,17 +58,18 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
     with locks_for(settings) as locks, locks.named(inbox_name(settings), wait=CLAIM_WAIT):
         # no other process is between its renames and its commit now: what lies in the
         # work folder without an input is a crashed run's
+        folders.set_aside_refused(inbox)  # links, FIFOs, devices: never read, moved aside
         adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]
         seen_at = clock()  # everything found in one scan was first seen at the same moment
         with sessions.begin() as session:
-            register.record_sightings(session, [(str(obs.path), obs.size, obs.mtime_ns)
+            register.record_sightings(session, [(readable(str(obs.path)), obs.size, obs.mtime_ns)
                                                 for obs in folders.observe_inbox(inbox).values()],
                                       seen_at)
         moved = [(target, obs) for obs in folders.stable_files(inbox,
                                                                settings.intake.stable_seconds)
                  if (target := folders.claim_file(obs, inbox)) is not None]
         # a crash between the renames and this commit leaves orphans, adopted by the next pass
-        return adopted + _open_all([(target, str(obs.path)) for target, obs in moved],
+        return adopted + _open_all([(target, readable(str(obs.path))) for target, obs in moved],
                                    settings, clock())
 
 
@@ -96,12 +98,17 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
         for (claim, inbox_path), (digest, size) in zip(claims, digests, strict=True):
             seen = sightings[inbox_path]
             rows.append(register.open_input(
-                session, claim_path=str(claim), source_name=folders.original_name(claim),
+                session, claim_path=str(claim), source_name=_source_name(inbox_path),
                 sha256=digest, size=size, received_at=seen.first_seen_at,
                 stamped_at=seen.stamped_at))
             register.forget_sighting(session, seen)
         session.flush()
         return [row.id for row in rows]
+
+
+def _source_name(inbox_path: str) -> str:
+    """The name as it lay in the inbox: whole, where the claim's name may be cut to fit."""
+    return folders.safe_name(Path(inbox_path).name)
 
 
 def free_work(settings: Settings, locks: Locks, *, limit: int = 500) -> int:
@@ -305,7 +312,7 @@ class _Batches:
 
 
 def _assess_file(claim_path: str, settings: Settings) -> Assessment:
-    return assess_document(Path(claim_path).read_bytes(), settings)
+    return assess_document(folders.read_claim(Path(claim_path)), settings)
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:

@@ -35,6 +35,7 @@ from ews.locks import locks_for
 from ews.mail_out import SendReport, queue_answers, send_due
 from ews.mail_parse import parse_mail
 from ews.models import Assessment
+from ews.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_title
 from ews.pipeline import decide
 from ews.schema import Input, MailInput, MailRow
 from ews.settings import Settings
@@ -149,12 +150,13 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     label = (parsed.subject or parsed.message_id or "ohne Betreff")[:80]
     # the store is built here: this runs in a worker process, which gets plain settings
     raw_path = storage.archive_store(settings).write_bytes(
-        f"mail/{month}/{folders.safe_name(f'{key}__{label}.eml')}", fetched.raw)
+        f"mail/{month}/{safe_title(f'{key}__{label}.eml', max_bytes=STORED_NAME_MAX_BYTES)}",
+        fetched.raw)
     folder = settings.mail_dir / key
     if automatic:
         files: list[tuple[str, str, bytes]] = []
     elif parsed.pdfs:
-        files = [(pdf.name, f"{number:02d}__{folders.safe_name(pdf.name)}", pdf.data)
+        files = [(pdf.name, attachment_file_name(number, pdf.name), pdf.data)
                  for number, pdf in enumerate(parsed.pdfs, start=1)]
     else:
         files = [("E-Mail.eml", "00__E-Mail.eml", fetched.raw)]
@@ -165,6 +167,12 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
                         parsed.sender, parsed.subject[:998], automatic,
                         list(parsed.skipped), hashlib.sha256(fetched.raw).hexdigest(),
                         raw_path, bool(parsed.pdfs), claims, bounce)
+
+
+def attachment_file_name(number: int, name: str) -> str:
+    """``01__name.pdf`` within 255 bytes (pure); the claim's temporary name fits as well."""
+    prefix = f"{number:02d}__"
+    return prefix + folders.safe_name(name, max_bytes=NAME_MAX_BYTES - len(prefix))
 
 
 def _record_alone(settings: Settings, item: PreparedMail, now: datetime) -> list[int]:

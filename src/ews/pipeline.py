@@ -23,6 +23,7 @@ from ews.errors import DocumentRejected, EwsError
 from ews.forms import assess_fields, summary_of
 from ews.letters import LetterData, letter_bytes
 from ews.models import ApplicationStatus, Assessment, LetterKind, Outcome
+from ews.names import STORED_NAME_MAX_BYTES, safe_title
 from ews.pdf import read_form
 from ews.schema import ApplicationRow, DeclarationRow, Input, LetterRow
 from ews.settings import Settings
@@ -103,7 +104,7 @@ def process_input(input_id: int, settings: Settings, now: datetime,
             row = _load(session, input_id)
             claim_path = row.claim_path if row.state == "claimed" else None
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
-        assessment = assess_document(Path(claim_path).read_bytes(), settings)
+        assessment = assess_document(folders.read_claim(Path(claim_path)), settings)
     with sessions.begin() as session:
         if assessment is not None:
             decide(session, input_id, assessment, settings, now)
@@ -274,7 +275,7 @@ def letter_data_for(outcome: Outcome, assessment: Assessment, *, reference: str,
 
 def letter_path(data: LetterData, settings: Settings) -> str:
     """Where a letter goes: one folder per case in the outbox (or the store's ``ausgang``)."""
-    folder_name = folders.safe_name(f"{data.reference.replace('/', '-')} {data.kommune_name}")
+    folder_name = safe_title(f"{data.reference} {data.kommune_name}")
     return storage.output_store(settings).location(
         f"{folder_name}/{data.letter_date:%Y-%m-%d} {LETTER_TITLES[data.kind]}.docx")
 
@@ -297,7 +298,9 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
 
 def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
-    name = f"{row.id:06d}__{folders.safe_name(folders.original_name(claim))}"
+    prefix = f"{row.id:06d}__"
+    name = prefix + folders.safe_name(folders.original_name(claim),
+                                      max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
     if row.outcome == Outcome.INVALID.value:
         stored = storage.quarantine_store(settings).quarantine(claim, name, row.reasons,
                                                                sha256=row.sha256)

@@ -3,13 +3,21 @@ circulars, outgoing mails) are kept: a local folder or any fsspec filesystem (I/
 shared folders, object storage).
 
 A local root (a path or a ``file://`` URL, e.g. a mounted shared folder) goes through
-``ews.folders``: one atomic rename, or across filesystems a verified copy, exactly as without
-a storage URL. Any other URL (``s3://``, ``sftp://``, ``memory://``) goes through fsspec: a
-file is written to a temporary key and renamed into place, or on object stores, which write a
-key in one step, directly; then it is read back and checked by size and SHA-256 before the
-local claim is removed. There an original or mail is never overwritten or deleted: a key that
-already holds the same bytes (an earlier run crashed after the upload) counts as done, a key
-that holds other bytes keeps them and the file gets a new key (``name (2).pdf``).
+``ews.filing``: a hard link under a name nobody holds (or, where a share cannot link, an
+exclusive create replaced by a verified copy), exactly as without a storage URL; an original,
+a quarantined file or a mail is never overwritten there either. Any other URL (``s3://``,
+``sftp://``, ``memory://``) goes through fsspec: a file is written to a temporary key and
+renamed into place, or on object stores, which write a key in one step, directly; then it is
+read back and checked by size and SHA-256 before the local claim is removed. There an original
+or mail is never overwritten or deleted: a key that already holds the same bytes (an earlier
+run crashed after the upload) counts as done, a key that holds other bytes keeps them and the
+file gets a new key (``name (2).pdf``). fsspec has no portable "create only if absent", so
+there a key is checked and then written: two writers of one key at the same moment could still
+collide. The register's locks exclude that (a key starts with its input's number, a raw mail's
+with its UID, each taken under a lock), and every write is read back and checked.
+
+Every key's last part fits 255 bytes with its number (``ews.names``); a quarantined file's
+leaves room for its reason file.
 
 Outputs are written whole with ``put`` and may be replaced: a letter rendered again after a
 crash takes the place of the copy its run left behind, which no row records yet.
@@ -20,6 +28,7 @@ Locations are strings: the path for a local store, the full URL otherwise.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -31,14 +40,16 @@ from fsspec.core import strip_protocol, url_to_fs
 from fsspec.spec import AbstractFileSystem
 from fsspec.utils import get_protocol
 
-from ews import folders
+from ews import filing, folders
 from ews.errors import ConfigurationError
+from ews.names import NAME_MAX_BYTES, REASON_SUFFIX, numbered_name, temporary_name
 from ews.settings import Settings
 
 #: filesystems that write a key in one step; a rename there is a copy and a delete
 DIRECT_WRITE_PROTOCOLS = frozenset(
     {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oci", "oss", "memory"})
-MAX_KEYS = 1000  # keys tried for one file before giving up
+MAX_KEYS = filing.MAX_NUMBERED  # keys tried for one file before giving up
+QUARANTINE_NAME_MAX_BYTES = NAME_MAX_BYTES - len(REASON_SUFFIX)
 _CHUNK = 1 << 20
 
 
@@ -164,17 +175,12 @@ def local_root(root: str | Path) -> Path | None:
     return Path(unquote(parts.path))
 
 
-def candidate_keys(key: str) -> Iterator[str]:
-    """``key``, then ``name (2).ext``, ``name (3).ext``, … in the same folder (pure)."""
-    yield key
+def candidate_keys(key: str, max_bytes: int = NAME_MAX_BYTES) -> Iterator[str]:
+    """``key``, then ``name (2).ext``, ``name (3).ext``, … in the same folder, each name
+    within ``max_bytes`` (pure)."""
     folder, slash, name = key.rpartition("/")
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or not stem:
-        stem, suffix = name, ""
-    else:
-        suffix = f".{suffix}"
-    for number in range(2, MAX_KEYS + 1):
-        yield f"{folder}{slash}{stem} ({number}){suffix}"
+    for number in range(1, MAX_KEYS + 1):
+        yield f"{folder}{slash}{numbered_name(name, number, max_bytes=max_bytes)}"
 
 
 def checked_key(key: str) -> str:
@@ -192,14 +198,26 @@ class LocalStore:
 
     def file_original(self, claim: Path, relative_key: str, *, sha256: str | None = None
                       ) -> str:
-        return str(folders.move_into_place(claim, self.root / checked_key(relative_key)))
+        return str(self._place(claim, relative_key, sha256, NAME_MAX_BYTES))
 
     def quarantine(self, claim: Path, relative_key: str, reasons: list[str], *,
                    sha256: str | None = None) -> str:
-        return str(folders.quarantine(claim, self.root / checked_key(relative_key), reasons))
+        # the reason follows the file: a crash between the two leaves the input undone, and
+        # the rerun finds the file and writes its reason
+        placed = self._place(claim, relative_key, sha256, QUARANTINE_NAME_MAX_BYTES)
+        text = folders.quarantine_text(reasons).encode("utf-8")
+        folders.write_atomic(folders.reason_file(placed), text)
+        return str(placed)
 
     def write_bytes(self, relative_key: str, data: bytes) -> str:
-        return str(folders.write_atomic(self.root / checked_key(relative_key), data))
+        return str(filing.write_exclusive(self.root / checked_key(relative_key), data))
+
+    def _place(self, claim: Path, relative_key: str, sha256: str | None, max_bytes: int
+               ) -> Path:
+        target = self.root / checked_key(relative_key)
+        if not os.path.lexists(claim):  # an earlier run placed it, then crashed
+            return filing.find_placed(target, sha256, max_bytes=max_bytes)
+        return filing.place_exclusive(claim, target, sha256=sha256, max_bytes=max_bytes)
 
     def location(self, relative_key: str) -> str:
         return str(self.root / checked_key(relative_key))
@@ -235,7 +253,8 @@ class FsspecStore:
     def quarantine(self, claim: Path, relative_key: str, reasons: list[str], *,
                    sha256: str | None = None) -> str:
         return self._file(claim, self._path(relative_key), sha256,
-                          reason=folders.quarantine_text(reasons).encode("utf-8"))
+                          reason=folders.quarantine_text(reasons).encode("utf-8"),
+                          max_bytes=QUARANTINE_NAME_MAX_BYTES)
 
     def write_bytes(self, relative_key: str, data: bytes) -> str:
         size, digest = len(data), hashlib.sha256(data).hexdigest()
@@ -265,12 +284,13 @@ class FsspecStore:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)
 
-    def _file(self, claim: Path, path: str, expected: str | None, reason: bytes | None) -> str:
+    def _file(self, claim: Path, path: str, expected: str | None, reason: bytes | None,
+              max_bytes: int = NAME_MAX_BYTES) -> str:
         if not claim.exists():
-            return self._filed_before(path, expected)
+            return self._filed_before(path, expected, max_bytes)
         # the digest the register took when the file was claimed; read again only without it
         size, digest = claim.stat().st_size, expected or folders.sha256_of(claim)
-        path, present = self._free_or_same(path, size, digest)
+        path, present = self._free_or_same(path, size, digest, max_bytes)
         if reason is not None:  # first, so that a quarantined file never lacks its reason
             self._write(path + folders.REASON_SUFFIX,
                         lambda target: self.fs.pipe_file(target, reason))
@@ -280,10 +300,10 @@ class FsspecStore:
         claim.unlink()
         return self._location(path)
 
-    def _filed_before(self, path: str, expected: str | None) -> str:
+    def _filed_before(self, path: str, expected: str | None, max_bytes: int) -> str:
         """Where an earlier run stored a claim it then removed (it stops at the first free
         key, so the file is at or before it)."""
-        for candidate in candidate_keys(path):
+        for candidate in candidate_keys(path, max_bytes):
             if not self.fs.exists(candidate):
                 break
             if expected is None or self._digest(candidate) == expected:
@@ -291,10 +311,11 @@ class FsspecStore:
         raise FileNotFoundError(f"Die Datei ist weder im Arbeitsordner noch unter "
                                 f"{self._location(path)} gespeichert.")
 
-    def _free_or_same(self, path: str, size: int, digest: str) -> tuple[str, bool]:
+    def _free_or_same(self, path: str, size: int, digest: str,
+                      max_bytes: int = NAME_MAX_BYTES) -> tuple[str, bool]:
         """The first key that is free or already holds these bytes, and whether it holds
         them."""
-        for candidate in candidate_keys(path):
+        for candidate in candidate_keys(path, max_bytes):
             if not self.fs.exists(candidate):
                 return candidate, False
             if self.fs.size(candidate) == size and self._digest(candidate) == digest:
@@ -307,7 +328,7 @@ class FsspecStore:
             return
         folder, _, name = path.rpartition("/")
         self.fs.makedirs(folder, exist_ok=True)
-        temporary = f"{folder}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
+        temporary = f"{folder}/{temporary_name(name, uuid.uuid4().hex[:8])}"
         put(temporary)
         self.fs.mv(temporary, path)
 

@@ -294,3 +294,69 @@ def test_copies_and_new_versions_decided_together_in_one_pass(settings: Settings
     assert [a["replaced_by"] for a in apps] == [apps[1]["az"], apps[2]["az"], None]
     assert "Eingang „erste.pdf“" in results[0].reasons[0]
     assert "Eingang „zweite.pdf“" in results[2].reasons[0]
+
+
+def test_a_250_byte_name_is_registered_and_quarantined_with_names_within_255_bytes(
+        settings: Settings) -> None:
+    long_name = "Bewerbung " + "Lüdenscheid " * 18 + "ä" + ".pdf"  # 250 bytes
+    assert len(long_name.encode("utf-8")) == 250
+    data = pdfgen.filled_form()
+    drop(settings, long_name, data)
+    broken = "Unvollständig " + "ü" * 116 + ".pdf"
+    drop(settings, broken, pdfgen.filled_form(dict(pdfgen.VALUES, datenschutz=False,
+                                                   kommune_name="Gemeinde Möhnesee",
+                                                   ags="05974032")))
+
+    results = {r.source_name: r for r in intake.run_pass(settings)}
+
+    assert results[long_name].outcome == "registered" and results[long_name].az
+    archived = Path(results[long_name].stored_path or "")
+    assert archived.read_bytes() == data
+    assert len(archived.name.encode("utf-8")) <= 255 and archived.name.endswith(".pdf")
+    quarantined = Path(results[broken].stored_path or "")
+    assert results[broken].outcome == "invalid" and quarantined.exists()
+    reason = folders.reason_file(quarantined)
+    assert len(reason.name.encode("utf-8")) <= 255
+    assert "Einwilligung Datenschutz" in reason.read_text(encoding="utf-8")
+    assert set(by_source(settings)) == {long_name, broken}
+
+
+def test_a_symlink_or_fifo_in_the_inbox_is_never_read_and_set_aside_with_a_reason(
+        settings: Settings, tmp_path: Path) -> None:
+    outside = tmp_path / "fremd.pdf"  # readable by the service, not meant for it
+    outside.write_bytes(pdfgen.filled_form())
+    (settings.inbox_dir / "Bewerbung Link.pdf").symlink_to(outside)
+    os.mkfifo(settings.inbox_dir / "Bewerbung Pipe.pdf")
+    behind = pdfgen.filled_form(dict(pdfgen.VALUES, kommune_name="Gemeinde Möhnesee",
+                                     kommune_typ="Gemeinde", ags="05974032", plz="59519",
+                                     ort="Möhnesee"))
+    drop(settings, "Bewerbung Möhnesee.pdf", behind)
+
+    [result] = intake.run_pass(settings)
+
+    assert result.source_name == "Bewerbung Möhnesee.pdf" and result.outcome == "registered"
+    assert list(by_source(settings)) == ["Bewerbung Möhnesee.pdf"]
+    assert outside.read_bytes() == pdfgen.filled_form()  # untouched, never archived
+    assert [p.name for p in settings.inbox_dir.iterdir() if not p.name.startswith(".")] == []
+    refused = settings.inbox_dir / folders.REFUSED_FOLDER
+    moved = sorted((p for p in refused.iterdir() if not p.name.endswith(".Grund.txt")),
+                   key=folders.original_name)
+    assert [p.name.split("__", 1)[1] for p in moved] == ["Bewerbung Link.pdf",
+                                                          "Bewerbung Pipe.pdf"]
+    assert moved[0].is_symlink() and moved[1].is_fifo()
+    assert "symbolische Verknüpfung" in folders.reason_file(moved[0]).read_text("utf-8")
+    assert intake.run_pass(settings) == []  # nothing left over, nothing taken twice
+
+
+def test_a_file_name_in_latin_1_is_registered_under_its_readable_name(
+        settings: Settings) -> None:
+    data = pdfgen.filled_form()
+    with open(os.fsencode(settings.inbox_dir) + b"/Bewerbung L\xfcdenscheid.pdf", "wb") as out:
+        out.write(data)  # as an old SMB client or a ZIP tool may leave it
+
+    [result] = intake.run_pass(settings)
+
+    assert result.outcome == "registered"
+    assert result.source_name == "Bewerbung Lüdenscheid.pdf"
+    assert Path(result.stored_path or "").name.endswith("__Bewerbung Lüdenscheid.pdf")
+    assert list(by_source(settings)) == ["Bewerbung Lüdenscheid.pdf"]

@@ -399,3 +399,43 @@ def test_failed_post_action_leaves_the_mail_for_the_next_pass(
     [stored] = mail.dovecot.messages(OFFICE)
     assert "EWS-verarbeitet" in stored.flags
     assert len(journal_records(settings)) == 1 and len(answers(mail)) == 1
+
+
+def test_attachments_with_names_too_long_for_a_file_system_do_not_hold_up_the_mailbox(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    cjk = "市民参加申請書" * 12 + "令和八年度.pdf"  # 89 characters and ".pdf": 271 bytes
+    emoji = "🙂" * 75 + ".pdf"  # 304 bytes
+    mail.dovecot.append(OFFICE, application_mail(
+        (cjk, form()), sender="amt@luedenscheid.de", subject="申請書" * 30))
+    mail.dovecot.append(OFFICE, application_mail(
+        (emoji, pdfgen.filled_form({**pdfgen.VALUES, "kommune_name": "Stadt Altena",
+                                    "ags": "05962004", "plz": "58762", "ort": "Altena",
+                                    "datenschutz": False})),
+        sender="info@altena.de", subject="🙂" * 80))
+    behind = form(kommune_name="Stadt Iserlohn", ags="05962024", plz="58636", ort="Iserlohn")
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung Iserlohn.pdf", behind),
+                                                 sender="buergermeister@iserlohn.de"))
+
+    results = intake.run_pass(settings)
+
+    outcomes = {r.kommune_name: r.outcome for r in results}
+    assert outcomes == {"Stadt Lüdenscheid": "registered", "Stadt Altena": "invalid",
+                        "Stadt Iserlohn": "registered"}
+    sources = [record["source"] for record in journal_records(settings)]
+    assert any(": 市民参加申請書" in source and source.endswith(".pdf") for source in sources)
+    assert any(": 🙂🙂" in source and source.endswith(".pdf") for source in sources)
+    for result in results:
+        stored = Path(result.stored_path or "")
+        assert stored.is_file() and len(stored.name.encode("utf-8")) <= 255
+    quarantined = Path(next(r.stored_path for r in results if r.outcome == "invalid") or "")
+    assert "Einwilligung Datenschutz" in quarantined.with_name(
+        quarantined.name + ".Grund.txt").read_text("utf-8")
+    archived = list((settings.archive_dir / "mail").rglob("*.eml"))
+    assert len(archived) == 3 and all(len(p.name.encode()) <= 255 for p in archived)
+    assert mail.dovecot.messages(OFFICE) == []
+    assert len(mail.dovecot.messages(OFFICE, DONE)) == 3
+    for sender in ("amt@luedenscheid.de", "info@altena.de", "buergermeister@iserlohn.de"):
+        assert len(answers(mail, sender)) == 1
+    [answer] = answers(mail, "buergermeister@iserlohn.de")
+    assert answer["Subject"].startswith("Eingangsbestätigung – EWS 6")

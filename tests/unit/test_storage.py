@@ -17,6 +17,7 @@ from ews.settings import Settings, StorageSettings
 from ews.storage import (
     FsspecStore,
     LocalStore,
+    Store,
     archive_store,
     candidate_keys,
     join_location,
@@ -279,3 +280,77 @@ def test_location_names_suffixes_and_joins_are_plain_text(location: str, name: s
 def test_a_joined_name_cannot_leave_the_folder(folder: str) -> None:
     with pytest.raises(ValueError, match="relative"):
         join_location(folder, "..")
+
+
+# --- never overwriting, with names that fit 255 bytes ---
+
+LONG_NAME = "000001__" + "😀" * 75 + ".pdf"  # 312 bytes: more than a file system takes
+
+
+@pytest.fixture(params=["local", "direct", "rename"])
+def any_store(request: pytest.FixtureRequest, root: str, tmp_path: Path) -> Store:
+    """The local folder and both ways of writing to fsspec."""
+    if request.param == "local":
+        return LocalStore(tmp_path / "ablage")
+    return FsspecStore(MemoryFileSystem(), MemoryFileSystem._strip_protocol(root),
+                       direct_writes=request.param == "direct")
+
+
+def test_local_store_never_overwrites_an_original_and_returns_the_name_used(
+        tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "archiv")
+    first = store.file_original(claim(tmp_path, b"eins"), "2026-11/000001__Bewerbung.pdf")
+    second = store.file_original(claim(tmp_path, b"zwei"), "2026-11/000001__Bewerbung.pdf")
+    assert location_name(second) == "000001__Bewerbung (2).pdf"
+    assert Path(first).read_bytes() == b"eins" and Path(second).read_bytes() == b"zwei"
+
+
+def test_local_rerun_with_the_same_bytes_or_without_the_claim_finds_the_stored_file(
+        tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "archiv")
+    store.write_bytes("2026-11/000001__a.pdf", b"andere")  # an unrelated file holds the name
+    stored = store.file_original(claim(tmp_path), "2026-11/000001__a.pdf")
+    assert location_name(stored) == "000001__a (2).pdf"
+    again = store.file_original(claim(tmp_path), "2026-11/000001__a.pdf")  # crashed rerun
+    gone = store.file_original(tmp_path / "weg.pdf", "2026-11/000001__a.pdf",
+                               sha256=hashlib.sha256(PDF).hexdigest())
+    assert again == gone == stored
+    assert sorted(p.name for p in (tmp_path / "archiv" / "2026-11").iterdir()) == [
+        "000001__a (2).pdf", "000001__a.pdf"]
+
+
+def test_local_quarantine_never_overwrites_and_each_file_has_its_reason(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "quarantaene")
+    first = store.quarantine(claim(tmp_path, b"eins"), "000002__x.pdf", ["Grund eins."])
+    second = store.quarantine(claim(tmp_path, b"zwei"), "000002__x.pdf", ["Grund zwei."])
+    assert Path(first).read_bytes() == b"eins" and Path(second).read_bytes() == b"zwei"
+    assert "Grund eins." in folders.reason_file(Path(first)).read_text(encoding="utf-8")
+    assert "Grund zwei." in folders.reason_file(Path(second)).read_text(encoding="utf-8")
+
+
+def test_local_mail_archive_keeps_both_mails_of_one_name(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "archiv")
+    first = store.write_bytes("mail/2026-11/1-7__Bewerbung.eml", b"erste")
+    assert store.write_bytes("mail/2026-11/1-7__Bewerbung.eml", b"erste") == first
+    second = store.write_bytes("mail/2026-11/1-7__Bewerbung.eml", b"zweite")
+    assert Path(second).read_bytes() == b"zweite" and Path(first).read_bytes() == b"erste"
+
+
+def test_keys_too_long_for_a_file_system_are_cut_with_room_for_number_and_reason(
+        any_store: Store, tmp_path: Path) -> None:
+    stored = [any_store.quarantine(claim(tmp_path, data), LONG_NAME, ["Unlesbar."])
+              for data in (b"eins", b"zwei")]
+    names = [location_name(location) for location in stored]
+    assert names[1].endswith(" (2).pdf") and names[0] != names[1]
+    for location, name, data in zip(stored, names, (b"eins", b"zwei"), strict=True):
+        assert name.startswith("000001__😀") and name.endswith(".pdf")
+        assert len((name + folders.REASON_SUFFIX).encode("utf-8")) <= 255
+        assert any_store.read_bytes(location) == data
+        assert "Unlesbar." in any_store.read_bytes(location + folders.REASON_SUFFIX).decode()
+
+
+def test_numbered_keys_of_a_long_name_stay_within_255_bytes() -> None:
+    keys = list(candidate_keys(f"2026-11/{LONG_NAME}"))
+    assert len(keys) == 1000 and len(set(keys)) == 1000
+    assert all(len(key.rpartition("/")[2].encode("utf-8")) <= 255 for key in keys)
+    assert all(key.startswith("2026-11/000001__") and key.endswith(".pdf") for key in keys)
