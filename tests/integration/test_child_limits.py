@@ -1,0 +1,142 @@
+"""Programs on untrusted input run contained: real sleep, printenv and dd; every
+wait is bounded and the processes are found in /proc."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ews.child_processes import ChildLimits, ChildTimeout, run_contained
+
+pytestmark = pytest.mark.slow
+
+SECRETS = {
+    "EWS_IMAP__PASSWORD": "imap-geheim",
+    "EWS_SMTP__PASSWORD": "smtp-geheim",
+    "EWS_DATABASE_URL": "postgresql://ews:db-geheim@localhost/ews",
+    "EWS_STORAGE__OPTIONS": '{"key": "s3-geheim"}',
+    "PREFECT_API_KEY": "prefect-geheim",
+    "BACKUP_PASSWORD": "backup-geheim",
+}
+MINIMAL_NAMES = {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "OMP_THREAD_LIMIT"}
+
+
+def living_processes(marker: str) -> dict[int, int]:
+    """pid -> process group of every living process whose command line holds ``marker``
+    (a zombie has no command line any more)."""
+    found = {}
+    for pid, cmdline, pgid in _proc_table():
+        if marker.encode() in cmdline:
+            found[pid] = pgid
+    return found
+
+
+def living_members(pgid: int) -> list[int]:
+    return [pid for pid, _, group in _proc_table() if group == pgid]
+
+
+def _proc_table() -> list[tuple[int, bytes, int]]:
+    table = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # ended while we looked
+            continue
+        if fields[0] not in ("Z", "X"):
+            table.append((int(entry.name), cmdline, int(fields[2])))
+    return table
+
+
+def wait_for(condition: Callable[[], object], seconds: float) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    return condition()
+
+
+def run_in_thread(call: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def test_group_is_killed_as_a_whole_on_timeout_grandchildren_included() -> None:
+    marker = f"1000.{uuid.uuid4().int % 10**9}"
+    started = time.monotonic()
+
+    with pytest.raises(ChildTimeout) as raised:
+        run_contained(["sh", "-c", f"sleep {marker} & sleep {marker}; wait"],
+                      limits=ChildLimits(), timeout=1.0)
+
+    assert time.monotonic() - started < 15
+    assert "länger als 1 Sekunden" in raised.value.reason
+    wait_for(lambda: not living_processes(marker), 5)
+    assert living_processes(marker) == {}
+
+
+def test_child_environment_holds_no_secrets_of_the_parent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+
+    result = run_contained(["printenv"], limits=ChildLimits(), timeout=30)
+
+    environment = dict(line.split("=", 1) for line in result.stdout.decode().splitlines())
+    assert set(environment) == MINIMAL_NAMES
+    assert environment["LC_ALL"] == "C.UTF-8" and environment["OMP_THREAD_LIMIT"] == "1"
+    assert environment["HOME"] == environment["TMPDIR"]
+    assert not Path(environment["HOME"]).exists()  # private, and removed afterwards
+    assert "geheim" not in result.stdout.decode()
+
+
+def test_child_writing_past_the_file_size_limit_is_stopped_with_a_german_reason(
+        tmp_path: Path) -> None:
+    target = tmp_path / "gross.bin"
+
+    result = run_contained(["dd", "if=/dev/zero", f"of={target}", "bs=1M", "count=20"],
+                           limits=ChildLimits(file_mb=2), timeout=30)
+
+    assert result.returncode == -signal.SIGXFSZ
+    assert result.limit_reason == ("Das Programm wollte eine Datei über der erlaubten Größe "
+                                   "schreiben.")
+    assert target.stat().st_size <= 2 * 1024 * 1024
+
+
+def test_cpu_limit_stops_a_busy_loop_with_a_german_reason() -> None:
+    started = time.monotonic()
+
+    result = run_contained(["sh", "-c", "while :; do :; done"],
+                           limits=ChildLimits(cpu_seconds=1), timeout=60)
+
+    assert time.monotonic() - started < 30  # CPU time, not the wall-clock timeout
+    assert result.returncode in (-signal.SIGXCPU, -signal.SIGKILL)
+    assert result.limit_reason is not None and "Rechenzeit" in result.limit_reason
+
+
+def test_child_gets_its_limits() -> None:
+    limits = ChildLimits(address_space_mb=512, file_mb=8, open_files=64, cpu_seconds=7)
+
+    result = run_contained(["sh", "-c", "ulimit -v; ulimit -f; ulimit -n; ulimit -t; ulimit -c"],
+                           limits=limits, timeout=30)
+
+    # sh reports kB, 512-byte blocks, files, seconds, blocks
+    assert result.stdout.decode().split() == ["524288", "16384", "64", "7", "0"]
