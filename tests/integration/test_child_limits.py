@@ -1,8 +1,9 @@
-"""Programs on untrusted input run contained: real sleep, printenv and dd; every
-wait is bounded and the processes are found in /proc."""
+"""Programs on untrusted input run contained: real pdftoppm, tesseract, sleep, printenv and dd;
+every wait is bounded and the processes are found in /proc."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -11,8 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from ews import ocr
 from ews.child_processes import ChildLimits, ChildTimeout, run_contained
+from ews.errors import UnreadablePdf
+from tests import pdfgen
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +82,44 @@ def run_in_thread(call: Callable[[], object]) -> tuple[threading.Thread, list[Ba
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread, errors
+
+
+def test_pdftoppm_killed_on_timeout_leaves_no_process_of_its_group(tmp_path: Path) -> None:
+    marker = uuid.uuid4().hex
+    source = tmp_path / f"{marker}.pdf"
+    source.write_bytes(pdfgen.long_form(3000, with_fields=False))
+    thread, errors = run_in_thread(lambda: ocr.rasterised_pages(
+        source, tmp_path, max_pages=3000, timeout=3.0))
+
+    running = wait_for(lambda: living_processes(marker), 20)
+    thread.join(30)
+
+    assert running, "pdftoppm never started"
+    assert not thread.is_alive()
+    assert [type(error) for error in errors] == [UnreadablePdf]
+    assert "länger als 3 Sekunden" in str(errors[0])
+    [group] = set(running.values())
+    assert group != os.getpgrp()
+    wait_for(lambda: not living_members(group), 5)
+    assert living_members(group) == []
+
+
+def test_tesseract_killed_on_timeout_leaves_no_process_of_its_group(tmp_path: Path) -> None:
+    marker = uuid.uuid4().hex
+    image = tmp_path / f"{marker}.pgm"
+    Image.effect_noise((2500, 2500), 120).convert("L").save(image)
+    thread, errors = run_in_thread(lambda: ocr.page_text(image, timeout=2.0))
+
+    running = wait_for(lambda: living_processes(marker), 20)
+    thread.join(30)
+
+    assert running, "tesseract never started"
+    assert not thread.is_alive()
+    assert [type(error) for error in errors] == [UnreadablePdf]
+    [group] = set(running.values())
+    assert group != os.getpgrp()
+    wait_for(lambda: not living_members(group), 5)
+    assert living_members(group) == []
 
 
 def test_group_is_killed_as_a_whole_on_timeout_grandchildren_included() -> None:
