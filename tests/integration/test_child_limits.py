@@ -1,9 +1,10 @@
-"""Programs on untrusted input run contained: real pdftoppm, tesseract, sleep, printenv and dd;
-every wait is bounded and the processes are found in /proc."""
+"""Programs on untrusted input run contained: real pdftoppm, tesseract, sleep and dd, real
+pool workers; every wait is bounded and the processes are found in /proc."""
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import threading
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ews import ocr
+from ews import ocr, workers
 from ews.child_processes import ChildLimits, ChildTimeout, run_contained
 from ews.errors import UnreadablePdf
 from tests import pdfgen
@@ -183,3 +184,70 @@ def test_child_gets_its_limits() -> None:
 
     # sh reports kB, 512-byte blocks, files, seconds, blocks
     assert result.stdout.decode().split() == ["524288", "16384", "64", "7", "0"]
+
+
+# -- pool workers -----------------------------------------------------------------------------
+# Each test uses its own pool (workers.pool is cached per (workers, memory_mb)).
+
+
+def _sleep_in_child(marker: str) -> None:
+    """A job: starts ``sleep`` contained and blocks until the pool kills this worker."""
+    run_contained(["sleep", marker], limits=ChildLimits(), timeout=1000)
+
+
+def _environment_here_and_in_a_child() -> tuple[dict[str, str], str]:
+    child = run_contained(["printenv"], limits=ChildLimits(), timeout=30)
+    return dict(os.environ), child.stdout.decode()
+
+
+def _write_past_own_file_limit(path: str) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024 * 1024, hard))
+    with open(path, "wb") as file:
+        file.write(b"\0" * (3 * 1024 * 1024))
+
+
+def _nothing() -> None:
+    return None
+
+
+def test_worker_killed_on_timeout_takes_its_child_along() -> None:
+    marker = f"1000.{uuid.uuid4().int % 10**9}"
+    workers.outcome(workers.submit(_nothing, (), workers=1, memory_mb=700, timeout=60), 60)
+
+    future = workers.submit(_sleep_in_child, (marker,), workers=1, memory_mb=700, timeout=3)
+    running = wait_for(lambda: living_processes(marker), 20)
+    failed = workers.outcome(future, 3)
+
+    assert running, "the worker's child never started"
+    assert isinstance(failed, workers.WorkerFailed)
+    assert "länger als 3 Sekunden" in failed.reason
+    # the pool ends the worker with SIGKILL after a 3 s grace; its children follow at once
+    wait_for(lambda: not living_processes(marker), 15)
+    assert living_processes(marker) == {}
+
+
+def test_worker_and_its_children_hold_none_of_the_service_secrets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+
+    future = workers.submit(_environment_here_and_in_a_child, (), workers=1, memory_mb=710,
+                            timeout=60)
+    result = workers.outcome(future, 60)
+
+    assert not isinstance(result, workers.WorkerFailed)
+    worker_environment, child_environment = result
+    assert not set(SECRETS) & set(worker_environment)
+    assert "geheim" not in child_environment
+
+
+def test_worker_writing_past_its_file_size_limit_fails_with_a_german_reason(
+        tmp_path: Path) -> None:
+    future = workers.submit(_write_past_own_file_limit, (str(tmp_path / "gross.bin"),),
+                            workers=1, memory_mb=720, timeout=60)
+
+    failed = workers.outcome(future, 60)
+
+    assert isinstance(failed, workers.WorkerFailed)
+    assert "über der erlaubten Größe" in failed.reason
