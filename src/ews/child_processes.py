@@ -19,7 +19,7 @@ How the child is set up, and why this way:
   service's main process, which has Prefect's threads. ``preexec_fn`` also forces a plain
   ``fork`` of a large parent instead of ``vfork``.
 - ``prlimit`` and ``setpriv --pdeathsig`` (util-linux) set limits and the death signal without
-  ``preexec_fn`` (6 ms instead of 50–80 ms for a Python start on the loaded 2-core machine),
+  ``preexec_fn`` (6–8 ms a start instead of 50–80 ms for Python, on the loaded 2-core machine),
   but a death signal only reaches the direct child: measured, ``soffice.bin`` (started by
   ``oosplash``) kept running after its parent was killed.
 - So the child is a small supervisor, ``ews.child_launcher``, run with ``python -I -S``: it
@@ -118,7 +118,7 @@ class ChildTimeout(Exception):
 
     def __init__(self, program: str, timeout: float) -> None:
         self.reason = (
-            f"Das Programm {Path(program).name} lief länger als {timeout:g} Sekunden "
+            f"Das Programm {Path(program).name} lief länger als {timeout:g} s "
             "und wurde abgebrochen."
         )
         super().__init__(self.reason)

@@ -132,7 +132,7 @@ def test_group_is_killed_as_a_whole_on_timeout_grandchildren_included() -> None:
                       limits=ChildLimits(), timeout=1.0)
 
     assert time.monotonic() - started < 15
-    assert "länger als 1 Sekunden" in raised.value.reason
+    assert raised.value.reason == "Das Programm sh lief länger als 1 s und wurde abgebrochen."
     wait_for(lambda: not living_processes(marker), 5)
     assert living_processes(marker) == {}
 
@@ -191,8 +191,10 @@ def test_child_gets_its_limits() -> None:
 
 
 def _sleep_in_child(marker: str) -> None:
-    """A job: starts ``sleep`` contained and blocks until the pool kills this worker."""
-    run_contained(["sleep", marker], limits=ChildLimits(), timeout=1000)
+    """A job: starts a shell with a child of its own, like soffice's oosplash and soffice.bin,
+    and blocks until the pool kills this worker."""
+    run_contained(["sh", "-c", f"sleep {marker} & sleep {marker}; wait"],
+                  limits=ChildLimits(), timeout=1000)
 
 
 def _environment_here_and_in_a_child() -> tuple[dict[str, str], str]:
@@ -216,10 +218,11 @@ def test_worker_killed_on_timeout_takes_its_child_along() -> None:
     workers.outcome(workers.submit(_nothing, (), workers=1, memory_mb=700, timeout=60), 60)
 
     future = workers.submit(_sleep_in_child, (marker,), workers=1, memory_mb=700, timeout=3)
-    running = wait_for(lambda: living_processes(marker), 20)
+    # the launcher, the shell and its two sleeps
+    started = wait_for(lambda: len(living_processes(marker)) == 4, 20)
     failed = workers.outcome(future, 3)
 
-    assert running, "the worker's child never started"
+    assert started, "the worker's children never started"
     assert isinstance(failed, workers.WorkerFailed)
     assert "länger als 3 Sekunden" in failed.reason
     # the pool ends the worker with SIGKILL after a 3 s grace; its children follow at once
