@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from PIL import Image
@@ -30,17 +31,23 @@ SECRETS = {
     "PREFECT_API_KEY": "prefect-geheim",
     "BACKUP_PASSWORD": "backup-geheim",
 }
+T = TypeVar("T")
 MINIMAL_NAMES = {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "OMP_THREAD_LIMIT"}
 
 
-def living_processes(marker: str) -> dict[int, int]:
-    """pid -> process group of every living process whose command line holds ``marker``
-    (a zombie has no command line any more)."""
+def living_processes(marker: str) -> dict[int, tuple[str, int]]:
+    """pid -> program name and process group of every living process whose command line
+    holds ``marker`` (a zombie has no command line any more)."""
     found = {}
     for pid, cmdline, pgid in _proc_table():
         if marker.encode() in cmdline:
-            found[pid] = pgid
+            found[pid] = (Path(cmdline.split(b"\0")[0].decode()).name, pgid)
     return found
+
+
+def running_tool(marker: str, tool: str) -> set[int]:
+    """The process groups of the living ``tool`` processes working on ``marker``."""
+    return {pgid for name, pgid in living_processes(marker).values() if name == tool}
 
 
 def living_members(pgid: int) -> list[int]:
@@ -62,7 +69,7 @@ def _proc_table() -> list[tuple[int, bytes, int]]:
     return table
 
 
-def wait_for(condition: Callable[[], object], seconds: float) -> object:
+def wait_for(condition: Callable[[], T], seconds: float) -> T:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if result := condition():
@@ -92,14 +99,14 @@ def test_pdftoppm_killed_on_timeout_leaves_no_process_of_its_group(tmp_path: Pat
     thread, errors = run_in_thread(lambda: ocr.rasterised_pages(
         source, tmp_path, max_pages=3000, timeout=3.0))
 
-    running = wait_for(lambda: living_processes(marker), 20)
+    groups = wait_for(lambda: running_tool(marker, "pdftoppm"), 20)
     thread.join(30)
 
-    assert running, "pdftoppm never started"
+    assert groups, "pdftoppm never started"
     assert not thread.is_alive()
     assert [type(error) for error in errors] == [UnreadablePdf]
     assert "länger als 3 Sekunden" in str(errors[0])
-    [group] = set(running.values())
+    [group] = groups
     assert group != os.getpgrp()
     wait_for(lambda: not living_members(group), 5)
     assert living_members(group) == []
@@ -111,13 +118,13 @@ def test_tesseract_killed_on_timeout_leaves_no_process_of_its_group(tmp_path: Pa
     Image.effect_noise((2500, 2500), 120).convert("L").save(image)
     thread, errors = run_in_thread(lambda: ocr.page_text(image, timeout=2.0))
 
-    running = wait_for(lambda: living_processes(marker), 20)
+    groups = wait_for(lambda: running_tool(marker, "tesseract"), 20)
     thread.join(30)
 
-    assert running, "tesseract never started"
+    assert groups, "tesseract never started"
     assert not thread.is_alive()
     assert [type(error) for error in errors] == [UnreadablePdf]
-    [group] = set(running.values())
+    [group] = groups
     assert group != os.getpgrp()
     wait_for(lambda: not living_members(group), 5)
     assert living_members(group) == []
