@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from docx import Document
 from PIL import Image
 
 from ews import ocr, workers
 from ews.child_processes import ChildLimits, ChildTimeout, run_contained
 from ews.errors import UnreadablePdf
+from ews.pdfa import convert_to_pdfa
 from tests import pdfgen
 
 pytestmark = pytest.mark.slow
@@ -220,6 +222,10 @@ def _nothing() -> None:
     return None
 
 
+def _convert_letter(docx: str, profile: str) -> None:
+    convert_to_pdfa([Path(docx)], soffice="soffice", profile_dir=Path(profile), timeout=300)
+
+
 def test_worker_killed_on_timeout_takes_its_child_along() -> None:
     marker = f"1000.{uuid.uuid4().int % 10**9}"
     workers.outcome(workers.submit(_nothing, (), workers=1, memory_mb=700, timeout=60), 60)
@@ -261,3 +267,25 @@ def test_worker_writing_past_its_file_size_limit_fails_with_a_german_reason(
 
     assert isinstance(failed, workers.WorkerFailed)
     assert "über der erlaubten Größe" in failed.reason
+
+
+def test_worker_killed_while_soffice_converts_leaves_no_soffice_behind(tmp_path: Path) -> None:
+    # soffice.bin is oosplash's child: the case where a death signal alone was not enough
+    marker = uuid.uuid4().hex
+    document = Document()
+    for number in range(3000):
+        document.add_paragraph(f"Absatz {number}: " + "Text " * 40)
+    document.save(tmp_path / "lang.docx")
+    workers.outcome(workers.submit(_nothing, (), workers=1, memory_mb=730, timeout=60), 60)
+
+    future = workers.submit(_convert_letter, (str(tmp_path / "lang.docx"),
+                                              str(tmp_path / f"profil-{marker}")),
+                            workers=1, memory_mb=730, timeout=4)
+    started = wait_for(lambda: running_tool(marker, "soffice.bin"), 20)
+    failed = workers.outcome(future, 4)
+
+    assert started, "soffice.bin never started"
+    assert isinstance(failed, workers.WorkerFailed)
+    wait_for(lambda: not living_processes(marker), 15)
+    assert living_processes(marker) == {}
+    assert not (tmp_path / "lang.pdf").exists()
