@@ -222,6 +222,11 @@ def _nothing() -> None:
     return None
 
 
+def _busy_forever() -> None:
+    while True:
+        pass
+
+
 def _convert_letter(docx: str, profile: str) -> None:
     convert_to_pdfa([Path(docx)], soffice="soffice", profile_dir=Path(profile), timeout=300)
 
@@ -289,3 +294,16 @@ def test_worker_killed_while_soffice_converts_leaves_no_soffice_behind(tmp_path:
     wait_for(lambda: not living_processes(marker), 15)
     assert living_processes(marker) == {}
     assert not (tmp_path / "lang.pdf").exists()
+
+
+def test_worker_over_its_cpu_time_fails_with_a_german_reason() -> None:
+    workers.outcome(workers.submit(_nothing, (), workers=1, memory_mb=740, timeout=60), 60)
+    # the job's CPU time is what submit() derives from the timeout; 1 s here, with a
+    # wall-clock timeout that cannot come first
+    future = workers.pool(1, 740).schedule(workers._limited_job, args=(_busy_forever, 1, ()),
+                                           timeout=120)
+
+    failed = workers.outcome(future, 120)
+
+    assert isinstance(failed, workers.WorkerFailed)
+    assert failed.reason.startswith("Die Verarbeitung brauchte mehr Rechenzeit als erlaubt")
