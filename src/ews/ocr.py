@@ -1,29 +1,28 @@
 """Text of scanned PDF pages: pdftoppm rasterises, tesseract reads German (adapter: subprocesses).
 
-Both tools run with a timeout and an address-space limit, in a private temporary folder.
-tesseract runs with ``OMP_THREAD_LIMIT=1`` (OpenMP makes it about three times slower on small
-machines). A missing tool or language pack is an installation fault and raises
-``ConfigurationError``; a page the tools cannot handle raises ``UnreadablePdf``.
+Both tools run contained (``ews.child_processes``): own process group killed on the timeout,
+limits on address space, CPU time, file size and open files, a minimal environment without
+the service's secrets, in a private temporary folder. A missing tool or language pack is an
+installation fault and raises ``ConfigurationError``; a page the tools cannot handle, or one
+that makes them hit a limit, raises ``UnreadablePdf``.
 """
 
 from __future__ import annotations
 
-import os
-import resource
-import subprocess
 import tempfile
-from functools import partial
 from pathlib import Path
-from subprocess import CompletedProcess
 
 from PIL import Image
 
+from ews.child_processes import ChildLimits, ChildResult, ChildTimeout, run_contained
 from ews.errors import ConfigurationError, UnreadablePdf
 from ews.ocr_layout import lines_from_tsv, text_with_ticks
 
 #: the long side of A4 at 300 dpi; also caps the raster size of oversized pages
 _LONG_SIDE_PX = 3508
-_MEMORY_LIMIT_BYTES = 1536 * 1024 * 1024
+#: a page image is at most 3508 x 3508 grey bytes (12 MB); inside a pool worker the address
+#: space is capped lower by the worker's own limit
+_LIMITS = ChildLimits(address_space_mb=1536, file_mb=64, open_files=256)
 
 
 def ocr_text(data: bytes, *, max_pages: int, first_page: int = 1, timeout: float = 90.0) -> str:
@@ -82,36 +81,22 @@ def _run(command: list[str], *, timeout: float, tool: str) -> str:
     return result.stdout.decode("utf-8", errors="replace")
 
 
-def _completed(command: list[str], *, timeout: float, tool: str) -> CompletedProcess[bytes]:
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+def _completed(command: list[str], *, timeout: float, tool: str) -> ChildResult:
     try:
-        return subprocess.run(
-            command,
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-            check=False,
-            preexec_fn=partial(_limit_memory, *_memory_limit()),
-        )
+        result = run_contained(command, limits=_LIMITS, timeout=timeout)
     except FileNotFoundError as exc:
         raise ConfigurationError(
             f"Das Programm {tool} ist nicht installiert; ohne es können gescannte Bewerbungen "
             "nicht gelesen werden."
         ) from exc
-    except subprocess.TimeoutExpired as exc:
+    except ChildTimeout as exc:
         raise UnreadablePdf(
             f"Die Texterkennung des gescannten Dokuments hat länger als {timeout:.0f} Sekunden "
             "gedauert und wurde abgebrochen."
         ) from exc
-
-
-def _memory_limit() -> tuple[int, int]:
-    """The child's address-space limit: ours, but never above a limit the caller already set."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limits = [value for value in (soft, hard) if value != resource.RLIM_INFINITY]
-    return min([_MEMORY_LIMIT_BYTES, *limits]), hard
-
-
-def _limit_memory(limit: int, hard: int) -> None:
-    """Runs in the child before exec: a damaged page must not take the machine's memory."""
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    if result.limit_reason is not None:
+        raise UnreadablePdf(
+            f"Die Texterkennung des gescannten Dokuments wurde abgebrochen ({tool}): "
+            f"{result.limit_reason}"
+        )
+    return result

@@ -7,16 +7,21 @@ and only then moved beside its source with ``os.replace``. When a batch fails, i
 are retried one by one, so one bad file costs one extra soffice start, not the batch.
 Give every concurrent converter its own ``profile_dir``: two soffice processes sharing a profile
 silently drop files.
+
+soffice runs contained (``ews.child_processes``): its own process group, killed as a whole on
+the timeout or when the calling worker dies, a minimal environment without the service's
+secrets (a private ``HOME``; the profile is passed with ``-env:UserInstallation``).
+Its memory is limited with ``RLIMIT_DATA`` (heap and private anonymous mappings), not
+``RLIMIT_AS``: most of its address space is mapped libraries (measured with LibreOffice 7.4:
+VmPeak about 500 MB for a 70-page letter, of which the data segment needed 130–190 MB), so an
+address-space limit would either be far above the real need or break it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
-import signal
-import subprocess
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -26,11 +31,15 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
+from ews.child_processes import ChildLimits, ChildTimeout, run_contained
 from ews.errors import ConfigurationError, ConversionError
 
 #: The JSON filter syntax (LibreOffice >= 7.4); the older ``SelectPdfVersion=2`` is ignored.
 PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 _PDFA_PART_2 = re.compile(rb"pdfaid:part(?:>\s*|=[\"'])2\b")
+#: generous: several times what a long letter needs (see above); soffice.bin and oosplash have
+#: dozens of libraries and fonts open; letters are small, but a batch may hold 50 of them
+_LIMITS = ChildLimits(data_mb=1024, file_mb=512, open_files=1024)
 
 
 @dataclass(frozen=True)
@@ -57,22 +66,20 @@ class _Soffice:
         """Converts ``sources`` into ``out_dir``; returns a German problem or ``None``."""
         command = self.command(sources, out_dir)
         try:
-            process = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-            )
-        except OSError as exc:
+            result = run_contained(command, limits=_LIMITS, timeout=self.timeout)
+        except OSError as exc:  # not installed, or not executable
             raise ConfigurationError(
                 f"LibreOffice lässt sich nicht starten ({self.executable}): {exc}"
             ) from exc
-        try:
-            _, stderr = process.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
+        except ChildTimeout:
             return f"LibreOffice hat das Zeitlimit von {self.timeout:g} s überschritten"
+        if result.limit_reason is not None:
+            return f"LibreOffice wurde abgebrochen: {result.limit_reason}"
+        stderr, returncode = result.stderr, result.returncode
         lines = stderr.decode(errors="replace").splitlines()
         errors = [line.strip() for line in lines if line.lstrip().startswith("Error")]
-        if process.returncode != 0:
-            return f"LibreOffice endete mit Code {process.returncode}: {' '.join(errors)}".strip()
+        if returncode != 0:
+            return f"LibreOffice endete mit Code {returncode}: {' '.join(errors)}".strip()
         return f"LibreOffice meldet: {' '.join(errors)}" if errors else None
 
 
@@ -170,9 +177,3 @@ def _pdf_problem(output: Path) -> str | None:
         return "PDF-Datei ist nicht als PDF/A-2 gekennzeichnet"
     return None if pages >= 1 else "PDF-Datei hat keine Seiten"
 
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """soffice starts oosplash and soffice.bin; kill the whole session, then reap."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.communicate()
