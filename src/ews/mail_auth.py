@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import Message
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 
 MAX_HEADER_BYTES = 256 * 1024
@@ -269,8 +269,9 @@ def _header_section(raw: bytes) -> Message:
     end = _HEADER_END.search(head)
     if end is not None:
         head = head[:end.start()]
-    try:
-        return BytesHeaderParser(policy=compat32).parsebytes(head + b"\r\n\r\n")
+    try:  # raw UTF-8 (SMTPUTF8) is read as such; other 8-bit bytes end up as U+FFFD
+        return HeaderParser(policy=compat32).parsestr(
+            head.decode("utf-8", "replace") + "\r\n\r\n")
     except Exception:  # the parser copes with anything; this guards the guard
         return Message()
 

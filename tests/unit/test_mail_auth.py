@@ -201,3 +201,9 @@ def test_many_results_are_bounded() -> None:
     header = parse_authentication_results(f"mx.ews.test; {results}")
 
     assert header is not None and len(header.results) == 64
+
+
+def test_utf8_address_is_answered() -> None:
+    check = sender_check("From: Jürgen <jürgen@stadt.example>\r\n\r\n".encode())
+
+    assert check.answer_to == "jürgen@stadt.example"
