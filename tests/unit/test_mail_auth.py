@@ -10,6 +10,7 @@ from ews.mail_auth import (
     parse_authentication_results,
     sender_check,
 )
+from ews.mail_out import normalised_address
 
 GMAIL = ("mx.google.com;\r\n       dkim=pass header.i=@stadt.example header.s=20230601 "
          "header.b=Ab/Cd+9;\r\n       spf=pass (google.com: domain of amt@stadt.example "
@@ -207,3 +208,10 @@ def test_utf8_address_is_answered() -> None:
     check = sender_check("From: Jürgen <jürgen@stadt.example>\r\n\r\n".encode())
 
     assert check.answer_to == "jürgen@stadt.example"
+
+
+@pytest.mark.parametrize("spelling", [
+    "Buergermeister@Luedenscheid.DE", " buergermeister+bewerbung@luedenscheid.de ",
+    "buergermeister@luedenscheid.de"])
+def test_one_mailbox_counts_as_one_address_for_the_daily_limit(spelling: str) -> None:
+    assert normalised_address(spelling) == "buergermeister@luedenscheid.de"
