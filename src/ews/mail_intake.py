@@ -9,8 +9,8 @@ Message-ID or bytes) become no input, and a delivery failure report is linked to
 ours it reports on. Two kinds of mail are for staff: ``staff``, a mail with more PDFs than
 ``max_pdfs_per_mail`` (the mail itself is one invalid input, answered once), and
 ``unverified``, a mail whose sender our server found failing DMARC (its inputs are processed,
-but it is never answered; see ``mail_auth``). The post-action (move or keyword) runs only once every
-input of the mail has its outcome committed; until then the mail is retried, never lost.
+but it is never answered; see ``mail_auth``). The post-action (move or keyword) runs only once
+every input of the mail has its outcome committed; until then the mail is retried, never lost.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
     if row.kind == "automatic":
         return []
     origin = _origin(row)
-    note = f" – {STAFF_NOTE}" if row.kind == "unverified" else ""
+    note = f" – {STAFF_NOTE}" if row.kind == "unverified" and not item.too_many else ""
     if item.too_many or not item.has_pdf:  # the mail itself is the one input
         [claim] = item.claims
         what = f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many else "ohne PDF-Anhang"
