@@ -1,7 +1,10 @@
 """Answers by e-mail through a transactional outbox (I/O: database, files, SMTP, mailbox).
 
 ``queue_answers`` writes every due answer to ``data/postausgang`` and records it ``queued`` in
-the same transaction; ``send_due`` sends what is queued. A mail is marked ``sending`` before
+the same transaction; ``send_due`` sends what is queued. A mail gets at most one answer, naming
+all its inputs, and one address at most ``max_answers_per_sender_per_day`` in 24 hours; a mail
+that gets none (DMARC failure, limit reached, no sender) is recorded ``withheld`` with the
+German reason, so that staff see it and it is decided only once. A mail is marked ``sending`` before
 the SMTP transaction and ``sent`` after the copy went to the Sent folder. After a crash, a
 mail left ``sending`` is looked up in the Sent folder by its Message-ID: found means sent,
 otherwise it is sent again. Only a crash in the milliseconds between the server's "250" and the
