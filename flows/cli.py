@@ -187,7 +187,7 @@ def postausgang(
     table = folding_table(f"Postausgang ({len(records)})", ("Nr.", "Bezug", "Empfänger", "Status",
                                                            "Versuche", "Gesendet", "Hinweis"))
     status_de = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
-                 "failed": "gescheitert"}
+                 "failed": "gescheitert", "withheld": "zurückgehalten"}
     for r in records:
         table.add_row(str(r["id"]), r["bezug"], "\n".join(r["empfaenger"]),
                       status_de.get(r["status"], r["status"]), str(r["versuche"]),

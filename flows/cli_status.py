@@ -169,6 +169,10 @@ def _print_failed(health: Health) -> None:
                              f"{item.reason}"))
     console.print(f"  Eingänge, deren Briefe nicht geschrieben werden konnten: "
                   f"{f.letters_not_rendered}")
+    console.print(f"  E-Mails ohne automatische Antwort (letzte 7 Tage, mit Grund): "
+                  f"{f.for_staff}")
+    for staff in f.last_for_staff:
+        console.print(escape(f"    {staff.subject_key} von {staff.sender}: {staff.reason}"))
 
 
 def _time(value: datetime | None) -> str:

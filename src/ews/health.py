@@ -58,6 +58,14 @@ class QuarantinedInput(BaseModel):
     finished_at: datetime | None
 
 
+class StaffMail(BaseModel):
+    """A mail that got no automatic answer, with the reason (DMARC failure, daily limit …)."""
+
+    subject_key: str  # "mail:42"
+    sender: str
+    reason: str
+
+
 class Failed(BaseModel):
     """Outcomes that did not go through: failed mails, invalid inputs, unwritten letters."""
 
@@ -66,6 +74,9 @@ class Failed(BaseModel):
     quarantined: int = 0  # within QUARANTINE_WINDOW
     last_quarantined: list[QuarantinedInput] = Field(default_factory=list)
     letters_not_rendered: int = 0  # inputs whose letters stayed planned too long
+    #: mails whose automatic answer was withheld (mail_out), within QUARANTINE_WINDOW
+    for_staff: int = 0
+    last_for_staff: list[StaffMail] = Field(default_factory=list)
 
 
 class WatcherHealth(BaseModel):
@@ -152,14 +163,27 @@ def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
                                   .order_by(Input.finished_at.desc()).limit(LAST_FEW))
     unwritten = session.scalar(select(func.count(distinct(LetterRow.input_id))).where(
         LetterRow.state == "planned", LetterRow.created_at < cutoff)) or 0
+    for_staff, last_for_staff = _for_staff(session, now)
     return Failed(
         mails=mails, quarantined=quarantined, letters_not_rendered=unwritten,
+        for_staff=for_staff, last_for_staff=last_for_staff,
         last_mails=[FailedMail(id=m.id, purpose=m.purpose, subject_key=m.subject_key,
                                recipients=m.recipients, last_error=m.last_error)
                     for m in last_mails],
         last_quarantined=[QuarantinedInput(id=i.id, source_name=i.source_name,
                                            reason=(i.reasons or ["ohne Angabe"])[0],
                                            finished_at=i.finished_at) for i in last_inputs])
+
+
+def _for_staff(session: Session, now: datetime) -> tuple[int, list[StaffMail]]:
+    """Answers withheld (with their reason) within the window, the latest first."""
+    withheld = (OutgoingMail.purpose == "antwort") & (OutgoingMail.state == "withheld") & (
+        OutgoingMail.created_at >= now - QUARANTINE_WINDOW)
+    count = session.scalar(select(func.count()).where(withheld)) or 0
+    rows = session.scalars(select(OutgoingMail).where(withheld)
+                           .order_by(OutgoingMail.id.desc()).limit(LAST_FEW))
+    return count, [StaffMail(subject_key=row.subject_key, sender=", ".join(row.recipients),
+                             reason=row.last_error or "ohne Angabe") for row in rows]
 
 
 def _watchers(session: Session, now: datetime, limit: timedelta) -> list[WatcherHealth]:

@@ -6,8 +6,11 @@ and its raw bytes are archived. Its PDFs become inputs of the ordinary intake, r
 server's INTERNALDATE; a human's mail without a usable PDF becomes one invalid input (the mail
 itself, quarantined with the reason, and answered); automatic mails and mails seen before (same
 Message-ID or bytes) become no input, and a delivery failure report is linked to the mail of
-ours it reports on. The post-action (move or keyword) runs only once every
-input of the mail has its outcome committed; until then the mail is retried, never lost.
+ours it reports on. Two kinds of mail are for staff: ``staff``, a mail with more PDFs than
+``max_pdfs_per_mail`` (the mail itself is one invalid input, answered once), and
+``unverified``, a mail whose sender our server found failing DMARC (its inputs are processed,
+but it is never answered; see ``mail_auth``). The post-action (move or keyword) runs only once
+every input of the mail has its outcome committed; until then the mail is retried, never lost.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ews.deadlines import BERLIN
 from ews.heartbeats import mailbox_name
 from ews.imap import FetchedMail, Mailbox, MailboxError
 from ews.locks import locks_for
+from ews.mail_auth import sender_check
 from ews.mail_out import SendReport, queue_answers, send_due
 from ews.mail_parse import parse_mail
 from ews.models import Assessment
@@ -44,6 +48,7 @@ log = logging.getLogger(__name__)
 
 BOUNCE = "Unzustellbarkeitsnachricht eines Mailservers."
 MAILBOX_WAIT = 600.0  # seconds a pass waits while another process works in the mailbox
+STAFF_NOTE = "zur Prüfung durch das Programmbüro"
 NO_PDF = "Die E-Mail enthält keine Bewerbung als PDF-Datei (auch nicht in einem ZIP-Archiv " \
          "oder einer weitergeleiteten Nachricht)."
 
@@ -114,6 +119,8 @@ class PreparedMail:
     has_pdf: bool
     claims: list[Claim]
     bounce: Bounce | None = None  # a delivery failure report about a mail of ours
+    too_many: str | None = None  # German reason: more PDFs than the cap; the mail is one input
+    unverified: str | None = None  # German reason: DMARC failed; never answered
 
 
 def _prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
@@ -139,7 +146,10 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     """Parse a mail, archive its raw bytes and write its claims (the same paths again after a
     crash, so nothing is written twice under two names)."""
     limit = settings.imap.max_attachment_mb * 1024 * 1024
-    parsed = parse_mail(fetched.raw, max_attachment_bytes=limit)
+    cap = settings.imap.max_pdfs_per_mail
+    parsed = parse_mail(fetched.raw, max_attachment_bytes=limit, max_pdfs=cap)
+    check = sender_check(fetched.raw, settings.imap.authserv_id)
+    too_many = too_many_pdfs(cap) if len(parsed.pdfs) > cap else None
     # a bounce returns our own mail, PDFs included: never an application. Only a mail the
     # parser took for automatic, or whose PDFs lie in an enclosed message, can be one
     returned = parsed.automatic or any(pdf.found_in for pdf in parsed.pdfs)
@@ -155,7 +165,7 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     folder = settings.mail_dir / key
     if automatic:
         files: list[tuple[str, str, bytes]] = []
-    elif parsed.pdfs:
+    elif parsed.pdfs and not too_many:
         files = [(pdf.name, attachment_file_name(number, pdf.name), pdf.data)
                  for number, pdf in enumerate(parsed.pdfs, start=1)]
     else:
@@ -163,10 +173,20 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     claims = [Claim(name, folders.write_atomic(folder / file_name, data),
                     hashlib.sha256(data).hexdigest(), len(data))
               for name, file_name, data in files]
+    # the address answered: From, a Reply-To only when safe (mail_auth); shown when DMARC failed
+    sender = check.from_address if check.failed else check.answer_to
     return PreparedMail(uidvalidity, fetched.uid, fetched.internaldate, parsed.message_id,
-                        parsed.sender, parsed.subject[:998], automatic,
+                        sender, parsed.subject[:998], automatic,
                         list(parsed.skipped), hashlib.sha256(fetched.raw).hexdigest(),
-                        raw_path, bool(parsed.pdfs), claims, bounce)
+                        raw_path, bool(parsed.pdfs), claims, bounce, too_many,
+                        check.failure_reason)
+
+
+def too_many_pdfs(cap: int) -> str:
+    """The reason a mail with more than ``cap`` PDFs is not split into inputs (German)."""
+    return (f"Die E-Mail enthält mehr als {cap} PDF-Dateien; automatisch verarbeitet werden "
+            f"höchstens {cap} je E-Mail. Eine Mitarbeiterin oder ein Mitarbeiter des "
+            "Programmbüros sieht sich die E-Mail an.")
 
 
 def attachment_file_name(number: int, name: str) -> str:
@@ -204,12 +224,15 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
     if row.kind == "automatic":
         return []
     origin = _origin(row)
-    if row.kind == "no_pdf":
+    note = f" – {STAFF_NOTE}" if row.kind == "unverified" and not item.too_many else ""
+    if item.too_many or not item.has_pdf:  # the mail itself is the one input
         [claim] = item.claims
-        opened = _input(session, row, claim, f"E-Mail {origin} (ohne PDF-Anhang)")
-        decide(session, opened.id, Assessment(reasons=[NO_PDF, *row.reasons]), settings, now)
+        what = f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many else "ohne PDF-Anhang"
+        opened = _input(session, row, claim, f"E-Mail {origin} ({what}){note}")
+        reasons = list(row.reasons) if item.too_many else [NO_PDF, *row.reasons]
+        decide(session, opened.id, Assessment(reasons=reasons), settings, now)
         return [opened.id]
-    return [_input(session, row, claim, f"E-Mail {origin}: {claim.name}").id
+    return [_input(session, row, claim, f"E-Mail {origin}: {claim.name}{note}").id
             for claim in item.claims]
 
 
@@ -224,6 +247,12 @@ def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
     if session.scalars(twin).first() is not None:
         row.reasons = ["Diese E-Mail wurde bereits verarbeitet (gleiche Message-ID)."]
         return "duplicate"
+    staff = [reason for reason in (item.unverified, item.too_many) if reason]
+    row.reasons = [*staff, *row.reasons]
+    if item.unverified:
+        return "unverified"
+    if item.too_many:
+        return "staff"
     return "application" if item.has_pdf else "no_pdf"
 
 

@@ -1,7 +1,10 @@
 """Answers by e-mail through a transactional outbox (I/O: database, files, SMTP, mailbox).
 
 ``queue_answers`` writes every due answer to ``data/postausgang`` and records it ``queued`` in
-the same transaction; ``send_due`` sends what is queued. A mail is marked ``sending`` before
+the same transaction; ``send_due`` sends what is queued. A mail gets at most one answer, naming
+all its inputs, and one address at most ``max_answers_per_sender_per_day`` in 24 hours; a mail
+that gets none (DMARC failure, limit reached, no sender) is recorded ``withheld`` with the
+German reason, so that staff see it and it is decided only once. A mail is marked ``sending`` before
 the SMTP transaction and ``sent`` after the copy went to the Sent folder. After a crash, a
 mail left ``sending`` is looked up in the Sent folder by its Message-ID: found means sent,
 otherwise it is sent again. Only a crash in the milliseconds between the server's "250" and the
@@ -16,6 +19,8 @@ import logging
 import smtplib
 import ssl
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +33,7 @@ from typing import Any, Protocol
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ews import folders, register, storage
@@ -56,6 +61,12 @@ RESULT_WORDS = {Outcome.REGISTERED.value: "registriert", Outcome.LATE.value: "ve
 SUBJECTS = {"registriert": "Eingangsbestätigung", "verspaetet": "Verspätete Bewerbung",
             "ungueltig": "Bewerbung konnte nicht registriert werden",
             "erklaerung": "Beitritt zum Kommunen-Netzwerk: engagiert in NRW"}
+#: the kinds of mail (``MailRow.kind``) that are answered, or get a withheld answer
+ANSWERED_KINDS = ("application", "no_pdf", "staff", "unverified")
+#: at most this many letters hang on one answer; the others are named in it
+ANSWER_MAX_LETTERS = 25
+WITHHELD = "withheld"  # an answer decided against, with the reason in ``last_error``
+_WITH_TEAM = (Outcome.REGISTERED.value, Outcome.LATE.value, Outcome.DECLARATION.value)
 #: the letters an answer to a mail input carries (the intake's own)
 ANSWER_LETTERS = frozenset({LetterKind.EINGANGSBESTAETIGUNG.value,
                             LetterKind.MAENGELSCHREIBEN.value,
@@ -64,36 +75,45 @@ ANSWER_LETTERS = frozenset({LetterKind.EINGANGSBESTAETIGUNG.value,
 
 
 def queue_answers(settings: Settings, now: datetime) -> list[int]:
-    """Write an answer for every mail input whose outcome and letters are complete and that
-    has none yet (at most one per input); returns the ids of the queued mails."""
+    """Write one answer per mail once every input of it has its outcome and letters, naming
+    all of them (at most one per mail, at most ``max_answers_per_sender_per_day`` to one
+    address within 24 hours before ``now``). A mail that gets none is recorded ``withheld``
+    with the German reason (``ews postausgang``). Returns the ids of the queued mails."""
     sessions = session_factory(settings.db_url)
     queued = []
     with sessions.begin() as session:
-        candidates = _candidates(session)
-        loaded = register.load_inputs(session, [item.id for item, _ in candidates])
-        for item, mail in candidates:
-            letters = [letter for letter in loaded.letters[item.id]
-                       if letter.kind in ANSWER_LETTERS]  # not the selection's notices
-            if not _letters_final(letters, settings):
+        sent_to = answers_per_address(session, now)
+        for mail, items in _mails_to_answer(session):
+            loaded = register.load_inputs(session, [item.id for item in items])
+            letters = {item.id: [letter for letter in loaded.letters[item.id]
+                                 if letter.kind in ANSWER_LETTERS]  # not the selection's
+                       for item in items}
+            if not all(_letters_final(found, settings) for found in letters.values()):
                 continue  # PDF conversion still to come
-            answer = build_answer(settings, session, item, mail, letters, now)
-            if answer is None:
-                continue
-            message, recipients = answer
-            queued.append(enqueue(session, settings, f"eingang:{item.id}", message,
-                                   recipients, now))
+            mail_id = _answer_mail(settings, session, mail, items, letters, sent_to, now)
+            if mail_id is not None:
+                queued.append(mail_id)
     return queued
 
 
-def _candidates(session: Session) -> list[tuple[Input, MailRow]]:
-    answered = set(session.scalars(select(OutgoingMail.subject_key)
-                                   .where(OutgoingMail.purpose == ANSWER)))
+def _mails_to_answer(session: Session) -> list[tuple[MailRow, list[Input]]]:
+    """Mails without an answer (or a withheld one) whose inputs are all done, with those
+    inputs; inputs answered one by one before answers were per mail are left out."""
+    mail_key = literal("mail:") + cast(MailRow.id, String)
+    input_key = literal("eingang:") + cast(Input.id, String)
+    answered = (OutgoingMail.purpose == ANSWER)
     rows = session.execute(
-        select(Input, MailRow).join(MailInput, MailInput.input_id == Input.id)
-        .join(MailRow, MailRow.id == MailInput.mail_id)
-        .where(Input.state == "done", Input.outcome.in_(list(RESULT_WORDS)))
-        .order_by(Input.id)).all()
-    return [(item, mail) for item, mail in rows if f"eingang:{item.id}" not in answered]
+        select(MailRow, Input).join(MailInput, MailInput.mail_id == MailRow.id)
+        .join(Input, Input.id == MailInput.input_id)
+        .where(MailRow.kind.in_(ANSWERED_KINDS),
+               ~exists().where(answered, OutgoingMail.subject_key == mail_key),
+               ~exists().where(answered, OutgoingMail.subject_key == input_key))
+        .order_by(MailRow.id, Input.id)).tuples().all()
+    grouped: dict[int, tuple[MailRow, list[Input]]] = {}
+    for mail, item in rows:
+        grouped.setdefault(mail.id, (mail, []))[1].append(item)
+    return [(mail, items) for mail, items in grouped.values()
+            if all(item.state == "done" for item in items)]
 
 
 def _letters_final(letters: list[LetterRow], settings: Settings) -> bool:
@@ -101,46 +121,160 @@ def _letters_final(letters: list[LetterRow], settings: Settings) -> bool:
     return all(letter.state in final for letter in letters)
 
 
-def build_answer(settings: Settings, session: Session, item: Input, mail: MailRow,
-                 letters: list[LetterRow], now: datetime
-                 ) -> tuple[EmailMessage, list[str]] | None:
-    """The answer to one input of a mail and its recipients, or None when there is nobody to
-    answer."""
-    if not mail.sender or mail.kind not in ("application", "no_pdf"):
+def _answer_mail(settings: Settings, session: Session, mail: MailRow, items: list[Input],
+                 letters: dict[int, list[LetterRow]], sent_to: Counter[str], now: datetime
+                 ) -> int | None:
+    """Queue the answer to one mail, or record why there is none; the queued mail's id."""
+    key = f"mail:{mail.id}"
+    applications = [register.application_of(session, item.application_id) for item in items
+                    if item.outcome in _WITH_TEAM]
+    if len({application.ags for application in applications if application}) > 1:
+        applications = []  # one team must not read another municipality's letters
+    reason = no_answer_reason(mail, items)
+    recipients = [] if reason else mail_recipients(settings, [mail.sender or ""], *applications)
+    limit = settings.smtp.max_answers_per_sender_per_day
+    if reason is None and not recipients:
+        reason = "Keine automatische Antwort: außer dem Programmbüro gibt es keinen Empfänger."
+    elif reason is None and sent_to[normalised_address(recipients[0])] >= limit:
+        reason = (f"Keine automatische Antwort: an {recipients[0]} gingen in den letzten 24 "
+                  f"Stunden bereits {limit} automatische Antworten (Höchstzahl). Die Eingänge "
+                  "sind trotzdem registriert; bitte bei Bedarf persönlich antworten.")
+    if reason is not None:
+        _withhold(session, key, recipients[:1] or ([mail.sender] if mail.sender else []),
+                  reason, now)
         return None
+    # the sender is under the limit; team addresses over it are left out
+    recipients = recipients[:1] + [address for address in recipients[1:]
+                                   if sent_to[normalised_address(address)] < limit]
+    if len(items) == 1:
+        message = build_answer(settings, session, items[0], mail, letters[items[0].id],
+                               recipients, now)
+    else:
+        message = build_collected_answer(settings, session, mail, items, letters, recipients,
+                                         now)
+    sent_to.update(normalised_address(address) for address in recipients)
+    return enqueue(session, settings, key, message, recipients, now)
+
+
+def no_answer_reason(mail: MailRow, items: list[Input]) -> str | None:
+    """Why a mail gets no automatic answer at all (German), or None."""
+    if mail.kind == "unverified":
+        return mail.reasons[0] if mail.reasons else "Absender nicht bestätigt."
+    if not mail.sender:
+        return "Keine automatische Antwort: die E-Mail hat keine gültige Absenderadresse."
+    if not any(item.outcome in RESULT_WORDS for item in items):
+        return "Keine automatische Antwort: alle Dateien der E-Mail lagen bereits vor."
+    return None
+
+
+def answers_per_address(session: Session, now: datetime) -> Counter[str]:
+    """How many automatic answers went (or wait to go) to each address within the 24 hours
+    before ``now``, by normalised address."""
+    since = now - timedelta(hours=24)
+    counts: Counter[str] = Counter()
+    for recipients in session.scalars(select(OutgoingMail.recipients).where(
+            OutgoingMail.purpose == ANSWER, OutgoingMail.state != WITHHELD,
+            OutgoingMail.created_at > since, OutgoingMail.created_at <= now)):
+        counts.update({normalised_address(address) for address in recipients})
+    return counts
+
+
+def normalised_address(address: str) -> str:
+    """One spelling per mailbox: NFC, lower-case, without a ``+tag`` in the local part."""
+    local, _at, domain = unicodedata.normalize("NFC", address).strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
+def _withhold(session: Session, key: str, recipients: list[str], reason: str,
+              now: datetime) -> None:
+    """Record that a mail gets no answer, and why: one row, so it is decided once."""
+    session.add(OutgoingMail(purpose=ANSWER, subject_key=key, message_id=f"{WITHHELD}:{key}",
+                             recipients=recipients, eml_path="", state=WITHHELD, attempts=0,
+                             next_attempt_at=now, last_error=reason[:2000], refused={},
+                             created_at=now))
+    register.log_event(session, actor="postausgang", action="antwort-zurueckgehalten",
+                       subject=key, detail={"grund": reason, "empfaenger": recipients})
+
+
+def _reference(session: Session, item: Input) -> tuple[str, str, ApplicationRow | None]:
+    """Az. and municipality of an input (a returned declaration has its own Az.)."""
     application = register.application_of(session, item.application_id)
-    result = RESULT_WORDS[item.outcome or Outcome.INVALID.value]
-    recipients = mail_recipients(settings, [mail.sender], application
-                                 if result != "ungueltig" else None)
-    if not recipients:
-        return None
-    files = [letter.pdf_path or letter.docx_path for letter in letters]
     az = application.az if application else ""
-    if item.declaration_id is not None:  # a returned declaration has its own Az.
+    if item.declaration_id is not None:
         declaration = session.get(DeclarationRow, item.declaration_id)
         az = declaration.az if declaration else az
+    kommune = application.kommune_name if application else (item.kommune_name or "")
+    return az, kommune, application
+
+
+def build_answer(settings: Settings, session: Session, item: Input, mail: MailRow,
+                 letters: list[LetterRow], recipients: list[str], now: datetime
+                 ) -> EmailMessage:
+    """The answer to a mail with one input."""
+    result = RESULT_WORDS[item.outcome or Outcome.INVALID.value]
+    files = [letter.pdf_path or letter.docx_path for letter in letters]
+    az, kommune, _application = _reference(session, item)
     body = render_body(settings, {
         "anrede": "Sehr geehrte Damen und Herren",
         "ergebnis": result,
         "aktenzeichen": az,
         "eingangsnummer": f"{item.id:06d}",
-        "kommune": application.kommune_name if application else (item.kommune_name or ""),
-        "eingang": f"{item.received_at.astimezone(BERLIN):%d.%m.%Y, %H:%M} Uhr",
+        "kommune": kommune,
+        "eingang": _when(item.received_at),
         "runde": settings.round.name,
         "datei": folders.original_name(Path(item.claim_path))
         if mail.kind == "application" else "",
         "gruende": list(item.reasons),
         "anhaenge": [storage.location_name(location) for location in files],
         "nicht_angenommen": list(mail.reasons) if mail.kind == "application" else [],
+        "zur_pruefung": mail.kind == "staff",
         "buero": settings.office.model_dump(),
     })
     reference = az or f"Eingang {item.id:06d}"
-    message = office_mail(settings, f"{SUBJECTS[result]} – {settings.round.name} ({reference})",
-                          recipients, now, body, files, auto_submitted="auto-replied")
+    return _reply(settings, mail, f"{SUBJECTS[result]} – {settings.round.name} ({reference})",
+                  recipients, now, body, files)
+
+
+def build_collected_answer(settings: Settings, session: Session, mail: MailRow,
+                           items: list[Input], letters: dict[int, list[LetterRow]],
+                           recipients: list[str], now: datetime) -> EmailMessage:
+    """The one answer to a mail with several inputs: each input's outcome, the letters
+    attached (at most ``ANSWER_MAX_LETTERS``; the others are named)."""
+    entries = []
+    for item in items:
+        az, kommune, _application = _reference(session, item)
+        entries.append({"datei": folders.original_name(Path(item.claim_path)),
+                        "ergebnis": RESULT_WORDS.get(item.outcome or "", "doppelt"),
+                        "aktenzeichen": az, "kommune": kommune,
+                        "eingangsnummer": f"{item.id:06d}", "gruende": list(item.reasons)})
+    files = [letter.pdf_path or letter.docx_path for item in items for letter in letters[item.id]]
+    body = render_body(settings, {
+        "anrede": "Sehr geehrte Damen und Herren",
+        "eingang": _when(mail.internaldate),
+        "runde": settings.round.name,
+        "eingaenge": entries,
+        "anhaenge": [storage.location_name(location) for location in files[:ANSWER_MAX_LETTERS]],
+        "nicht_angehaengt": [storage.location_name(location)
+                             for location in files[ANSWER_MAX_LETTERS:]],
+        "nicht_angenommen": list(mail.reasons),
+        "buero": settings.office.model_dump(),
+    }, template="antwort_sammel.txt.j2")
+    subject = f"Ihre E-Mail mit {len(items)} Dateien – {settings.round.name}"
+    return _reply(settings, mail, subject, recipients, now, body, files[:ANSWER_MAX_LETTERS])
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(BERLIN):%d.%m.%Y, %H:%M} Uhr"
+
+
+def _reply(settings: Settings, mail: MailRow, subject: str, recipients: list[str],
+           now: datetime, body: str, files: list[str]) -> EmailMessage:
+    message = office_mail(settings, subject, recipients, now, body, files,
+                          auto_submitted="auto-replied")
     if mail.message_id:
         message["In-Reply-To"] = f"<{mail.message_id}>"
         message["References"] = f"<{mail.message_id}>"
-    return message, recipients
+    return message
 
 
 def office_mail(settings: Settings, subject: str, recipients: list[str], now: datetime,
@@ -173,11 +307,13 @@ def office_mail(settings: Settings, subject: str, recipients: list[str], now: da
     return message
 
 
-def mail_recipients(settings: Settings, senders: list[str], application: ApplicationRow | None
-                    ) -> list[str]:
-    """The given addresses plus the team's from the form; never the office itself."""
-    addresses = list(senders)
-    if application is not None:
+def mail_recipients(settings: Settings, senders: list[str],
+                    *applications: ApplicationRow | None) -> list[str]:
+    """The given addresses plus the teams' from the forms; never the office itself."""
+    addresses = [sender for sender in senders if sender]
+    for application in applications:
+        if application is None:
+            continue
         for key in ("team1_email", "team2_email"):
             value = application.fields.get(key)
             if isinstance(value, str) and "@" in value:
@@ -213,8 +349,19 @@ _MAIL_SAMPLES: dict[str, list[dict[str, Any]]] = {
          "aktenzeichen": "13.0.70-001/2027", "eingangsnummer": "000001",
          "kommune": "Stadt Musterstadt", "eingang": "01.03.2027, 14:03 Uhr", "runde": "EWS 6",
          "datei": "bewerbung.pdf", "gruende": ["Ein Grund."], "anhaenge": ["brief.pdf"],
+         "nicht_angenommen": ["bild.jpg: keine PDF-Datei"], "zur_pruefung": staff,
+         "buero": _OFFICE_SAMPLE}
+        for result in RESULT_WORDS.values() for staff in (False, True)],
+    "antwort_sammel.txt.j2": [
+        {"anrede": "Sehr geehrte Damen und Herren", "eingang": "01.03.2027, 14:03 Uhr",
+         "runde": "EWS 6", "eingaenge": [
+             {"datei": f"bewerbung-{number}.pdf", "ergebnis": result,
+              "aktenzeichen": "13.0.70-001/2027", "kommune": "Stadt Musterstadt",
+              "eingangsnummer": f"00000{number}", "gruende": ["Ein Grund."]}
+             for number, result in enumerate([*RESULT_WORDS.values(), "doppelt"], start=1)],
+         "anhaenge": ["brief.pdf"], "nicht_angehaengt": more,
          "nicht_angenommen": ["bild.jpg: keine PDF-Datei"], "buero": _OFFICE_SAMPLE}
-        for result in RESULT_WORDS.values()],
+        for more in ([], ["brief-26.pdf"])],
     "bescheid.txt.j2": [
         {"art": art, "anrede": "Sehr geehrte Frau Bürgermeisterin Muster",
          "aktenzeichen": "13.0.70-001/2027", "kommune": "Stadt Musterstadt", "runde": "EWS 6",
@@ -252,7 +399,7 @@ def enqueue(session: Session, settings: Settings, key: str, message: EmailMessag
     ``queued`` (caller's transaction; unique per purpose and key)."""
     row = OutgoingMail(purpose=purpose, subject_key=key, message_id=str(message["Message-ID"]),
                        recipients=recipients, eml_path="", state="queued", attempts=0,
-                       next_attempt_at=now, refused={})
+                       next_attempt_at=now, refused={}, created_at=now)
     session.add(row)
     session.flush()
     store = storage.outgoing_mail_store(settings)

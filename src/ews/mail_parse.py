@@ -123,8 +123,9 @@ class ParsedMail:
 
 
 def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * _MB, max_zip_members: int = 100,
-               max_depth: int = 3) -> ParsedMail:
-    """Read one mail as fetched by IMAP (RFC 822 bytes); never raises on malformed input."""
+               max_depth: int = 3, max_pdfs: int | None = None) -> ParsedMail:
+    """Read one mail as fetched by IMAP (RFC 822 bytes); never raises on malformed input.
+    With ``max_pdfs``, stops looking (and unpacking) once ``max_pdfs + 1`` PDFs are found."""
     body_readable = True
     try:
         message = email.message_from_bytes(raw, policy=_DEFAULT)
@@ -140,7 +141,7 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * _MB, max_zip_memb
     sender = _first_valid(_addresses(_first(headers, "reply-to"))) or _first_valid(from_pairs)
     sender_name = (_unstructured(from_pairs[0][0]) or None) if from_pairs else None
     automatic = _automatic_reason(message, headers, subject, _first_valid(from_pairs))
-    collector = _Collector(max_attachment_bytes, max_zip_members, max_depth)
+    collector = _Collector(max_attachment_bytes, max_zip_members, max_depth, max_pdfs)
     if not body_readable:
         collector.skipped.append("Der Inhalt der Nachricht ist so beschädigt, dass ihre Anhänge "
                                  "nicht gelesen werden konnten.")
@@ -538,7 +539,9 @@ def _member_name(info: zipfile.ZipInfo) -> str:
 class _Collector:
     """Walks the MIME tree in document order, collecting PDFs and reasons for skipped parts."""
 
-    def __init__(self, max_bytes: int, max_members: int, max_depth: int) -> None:
+    def __init__(self, max_bytes: int, max_members: int, max_depth: int,
+                 max_pdfs: int | None = None) -> None:
+        self.max_pdfs = max_pdfs
         self.max_bytes = max_bytes
         self.max_members = max_members
         self.max_depth = max_depth
@@ -548,7 +551,7 @@ class _Collector:
         self.skipped: list[str] = []
 
     def walk(self, part: Message, found_in: tuple[str, ...], nesting: int) -> None:
-        if nesting > _MAX_NESTING:
+        if nesting > _MAX_NESTING or self.full:
             return
         try:
             self._walk(part, found_in, nesting)
@@ -647,6 +650,11 @@ class _Collector:
         return (f"{what} „{label}“{_where(found_in)} ist {_size_text(size)} groß; angenommen "
                 f"werden höchstens {_limit_text(self.max_bytes)}.")
 
+    @property
+    def full(self) -> bool:
+        """Whether more PDFs than the cap are found: the mail goes to staff as a whole."""
+        return self.max_pdfs is not None and len(self.pdfs) > self.max_pdfs
+
     def _take_pdf(self, name: str, data: bytes, found_in: tuple[str, ...]) -> None:
         if not name:
             name = self._fallback_name("pdf")
@@ -685,7 +693,7 @@ class _Collector:
                 return
             inner = (*found_in, label)
             for info in infos:
-                if not self._member(archive, info, inner):
+                if self.full or not self._member(archive, info, inner):
                     break
 
     def _member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo,

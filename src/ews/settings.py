@@ -142,6 +142,11 @@ class ImapSettings(BaseModel):
     #: no successful contact with the server for this long is reported as an error
     silence_alarm_seconds: float = Field(default=1800.0, gt=0)
     max_attachment_mb: int = Field(default=25, ge=1)
+    #: a mail with more PDFs (also in ZIPs) is not split into inputs but goes to staff
+    max_pdfs_per_mail: int = Field(default=20, ge=1, le=500)
+    #: the authserv-id of our own server's Authentication-Results headers (RFC 8601); None:
+    #: only the topmost such header is trusted
+    authserv_id: str | None = None
 
     @property
     def account(self) -> str:
@@ -168,6 +173,8 @@ class SmtpSettings(BaseModel):
     retry_seconds: float = Field(default=60.0, ge=0)
     #: at most this many mails per minute (providers limit bulk sending); 0: no limit
     rate_per_minute: int = Field(default=0, ge=0)
+    #: automatic answers to one address within 24 hours; beyond it none, noted for staff
+    max_answers_per_sender_per_day: int = Field(default=5, ge=1, le=1000)
 
     @property
     def effective_port(self) -> int:
