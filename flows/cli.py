@@ -526,6 +526,48 @@ def netzwerk_setzen(
     console.print(f"{municipality.letter_name}: Eintrag im Netzwerkverzeichnis gespeichert.")
 
 
+@netzwerk_app.command("zuordnen")
+def netzwerk_zuordnen(
+    eingang: Annotated[str, typer.Argument(help="Eingangsnummer (ews journal).")],
+    aktenzeichen: Annotated[str, typer.Argument(help="Aktenzeichen der Erklärung.")],
+    name: Annotated[str, typer.Option("--name", help="Wer unterschrieben hat.")] = "",
+    funktion: Annotated[str, typer.Option("--funktion", help="z. B. Bürgermeisterin.")] = "",
+    datum: Annotated[str | None, typer.Option(
+        "--datum", help="Datum der Unterschrift TT.MM.JJJJ (sonst das Eingangsdatum).")
+                     ] = None,
+    von: Annotated[str | None, typer.Option("--von", help="Wer zuordnet (Protokoll).")] = None,
+) -> None:
+    """Einen abgewiesenen Eingang nach Prüfung als unterschriebene Gemeinsame Erklärung
+    zuordnen (z. B. QR-Code ohne oder mit falscher Prüfsumme): Beitritt eintragen und
+    Beitrittsbestätigung schreiben. Wird mit Person und Zeit protokolliert."""
+    from ews.network import NetworkError, file_return_by_hand
+
+    settings = Settings()
+    intake.prepare(settings)
+    signed_on = None
+    if datum:
+        try:
+            signed_on = datetime.strptime(datum.strip(), "%d.%m.%Y").date()
+        except ValueError:
+            errors.print(f"„{datum}“ ist kein Datum im Format TT.MM.JJJJ.")
+            raise typer.Exit(2) from None
+    input_id = input_id_for(settings, eingang)
+    if input_id is None:
+        errors.print(f"Kein Eingang mit Nummer „{eingang}“ gefunden (ews journal).")
+        raise typer.Exit(2)
+    try:
+        result = file_return_by_hand(settings, input_id, aktenzeichen, actor=von or _user(),
+                                     now=datetime.now(UTC), signatory=name, function=funktion,
+                                     signed_on=signed_on)
+    except NetworkError as exc:
+        errors.print(f"[red]Nicht möglich:[/] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"Eingang {input_id} als Gemeinsame Erklärung {result.az} von "
+                  f"{result.kommune_name} zugeordnet.")
+    for reason in result.reasons[1:]:
+        console.print(f"  {reason}")
+
+
 @netzwerk_app.command("export")
 def netzwerk_export(
     ziel: Annotated[Path, typer.Argument(help="z. B. netzwerk.xlsx")],
