@@ -159,8 +159,10 @@ _MONTHS: dict[str, int] = {
 _NUMERIC_DATE = re.compile(
     r"(?<!\d)(?P<d>\d{1,2})\s*\.\s*(?P<m>\d{1,2})\s*\.\s*(?P<y>\d{4}|\d{2})(?!\d)"
 )
+#: ``\s*(?:\.\s*)?`` rather than ``\s*\.?\s*``: two stars next to each other would try every
+#: split of a long run of spaces (quadratic on a padded text layer line)
 _NAMED_DATE = re.compile(
-    r"(?<!\d)(?P<d>\d{1,2})\s*\.?\s*(?P<m>[^\W\d_]{3,9})\.?\s*(?P<y>\d{4}|\d{2})(?!\d)"
+    r"(?<!\d)(?P<d>\d{1,2})\s*(?:\.\s*)?(?P<m>[^\W\d_]{3,9})\.?\s*(?P<y>\d{4}|\d{2})(?!\d)"
 )
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?!\d)")
 
@@ -263,11 +265,11 @@ def _details(text: str) -> _Details:
 def _label_pattern(label: str) -> re.Pattern[str]:
     """A label at the start of a line, after at most some OCR debris, up to its colon."""
     parts = []
-    for char in label.lower():
+    for char in label.lower().replace(", ", ","):
         if char == " ":
             parts.append(r"\s*")
-        elif char == ",":
-            parts.append(r"\s*[,.]?")
+        elif char == ",":  # one star before and one after the mark: never two side by side
+            parts.append(r"\s*(?:[,.]\s*)?")
         elif char == "ü":
             parts.append("(?:ü|u|ue)")
         else:
@@ -320,8 +322,25 @@ def _place_and_date(
     if parsed is None:
         return _cleaned(value), None
     day, start = parsed
-    place = re.sub(r"(?:[,\s]+(?:den|am))?[,\s]*$", "", value[:start], flags=re.IGNORECASE)
-    return _cleaned(place), day
+    return _cleaned(_place_before(value[:start])), day
+
+
+def _place_before(text: str) -> str:
+    """The place before a date, without a trailing „, den“ or „am“ and separators (no regex:
+    ``[,\s]*$`` searched over a long run of spaces is quadratic)."""
+    place = _without_separators(text)
+    for word in ("den", "am"):
+        head = place[: -len(word)]
+        if place[-len(word):].casefold() == word and head != _without_separators(head):
+            return _without_separators(head)
+    return place
+
+
+def _without_separators(text: str) -> str:
+    end = len(text)
+    while end and (text[end - 1] == "," or text[end - 1].isspace()):
+        end -= 1
+    return text[:end]
 
 
 def _neighbours(lines: list[str], number: int) -> list[str]:

@@ -421,3 +421,31 @@ def test_date_in_a_neighbouring_field_or_sentence_is_not_the_signature_date() ->
     mark = mark_in_text(text)
     assert mark is not None
     assert mark.signed_on is None
+
+
+# --- text from outside cannot make the reading slow -----------------------------------------
+
+
+@pytest.mark.parametrize("padding", [
+    "Ort, Datum:{spaces}Hagen{spaces}, den{spaces}12.{spaces}Mai{spaces}2027",
+    "Ort{spaces}Datum:{spaces}x",
+    "Ort, Datum: 1{spaces}!",
+    "Ort, Datum: Hagen{spaces}x 12.05.2027",
+])
+def test_long_runs_of_spaces_are_read_in_linear_time(padding: str) -> None:
+    """A layout text layer pads lines with spaces; patterns with two stars side by side
+    (``\\s*\\.?\\s*``) took minutes for a line like these (quadratic backtracking)."""
+    import time
+
+    text = f"{TITLE}\nAktenzeichen: 13.0.70-007/2027\n" + padding.format(spaces=" " * 30_000)
+    started = time.perf_counter()
+    mark = mark_in_text(text)
+    assert time.perf_counter() - started < 10  # quadratic: over a minute
+    assert mark is not None and mark.az == "13.0.70-007/2027"
+
+
+def test_place_keeps_its_name_and_drops_den_or_am() -> None:
+    assert mark_in_text(printed(place_date="Hagen, den 12. Mai 2027")) == HAGEN
+    assert mark_in_text(printed(place_date="Minden,   12.05.2027")) == HAGEN.model_copy(
+        update={"place": "Minden"})
+    assert mark_in_text(printed(place_date="Hagen am 12.05.2027")) == HAGEN
