@@ -408,7 +408,7 @@ def qr_codes(data: bytes, *, max_pages: int = 2, timeout: float = 60.0) -> list[
     with tempfile.TemporaryDirectory(prefix="ews-erklaerung-") as folder:
         images = _page_images(data, Path(folder), max_pages=max_pages, timeout=timeout)
         hits = [hit for image in range(len(images)) for hit in _qr_hits(images, image)]
-    return list(dict.fromkeys(hit.code for hit in hits))
+    return list(dict.fromkeys(hit.code for hit in sorted(hits, key=_unsigned_last)))
 
 
 def detect_declaration(
@@ -458,7 +458,7 @@ def read_scan(data: bytes, *, texts: list[str], ocr: bool, max_pages: int,
     with tempfile.TemporaryDirectory(prefix="ews-scan-") as folder:
         images = _page_images(data, Path(folder), max_pages=max_pages, timeout=timeout)
         hits = [hit for page in range(len(images)) for hit in _qr_hits(images, page)]
-        hit = hits[0] if hits else None
+        hit = min(hits, key=_unsigned_last, default=None)
         if hit is not None:
             return _qr_mark(hit, texts, images, ocr=ocr, timeout=timeout), ""
         if not ocr:
@@ -487,16 +487,19 @@ def _page_images(data: bytes, workdir: Path, *, max_pages: int, timeout: float) 
 
 
 def _qr_hits(images: list[Path], page: int) -> list[_QrHit]:
-    """Our codes on one page image (300 dpi: zxing needs ~0.03 s for an A4 page), those
-    with a checksum first."""
+    """Our codes on one page image (300 dpi: zxing needs ~0.03 s for an A4 page)."""
     with Image.open(images[page]) as picture:
         codes = zxingcpp.read_barcodes(picture, formats=_QR_ONLY)
-    hits = [
+    return [
         _QrHit(page, payload, orientation=code.orientation)
         for code in codes
         if (payload := parse_payload(code.text)) is not None
     ]
-    return sorted(hits, key=lambda hit: not hit.code.checksum)
+
+
+def _unsigned_last(hit: _QrHit) -> bool:
+    """A code with a checksum speaks for the document before one printed without."""
+    return not hit.code.checksum
 
 
 def _qr_mark(
