@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -277,20 +277,30 @@ def formular(ziel: Annotated[Path, typer.Argument()] = Path("templates/bewerbung
 @app.command()
 def export(
     ziel: Annotated[Path, typer.Argument(help="Zieldatei, z. B. register.xlsx")],
+    ueberschreiben: Annotated[bool, typer.Option(
+        "--ueberschreiben", help="Eine vorhandene Datei ersetzen (darin eingetragene, noch "
+        "nicht importierte Entscheidungen gehen verloren).")] = False,
 ) -> None:
     """Das Register als Excel-Datei (.xlsx) schreiben; das erste Blatt „Entscheidungen“ kann
-    bearbeitet und mit „ews import“ wieder eingelesen werden."""
+    bearbeitet und mit „ews import“ wieder eingelesen werden. Eine vorhandene Datei wird nur
+    mit --ueberschreiben ersetzt."""
     from ews.export_xlsx import export_register
 
     if ziel.suffix.lower() != ".xlsx":
         errors.print(f"„{ziel}“ endet nicht auf .xlsx; bitte eine Excel-Datei angeben, "
                      "z. B. register.xlsx.")
         raise typer.Exit(2)
+    if not ueberschreiben and ziel.exists() and not ziel.is_dir():
+        _refuse_existing(ziel, f"Darin eingetragene Entscheidungen zuerst mit „ews import "
+                               f"{ziel}“ übernehmen, oder")
     settings = Settings()
     intake.prepare(settings)
     try:
-        export_register(settings, ziel)
+        export_register(settings, ziel, overwrite=ueberschreiben)
     except OSError as exc:
+        if isinstance(exc, FileExistsError) and not ziel.is_dir():
+            _refuse_existing(ziel, f"Darin eingetragene Entscheidungen zuerst mit „ews import "
+                                   f"{ziel}“ übernehmen, oder")
         if isinstance(exc, FileNotFoundError):
             reason = f"das Verzeichnis {ziel.parent} gibt es nicht"
         elif isinstance(exc, PermissionError):
@@ -305,6 +315,13 @@ def export(
     console.print(f"Register mit {count} {'Bewerbung' if count == 1 else 'Bewerbungen'} nach "
                   f"{ziel} geschrieben. Entscheidungen im Blatt „Entscheidungen“ eintragen "
                   f"und mit „ews import {ziel}“ übernehmen.")
+
+
+def _refuse_existing(target: Path, advice: str) -> NoReturn:
+    errors.print(f"[red]Nicht geschrieben:[/] Die Datei {target} gibt es schon; sie wird nicht "
+                 f"überschrieben, denn sie kann bearbeitet worden sein. {advice} einen anderen "
+                 f"Dateinamen wählen, oder mit der Option --ueberschreiben ersetzen.")
+    raise typer.Exit(2)
 
 
 @app.command("import")
@@ -509,21 +526,76 @@ def netzwerk_setzen(
     console.print(f"{municipality.letter_name}: Eintrag im Netzwerkverzeichnis gespeichert.")
 
 
+@netzwerk_app.command("zuordnen")
+def netzwerk_zuordnen(
+    eingang: Annotated[str, typer.Argument(help="Eingangsnummer (ews journal).")],
+    aktenzeichen: Annotated[str, typer.Argument(help="Aktenzeichen der Erklärung.")],
+    name: Annotated[str, typer.Option("--name", help="Wer unterschrieben hat.")] = "",
+    funktion: Annotated[str, typer.Option("--funktion", help="z. B. Bürgermeisterin.")] = "",
+    datum: Annotated[str | None, typer.Option(
+        "--datum", help="Datum der Unterschrift TT.MM.JJJJ (sonst das Eingangsdatum).")
+                     ] = None,
+    von: Annotated[str | None, typer.Option("--von", help="Wer zuordnet (Protokoll).")] = None,
+) -> None:
+    """Einen abgewiesenen Eingang nach Prüfung als unterschriebene Gemeinsame Erklärung
+    zuordnen (z. B. QR-Code ohne oder mit falscher Prüfsumme): Beitritt eintragen und
+    Beitrittsbestätigung schreiben. Wird mit Person und Zeit protokolliert."""
+    from ews.network import NetworkError, file_return_by_hand
+
+    settings = Settings()
+    intake.prepare(settings)
+    signed_on = None
+    if datum:
+        try:
+            signed_on = datetime.strptime(datum.strip(), "%d.%m.%Y").date()
+        except ValueError:
+            errors.print(f"„{datum}“ ist kein Datum im Format TT.MM.JJJJ.")
+            raise typer.Exit(2) from None
+    input_id = input_id_for(settings, eingang)
+    if input_id is None:
+        errors.print(f"Kein Eingang mit Nummer „{eingang}“ gefunden (ews journal).")
+        raise typer.Exit(2)
+    try:
+        result = file_return_by_hand(settings, input_id, aktenzeichen, actor=von or _user(),
+                                     now=datetime.now(UTC), signatory=name, function=funktion,
+                                     signed_on=signed_on)
+    except NetworkError as exc:
+        errors.print(f"[red]Nicht möglich:[/] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"Eingang {input_id} als Gemeinsame Erklärung {result.az} von "
+                  f"{result.kommune_name} zugeordnet.")
+    for reason in result.reasons[1:]:
+        console.print(f"  {reason}")
+
+
 @netzwerk_app.command("export")
-def netzwerk_export(ziel: Annotated[Path, typer.Argument(help="z. B. netzwerk.xlsx")]) -> None:
-    """Das Netzwerkverzeichnis als Excel-Datei (.xlsx) schreiben."""
+def netzwerk_export(
+    ziel: Annotated[Path, typer.Argument(help="z. B. netzwerk.xlsx")],
+    ueberschreiben: Annotated[bool, typer.Option(
+        "--ueberschreiben", help="Eine vorhandene Datei ersetzen.")] = False,
+) -> None:
+    """Das Netzwerkverzeichnis als Excel-Datei (.xlsx) schreiben; eine vorhandene Datei nur
+    mit --ueberschreiben."""
     from ews.export_xlsx import write_roster
     from ews.network import roster
 
     if ziel.suffix.lower() != ".xlsx":
         errors.print(f"„{ziel}“ endet nicht auf .xlsx.")
         raise typer.Exit(2)
+    if not ueberschreiben and ziel.exists() and not ziel.is_dir():
+        _refuse_existing(ziel, "Bitte")
     settings = Settings()
     intake.prepare(settings)
     with session_factory(settings.db_url).begin() as session:
         records = roster(session)
     try:
-        write_roster(ziel, records)
+        write_roster(ziel, records, overwrite=ueberschreiben)
+    except FileExistsError as exc:
+        if ziel.is_dir():
+            errors.print(f"Die Datei {ziel} konnte nicht geschrieben werden: das ist ein "
+                         "Verzeichnis.")
+            raise typer.Exit(1) from exc
+        _refuse_existing(ziel, "Bitte")
     except OSError as exc:
         errors.print(f"Die Datei {ziel} konnte nicht geschrieben werden: {exc.strerror or exc}.")
         raise typer.Exit(1) from exc

@@ -51,5 +51,7 @@ UV=$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")
 # uv must not read the local file indexes of pip.conf (they hold older versions)
 "$UV" sync --frozen --python python3.11 --quiet
 [[ -f config/ews.env ]] || cp config/ews.env.example config/ews.env
+# Key of the declaration's QR checksum: generated once, kept when set, never printed
+grep -qE '^EWS_NETWORK__QR_KEY=.{16,}' config/ews.env || { key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'); if grep -q '^EWS_NETWORK__QR_KEY=' config/ews.env; then sed -i "s|^EWS_NETWORK__QR_KEY=.*|EWS_NETWORK__QR_KEY=$key|" config/ews.env; else printf '\nEWS_NETWORK__QR_KEY=%s\n' "$key" >> config/ews.env; fi; }
 mkdir -p inbox outbox data
 echo "Einrichtung abgeschlossen: .venv/bin/ews ist bereit."

@@ -14,9 +14,19 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="ews-prefect-")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.pop("PREFECT_API_URL", None)
 
-from ews.settings import IntakeSettings, LetterSettings, RoundSettings, Settings  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+
+from ews.settings import (  # noqa: E402
+    IntakeSettings,
+    LetterSettings,
+    NetworkSettings,
+    RoundSettings,
+    Settings,
+)
 
 REPO = Path(__file__).resolve().parent.parent
+#: the key of the declaration's QR checksum in tests (tests/declgen.py signs with it)
+QR_KEY = "test-schluessel-fuer-qr-codes-0123456789"
 
 
 def open_deadline() -> date:
@@ -35,6 +45,7 @@ def make_settings(root: Path, **changes: object) -> Settings:
         "round": RoundSettings(name="EWS 6", deadline=open_deadline()),
         "intake": IntakeSettings(stable_seconds=0.05, workers=2, ocr=True),
         "letters": LetterSettings(pdf=False),
+        "network": NetworkSettings(qr_key=SecretStr(QR_KEY)),
     }
     values.update(changes)
     settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -50,7 +61,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
             "EWS_ROUND__NAME": settings.round.name,
             "EWS_ROUND__DEADLINE": settings.round.deadline.isoformat(),
             "EWS_ROUND__SEATS": str(settings.round.seats),
-            "EWS_LETTERS__PDF": str(settings.letters.pdf).lower()}
+            "EWS_LETTERS__PDF": str(settings.letters.pdf).lower(),
+            "EWS_NETWORK__QR_KEY": settings.network.qr_key.get_secret_value()}
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ of ``ews.declaration_scan.qr_png`` top right), filled and signed; (b) its scan: 
 the QR code; (d) a phone photo with keystone and shadow; (e) a date written by hand (a chancery
 face above the fill-in line); (f) a page fed upside down; (g) a "searchable PDF" with the
 scanner's own OCR layer; (h) the office's real template rendered by docxtpl and LibreOffice.
-Each generator returns PDF bytes; the heavy ones are cached.
+Each generator returns PDF bytes; the heavy ones are cached. The QR codes carry their checksum
+under ``KEY`` (the key ``tests.conftest.make_settings`` sets), unless a test asks for a forged
+(``FORGED``), altered (``altered_payload``) or unsigned (``unsigned_payload``) one.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from ews.declaration_scan import qr_payload, qr_png
+from ews.declaration_scan import PAYLOAD_PREFIX, payload_checksum, qr_payload, qr_png
 from ews.letters import render_letter, sample_letter_data
 from ews.models import LetterKind
 from ews.pdfa import convert_to_pdfa
 from ews.settings import OfficeSettings
+from tests.conftest import QR_KEY
 from tests.pdfgen import rendered_pages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -39,6 +42,11 @@ _FONTS = Path("/usr/share/fonts/truetype/liberation2")
 _HAND_AFM = Path("/usr/share/fonts/type1/urw-base35/Z003-MediumItalic.afm")
 _HAND_PFB = Path("/usr/share/fonts/X11/Type1/Z003-MediumItalic.pfb")
 _STAMP_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+#: the office's key in the tests (set by tests.conftest.make_settings and cli_env)
+KEY = QR_KEY
+#: the key of someone who does not have the office's
+FORGER_KEY = "geraten-nicht-der-schluessel-des-bueros"
 
 TITLE = "Gemeinsame Erklärung zur Förderung des bürgerschaftlichen Engagements in NRW"
 SUBTITLE = "Beitritt zum Kommunen-Netzwerk: engagiert in NRW"
@@ -56,6 +64,30 @@ _FOOTER = (
     "Forum für soziale Innovation gGmbH · Musterstraße 1 · 42103 Wuppertal",
     "Telefon 0202 000000-0 · ews@example.org · www.engagiert-in-nrw.de",
 )
+
+
+def signed_payload(az: str, ags: str) -> str:
+    """The code the office prints (checksum under ``KEY``)."""
+    return qr_payload(az, ags, KEY.encode())
+
+
+def checksum(az: str, ags: str) -> str:
+    return payload_checksum(az, ags, KEY.encode())
+
+
+def forged_payload(az: str, ags: str) -> str:
+    """A code made up by someone without the office's key: the checksum is wrong."""
+    return qr_payload(az, ags, FORGER_KEY.encode())
+
+
+def altered_payload(az: str, ags: str, other_ags: str) -> str:
+    """The office's code for ``ags``, with the municipality key changed to ``other_ags``."""
+    return signed_payload(az, ags).replace(f"|{ags}|", f"|{other_ags}|")
+
+
+def unsigned_payload(az: str, ags: str) -> str:
+    """A code as printed before there were checksums."""
+    return f"{PAYLOAD_PREFIX}|{az}|{ags}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +135,7 @@ def declaration_pdf(
     canvas = Canvas(buffer, pagesize=A4)
     width, height = A4
     if qr:
-        payload = qr_text or qr_payload(declaration.az, declaration.ags)
+        payload = qr_text or signed_payload(declaration.az, declaration.ags)
         image = ImageReader(io.BytesIO(qr_png(payload)))
         canvas.drawImage(image, width - 50 * mm, height - 48 * mm, 30 * mm, 30 * mm)
     page = _Writer(canvas, height - 27 * mm)
@@ -355,7 +387,7 @@ def office_declaration(declaration: Declaration = HAGEN) -> bytes:
         "reference": declaration.az, "ags": declaration.ags,
         "kommune_name": declaration.kommune, "hvb_name": declaration.name,
         "hvb_function": declaration.function, "contact_person": declaration.contact,
-        "qr_payload": qr_payload(declaration.az, declaration.ags),
+        "qr_payload": signed_payload(declaration.az, declaration.ags),
     })  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         docx = render_letter(data, OfficeSettings(), TEMPLATES, Path(folder) / "erklaerung.docx")

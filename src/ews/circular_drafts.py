@@ -20,6 +20,7 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
+from ews.circular_text import markdown_literal
 from ews.contacts import DistributionError
 from ews.distribution import ListSpec
 from ews.errors import EwsError
@@ -140,19 +141,28 @@ def template_problems(text: str) -> list[str]:
 
 
 @functools.cache
-def jinja_environment() -> SandboxedEnvironment:
+def jinja_environment(*, markdown: bool = True) -> SandboxedEnvironment:
+    """The environment of a circular's Markdown text (every ``{{ … }}`` output escaped as
+    literal Markdown) or, with ``markdown=False``, of plain text such as the title."""
     return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                keep_trailing_newline=True)
+                                keep_trailing_newline=True,
+                                finalize=markdown_literal if markdown else None)
 
 
 def compiled_text(text: str) -> jinja2.Template:
-    """The text as a template, compiled once to be filled for many recipients."""
+    """The Markdown text as a template, compiled once to be filled for many recipients."""
     return jinja_environment().from_string(text)
 
 
 def fill_text(text: str, values: dict[str, Any]) -> str:
-    """The text with its placeholders filled (values are inserted literally)."""
+    """The Markdown text with its placeholders filled; each value shows literally."""
     return compiled_text(text).render(values)
+
+
+def fill_plain(text: str, values: dict[str, Any]) -> str:
+    """Plain text (a title: the subject of the mails) with its placeholders filled as they
+    are; escaped as Markdown only where the title is placed into the text."""
+    return jinja_environment(markdown=False).from_string(text).render(values)
 
 
 def create_draft(drafts_dir: Path, templates_dir: Path, *, title: str, az: str,

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from ews import mail_intake, register
 from ews.circular_drafts import Draft, compiled_text
-from ews.circular_text import markdown_html, markdown_plain
+from ews.circular_text import markdown_html, markdown_literal, markdown_plain
 from ews.circulars import (
     circular_values,
     document_bytes,
@@ -72,8 +72,9 @@ def circular_mail(settings: Settings, head: Letterhead, *, kommune: str, salutat
     the circular's PDF and attachments attached."""
     body = head.body.render({**head.values, "anrede": salutation, "kommune": kommune})
     office = settings.office
-    markdown = (f"{salutation},\n\n{body.strip()}\n\nMit freundlichen Grüßen\\\n"
-                f"{office.signer_name}\\\n{office.signer_function}\n")
+    markdown = (f"{markdown_literal(salutation)},\n\n{body.strip()}\n\nMit freundlichen "
+                f"Grüßen\\\n{markdown_literal(office.signer_name)}\\\n"
+                f"{markdown_literal(office.signer_function)}\n")
     context = {"betreff": head.subject, "mitteilung": head.mitteilung,
                "probelauf": probe_note, "buero": office.model_dump()}
     templates = _templates(settings.templates_dir / "mail")

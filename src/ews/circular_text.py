@@ -5,11 +5,16 @@ The Markdown is CommonMark with GFM tables and strikethrough. Raw HTML is never 
 ``<script>``, ``<w:t>``, ``&`` and ``{{ 7*7 }}`` stay literal text in every output. Links are
 kept only for http, https and mailto; any other link (``javascript:``, relative paths) stays
 the literal Markdown text. Images become links to their address (a letter cannot show them).
+
+Values from outside (a salutation from a form or the contact list, a municipality's name) are
+put into the Markdown through ``markdown_literal``: every Markdown character is escaped, so a
+value shows as the text it is and never becomes a link, an image, a heading or a list.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,6 +53,8 @@ _ALIGNMENT = {
     "text-align:right": WD_ALIGN_PARAGRAPH.RIGHT,
 }
 _EMPHASIS = {"strong": "bold", "em": "italic", "s": "strike"}
+#: CommonMark lets a backslash escape any ASCII punctuation character, and only those
+_MARKDOWN_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 
 
 class _CircularMarkdown(MarkdownIt):
@@ -84,6 +91,15 @@ def _images_as_links(state: StateCore) -> None:
                 opening = Token("link_open", "a", 1, attrs={"href": src})
                 tokens.extend([opening, *label, Token("link_close", "a", -1)])
         block.children = tokens
+
+
+def markdown_literal(value: object) -> str:
+    """``value`` as Markdown that shows exactly its text: every punctuation character
+    backslash-escaped, line breaks (which could start a list or a heading) as spaces, no
+    spaces around it (which could make it a code block)."""
+    lines = (line.strip() for line in clean_text(str(value)).splitlines())
+    text = " ".join(line for line in lines if line)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
 def _tree(text: str) -> SyntaxTreeNode:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ews import letters, register
-from ews.circular_drafts import DRAFT_FILE, CircularError, Draft, fill_text
+from ews.circular_drafts import DRAFT_FILE, CircularError, Draft, fill_plain, fill_text
 from ews.circular_text import render_circular_document
 from ews.contacts import read_contacts
 from ews.database import session_factory
@@ -86,7 +86,7 @@ def circular_values(settings: Settings, *, number: str, issued_on: date, title: 
         "buero": settings.office.model_dump(),
     }
     # a title may hold placeholders too ("Monatsinfo {{ monat }}")
-    values["titel"] = fill_text(title, {**values, **GENERAL}).strip()
+    values["titel"] = fill_plain(title, {**values, **GENERAL}).strip()
     return values
 
 

@@ -1,6 +1,8 @@
 """Recognise a returned, signed „Gemeinsame Erklärung“ (adapter: pypdf, pdftoppm, tesseract, zxing).
 
-The sign-up document carries a QR code ``EWS-GE|<Az>|<AGS>`` and printed lines with labels
+The sign-up document carries a QR code ``EWS-GE|<Az>|<AGS>|<checksum>`` (the checksum: the
+first 16 bytes of HMAC-SHA256 over ``EWS-GE|<Az>|<AGS>`` under the office's key, base32; codes
+printed before it have none) and printed lines with labels
 (``Aktenzeichen:``, ``Name:``, ``Funktion:``, ``Ort, Datum:`` …). ``detect_declaration`` tries
 the cheap evidence first: the text layer, then the QR code on the first pages rasterised at
 300 dpi, then OCR of those same page images. The intake's reader (``ews.pdf``) calls the
@@ -8,7 +10,8 @@ parts: ``confirmed_by_qr`` for a text layer, ``read_scan`` for a scan, whose rec
 also reads an application from, so a scan is rasterised once. The text rules are pure
 (``mark_in_text``): they demand a heading line of the document *and* an ``Aktenzeichen:``
 line, and refuse text that carries the application form's labels, so an application never
-passes for a declaration.
+passes for a declaration. Reading does not judge the checksum: the mark carries it, and the
+register checks it against the key (``ews.network``).
 
 Errors are those of ``ews.pdf`` and ``ews.ocr``: ``NotAPdf`` and ``UnreadablePdf`` for damaged
 input, ``ConfigurationError`` for a missing pdftoppm or tesseract.
@@ -16,6 +19,9 @@ input, ``ConfigurationError`` for a missing pdftoppm or tesseract.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import math
 import re
@@ -24,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 
 import segno
 import zxingcpp
@@ -42,8 +48,9 @@ from ews.pdf_sniff import is_pdf, not_a_pdf_reason
 from ews.pdf_text import fields_from_text, normalised_text
 
 __all__ = [
-    "PAYLOAD_PREFIX", "DeclarationMark", "confirmed_by_qr", "detect_declaration", "mark_in_text",
-    "parse_payload", "qr_marks", "qr_payload", "qr_png", "read_scan",
+    "PAYLOAD_PREFIX", "DeclarationMark", "QrPayload", "checksum_matches", "confirmed_by_qr",
+    "detect_declaration", "mark_in_text", "parse_payload", "payload_checksum", "qr_marks",
+    "qr_payload", "qr_png", "read_scan",
 ]  # fmt: skip
 
 PAYLOAD_PREFIX = "EWS-GE"
@@ -51,25 +58,55 @@ PAYLOAD_PREFIX = "EWS-GE"
 #: the Aktenzeichen: file-plan key of dotted digits, dash, zero-padded serial, slash, year
 _AZ = r"\d{1,4}(?:\.\d{1,4})*-\d{1,6}/\d{4}"
 _AGS = r"\d{8}|\d{5}"
-_PAYLOAD = re.compile(rf"{re.escape(PAYLOAD_PREFIX)}\|(?P<az>{_AZ})\|(?P<ags>{_AGS})")
+#: a checksum as we write it, or anything in its place a forger may have put there
+_CHECKSUM = r"[A-Za-z0-9+/=_-]{0,64}"
+_PAYLOAD = re.compile(
+    rf"{re.escape(PAYLOAD_PREFIX)}\|(?P<az>{_AZ})\|(?P<ags>{_AGS})(?:\|(?P<checksum>{_CHECKSUM}))?"
+)
+#: bytes of the HMAC kept: 128 bits, 26 base32 characters, so the code stays small
+_CHECKSUM_BYTES = 16
 
 #: printed size of the QR code (with its quiet zone) and the print resolution it is scaled for
 _QR_MM = 30.0
 _PRINT_DPI = 300
 
 
-def qr_payload(az: str, ags: str) -> str:
-    """The QR code's text for one declaration; raises ValueError for a malformed Az. or AGS."""
-    payload = f"{PAYLOAD_PREFIX}|{az}|{ags}"
+class QrPayload(NamedTuple):
+    az: str
+    ags: str
+    #: "" for a code printed before there were checksums
+    checksum: str
+
+
+def qr_payload(az: str, ags: str, key: bytes) -> str:
+    """The QR code's text for one declaration, with its checksum under ``key``; raises
+    ValueError for a malformed Az. or AGS."""
+    payload = f"{PAYLOAD_PREFIX}|{az}|{ags}|{payload_checksum(az, ags, key)}"
     if parse_payload(payload) is None:
         raise ValueError(f"Kein gültiges Aktenzeichen/AGS-Paar: {az!r}, {ags!r}")
     return payload
 
 
-def parse_payload(text: str) -> tuple[str, str] | None:
-    """(Az., AGS) of one of our QR payloads; None for any other code (URL, invoice, …)."""
+def payload_checksum(az: str, ags: str, key: bytes) -> str:
+    """The checksum of a declaration's Az. and AGS under ``key`` (base32, no padding)."""
+    if not key:
+        raise ValueError("Ohne Schlüssel gibt es keine Prüfsumme.")
+    message = f"{PAYLOAD_PREFIX}|{az}|{ags}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:_CHECKSUM_BYTES]
+    return base64.b32encode(digest).decode("ascii").rstrip("=")
+
+
+def checksum_matches(az: str, ags: str | None, checksum: str, key: bytes) -> bool:
+    """Whether ``checksum`` is the one the office's ``key`` gives this Az. and AGS."""
+    if not key or not ags or not checksum:
+        return False
+    return hmac.compare_digest(checksum, payload_checksum(az, ags, key))
+
+
+def parse_payload(text: str) -> QrPayload | None:
+    """Az., AGS and checksum of one of our QR payloads; None for any other code (URL, …)."""
     match = _PAYLOAD.fullmatch(text)
-    return (match["az"], match["ags"]) if match else None
+    return QrPayload(match["az"], match["ags"], match["checksum"] or "") if match else None
 
 
 def qr_png(payload: str) -> bytes:
@@ -122,8 +159,10 @@ _MONTHS: dict[str, int] = {
 _NUMERIC_DATE = re.compile(
     r"(?<!\d)(?P<d>\d{1,2})\s*\.\s*(?P<m>\d{1,2})\s*\.\s*(?P<y>\d{4}|\d{2})(?!\d)"
 )
+#: ``\s*(?:\.\s*)?`` rather than ``\s*\.?\s*``: two stars next to each other would try every
+#: split of a long run of spaces (quadratic on a padded text layer line)
 _NAMED_DATE = re.compile(
-    r"(?<!\d)(?P<d>\d{1,2})\s*\.?\s*(?P<m>[^\W\d_]{3,9})\.?\s*(?P<y>\d{4}|\d{2})(?!\d)"
+    r"(?<!\d)(?P<d>\d{1,2})\s*(?:\.\s*)?(?P<m>[^\W\d_]{3,9})\.?\s*(?P<y>\d{4}|\d{2})(?!\d)"
 )
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?!\d)")
 
@@ -226,11 +265,11 @@ def _details(text: str) -> _Details:
 def _label_pattern(label: str) -> re.Pattern[str]:
     """A label at the start of a line, after at most some OCR debris, up to its colon."""
     parts = []
-    for char in label.lower():
+    for char in label.lower().replace(", ", ","):
         if char == " ":
             parts.append(r"\s*")
-        elif char == ",":
-            parts.append(r"\s*[,.]?")
+        elif char == ",":  # one star before and one after the mark: never two side by side
+            parts.append(r"\s*(?:[,.]\s*)?")
         elif char == "ü":
             parts.append("(?:ü|u|ue)")
         else:
@@ -283,8 +322,25 @@ def _place_and_date(
     if parsed is None:
         return _cleaned(value), None
     day, start = parsed
-    place = re.sub(r"(?:[,\s]+(?:den|am))?[,\s]*$", "", value[:start], flags=re.IGNORECASE)
-    return _cleaned(place), day
+    return _cleaned(_place_before(value[:start])), day
+
+
+def _place_before(text: str) -> str:
+    """The place before a date, without a trailing „, den“ or „am“ and separators (no regex:
+    ``[,\s]*$`` searched over a long run of spaces is quadratic)."""
+    place = _without_separators(text)
+    for word in ("den", "am"):
+        head = place[: -len(word)]
+        if place[-len(word):].casefold() == word and head != _without_separators(head):
+            return _without_separators(head)
+    return place
+
+
+def _without_separators(text: str) -> str:
+    end = len(text)
+    while end and (text[end - 1] == "," or text[end - 1].isspace()):
+        end -= 1
+    return text[:end]
 
 
 def _neighbours(lines: list[str], number: int) -> list[str]:
@@ -335,18 +391,24 @@ _QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 @dataclass(frozen=True)
 class _QrHit:
     page: int
-    az: str
-    ags: str
+    code: QrPayload
     #: the code's rotation on the page in degrees, as zxing reports it
     orientation: int
 
 
 def qr_marks(data: bytes, *, max_pages: int = 2, timeout: float = 60.0) -> list[tuple[str, str]]:
     """(Az., AGS) of every declaration QR code on the first pages; other codes are ignored."""
+    return list(dict.fromkeys((code.az, code.ags) for code in qr_codes(
+        data, max_pages=max_pages, timeout=timeout)))
+
+
+def qr_codes(data: bytes, *, max_pages: int = 2, timeout: float = 60.0) -> list[QrPayload]:
+    """Every declaration QR code on the first pages with its checksum, those with one
+    first."""
     with tempfile.TemporaryDirectory(prefix="ews-erklaerung-") as folder:
         images = _page_images(data, Path(folder), max_pages=max_pages, timeout=timeout)
         hits = [hit for image in range(len(images)) for hit in _qr_hits(images, image)]
-    return list(dict.fromkeys((hit.az, hit.ags) for hit in hits))
+    return list(dict.fromkeys(hit.code for hit in sorted(hits, key=_unsigned_last)))
 
 
 def detect_declaration(
@@ -376,11 +438,13 @@ def confirmed_by_qr(mark: DeclarationMark, data: bytes, *, max_pages: int = 2,
                     timeout: float = 60.0) -> DeclarationMark:
     """A declaration read from the text layer, with Az. and AGS from its QR code where the
     text says otherwise: a scanner's own OCR may misread a digit, the code has a checksum."""
-    codes = qr_marks(data, max_pages=max_pages, timeout=timeout)
-    if not codes or (mark.az, mark.ags) == codes[0]:
+    codes = qr_codes(data, max_pages=max_pages, timeout=timeout)
+    if not codes:
         return mark
-    az, ags = codes[0]
-    return mark.model_copy(update={"az": az, "ags": ags, "method": "qr"})
+    az, ags, checksum = codes[0]
+    if (mark.az, mark.ags) == (az, ags):
+        return mark.model_copy(update={"checksum": checksum})
+    return mark.model_copy(update={"az": az, "ags": ags, "method": "qr", "checksum": checksum})
 
 
 def read_scan(data: bytes, *, texts: list[str], ocr: bool, max_pages: int,
@@ -393,7 +457,8 @@ def read_scan(data: bytes, *, texts: list[str], ocr: bool, max_pages: int,
     application when it is none."""
     with tempfile.TemporaryDirectory(prefix="ews-scan-") as folder:
         images = _page_images(data, Path(folder), max_pages=max_pages, timeout=timeout)
-        hit = next((hit for page in range(len(images)) for hit in _qr_hits(images, page)), None)
+        hits = [hit for page in range(len(images)) for hit in _qr_hits(images, page)]
+        hit = min(hits, key=_unsigned_last, default=None)
         if hit is not None:
             return _qr_mark(hit, texts, images, ocr=ocr, timeout=timeout), ""
         if not ocr:
@@ -426,10 +491,15 @@ def _qr_hits(images: list[Path], page: int) -> list[_QrHit]:
     with Image.open(images[page]) as picture:
         codes = zxingcpp.read_barcodes(picture, formats=_QR_ONLY)
     return [
-        _QrHit(page, *pair, orientation=code.orientation)
+        _QrHit(page, payload, orientation=code.orientation)
         for code in codes
-        if (pair := parse_payload(code.text)) is not None
+        if (payload := parse_payload(code.text)) is not None
     ]
+
+
+def _unsigned_last(hit: _QrHit) -> bool:
+    """A code with a checksum speaks for the document before one printed without."""
+    return not hit.code.checksum
 
 
 def _qr_mark(
@@ -440,7 +510,8 @@ def _qr_mark(
         text = page_text(_ocr_ready(images[hit.page], hit.orientation), timeout=timeout)
     details = _details(text)
     return DeclarationMark(
-        az=hit.az, ags=hit.ags, method="qr", signatory=details.signatory,
+        az=hit.code.az, ags=hit.code.ags, method="qr", checksum=hit.code.checksum,
+        signatory=details.signatory,
         function=details.function, signed_on=details.signed_on, place=details.place,
     )  # fmt: skip
 

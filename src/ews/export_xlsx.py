@@ -12,6 +12,7 @@ values come from outside (Excel/CSV injection).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import uuid
@@ -69,25 +70,29 @@ _FORMULA_START = ("=", "+", "-", "@")
 Cell = str | int | datetime | date | None
 
 
-def export_register(settings: Settings, target: Path) -> Path:
+def export_register(settings: Settings, target: Path, *, overwrite: bool = False) -> Path:
     """Write the whole register (decisions of the round, applications and input journal) to
-    ``target`` (.xlsx), atomically. Returns ``target``."""
+    ``target`` (.xlsx), atomically. Returns ``target``. An existing file (perhaps a sheet
+    with decisions not yet imported) is replaced only with ``overwrite``, else
+    ``FileExistsError``."""
     with session_factory(settings.db_url).begin() as session:
         decisions = selection.round_overview(session, settings.round.name)
     return write_register(target, application_records(settings), journal_records(settings),
-                          round_name=settings.round.name, decisions=decisions)
+                          round_name=settings.round.name, decisions=decisions,
+                          overwrite=overwrite)
 
 
 def write_register(target: Path, applications: Sequence[dict[str, Any]],
                    journal: Sequence[dict[str, Any]], *, round_name: str,
-                   decisions: Sequence[dict[str, Any]] | None = None) -> Path:
+                   decisions: Sequence[dict[str, Any]] | None = None,
+                   overwrite: bool = False) -> Path:
     """Write records as returned by ``ews.reports`` to ``target`` (.xlsx), atomically: to a
-    temporary file beside it, then renamed over it. With ``decisions`` (the records of
+    temporary file beside it, then given its name. With ``decisions`` (the records of
     ``selection.round_overview``) the sheet „Entscheidungen“ comes first. Raises ``OSError``
-    when it cannot."""
+    when it cannot, ``FileExistsError`` when ``target`` exists and ``overwrite`` is False."""
     workbook = register_workbook(applications, journal, round_name=round_name,
                                  decisions=decisions)
-    return _save_atomic(workbook, target)
+    return _save_atomic(workbook, target, overwrite=overwrite)
 
 
 ROSTER_SHEET = "Netzwerk"
@@ -99,8 +104,10 @@ ROSTER_HEADERS: tuple[str, ...] = (
 )
 
 
-def write_roster(target: Path, members: Sequence[dict[str, Any]]) -> Path:
-    """The network roster (records of ``ews.network.roster``) as one sheet, atomically."""
+def write_roster(target: Path, members: Sequence[dict[str, Any]], *,
+                 overwrite: bool = False) -> Path:
+    """The network roster (records of ``ews.network.roster``) as one sheet, atomically; an
+    existing file only with ``overwrite`` (else ``FileExistsError``)."""
     from ews.network import EHRENAMTSKARTE
 
     workbook = Workbook()
@@ -116,26 +123,42 @@ def write_roster(target: Path, members: Sequence[dict[str, Any]]) -> Path:
         _unknown_or_yes_no(m["kontinuierliche_mitarbeit"]),
         _unknown_or_yes_no(m["erklaerung_unterzeichnet"]), m["quelle"] or None,
         m["notiz"] or None] for m in members])
-    return _save_atomic(workbook, target)
+    return _save_atomic(workbook, target, overwrite=overwrite)
 
 
 def _unknown_or_yes_no(value: bool | None) -> str:
     return "unbekannt" if value is None else ("ja" if value else "nein")
 
 
-def _save_atomic(workbook: Any, target: Path) -> Path:
-    """Save to a temporary file beside ``target``, then rename it over ``target``."""
+def _save_atomic(workbook: Any, target: Path, *, overwrite: bool) -> Path:
+    """Save to a temporary file beside ``target``, then rename it over ``target`` (with
+    ``overwrite``) or give it the name only while no file has it."""
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with temporary.open("xb") as handle:
             workbook.save(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            _name_if_free(temporary, target)
+    finally:
         temporary.unlink(missing_ok=True)
-        raise
     return target
+
+
+def _name_if_free(temporary: Path, target: Path) -> None:
+    """A hard link fails atomically when the name is taken, so a file staff saved a moment
+    ago is never replaced; without hard links (some network shares) a check comes first."""
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(temporary, target)
 
 
 def register_workbook(applications: Sequence[dict[str, Any]],

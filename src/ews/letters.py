@@ -276,7 +276,8 @@ def sample_letter_data(kind: LetterKind) -> LetterData:
         hvb_name="Erika Mustermann",
         hvb_function="Bürgermeisterin",
         contact_person="Maria Beispiel",
-        qr_payload="EWS-GE|13.0.70-001/2027|05999999",
+        # a code of the real size; its checksum is made up (a template check has no key)
+        qr_payload="EWS-GE|13.0.70-001/2027|05999999|XPVVNAQEYJ34C6JXXFBLAL5OFE",
         signed_by="Erika Mustermann",
         signed_function="Bürgermeisterin",
         signed_on=date(2027, 6, 1),

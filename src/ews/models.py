@@ -116,6 +116,9 @@ class DeclarationMark(BaseModel):
     az: str
     ags: str | None = None
     method: Literal["qr", "text", "ocr"]
+    #: the checksum our QR code carried: None without a code of ours, "" for a code printed
+    #: before there were checksums
+    checksum: str | None = None
     signatory: str | None = None
     function: str | None = None
     signed_on: date | None = None

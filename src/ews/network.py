@@ -6,23 +6,31 @@ municipality's under a new one. Its QR code carries that Az. and the municipalit
 the signed copy that comes back — scanned into the inbox or attached to a mail — is filed with
 its case (``record_return``, called by the intake in its deciding transaction), the
 signatory, function and date go into the roster, and a Beitrittsbestätigung is written.
+
+The code also carries a checksum (HMAC under ``EWS_NETWORK__QR_KEY``), so nobody can print a
+code that "returns" the declaration of a municipality that did not sign. Only a valid
+checksum files a return by itself; a wrong one is refused as forged or altered. A code without
+one (printed before there were checksums) or an Az. read only from the text is refused too,
+unless ``EWS_NETWORK__ACCEPT_UNSIGNED``; staff check such an input and file it by hand
+(``file_return_by_hand``, ``ews netzwerk zuordnen``), logged with their name.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ews import register
 from ews.deadlines import BERLIN
-from ews.declaration_scan import qr_payload
-from ews.errors import EwsError
+from ews.declaration_scan import checksum_matches, qr_payload
+from ews.errors import ConfigurationError, EwsError
 from ews.forms import assess_fields
 from ews.letters import LetterData
 from ews.models import (
+    OUTCOME_LABELS,
     DeclarationMark,
     LetterKind,
     Municipality,
@@ -32,6 +40,15 @@ from ews.models import (
 )
 from ews.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
 from ews.settings import Settings
+
+if TYPE_CHECKING:
+    from ews.pipeline import InputResult
+
+#: a key shorter than this is refused: scripts/setup.sh generates 43 characters
+MIN_KEY_CHARS = 16
+#: the staff's hint in every refusal of a declaration
+_BY_HAND = ("Das Programmbüro prüft das Dokument und ordnet es gegebenenfalls von Hand zu "
+            "(ews netzwerk zuordnen EINGANGSNUMMER AKTENZEICHEN).")
 
 #: Ehrenamtskarte NRW status of a member (domain facts 4.4), with its German words
 EHRENAMTSKARTE = {
@@ -87,7 +104,43 @@ def declaration_data(row: DeclarationRow, recipient: Recipient, settings: Settin
         letter_date=now.astimezone(BERLIN).date(), round_name=settings.round.name,
         kommune_name=row.kommune_name, ags=row.ags, hvb_name=row.hvb_name,
         hvb_function=row.hvb_function, contact_person=row.contact_person,
-        qr_payload=qr_payload(row.az, row.ags))
+        qr_payload=qr_payload(row.az, row.ags, qr_key(settings)))
+
+
+def qr_key(settings: Settings) -> bytes:
+    """The key of the QR codes' checksums; ConfigurationError when none is set up."""
+    key = settings.network.qr_key.get_secret_value().strip()
+    if len(key) < MIN_KEY_CHARS:
+        raise ConfigurationError(
+            "Für den QR-Code der Gemeinsamen Erklärung fehlt der Schlüssel EWS_NETWORK__QR_KEY "
+            f"(mindestens {MIN_KEY_CHARS} Zeichen) in config/ews.env; scripts/setup.sh legt "
+            "ihn an. Auf allen Rechnern muss derselbe stehen.")
+    return key.encode()
+
+
+def unproven_reason(mark: DeclarationMark, settings: Settings) -> str | None:
+    """Why a recognised declaration may not be filed by itself (German), or None when its
+    QR code's checksum proves it is the document we issued for that Az. and AGS."""
+    where = f"Die Gemeinsame Erklärung mit dem Aktenzeichen {mark.az}"
+    if mark.checksum:
+        try:
+            key = qr_key(settings)
+        except ConfigurationError as exc:
+            return f"{where} kann nicht geprüft werden: {exc} {_BY_HAND}"
+        if checksum_matches(mark.az, mark.ags, mark.checksum, key):
+            return None
+        return ("Der QR-Code der Gemeinsamen Erklärung ist nicht gültig (Prüfsumme stimmt "
+                f"nicht): Er wurde nicht von uns für das Aktenzeichen {mark.az} und diese Kommune "
+                "ausgestellt oder wurde verändert. Das Dokument wurde nicht zugeordnet. Bitte "
+                "verwenden Sie das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei "
+                f"uns nach. {_BY_HAND}")
+    if settings.network.accept_unsigned:
+        return None
+    if mark.checksum == "":
+        return (f"{where} trägt einen QR-Code ohne Prüfsumme (eine ältere Fassung des "
+                f"Dokuments); sie wird nicht selbsttätig zugeordnet. {_BY_HAND}")
+    return (f"{where} wurde nur an ihrem Text erkannt, ein gültiger QR-Code war nicht lesbar; "
+            f"sie wird nicht selbsttätig zugeordnet. {_BY_HAND}")
 
 
 def issue_on_demand(session: Session, municipality: Municipality, settings: Settings,
@@ -137,7 +190,15 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
                   now: datetime, received: datetime) -> LetterData | None:
     """A signed declaration came back as input ``row`` (caller's deciding transaction): file
     it with its case, record the member, and return the Beitrittsbestätigung to write (None
-    when there is none: unknown Az. or already returned). Sets the input's outcome."""
+    when there is none: not proven by its checksum, unknown Az. or already returned). Sets the
+    input's outcome."""
+    refusal = unproven_reason(mark, settings)
+    if refusal is not None:
+        row.outcome, row.reasons = Outcome.INVALID.value, [refusal]
+        register.log_event(session, actor="posteingang", action="erklaerung-abgewiesen",
+                           subject=mark.az, detail={"eingang": row.id, "ags": mark.ags,
+                                                    "erkannt": mark.method, "grund": refusal})
+        return None
     declaration = declaration_by_az(session, mark.az)
     if declaration is None or (mark.ags and mark.ags != declaration.ags):
         row.outcome = Outcome.INVALID.value
@@ -146,6 +207,53 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
             "dem bei uns keine Erklärung dieser Kommune ausgestellt ist. Bitte verwenden Sie "
             "das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei uns nach."]
         return None
+    return _file_return(session, row, declaration, mark, settings, now, received,
+                        actor="posteingang", recognised=mark.method)
+
+
+def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: str,
+                        now: datetime, signatory: str = "", function: str = "",
+                        signed_on: date | None = None) -> InputResult:
+    """Staff file a refused input (a QR code without or with a wrong checksum, a scan the
+    intake did not recognise) as the signed return of the declaration ``az``, after checking
+    it themselves: the intake's filing, logged with ``actor``, and the Beitrittsbestätigung
+    written. NetworkError (German) when that cannot be."""
+    from ews.database import session_factory
+    from ews.pipeline import letter_path, process_input
+
+    with session_factory(settings.db_url).begin() as session:
+        register.lock_decisions(session)
+        row = session.get(Input, input_id)
+        if row is None or row.state == "claimed":
+            raise NetworkError(f"Eingang {input_id} gibt es nicht oder er ist noch nicht "
+                               "verarbeitet (ews journal).")
+        if row.outcome != Outcome.INVALID.value:
+            label = OUTCOME_LABELS.get(row.outcome or "", row.outcome)
+            raise NetworkError(f"Eingang {input_id} ist „{label}“; von Hand zuordnen lässt "
+                               "sich nur ein abgewiesener (ungültiger) Eingang.")
+        declaration = declaration_by_az(session, az.strip())
+        if declaration is None:
+            raise NetworkError(f"Zum Aktenzeichen {az} ist keine Gemeinsame Erklärung "
+                               "ausgestellt (ews erklaerung).")
+        mark = DeclarationMark(az=declaration.az, ags=declaration.ags, method="text",
+                               signatory=signatory.strip() or None,
+                               function=function.strip() or None, signed_on=signed_on)
+        confirmation = _file_return(session, row, declaration, mark, settings, now,
+                                    row.stamped_at or row.received_at, actor=actor,
+                                    recognised="von Hand")
+        row.reasons = [f"Von Hand als Gemeinsame Erklärung {declaration.az} zugeordnet von "
+                       f"{actor} am {now.astimezone(BERLIN):%d.%m.%Y}.", *row.reasons]
+        if confirmation is not None:
+            register.plan_letter(session, input_id=row.id, application_id=row.application_id,
+                                 kind=confirmation.kind.value, reference=confirmation.reference,
+                                 docx_path=letter_path(confirmation, settings),
+                                 data=confirmation.model_dump(mode="json"))
+    return process_input(input_id, settings, now)
+
+
+def _file_return(session: Session, row: Input, declaration: DeclarationRow,
+                 mark: DeclarationMark, settings: Settings, now: datetime, received: datetime,
+                 *, actor: str, recognised: str) -> LetterData | None:
     row.outcome, row.declaration_id = Outcome.DECLARATION.value, declaration.id
     row.application_id = declaration.application_id
     row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
@@ -171,10 +279,10 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
     declaration.returned_at = received
     joined = received.astimezone(BERLIN).date()
     member = join(session, declaration, signatory=signatory, function=function,
-                  signed_on=signed_on, joined_on=joined, actor="posteingang", now=now)
-    register.log_event(session, actor="posteingang", action="erklaerung-eingegangen",
+                  signed_on=signed_on, joined_on=joined, actor=actor, now=now)
+    register.log_event(session, actor=actor, action="erklaerung-eingegangen",
                        subject=declaration.az,
-                       detail={"eingang": row.id, "ags": declaration.ags, "erkannt": mark.method,
+                       detail={"eingang": row.id, "ags": declaration.ags, "erkannt": recognised,
                                "unterzeichnet_von": signatory, "funktion": function,
                                "datum": signed_on.isoformat()})
     return LetterData(

@@ -225,6 +225,19 @@ class StorageSettings(BaseModel):
         return f"{self.url}{folder}" if self.url.endswith("/") else f"{self.url}/{folder}"
 
 
+class NetworkSettings(BaseModel):
+    """The Gemeinsame Erklärung of the Kommunen-Netzwerk and its QR code."""
+
+    #: secret of the checksum (HMAC-SHA256) in the declaration's QR code: only a code the
+    #: service printed files a returned declaration by itself. The same on every machine;
+    #: scripts/setup.sh generates one. A new key invalidates the codes already sent.
+    qr_key: SecretStr = SecretStr("")
+    #: also file a returned declaration by itself without a valid checksum: a code printed
+    #: before there were checksums, or only the Az. in its text (QR code unreadable). Off:
+    #: staff check those and file them with ``ews netzwerk zuordnen``
+    accept_unsigned: bool = False
+
+
 class PrefectSettings(BaseModel):
     """The local Prefect server started by ``ews serve``."""
 
@@ -263,6 +276,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     rundschreiben: CircularSettings = CircularSettings()
     storage: StorageSettings = StorageSettings()
+    network: NetworkSettings = NetworkSettings()
     #: sender address of answers (default: the office's e-mail address)
     mail_from: str | None = None
 

@@ -158,12 +158,16 @@ def test_journal_sheet(exported: tuple[Settings, Path]) -> None:
     assert sheet.cell(4, 7).alignment.wrap_text
 
 
-def test_export_replaces_an_existing_file_and_leaves_no_temporary(
+def test_export_replaces_an_existing_file_only_when_asked_and_leaves_no_temporary(
         exported: tuple[Settings, Path], tmp_path: Path) -> None:
     settings, _ = exported
     target = tmp_path / "alt.xlsx"
     target.write_bytes(b"alte Fassung")
-    export_register(settings, target)
+    with pytest.raises(FileExistsError):
+        export_register(settings, target)
+    assert target.read_bytes() == b"alte Fassung"
+    assert [p.name for p in tmp_path.iterdir()] == ["alt.xlsx"]
+    export_register(settings, target, overwrite=True)
     assert load_workbook(target).sheetnames == ["Entscheidungen", "Bewerbungen",
                                                 "Eingangsjournal"]
     assert [p.name for p in tmp_path.iterdir()] == ["alt.xlsx"]
@@ -204,3 +208,38 @@ def test_cli_writes_the_register_and_reports_unwritable_targets(cli_env: Path) -
     assert missing.exit_code == 1
     assert "konnte nicht geschrieben werden" in flat(missing.output)
     assert "gibt es nicht" in flat(missing.output)
+
+
+def test_cli_keeps_an_edited_sheet_unless_told_to_overwrite(cli_env: Path) -> None:
+    target = cli_env / "register.xlsx"
+    assert CliRunner().invoke(app, ["export", str(target)]).exit_code == 0
+    edited = target.read_bytes() + b"Entscheidungen eingetragen"
+    target.write_bytes(edited)
+
+    refused = CliRunner().invoke(app, ["export", str(target)])
+
+    assert refused.exit_code == 2
+    message = flat(refused.output)
+    assert f"Die Datei {target} gibt es schon" in message
+    assert "--ueberschreiben" in message and f"ews import {target}" in message
+    assert target.read_bytes() == edited
+    replaced = CliRunner().invoke(app, ["export", str(target), "--ueberschreiben"])
+    assert replaced.exit_code == 0, replaced.output
+    assert load_workbook(target).sheetnames[0] == "Entscheidungen"
+
+
+def test_cli_network_export_keeps_an_existing_file_unless_told_to_overwrite(
+        cli_env: Path) -> None:
+    target = cli_env / "netzwerk.xlsx"
+    target.write_bytes(b"von Hand ergaenzt")
+
+    refused = CliRunner().invoke(app, ["netzwerk", "export", str(target)])
+
+    assert refused.exit_code == 2
+    assert f"Die Datei {target} gibt es schon" in flat(refused.output)
+    assert "--ueberschreiben" in flat(refused.output)
+    assert target.read_bytes() == b"von Hand ergaenzt"
+    replaced = CliRunner().invoke(app, ["netzwerk", "export", str(target), "--ueberschreiben"])
+    assert replaced.exit_code == 0, replaced.output
+    assert load_workbook(target).sheetnames == ["Netzwerk"]
+    assert [p.name for p in cli_env.iterdir() if p.name.endswith(".tmp")] == []

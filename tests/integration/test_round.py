@@ -91,7 +91,9 @@ def test_a_whole_round_from_25_applications_to_the_network(
     assert "angenomen" in refused.output and "fehlt" in refused.output
     with session_factory(office.db_url).begin() as session:
         assert not selection.accepted(session, "EWS 6")
-    runner.invoke(app, ["export", str(sheet_path)], env=cli_env(office))
+    again = runner.invoke(app, ["export", str(sheet_path), "--ueberschreiben"],
+                          env=cli_env(office))
+    assert again.exit_code == 0, again.output
     _fill_sheet(sheet_path, wanted, mistakes=False)
     imported = runner.invoke(app, ["import", str(sheet_path), "--von", "frau.meier"],
                              env=cli_env(office))

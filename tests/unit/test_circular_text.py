@@ -1,10 +1,39 @@
-"""A circular's Markdown as the HTML and plain-text parts of its mail."""
+"""A circular's Markdown as the HTML and plain-text parts of its mail and as Word paragraphs,
+and values from outside (a salutation from a form or the contact list) filled in as text."""
 
 from __future__ import annotations
 
-from ews.circular_text import markdown_html, markdown_plain
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from ews.circular_drafts import compiled_text, fill_plain, fill_text
+from ews.circular_mailing import Letterhead, circular_mail
+from ews.circular_text import add_markdown, markdown_html, markdown_literal, markdown_plain
+from ews.settings import Settings
 
 HOSTILE = "<script>alert(1)</script> & <w:t>x</w:t> {{ 7*7 }} {% if x %}"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+#: salutations as a form or a contact list may carry them; each must show as written
+MARKUP_VALUES = [
+    "Frau [x](http://evil.example)",
+    "Herr **bold** _kursiv_",
+    '<a href="http://evil.example">Frau Muster</a>',
+    "Herr `code` ``zwei``",
+    "# Überschrift",
+    "Frau Muster\n- Liste\n\n1. Punkt",
+    "![Bild](http://evil.example/pixel.png)",
+    "Frau <http://evil.example> <ews@evil.example>",
+    "Herr https://evil.example/pfad www.evil.example",
+    "Frau &amp; &#60;b&#62; \\*",
+    "| a | b |",
+    "    eingerückt",
+    "> Zitat",
+]
 
 
 def test_html_is_a_fragment_with_headings_and_emphasis() -> None:
@@ -127,3 +156,90 @@ def test_plain_image_becomes_its_text_and_address() -> None:
     assert markdown_plain("![Plan](https://example.org/plan.png)") == (
         "Plan (https://example.org/plan.png)\n"
     )
+
+
+# --- values from outside stay text ---------------------------------------------------------
+
+
+def _shown(value: str) -> str:
+    """How a value shows when it is text: one line, no surrounding spaces."""
+    return " ".join(line.strip() for line in value.splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("value", MARKUP_VALUES)
+def test_filled_in_value_shows_literally_in_text_and_html(value: str) -> None:
+    markdown = fill_text("{{ anrede }},\n\nfür {{ kommune }} gilt:\n", {
+        "anrede": value, "kommune": value})
+
+    html = markdown_html(markdown)
+    plain = markdown_plain(markdown)
+
+    assert not re.search(r"<(a|img|h\d|ul|ol|li|code|pre|strong|em|blockquote|table)\b", html)
+    assert html.count("<p>") == 2
+    assert plain == f"{_shown(value)},\n\nfür {_shown(value)} gilt:\n"
+
+
+@pytest.mark.parametrize("value", MARKUP_VALUES)
+def test_filled_in_value_shows_literally_in_word(value: str) -> None:
+    document = Document()
+    add_markdown(document, fill_text("Liebe {{ anrede }}, hallo.\n", {"anrede": value}))
+
+    [paragraph] = document.paragraphs
+    assert paragraph.text == f"Liebe {_shown(value)}, hallo."
+    assert paragraph.style is not None and paragraph.style.name == "Normal"
+    assert not paragraph._p.xpath(".//w:hyperlink")
+
+
+def test_escaped_value_keeps_the_staffs_own_markdown_working() -> None:
+    markdown = fill_text("**Wichtig** für {{ kommune }}: [Programm](https://example.org)\n",
+                         {"kommune": "Stadt **Hagen**"})
+
+    assert markdown_html(markdown) == (
+        "<p><strong>Wichtig</strong> für Stadt **Hagen**: "
+        '<a href="https://example.org">Programm</a></p>\n')
+
+
+def test_numbers_and_office_values_are_escaped_too() -> None:
+    markdown = fill_text("{{ tage_bis_frist }} Tage; {{ buero.email }}\n",
+                         {"tage_bis_frist": 12, "buero": {"email": "ews_buero@example.org"}})
+
+    assert markdown == "12 Tage; ews\\_buero\\@example\\.org\n"
+    assert markdown_plain(markdown) == "12 Tage; ews_buero@example.org\n"
+
+
+def test_title_is_filled_as_plain_text() -> None:
+    assert fill_plain("Monatsinfo {{ monat }} (Teil 2)", {"monat": "Mai 2027"}) == (
+        "Monatsinfo Mai 2027 (Teil 2)")
+
+
+def test_literal_is_one_line_without_surrounding_spaces() -> None:
+    assert markdown_literal("  Frau\r\n\n  Muster  ") == "Frau Muster"
+    assert markdown_literal("a.b") == "a\\.b"
+
+
+def _mail(salutation: str, kommune: str) -> EmailMessage:
+    settings = Settings(_env_file=None, templates_dir=TEMPLATES)  # type: ignore[call-arg]
+    head = Letterhead(subject="Mitteilung 1/2027: Test", mitteilung="Mitteilung 1/2027",
+                      body=compiled_text("für {{ kommune }} gilt: **fett**.\n"),
+                      values={}, files=())
+    return circular_mail(settings, head, kommune=kommune, salutation=salutation,
+                         recipients=["team@example.org"], key="k",
+                         now=datetime(2027, 5, 1, 9, tzinfo=UTC))
+
+
+def _part(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body(preferencelist=(subtype,))
+    assert part is not None
+    return str(part.get_content())
+
+
+@pytest.mark.parametrize("value", MARKUP_VALUES)
+def test_mail_shows_a_hostile_salutation_as_text(value: str) -> None:
+    message = _mail(f"Guten Tag {value}", "Stadt Hagen")
+
+    html, text = _part(message, "html"), _part(message, "plain")
+    assert not re.search(r"""(href|src)=["'][^"']*evil""", html)  # the footer has its links
+    assert not re.search(r"<(img|h\d|ul|ol|li|code|pre|em|blockquote|table)\b", html)
+    assert html.count("<strong>") == 1  # the text's own **fett**
+    assert f"{_shown(f'Guten Tag {value}')}," in text
+    assert "für Stadt Hagen gilt: fett." in text

@@ -1,4 +1,5 @@
-"""Recognising the returned Gemeinsame Erklärung in text (pure: mark_in_text, QR payloads)."""
+"""Recognising the returned Gemeinsame Erklärung in text (pure: mark_in_text, QR payloads and
+their checksums, and which evidence files a return by itself)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,24 @@ import re
 from datetime import date
 
 import pytest
+from pydantic import SecretStr
 
 from ews.blank_form import CHECKBOX_FIELDS, LABELS
 from ews.declaration_scan import (
     PAYLOAD_PREFIX,
     DeclarationMark,
+    QrPayload,
+    checksum_matches,
     mark_in_text,
     parse_payload,
+    payload_checksum,
     qr_payload,
 )
+from ews.network import unproven_reason
+from ews.settings import NetworkSettings, Settings
 from tests.pdfgen import VALUES
+
+KEY = b"ein-schluessel-nur-fuer-diesen-test"
 
 TITLE = "Gemeinsame Erklärung zur Förderung des bürgerschaftlichen Engagements in NRW"
 SUBTITLE = "Beitritt zum Kommunen-Netzwerk: engagiert in NRW"
@@ -69,9 +78,13 @@ def application_text(values: dict[str, str | bool]) -> str:
 # --- the QR payload -------------------------------------------------------------------------
 
 
-def test_payload_carries_az_and_municipality_key() -> None:
-    assert qr_payload("13.0.70-007/2027", "05914000") == "EWS-GE|13.0.70-007/2027|05914000"
-    assert PAYLOAD_PREFIX == "EWS-GE"
+def test_payload_carries_az_municipality_key_and_checksum() -> None:
+    payload = qr_payload("13.0.70-007/2027", "05914000", KEY)
+
+    prefix, az, ags, checksum = payload.split("|")
+    assert (prefix, az, ags) == (PAYLOAD_PREFIX, "13.0.70-007/2027", "05914000")
+    assert re.fullmatch(r"[A-Z2-7]{26}", checksum)  # 16 bytes of HMAC-SHA256, base32
+    assert len(payload) <= 60  # fits a version 5 code at error correction Q
 
 
 @pytest.mark.parametrize(
@@ -79,7 +92,28 @@ def test_payload_carries_az_and_municipality_key() -> None:
     [("13.0.70-007/2027", "05914000"), ("13.0.70-123456/2031", "05958"), ("4-1/2027", "05111000")],
 )
 def test_payload_round_trips_for_municipalities_and_kreise(az: str, ags: str) -> None:
-    assert parse_payload(qr_payload(az, ags)) == (az, ags)
+    parsed = parse_payload(qr_payload(az, ags, KEY))
+    assert parsed is not None and (parsed.az, parsed.ags) == (az, ags)
+    assert checksum_matches(az, ags, parsed.checksum, KEY)
+
+
+def test_checksum_depends_on_key_az_and_municipality() -> None:
+    checksum = payload_checksum("13.0.70-007/2027", "05914000", KEY)
+    assert checksum_matches("13.0.70-007/2027", "05914000", checksum, KEY)
+    assert not checksum_matches("13.0.70-007/2027", "05914000", checksum, b"anderer-schluessel")
+    assert not checksum_matches("13.0.70-008/2027", "05914000", checksum, KEY)
+    assert not checksum_matches("13.0.70-007/2027", "05958", checksum, KEY)
+    assert not checksum_matches("13.0.70-007/2027", None, checksum, KEY)
+    assert not checksum_matches("13.0.70-007/2027", "05914000", "", KEY)
+    assert not checksum_matches("13.0.70-007/2027", "05914000", checksum, b"")
+
+
+def test_codes_without_or_with_a_made_up_checksum_are_still_read_as_ours() -> None:
+    """So that the register can tell an old code and a forged one from someone else's."""
+    assert parse_payload("EWS-GE|13.0.70-007/2027|05914000") == QrPayload(
+        "13.0.70-007/2027", "05914000", "")
+    assert parse_payload("EWS-GE|13.0.70-007/2027|05914000|x") == QrPayload(
+        "13.0.70-007/2027", "05914000", "x")
 
 
 @pytest.mark.parametrize(
@@ -89,7 +123,8 @@ def test_payload_round_trips_for_municipalities_and_kreise(az: str, ags: str) ->
         "SPC\n0200\n1\nCH4431999123000889012\nS\nRobert Schneider AG",
         "BCD\n002\n1\nSCT\n\nStadt Hagen\nDE02300209000106531065\nEUR12.30",
         "EWS-GE|13.0.70-007/2027",
-        "EWS-GE|13.0.70-007/2027|05914000|x",
+        "EWS-GE|13.0.70-007/2027|05914000|<script>",
+        "EWS-GE|13.0.70-007/2027|05914000|" + "A" * 65,
         "EWS-GE|13.0.70-007/27|05914000",
         "EWS-GE|13.0.70-007/2027|0591400",
         "EWS-GE|13.0.70/2027|05914000",
@@ -107,7 +142,60 @@ def test_other_codes_are_not_our_payload(text: str) -> None:
 @pytest.mark.parametrize(("az", "ags"), [("13.0.70-007", "05914000"), ("13.0.70-007/2027", "x")])
 def test_payload_refuses_a_malformed_az_or_key(az: str, ags: str) -> None:
     with pytest.raises(ValueError):
-        qr_payload(az, ags)
+        qr_payload(az, ags, KEY)
+
+
+def test_payload_needs_a_key() -> None:
+    with pytest.raises(ValueError):
+        qr_payload("13.0.70-007/2027", "05914000", b"")
+
+
+# --- which evidence files a return by itself ----------------------------------------------
+
+
+def _settings(key: str = KEY.decode(), *, accept_unsigned: bool = False) -> Settings:
+    network = NetworkSettings(qr_key=SecretStr(key), accept_unsigned=accept_unsigned)
+    return Settings(_env_file=None, network=network)  # type: ignore[call-arg]
+
+
+def _mark(checksum: str | None, *, ags: str = "05914000", method: str = "qr") -> DeclarationMark:
+    return DeclarationMark(az="13.0.70-007/2027", ags=ags, method=method,  # type: ignore[arg-type]
+                           checksum=checksum)
+
+
+def test_a_valid_checksum_files_the_return() -> None:
+    checksum = payload_checksum("13.0.70-007/2027", "05914000", KEY)
+    assert unproven_reason(_mark(checksum), _settings()) is None
+    assert unproven_reason(_mark(checksum, method="text"), _settings()) is None
+
+
+@pytest.mark.parametrize(("key", "ags"), [(b"geraten-nicht-der-schluessel", "05914000"),
+                                          (KEY, "05958")])
+def test_a_forged_or_altered_code_is_refused_as_such(key: bytes, ags: str) -> None:
+    checksum = payload_checksum("13.0.70-007/2027", "05914000", key)
+    reason = unproven_reason(_mark(checksum, ags=ags), _settings(accept_unsigned=True))
+    assert reason is not None
+    assert reason.startswith("Der QR-Code der Gemeinsamen Erklärung ist nicht gültig "
+                             "(Prüfsumme stimmt nicht)")
+    assert "ews netzwerk zuordnen" in reason
+
+
+@pytest.mark.parametrize(("checksum", "method", "words"), [
+    ("", "qr", "QR-Code ohne Prüfsumme"), (None, "text", "nur an ihrem Text erkannt"),
+    (None, "ocr", "nur an ihrem Text erkannt")])
+def test_unsigned_evidence_is_left_to_staff_unless_accepted(
+        checksum: str | None, method: str, words: str) -> None:
+    reason = unproven_reason(_mark(checksum, method=method), _settings())
+    assert reason is not None and words in reason and "13.0.70-007/2027" in reason
+    assert "von Hand" in reason
+    accepted = _settings(accept_unsigned=True)
+    assert unproven_reason(_mark(checksum, method=method), accepted) is None
+
+
+def test_without_a_key_a_checksum_cannot_be_checked() -> None:
+    checksum = payload_checksum("13.0.70-007/2027", "05914000", KEY)
+    reason = unproven_reason(_mark(checksum), _settings(""))
+    assert reason is not None and "EWS_NETWORK__QR_KEY" in reason
 
 
 # --- the printed document -------------------------------------------------------------------
@@ -333,3 +421,31 @@ def test_date_in_a_neighbouring_field_or_sentence_is_not_the_signature_date() ->
     mark = mark_in_text(text)
     assert mark is not None
     assert mark.signed_on is None
+
+
+# --- text from outside cannot make the reading slow -----------------------------------------
+
+
+@pytest.mark.parametrize("padding", [
+    "Ort, Datum:{spaces}Hagen{spaces}, den{spaces}12.{spaces}Mai{spaces}2027",
+    "Ort{spaces}Datum:{spaces}x",
+    "Ort, Datum: 1{spaces}!",
+    "Ort, Datum: Hagen{spaces}x 12.05.2027",
+])
+def test_long_runs_of_spaces_are_read_in_linear_time(padding: str) -> None:
+    """A layout text layer pads lines with spaces; patterns with two stars side by side
+    (``\\s*\\.?\\s*``) took minutes for a line like these (quadratic backtracking)."""
+    import time
+
+    text = f"{TITLE}\nAktenzeichen: 13.0.70-007/2027\n" + padding.format(spaces=" " * 30_000)
+    started = time.perf_counter()
+    mark = mark_in_text(text)
+    assert time.perf_counter() - started < 10  # quadratic: over a minute
+    assert mark is not None and mark.az == "13.0.70-007/2027"
+
+
+def test_place_keeps_its_name_and_drops_den_or_am() -> None:
+    assert mark_in_text(printed(place_date="Hagen, den 12. Mai 2027")) == HAGEN
+    assert mark_in_text(printed(place_date="Minden,   12.05.2027")) == HAGEN.model_copy(
+        update={"place": "Minden"})
+    assert mark_in_text(printed(place_date="Hagen am 12.05.2027")) == HAGEN
