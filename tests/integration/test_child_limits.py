@@ -117,7 +117,7 @@ def test_pdftoppm_killed_on_timeout_leaves_no_process_of_its_group(tmp_path: Pat
 def test_tesseract_killed_on_timeout_leaves_no_process_of_its_group(tmp_path: Path) -> None:
     marker = uuid.uuid4().hex
     image = tmp_path / f"{marker}.pgm"
-    Image.effect_noise((2500, 2500), 120).convert("L").save(image)
+    Image.effect_noise((5000, 5000), 120).convert("L").save(image)  # ~9 s of work for tesseract
     thread, errors = run_in_thread(lambda: ocr.page_text(image, timeout=2.0))
 
     groups = wait_for(lambda: running_tool(marker, "tesseract"), 20)
@@ -279,7 +279,7 @@ def test_worker_killed_while_soffice_converts_leaves_no_soffice_behind(tmp_path:
     marker = uuid.uuid4().hex
     document = Document()
     for number in range(3000):
-        document.add_paragraph(f"Absatz {number}: " + "Text " * 40)
+        document.add_paragraph(f"Absatz {number}: " + "Text " * 400)  # ~13 s to convert
     document.save(tmp_path / "lang.docx")
     workers.outcome(workers.submit(_nothing, (), workers=1, memory_mb=730, timeout=60), 60)
 
