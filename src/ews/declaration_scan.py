@@ -123,7 +123,7 @@ _NUMERIC_DATE = re.compile(
     r"(?<!\d)(?P<d>\d{1,2})\s*\.\s*(?P<m>\d{1,2})\s*\.\s*(?P<y>\d{4}|\d{2})(?!\d)"
 )
 _NAMED_DATE = re.compile(
-    r"(?<!\d)(?P<d>\d{1,2})\s*\.?\s*(?P<m>[^\W\d_]{3,9})\.?\s*(?P<y>\d{4}|\d{2})(?!\d)"
+    r"(?<!\d)(?P<d>\d{1,2})\s*+(?:\.\s*+)?(?P<m>[^\W\d_]{3,9})\.?\s*(?P<y>\d{4}|\d{2})(?!\d)"
 )
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?!\d)")
 
@@ -227,10 +227,10 @@ def _label_pattern(label: str) -> re.Pattern[str]:
     """A label at the start of a line, after at most some OCR debris, up to its colon."""
     parts = []
     for char in label.lower():
-        if char == " ":
-            parts.append(r"\s*")
+        if char == " ":  # possessive: a long run of spaces is read once (see pdf_text)
+            parts.append(r"\s*+")
         elif char == ",":
-            parts.append(r"\s*[,.]?")
+            parts.append(r"\s*+[,.]?")
         elif char == "ü":
             parts.append("(?:ü|u|ue)")
         else:
@@ -283,7 +283,9 @@ def _place_and_date(
     if parsed is None:
         return _cleaned(value), None
     day, start = parsed
-    place = re.sub(r"(?:[,\s]+(?:den|am))?[,\s]*$", "", value[:start], flags=re.IGNORECASE)
+    # starts only where a run of commas and spaces starts: linear, not once per character
+    place = re.sub(r"(?<![,\s])(?:[,\s]+(?:den|am))?[,\s]*$", "", value[:start],
+                   flags=re.IGNORECASE)
     return _cleaned(place), day
 
 

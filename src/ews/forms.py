@@ -38,7 +38,8 @@ def _label(name: str) -> str:
 
 def normalise_round(text: str) -> str:
     """'EWS6', 'ews 6', 'EWS-6' → 'EWS 6'."""
-    match = re.fullmatch(r"\s*ews\s*[-–]?\s*(\d+)\s*", text, flags=re.IGNORECASE)
+    # possessive: the spaces around the dash are read once, not tried in every split
+    match = re.fullmatch(r"\s*+ews\s*+(?:[-–]\s*+)?(\d++)\s*+", text, flags=re.IGNORECASE)
     return f"EWS {match.group(1)}" if match else " ".join(text.split())
 
 
