@@ -113,6 +113,7 @@ class PreparedMail:
     has_pdf: bool
     claims: list[Claim]
     bounce: Bounce | None = None  # a delivery failure report about a mail of ours
+    oversized: bool = False  # too large to fetch: only its header was read
 
 
 def _prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
@@ -139,6 +140,9 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     crash, so nothing is written twice under two names)."""
     limit = settings.imap.max_attachment_mb * 1024 * 1024
     parsed = parse_mail(fetched.raw, max_attachment_bytes=limit)
+    # of an oversized mail only the header was fetched: its attachments were never read
+    skipped = [_too_large(settings.imap.max_mail_mb, fetched.size)] if fetched.oversized else \
+        list(parsed.skipped)
     # a bounce returns our own mail, PDFs included: never an application. Only a mail the
     # parser took for automatic, or whose PDFs lie in an enclosed message, can be one
     returned = parsed.automatic or any(pdf.found_in for pdf in parsed.pdfs)
@@ -163,8 +167,15 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
               for name, file_name, data in files]
     return PreparedMail(uidvalidity, fetched.uid, fetched.internaldate, parsed.message_id,
                         parsed.sender, parsed.subject[:998], automatic,
-                        list(parsed.skipped), hashlib.sha256(fetched.raw).hexdigest(),
-                        raw_path, bool(parsed.pdfs), claims, bounce)
+                        skipped, hashlib.sha256(fetched.raw).hexdigest(),
+                        raw_path, bool(parsed.pdfs), claims, bounce, fetched.oversized)
+
+
+def _too_large(max_mb: int, size: int) -> str:
+    size_mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
+    return (f"Die E-Mail ist größer als {max_mb} MB ({size_mb} MB) und wurde deshalb nicht "
+            "abgerufen; ihre Anhänge wurden nicht geprüft. Bitte senden Sie den "
+            "Bewerbungsbogen als PDF-Datei in einer kleineren E-Mail.")
 
 
 def _record_alone(settings: Settings, item: PreparedMail, now: datetime) -> list[int]:
@@ -199,7 +210,8 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
     if row.kind == "no_pdf":
         [claim] = item.claims
         opened = _input(session, row, claim, f"E-Mail {origin} (ohne PDF-Anhang)")
-        decide(session, opened.id, Assessment(reasons=[NO_PDF, *row.reasons]), settings, now)
+        reasons = row.reasons if item.oversized else [NO_PDF, *row.reasons]
+        decide(session, opened.id, Assessment(reasons=reasons), settings, now)
         return [opened.id]
     return [_input(session, row, claim, f"E-Mail {origin}: {claim.name}").id
             for claim in item.claims]

@@ -142,6 +142,8 @@ class ImapSettings(BaseModel):
     #: no successful contact with the server for this long is reported as an error
     silence_alarm_seconds: float = Field(default=1800.0, gt=0)
     max_attachment_mb: int = Field(default=25, ge=1)
+    #: a larger mail is not fetched whole: only its header, and it is answered as too large
+    max_mail_mb: int = Field(default=50, ge=1)
 
     @property
     def account(self) -> str:
