@@ -64,7 +64,10 @@ def _label_regex() -> re.Pattern[str]:
     alternatives = "|".join(f"(?P<{name}>{_label_pattern(LABELS[name])})" for name in names)
     return re.compile(
         rf"^\s*+(?P<prefix>.{{0,12}}?)\s*+(?:{alternatives})"
-        rf"(?P<sep>\s*[:;]|\s{{2,}}|\s*$|(?=\s*[\[{re.escape(_CHECK_SYMBOLS)}☐□]))(?P<rest>.*)$",
+        # atomic: on a line, rest always matches the first separator found; on text with a
+        # line break, trying every shorter separator before it would be quadratic
+        rf"(?P<sep>(?>\s*[:;]|\s{{2,}}|\s*$|(?=\s*[\[{re.escape(_CHECK_SYMBOLS)}☐□])))"
+        rf"(?P<rest>.*)$",
         re.IGNORECASE,
     )
 
