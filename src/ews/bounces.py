@@ -28,6 +28,7 @@ from email.errors import HeaderParseError
 from email.header import decode_header
 from email.message import Message
 from email.utils import collapse_rfc2231_value
+from functools import lru_cache
 
 # An MDN's block has a Final-Recipient but no failure, so a read receipt reads as "no failure".
 _STATUS_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status",
@@ -36,9 +37,12 @@ _ORIGINAL_TYPES = frozenset(
     {"message/rfc822", "message/global", "text/rfc822-headers", "message/global-headers"})
 _RECIPIENT_FIELDS = frozenset({"final-recipient", "original-recipient", "action"})
 # Bounds keep hostile input linear: parts read, characters searched, recipients, mentions read
-# per recipient, characters after a mention, characters of server text.
+# per recipient, characters after a mention, characters of server text, characters of the
+# notice searched for server text when it does not mention the recipient (real notices put it
+# within the first few KB), characters between "warning:" and its verb.
 _MAX_PARTS, _MAX_TEXT, _MAX_RECIPIENTS, _MAX_MENTIONS, _WINDOW, _MAX_DIAGNOSTIC = (
     200, 1_000_000, 50, 10, 3000, 500)
+_UNMENTIONED_WINDOW = 20_000
 
 _STATUS = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
 _ADDRESS = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
@@ -49,9 +53,14 @@ _SENDER_LINE = re.compile(r"(?im)^[ \t>]*(?:from|sender|reply-to|return-path|von
 _TYPE_PREFIX = re.compile(r"^\s*[A-Za-z][\w.-]*\s*;\s*")  # "smtp; ", "rfc822;", "X-Postfix; "
 _XTEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")  # RFC 6533 utf-8-addr-xtext
 _REPLY_HEAD = re.compile(r"^(\d{3})[ -](?:(\d\.\d{1,3}\.\d{1,3}) )?")
+# Server text quoted up to the end of its line: the pattern takes the rest of the line (so a
+# search reads each line once, however often the phrase repeats on it), the closing mark is
+# checked after. Exchange: „… remote server returned '550 …'“, Sendmail: „(reason: 550 …)“.
+_QUOTED_DIAGNOSTICS = (
+    (re.compile(r"remote server returned\s*'([^\n]*)", re.I), "'"),
+    (re.compile(r"\(reason: ([^\n]*)", re.I), ")"),
+)
 _DIAGNOSTICS = (
-    re.compile(r"remote server returned\s*'(.+?)'[ \t]*$", re.I | re.M),  # Exchange
-    re.compile(r"\(reason: ([^\n]+?)\)[ \t]*$", re.I | re.M),  # Sendmail
     re.compile(r"for the following reason:\s*(\S[^\n]*(?:\n[^\n]+)*)", re.I),  # GMX, 1&1
     re.compile(r"(?<![\w.])[45]\d\d[ -](?=[245]\.\d|[^\W\d]|[<#(\[])[^\n]*(?:\n[ \t]+\S[^\n]*)*"),
 )
@@ -68,7 +77,7 @@ _AUTO_REPLY_SUBJECT = re.compile(
 _BOUNCE_WORDS = re.compile(  # in the subject or the notice
     r"undeliver|unzustellbar|nicht zustellbar|delivery status notification|delivery fail"
     r"|returned mail|failure notice|returning message|delayed mail|non-?delivery"
-    r"|zustellung (?:fehlgeschlagen|verzögert)|warning: .*(?:delayed|could not send)"
+    r"|zustellung (?:fehlgeschlagen|verzögert)|warning: .{0,200}?(?:delayed|could not send)"
     r"|qmail-send program|created automatically by mail delivery software|transcript of session"
     r"|remote server returned|(?:information|informationen) f(?:or|ür) administrators?"
     r"|could ?n[o']t be delivered|was ?n[o']t delivered|nicht zugestellt|nicht erreicht"
@@ -341,10 +350,16 @@ def _windows(head: str, address: str, mentions: list[tuple[int, str]]) -> list[s
                  len(head)) for start in starts]
     windows = [head[start:min(end, start + _WINDOW)]
                for start, end in zip(starts, ends, strict=True)]
-    return windows or [head]
+    return windows or [head[:_UNMENTIONED_WINDOW]]
 
 
+@lru_cache(maxsize=64)  # recipients the notice does not mention share one window
 def _diagnostic_in(window: str) -> str:
+    for quoted, closing in _QUOTED_DIAGNOSTICS:
+        for quote in quoted.finditer(window):
+            text = quote.group(1).rstrip(" \t")
+            if len(text) > 1 and text.endswith(closing):
+                return _one_line(text[:-1])
     for pattern in _DIAGNOSTICS:
         found = pattern.search(window)
         if found:

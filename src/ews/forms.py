@@ -23,6 +23,7 @@ REGIERUNGSBEZIRKE = ("Arnsberg", "Detmold", "Düsseldorf", "Köln", "Münster")
 _MONTHS = {"januar": 1, "jänner": 1, "februar": 2, "märz": 3, "maerz": 3, "april": 4, "mai": 5,
            "juni": 6, "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11,
            "dezember": 12}
+_MAX_POPULATION_DIGITS = 12
 
 
 def _text(fields: RawFields, name: str) -> str | None:
@@ -38,7 +39,8 @@ def _label(name: str) -> str:
 
 def normalise_round(text: str) -> str:
     """'EWS6', 'ews 6', 'EWS-6' → 'EWS 6'."""
-    match = re.fullmatch(r"\s*ews\s*[-–]?\s*(\d+)\s*", text, flags=re.IGNORECASE)
+    # possessive: the spaces around the dash are read once, not tried in every split
+    match = re.fullmatch(r"\s*+ews\s*+(?:[-–]\s*+)?(\d++)\s*+", text, flags=re.IGNORECASE)
     return f"EWS {match.group(1)}" if match else " ".join(text.split())
 
 
@@ -66,8 +68,10 @@ def _year(text: str) -> int:
 
 
 def parse_population(text: str) -> int | None:
+    """A whole number written with or without thousands separators; None for anything else
+    (also superscripts, which ``int`` refuses, and more digits than any population has)."""
     digits = re.sub(r"[.\s  ']", "", text)
-    return int(digits) if digits.isdigit() else None
+    return int(digits) if digits.isdecimal() and len(digits) <= _MAX_POPULATION_DIGITS else None
 
 
 def _missing(fields: RawFields) -> list[str]:

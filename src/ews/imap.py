@@ -4,10 +4,16 @@ Thin and explicit: connect with verified TLS (implicit or STARTTLS), list the UI
 look at, fetch them in batches with their INTERNALDATE, apply the post-action, append a copy to
 the Sent folder, and IDLE. Every socket has a timeout; every server error becomes
 ``MailboxError`` with a German message, so callers can reconnect with backoff.
+
+Sizes are asked before bytes are fetched: a mail larger than ``max_mail_mb`` is fetched as its
+header only (``oversized``), so the caller can still give it one outcome. Removing a moved mail
+never expunges other clients' deleted mails: ``UID MOVE``, else ``UID EXPUNGE`` of our own UIDs
+(UIDPLUS), else no expunge at all (the mail keeps ``\\Deleted`` and the done keyword).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import ssl
@@ -25,6 +31,12 @@ from ews.settings import ImapSettings
 
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 _UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_MB = 1024 * 1024
+#: what of an oversized mail is fetched: its header, at most this many bytes of it
+_MAX_HEADER_BYTES = 256 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class MailboxError(EwsError):
@@ -35,7 +47,9 @@ class MailboxError(EwsError):
 class FetchedMail:
     uid: int
     internaldate: datetime  # when the office's server stored the mail (the receipt time)
-    raw: bytes
+    raw: bytes  # the whole mail; of an oversized one only its header (at most 256 KB)
+    size: int = 0  # RFC822.SIZE as the server reports it
+    oversized: bool = False  # larger than ``max_mail_mb``: not fetched whole
 
 
 def _tls_context(ca_file: Any) -> ssl.SSLContext:
@@ -115,6 +129,12 @@ class Mailbox:
                 "Anmeldung")
         except (OSError, imaplib2.IMAP4.error, imaplib2.IMAP4.abort) as exc:
             raise MailboxError(self._explain(exc)) from exc
+        # asked after login: the greeting's list lacks what a server offers logged-in users
+        # only (Dovecot: MOVE, UIDPLUS), and imaplib2 keeps the greeting's
+        data = self._call("Fähigkeiten abfragen", self.conn.capability)
+        self.capabilities = frozenset(
+            word.upper() for chunk in data if isinstance(chunk, bytes)
+            for word in chunk.decode("ascii", "replace").split())
         self.uidvalidity = self.select(settings.folder)
 
     def _explain(self, exc: BaseException) -> str:
@@ -141,22 +161,42 @@ class Mailbox:
         return int(data[0])
 
     def uids_to_look_at(self) -> list[int]:
-        """UIDs in the folder that the post-action has not marked (conservative SEARCH)."""
-        criteria = ["ALL"] if self.settings.done_action == "move" else \
-            ["UNKEYWORD", self.settings.done_keyword]
-        data = self._call("Suche", self.conn.uid, "SEARCH", *criteria)
+        """UIDs in the folder that the post-action has not marked (conservative SEARCH); in
+        the move mode, a mail that a server without MOVE and UIDPLUS could not remove carries
+        the done keyword."""
+        data = self._call("Suche", self.conn.uid, "SEARCH", "UNKEYWORD",
+                          self.settings.done_keyword)
         return sorted(int(uid) for chunk in data if chunk for uid in chunk.split())
 
     def fetch(self, uids: list[int]) -> Iterator[FetchedMail]:
-        """Fetch mails in batches (never one huge command), without setting \\Seen."""
-        size = self.settings.batch_size
-        for start in range(0, len(uids), size):
-            batch = ",".join(str(uid) for uid in uids[start:start + size])
-            data = self._call("Abruf", self.conn.uid, "FETCH", batch,
-                              "(UID INTERNALDATE BODY.PEEK[])")
-            for item in data:
-                if isinstance(item, tuple) and len(item) == 2:
-                    yield _fetched(item[0], item[1])
+        """Fetch mails in UID order, without setting \\Seen: their sizes first, then in
+        batches of at most ``batch_size`` mails and ``max_mail_mb`` together (never one huge
+        command); a mail larger than ``max_mail_mb`` as its header only (``oversized``)."""
+        limit = self.settings.max_mail_mb * _MB
+        for start in range(0, len(uids), self.settings.batch_size):
+            sizes = self._sizes(uids[start:start + self.settings.batch_size])
+            for batch in _batches(sizes, limit):
+                oversized = sizes[batch[0]] > limit
+                part = f"BODY.PEEK[HEADER]<0.{_MAX_HEADER_BYTES}>" if oversized else "BODY.PEEK[]"
+                data = self._call("Abruf", self.conn.uid, "FETCH",
+                                  ",".join(str(uid) for uid in batch),
+                                  f"(UID INTERNALDATE RFC822.SIZE {part})")
+                found = [_fetched(item[0], item[1], oversized) for item in data
+                         if isinstance(item, tuple) and len(item) == 2]
+                yield from sorted(found, key=lambda mail: mail.uid)
+
+    def _sizes(self, uids: list[int]) -> dict[int, int]:
+        """RFC822.SIZE by UID; a mail deleted meanwhile is missing."""
+        data = self._call("Größen", self.conn.uid, "FETCH", ",".join(str(uid) for uid in uids),
+                          "(UID RFC822.SIZE)")
+        sizes: dict[int, int] = {}
+        for item in data:
+            line = item[0] if isinstance(item, tuple) else item
+            uid, size = (_UID.search(line), _SIZE.search(line)) if isinstance(
+                line, bytes) else (None, None)
+            if uid is not None and size is not None:
+                sizes[int(uid.group(1))] = int(size.group(1))
+        return sizes
 
     def mark_done(self, uids: list[int]) -> None:
         """The post-action for these mails: move them to the done folder, or set the done
@@ -172,12 +212,22 @@ class Mailbox:
             return
         folder = self.settings.done_folder
         self.ensure_folder(folder)
-        if "MOVE" in self.conn.capabilities:
+        if "MOVE" in self.capabilities:
             self._call("Verschieben", self.conn.uid, "MOVE", uid_set, _quote(folder))
             return
         self._call("Kopieren", self.conn.uid, "COPY", uid_set, _quote(folder))
-        self._call("Löschen", self.conn.uid, "STORE", uid_set, "+FLAGS", r"(\Deleted)")
-        self._call("Aufräumen", self.conn.expunge)
+        # a plain EXPUNGE would also remove what other clients marked \Deleted in this folder
+        if "UIDPLUS" in self.capabilities:
+            self._call("Löschen", self.conn.uid, "STORE", uid_set, "+FLAGS", r"(\Deleted)")
+            self._call("Aufräumen", self.conn.uid, "EXPUNGE", uid_set)
+            return
+        self._call("Löschen", self.conn.uid, "STORE", uid_set, "+FLAGS",
+                   rf"(\Deleted {self.settings.done_keyword})")
+        log.warning("Der Mailserver kann weder verschieben (MOVE) noch gezielt löschen "
+                    "(UIDPLUS): die E-Mails %s wurden nach „%s“ kopiert und als gelöscht und "
+                    "„%s“ markiert, aber nicht entfernt, damit keine anderen als gelöscht "
+                    "markierten E-Mails im Ordner verloren gehen.", uid_set, folder,
+                    self.settings.done_keyword)
 
     def ensure_folder(self, folder: str) -> None:
         if folder in self._folders:
@@ -226,13 +276,34 @@ class Mailbox:
             pass
 
 
-def _fetched(header: bytes, raw: bytes) -> FetchedMail:
+def _batches(sizes: dict[int, int], limit: int) -> Iterator[list[int]]:
+    """UIDs in order, grouped so that a batch holds at most ``limit`` bytes; an oversized mail
+    (only its header is fetched) goes alone."""
+    batch: list[int] = []
+    total = 0
+    for uid in sorted(sizes):
+        size = sizes[uid]
+        if batch and (size > limit or total + size > limit):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+        if size > limit:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+def _fetched(header: bytes, raw: bytes, oversized: bool = False) -> FetchedMail:
     uid = _UID.search(header)
     date = _INTERNALDATE.search(header)
     if uid is None or date is None:
         raise MailboxError("Der Mailserver lieferte eine Nachricht ohne UID oder Eingangszeit.")
+    size = _SIZE.search(header)
     return FetchedMail(uid=int(uid.group(1)), internaldate=parse_internaldate(date.group(1)),
-                       raw=raw)
+                       raw=raw, size=int(size.group(1)) if size else len(raw),
+                       oversized=oversized)
 
 
 def parse_internaldate(value: bytes) -> datetime:

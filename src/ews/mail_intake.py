@@ -121,6 +121,7 @@ class PreparedMail:
     bounce: Bounce | None = None  # a delivery failure report about a mail of ours
     too_many: str | None = None  # German reason: more PDFs than the cap; the mail is one input
     unverified: str | None = None  # German reason: DMARC failed; never answered
+    oversized: bool = False  # too large to fetch: only its header was read
 
 
 def _prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
@@ -150,6 +151,9 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     parsed = parse_mail(fetched.raw, max_attachment_bytes=limit, max_pdfs=cap)
     check = sender_check(fetched.raw, settings.imap.authserv_id)
     too_many = too_many_pdfs(cap) if len(parsed.pdfs) > cap else None
+    # of an oversized mail only the header was fetched: its attachments were never read
+    skipped = [_too_large(settings.imap.max_mail_mb, fetched.size)] if fetched.oversized else \
+        list(parsed.skipped)
     # a bounce returns our own mail, PDFs included: never an application. Only a mail the
     # parser took for automatic, or whose PDFs lie in an enclosed message, can be one
     returned = parsed.automatic or any(pdf.found_in for pdf in parsed.pdfs)
@@ -176,10 +180,10 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     # the address answered: From, a Reply-To only when safe (mail_auth); shown when DMARC failed
     sender = check.from_address if check.failed else check.answer_to
     return PreparedMail(uidvalidity, fetched.uid, fetched.internaldate, parsed.message_id,
-                        sender, parsed.subject[:998], automatic,
-                        list(parsed.skipped), hashlib.sha256(fetched.raw).hexdigest(),
-                        raw_path, bool(parsed.pdfs), claims, bounce, too_many,
-                        check.failure_reason)
+                        sender, parsed.subject, automatic,
+                        skipped, hashlib.sha256(fetched.raw).hexdigest(),
+                        raw_path, bool(parsed.pdfs), claims, bounce, too_many=too_many,
+                        unverified=check.failure_reason, oversized=fetched.oversized)
 
 
 def too_many_pdfs(cap: int) -> str:
@@ -187,6 +191,13 @@ def too_many_pdfs(cap: int) -> str:
     return (f"Die E-Mail enthält mehr als {cap} PDF-Dateien; automatisch verarbeitet werden "
             f"höchstens {cap} je E-Mail. Eine Mitarbeiterin oder ein Mitarbeiter des "
             "Programmbüros sieht sich die E-Mail an.")
+
+
+def _too_large(max_mb: int, size: int) -> str:
+    size_mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
+    return (f"Die E-Mail ist größer als {max_mb} MB ({size_mb} MB) und wurde deshalb nicht "
+            "abgerufen; ihre Anhänge wurden nicht geprüft. Bitte senden Sie den "
+            "Bewerbungsbogen als PDF-Datei in einer kleineren E-Mail.")
 
 
 def attachment_file_name(number: int, name: str) -> str:
@@ -227,9 +238,11 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
     note = f" – {STAFF_NOTE}" if row.kind == "unverified" and not item.too_many else ""
     if item.too_many or not item.has_pdf:  # the mail itself is the one input
         [claim] = item.claims
-        what = f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many else "ohne PDF-Anhang"
+        what = (f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many
+                else "zu groß" if item.oversized else "ohne PDF-Anhang")
         opened = _input(session, row, claim, f"E-Mail {origin} ({what}){note}")
-        reasons = list(row.reasons) if item.too_many else [NO_PDF, *row.reasons]
+        reasons = (list(row.reasons) if item.too_many or item.oversized
+                   else [NO_PDF, *row.reasons])
         decide(session, opened.id, Assessment(reasons=reasons), settings, now)
         return [opened.id]
     return [_input(session, row, claim, f"E-Mail {origin}: {claim.name}{note}").id

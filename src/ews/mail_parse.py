@@ -70,6 +70,8 @@ import zipfile
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
+from functools import lru_cache
+from typing import Any
 
 from ews.folders import safe_name
 from ews.pdf_sniff import is_pdf, not_a_pdf_reason
@@ -97,7 +99,36 @@ _AUTO_SUBJECT = re.compile(
 )
 _SECOND_SIGNALS = ("x-auto-response-suppress", "x-ms-exchange-inbox-rules-loop",
                    "x-ms-exchange-generated-message-source")
-_DEFAULT = email.policy.default
+#: Parsing bounds. The email package's header parser spends about 5 µs per character, and
+#: parses a header again each time it is asked: of one header value only the first 2 KB are
+#: parsed (real ones are far shorter), each value once, and a mail (or an enclosed one) with
+#: more boundary lines than this is not opened.
+_MAX_HEADER_CHARS = 2048
+_MAX_PARTS = 200
+
+
+class _BoundedPolicy(email.policy.EmailPolicy):
+    """``email.policy.default``, parsing at most ``_MAX_HEADER_CHARS`` of a header value, and
+    an equal value only once."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):  # parsed already
+            return value
+        return _parsed_header(name, value.replace("\r", "").replace("\n", ""))
+
+
+_DEFAULT = _BoundedPolicy()
+
+
+def _parsed_header(name: str, value: str) -> Any:
+    """A header object from an unfolded value; immutable, so one may serve every part with the
+    same value."""
+    return _parsed_header_once(name.lower(), value[:_MAX_HEADER_CHARS])
+
+
+@lru_cache(maxsize=512)
+def _parsed_header_once(name: str, value: str) -> Any:
+    return _DEFAULT.header_factory(name, value)
 
 
 @dataclass(frozen=True)
@@ -126,15 +157,7 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * _MB, max_zip_memb
                max_depth: int = 3, max_pdfs: int | None = None) -> ParsedMail:
     """Read one mail as fetched by IMAP (RFC 822 bytes); never raises on malformed input.
     With ``max_pdfs``, stops looking (and unpacking) once ``max_pdfs + 1`` PDFs are found."""
-    body_readable = True
-    try:
-        message = email.message_from_bytes(raw, policy=_DEFAULT)
-    except Exception:  # pathological nesting and the like: give up on the body, not the mail
-        body_readable = False
-        try:
-            message = BytesParser(policy=_DEFAULT).parsebytes(raw, headersonly=True)
-        except Exception:
-            message = email.message.EmailMessage()
+    message, unread = _message(raw)
     headers = _raw_headers(message)
     subject = _unstructured(_first(headers, "subject"))
     from_pairs = _addresses(_first(headers, "from"))
@@ -142,9 +165,8 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * _MB, max_zip_memb
     sender_name = (_unstructured(from_pairs[0][0]) or None) if from_pairs else None
     automatic = _automatic_reason(message, headers, subject, _first_valid(from_pairs))
     collector = _Collector(max_attachment_bytes, max_zip_members, max_depth, max_pdfs)
-    if not body_readable:
-        collector.skipped.append("Der Inhalt der Nachricht ist so beschädigt, dass ihre Anhänge "
-                                 "nicht gelesen werden konnten.")
+    if unread:
+        collector.skipped.append(unread)
     elif not _is_report(message):
         collector.walk(message, (), 0)
     return ParsedMail(
@@ -158,6 +180,33 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * _MB, max_zip_memb
     )
 
 
+def _message(raw: bytes) -> tuple[Message, str | None]:
+    """The parsed mail; or its header alone, with the German reason why the body was not read."""
+    try:
+        return _message_from(raw), None
+    except Exception as exc:  # pathological nesting and the like: give up on the body only
+        reason = str(exc) if isinstance(exc, _TooManyParts) else (
+            "Der Inhalt der Nachricht ist so beschädigt, dass ihre Anhänge nicht gelesen werden "
+            "konnten.")
+    try:
+        return BytesParser(policy=_DEFAULT).parsebytes(raw, headersonly=True), reason
+    except Exception:
+        return email.message.EmailMessage(), reason
+
+
+class _TooManyParts(ValueError):
+    pass
+
+
+def _message_from(data: bytes) -> Message:
+    """Parse a mail or an enclosed one; refuses more than ``_MAX_PARTS`` boundary lines, as the
+    email package parses the header of every part, whatever it costs."""
+    if data.count(b"\n--") > _MAX_PARTS:
+        raise _TooManyParts(f"Die Nachricht besteht aus mehr als {_MAX_PARTS} Teilen; ihre "
+                            "Anhänge wurden nicht geprüft.")
+    return email.message_from_bytes(data, policy=_DEFAULT)
+
+
 # --- headers ---------------------------------------------------------------------------------
 
 
@@ -169,7 +218,7 @@ def _raw_headers(message: Message) -> dict[str, list[str]]:
     except Exception:
         return found
     for name, value in items:
-        found.setdefault(str(name).strip().lower(), []).append(str(value))
+        found.setdefault(str(name).strip().lower(), []).append(str(value)[:_MAX_HEADER_CHARS])
     return found
 
 
@@ -290,7 +339,7 @@ def _param(part: Message, header: str, name: str) -> str | None:
     text = _repair_8bit(_unfold(raw))
     value: str | None = None
     try:
-        params = getattr(_DEFAULT.header_factory(header, text), "params", {})
+        params = getattr(_parsed_header(header, text), "params", {})
         found = params.get(name)
         value = str(found) if found is not None else None
     except Exception:
@@ -579,7 +628,7 @@ class _Collector:
             return
         boundary = match.group(1).decode("ascii", "replace")
         header = f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'.encode()
-        repaired = email.message_from_bytes(header + body, policy=_DEFAULT)
+        repaired = _message_from(header + body)
         if repaired.is_multipart():
             self.walk(repaired, found_in, nesting + 1)
 
@@ -589,7 +638,7 @@ class _Collector:
         if inner is None or (_cte(part) == "base64" and not inner.keys()):
             data = _lenient_base64(_payload_bytes(inner).strip()) if inner is not None else (
                 _payload_bytes(part))
-            inner = email.message_from_bytes(data, policy=_DEFAULT)
+            inner = _message_from(data)
         self._enter_message(inner, found_in, nesting)
 
     def _enter_message(self, inner: Message, found_in: tuple[str, ...], nesting: int) -> None:
@@ -614,8 +663,7 @@ class _Collector:
             self._take_file(name, data, found_in, is_member=False)
         elif kind.startswith("message/") or lowered.endswith(".eml"):
             if data.strip():
-                self._enter_message(email.message_from_bytes(data, policy=_DEFAULT), found_in,
-                                    nesting)
+                self._enter_message(_message_from(data), found_in, nesting)
         elif (kind in _OUTLOOK_WRAPPERS or lowered.endswith((".msg", ".dat"))) and (
                 b"%PDF-" in data):
             self.skipped.append(

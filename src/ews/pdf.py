@@ -56,7 +56,8 @@ _PDF_ERRORS: tuple[type[Exception], ...] = (
     struct.error,
 )
 #: what an (incremental) save writes; junk some mail systems append after %%EOF has none of it
-_UNFINISHED_SAVE = re.compile(rb"\d+\s+\d+\s+obj\b|\bxref\b|\btrailer\b|\bstartxref\b")
+#: (starting only at the first digit of a run, so that a long run is read once, not per digit)
+_UNFINISHED_SAVE = re.compile(rb"(?<!\d)\d+\s+\d+\s+obj\b|\bxref\b|\btrailer\b|\bstartxref\b")
 
 _DAMAGED = (
     "Die PDF-Datei ist beschädigt und kann nicht gelesen werden. Bitte speichern Sie den "

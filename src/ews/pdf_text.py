@@ -8,6 +8,7 @@ label; checkboxes are read from a mark before or after the label, or from ``ja``
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -40,16 +41,20 @@ _FILLER = " \t_…|[]{}\\"
 
 
 def _label_pattern(label: str) -> str:
+    # A run of spaces and dashes in the label becomes one gap: any whitespace, at most one
+    # dash. Possessive, so that a long run of whitespace in the text is read once, not tried
+    # in every split between adjacent quantifiers (quadratic and worse).
     parts: list[str] = []
-    for char in label.lower():
-        if char.isspace():
-            parts.append(r"\s*")
-        elif char in _DASHES:
-            parts.append(rf"\s*[{re.escape(_DASHES)}]?\s*")
-        elif char in ",.":
-            parts.append(f"[{re.escape(char)}]?")
-        else:
-            parts.append(_CONFUSABLE.get(char, re.escape(char)))
+    for gap, chars in itertools.groupby(label.lower(), key=lambda c: c.isspace() or c in _DASHES):
+        if gap:
+            dashed = any(char in _DASHES for char in chars)
+            parts.append(rf"\s*+(?:[{re.escape(_DASHES)}]\s*+)?" if dashed else r"\s*+")
+            continue
+        for char in chars:
+            if char in ",.":
+                parts.append(f"[{re.escape(char)}]?")
+            else:
+                parts.append(_CONFUSABLE.get(char, re.escape(char)))
     return "".join(parts)
 
 
@@ -58,8 +63,11 @@ def _label_regex() -> re.Pattern[str]:
     names = sorted(LABELS, key=lambda name: len(LABELS[name]), reverse=True)
     alternatives = "|".join(f"(?P<{name}>{_label_pattern(LABELS[name])})" for name in names)
     return re.compile(
-        rf"^\s*(?P<prefix>.{{0,12}}?)\s*(?:{alternatives})"
-        rf"(?P<sep>\s*[:;]|\s{{2,}}|\s*$|(?=\s*[\[{re.escape(_CHECK_SYMBOLS)}☐□]))(?P<rest>.*)$",
+        rf"^\s*+(?P<prefix>.{{0,12}}?)\s*+(?:{alternatives})"
+        # atomic: on a line, rest always matches the first separator found; on text with a
+        # line break, trying every shorter separator before it would be quadratic
+        rf"(?P<sep>(?>\s*[:;]|\s{{2,}}|\s*$|(?=\s*[\[{re.escape(_CHECK_SYMBOLS)}☐□])))"
+        rf"(?P<rest>.*)$",
         re.IGNORECASE,
     )
 
@@ -173,7 +181,8 @@ def _record_line(
 
 
 def _matched_name(match: re.Match[str]) -> str:
-    return next(name for name in LABELS if match.groupdict().get(name) is not None)
+    found = match.groupdict()
+    return next(name for name in LABELS if found.get(name) is not None)
 
 
 def _split_inline(name: str, rest: str) -> list[tuple[str, str]]:

@@ -147,6 +147,8 @@ class ImapSettings(BaseModel):
     #: the authserv-id of our own server's Authentication-Results headers (RFC 8601); None:
     #: only the topmost such header is trusted
     authserv_id: str | None = None
+    #: a larger mail is not fetched whole: only its header, and it is answered as too large
+    max_mail_mb: int = Field(default=50, ge=1)
 
     @property
     def account(self) -> str:

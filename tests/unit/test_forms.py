@@ -126,3 +126,12 @@ def test_address_block_has_at_most_six_lines() -> None:
         "Rathausplatz 1",
         "59192 Bergkamen",
     ]
+
+
+@pytest.mark.parametrize("written", ["²", "1" * 5000, "١٢٣٤٥٦٧٨٩٠١٢٣"])
+def test_population_that_is_no_plausible_number_is_a_reason_not_a_crash(written: str) -> None:
+    assessment = assess_fields(valid_fields(einwohnerzahl=written), round_name="EWS 6")
+
+    assert assessment.application is None
+    assert any("Einwohnerzahl" in reason and "ganze Zahl" in reason
+               for reason in assessment.reasons)

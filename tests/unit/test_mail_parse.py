@@ -777,3 +777,25 @@ def test_garbage_and_mutated_mails_never_raise() -> None:
         parsed = parse_mail(sample)
         assert isinstance(parsed, ParsedMail)
         assert all(pdf.name for pdf in parsed.pdfs)
+
+
+def test_mail_with_more_than_200_parts_is_not_opened_but_its_header_is_read() -> None:
+    part = b"--b\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\r\n"
+    raw = (b"From: Kommune <info@kommune.example>\r\nSubject: Viele Teile\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + part * 400 + b"--b--\r\n")
+
+    parsed = parse_mail(raw)
+
+    assert parsed.sender == "info@kommune.example" and parsed.subject == "Viele Teile"
+    assert parsed.pdfs == []
+    assert parsed.skipped == ["Die Nachricht besteht aus mehr als 200 Teilen; ihre Anhänge "
+                              "wurden nicht geprüft."]
+
+
+def test_header_longer_than_the_parsing_bound_keeps_its_first_parameters() -> None:
+    raw = (b"Subject: Bewerbung\r\nContent-Type: application/pdf; name=\"Bewerbung.pdf\"; "
+           + b"x=y; " * 2000 + b"\r\n\r\n%PDF-1.4\r\n")
+
+    [pdf] = parse_mail(raw).pdfs
+
+    assert pdf.name == "Bewerbung.pdf"
