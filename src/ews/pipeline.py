@@ -9,10 +9,13 @@ letter, no file lost. I/O: database, files, letter rendering.
 
 from __future__ import annotations
 
+import errno
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +24,8 @@ from ews.database import session_factory
 from ews.deadlines import BERLIN, Deadline
 from ews.errors import DocumentRejected, EwsError
 from ews.forms import assess_fields, summary_of
-from ews.letters import LetterData, letter_bytes
+from ews.imap import MailboxError
+from ews.letters import LetterData, check_templates, letter_bytes
 from ews.models import ApplicationStatus, Assessment, LetterKind, Outcome
 from ews.pdf import read_form
 from ews.schema import ApplicationRow, DeclarationRow, Input, LetterRow
@@ -60,12 +64,61 @@ def deadline_of(settings: Settings) -> Deadline:
     return Deadline(round_.deadline, round_.extended_until, round_.deadline_fixed)
 
 
+#: errors of the machine, not of one input: the disk or a share, memory, file handles
+_SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM,
+                            errno.EMFILE, errno.ENFILE, errno.ESTALE, errno.ENOTCONN})
+#: SQLAlchemy's errors of the connection, not of the values sent over it
+_DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                  sa_exc.TimeoutError)
+
+
+def is_infrastructure(error: BaseException) -> bool:
+    """Whether ``error`` is a failure of the service itself (database or mailbox unreachable,
+    disk full …), which stops a pass, rather than of the one input being handled, which ends
+    that input with a reason (pure)."""
+    if isinstance(error, (*_DATABASE_DOWN, MailboxError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OSError) and error.errno in _SYSTEM_ERRNOS
+
+
+def failure_reason(error: BaseException, what: str = "Datei") -> str:
+    """A German reason for an input (``what``: "Datei" or "E-Mail") whose handling failed
+    unexpectedly (pure)."""
+    if isinstance(error, sa_exc.DBAPIError):  # its message holds the statement and values
+        detail = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+        return (f"Die Angaben der {what} konnten nicht im Register gespeichert werden "
+                f"({_shortened(detail or type(error.orig).__name__)}).")
+    if isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG:
+        return "Ein Dateiname dieses Eingangs ist für das Dateisystem zu lang."
+    if isinstance(error, OSError):
+        return f"Eine Datei dieses Eingangs konnte nicht geschrieben oder gelesen werden " \
+               f"({_shortened(str(error) or type(error).__name__)})."
+    return (f"Die {what} konnte wegen eines unerwarteten Fehlers nicht verarbeitet werden "
+            f"({type(error).__name__}: {_shortened(str(error))}).")
+
+
+def gave_up_reason(attempts: int, last_error: str | None) -> str:
+    """The reason of an input ended after ``attempts`` failed passes (pure)."""
+    return (f"Die Verarbeitung ist {attempts}-mal gescheitert und wird nicht weiter versucht. "
+            f"Letzter Fehler: {last_error or 'unbekannt'}")
+
+
+def _shortened(detail: str, limit: int = 300) -> str:
+    # an exception's text can be as long as the value that caused it: the reason names it
+    return detail if len(detail) <= limit else f"{detail[:limit]} …"
+
+
+def too_large_reason(limit_mb: int) -> str:
+    return f"Die Datei ist größer als {limit_mb} MB und wird nicht verarbeitet."
+
+
 def assess_document(data: bytes, settings: Settings) -> Assessment:
     """Read and validate one document; a rejected document becomes reasons, never an error."""
     limit = settings.intake.max_file_mb
     if len(data) > limit * 1024 * 1024:
-        return Assessment(reasons=[f"Die Datei ist größer als {limit} MB und wird nicht "
-                                   "verarbeitet."])
+        return Assessment(reasons=[too_large_reason(limit)])
     try:
         reading = read_form(data, ocr=settings.intake.ocr,
                             ocr_max_pages=settings.intake.ocr_max_pages)
@@ -156,16 +209,33 @@ def render_planned(letters: list[PlannedLetter], settings: Settings) -> None:
         store.put(location, letter_bytes(data, settings.office, settings.templates_dir))
 
 
+class RenderFailure(NamedTuple):
+    """Why an input's letters were not written; ``counted`` when the input itself is the
+    cause (its values, its file names), not the service's templates."""
+
+    reason: str
+    counted: bool
+
+
 def render_inputs(letters: dict[int, list[PlannedLetter]], settings: Settings
-                  ) -> dict[int, str]:
+                  ) -> dict[int, RenderFailure]:
     """Stage 2 for several inputs at once (one worker job): write their .docx files. Returns
-    the reason by input for those whose letters could not be written; the others' are."""
-    failures: dict[int, str] = {}
+    why, by input, for those whose letters could not be written; the others' are. A failure
+    of the service itself (disk full …) is raised."""
+    failures: dict[int, RenderFailure] = {}
+    templates_sound: bool | None = None  # checked once, on the first template error
     for input_id, planned in letters.items():
         try:
             render_planned(planned, settings)
-        except (EwsError, OSError) as exc:  # e.g. a broken template: only its letters wait
-            failures[input_id] = str(exc) or type(exc).__name__
+        except EwsError as exc:  # e.g. a broken template: only its letters wait
+            if templates_sound is None:
+                templates_sound = not check_templates(settings.templates_dir, settings.office)
+            # templates that render their sample data: this input's values are the cause
+            failures[input_id] = RenderFailure(str(exc) or type(exc).__name__, templates_sound)
+        except Exception as exc:  # noqa: BLE001 - one input's letters, ended by its count
+            if is_infrastructure(exc) or isinstance(exc, MemoryError):
+                raise
+            failures[input_id] = RenderFailure(failure_reason(exc), True)
     return failures
 
 
@@ -295,17 +365,40 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
                          data=data.model_dump(mode="json"))
 
 
+MISSING_CLAIM = "Die Datei lag nicht mehr im Arbeitsordner ({path}); sie konnte weder " \
+                "archiviert noch in die Quarantäne gelegt werden."
+
+
 def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
-    name = f"{row.id:06d}__{folders.safe_name(folders.original_name(claim))}"
-    if row.outcome == Outcome.INVALID.value:
-        stored = storage.quarantine_store(settings).quarantine(claim, name, row.reasons,
-                                                               sha256=row.sha256)
-    else:
-        month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
-        stored = storage.archive_store(settings).file_original(claim, f"{month}/{name}",
-                                                               sha256=row.sha256)
+    original = folders.original_name(claim)
+    stored: str | None
+    try:
+        stored = _store_original(row, claim, f"{row.id:06d}__{folders.safe_name(original)}",
+                                 settings)
+    except OSError as exc:
+        if is_infrastructure(exc):
+            raise
+        # e.g. a name the file system refuses: the bytes are kept under a plain name
+        suffix = Path(original).suffix
+        plain = f"{row.id:06d}__Eingang{suffix if suffix.isascii() and len(suffix) <= 10 else ''}"
+        try:
+            stored = _store_original(row, claim, plain, settings)
+        except FileNotFoundError:
+            if claim.exists() or row.attempts < settings.intake.max_attempts:
+                raise
+            stored = None  # removed by hand: after the last attempt the journal says so
+            row.reasons = [*row.reasons, MISSING_CLAIM.format(path=claim)]
     row.stored_path, row.state, row.finished_at = stored, "done", now
+
+
+def _store_original(row: Input, claim: Path, name: str, settings: Settings) -> str:
+    if row.outcome == Outcome.INVALID.value:
+        return storage.quarantine_store(settings).quarantine(claim, name, row.reasons,
+                                                             sha256=row.sha256)
+    month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
+    return storage.archive_store(settings).file_original(claim, f"{month}/{name}",
+                                                         sha256=row.sha256)
 
 
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:
