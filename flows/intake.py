@@ -16,14 +16,14 @@ from ews.pipeline import InputResult
 from ews.settings import Settings
 
 
-@task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+@task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
 def claim_inputs(settings: Settings) -> list[int]:
     intake.prepare(settings)
     intake.claim_new_inputs(settings)
     return intake.open_input_ids(settings)
 
 
-@task(name="postfach-abholen", retries=2, retry_delay_seconds=5, cache_policy=NONE)
+@task(name="postfach-abholen", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 def take_mails(settings: Settings) -> list[int]:
     """New mails of the office mailbox into the register (their PDFs become inputs)."""
     taken = mail_intake.take_mails(settings, datetime.now(UTC))
@@ -32,7 +32,7 @@ def take_mails(settings: Settings) -> list[int]:
     return taken
 
 
-@task(name="antworten-und-nachbearbeiten", retries=2, retry_delay_seconds=10,
+@task(name="antworten-und-nachbearbeiten", retries=2, retry_delay_seconds=[10, 60],
       cache_policy=NONE)
 def answer_mails(settings: Settings) -> mail_intake.MailReport:
     """Post-actions in the mailbox, answers queued and sent."""
@@ -58,7 +58,7 @@ def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult
 
 
 # no tag: a tag makes Prefect acquire a concurrency lease (~2 s) even without a limit
-@task(name="briefe-als-pdf", retries=2, retry_delay_seconds=5, cache_policy=NONE)
+@task(name="briefe-als-pdf", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 def convert_letters(settings: Settings) -> list[str]:
     return intake.convert_pending_letters(settings)
 
