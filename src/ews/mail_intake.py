@@ -175,9 +175,10 @@ def _prepared(settings: Settings, uidvalidity: int, fetched: FetchedMail
 
 
 def _given_up(settings: Settings, uidvalidity: int, fetched: FetchedMail, reason: str,
-              now: datetime) -> UnreadableMail | None:
+              now: datetime, *, at_once: bool = False) -> UnreadableMail | None:
     """Count a failed preparation of the mail; once it has failed ``intake.max_attempts``
-    times, the mail as unreadable (its raw bytes archived and claimed, nothing parsed)."""
+    times (``at_once``: a failure that would come back every time), the mail as unreadable
+    (its raw bytes archived and claimed, nothing parsed)."""
     imap = settings.imap
     with session_factory(settings.db_url).begin() as session:
         attempts = register.note_mail_failure(
@@ -185,7 +186,7 @@ def _given_up(settings: Settings, uidvalidity: int, fetched: FetchedMail, reason
     limit = settings.intake.max_attempts
     log.warning("E-Mail %s, Versuch %d von %d gescheitert: %s", fetched.uid, attempts, limit,
                 reason)
-    if attempts < limit:
+    if attempts < limit and not at_once:
         return None
     key = f"{uidvalidity}-{fetched.uid}"
     month = fetched.internaldate.astimezone(BERLIN).strftime("%Y-%m")
@@ -203,7 +204,7 @@ def _given_up(settings: Settings, uidvalidity: int, fetched: FetchedMail, reason
         log.error("Unlesbare E-Mail %s nicht abgelegt: %s", fetched.uid, failure_reason(exc))
         return None
     return UnreadableMail(uidvalidity, fetched.uid, fetched.internaldate, digest, raw_path,
-                          claim, gave_up_reason(attempts, reason))
+                          claim, reason if at_once else gave_up_reason(attempts, reason))
 
 
 def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> PreparedMail:
@@ -241,9 +242,8 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
 
 def _record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: datetime
                   ) -> list[int]:
-    """Record one mail in its own transaction. Values the register refuses count as a failed
-    attempt at the mail (``_given_up``): it is taken again in the next pass, and after the
-    last attempt recorded as unreadable."""
+    """Record one mail in its own transaction. A mail whose values the register refuses is
+    recorded as unreadable at once, with the refusal as its reason (``_given_up``)."""
     sessions = session_factory(settings.db_url)
     try:
         with sessions.begin() as session:
@@ -260,7 +260,7 @@ def _record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: 
     fetched = FetchedMail(uid=item.uid, internaldate=item.internaldate,
                           raw=storage.read_location(item.raw_path, settings.storage.options))
     failed = _given_up(settings, item.uidvalidity, fetched, failure_reason(error, "E-Mail"),
-                       now)
+                       now, at_once=True)
     if failed is None:
         return []
     return _record_alone(settings, failed, now)

@@ -260,17 +260,21 @@ def application_mail(attachment: bytes, subject: str) -> bytes:
     return message.as_bytes(policy=SMTP)
 
 
-def test_a_mail_that_keeps_failing_is_quarantined_and_moved_after_max_attempts(
-        tmp_path: Path, database_url: str | None, mail: MailServers) -> None:
+def mail_settings(root: Path, database_url: str | None, mail: MailServers) -> Settings:
     imap = ImapSettings(host="127.0.0.1", port=mail.dovecot.imap_port, user=OFFICE,
                         password="geheim", security="none", timeout_seconds=15,
                         done_folder=DONE)
     smtp = SmtpSettings(host="127.0.0.1", port=mail.smtp.port, security="none",
                         user="ews@ews.test", password="geheim", retry_seconds=0,
                         timeout_seconds=15)
-    settings = settings_for(tmp_path, database_url, imap=imap, smtp=smtp, mail_from=OFFICE,
-                            intake=IntakeSettings(stable_seconds=0.05, workers=2, ocr=True,
-                                                  max_attempts=3))
+    return settings_for(root, database_url, imap=imap, smtp=smtp, mail_from=OFFICE,
+                        intake=IntakeSettings(stable_seconds=0.05, workers=2, ocr=True,
+                                              max_attempts=3))
+
+
+def test_a_mail_that_keeps_failing_is_quarantined_and_moved_after_max_attempts(
+        tmp_path: Path, database_url: str | None, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, database_url, mail)
     failing = application_mail(pdfgen.filled_form(), "Bewerbung Lüdenscheid")
     mail.dovecot.append(OFFICE, failing)
     mail.dovecot.append(OFFICE, application_mail(pdfgen.filled_form(MOEHNESEE),
@@ -296,6 +300,37 @@ def test_a_mail_that_keeps_failing_is_quarantined_and_moved_after_max_attempts(
         kinds = sorted((row.kind, row.state) for row in session.scalars(select(MailRow)))
     assert kinds == [("application", "done"), ("unreadable", "done")]
     assert mail.dovecot.messages(OFFICE) == []  # both moved, after their outcomes were stored
+    assert len(mail.dovecot.messages(OFFICE, DONE)) == 2
+
+    journal = by_source(settings)
+    assert intake.run_pass(settings) == []
+    assert by_source(settings) == journal
+
+
+def test_a_mail_the_register_refuses_is_quarantined_at_once_and_the_others_go_on(
+        tmp_path: Path, database_url: str | None, mail: MailServers) -> None:
+    # PostgreSQL refuses a NUL character in text (here: in the subject); SQLite stores it
+    settings = mail_settings(tmp_path, database_url, mail)
+    refused = application_mail(pdfgen.filled_form(), "Bewerbung\x00Lüdenscheid")
+    mail.dovecot.append(OFFICE, refused)
+    mail.dovecot.append(OFFICE, application_mail(pdfgen.filled_form(MOEHNESEE),
+                                                 "Bewerbung Möhnesee"))
+
+    results = intake.run_pass(settings)
+
+    with session_factory(settings.db_url).begin() as session:
+        kinds = sorted(row.kind for row in session.scalars(select(MailRow)))
+    if database_url is None:
+        assert [r.outcome for r in results] == ["registered", "registered"]
+        assert kinds == ["application", "application"]
+    else:
+        [ended, registered] = sorted(results, key=lambda r: r.outcome)
+        assert (ended.outcome, registered.outcome) == ("invalid", "registered")
+        assert ended.reasons[0].startswith("Die Angaben der E-Mail konnten nicht im Register")
+        assert ended.reasons[0] in assert_quarantined(by_source(settings)[ended.source_name],
+                                                      refused)
+        assert kinds == ["application", "unreadable"]
+    assert mail.dovecot.messages(OFFICE) == []
     assert len(mail.dovecot.messages(OFFICE, DONE)) == 2
 
     journal = by_source(settings)
