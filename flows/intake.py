@@ -12,7 +12,7 @@ from prefect.cache_policies import NONE
 
 from ews import intake, mail_intake
 from ews.models import OUTCOME_LABELS
-from ews.pipeline import InputResult
+from ews.pipeline import InputResult, is_infrastructure
 from ews.settings import Settings
 
 
@@ -75,12 +75,21 @@ async def posteingang(settings: Settings | None = None) -> list[InputResult]:
     taking = take_mails(settings, return_state=True) if settings.imap.host else None
     if taking is not None and taking.is_completed():  # a mailbox outage stops no files
         input_ids += [i for i in await taking.aresult() if i not in set(input_ids)]
-    results = process_inputs(settings, input_ids) if input_ids else []
-    convert_letters(settings)
+    processing = process_inputs(settings, input_ids, return_state=True) if input_ids else None
+    results: list[InputResult] = []
+    if processing is not None:
+        outcome = await processing.aresult(raise_on_failure=False)
+        if isinstance(outcome, BaseException) and is_infrastructure(outcome):
+            raise outcome  # the register or the disk: nothing else can work now
+        if isinstance(outcome, list):
+            results = outcome
+    convert_letters(settings)  # an input that waits (e.g. its letters) holds back no answers
     if settings.imap.host or settings.smtp.host:
         answer_mails(settings)
     if taking is not None and not taking.is_completed():
         await taking.aresult()  # raises the mailbox's error: the run is marked failed
+    if processing is not None and not processing.is_completed():
+        await processing.aresult()  # raises: the run is marked failed
     if results:
         await publish_artifacts(results)
     return results

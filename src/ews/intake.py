@@ -576,10 +576,21 @@ def run_pass(settings: Settings, *, progress: Progress | None = None) -> list[In
         mail_intake.take_mails(settings, datetime.now(UTC))
     except MailboxError as exc:  # the folder's files are processed all the same
         mailbox_failure = exc
-    results = process_inputs(open_input_ids(settings), settings, progress=progress)
+    try:
+        results = process_inputs(open_input_ids(settings), settings, progress=progress)
+    except Exception as exc:
+        if is_infrastructure(exc):
+            raise
+        # an input that waits (e.g. its letters' template is broken) holds back no answers
+        processing_failure: Exception | None = exc
+        results = []
+    else:
+        processing_failure = None
     convert_pending_letters(settings)
     if settings.imap.host or settings.smtp.host:
         mail_intake.answer_and_finish(settings, datetime.now(UTC))
     if mailbox_failure is not None:
         raise mailbox_failure
+    if processing_failure is not None:
+        raise processing_failure
     return results
