@@ -5,6 +5,7 @@ retried forever, and a further pass changes nothing. On SQLite and on PostgreSQL
 
 from __future__ import annotations
 
+import errno
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ews import intake, mail_intake
 from ews.database import engine_for, session_factory
 from ews.folders import REASON_SUFFIX, WORK_FOLDER
-from ews.imap import FetchedMail, Mailbox
+from ews.imap import FetchedMail, Mailbox, MailboxError
+from ews.pipeline import failure_reason, is_infrastructure
 from ews.reports import application_records, journal_records
 from ews.schema import MailRow
 from ews.settings import ImapSettings, IntakeSettings, Settings, SmtpSettings
@@ -127,6 +130,30 @@ def test_a_value_the_register_refuses_ends_only_its_input(
 
     assert intake.run_pass(settings) == []
     assert by_source(settings) == journal
+
+
+@pytest.mark.parametrize(("error", "infrastructure"), [
+    (OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),
+    (DataError("INSERT", {}, Exception("value too long")), False),
+    (IntegrityError("INSERT", {}, Exception("duplicate key")), False),
+    (OSError(errno.ENOSPC, "No space left on device"), True),
+    (OSError(errno.ENAMETOOLONG, "File name too long"), False),
+    (FileNotFoundError(errno.ENOENT, "No such file"), False),
+    (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), True),
+    (MailboxError("Postfach nicht erreichbar"), True),
+    (ZeroDivisionError("division by zero"), False),
+])
+def test_only_failures_of_the_service_itself_stop_a_pass(error: Exception,
+                                                         infrastructure: bool) -> None:
+    assert is_infrastructure(error) is infrastructure
+
+
+def test_a_refused_value_is_named_in_the_reason_but_not_repeated_whole() -> None:
+    refused = DataError("INSERT … " + "x" * 5000, {}, Exception("value too long\n" + "x" * 5000))
+    assert failure_reason(refused) == ("Die Angaben der Datei konnten nicht im Register "
+                                       "gespeichert werden (value too long).")
+    long_text = failure_reason(ValueError("y" * 5000))
+    assert len(long_text) < 500 and long_text.endswith(" …).")
 
 
 def test_a_reader_error_nobody_listed_becomes_the_inputs_german_reason(
