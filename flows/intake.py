@@ -11,8 +11,9 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 
 from ews import intake, mail_intake
+from ews.failures import is_infrastructure
 from ews.models import OUTCOME_LABELS
-from ews.pipeline import InputResult, is_infrastructure
+from ews.pipeline import InputResult
 from ews.settings import Settings
 
 

@@ -17,6 +17,7 @@ import pebble
 from ews import folders, mail_intake, register, storage, workers
 from ews.database import migrate, session_factory
 from ews.errors import ConversionError, LettersNotWritten
+from ews.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.heartbeats import inbox_name
 from ews.imap import MailboxError
 from ews.locks import Locks, locks_for
@@ -28,10 +29,7 @@ from ews.pipeline import (
     RenderFailure,
     assess_document,
     decide_all,
-    failure_reason,
     finish,
-    gave_up_reason,
-    is_infrastructure,
     planned_letters,
     render_inputs,
     too_large_reason,

@@ -29,13 +29,14 @@ from ews.bounce_links import record_bounce
 from ews.bounces import Bounce, read_bounce
 from ews.database import session_factory
 from ews.deadlines import BERLIN
+from ews.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.heartbeats import mailbox_name
 from ews.imap import FetchedMail, Mailbox, MailboxError
 from ews.locks import locks_for
 from ews.mail_out import SendReport, queue_answers, send_due
 from ews.mail_parse import parse_mail
 from ews.models import Assessment
-from ews.pipeline import decide, failure_reason, gave_up_reason, is_infrastructure
+from ews.pipeline import decide
 from ews.schema import Input, MailInput, MailRow
 from ews.settings import Settings
 

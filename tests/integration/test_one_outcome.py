@@ -20,9 +20,9 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ews import intake, mail_intake
 from ews.database import engine_for, session_factory
+from ews.failures import failure_reason, is_infrastructure
 from ews.folders import REASON_SUFFIX, WORK_FOLDER
 from ews.imap import FetchedMail, Mailbox, MailboxError
-from ews.pipeline import failure_reason, is_infrastructure
 from ews.reports import application_records, journal_records
 from ews.schema import MailRow
 from ews.settings import ImapSettings, IntakeSettings, Settings, SmtpSettings
