@@ -4,7 +4,9 @@ call these steps; they hold no Prefect code."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -77,16 +79,43 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
                                    settings, clock())
 
 
+#: the name of a claim whose own name the file system refused (the journal keeps the real one)
+PLAIN_CLAIM = "Eingang-ohne-Dateinamen"
+
+
 def _claimed(observation: folders.Observation, inbox: Path) -> Path | None:
-    """``folders.claim_file``; a file whose claim the file system refuses (e.g. its name) is
-    left where it lies, so that the other files go on."""
+    """``folders.claim_file``; when the file system refuses the claim's name (longer in
+    bytes than the original's), the file is claimed under a plain name. A file whose claim
+    fails otherwise is left where it lies, so that the other files go on."""
     try:
         return folders.claim_file(observation, inbox)
     except OSError as exc:
         if is_infrastructure(exc):
             raise
+        if exc.errno == errno.ENAMETOOLONG:
+            return _claimed_plainly(observation, inbox)
         log.warning("Datei %s nicht übernommen: %s", observation.path, failure_reason(exc))
         return None
+
+
+def _claimed_plainly(observation: folders.Observation, inbox: Path) -> Path | None:
+    suffix = observation.path.suffix if len(observation.path.suffix.encode()) <= 10 else ""
+    work = inbox / folders.WORK_FOLDER
+    work.mkdir(exist_ok=True)
+    target = work / f"{uuid.uuid4().hex[:12]}__{PLAIN_CLAIM}{suffix}"
+    try:  # as folders.claim_file: only the file as it was observed
+        stat = observation.path.stat()
+        if (stat.st_size, stat.st_mtime_ns) != (observation.size, observation.mtime_ns):
+            return None
+        os.rename(observation.path, target)
+    except FileNotFoundError:
+        return None
+    return target
+
+
+def _source_name(claim: Path, inbox_path: str) -> str:
+    original = folders.original_name(claim)
+    return Path(inbox_path).name if original.startswith(PLAIN_CLAIM) else original
 
 
 def _orphans(settings: Settings) -> list[Path]:
@@ -114,7 +143,7 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
         for (claim, inbox_path), (digest, size) in zip(claims, digests, strict=True):
             seen = sightings[inbox_path]
             rows.append(register.open_input(
-                session, claim_path=str(claim), source_name=folders.original_name(claim),
+                session, claim_path=str(claim), source_name=_source_name(claim, inbox_path),
                 sha256=digest, size=size, received_at=seen.first_seen_at,
                 stamped_at=seen.stamped_at))
             register.forget_sighting(session, seen)

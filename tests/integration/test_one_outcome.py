@@ -132,6 +132,26 @@ def test_a_value_the_register_refuses_ends_only_its_input(
     assert by_source(settings) == journal
 
 
+def test_a_file_whose_claim_name_the_file_system_refuses_is_taken_all_the_same(
+        tmp_path: Path, database_url: str | None) -> None:
+    # 244 bytes: a name the inbox holds, but not with the claim's prefix in front of it
+    settings = settings_for(tmp_path, database_url)
+    name = "ü" * 120 + ".pdf"
+    data = pdfgen.filled_form()
+    drop(settings, name, data)
+    drop(settings, "moehnesee.pdf", pdfgen.filled_form(MOEHNESEE))
+
+    results = {r.source_name: r for r in intake.run_pass(settings)}
+
+    assert {source: r.outcome for source, r in results.items()} == {
+        name: "registered", "moehnesee.pdf": "registered"}
+    assert Path(results[name].stored_path or "").read_bytes() == data
+    assert list(settings.inbox_dir.glob("*.pdf")) == []
+    journal = by_source(settings)
+    assert intake.run_pass(settings) == []
+    assert by_source(settings) == journal
+
+
 @pytest.mark.parametrize(("error", "infrastructure"), [
     (OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),
     (DataError("INSERT", {}, Exception("value too long")), False),
