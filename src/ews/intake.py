@@ -29,12 +29,11 @@ from ews.pipeline import (
     InputResult,
     PlannedLetter,
     RenderFailure,
-    assess_document,
+    assess_file,
     decide_all,
     finish,
     planned_letters,
     render_inputs,
-    too_large_reason,
 )
 from ews.schema import LetterRow
 from ews.settings import Settings
@@ -475,22 +474,7 @@ class _Batches:
 
 
 def _assess_file(claim_path: str, settings: Settings) -> Assessment:
-    """Read and validate a claimed file (a worker job). Its size is checked before it is
-    read; an error of the reader that nobody foresaw becomes the input's reason. An error
-    reading the claimed file itself is raised (the input waits, counted)."""
-    limit = settings.intake.max_file_mb
-    path = Path(claim_path)
-    if path.stat().st_size > limit * 1024 * 1024:
-        return Assessment(reasons=[too_large_reason(limit)])
-    data = path.read_bytes()
-    try:
-        return assess_document(data, settings)
-    except MemoryError:
-        raise  # the worker's memory limit: ``workers.outcome`` names it
-    except Exception as exc:  # noqa: BLE001 - one input's reader failed: its outcome
-        if is_infrastructure(exc):
-            raise
-        return Assessment(reasons=[failure_reason(exc)])
+    return assess_file(Path(claim_path), settings)  # a worker job: by module and name
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:

@@ -82,6 +82,24 @@ def assess_document(data: bytes, settings: Settings) -> Assessment:
     return assessment.model_copy(update={"method": reading.method})
 
 
+def assess_file(path: Path, settings: Settings) -> Assessment:
+    """``assess_document`` for a claimed file: its size is checked before it is read, and an
+    error of the reader that nobody foresaw becomes the input's reason. An error reading the
+    file itself is raised (the input waits, counted)."""
+    limit = settings.intake.max_file_mb
+    if path.stat().st_size > limit * 1024 * 1024:
+        return Assessment(reasons=[too_large_reason(limit)])
+    data = path.read_bytes()
+    try:
+        return assess_document(data, settings)
+    except MemoryError:
+        raise  # the worker's memory limit: ``workers.outcome`` names it
+    except Exception as exc:  # noqa: BLE001 - one input's reader failed: its outcome
+        if is_infrastructure(exc):
+            raise
+        return Assessment(reasons=[failure_reason(exc)])
+
+
 def outcome_for(assessment: Assessment, *, has_twin: bool, on_time: bool) -> Outcome:
     """The journal outcome of an input (pure)."""
     if has_twin:
@@ -108,7 +126,7 @@ def process_input(input_id: int, settings: Settings, now: datetime,
             row = _load(session, input_id)
             claim_path = row.claim_path if row.state == "claimed" else None
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
-        assessment = assess_document(Path(claim_path).read_bytes(), settings)
+        assessment = assess_file(Path(claim_path), settings)
     with sessions.begin() as session:
         if assessment is not None:
             decide(session, input_id, assessment, settings, now)

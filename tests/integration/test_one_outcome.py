@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from ews import intake, mail_intake
+from ews import intake, mail_intake, pipeline
 from ews.database import engine_for, session_factory
 from ews.failures import failure_reason, is_infrastructure
 from ews.folders import REASON_SUFFIX, WORK_FOLDER
@@ -188,7 +188,7 @@ def test_a_reader_error_nobody_listed_becomes_the_inputs_german_reason(
     def failing_reader(data: bytes, settings: Settings) -> None:
         raise Unforeseen("kaputt")
 
-    monkeypatch.setattr(intake, "assess_document", failing_reader)
+    monkeypatch.setattr(pipeline, "assess_document", failing_reader)
 
     assessment = intake._assess_file(str(path), settings)
 
@@ -220,7 +220,7 @@ def test_a_file_over_the_size_limit_is_refused_without_being_read(
     huge = settings.inbox_dir / "riesig.pdf"
     with huge.open("wb") as handle:  # sparse: 8 GB that no test machine could read at once
         handle.truncate(8 * 1024**3)
-    monkeypatch.setattr(intake, "assess_document", lambda *_: pytest.fail("read it"))
+    monkeypatch.setattr(pipeline, "assess_document", lambda *_: pytest.fail("read it"))
 
     assessment = intake._assess_file(str(huge), settings)
 
