@@ -448,19 +448,26 @@ class _Batches:
                 raise
             log.warning("Ablage von %d Eingängen gescheitert (%s); einzeln neu", len(ready),
                         failure_reason(exc))
-            results = []
-            for item in ready:
-                try:
-                    results += self._finish([item], now)
-                except Exception as again:
-                    if is_infrastructure(again):
-                        raise
-                    self._note_failure(item[0], failure_reason(again))
+            results = [result for item in ready for result in self._finish_alone(item, now)]
         self.locks.release_items(INPUT_LOCKS, [result.input_id for result in results])
         for result in results:
             self.done.append(result)
             if self.progress is not None:
                 self.progress(result)
+
+    def _finish_alone(self, item: _Ready, now: datetime) -> list[InputResult]:
+        """File one input; a failure is counted, and the last attempt ends the input with
+        its file where it lies (``pipeline._file_input`` says so in its reasons)."""
+        for _attempt in range(2):
+            try:
+                return self._finish([item], now)
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    raise
+                reason = failure_reason(exc)
+            if self._note_failure(item[0], reason) < self.settings.intake.max_attempts:
+                break
+        return []
 
     def _finish(self, ready: list[_Ready], now: datetime) -> list[InputResult]:
         with self.sessions.begin() as session:

@@ -337,6 +337,8 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
 
 MISSING_CLAIM = "Die Datei lag nicht mehr im Arbeitsordner ({path}); sie konnte weder " \
                 "archiviert noch in die Quarantäne gelegt werden."
+NOT_FILED = "Die Datei konnte weder archiviert noch in die Quarantäne gelegt werden " \
+            "({reason}); sie liegt weiter unter {path}."
 
 
 def _file_input(row: Input, settings: Settings, now: datetime) -> None:
@@ -354,11 +356,14 @@ def _file_input(row: Input, settings: Settings, now: datetime) -> None:
         plain = f"{row.id:06d}__Eingang{suffix if suffix.isascii() and len(suffix) <= 10 else ''}"
         try:
             stored = _store_original(row, claim, plain, settings)
-        except FileNotFoundError:
-            if claim.exists() or row.attempts < settings.intake.max_attempts:
+        except OSError as again:
+            if is_infrastructure(again) or row.attempts < settings.intake.max_attempts:
                 raise
-            stored = None  # removed by hand: after the last attempt the journal says so
-            row.reasons = [*row.reasons, MISSING_CLAIM.format(path=claim)]
+            # the last attempt: the input ends, and the journal says where its file is
+            stored = None
+            row.reasons = [*row.reasons, NOT_FILED.format(reason=failure_reason(again),
+                                                          path=claim)
+                           if claim.exists() else MISSING_CLAIM.format(path=claim)]
     row.stored_path, row.state, row.finished_at = stored, "done", now
 
 

@@ -292,6 +292,34 @@ def test_letters_that_cannot_be_written_are_given_up_after_max_attempts(
     assert by_source(settings) == journal
 
 
+def test_an_input_that_cannot_be_filed_ends_after_max_attempts_where_it_lies(
+        tmp_path: Path, database_url: str | None) -> None:
+    settings = settings_for(tmp_path, database_url,
+                            intake=IntakeSettings(stable_seconds=0.05, workers=2, ocr=True,
+                                                  max_attempts=3))
+    for number in (1, 2):  # where its quarantined copy would go lie folders
+        for name in ("kein-pdf.pdf", "Eingang.pdf"):
+            (settings.quarantine_dir / f"{number:06d}__{name}").mkdir(parents=True)
+    drop(settings, "kein-pdf.pdf", b"Hallo, anbei die Bewerbung.")
+    drop(settings, "moehnesee.pdf", pdfgen.filled_form(MOEHNESEE))
+
+    passes = [intake.run_pass(settings) for _ in range(3)]
+
+    assert [[(r.source_name, r.outcome) for r in results] for results in passes] == [
+        [("moehnesee.pdf", "registered")], [], [("kein-pdf.pdf", "invalid")]]
+    record = by_source(settings)["kein-pdf.pdf"]
+    assert record["state"] == "done" and record["stored_path"] is None
+    [claimed] = (settings.inbox_dir / WORK_FOLDER).iterdir()  # nothing lost: it lies here
+    assert claimed.read_bytes() == b"Hallo, anbei die Bewerbung."
+    assert record["reasons"][-1].startswith("Die Datei konnte weder archiviert noch in die "
+                                            "Quarantäne gelegt werden")
+    assert str(claimed) in record["reasons"][-1]
+
+    journal = by_source(settings)
+    assert intake.run_pass(settings) == []
+    assert by_source(settings) == journal
+
+
 # -- mails --------------------------------------------------------------------------------
 
 
