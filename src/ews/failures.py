@@ -8,6 +8,7 @@ that input with a German reason, and the pass goes on with the others.
 from __future__ import annotations
 
 import errno
+from concurrent import futures
 
 from sqlalchemy import exc as sa_exc
 
@@ -20,12 +21,16 @@ _SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, 
 _DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
                   sa_exc.TimeoutError)
 
+#: the worker pool itself broken or shutting down: no input's doing
+_POOL_DOWN = (futures.BrokenExecutor, futures.CancelledError)
+
 
 def is_infrastructure(error: BaseException) -> bool:
     """Whether ``error`` is a failure of the service itself (database or mailbox unreachable,
     disk full …), which stops a pass, rather than of the one input being handled, which ends
     that input with a reason (pure)."""
-    if isinstance(error, (*_DATABASE_DOWN, MailboxError, ConnectionError, TimeoutError)):
+    if isinstance(error, (*_DATABASE_DOWN, MailboxError, ConnectionError, TimeoutError,
+                          *_POOL_DOWN)):
         return True
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True

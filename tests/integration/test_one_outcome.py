@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import uuid
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -162,6 +163,7 @@ def test_a_file_whose_claim_name_the_file_system_refuses_is_taken_all_the_same(
     (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), True),
     (MailboxError("Postfach nicht erreichbar"), True),
     (ZeroDivisionError("division by zero"), False),
+    (BrokenProcessPool("All workers expired"), True),
 ])
 def test_only_failures_of_the_service_itself_stop_a_pass(error: Exception,
                                                          infrastructure: bool) -> None:
