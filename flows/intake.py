@@ -11,19 +11,20 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 
 from ews import intake, mail_intake
+from ews.failures import is_infrastructure
 from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult
 from ews.settings import Settings
 
 
-@task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+@task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
 def claim_inputs(settings: Settings) -> list[int]:
     intake.prepare(settings)
     intake.claim_new_inputs(settings)
     return intake.open_input_ids(settings)
 
 
-@task(name="postfach-abholen", retries=2, retry_delay_seconds=5, cache_policy=NONE)
+@task(name="postfach-abholen", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 def take_mails(settings: Settings) -> list[int]:
     """New mails of the office mailbox into the register (their PDFs become inputs)."""
     taken = mail_intake.take_mails(settings, datetime.now(UTC))
@@ -32,7 +33,7 @@ def take_mails(settings: Settings) -> list[int]:
     return taken
 
 
-@task(name="antworten-und-nachbearbeiten", retries=2, retry_delay_seconds=10,
+@task(name="antworten-und-nachbearbeiten", retries=2, retry_delay_seconds=[10, 60],
       cache_policy=NONE)
 def answer_mails(settings: Settings) -> mail_intake.MailReport:
     """Post-actions in the mailbox, answers queued and sent."""
@@ -58,7 +59,7 @@ def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult
 
 
 # no tag: a tag makes Prefect acquire a concurrency lease (~2 s) even without a limit
-@task(name="briefe-als-pdf", retries=2, retry_delay_seconds=5, cache_policy=NONE)
+@task(name="briefe-als-pdf", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 def convert_letters(settings: Settings) -> list[str]:
     return intake.convert_pending_letters(settings)
 
@@ -75,12 +76,21 @@ async def posteingang(settings: Settings | None = None) -> list[InputResult]:
     taking = take_mails(settings, return_state=True) if settings.imap.host else None
     if taking is not None and taking.is_completed():  # a mailbox outage stops no files
         input_ids += [i for i in await taking.aresult() if i not in set(input_ids)]
-    results = process_inputs(settings, input_ids) if input_ids else []
-    convert_letters(settings)
+    processing = process_inputs(settings, input_ids, return_state=True) if input_ids else None
+    results: list[InputResult] = []
+    if processing is not None:
+        outcome = await processing.aresult(raise_on_failure=False)
+        if isinstance(outcome, BaseException) and is_infrastructure(outcome):
+            raise outcome  # the register or the disk: nothing else can work now
+        if isinstance(outcome, list):
+            results = outcome
+    convert_letters(settings)  # an input that waits (e.g. its letters) holds back no answers
     if settings.imap.host or settings.smtp.host:
         answer_mails(settings)
     if taking is not None and not taking.is_completed():
         await taking.aresult()  # raises the mailbox's error: the run is marked failed
+    if processing is not None and not processing.is_completed():
+        await processing.aresult()  # raises: the run is marked failed
     if results:
         await publish_artifacts(results)
     return results

@@ -62,6 +62,9 @@ def start_server(settings: Settings, *, timeout: float = 180.0) -> subprocess.Po
     raise RuntimeError(f"Prefect-Server antwortet nicht nach {timeout:.0f} s; siehe {log.name}")
 
 
+PASS_BACKOFF, MAX_PASS_BACKOFF = 5.0, 300.0  # seconds after the first and any failed pass
+
+
 class PassRunner(threading.Thread):
     """Runs one intake pass at a time, whenever a watcher asked for one since the last."""
 
@@ -76,6 +79,7 @@ class PassRunner(threading.Thread):
     def run(self) -> None:
         from flows.intake import run_posteingang
 
+        backoff = 0.0  # after a failed pass (database, mailbox, disk): 5 s, 10 s … 5 min
         while not self.stopping.is_set():
             if not self.wanted.wait(0.2) or self.stopping.is_set():
                 continue
@@ -83,8 +87,15 @@ class PassRunner(threading.Thread):
             try:
                 results = run_posteingang(self.settings)
             except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect
-                self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {exc}")
+                # only the service's own failures end a pass (an input's end it alone): the
+                # watchers ask again at once, so wait, longer each time, before the next
+                backoff = min(max(backoff * 2, PASS_BACKOFF), MAX_PASS_BACKOFF)
+                self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {exc} – "
+                                   f"nächster Versuch in {backoff:.0f} s")
+                self.stopping.wait(backoff)
+                self.wanted.set()  # what failed is still there
                 continue
+            backoff = 0.0
             for result in results:
                 self.console.print(f"{result.source_name}: {result.outcome.value} "
                                    f"{result.az or ''}")

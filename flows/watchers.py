@@ -33,6 +33,9 @@ from ews.settings import Settings
 from flows.mailbox_watch import MailboxWatcher
 
 REASK = 60.0  # seconds before the same file (or leftover work) starts another pass
+#: leftover work that has not shrunk for three asks in a row (its passes fail: the register,
+#: the disk) is asked for after twice the wait each further time, up to this many seconds
+MAX_REASK = 600.0
 #: a watcher run ends after this long; the schedule starts the next (fresh logs, fresh code)
 RUN_SECONDS = 3300.0
 _WAITING = [StateType.SCHEDULED, StateType.PENDING]
@@ -96,6 +99,7 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
         logger.info("Beobachte den Posteingang %s", inbox)
         previous = observe_inbox(inbox)
         asked: dict[str, float] = {}  # when a pass was started for a file (or for leftovers)
+        leftover_wait, previous_left, stalled = REASK, 0, 0
         end = time.monotonic() + laufzeit
         while time.monotonic() < end:
             current = observe_inbox(inbox)
@@ -104,7 +108,11 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
             stable = [str(path) for path, obs in current.items() if previous.get(path) == obs
                       and now - asked.get(str(path), -REASK) >= REASK]
             left = intake.free_work(settings, locks) \
-                if now - asked.get("", -REASK) >= REASK else 0
+                if now - asked.get("", -REASK) >= leftover_wait else 0
+            if left:  # 0 also while a pass runs: no news
+                stalled = stalled + 1 if left >= previous_left > 0 else 0
+                leftover_wait = min(REASK * 2 ** max(0, stalled - 2), MAX_REASK)
+                previous_left = left
             if stable or left:
                 starter.request(len(stable) + left)
                 asked.update({key: now for key in [*stable, ""]})

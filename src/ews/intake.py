@@ -4,6 +4,9 @@ call these steps; they hold no Prefect code."""
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -16,6 +19,7 @@ import pebble
 from ews import folders, mail_intake, register, storage, workers
 from ews.database import migrate, session_factory
 from ews.errors import ConversionError, LettersNotWritten
+from ews.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.heartbeats import inbox_name
 from ews.imap import MailboxError
 from ews.locks import Locks, locks_for
@@ -25,7 +29,8 @@ from ews.pdfa import convert_to_pdfa
 from ews.pipeline import (
     InputResult,
     PlannedLetter,
-    assess_document,
+    RenderFailure,
+    assess_file,
     decide_all,
     finish,
     planned_letters,
@@ -33,6 +38,8 @@ from ews.pipeline import (
 )
 from ews.schema import LetterRow
 from ews.settings import Settings
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[InputResult], None]
 INPUT_LOCKS = "eingang"
@@ -67,10 +74,44 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
                                       seen_at)
         moved = [(target, obs) for obs in folders.stable_files(inbox,
                                                                settings.intake.stable_seconds)
-                 if (target := folders.claim_file(obs, inbox)) is not None]
+                 if (target := _claimed(obs, inbox)) is not None]
         # a crash between the renames and this commit leaves orphans, adopted by the next pass
         return adopted + _open_all([(target, readable(str(obs.path))) for target, obs in moved],
                                    settings, clock())
+
+
+#: the name of a claim whose own name the file system refused (the journal keeps the real one)
+PLAIN_CLAIM = "Eingang-ohne-Dateinamen"
+
+
+def _claimed(observation: folders.Observation, inbox: Path) -> Path | None:
+    """``folders.claim_file``; when the file system refuses the claim's name (longer in
+    bytes than the original's), the file is claimed under a plain name. A file whose claim
+    fails otherwise is left where it lies, so that the other files go on."""
+    try:
+        return folders.claim_file(observation, inbox)
+    except OSError as exc:
+        if is_infrastructure(exc):
+            raise
+        if exc.errno == errno.ENAMETOOLONG:
+            return _claimed_plainly(observation, inbox)
+        log.warning("Datei %s nicht übernommen: %s", observation.path, failure_reason(exc))
+        return None
+
+
+def _claimed_plainly(observation: folders.Observation, inbox: Path) -> Path | None:
+    suffix = observation.path.suffix if len(observation.path.suffix.encode()) <= 10 else ""
+    work = inbox / folders.WORK_FOLDER
+    work.mkdir(exist_ok=True)
+    target = work / f"{uuid.uuid4().hex[:12]}__{PLAIN_CLAIM}{suffix}"
+    try:  # as folders.claim_file: only the file as it was observed
+        stat = observation.path.stat()
+        if (stat.st_size, stat.st_mtime_ns) != (observation.size, observation.mtime_ns):
+            return None
+        os.rename(observation.path, target)
+    except FileNotFoundError:
+        return None
+    return target
 
 
 def _orphans(settings: Settings) -> list[Path]:
@@ -190,17 +231,28 @@ def _pipeline(batches: _Batches, waiting: list[int]) -> None:
 
 _Reading = tuple[int, "pebble.ProcessFuture[Assessment] | None"]
 # a group of inputs whose letters one job renders: the job (None: no letters) and the
-# letter ids by input
-_Rendering = tuple["pebble.ProcessFuture[dict[int, str]] | None", dict[int, list[int]]]
+# planned letters by input
+_Rendering = tuple["pebble.ProcessFuture[dict[int, RenderFailure]] | None",
+                   dict[int, list[PlannedLetter]]]
+# an input ready to be filed: its id, its rendered letters, a reason to add (letters given up)
+_Ready = tuple[int, list[int], str | None]
 
 
 class _Batches:
-    """The three stages of ``process_inputs``; the workers never touch the register."""
+    """The three stages of ``process_inputs``; the workers never touch the register.
+
+    Whatever goes wrong with one input ends that input, never the pass: a reader that fails
+    makes it invalid with the failure as its reason; values the register refuses make the
+    chunk's transaction be repeated input by input, the culprit decided invalid; a failure
+    the input may not cause every time (its letters, its filing, its claimed file) is counted
+    in the register, and after ``intake.max_attempts`` counted passes the input is ended with
+    it as its reason. Only failures of the service itself (``is_infrastructure``) stop."""
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime],
                  progress: Progress | None, locks: Locks) -> None:
         self.settings, self.clock, self.progress, self.locks = settings, clock, progress, locks
         self.claims: dict[int, str] = {}  # claim paths of the undecided inputs taken
+        self.given_up: dict[int, Assessment] = {}  # undecided inputs out of attempts
         self.taken: set[int] = set()  # every input this pass locked
         self.sessions = session_factory(settings.db_url)
         self.done: list[InputResult] = []
@@ -225,42 +277,110 @@ class _Batches:
         self.taken.update(chunk)
         with self.sessions.begin() as session:
             states = register.input_states(session, chunk)
+            failed = register.failed_attempts(session, chunk)
         finished = [i for i in chunk if states.get(i, ("done", ""))[0] == "done"]
         self.locks.release_items(INPUT_LOCKS, finished)  # another pass was quicker
         self.claims.update({i: path for i, (state, path) in states.items()
                             if state == "claimed"})
+        self.given_up.update({
+            i: Assessment(reasons=[gave_up_reason(attempts, error)])
+            for i, (attempts, error) in failed.items()
+            if i in self.claims and attempts >= self.settings.intake.max_attempts})
         return [i for i in chunk if i not in set(finished)]
 
     def read(self, chunk: list[int]) -> list[_Reading]:
         """Queue reading + validation of the chunk's undecided inputs."""
         return [(input_id, self._submit(_assess_file, self.claims[input_id], self.settings)
-                 if input_id in self.claims else None) for input_id in chunk]
+                 if input_id in self.claims and input_id not in self.given_up else None)
+                for input_id in chunk]
 
     def decide(self, reading: list[_Reading]) -> list[_Rendering]:
         """Decide the chunk in one transaction, then queue the rendering of its letters."""
         if not reading:
             return []
-        timeout = self.settings.intake.read_timeout_seconds
         assessments = {}
         undecidable = set()
         for input_id, future in reading:
+            if input_id in self.given_up:
+                assessments[input_id] = self.given_up.pop(input_id)
+                continue
             if future is None:
                 continue
-            try:
-                result = workers.outcome(future, timeout)
-            except OSError as exc:  # e.g. its claimed file was removed by hand: stays claimed
-                self.error = self.error or exc
+            assessment = self._assessment(input_id, future)
+            if assessment is None:
                 undecidable.add(input_id)
-                continue
-            assessments[input_id] = (Assessment(reasons=[result.reason])
-                                     if isinstance(result, workers.WorkerFailed) else result)
+            else:
+                assessments[input_id] = assessment
         now = self.clock()
         chunk = [input_id for input_id, _ in reading if input_id not in undecidable]
-        with self.sessions.begin() as session:
-            decide_all(session, assessments, self.settings, now)
-            letters = {input_id: planned_letters(rows) for input_id, rows
-                       in register.letters_by_input(session, chunk).items()}
+        try:
+            with self.sessions.begin() as session:
+                decide_all(session, assessments, self.settings, now)
+                letters = {input_id: planned_letters(rows) for input_id, rows
+                           in register.letters_by_input(session, chunk).items()}
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            # one input's values (e.g. one the database refuses) must not hold back the rest
+            log.warning("Entscheidung über %d Eingänge gescheitert (%s); einzeln neu",
+                        len(chunk), failure_reason(exc))
+            letters = self._decide_one_by_one(assessments, chunk, now)
         return self._render(letters)
+
+    def _assessment(self, input_id: int, future: pebble.ProcessFuture[Assessment]
+                    ) -> Assessment | None:
+        """The reading's result; None when the input cannot be decided in this pass."""
+        try:
+            result = workers.outcome(future, self.settings.intake.read_timeout_seconds)
+        except Exception as exc:
+            if is_infrastructure(exc):
+                self.error = self.error or exc
+                return None
+            # e.g. its claimed file was removed by hand: it waits, counted, until the last
+            reason = failure_reason(exc)
+            attempts = self._note_failure(input_id, reason)
+            if attempts >= self.settings.intake.max_attempts:
+                return Assessment(reasons=[gave_up_reason(attempts, reason)])
+            self.error = self.error or exc
+            return None
+        return (Assessment(reasons=[result.reason])
+                if isinstance(result, workers.WorkerFailed) else result)
+
+    def _decide_one_by_one(self, assessments: dict[int, Assessment], chunk: list[int],
+                           now: datetime) -> dict[int, list[PlannedLetter]]:
+        letters: dict[int, list[PlannedLetter]] = {}
+        for input_id in chunk:
+            try:
+                letters[input_id] = self._decide_alone(input_id, assessments.get(input_id),
+                                                       now)
+                continue
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    raise
+                reason = failure_reason(exc)
+            try:  # its values are lost, the input is not: invalid, with the reason
+                letters[input_id] = self._decide_alone(input_id, Assessment(reasons=[reason]),
+                                                       now)
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    raise
+                self._note_failure(input_id, failure_reason(exc))
+        return letters
+
+    def _decide_alone(self, input_id: int, assessment: Assessment | None, now: datetime
+                      ) -> list[PlannedLetter]:
+        with self.sessions.begin() as session:
+            if assessment is not None:
+                decide_all(session, {input_id: assessment}, self.settings, now)
+            return planned_letters(register.letters_of(session, input_id))
+
+    def _note_failure(self, input_id: int, reason: str) -> int:
+        """Count a failed attempt at the input in the register; returns the attempts."""
+        with self.sessions.begin() as session:
+            attempts = register.note_failure(session, input_id, reason)
+        log.warning("Eingang %s, Versuch %d von %d gescheitert: %s", input_id, attempts,
+                    self.settings.intake.max_attempts, reason)
+        return attempts
 
     def _render(self, letters: dict[int, list[PlannedLetter]]) -> list[_Rendering]:
         """Queue the rendering of the letters: the chunk split in order over the workers, a
@@ -272,47 +392,98 @@ class _Batches:
             group = dict(inputs[start:start + size])
             job = (self._submit(render_inputs, group, self.settings)
                    if any(group.values()) else None)
-            groups.append((job, {input_id: [letter_id for letter_id, _, _ in planned]
-                                 for input_id, planned in group.items()}))
+            groups.append((job, group))
         return groups
 
     def file(self, rendering: list[_Rendering]) -> None:
         """Archive or quarantine the chunk's originals in one transaction."""
-        timeout = self.settings.intake.read_timeout_seconds
-        ready = []
-        for future, letter_ids in rendering:
-            failures: dict[int, str] = {}
-            try:
-                if future is not None:
-                    rendered = workers.outcome(future, timeout)
-                    failures = ({input_id: rendered.reason for input_id in letter_ids}
-                                if isinstance(rendered, workers.WorkerFailed) else rendered)
-            except Exception as exc:  # a bug in the job: its inputs wait for the next pass
-                self.error = self.error or exc
-                failures = {input_id: str(exc) for input_id in letter_ids}
-            for input_id, ids in letter_ids.items():
-                if input_id in failures:
+        ready: list[_Ready] = []
+        limit = self.settings.intake.max_attempts
+        for future, group in rendering:
+            failures = self._render_failures(future, group)
+            for input_id, planned in group.items():
+                failure = failures.get(input_id)
+                if failure is None:
+                    ready.append((input_id, [letter_id for letter_id, _, _ in planned], None))
+                elif failure.counted and self._note_failure(input_id, failure.reason) >= limit:
+                    ready.append((input_id, [], "Die Briefe zu diesem Eingang konnten nicht "
+                                                f"geschrieben werden: {failure.reason}"))
+                elif not failure.counted:
                     self.error = self.error or LettersNotWritten(
-                        f"Briefe zu Eingang {input_id} nicht geschrieben: "
-                        f"{failures[input_id]}")
-                else:
-                    ready.append((input_id, ids))
-        if not ready:
-            return
+                        f"Briefe zu Eingang {input_id} nicht geschrieben: {failure.reason}")
+        if ready:
+            self._file_ready(ready)
+
+    def _render_failures(self, future: pebble.ProcessFuture[dict[int, RenderFailure]] | None,
+                         group: dict[int, list[PlannedLetter]]) -> dict[int, RenderFailure]:
+        """Why the group's letters were not written, by input. A job that ended without a
+        result is run again for each of its inputs alone (once), so that an input whose
+        letters crash the worker is not counted against the others of its group."""
+        if future is None:
+            return {}
+        timeout = self.settings.intake.read_timeout_seconds
+        try:
+            rendered = workers.outcome(future, timeout)
+        except Exception as exc:
+            if not is_infrastructure(exc):  # e.g. a result that cannot be sent back
+                return {input_id: RenderFailure(failure_reason(exc), True)
+                        for input_id in group}
+            self.error = self.error or exc  # its inputs wait for the next pass
+            return {input_id: RenderFailure(str(exc), False) for input_id in group}
+        if not isinstance(rendered, workers.WorkerFailed):
+            return rendered
+        if len(group) == 1:
+            return {input_id: RenderFailure(rendered.reason, True) for input_id in group}
+        failures: dict[int, RenderFailure] = {}
+        jobs = {input_id: self._submit(render_inputs, {input_id: planned}, self.settings)
+                for input_id, planned in group.items() if planned}
+        for input_id, job in jobs.items():
+            failures.update(self._render_failures(job, {input_id: group[input_id]}))
+        return failures
+
+    def _file_ready(self, ready: list[_Ready]) -> None:
         now = self.clock()
-        with self.sessions.begin() as session:
-            loaded = register.load_inputs(session, [input_id for input_id, _ in ready])
-            results = [finish(session, input_id, letter_ids, loaded.letters[input_id],
-                              self.settings, now) for input_id, letter_ids in ready]
-        self.locks.release_items(INPUT_LOCKS, [input_id for input_id, _ in ready])
+        try:
+            results = self._finish(ready, now)
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            log.warning("Ablage von %d Eingängen gescheitert (%s); einzeln neu", len(ready),
+                        failure_reason(exc))
+            results = [result for item in ready for result in self._finish_alone(item, now)]
+        self.locks.release_items(INPUT_LOCKS, [result.input_id for result in results])
         for result in results:
             self.done.append(result)
             if self.progress is not None:
                 self.progress(result)
 
+    def _finish_alone(self, item: _Ready, now: datetime) -> list[InputResult]:
+        """File one input; a failure is counted, and the last attempt ends the input with
+        its file where it lies (``pipeline._file_input`` says so in its reasons)."""
+        for _attempt in range(2):
+            try:
+                return self._finish([item], now)
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    raise
+                reason = failure_reason(exc)
+            if self._note_failure(item[0], reason) < self.settings.intake.max_attempts:
+                break
+        return []
+
+    def _finish(self, ready: list[_Ready], now: datetime) -> list[InputResult]:
+        with self.sessions.begin() as session:
+            loaded = register.load_inputs(session, [input_id for input_id, _, _ in ready])
+            for input_id, _, reason in ready:
+                if reason is not None:
+                    row = loaded.inputs[input_id]
+                    row.reasons = [*row.reasons, reason]
+            return [finish(session, input_id, letter_ids, loaded.letters[input_id],
+                           self.settings, now) for input_id, letter_ids, _ in ready]
+
 
 def _assess_file(claim_path: str, settings: Settings) -> Assessment:
-    return assess_document(folders.read_claim(Path(claim_path)), settings)
+    return assess_file(Path(claim_path), settings)  # a worker job: by module and name
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:
@@ -425,10 +596,21 @@ def run_pass(settings: Settings, *, progress: Progress | None = None) -> list[In
         mail_intake.take_mails(settings, datetime.now(UTC))
     except MailboxError as exc:  # the folder's files are processed all the same
         mailbox_failure = exc
-    results = process_inputs(open_input_ids(settings), settings, progress=progress)
+    try:
+        results = process_inputs(open_input_ids(settings), settings, progress=progress)
+    except Exception as exc:
+        if is_infrastructure(exc):
+            raise
+        # an input that waits (e.g. its letters' template is broken) holds back no answers
+        processing_failure: Exception | None = exc
+        results = []
+    else:
+        processing_failure = None
     convert_pending_letters(settings)
     if settings.imap.host or settings.smtp.host:
         mail_intake.answer_and_finish(settings, datetime.now(UTC))
     if mailbox_failure is not None:
         raise mailbox_failure
+    if processing_failure is not None:
+        raise processing_failure
     return results

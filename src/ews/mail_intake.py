@@ -32,6 +32,7 @@ from ews.bounce_links import record_bounce
 from ews.bounces import Bounce, read_bounce
 from ews.database import session_factory
 from ews.deadlines import BERLIN
+from ews.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.heartbeats import mailbox_name
 from ews.imap import FetchedMail, Mailbox, MailboxError
 from ews.locks import locks_for
@@ -75,22 +76,26 @@ def take_new_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> list[
 
 def take_mails_of(settings: Settings, uidvalidity: int, batch: list[FetchedMail],
                   now: datetime) -> list[int]:
-    """Record fetched mails and open their inputs in one transaction; when another worker
-    recorded one of them meanwhile, each mail is recorded on its own. Parsing and writing the
-    files happen on the worker pool."""
-    prepared = _prepare_all(settings, uidvalidity, batch)
+    """Record fetched mails and open their inputs in one transaction; when that fails (another
+    worker recorded one of them meanwhile, or the register refuses one mail's values), each
+    mail is recorded on its own. Parsing and writing the files happen on the worker pool."""
+    prepared = _prepare_all(settings, uidvalidity, batch, now)
     sessions = session_factory(settings.db_url)
     try:
         with sessions.begin() as session:
-            return [i for item in prepared for i in _record(session, settings, item, now)]
-    except IntegrityError:
+            return [i for item in prepared for i in _recorded(session, settings, item, now)]
+    except Exception as exc:
+        if is_infrastructure(exc):
+            raise
         return [i for item in prepared for i in _record_alone(settings, item, now)]
 
 
 def take_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail, now: datetime
               ) -> list[int]:
-    """Record one fetched mail and open its inputs, in one transaction (idempotent)."""
-    return _record_alone(settings, prepare_mail(settings, uidvalidity, fetched), now)
+    """Record one fetched mail and open its inputs, in one transaction (idempotent). It is
+    prepared on the worker pool like any other."""
+    return [i for item in _prepare_all(settings, uidvalidity, [fetched], now)
+            for i in _record_alone(settings, item, now)]
 
 
 @dataclass(frozen=True)
@@ -124,23 +129,92 @@ class PreparedMail:
     oversized: bool = False  # too large to fetch: only its header was read
 
 
-def _prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
-                 ) -> list[PreparedMail]:
-    if len(batch) < 2:
-        return [prepare_mail(settings, uidvalidity, fetched) for fetched in batch]
-    futures = [workers.submit(prepare_mail, (settings, uidvalidity, fetched),
+@dataclass(frozen=True)
+class UnreadableMail:
+    """A mail whose preparation failed ``intake.max_attempts`` times: its raw bytes, archived
+    and as the one claim, to be recorded as an invalid input with ``reason``."""
+
+    uidvalidity: int
+    uid: int
+    internaldate: datetime
+    sha256: str
+    raw_path: str
+    claim: Claim
+    reason: str
+
+
+@dataclass(frozen=True)
+class _PrepareFailed:
+    reason: str
+
+
+def _prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail],
+                 now: datetime) -> list[PreparedMail | UnreadableMail]:
+    """Prepare every mail on the worker pool, with its limits (even a batch of one). A mail
+    whose preparation fails is counted and left for the next pass; after
+    ``intake.max_attempts`` it is taken as unreadable, so the mails behind it go on."""
+    futures = [workers.submit(_prepared, (settings, uidvalidity, fetched),
                               workers=settings.worker_count,
                               memory_mb=settings.intake.read_memory_mb,
                               timeout=settings.intake.read_timeout_seconds)
                for fetched in batch]
-    prepared = []
+    prepared: list[PreparedMail | UnreadableMail] = []
     for fetched, future in zip(batch, futures, strict=True):
         result = workers.outcome(future, settings.intake.read_timeout_seconds)
-        if isinstance(result, workers.WorkerFailed):  # one odd mail: try it here, unlimited
-            log.warning("E-Mail %s im Arbeitsprozess: %s", fetched.uid, result.reason)
-            result = prepare_mail(settings, uidvalidity, fetched)
-        prepared.append(result)
+        if isinstance(result, PreparedMail):
+            prepared.append(result)
+            continue
+        failed = _given_up(settings, uidvalidity, fetched, result.reason, now)
+        if failed is not None:
+            prepared.append(failed)
     return prepared
+
+
+def _prepared(settings: Settings, uidvalidity: int, fetched: FetchedMail
+              ) -> PreparedMail | _PrepareFailed:
+    """``prepare_mail`` as a worker job: an error nobody foresaw becomes a German reason;
+    a failure of the service itself (disk full …) is raised."""
+    try:
+        return prepare_mail(settings, uidvalidity, fetched)
+    except MemoryError:
+        raise  # the worker's memory limit: ``workers.outcome`` names it
+    except Exception as exc:  # noqa: BLE001 - one mail's preparation failed: counted
+        if is_infrastructure(exc):
+            raise
+        return _PrepareFailed(failure_reason(exc, "E-Mail"))
+
+
+def _given_up(settings: Settings, uidvalidity: int, fetched: FetchedMail, reason: str,
+              now: datetime, *, at_once: bool = False) -> UnreadableMail | None:
+    """Count a failed preparation of the mail; once it has failed ``intake.max_attempts``
+    times (``at_once``: a failure that would come back every time), the mail as unreadable
+    (its raw bytes archived and claimed, nothing parsed)."""
+    imap = settings.imap
+    with session_factory(settings.db_url).begin() as session:
+        attempts = register.note_mail_failure(
+            session, (imap.account, imap.folder, uidvalidity, fetched.uid), reason, now)
+    limit = settings.intake.max_attempts
+    log.warning("E-Mail %s, Versuch %d von %d gescheitert: %s", fetched.uid, attempts, limit,
+                reason)
+    if attempts < limit and not at_once:
+        return None
+    key = f"{uidvalidity}-{fetched.uid}"
+    month = fetched.internaldate.astimezone(BERLIN).strftime("%Y-%m")
+    digest = hashlib.sha256(fetched.raw).hexdigest()
+    try:
+        raw_path = storage.archive_store(settings).write_bytes(
+            f"mail/{month}/{key}__unlesbar.eml", fetched.raw)
+        # a folder of its own: what made the preparation fail may lie in the mail's folder
+        claim = Claim("E-Mail.eml", folders.write_atomic(
+            settings.mail_dir / f"{key}-unlesbar" / "00__E-Mail.eml", fetched.raw), digest,
+            len(fetched.raw))
+    except OSError as exc:
+        if is_infrastructure(exc):
+            raise
+        log.error("Unlesbare E-Mail %s nicht abgelegt: %s", fetched.uid, failure_reason(exc))
+        return None
+    return UnreadableMail(uidvalidity, fetched.uid, fetched.internaldate, digest, raw_path,
+                          claim, reason if at_once else gave_up_reason(attempts, reason))
 
 
 def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> PreparedMail:
@@ -206,12 +280,63 @@ def attachment_file_name(number: int, name: str) -> str:
     return prefix + folders.safe_name(name, max_bytes=NAME_MAX_BYTES - len(prefix))
 
 
-def _record_alone(settings: Settings, item: PreparedMail, now: datetime) -> list[int]:
+def _record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: datetime
+                  ) -> list[int]:
+    """Record one mail in its own transaction. A mail whose values the register refuses is
+    recorded as unreadable at once, with the refusal as its reason (``_given_up``)."""
+    sessions = session_factory(settings.db_url)
     try:
-        with session_factory(settings.db_url).begin() as session:
-            return _record(session, settings, item, now)
-    except IntegrityError:  # another worker recorded this mail first
+        with sessions.begin() as session:
+            return _recorded(session, settings, item, now)
+    except Exception as exc:
+        if is_infrastructure(exc):
+            raise
+        if isinstance(exc, IntegrityError) and _in_ledger(settings, item):
+            return []  # another worker recorded this mail first
+        error: Exception = exc
+    if isinstance(item, UnreadableMail):  # nothing of it is parsed: a fault of ours
+        log.error("Unlesbare E-Mail %s nicht vermerkt: %s", item.uid, failure_reason(error))
         return []
+    fetched = FetchedMail(uid=item.uid, internaldate=item.internaldate,
+                          raw=storage.read_location(item.raw_path, settings.storage.options))
+    failed = _given_up(settings, item.uidvalidity, fetched, failure_reason(error, "E-Mail"),
+                       now, at_once=True)
+    if failed is None:
+        return []
+    return _record_alone(settings, failed, now)
+
+
+def _in_ledger(settings: Settings, item: PreparedMail | UnreadableMail) -> bool:
+    imap = settings.imap
+    with session_factory(settings.db_url).begin() as session:
+        return session.scalars(select(MailRow.id).where(
+            MailRow.account == imap.account, MailRow.folder == imap.folder,
+            MailRow.uidvalidity == item.uidvalidity, MailRow.uid == item.uid)).first() \
+            is not None
+
+
+def _recorded(session: Session, settings: Settings, item: PreparedMail | UnreadableMail,
+              now: datetime) -> list[int]:
+    if isinstance(item, PreparedMail):
+        return _record(session, settings, item, now)
+    return _record_unreadable(session, settings, item, now)
+
+
+def _record_unreadable(session: Session, settings: Settings, item: UnreadableMail,
+                       now: datetime) -> list[int]:
+    """The ledger entry of an unreadable mail and its one input, decided invalid with the
+    reason: the raw mail goes to the quarantine, and the post-action can run."""
+    imap = settings.imap
+    row = MailRow(account=imap.account, folder=imap.folder, uidvalidity=item.uidvalidity,
+                  uid=item.uid, message_id=None, sha256=item.sha256,
+                  internaldate=item.internaldate, sender=None, subject="",
+                  kind="unreadable", reasons=[item.reason], raw_path=item.raw_path,
+                  state="taken")
+    session.add(row)
+    session.flush()
+    opened = _input(session, row, item.claim, f"E-Mail {_origin(row)} (nicht lesbar)")
+    decide(session, opened.id, Assessment(reasons=[item.reason]), settings, now)
+    return [opened.id]
 
 
 def _record(session: Session, settings: Settings, item: PreparedMail, now: datetime
@@ -277,7 +402,7 @@ def _origin(row: MailRow) -> str:
 
 def _input(session: Session, row: MailRow, claim: Claim, source: str) -> Input:
     item = register.open_input(
-        session, claim_path=str(claim.path), source_name=source[:1024], sha256=claim.sha256,
+        session, claim_path=str(claim.path), source_name=source, sha256=claim.sha256,
         size=claim.size, received_at=row.internaldate, channel="mail")
     session.flush()
     session.add(MailInput(input_id=item.id, mail_id=row.id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -20,8 +21,9 @@ from ews import folders, network, register, storage
 from ews.database import session_factory
 from ews.deadlines import BERLIN, Deadline
 from ews.errors import DocumentRejected, EwsError
+from ews.failures import failure_reason, is_infrastructure
 from ews.forms import assess_fields, summary_of
-from ews.letters import LetterData, letter_bytes
+from ews.letters import LetterData, check_templates, letter_bytes
 from ews.models import ApplicationStatus, Assessment, LetterKind, Outcome
 from ews.names import STORED_NAME_MAX_BYTES, safe_title
 from ews.pdf import read_form
@@ -61,12 +63,15 @@ def deadline_of(settings: Settings) -> Deadline:
     return Deadline(round_.deadline, round_.extended_until, round_.deadline_fixed)
 
 
+def too_large_reason(limit_mb: int) -> str:
+    return f"Die Datei ist größer als {limit_mb} MB und wird nicht verarbeitet."
+
+
 def assess_document(data: bytes, settings: Settings) -> Assessment:
     """Read and validate one document; a rejected document becomes reasons, never an error."""
     limit = settings.intake.max_file_mb
     if len(data) > limit * 1024 * 1024:
-        return Assessment(reasons=[f"Die Datei ist größer als {limit} MB und wird nicht "
-                                   "verarbeitet."])
+        return Assessment(reasons=[too_large_reason(limit)])
     try:
         reading = read_form(data, ocr=settings.intake.ocr,
                             ocr_max_pages=settings.intake.ocr_max_pages)
@@ -76,6 +81,24 @@ def assess_document(data: bytes, settings: Settings) -> Assessment:
         return Assessment(method=reading.method, declaration=reading.declaration)
     assessment = assess_fields(reading.fields, round_name=settings.round.name)
     return assessment.model_copy(update={"method": reading.method})
+
+
+def assess_file(path: Path, settings: Settings) -> Assessment:
+    """``assess_document`` for a claimed file: its size is checked before it is read, and an
+    error of the reader that nobody foresaw becomes the input's reason. An error reading the
+    file itself is raised (the input waits, counted)."""
+    limit = settings.intake.max_file_mb
+    if path.lstat().st_size > limit * 1024 * 1024:
+        return Assessment(reasons=[too_large_reason(limit)])
+    data = folders.read_claim(path)  # a symbolic link put in its place is refused
+    try:
+        return assess_document(data, settings)
+    except MemoryError:
+        raise  # the worker's memory limit: ``workers.outcome`` names it
+    except Exception as exc:  # noqa: BLE001 - one input's reader failed: its outcome
+        if is_infrastructure(exc):
+            raise
+        return Assessment(reasons=[failure_reason(exc)])
 
 
 def outcome_for(assessment: Assessment, *, has_twin: bool, on_time: bool) -> Outcome:
@@ -104,7 +127,7 @@ def process_input(input_id: int, settings: Settings, now: datetime,
             row = _load(session, input_id)
             claim_path = row.claim_path if row.state == "claimed" else None
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
-        assessment = assess_document(folders.read_claim(Path(claim_path)), settings)
+        assessment = assess_file(Path(claim_path), settings)
     with sessions.begin() as session:
         if assessment is not None:
             decide(session, input_id, assessment, settings, now)
@@ -157,16 +180,33 @@ def render_planned(letters: list[PlannedLetter], settings: Settings) -> None:
         store.put(location, letter_bytes(data, settings.office, settings.templates_dir))
 
 
+class RenderFailure(NamedTuple):
+    """Why an input's letters were not written; ``counted`` when the input itself is the
+    cause (its values, its file names), not the service's templates."""
+
+    reason: str
+    counted: bool
+
+
 def render_inputs(letters: dict[int, list[PlannedLetter]], settings: Settings
-                  ) -> dict[int, str]:
+                  ) -> dict[int, RenderFailure]:
     """Stage 2 for several inputs at once (one worker job): write their .docx files. Returns
-    the reason by input for those whose letters could not be written; the others' are."""
-    failures: dict[int, str] = {}
+    why, by input, for those whose letters could not be written; the others' are. A failure
+    of the service itself (disk full …) is raised."""
+    failures: dict[int, RenderFailure] = {}
+    templates_sound: bool | None = None  # checked once, on the first template error
     for input_id, planned in letters.items():
         try:
             render_planned(planned, settings)
-        except (EwsError, OSError) as exc:  # e.g. a broken template: only its letters wait
-            failures[input_id] = str(exc) or type(exc).__name__
+        except EwsError as exc:  # e.g. a broken template: only its letters wait
+            if templates_sound is None:
+                templates_sound = not check_templates(settings.templates_dir, settings.office)
+            # templates that render their sample data: this input's values are the cause
+            failures[input_id] = RenderFailure(str(exc) or type(exc).__name__, templates_sound)
+        except Exception as exc:  # noqa: BLE001 - one input's letters, ended by its count
+            if is_infrastructure(exc) or isinstance(exc, MemoryError):
+                raise
+            failures[input_id] = RenderFailure(failure_reason(exc), True)
     return failures
 
 
@@ -296,19 +336,48 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
                          data=data.model_dump(mode="json"))
 
 
+MISSING_CLAIM = "Die Datei lag nicht mehr im Arbeitsordner ({path}); sie konnte weder " \
+                "archiviert noch in die Quarantäne gelegt werden."
+NOT_FILED = "Die Datei konnte weder archiviert noch in die Quarantäne gelegt werden " \
+            "({reason}); sie liegt weiter unter {path}."
+
+
 def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
+    original = folders.original_name(claim)
     prefix = f"{row.id:06d}__"
-    name = prefix + folders.safe_name(folders.original_name(claim),
-                                      max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
-    if row.outcome == Outcome.INVALID.value:
-        stored = storage.quarantine_store(settings).quarantine(claim, name, row.reasons,
-                                                               sha256=row.sha256)
-    else:
-        month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
-        stored = storage.archive_store(settings).file_original(claim, f"{month}/{name}",
-                                                               sha256=row.sha256)
+    stored: str | None
+    try:
+        stored = _store_original(
+            row, claim,
+            prefix + folders.safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix)),
+            settings)
+    except OSError as exc:
+        if is_infrastructure(exc):
+            raise
+        # e.g. a name the file system refuses: the bytes are kept under a plain name
+        suffix = Path(original).suffix
+        plain = f"{prefix}Eingang{suffix if suffix.isascii() and len(suffix) <= 10 else ''}"
+        try:
+            stored = _store_original(row, claim, plain, settings)
+        except OSError as again:
+            if is_infrastructure(again) or row.attempts < settings.intake.max_attempts:
+                raise
+            # the last attempt: the input ends, and the journal says where its file is
+            stored = None
+            row.reasons = [*row.reasons, NOT_FILED.format(reason=failure_reason(again),
+                                                          path=claim)
+                           if claim.exists() else MISSING_CLAIM.format(path=claim)]
     row.stored_path, row.state, row.finished_at = stored, "done", now
+
+
+def _store_original(row: Input, claim: Path, name: str, settings: Settings) -> str:
+    if row.outcome == Outcome.INVALID.value:
+        return storage.quarantine_store(settings).quarantine(claim, name, row.reasons,
+                                                             sha256=row.sha256)
+    month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
+    return storage.archive_store(settings).file_original(claim, f"{month}/{name}",
+                                                         sha256=row.sha256)
 
 
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:

@@ -15,7 +15,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ews.models import ApplicationStatus, Outcome
-from ews.schema import ApplicationRow, DeclarationRow, EventRow, Input, LetterRow, Sighting
+from ews.schema import (
+    ApplicationRow,
+    DeclarationRow,
+    EventRow,
+    Input,
+    LetterRow,
+    MailAttempt,
+    Sighting,
+)
 from ews.settings import AzSettings
 
 _DECISION_LOCK = 0x455753  # "EWS": serialises decisions across workers on PostgreSQL
@@ -272,3 +280,39 @@ def known_claims(session: Session, claim_paths: list[str]) -> int:
         return 0
     query = select(func.count()).select_from(Input).where(Input.claim_path.in_(claim_paths))
     return int(session.execute(query).scalar_one())
+
+
+def note_failure(session: Session, input_id: int, reason: str) -> int:
+    """Count a failed attempt at handling an input, with its German reason; returns the
+    attempts so far."""
+    row = session.get(Input, input_id)
+    if row is None:
+        raise LookupError(f"input {input_id} is not in the register")
+    row.attempts = (row.attempts or 0) + 1
+    row.last_error = reason
+    return row.attempts
+
+
+def failed_attempts(session: Session, input_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Attempts and last failure of those of these inputs that failed before (one query)."""
+    query = select(Input.id, Input.attempts, Input.last_error).where(
+        Input.id.in_(input_ids), Input.attempts > 0)
+    return {row_id: (attempts, error or "") for row_id, attempts, error
+            in session.execute(query).tuples()}
+
+
+def note_mail_failure(session: Session, key: tuple[str, str, int, int], reason: str,
+                      now: datetime) -> int:
+    """Count a failed preparation of the mail ``(account, folder, uidvalidity, uid)``; returns
+    the attempts so far."""
+    account, folder, uidvalidity, uid = key
+    row = session.scalars(select(MailAttempt).where(
+        MailAttempt.account == account, MailAttempt.folder == folder,
+        MailAttempt.uidvalidity == uidvalidity, MailAttempt.uid == uid)).first()
+    if row is None:
+        row = MailAttempt(account=account, folder=folder, uidvalidity=uidvalidity, uid=uid,
+                          attempts=0, last_error="", updated_at=now)
+        session.add(row)
+    row.attempts += 1
+    row.last_error, row.updated_at = reason, now
+    return row.attempts

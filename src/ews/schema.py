@@ -62,7 +62,7 @@ class Input(Base):
 
     __tablename__ = "inputs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_name: Mapped[str] = mapped_column(String(1024))
+    source_name: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16), default="ordner")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
@@ -73,7 +73,7 @@ class Input(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(default=list)
     read_method: Mapped[str | None] = mapped_column(String(16))
-    kommune_name: Mapped[str | None] = mapped_column(String(512))
+    kommune_name: Mapped[str | None] = mapped_column(Text)
     ags: Mapped[str | None] = mapped_column(String(8))
     # no foreign key: applications.input_id points back here, and a cycle would stop PostgreSQL
     application_id: Mapped[int | None] = mapped_column(Integer, index=True)
@@ -82,6 +82,10 @@ class Input(Base):
     stored_path: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    #: passes in which handling this input failed, and the last failure (German); after
+    #: ``intake.max_attempts`` of them the input is decided invalid with that reason
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class AzCounter(Base):
@@ -109,7 +113,7 @@ class ApplicationRow(Base):
     az_serial: Mapped[int] = mapped_column(Integer)
     round_name: Mapped[str] = mapped_column(String(64))
     ags: Mapped[str] = mapped_column(String(8))
-    kommune_name: Mapped[str] = mapped_column(String(512))
+    kommune_name: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime]
     deadline_last_day: Mapped[str] = mapped_column(String(10))
@@ -165,15 +169,31 @@ class MailRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     internaldate: Mapped[datetime]
-    sender: Mapped[str | None] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(998), default="")
+    sender: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(default=list)
     raw_path: Mapped[str] = mapped_column(String(1024))
     state: Mapped[str] = mapped_column(String(16), default="taken", index=True)
-    error: Mapped[str | None] = mapped_column(String(2000))
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+class MailAttempt(Base):
+    """A mail whose preparation (parsing, writing its files) failed in a pass: how often, and
+    the last failure (German). After ``intake.max_attempts`` it is recorded as unreadable."""
+
+    __tablename__ = "mail_attempts"
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(512))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
 
 
 class MailInput(Base):
@@ -201,7 +221,7 @@ class OutgoingMail(Base):
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
-    last_error: Mapped[str | None] = mapped_column(String(2000))
+    last_error: Mapped[str | None] = mapped_column(Text)
     refused: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sent_at: Mapped[datetime | None]
     copied_to_sent: Mapped[bool] = mapped_column(default=False)
@@ -220,7 +240,7 @@ class DecisionRow(Base):
     decision: Mapped[str] = mapped_column(String(16))
     rank: Mapped[int | None] = mapped_column(Integer)  # place on the waiting list
     reason_category: Mapped[str | None] = mapped_column(String(64))
-    override_reason: Mapped[str | None] = mapped_column(String(2000))
+    override_reason: Mapped[str | None] = mapped_column(Text)
     moved_up: Mapped[bool] = mapped_column(default=False)  # accepted from the waiting list
     decided_by: Mapped[str] = mapped_column(String(128))
     decided_at: Mapped[datetime]
@@ -238,9 +258,9 @@ class DeclarationRow(Base):
     kommune_name: Mapped[str] = mapped_column(String(512))
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"),
                                                        unique=True)
-    hvb_name: Mapped[str] = mapped_column(String(256), default="")
-    hvb_function: Mapped[str] = mapped_column(String(256), default="")
-    contact_person: Mapped[str] = mapped_column(String(256), default="")
+    hvb_name: Mapped[str] = mapped_column(Text, default="")
+    hvb_function: Mapped[str] = mapped_column(Text, default="")
+    contact_person: Mapped[str] = mapped_column(Text, default="")
     #: the document in the case folder (its PDF/A lies beside it)
     docx_path: Mapped[str | None] = mapped_column(String(1024))
     state: Mapped[str] = mapped_column(String(16), default="issued")
@@ -262,17 +282,17 @@ class NetworkMember(Base):
     kommune_name: Mapped[str] = mapped_column(String(512))
     joined_on: Mapped[str] = mapped_column(String(10))  # ISO date
     declaration_id: Mapped[int | None] = mapped_column(ForeignKey("declarations.id"))
-    signed_by: Mapped[str] = mapped_column(String(256), default="")
-    signed_function: Mapped[str] = mapped_column(String(256), default="")
+    signed_by: Mapped[str] = mapped_column(Text, default="")
+    signed_function: Mapped[str] = mapped_column(Text, default="")
     signed_on: Mapped[str | None] = mapped_column(String(10))  # ISO date
-    contact_person: Mapped[str] = mapped_column(String(256), default="")
-    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    contact_person: Mapped[str] = mapped_column(Text, default="")
+    contact_email: Mapped[str] = mapped_column(Text, default="")
     #: teilnahme | geplant | vergleichbar | nein | unbekannt
     ehrenamtskarte: Mapped[str] = mapped_column(String(16), default="unbekannt")
     cross_cutting_task: Mapped[bool | None]  # Engagementförderung als Querschnittsaufgabe
     continuous_cooperation: Mapped[bool | None]  # Verpflichtung zur kontinuierlichen Mitarbeit
     source: Mapped[str] = mapped_column(String(128), default="")  # e.g. "EWS 6"
-    note: Mapped[str] = mapped_column(String(2000), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
     updated_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime]
 
@@ -315,7 +335,7 @@ class CircularRow(Base):
     issued_at: Mapped[datetime]
     withdrawn_by: Mapped[str | None] = mapped_column(String(128))
     withdrawn_at: Mapped[datetime | None]
-    withdrawn_reason: Mapped[str | None] = mapped_column(String(2000))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class CircularSend(Base):
@@ -329,12 +349,12 @@ class CircularSend(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"), index=True)
     ags: Mapped[str] = mapped_column(String(8))
-    kommune: Mapped[str] = mapped_column(String(512))
+    kommune: Mapped[str] = mapped_column(Text)
     emails: Mapped[list[str]] = mapped_column(default=list)
-    salutation: Mapped[str] = mapped_column(String(512))
+    salutation: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(128), default="")
     state: Mapped[str] = mapped_column(String(16), default="geplant", index=True)
-    problem: Mapped[str | None] = mapped_column(String(2000))
+    problem: Mapped[str | None] = mapped_column(Text)
     outgoing_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mails.id"),
                                                          unique=True)
 
@@ -348,10 +368,10 @@ class BounceRow(Base):
     mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), index=True)
     outgoing_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mails.id"),
                                                          index=True)
-    recipient: Mapped[str] = mapped_column(String(320))
-    status: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
     permanent: Mapped[bool]
-    reason: Mapped[str] = mapped_column(String(2000))
+    reason: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
 
 
@@ -366,4 +386,4 @@ class WatcherRow(Base):
     started_at: Mapped[datetime]
     beat_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16))
-    detail: Mapped[str] = mapped_column(String(2000), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -97,6 +97,9 @@ class IntakeSettings(BaseModel):
     read_memory_mb: int = Field(default=1024, ge=256)
     ocr: bool = True
     ocr_max_pages: int = Field(default=4, ge=1)
+    #: passes in which handling one input (a file or a mail) may fail before it is ended
+    #: with the failure as its reason (quarantined); nothing is retried forever
+    max_attempts: int = Field(default=3, ge=1)
 
 
 class LetterSettings(BaseModel):
