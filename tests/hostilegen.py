@@ -14,7 +14,8 @@ that must not be answered automatically, e.g. a failed DMARC check: its sender i
 
 The valid applications inside come from ``ews.samples`` (one distinct municipality each), the
 broken PDFs are written by hand (``tests.pdfgen_raw.RawPdf``), the declarations by
-``tests.declgen``. Builds bytes only; ``place_in_inbox`` writes a file case to a folder.
+``tests.declgen``, the returned mail by ``tests.bouncegen``. Builds bytes only;
+``place_in_inbox`` writes a file case to a folder.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from email import message_from_bytes
+from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 from ews.sample_data import Kommune, application_values, kommunen
 from ews.samples import filled_form_pdf
-from tests import declgen, pdfgen
+from tests import bouncegen, declgen, pdfgen
 from tests.pdfgen_raw import RawPdf, pdf_literal
 
 ROUND = "EWS 6"
@@ -669,6 +672,17 @@ def _automatic(apps: Applications) -> MailCase:
         "automatic", sender, 1)
 
 
+def returned_application(apps: Applications) -> MailCase:
+    """A Postfix bounce (``tests.bouncegen``) returning someone's application mail, PDF and
+    all: never an application, never answered."""
+    original = multipart(_sender("returned-original"), [_pdf_part(
+        apps.next(), b' filename="Bewerbung.pdf"')])
+    raw = bouncegen.postfix(original, "bewerbung@ews.test", "5.1.1",
+                            "550 5.1.1 <bewerbung@ews.test>: Recipient address rejected")
+    sender = parseaddr(str(message_from_bytes(raw)["From"]))[1].lower()
+    return MailCase("bounce-returning-application", raw, "automatic", sender, 1)
+
+
 def mail_cases(seed: int = 0) -> list[MailCase]:
     """The hostile mail corpus for ``seed``: one sender address per mail."""
     rng = random.Random(seed)
@@ -679,7 +693,8 @@ def mail_cases(seed: int = 0) -> list[MailCase]:
         names.append(MailCase(f"name-{label}", multipart(
             sender, [_pdf_part(apps.next(), params)]), "registered", sender, 1))
     mime = _floods(apps) + _malformed(rng, apps)
-    cases = _archives(apps) + [dmarc_fail(apps), _automatic(apps), many_pdfs(apps)]
+    cases = _archives(apps) + [dmarc_fail(apps), _automatic(apps), returned_application(apps),
+                               many_pdfs(apps)]
     sender = _sender("form-header-injection")
     values = apps_values_str(apps)
     values.update(team1_email=f"kontakt@kommune.test\r\nBcc: spion@{ATTACKER_DOMAIN}",
