@@ -6,6 +6,9 @@
    archive, on the worker pool (warm service: Prefect and the pool started beforehand).
 3. 200 letters to PDF/A: one batched LibreOffice call per 50 against one start per letter.
 4. Peak RSS of reading the 3,000-page PDF in a fresh process, beside a one-page baseline.
+5. The hostile inbox corpus against an ordinary batch of the same size: seconds and peak
+   memory per pass as ratios, and each hostile input against the workers' limits
+   (``flows.bench_hostile``; only this part: ``python -m flows.bench feindlich``).
 """
 
 from __future__ import annotations
@@ -184,6 +187,12 @@ def main() -> None:
             bench_circulars.main(Path(tmp))
         return
 
+    if sys.argv[1:2] == ["feindlich"]:  # only the hostile corpus against an ordinary batch
+        from flows import bench_hostile
+
+        bench_hostile.run()
+        return
+
     files = sample_applications(COUNT, seed=2026)
     warm_up = sample_applications(WARM_UP, seed=1)
     if sys.argv[1:2] == ["cluster"]:  # only the distributed setup against the default
@@ -226,6 +235,9 @@ def main() -> None:
         from flows import bench_cluster
 
         bench_cluster.main(files, warm_up, root / "cluster")
+        from flows import bench_hostile
+
+        bench_hostile.main(root / "feindlich")
         big = peak_rss_mb(pdfgen.long_form(3000), root, "3000.pdf")
         small = peak_rss_mb(pdfgen.filled_form(), root, "1.pdf")
         print(f"Speicherspitze 3.000-Seiten-PDF: {big} MB (1 Seite: {small} MB; Ziel ≤ 300 MB)")
