@@ -25,17 +25,20 @@ from ews.circulars import issue_circular
 from ews.distribution import ListSpec
 from ews.mailings import Mailing, mailing_named, occasion
 from ews.settings import Settings
+from flows import redacted, service_settings
 
 
 @task(name="rundschreiben-senden", cache_policy=NONE, retries=2, retry_delay_seconds=30)
+@redacted
 def send_task(settings: Settings, only: int | None = None) -> MailingReport:
     return send_circulars(settings, datetime.now(UTC), only=only)
 
 
 @flow(name="rundschreiben-versenden", log_prints=True)
-def rundschreiben_versenden(settings: Settings | None = None) -> list[str]:
+@redacted
+def rundschreiben_versenden() -> list[str]:
     """Alle ausgegebenen Rundschreiben versenden, die noch Empfänger offen haben."""
-    settings = settings or Settings()
+    settings = service_settings()
     intake.prepare(settings)
     report = send_task(settings)
     for number in report.circulars:
@@ -46,11 +49,12 @@ def rundschreiben_versenden(settings: Settings | None = None) -> list[str]:
 
 
 @flow(name="geplanter-versand", log_prints=True)
-def geplanter_versand(name: str, termin: datetime | None = None,
-                      settings: Settings | None = None) -> str | None:
+@redacted
+def geplanter_versand(name: str, termin: datetime | None = None) -> str | None:
     """Einen geplanten Versand ausführen: das Rundschreiben des Termins ausgeben (höchstens
-    einmal je Termin) und versenden."""
-    settings = settings or Settings()
+    einmal je Termin) und versenden. ``name`` wählt den Eintrag des Versandplans, ``termin``
+    den Termin (sonst der geplante Beginn des Laufs)."""
+    settings = service_settings()
     intake.prepare(settings)
     logger = get_run_logger()
     mailing = mailing_named(settings.rundschreiben.plan_file, name)

@@ -29,7 +29,7 @@ from ews import intake
 from ews.folders import observe_inbox
 from ews.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.locks import locks_for
-from ews.settings import Settings
+from flows import redacted, service_settings
 from flows.mailbox_watch import MailboxWatcher
 
 REASK = 60.0  # seconds before the same file (or leftover work) starts another pass
@@ -77,12 +77,13 @@ class PassStarter:
 
 
 @flow(name="ordner-beobachten")
+@redacted
 def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
     """Watch the inbox folder for ``laufzeit`` seconds: start intake passes for files that
     stopped changing, and for work a killed worker left (inputs nobody holds, claimed files
     without an input)."""
     logger = get_run_logger()
-    settings = Settings()
+    settings = service_settings()
     intake.prepare(settings)
     inbox = settings.inbox_dir.resolve()
     name = inbox_name(settings)
@@ -119,11 +120,12 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
 
 
 @flow(name="postfach-beobachten")
+@redacted
 def postfach_beobachten(laufzeit: float = RUN_SECONDS) -> str:
     """Watch the office mailbox for ``laufzeit`` seconds (IMAP IDLE, a full poll as a
     fallback) and start an intake pass whenever mail arrives."""
     logger = get_run_logger()
-    settings = Settings()
+    settings = service_settings()
     if not settings.imap.host:
         logger.warning("Kein Postfach eingerichtet (EWS_IMAP__HOST); nichts zu beobachten.")
         return "kein Postfach"
