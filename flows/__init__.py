@@ -70,7 +70,7 @@ def redacted(function: F) -> F:
                 redact_exception(exc, _secrets)
                 raise
 
-        return run_async  # type: ignore[return-value]
+        return _with_signature(run_async, function)
 
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -80,4 +80,11 @@ def redacted(function: F) -> F:
             redact_exception(exc, _secrets)
             raise
 
-    return run  # type: ignore[return-value]
+    return _with_signature(run, function)
+
+
+def _with_signature(wrapper: Callable[..., Any], function: F) -> F:
+    """Prefect validates parameters against the annotations, resolved in the namespace of the
+    function it is given (the wrapper's, this module): hand it the resolved signature."""
+    wrapper.__signature__ = inspect.signature(function, eval_str=True)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Annotated
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
+from pydantic import Field
 
 from ews import intake
 from ews.circular_drafts import draft_folder, read_draft
@@ -50,7 +52,8 @@ def rundschreiben_versenden() -> list[str]:
 
 @flow(name="geplanter-versand", log_prints=True)
 @redacted
-def geplanter_versand(name: str, termin: datetime | None = None) -> str | None:
+def geplanter_versand(name: Annotated[str, Field(min_length=1, max_length=100)],
+                      termin: datetime | None = None) -> str | None:
     """Einen geplanten Versand ausführen: das Rundschreiben des Termins ausgeben (höchstens
     einmal je Termin) und versenden. ``name`` wählt den Eintrag des Versandplans, ``termin``
     den Termin (sonst der geplante Beginn des Laufs)."""

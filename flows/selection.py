@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow, get_client, get_run_logger, pause_flow_run, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -76,8 +76,10 @@ def _continue_after_timeout() -> None:
 
 @flow(name="auswahl-entscheiden", log_prints=True)
 @redacted
-def auswahl_entscheiden(wartezeit_minuten: float = 60, hoechstens: int = 100,
-                        abfrage_sekunden: int = 5) -> int:
+def auswahl_entscheiden(
+        wartezeit_minuten: Annotated[float, Field(gt=0, le=7 * 24 * 60)] = 60,
+        hoechstens: Annotated[int, Field(ge=1, le=500)] = 100,
+        abfrage_sekunden: Annotated[int, Field(ge=1, le=300)] = 5) -> int:
     """Entscheidungen über die Bewerbungen der laufenden Runde im Formular eingeben; jede wird
     sofort im Register gespeichert. Returns how many decisions were stored."""
     settings = service_settings()
@@ -133,7 +135,8 @@ def publish_round(settings: Settings) -> None:
 
 @flow(name="bescheide-versenden", log_prints=True)
 @redacted
-def bescheide_versenden(von: str = "Prefect") -> int:
+def bescheide_versenden(von: Annotated[str, Field(min_length=1, max_length=100)] = "Prefect"
+                        ) -> int:
     """Alle ausstehenden Bescheide schreiben und versenden (jeden genau einmal)."""
     settings = service_settings()
     intake.prepare(settings)

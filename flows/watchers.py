@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Annotated
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
@@ -24,6 +25,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
+from pydantic import Field
 
 from ews import intake
 from ews.folders import observe_inbox
@@ -36,6 +38,8 @@ REASK = 60.0  # seconds before the same file (or leftover work) starts another p
 #: a watcher run ends after this long; the schedule starts the next (fresh logs, fresh code)
 RUN_SECONDS = 3300.0
 _WAITING = [StateType.SCHEDULED, StateType.PENDING]
+#: a run started through the API may watch shorter, never longer (it holds the watcher lock)
+Laufzeit = Annotated[float, Field(gt=0, le=RUN_SECONDS)]
 
 
 class PassStarter:
@@ -78,7 +82,7 @@ class PassStarter:
 
 @flow(name="ordner-beobachten")
 @redacted
-def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
+def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the inbox folder for ``laufzeit`` seconds: start intake passes for files that
     stopped changing, and for work a killed worker left (inputs nobody holds, claimed files
     without an input)."""
@@ -121,7 +125,7 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
 
 @flow(name="postfach-beobachten")
 @redacted
-def postfach_beobachten(laufzeit: float = RUN_SECONDS) -> str:
+def postfach_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the office mailbox for ``laufzeit`` seconds (IMAP IDLE, a full poll as a
     fallback) and start an intake pass whenever mail arrives."""
     logger = get_run_logger()

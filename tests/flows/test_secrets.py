@@ -92,17 +92,22 @@ def test_no_secret_reaches_prefect_or_the_output(
     assert all(path.startswith("dir://archiv/") for path in _stored_paths(office))
     assert (tmp_path / "ablage" / "archiv").is_dir()
 
-    azs = fill_register(office, 2)
-    with session_factory(office.db_url).begin() as session:
-        selection.decide(session, azs[0], "angenommen", seats=17, actor="frau.meier",
-                         now=NOW)
-    assert bescheide_versenden(von="frau.meier") == 2  # Zusage and Erklärung
-
     office.imap.port = free_port()  # the mailbox is down: a failed run, with its error
     service_env(office)
     with pytest.raises(MailboxError):
         run_posteingang()
+    office.imap.port = dovecot.imap_port
+    service_env(office)
 
+    azs = fill_register(office, 2)
+    with session_factory(office.db_url).begin() as session:
+        selection.decide(session, azs[1], "angenommen", seats=17, actor="frau.meier",
+                         now=NOW)
+    assert bescheide_versenden(von="frau.meier") == 2  # Zusage and Erklärung
+
+    with get_client(sync_client=True) as client:
+        parameters = [run.parameters for run in client.read_flow_runs()]
+    assert sorted(map(str, parameters)) == ["{'von': 'frau.meier'}", "{}", "{}"]
     stored = _everything_prefect_holds()
     assert "posteingang" in stored and "bescheide-versenden" in stored  # the search works
     assert "Verbindung" in stored or "Postfach" in stored  # the failure's reason is there
@@ -127,16 +132,21 @@ def _everything_prefect_holds() -> str:
     time.sleep(3)  # logs and events are sent in batches
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs()
+        logs: list[Any] = []
         parts: list[Any] = [run.model_dump(mode="json") for run in runs]
         parts += [run.parameters for run in runs]
         parts += [task.model_dump(mode="json") for task in client.read_task_runs()]
         parts += [a.model_dump(mode="json") for a in client.read_artifacts()]
-        parts += [log.model_dump(mode="json") for log in client.read_logs()]
+        while batch := client.read_logs(limit=200, offset=len(logs)):
+            logs += batch
+        parts += [log.model_dump(mode="json") for log in logs]
         for run in runs:
             parts += [s.model_dump(mode="json") for s in client.read_flow_run_states(run.id)]
-        page = client.read_events(limit=200)
+        page = client.read_events(limit=50)
         parts += [event.model_dump(mode="json") for event in page.events]
-    assert all(run.parameters.keys() <= {"von"} for run in runs)
+        while page.next_page:
+            page = client.read_events_page(page.next_page)
+            parts += [event.model_dump(mode="json") for event in page.events]
     return json.dumps(parts, ensure_ascii=False, default=str)
 
 
