@@ -51,5 +51,13 @@ UV=$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")
 # uv must not read the local file indexes of pip.conf (they hold older versions)
 "$UV" sync --frozen --python python3.11 --quiet
 [[ -f config/ews.env ]] || cp config/ews.env.example config/ews.env
+# The Prefect API's login (README: the UI of `ews serve`), random, once: never overwritten
+if ! grep -qE '^EWS_PREFECT__AUTH_STRING=.+' config/ews.env; then
+  auth=$(.venv/bin/python -c 'import secrets; print("admin:" + secrets.token_urlsafe(24))')
+  printf '\n# Anmeldung an Prefect (erzeugt von scripts/setup.sh)\nEWS_PREFECT__AUTH_STRING=%s\n' \
+    "$auth" >> config/ews.env
+  echo "Anmeldung für die Prefect-Oberfläche erzeugt: EWS_PREFECT__AUTH_STRING in config/ews.env"
+fi
+chmod 600 config/ews.env  # passwords: for the service's user only
 mkdir -p inbox outbox data
 echo "Einrichtung abgeschlossen: .venv/bin/ews ist bereit."
