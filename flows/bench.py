@@ -30,7 +30,7 @@ from ews.models import Outcome
 from ews.pdfa import convert_to_pdfa
 from ews.pipeline import assess_document, letter_data_for, letter_path
 from ews.samples import sample_applications
-from ews.settings import IntakeSettings, LetterSettings, Settings
+from ews.settings import IntakeSettings, LetterSettings, Settings, settings_environment
 from ews.storage import output_store
 
 COUNT = 500
@@ -45,6 +45,16 @@ def bench_settings(root: Path) -> Settings:
                     data_dir=root / "data", templates_dir=REPO / "templates",
                     intake=IntakeSettings(stable_seconds=0.0),
                     letters=LetterSettings(pdf=False))  # type: ignore[call-arg]
+
+
+def use_settings(settings: Settings) -> None:
+    """Make ``settings`` the settings of this process: flows build theirs from the
+    environment (``flows.service_settings``), never from a parameter."""
+    wanted = settings_environment(settings)
+    for name in [name for name in os.environ if name.startswith("EWS_")]:
+        if name not in wanted:
+            del os.environ[name]
+    os.environ.update(wanted)
 
 
 def raw_throughput(files: list[tuple[str, bytes]], root: Path,
@@ -80,12 +90,13 @@ def flow_throughput(files: list[tuple[str, bytes]], root: Path,
     # and written before (the same warm-up files as the single process)
     for name, data in warm_up:
         (settings.inbox_dir / safe_name(name)).write_bytes(data)
-    run_posteingang(settings)
+    use_settings(settings)
+    run_posteingang()
     for name, data in files:
         (settings.inbox_dir / safe_name(name)).write_bytes(data)
     before = cpu_seconds()
     started = time.perf_counter()
-    results = run_posteingang(settings)
+    results = run_posteingang()
     elapsed = time.perf_counter() - started
     used = {name: seconds - before.get(name, 0.0) for name, seconds in cpu_seconds().items()}
     assert len(results) == len(files), f"{len(results)} of {len(files)} processed"
@@ -169,6 +180,9 @@ SIDES: dict[str, tuple[Callable[[list[tuple[str, bytes]], Path, list[tuple[str, 
 
 def main() -> None:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    from flows import prepare_prefect_environment
+
+    prepare_prefect_environment(Settings())  # before Prefect is imported, as `ews` does
     from tests import pdfgen
 
     only_throughput = sys.argv[1:] == ["durchsatz"]

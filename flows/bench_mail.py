@@ -21,7 +21,7 @@ from rich.console import Console
 
 from ews.folders import safe_name
 from ews.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
-from flows.bench import bench_settings
+from flows.bench import bench_settings, use_settings
 
 if TYPE_CHECKING:
     from tests.mailserver import Dovecot, SmtpServer
@@ -66,6 +66,7 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list
         smtp = SmtpServer(dovecot).start()
         try:
             settings = mail_bench_settings(root / "latenz", dovecot, smtp, pdf=True)
+            use_settings(settings)  # the runner's flow runs build theirs from the environment
             runner = PassRunner(settings, Console(quiet=True))
             watcher = MailboxWatcher(settings, runner)
             runner.start()
@@ -105,11 +106,12 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
                                          answers=False)
             folder.imap = ImapSettings()
             workers.warm_up(folder.worker_count, folder.intake.read_memory_mb)
-            run_posteingang(folder)
+            use_settings(folder)
+            run_posteingang()
             for name, data in files:
                 (folder.inbox_dir / safe_name(name)).write_bytes(data)
             started = time.perf_counter()
-            assert len(run_posteingang(folder)) == len(files)
+            assert len(run_posteingang()) == len(files)
             folder_seconds = time.perf_counter() - started
 
             mailbox = mail_bench_settings(root / "postfach", dovecot, smtp, pdf=False,
@@ -117,7 +119,8 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
             for number, (name, data) in enumerate(files, start=1):
                 dovecot.append(OFFICE, application_mail(number, name, data))
             started = time.perf_counter()
-            assert len(run_posteingang(mailbox)) == len(files)
+            use_settings(mailbox)
+            assert len(run_posteingang()) == len(files)
             mail_seconds = time.perf_counter() - started
 
             mailbox.smtp = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Annotated
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
+from pydantic import Field
 
 from ews import intake
 from ews.circular_drafts import draft_folder, read_draft
@@ -25,17 +27,20 @@ from ews.circulars import issue_circular
 from ews.distribution import ListSpec
 from ews.mailings import Mailing, mailing_named, occasion
 from ews.settings import Settings
+from flows import redacted, service_settings
 
 
 @task(name="rundschreiben-senden", cache_policy=NONE, retries=2, retry_delay_seconds=30)
+@redacted
 def send_task(settings: Settings, only: int | None = None) -> MailingReport:
     return send_circulars(settings, datetime.now(UTC), only=only)
 
 
 @flow(name="rundschreiben-versenden", log_prints=True)
-def rundschreiben_versenden(settings: Settings | None = None) -> list[str]:
+@redacted
+def rundschreiben_versenden() -> list[str]:
     """Alle ausgegebenen Rundschreiben versenden, die noch Empfänger offen haben."""
-    settings = settings or Settings()
+    settings = service_settings()
     intake.prepare(settings)
     report = send_task(settings)
     for number in report.circulars:
@@ -46,11 +51,13 @@ def rundschreiben_versenden(settings: Settings | None = None) -> list[str]:
 
 
 @flow(name="geplanter-versand", log_prints=True)
-def geplanter_versand(name: str, termin: datetime | None = None,
-                      settings: Settings | None = None) -> str | None:
+@redacted
+def geplanter_versand(name: Annotated[str, Field(min_length=1, max_length=100)],
+                      termin: datetime | None = None) -> str | None:
     """Einen geplanten Versand ausführen: das Rundschreiben des Termins ausgeben (höchstens
-    einmal je Termin) und versenden."""
-    settings = settings or Settings()
+    einmal je Termin) und versenden. ``name`` wählt den Eintrag des Versandplans, ``termin``
+    den Termin (sonst der geplante Beginn des Laufs)."""
+    settings = service_settings()
     intake.prepare(settings)
     logger = get_run_logger()
     mailing = mailing_named(settings.rundschreiben.plan_file, name)

@@ -16,9 +16,11 @@ from ews.errors import EwsError
 from ews.mail_out import outgoing_records
 from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult, restamp
+from ews.redaction import redact, secret_values
 from ews.reports import application_records, input_id_for, journal_records, record_stamp
 from ews.selection import REJECTION_REASONS
 from ews.settings import Settings
+from flows import prepare_prefect_environment
 from flows.cli_output import console, errors, folding_table
 from flows.cli_output import date_de as _date_de
 from flows.cli_output import local as _local
@@ -29,6 +31,12 @@ from flows.cli_output import yes_no as _yes_no
 app = typer.Typer(help="EWS-Aktenführung: Posteingang, Register und Briefe.",
                   no_args_is_help=True, add_completion=False)
 
+
+@app.callback()
+def prepare() -> None:
+    """EWS-Aktenführung: Posteingang, Register und Briefe."""
+    # before any command imports Prefect: its settings are read once, at import
+    prepare_prefect_environment(Settings())
 
 
 @app.command()
@@ -45,7 +53,8 @@ def process(
             results = _run_pass(settings, ohne_prefect)
     except (EwsError, OSError, SQLAlchemyError, RuntimeError) as exc:
         # bad inputs never get here (they are outcomes); this is the service itself failing
-        errors.print(f"[red]Der Dienst ist gestört:[/] {exc}\nNichts ist verloren: der "
+        reason = redact(str(exc), secret_values(settings))
+        errors.print(f"[red]Der Dienst ist gestört:[/] {reason}\nNichts ist verloren: der "
                      "nächste Durchlauf setzt an dieser Stelle fort.")
         raise typer.Exit(1) from exc
     if not results:
@@ -60,7 +69,7 @@ def _run_pass(settings: Settings, ohne_prefect: bool) -> list[InputResult]:
     from flows.server import use_running_server
     use_running_server(settings)
     from flows.intake import run_posteingang
-    return run_posteingang(settings)
+    return run_posteingang()  # builds the same settings from this process's environment
 
 
 def _print_progress(result: Any) -> None:
@@ -91,7 +100,11 @@ def serve() -> None:
     from flows.server import serve_office
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: where it hangs
-    serve_office(settings, console)
+    try:
+        serve_office(settings, console)
+    except RuntimeError as exc:  # the Prefect server did not start or must not
+        errors.print(f"[red]Nicht gestartet:[/] {redact(str(exc), secret_values(settings))}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()

@@ -15,6 +15,7 @@ from rich.markup import escape
 from ews import intake
 from ews.deadlines import BERLIN
 from ews.health import Health, register_health
+from ews.redaction import redact, secret_values
 from ews.settings import Settings
 from flows.cli_output import console, folding_table
 from flows.server import api_url
@@ -44,8 +45,9 @@ def status(json_lines: Annotated[bool, typer.Option(
     try:
         runs, note = deployment_runs(prefect_api_url(api_url(settings))), None
     except PrefectUnreachable as exc:
-        runs, note = [], str(exc)
-    problems = health.problems + deployment_problems(runs)
+        runs, note = [], redact(str(exc), secret_values(settings))
+    problems = [redact(problem, secret_values(settings))
+                for problem in health.problems + deployment_problems(runs)]
     if json_lines:
         sys.stdout.write(json.dumps(_document(health, runs, note, problems),
                                     ensure_ascii=False) + "\n")

@@ -15,9 +15,11 @@ from ews.failures import is_infrastructure
 from ews.models import OUTCOME_LABELS
 from ews.pipeline import InputResult
 from ews.settings import Settings
+from flows import redacted, service_settings
 
 
 @task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+@redacted
 def claim_inputs(settings: Settings) -> list[int]:
     intake.prepare(settings)
     intake.claim_new_inputs(settings)
@@ -25,6 +27,7 @@ def claim_inputs(settings: Settings) -> list[int]:
 
 
 @task(name="postfach-abholen", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
+@redacted
 def take_mails(settings: Settings) -> list[int]:
     """New mails of the office mailbox into the register (their PDFs become inputs)."""
     taken = mail_intake.take_mails(settings, datetime.now(UTC))
@@ -35,6 +38,7 @@ def take_mails(settings: Settings) -> list[int]:
 
 @task(name="antworten-und-nachbearbeiten", retries=2, retry_delay_seconds=[10, 60],
       cache_policy=NONE)
+@redacted
 def answer_mails(settings: Settings) -> mail_intake.MailReport:
     """Post-actions in the mailbox, answers queued and sent."""
     report = mail_intake.answer_and_finish(settings, datetime.now(UTC))
@@ -46,6 +50,7 @@ def answer_mails(settings: Settings) -> mail_intake.MailReport:
 
 
 @task(name="eingänge-verarbeiten", cache_policy=NONE)
+@redacted
 def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult]:
     logger = get_run_logger()
     done: list[InputResult] = []
@@ -60,18 +65,20 @@ def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult
 
 # no tag: a tag makes Prefect acquire a concurrency lease (~2 s) even without a limit
 @task(name="briefe-als-pdf", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
+@redacted
 def convert_letters(settings: Settings) -> list[str]:
     return intake.convert_pending_letters(settings)
 
 
 @flow(name="posteingang", log_prints=True)
-async def posteingang(settings: Settings | None = None) -> list[InputResult]:
+@redacted
+async def posteingang() -> list[InputResult]:
     """Take every stable file in the inbox and every new mail of the office mailbox,
     register them, write their letters, answer the mails."""
     # passes on several workers at once share the work (ews.locks). async only for Prefect's
     # engine: the sync engine holds every finished run for up to a second (it joins its
     # heartbeat thread); the tasks are sync and run one after another
-    settings = settings or Settings()
+    settings = service_settings()
     input_ids = claim_inputs(settings)
     taking = take_mails(settings, return_state=True) if settings.imap.host else None
     if taking is not None and taking.is_completed():  # a mailbox outage stops no files
@@ -96,9 +103,10 @@ async def posteingang(settings: Settings | None = None) -> list[InputResult]:
     return results
 
 
-def run_posteingang(settings: Settings) -> list[InputResult]:
-    """One intake pass as a Prefect flow run, from synchronous code."""
-    return asyncio.run(posteingang(settings))
+def run_posteingang() -> list[InputResult]:
+    """One intake pass as a Prefect flow run, from synchronous code, with the settings of
+    this process's environment and ``config/ews.env``."""
+    return asyncio.run(posteingang())
 
 
 async def publish_artifacts(results: list[InputResult]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow, get_client, get_run_logger, pause_flow_run, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -25,6 +25,7 @@ from ews import intake, selection
 from ews.database import session_factory
 from ews.notices import NoticeReport, send_notices
 from ews.settings import Settings
+from flows import redacted, service_settings
 
 DECISION_WORDS = {"angenommen": "angenommen", "warteliste": "Warteliste",
                   "abgelehnt": "abgelehnt", "zurueckgezogen": "zurückgezogen", None: "offen"}
@@ -46,6 +47,7 @@ class Entscheidung(RunInput):
 
 
 @task(name="entscheidung-speichern", cache_policy=NONE)
+@redacted
 def record_decision(settings: Settings, answer: Entscheidung) -> tuple[list[str], str | None]:
     """One decision into the register: German lines describing each change, or the German
     reason why the rules refuse it (then nothing is changed)."""
@@ -73,11 +75,14 @@ def _continue_after_timeout() -> None:
 
 
 @flow(name="auswahl-entscheiden", log_prints=True)
-def auswahl_entscheiden(settings: Settings | None = None, wartezeit_minuten: float = 60,
-                        hoechstens: int = 100, abfrage_sekunden: int = 5) -> int:
+@redacted
+def auswahl_entscheiden(
+        wartezeit_minuten: Annotated[float, Field(gt=0, le=7 * 24 * 60)] = 60,
+        hoechstens: Annotated[int, Field(ge=1, le=500)] = 100,
+        abfrage_sekunden: Annotated[int, Field(ge=1, le=300)] = 5) -> int:
     """Entscheidungen über die Bewerbungen der laufenden Runde im Formular eingeben; jede wird
     sofort im Register gespeichert. Returns how many decisions were stored."""
-    settings = settings or Settings()
+    settings = service_settings()
     intake.prepare(settings)
     logger = get_run_logger()
     stored = 0
@@ -129,9 +134,11 @@ def publish_round(settings: Settings) -> None:
 
 
 @flow(name="bescheide-versenden", log_prints=True)
-def bescheide_versenden(settings: Settings | None = None, von: str = "Prefect") -> int:
+@redacted
+def bescheide_versenden(von: Annotated[str, Field(min_length=1, max_length=100)] = "Prefect"
+                        ) -> int:
     """Alle ausstehenden Bescheide schreiben und versenden (jeden genau einmal)."""
-    settings = settings or Settings()
+    settings = service_settings()
     intake.prepare(settings)
     report = send_notices(settings, datetime.now(UTC), actor=von)
     publish_notices(report)

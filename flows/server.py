@@ -20,8 +20,12 @@ from rich.console import Console
 from ews import workers
 from ews.folders import observe_inbox
 from ews.heartbeats import Heartbeat, inbox_name, mailbox_name
+from ews.redaction import redact, redact_logging, secret_values
 from ews.settings import Settings
+from flows import auth_string
 from flows.mailbox_watch import MailboxWatcher
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def api_url(settings: Settings) -> str:
@@ -42,14 +46,36 @@ def use_running_server(settings: Settings) -> None:
         os.environ["PREFECT_API_URL"] = api_url(settings)
 
 
+def server_environment(settings: Settings) -> dict[str, str]:
+    """The environment of ``prefect server start``: this process's, with the API's basic
+    authentication when an auth string is set (``EWS_PREFECT__AUTH_STRING``)."""
+    env = os.environ.copy()
+    auth = auth_string(settings)
+    if auth:
+        env.setdefault("PREFECT_SERVER_API_AUTH_STRING", auth)
+    return env
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to open the API beyond this machine without authentication."""
+    if settings.prefect.host not in LOOPBACK and not auth_string(settings):
+        raise RuntimeError(
+            f"Der Prefect-Server soll auf {settings.prefect.host} lauschen, aber es ist keine "
+            "Anmeldung eingerichtet (EWS_PREFECT__AUTH_STRING in config/ews.env, "
+            "scripts/setup.sh erzeugt sie). Ohne Anmeldung nur auf 127.0.0.1.")
+
+
 def start_server(settings: Settings, *, timeout: float = 180.0) -> subprocess.Popen[bytes]:
-    """Start ``prefect server start`` on loopback and wait until it answers."""
+    """Start ``prefect server start`` (on loopback unless configured otherwise) and wait
+    until it answers."""
+    check_exposure(settings)
     prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
     log = (settings.data_dir / "prefect-server.log").open("ab")
     process = subprocess.Popen(
         [prefect, "server", "start", "--host", settings.prefect.host,
          "--port", str(settings.prefect.port)],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True)
+        stdout=log, stderr=subprocess.STDOUT, env=server_environment(settings),
+        start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -85,12 +111,13 @@ class PassRunner(threading.Thread):
                 continue
             self.wanted.clear()
             try:
-                results = run_posteingang(self.settings)
+                results = run_posteingang()  # the settings of this process's environment
             except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect
                 # only the service's own failures end a pass (an input's end it alone): the
                 # watchers ask again at once, so wait, longer each time, before the next
                 backoff = min(max(backoff * 2, PASS_BACKOFF), MAX_PASS_BACKOFF)
-                self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {exc} – "
+                reason = redact(str(exc), secret_values(self.settings))
+                self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {reason} – "
                                    f"nächster Versuch in {backoff:.0f} s")
                 self.stopping.wait(backoff)
                 self.wanted.set()  # what failed is still there
@@ -134,8 +161,14 @@ def serve_office(settings: Settings, console: Console) -> None:
     os.environ["PREFECT_API_URL"] = api_url(settings)
     import prefect.events  # noqa: F401 - once here: threads importing it at once deadlock
 
+    redact_logging(secret_values(settings))  # Prefect has set up its log handlers by now
+
     ui = api_url(settings).removesuffix("/api")
     console.print(f"Prefect-Oberfläche: [bold]{ui}[/] – Posteingang: {settings.inbox_dir}")
+    if not auth_string(settings):
+        console.print("[yellow]Ohne Anmeldung:[/] jeder Benutzer dieses Rechners kann die "
+                      "Oberfläche bedienen. EWS_PREFECT__AUTH_STRING in config/ews.env "
+                      "setzen (scripts/setup.sh erzeugt sie).")
     with console.status("Starte Arbeitsprozesse …"):
         workers.warm_up(settings.worker_count, settings.intake.read_memory_mb)
     runner = PassRunner(settings, console)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import BaseModel
 
+from ews.redaction import redact_url
 from flows.server import server_answers
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,14 +64,14 @@ def deployment_runs(api_url: str | None) -> list[DeploymentRun]:
     if not url:
         raise PrefectUnreachable("keine Adresse eingestellt (PREFECT_API_URL)")
     if not server_answers(url):  # before importing Prefect: an answer in two seconds
-        raise PrefectUnreachable(f"{url} antwortet nicht")
+        raise PrefectUnreachable(f"{redact_url(url)} antwortet nicht")
     from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
     try:
         with temporary_settings({PREFECT_API_URL: url, PREFECT_CLIENT_MAX_RETRIES: 0}):
             return _read_deployments()
     except httpx.HTTPError as exc:  # PrefectHTTPStatusError is one too
-        raise PrefectUnreachable(f"{url}: {exc}") from exc
+        raise PrefectUnreachable(redact_url(f"{url}: {exc}")) from exc
 
 
 def _configured_api_url() -> str | None:

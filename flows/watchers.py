@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Annotated
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
@@ -24,12 +25,13 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
+from pydantic import Field
 
 from ews import intake
 from ews.folders import observe_inbox
 from ews.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.locks import locks_for
-from ews.settings import Settings
+from flows import redacted, service_settings
 from flows.mailbox_watch import MailboxWatcher
 
 REASK = 60.0  # seconds before the same file (or leftover work) starts another pass
@@ -39,6 +41,8 @@ MAX_REASK = 600.0
 #: a watcher run ends after this long; the schedule starts the next (fresh logs, fresh code)
 RUN_SECONDS = 3300.0
 _WAITING = [StateType.SCHEDULED, StateType.PENDING]
+#: a run started through the API may watch shorter, never longer (it holds the watcher lock)
+Laufzeit = Annotated[float, Field(gt=0, le=RUN_SECONDS)]
 
 
 class PassStarter:
@@ -80,12 +84,13 @@ class PassStarter:
 
 
 @flow(name="ordner-beobachten")
-def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
+@redacted
+def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the inbox folder for ``laufzeit`` seconds: start intake passes for files that
     stopped changing, and for work a killed worker left (inputs nobody holds, claimed files
     without an input)."""
     logger = get_run_logger()
-    settings = Settings()
+    settings = service_settings()
     intake.prepare(settings)
     inbox = settings.inbox_dir.resolve()
     name = inbox_name(settings)
@@ -127,11 +132,12 @@ def ordner_beobachten(laufzeit: float = RUN_SECONDS) -> str:
 
 
 @flow(name="postfach-beobachten")
-def postfach_beobachten(laufzeit: float = RUN_SECONDS) -> str:
+@redacted
+def postfach_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the office mailbox for ``laufzeit`` seconds (IMAP IDLE, a full poll as a
     fallback) and start an intake pass whenever mail arrives."""
     logger = get_run_logger()
-    settings = Settings()
+    settings = service_settings()
     if not settings.imap.host:
         logger.warning("Kein Postfach eingerichtet (EWS_IMAP__HOST); nichts zu beobachten.")
         return "kein Postfach"

@@ -51,7 +51,18 @@ UV=$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")
 # uv must not read the local file indexes of pip.conf (they hold older versions)
 "$UV" sync --frozen --python python3.11 --quiet
 [[ -f config/ews.env ]] || cp config/ews.env.example config/ews.env
-# Key of the declaration's QR checksum: generated once, kept when set, never printed
-grep -qE '^EWS_NETWORK__QR_KEY=.{16,}' config/ews.env || { key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'); if grep -q '^EWS_NETWORK__QR_KEY=' config/ews.env; then sed -i "s|^EWS_NETWORK__QR_KEY=.*|EWS_NETWORK__QR_KEY=$key|" config/ews.env; else printf '\nEWS_NETWORK__QR_KEY=%s\n' "$key" >> config/ews.env; fi; }
+# Secrets in config/ews.env, generated once and never overwritten or printed: the key of the
+# declaration's QR checksum, and the Prefect API's login (README: the UI of `ews serve`)
+ensure_secret() {  # NAME VALUE_PREFIX COMMENT
+  grep -qE "^$1=.{16,}" config/ews.env && return 0
+  local value
+  value="$2$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+  sed -i "/^$1=/d" config/ews.env
+  printf '\n# %s (erzeugt von scripts/setup.sh)\n%s=%s\n' "$3" "$1" "$value" >> config/ews.env
+  echo "$3 erzeugt: $1 in config/ews.env"
+}
+ensure_secret EWS_NETWORK__QR_KEY "" "Schlüssel der Prüfsumme im QR-Code der Gemeinsamen Erklärung"
+ensure_secret EWS_PREFECT__AUTH_STRING "admin:" "Anmeldung an Prefect"
+chmod 600 config/ews.env  # passwords: for the service's user only
 mkdir -p inbox outbox data
 echo "Einrichtung abgeschlossen: .venv/bin/ews ist bereit."

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -248,6 +249,10 @@ class PrefectSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 4200
+    #: "user:password" of the Prefect API's basic authentication: ``ews serve`` starts its
+    #: server with it (PREFECT_SERVER_API_AUTH_STRING) and every ``ews`` process uses it as
+    #: client (PREFECT_API_AUTH_STRING); ``scripts/setup.sh`` writes a random one
+    auth_string: SecretStr | None = None
     #: several workers (prefect.yaml): intake passes the watchers start at once for a large
     #: batch; the passes share the inputs chunk by chunk
     passes: int = Field(default=2, ge=1, le=32)
@@ -348,3 +353,28 @@ class Settings(BaseSettings):
     @property
     def worker_count(self) -> int:
         return self.intake.workers or (os.cpu_count() or 1)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The ``EWS_`` variables under which ``Settings()`` builds these settings again, nested
+    models as JSON; fields that are None are left out. Secrets are in clear: only for the
+    environment of a child process or a test, never for anything stored or shown."""
+    environment = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr | Path | date):
+            value = _plain(value)
+        text = value if isinstance(value, str) else json.dumps(value, default=_plain)
+        environment[f"EWS_{name.upper()}"] = text
+    return environment
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not representable in the environment: {type(value).__name__}")

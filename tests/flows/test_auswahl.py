@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from ews import selection
 from ews.database import session_factory
 from ews.schema import EventRow
 from ews.selection import round_overview
+from ews.settings import Settings
 from flows.selection import auswahl_entscheiden
 from tests.conftest import make_settings
 from tests.integration.test_selection import fill_register
@@ -64,16 +65,18 @@ def _answer(run_id: UUID, **values: Any) -> None:
     raise AssertionError("Der Lauf hat die Eingabe nicht übernommen.")
 
 
+ServiceEnv = Callable[[Settings], Settings]
+
+
 def test_decisions_from_the_form_are_stored_at_once_and_a_timeout_loses_none(
-        tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
+        tmp_path: Path, service_env: ServiceEnv) -> None:
+    settings = service_env(make_settings(tmp_path))
     azs = fill_register(settings, 4)
     result: dict[str, object] = {}
     started = time.time()
 
     def run() -> None:
-        result["stored"] = auswahl_entscheiden(settings, wartezeit_minuten=0.1,
-                                               abfrage_sekunden=1)
+        result["stored"] = auswahl_entscheiden(wartezeit_minuten=0.1, abfrage_sekunden=1)
 
     flow_thread = threading.Thread(target=run, daemon=True)
     flow_thread.start()
@@ -112,10 +115,11 @@ def _overview(settings: Any) -> list[dict[str, object]]:
 
 
 def test_notice_run_writes_each_outstanding_letter_once_and_shows_the_round(
-        tmp_path: Path) -> None:
+        tmp_path: Path, service_env: ServiceEnv) -> None:
     from flows.selection import bescheide_versenden
 
-    settings = make_settings(tmp_path)  # letters as .docx only; no mail server configured
+    # letters as .docx only; no mail server configured
+    settings = service_env(make_settings(tmp_path))
     azs = fill_register(settings, 3)
     with session_factory(settings.db_url).begin() as session:
         decide = dict(seats=17, actor="frau.meier", now=NOW_DECIDED)
@@ -123,8 +127,8 @@ def test_notice_run_writes_each_outstanding_letter_once_and_shows_the_round(
         selection.decide(session, azs[2], "abgelehnt", reason="kriterien",
                          **decide)  # type: ignore[arg-type]
 
-    assert bescheide_versenden(settings, von="frau.meier") == 3  # Zusage, Erklärung, Absage
-    assert bescheide_versenden(settings, von="frau.meier") == 0
+    assert bescheide_versenden(von="frau.meier") == 3  # Zusage, Erklärung, Absage
+    assert bescheide_versenden(von="frau.meier") == 0
     written = sorted(p.name.split(" ", 1)[1] for p in settings.outbox_dir.rglob("*.docx"))
     assert written == ["Absage.docx", "Gemeinsame Erklärung.docx", "Zusage.docx"]
     with get_client(sync_client=True) as client:

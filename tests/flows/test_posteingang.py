@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,9 +29,13 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+ServiceEnv = Callable[[Settings], Settings]
+
+
 @pytest.fixture
-def office(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, letters=LetterSettings(pdf=True, timeout_seconds=120))
+def office(tmp_path: Path, service_env: ServiceEnv) -> Settings:
+    return service_env(make_settings(tmp_path, letters=LetterSettings(pdf=True,
+                                                                      timeout_seconds=120)))
 
 
 def test_flow_registers_every_file_and_writes_pdfa_letters(office: Settings) -> None:
@@ -54,7 +58,7 @@ def test_flow_registers_every_file_and_writes_pdfa_letters(office: Settings) -> 
     }
     for name, data in inputs.items():
         (office.inbox_dir / name).write_bytes(data)
-    results = run_posteingang(office)
+    results = run_posteingang()
     assert len(results) == 5
     outcomes = {r["source"]: r["outcome"] for r in journal_records(office)}
     assert outcomes == {
@@ -86,23 +90,23 @@ def test_flow_registers_every_file_and_writes_pdfa_letters(office: Settings) -> 
 
 def test_second_run_over_an_empty_inbox_changes_nothing(office: Settings) -> None:
     (office.inbox_dir / "a.pdf").write_bytes(pdfgen.filled_form())
-    run_posteingang(office)
+    run_posteingang()
     before = journal_records(office)
-    assert run_posteingang(office) == []
+    assert run_posteingang() == []
     assert journal_records(office) == before
 
 
 def test_flow_takes_a_mail_and_answers_with_the_pdfa_letter(
-        tmp_path: Path, mail: MailServers) -> None:
-    settings = mail_settings(tmp_path, mail,
-                             letters=LetterSettings(pdf=True, timeout_seconds=120))
+        tmp_path: Path, mail: MailServers, service_env: ServiceEnv) -> None:
+    settings = service_env(mail_settings(tmp_path, mail,
+                                         letters=LetterSettings(pdf=True, timeout_seconds=120)))
     (settings.inbox_dir / "aus dem Ordner.pdf").write_bytes(
         pdfgen.filled_form(dict(pdfgen.VALUES, kommune_name="Gemeinde Möhnesee",
                                 kommune_typ="Gemeinde", ags="05974032", plz="59519",
                                 ort="Möhnesee")))
     mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", pdfgen.filled_form())))
 
-    results = run_posteingang(settings)
+    results = run_posteingang()
 
     assert sorted(r.outcome for r in results) == ["registered", "registered"]
     [answer] = [stored.message for stored in mail.dovecot.messages(SENDER)]
@@ -113,13 +117,14 @@ def test_flow_takes_a_mail_and_answers_with_the_pdfa_letter(
 
 
 def test_flow_processes_the_folder_when_the_mailbox_is_down_and_fails_the_run(
-        tmp_path: Path, mail: MailServers) -> None:
+        tmp_path: Path, mail: MailServers, service_env: ServiceEnv) -> None:
     settings = mail_settings(tmp_path, mail)
     settings.imap.port = free_port()
+    service_env(settings)
     (settings.inbox_dir / "a.pdf").write_bytes(pdfgen.filled_form())
 
     with pytest.raises(MailboxError):
-        run_posteingang(settings)
+        run_posteingang()
 
     assert [r["outcome"] for r in journal_records(settings)] == ["registered"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 #: what `ews serve` offers in the Prefect UI: intake, decisions, notices, circulars (no plan)
 DEPLOYMENTS = ["auswahl", "bescheide", "posteingang", "rundschreiben"]
+#: the basic authentication of the Prefect API, as scripts/setup.sh writes it to config/ews.env
+AUTH = f"admin:{secrets.token_urlsafe(16)}"
+#: what a deployment parameter may choose: how long, how many, which mailing, who
+PARAMETERS = {"laufzeit", "wartezeit_minuten", "hoechstens", "abfrage_sekunden", "von", "name",
+              "termin"}
 
 
 def free_port() -> int:
@@ -41,21 +47,21 @@ def ews(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _serve_env(tmp_path: Path, port: int, **settings: str) -> dict[str, str]:
+    """The environment of an office's `ews serve`: its own folders, port and auth string."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
+    env.update({"EWS_INBOX_DIR": str(tmp_path / "inbox"),
+                "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
+                "EWS_DATA_DIR": str(tmp_path / "data"), "EWS_PREFECT__PORT": str(port),
+                "EWS_LETTERS__PDF": "false", "EWS_PREFECT__AUTH_STRING": AUTH,
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **settings})
+    return env
+
+
 def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
-    env.update(
-        {
-            "EWS_INBOX_DIR": str(tmp_path / "inbox"),
-            "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
-            "EWS_DATA_DIR": str(tmp_path / "data"),
-            "EWS_PREFECT__PORT": str(port),
-            "EWS_INTAKE__POLL_SECONDS": "0.5",
-            "EWS_INTAKE__STABLE_SECONDS": "0.2",
-            "EWS_LETTERS__PDF": "false",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        }
-    )
+    env = _serve_env(tmp_path, port, EWS_INTAKE__POLL_SECONDS="0.5",
+                     EWS_INTAKE__STABLE_SECONDS="0.2")
     server = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "serve"],
         env=env,
@@ -70,8 +76,15 @@ def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path)
         (tmp_path / "inbox").mkdir(exist_ok=True)
         (tmp_path / "inbox" / "Bewerbung.pdf").write_bytes(pdfgen.filled_form())
         _wait_for(lambda: _outcomes(env) == ["registered"], 120)
-        runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
+        refused = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10)
+        assert refused.status_code == 401  # without the auth string: nothing
+        wrong = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10,
+                           auth=("admin", "falsch"))
+        assert wrong.status_code == 401
+        runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10, auth=_auth()).json()
         assert any(run["state_type"] == "COMPLETED" for run in runs)
+        # task runs reach the server over the events websocket, which needs the auth too
+        _wait_for(lambda: _task_runs(api) > 0, 60)
         _wait_for(lambda: "ordner" in _watchers(env), 60)  # heartbeats every 20 s
         status = _status(env)
         assert _watchers(env) == {"ordner": "laeuft"}
@@ -89,12 +102,22 @@ def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path)
     assert "Starting temporary server" not in output  # every run reports to the office's server
 
 
+def _auth() -> tuple[str, str]:
+    user, _, password = AUTH.partition(":")
+    return user, password
+
+
 def _deployments(api: str) -> list[str]:
     try:
-        found = httpx.post(f"{api}/deployments/filter", json={}, timeout=5).json()
+        found = httpx.post(f"{api}/deployments/filter", json={}, timeout=5, auth=_auth())
     except httpx.HTTPError:
         return []
-    return [d["name"] for d in found]
+    return [d["name"] for d in found.json()] if found.status_code == 200 else []
+
+
+def _task_runs(api: str) -> int:
+    found = httpx.post(f"{api}/task_runs/filter", json={}, timeout=5, auth=_auth())
+    return len(found.json()) if found.status_code == 200 else 0
 
 
 def _status(env: dict[str, str]) -> dict[str, Any]:
@@ -127,12 +150,8 @@ def test_sigterm_to_the_group_during_a_pass_stops_without_losing_a_file(tmp_path
     from ews.samples import sample_applications
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
-    env.update({"EWS_INBOX_DIR": str(tmp_path / "inbox"),
-                "EWS_OUTBOX_DIR": str(tmp_path / "outbox"),
-                "EWS_DATA_DIR": str(tmp_path / "data"), "EWS_PREFECT__PORT": str(port),
-                "EWS_INTAKE__POLL_SECONDS": "0.5", "EWS_INTAKE__STABLE_SECONDS": "0.2",
-                "EWS_LETTERS__PDF": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    env = _serve_env(tmp_path, port, EWS_INTAKE__POLL_SECONDS="0.5",
+                     EWS_INTAKE__STABLE_SECONDS="0.2")
     server = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve"], env=env, cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               start_new_session=True)
@@ -173,13 +192,9 @@ def test_a_scheduled_mailing_fires_every_minute_but_issues_once_per_slot(tmp_pat
     (tmp_path / "versandplan.toml").write_text(
         '[[versand]]\nname = "minuetlich"\nentwurf = "minuetlich"\nzeitplan = "* * * * *"\n',
         encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
-    env.update({"EWS_INBOX_DIR": str(tmp_path / "inbox"),
-                "EWS_OUTBOX_DIR": str(tmp_path / "outbox"), "EWS_DATA_DIR": str(data),
-                "EWS_PREFECT__PORT": str(port), "EWS_LETTERS__PDF": "false",
-                "EWS_RUNDSCHREIBEN__CONTACTS_FILE": str(tmp_path / "kontakte.csv"),
-                "EWS_RUNDSCHREIBEN__PLAN_FILE": str(tmp_path / "versandplan.toml"),
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    env = _serve_env(tmp_path, port,
+                     EWS_RUNDSCHREIBEN__CONTACTS_FILE=str(tmp_path / "kontakte.csv"),
+                     EWS_RUNDSCHREIBEN__PLAN_FILE=str(tmp_path / "versandplan.toml"))
     server = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve"], env=env, cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               start_new_session=True)
@@ -203,12 +218,12 @@ def test_a_scheduled_mailing_fires_every_minute_but_issues_once_per_slot(tmp_pat
 
 def _completed(api: str, flow_name: str) -> int:
     try:
-        runs = httpx.post(f"{api}/flow_runs/filter", timeout=5, json={
+        runs = httpx.post(f"{api}/flow_runs/filter", timeout=5, auth=_auth(), json={
             "flows": {"name": {"any_": [flow_name]}},
-            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
     except httpx.HTTPError:
         return 0
-    return len(runs)
+    return len(runs.json()) if runs.status_code == 200 else 0
 
 
 def test_prefect_yaml_holds_every_deployment_of_the_table_and_the_example_plan() -> None:
@@ -227,3 +242,38 @@ def test_every_deployment_of_the_table_names_a_flow_that_exists() -> None:
 
     for deployment in office_deployments(example_plan(REPO)):
         assert deployment.flow().name  # imports the module of its entrypoint
+
+
+def test_no_deployment_parameter_can_carry_settings_hosts_or_credentials() -> None:
+    """A run started through the API chooses what to do, never where the worker's
+    credentials go: no flow takes settings, a host, a URL or a path."""
+    from flows.deployments import example_plan, office_deployments
+
+    for deployment in office_deployments(example_plan(REPO)):
+        schema = deployment.flow().parameters
+        assert set(schema.properties) <= PARAMETERS, deployment.name
+        text = json.dumps(schema.model_dump()).lower()
+        for word in ("settings", "smtp", "imap", "password", "storage", "database", "host"):
+            assert word not in text, (deployment.name, word)
+
+
+def test_importing_the_flows_builds_no_settings_and_creates_no_folder(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
+    env["EWS_DATA_DIR"] = str(tmp_path / "data")
+    env["EWS_ROUND__SEATS"] = "keine Zahl"  # Settings() would fail on it
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # Prefect's own folder, not ours
+    code = ("import flows, flows.intake, flows.circulars, flows.selection, flows.watchers, "
+            "flows.cli")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_refuses_to_open_the_api_beyond_loopback_without_auth(tmp_path: Path) -> None:
+    env = _serve_env(tmp_path, free_port(), EWS_PREFECT__HOST="0.0.0.0",
+                     EWS_PREFECT__AUTH_STRING="")
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "serve"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert "keine Anmeldung eingerichtet" in " ".join((done.stdout + done.stderr).split())

@@ -4,7 +4,7 @@ not due does nothing; each run leaves its artifacts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -44,7 +44,8 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture
-def office(tmp_path: Path, mail: MailServers) -> Settings:
+def office(tmp_path: Path, mail: MailServers,
+           service_env: Callable[[Settings], Settings]) -> Settings:
     (tmp_path / "versandplan.toml").write_text(PLAN, encoding="utf-8")
     settings = mail_settings(
         tmp_path, mail, letters=LetterSettings(pdf=False),
@@ -54,14 +55,13 @@ def office(tmp_path: Path, mail: MailServers) -> Settings:
     intake.prepare(settings)
     add_members(settings, 5)
     write_draft(settings, title="Monatsinfo {{ monat }}", name="monatsinfo")
-    return settings
+    return service_env(settings)
 
 
 def test_the_same_slot_twice_issues_and_sends_once(office: Settings, mail: MailServers
                                                    ) -> None:
-    first = geplanter_versand(name="monatsinfo", termin=SLOT_TIME, settings=office)
-    second = geplanter_versand(name="monatsinfo", termin=SLOT_TIME.replace(minute=5),
-                               settings=office)
+    first = geplanter_versand(name="monatsinfo", termin=SLOT_TIME)
+    second = geplanter_versand(name="monatsinfo", termin=SLOT_TIME.replace(minute=5))
     # numbered by the day it is issued (a late run issues on the day it runs)
     year = datetime.now(BERLIN).year
     assert first == second == f"1/{year}"
@@ -76,19 +76,17 @@ def test_the_same_slot_twice_issues_and_sends_once(office: Settings, mail: MailS
     assert keys == wanted
 
     next_month = geplanter_versand(name="monatsinfo",
-                                   termin=datetime(2027, 1, 5, 8, 0, tzinfo=UTC),
-                                   settings=office)
+                                   termin=datetime(2027, 1, 5, 8, 0, tzinfo=UTC))
     assert next_month == f"2/{year}"  # another slot: another circular
     assert [len(_inbox(mail, _address(i))) for i in range(5)] == [2] * 5
 
 
 def test_a_reminder_runs_only_when_due(office: Settings, mail: MailServers) -> None:
-    assert geplanter_versand(name="erinnerung", termin=datetime(2027, 2, 10, 8, tzinfo=UTC),
-                             settings=office) is None
+    assert geplanter_versand(name="erinnerung", termin=datetime(2027, 2, 10, 8, tzinfo=UTC)) is None
     assert circular_records(office) == []
     year = datetime.now(BERLIN).year
-    assert geplanter_versand(name="erinnerung", termin=datetime(2027, 2, 15, 8, tzinfo=UTC),
-                             settings=office) == f"1/{year}"
-    assert geplanter_versand(name="erinnerung", termin=datetime(2027, 2, 16, 8, tzinfo=UTC),
-                             settings=office) == f"1/{year}"  # same slot: the due day
+    assert geplanter_versand(name="erinnerung",
+                             termin=datetime(2027, 2, 15, 8, tzinfo=UTC)) == f"1/{year}"
+    assert geplanter_versand(name="erinnerung",  # same slot: the due day
+                             termin=datetime(2027, 2, 16, 8, tzinfo=UTC)) == f"1/{year}"
     assert [len(_inbox(mail, _address(i))) for i in range(5)] == [1] * 5
