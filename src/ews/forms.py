@@ -7,9 +7,10 @@ from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 
-from ews.blank_form import LABELS
+from ews.blank_form import LABELS, MULTILINE_FIELDS
 from ews.models import Application, Assessment, Municipality, RawFields, Recipient, TeamMember
 from ews.municipalities import identify
+from ews.plain_text import plain_text
 
 REQUIRED_TEXT = (
     "runde", "kommune_name", "kommune_typ", "strasse", "plz", "ort", "hvb_name", "hvb_funktion",
@@ -173,8 +174,16 @@ def salutation(anrede: str | None, funktion: str | None, name: str | None) -> st
     return "Sehr geehrte Damen und Herren,"
 
 
+def readable_fields(fields: RawFields) -> RawFields:
+    """The fields without control characters or bidi controls (line breaks only where the
+    form has a multi-line field): what a sender typed, as a person should read it."""
+    return {name: plain_text(value, multiline=name in MULTILINE_FIELDS)
+            if isinstance(value, str) else value for name, value in fields.items()}
+
+
 def assess_fields(fields: RawFields, *, round_name: str) -> Assessment:
     """Validate raw fields: an Assessment with the Application, or with German reasons."""
+    fields = readable_fields(fields)
     municipality, identify_reason = identify_applicant(fields)
     reasons = _missing(fields) + _format_reasons(fields, round_name)
     if identify_reason and _text(fields, "kommune_name"):

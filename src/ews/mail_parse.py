@@ -75,6 +75,7 @@ from typing import Any
 
 from ews.folders import safe_name
 from ews.pdf_sniff import is_pdf, not_a_pdf_reason
+from ews.plain_text import plain_text
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _ZIP_TOTAL_FACTOR = 4  # at most this many times max_attachment_bytes unpacked per mail
@@ -260,10 +261,10 @@ def _unstructured(raw: str | None) -> str:
     try:
         decoded = str(_DEFAULT.header_factory("subject", text))
         if "\ufffd" not in decoded or "=?" not in text:
-            return _fix_c1(decoded).strip()
+            return plain_text(_fix_c1(decoded)).strip()
     except Exception:
         pass
-    return _fix_c1(_decode_words(text)).strip()
+    return plain_text(_fix_c1(_decode_words(text))).strip()
 
 
 def _decode_words(text: str) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ews.plain_text import BIDI_CONTROLS
+
 NAME_MAX_BYTES = 255  # ext4 NAME_MAX; also ≥ the UTF-16 units an SMB share counts
 MIN_BUDGET_BYTES = 12  # the smallest budget a caller may ask for
 FALLBACK = "unbenannt"
@@ -25,8 +27,6 @@ STORED_NAME_MAX_BYTES = NAME_MAX_BYTES - len(REASON_SUFFIX) - NUMBER_ROOM
 
 _MAX_EXTENSION = 10  # ``.pdf``, ``.eml``, ``.docx``; a longer "extension" is part of the name
 _INVALID = re.compile(r'[<>:"/\\|?*]')
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                           "\u2066\u2067\u2068\u2069")
 _ZWJ = "\u200d"
 _DEVICES = frozenset(
     {"con", "prn", "aux", "nul", "conin$", "conout$"}
@@ -119,7 +119,7 @@ def split_extension(name: str) -> tuple[str, str]:
 def _cleaned(name: str) -> str:
     name = unicodedata.normalize("NFC", readable(name))
     chars = ("_" if unicodedata.category(char) == "Cc" else char
-             for char in name if char not in _BIDI_CONTROLS)
+             for char in name if char not in BIDI_CONTROLS)
     return _INVALID.sub("_", "".join(chars)).strip(" .")
 
 

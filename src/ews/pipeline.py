@@ -9,6 +9,7 @@ letter, no file lost. I/O: database, files, letter rendering.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -336,48 +337,74 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
                          data=data.model_dump(mode="json"))
 
 
-MISSING_CLAIM = "Die Datei lag nicht mehr im Arbeitsordner ({path}); sie konnte weder " \
-                "archiviert noch in die Quarantäne gelegt werden."
 NOT_FILED = "Die Datei konnte weder archiviert noch in die Quarantäne gelegt werden " \
             "({reason}); sie liegt weiter unter {path}."
+NOT_FINISHED = "Die Datei liegt unter {path}, aber ihre Ablage konnte nicht abgeschlossen " \
+               "werden ({reason})."
+MISSING_CLAIM = "Die Datei lag nicht mehr im Arbeitsordner ({path}); sie konnte weder " \
+                "archiviert noch in die Quarantäne gelegt werden."
 
 
 def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
     original = folders.original_name(claim)
     prefix = f"{row.id:06d}__"
-    stored: str | None
+    key = prefix + folders.safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
+    stored: str | None = None
     try:
-        stored = _store_original(
-            row, claim,
-            prefix + folders.safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix)),
-            settings)
+        stored = _store_original(row, claim, key, settings)
     except OSError as exc:
         if is_infrastructure(exc):
             raise
-        # e.g. a name the file system refuses: the bytes are kept under a plain name
-        suffix = Path(original).suffix
-        plain = f"{prefix}Eingang{suffix if suffix.isascii() and len(suffix) <= 10 else ''}"
-        try:
-            stored = _store_original(row, claim, plain, settings)
-        except OSError as again:
-            if is_infrastructure(again) or row.attempts < settings.intake.max_attempts:
-                raise
+        failure: OSError | None = exc
+        if os.path.lexists(claim):  # e.g. a name the file system refuses: a plain name
+            suffix = Path(original).suffix
+            plain = f"{prefix}Eingang{suffix if suffix.isascii() and len(suffix) <= 10 else ''}"
+            try:
+                stored, failure = _store_original(row, claim, plain, settings), None
+            except OSError as again:
+                if is_infrastructure(again):
+                    raise
+                failure = again
+        if failure is not None:
+            if row.attempts < settings.intake.max_attempts:
+                raise failure from None
             # the last attempt: the input ends, and the journal says where its file is
-            stored = None
-            row.reasons = [*row.reasons, NOT_FILED.format(reason=failure_reason(again),
-                                                          path=claim)
-                           if claim.exists() else MISSING_CLAIM.format(path=claim)]
+            stored = _unfinished_filing(row, claim, key, failure, settings)
     row.stored_path, row.state, row.finished_at = stored, "done", now
 
 
+def _unfinished_filing(row: Input, claim: Path, key: str, failure: OSError,
+                       settings: Settings) -> str | None:
+    """Where the file of an input whose filing failed for the last time lies: in the work
+    folder, or placed under its key by an attempt that failed after (its reason); the
+    journal says which."""
+    reason = failure_reason(failure)
+    if os.path.lexists(claim):
+        row.reasons = [*row.reasons, NOT_FILED.format(reason=reason, path=claim)]
+        return None
+    store, folder = _original_store(row, settings)
+    placed = store.location(folder + key)
+    if store.exists(placed):
+        row.reasons = [*row.reasons, NOT_FINISHED.format(path=placed, reason=reason)]
+        return placed
+    row.reasons = [*row.reasons, MISSING_CLAIM.format(path=claim)]
+    return None
+
+
 def _store_original(row: Input, claim: Path, name: str, settings: Settings) -> str:
+    store, folder = _original_store(row, settings)
     if row.outcome == Outcome.INVALID.value:
-        return storage.quarantine_store(settings).quarantine(claim, name, row.reasons,
-                                                             sha256=row.sha256)
+        return store.quarantine(claim, folder + name, row.reasons, sha256=row.sha256)
+    return store.file_original(claim, folder + name, sha256=row.sha256)
+
+
+def _original_store(row: Input, settings: Settings) -> tuple[storage.Store, str]:
+    """Where an input's original goes: the quarantine, or the archive's month folder."""
+    if row.outcome == Outcome.INVALID.value:
+        return storage.quarantine_store(settings), ""
     month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
-    return storage.archive_store(settings).file_original(claim, f"{month}/{name}",
-                                                         sha256=row.sha256)
+    return storage.archive_store(settings), f"{month}/"
 
 
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:

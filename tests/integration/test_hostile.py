@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from ews import intake
 from ews.database import engine_for, session_factory
+from ews.folders import REFUSED_FOLDER, reason_file
 from ews.reports import application_records, journal_records
 from ews.schema import Input, MailInput, MailRow
 from ews.settings import (
@@ -276,12 +277,19 @@ def _file_problems(case: FileCase, records: list[dict[str, Any]]) -> list[str]:
 
 def _skipped_problems(case: FileCase, entry: Path, by_sha: dict[str, list[dict[str, Any]]]
                       ) -> list[str]:
-    """A symlink, FIFO or hidden file is no input: it stays as it is and is never read."""
+    """A symlink, FIFO or hidden file is no input: it is never read. A hidden file stays as it
+    is; a symlink or FIFO stays, or is moved itself (never its target) into the inbox's folder
+    of refused entries with a German reason beside it."""
     label = f"{case.name} ({case.file_name[:40]!r})"
     try:
         mode = os.lstat(entry).st_mode
     except FileNotFoundError:
-        return [f"{label}: removed from the inbox"]
+        refused = entry.parent / REFUSED_FOLDER
+        moved = [path for path in refused.iterdir() if path.name.endswith(f"__{entry.name}")] \
+            if refused.is_dir() and case.kind != "file" else []
+        if len(moved) != 1 or not reason_file(moved[0]).is_file():
+            return [f"{label}: removed from the inbox, not set aside with a reason"]
+        entry, mode = moved[0], os.lstat(moved[0]).st_mode
     if case.kind == "symlink" and not stat.S_ISLNK(mode):
         return [f"{label}: no longer a symlink"]
     if case.kind == "fifo" and not stat.S_ISFIFO(mode):
@@ -405,7 +413,7 @@ def _mail_problems(settings: Settings, uid: int, case: MailCase, raw: bytes,
     problems += _mail_outcome_problems(label, case, kind, records)
     sent = len(answers.get((case.sender or "").lower(), [])) if case.sender else 0
     wanted = {"registered": (1, 1), "invalid": (1, 1), "automatic": (0, 0), "staff": (0, 0),
-              "declaration": (0, 1)}.get(case.expected or "", (0, 1))
+              "capped": (1, 1), "declaration": (0, 1)}.get(case.expected or "", (0, 1))
     if case.sender and not wanted[0] <= sent <= wanted[1]:
         problems.append(f"{label}: {sent} answers to the sender, expected "
                         f"{'–'.join(map(str, sorted(set(wanted))))}")
@@ -418,9 +426,13 @@ def _mail_outcome_problems(label: str, case: MailCase, kind: str,
     if case.expected == "automatic":
         return [] if kind in ("automatic", "bounce") and not records else [
             f"{label}: kind {kind} with inputs {outcomes}, expected automatic without input"]
-    if case.expected == "staff":
-        return [f"{label}: registered without a staff check ({outcomes})"
-                for r in records if r["outcome"] in ("registered", "late")][:1]
+    if case.expected == "staff":  # its inputs are kept (receipt time), marked for staff
+        return [] if kind in ("staff", "unverified") and records else [
+            f"{label}: kind {kind} with inputs {outcomes}, expected marked for staff"]
+    if case.expected == "capped":  # not split: the mail itself is the one input
+        return [] if kind == "staff" and outcomes == ["invalid"] else [
+            f"{label}: kind {kind} with inputs {_counted(outcomes)}, expected the mail as one "
+            "invalid input for staff"]
     if not records:
         return [f"{label}: kind {kind} but no input in the journal"]
     if case.expected == "registered":
