@@ -23,6 +23,7 @@ from ews import intake
 from ews.circular_drafts import draft_folder, read_draft
 from ews.circular_mailing import MailingReport, probelauf, send_circulars
 from ews.circular_reports import STATES, circular_details, send_summary
+from ews.circular_text import markdown_literal
 from ews.circulars import issue_circular
 from ews.distribution import ListSpec
 from ews.mailings import Mailing, mailing_named, occasion
@@ -106,13 +107,16 @@ def publish_circular(settings: Settings, number: str) -> None:
         table=[{"Kommune": e["kommune"], "E-Mail": ", ".join(e["empfaenger"]) or "–",
                 "Stand": e["status_text"], "Hinweis": e["hinweis"]} for e in entries])
     counts = Counter(e["status"] for e in entries)
-    problems = "".join(f"\n- {e['kommune']}: {STATES[e['status']]} – {e['hinweis']}"
+    # names and bounce notes come from outside: shown as text, never as links or markup
+    problems = "".join(f"\n- {markdown_literal(e['kommune'])}: {STATES[e['status']]} – "
+                       f"{markdown_literal(e['hinweis'])}"
                        for e in entries if e["status"] in
                        ("ohne_adresse", "unzustellbar", "fehlgeschlagen"))
     create_markdown_artifact(
         key=f"{key}-stand",
         markdown=(f"## Mitteilung {number} vom {record['datum']}\n\n"
-                  f"**{record['titel']}** · Az.: {record['aktenzeichen']} · "
+                  f"**{markdown_literal(record['titel'])}** · "
+                  f"Az.: {markdown_literal(record['aktenzeichen'])} · "
                   f"{record['verteiler_text']}\n\n"
                   f"{len(entries)} Empfänger: {send_summary(dict(counts))}"
                   + (f"\n\n### Bitte prüfen{problems}" if problems else "")))
