@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -92,6 +93,25 @@ def postgres() -> Iterator[Postgres]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A test once on each register: None for the embedded SQLite register in the data
+    folder, else the URL of a fresh PostgreSQL database of the session's cluster."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from ews.database import engine_for
+
+    server = request.getfixturevalue("postgres")
+    name = f"register_{uuid.uuid4().hex}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        engine_for(url).dispose()
+        server.drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,6 @@ import re
 import stat
 import time
 import unicodedata
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from ews import intake
-from ews.database import engine_for, session_factory
+from ews.database import session_factory
 from ews.folders import REFUSED_FOLDER, reason_file
 from ews.reports import application_records, journal_records
 from ews.schema import Input, MailInput, MailRow
@@ -79,22 +77,6 @@ def inbox_batch(request: pytest.FixtureRequest, inbox_corpus: list[FileCase]) ->
 @pytest.fixture(params=hostilegen.MAIL_BATCHES)
 def mail_batch(request: pytest.FixtureRequest, mail_corpus: list[MailCase]) -> list[MailCase]:
     return [case for case in mail_corpus if case.batch == request.param]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None: the default SQLite register in the data folder; else a fresh PostgreSQL one."""
-    if request.param == "sqlite":
-        yield None
-        return
-    server = request.getfixturevalue("postgres")
-    name = f"hostile_{uuid.uuid4().hex}"
-    url = server.create_database(name)
-    try:
-        yield url
-    finally:
-        engine_for(url).dispose()
-        server.drop_database(name)
 
 
 def hostile_settings(root: Path, database_url: str | None, now: datetime,

@@ -6,8 +6,6 @@ retried forever, and a further pass changes nothing. On SQLite and on PostgreSQL
 from __future__ import annotations
 
 import errno
-import uuid
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -20,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ews import intake, mail_intake, pipeline
-from ews.database import engine_for, session_factory
+from ews.database import session_factory
 from ews.failures import failure_reason, is_infrastructure
 from ews.folders import REASON_SUFFIX, WORK_FOLDER
 from ews.imap import FetchedMail, Mailbox, MailboxError
@@ -30,7 +28,6 @@ from ews.settings import ImapSettings, IntakeSettings, Settings, SmtpSettings
 from tests import pdfgen
 from tests.conftest import make_settings
 from tests.mailserver import MailServers
-from tests.pgserver import Postgres
 
 OFFICE = "bewerbung@ews.test"
 SENDER = "buergermeister@luedenscheid.de"
@@ -41,22 +38,6 @@ MOEHNESEE = dict(pdfgen.VALUES, ags="05974032", kommune_name="Gemeinde Möhnesee
                  kommune_typ="Gemeinde", plz="59519", ort="Möhnesee")
 MARL = dict(pdfgen.VALUES, ags="05562024", kommune_name="Stadt Marl", kommune_typ="Stadt",
             plz="45768", ort="Marl")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None for the embedded SQLite register, else the URL of a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield None
-        return
-    server: Postgres = request.getfixturevalue("postgres")
-    name = f"outcome_{uuid.uuid4().hex}"
-    url = server.create_database(name)
-    try:
-        yield url
-    finally:
-        engine_for(url).dispose()
-        server.drop_database(name)
 
 
 def settings_for(root: Path, database_url: str | None, **changes: object) -> Settings:
