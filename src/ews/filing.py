@@ -16,9 +16,10 @@ import os
 import shutil
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from ews.folders import sha256_of
+from ews.folders import fsync_file, sha256_of
 from ews.names import NAME_MAX_BYTES, numbered_name, temporary_name
 
 MAX_NUMBERED = 1000  # names tried for one file before giving up
@@ -45,7 +46,7 @@ def write_exclusive(target: Path, data: bytes, *, max_bytes: int = NAME_MAX_BYTE
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(temporary_name(target.name, uuid.uuid4().hex[:8]))
     temporary.write_bytes(data)
-    _fsync(temporary)
+    fsync_file(temporary)
     return place_exclusive(temporary, target, max_bytes=max_bytes)
 
 
@@ -62,14 +63,16 @@ def find_placed(target: Path, sha256: str | None, *, max_bytes: int = NAME_MAX_B
                             "gespeichert.")
 
 
-def candidate_paths(target: Path, max_bytes: int) -> list[Path]:
-    """``target``, ``target (2)``, … each within ``max_bytes`` (pure)."""
-    return [target.with_name(numbered_name(target.name, number, max_bytes=max_bytes))
-            for number in range(1, MAX_NUMBERED + 1)]
+def candidate_paths(target: Path, max_bytes: int) -> Iterator[Path]:
+    """``target``, ``target (2)``, … each within ``max_bytes`` (pure), made one at a time:
+    nearly every file takes the first."""
+    return (target.with_name(numbered_name(target.name, number, max_bytes=max_bytes))
+            for number in range(1, MAX_NUMBERED + 1))
 
 
-def _link_or_copy(source: Path, candidate: Path, digest: str) -> bool:
-    """Whether ``source`` now also lies at ``candidate`` (False: the name is taken)."""
+def _link(source: Path, candidate: Path) -> bool | None:
+    """Link ``source`` to ``candidate``: True when done, False when the name is taken, None
+    when this filesystem cannot link."""
     try:
         os.link(source, candidate, follow_symlinks=False)
         return True
@@ -78,14 +81,20 @@ def _link_or_copy(source: Path, candidate: Path, digest: str) -> bool:
     except OSError as exc:
         if exc.errno not in _NO_LINK:
             raise
-    return _copy_exclusive(source, candidate, digest)
+    return None
+
+
+def _link_or_copy(source: Path, candidate: Path, digest: str) -> bool:
+    """Whether ``source`` now also lies at ``candidate`` (False: the name is taken)."""
+    linked = _link(source, candidate)
+    return _copy_exclusive(source, candidate, digest) if linked is None else linked
 
 
 def _copy_exclusive(source: Path, candidate: Path, digest: str) -> bool:
     temporary = candidate.with_name(temporary_name(candidate.name, uuid.uuid4().hex[:8]))
     try:
         shutil.copyfile(source, temporary, follow_symlinks=False)
-        _fsync(temporary)
+        fsync_file(temporary)
         if sha256_of(temporary) != digest:
             raise OSError(f"Kopie von {source} nach {temporary} ist nicht identisch")
         return _link_or_reserve(temporary, candidate)
@@ -94,14 +103,9 @@ def _copy_exclusive(source: Path, candidate: Path, digest: str) -> bool:
 
 
 def _link_or_reserve(temporary: Path, candidate: Path) -> bool:
-    try:
-        os.link(temporary, candidate, follow_symlinks=False)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in _NO_LINK:
-            raise
+    linked = _link(temporary, candidate)
+    if linked is not None:
+        return linked
     try:  # no links on this share: an empty reservation, then the copy replaces it
         os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
     except FileExistsError:
@@ -114,8 +118,3 @@ def _holds(candidate: Path, size: int, digest: str) -> bool:
     info = candidate.lstat()
     return stat.S_ISREG(info.st_mode) and info.st_size == size and \
         sha256_of(candidate) == digest
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())

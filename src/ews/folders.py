@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import stat
 import time
 import uuid
@@ -221,35 +220,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def move_into_place(source: Path, target: Path) -> Path:
-    """Move a file to ``target`` (atomic on one filesystem; across filesystems copied, synced,
-    verified, then the source removed). Returns ``target``. A target that already holds the
-    same bytes (an earlier run moved it) counts as done."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not source.exists() and target.exists():
-        return target
-    try:
-        os.replace(source, target)
-        return target
-    except OSError as exc:
-        if exc.errno != 18:  # EXDEV: different filesystems
-            raise
-    temporary = _temporary_beside(target)
-    shutil.copyfile(source, temporary)
-    _fsync(temporary)
-    if sha256_of(temporary) != sha256_of(source):
-        raise OSError(f"Kopie von {source} nach {temporary} ist nicht identisch")
-    os.replace(temporary, target)
-    source.unlink()
-    return target
-
-
 def write_atomic(target: Path, data: bytes) -> Path:
     """Write ``data`` to a temporary name beside ``target`` and replace it in one step."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary_beside(target)
     temporary.write_bytes(data)
-    _fsync(temporary)
+    fsync_file(temporary)
     os.replace(temporary, target)
     return target
 
@@ -258,15 +234,10 @@ def _temporary_beside(target: Path) -> Path:
     return target.with_name(temporary_name(target.name, uuid.uuid4().hex[:8]))
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Make the file's bytes durable before it takes its place."""
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
-
-
-def quarantine(source: Path, target: Path, reasons: list[str]) -> Path:
-    """Move an unusable input to quarantine with a German ``.txt`` reason beside it."""
-    write_atomic(reason_file(target), quarantine_text(reasons).encode("utf-8"))
-    return move_into_place(source, target)
 
 
 def quarantine_text(reasons: list[str]) -> str:

@@ -123,9 +123,9 @@ def test_quarantine_writes_the_same_reason_text_as_the_local_folder(
         store: FsspecStore, root: str, tmp_path: Path) -> None:
     reasons = ["Die Datei ist kein PDF.", "„Einwilligung Datenschutz“ muss angekreuzt sein."]
     location = store.quarantine(claim(tmp_path), "000002__Bewerbung.pdf", reasons)
-    local = folders.quarantine(claim(tmp_path / "lokal"), tmp_path / "q" / "x.pdf", reasons)
+    local = LocalStore(tmp_path / "q").quarantine(claim(tmp_path / "lokal"), "x.pdf", reasons)
     text = store.read_bytes(location + ".Grund.txt")
-    assert text == folders.reason_file(local).read_bytes()
+    assert text == folders.reason_file(Path(local)).read_bytes()
     assert text.decode("utf-8").startswith("Diese Datei konnte nicht als Bewerbung registriert")
     assert "- „Einwilligung Datenschutz“ muss angekreuzt sein.\n" in text.decode("utf-8")
     assert store.read_bytes(location) == PDF
