@@ -4,9 +4,7 @@ call these steps; they hold no Prefect code."""
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -80,38 +78,16 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
                                    settings, clock())
 
 
-#: the name of a claim whose own name the file system refused (the journal keeps the real one)
-PLAIN_CLAIM = "Eingang-ohne-Dateinamen"
-
-
 def _claimed(observation: folders.Observation, inbox: Path) -> Path | None:
-    """``folders.claim_file``; when the file system refuses the claim's name (longer in
-    bytes than the original's), the file is claimed under a plain name. A file whose claim
+    """``folders.claim_file`` (its name fits 255 bytes, ``ews.names``); a file whose claim
     fails otherwise is left where it lies, so that the other files go on."""
     try:
         return folders.claim_file(observation, inbox)
     except OSError as exc:
         if is_infrastructure(exc):
             raise
-        if exc.errno == errno.ENAMETOOLONG:
-            return _claimed_plainly(observation, inbox)
         log.warning("Datei %s nicht übernommen: %s", observation.path, failure_reason(exc))
         return None
-
-
-def _claimed_plainly(observation: folders.Observation, inbox: Path) -> Path | None:
-    suffix = observation.path.suffix if len(observation.path.suffix.encode()) <= 10 else ""
-    work = inbox / folders.WORK_FOLDER
-    work.mkdir(exist_ok=True)
-    target = work / f"{uuid.uuid4().hex[:12]}__{PLAIN_CLAIM}{suffix}"
-    try:  # as folders.claim_file: only the file as it was observed
-        stat = observation.path.stat()
-        if (stat.st_size, stat.st_mtime_ns) != (observation.size, observation.mtime_ns):
-            return None
-        os.rename(observation.path, target)
-    except FileNotFoundError:
-        return None
-    return target
 
 
 def _orphans(settings: Settings) -> list[Path]:
