@@ -318,8 +318,11 @@ class Dovecot:
     """
 
     def __init__(self, root: str | Path | None = None, *, password: str = PASSWORD,
-                 host: str = HOST) -> None:
+                 host: str = HOST, capabilities: Iterable[str] = ()) -> None:
         self.host = host
+        #: the CAPABILITY list announced after login instead of Dovecot's own
+        #: (``imap_capability``): a server without MOVE or UIDPLUS, as clients see one
+        self.capabilities = tuple(capabilities)
         self.password = password
         self._given_root = Path(root) if root is not None else None
         self.root: Path | None = None
@@ -425,12 +428,15 @@ class Dovecot:
             users = (f"default_internal_user = {uid}\ndefault_internal_group = {gid}\n"
                      f"default_login_user = {uid}")
             chroot = "chroot ="
-        return _CONFIG.format(
+        config = _CONFIG.format(
             host=self.host, root=self.root, mail=self.mail_dir, cert=self.cert_path,
             key=self.key_path, password=self.password, uid=uid, gid=gid, users=users,
             login_chroot=chroot, imap_port=self.imap_port, imaps_port=self.imaps_port,
             lmtp_port=self.lmtp_port,
         )
+        if self.capabilities:
+            config += f"imap_capability = {' '.join(self.capabilities)}\n"
+        return config
 
     def _diagnostics(self) -> str:
         parts = []

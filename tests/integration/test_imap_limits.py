@@ -3,8 +3,10 @@ post-action removes only the office's own mails, never what another client marke
 
 from __future__ import annotations
 
+import imaplib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from ews import intake
 from ews.imap import Mailbox
 from ews.settings import ImapSettings
 from tests.integration.test_mail_intake import OFFICE, answers, application_mail, mail_settings
-from tests.mailserver import MailServers
+from tests.mailserver import Dovecot, MailServers
 
 DONE = "Bewerbungen/Verarbeitet"
 
@@ -81,33 +83,53 @@ def test_oversized_mail_gets_one_invalid_outcome_and_a_german_answer(
     assert intake.run_pass(settings) == []
 
 
-def _without(mailbox: Mailbox, *capabilities: str) -> None:
-    """The client ignores what the server announces: a server without these extensions."""
-    mailbox.capabilities = mailbox.capabilities - set(capabilities)
-
-
-@pytest.mark.parametrize("missing", [(), ("MOVE",), ("MOVE", "UIDPLUS")],
-                         ids=["move", "uidplus", "neither"])
-def test_post_action_never_removes_another_clients_deleted_mail(
-        mail: MailServers, missing: tuple[str, ...], caplog: pytest.LogCaptureFixture) -> None:
-    ours = mail.dovecot.append(OFFICE, application_mail(subject="unsere"))
-    theirs = mail.dovecot.append(OFFICE, application_mail(subject="fremde"), flags=[r"\Deleted"])
-    mailbox = Mailbox(imap_settings(mail))
+@pytest.fixture
+def server(request: pytest.FixtureRequest, mail: MailServers) -> Iterator[Dovecot]:
+    """The session's Dovecot, or a Dovecot of its own that announces the session's
+    capabilities without ``request.param`` (a server without MOVE, or without UIDPLUS too)."""
+    missing: tuple[str, ...] = request.param
+    if not missing:
+        yield mail.dovecot
+        return
+    probe = imaplib.IMAP4(mail.dovecot.host, mail.dovecot.imap_port, timeout=15)
     try:
-        assert {"MOVE", "UIDPLUS"} <= mailbox.capabilities
-        _without(mailbox, *missing)
+        probe.login(OFFICE, mail.dovecot.password)
+        announced = probe.capability()[1][0].decode().split()
+    finally:
+        probe.logout()
+    assert {"MOVE", "UIDPLUS"} <= set(announced)
+    own = Dovecot(capabilities=[name for name in announced if name not in missing]).start()
+    try:
+        yield own
+    finally:
+        own.stop()
+
+
+@pytest.mark.parametrize("server", [(), ("MOVE",), ("MOVE", "UIDPLUS")],
+                         ids=["move", "uidplus", "neither"], indirect=True)
+def test_post_action_never_removes_another_clients_deleted_mail(
+        server: Dovecot, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> None:
+    ours = server.append(OFFICE, application_mail(subject="unsere"))
+    theirs = server.append(OFFICE, application_mail(subject="fremde"), flags=[r"\Deleted"])
+    mailbox = Mailbox(ImapSettings(host=server.host, port=server.imap_port, user=OFFICE,
+                                   password=server.password, security="none",
+                                   timeout_seconds=15))  # type: ignore[arg-type]
+    missing = {"MOVE", "UIDPLUS"} - mailbox.capabilities  # as the server announced them
+    assert missing == set(request.node.callspec.params["server"])
+    try:
         with caplog.at_level(logging.WARNING, logger="ews.imap"):
             mailbox.mark_done([ours])
         left = mailbox.uids_to_look_at()
     finally:
         mailbox.close()
 
-    inbox = {stored.uid: stored for stored in mail.dovecot.messages(OFFICE)}
+    inbox = {stored.uid: stored for stored in server.messages(OFFICE)}
     assert theirs in inbox and r"\Deleted" in inbox[theirs].flags
-    [done] = mail.dovecot.messages(OFFICE, DONE)
+    [done] = server.messages(OFFICE, DONE)
     assert done.message["Subject"] == "unsere"
     assert ours not in left
-    if missing == ("MOVE", "UIDPLUS"):
+    if missing == {"MOVE", "UIDPLUS"}:
         assert inbox[ours].flags >= {r"\Deleted", "EWS-verarbeitet"}
         assert "weder verschieben (MOVE) noch gezielt löschen (UIDPLUS)" in caplog.text
     else:
