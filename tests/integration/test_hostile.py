@@ -19,7 +19,6 @@ import stat
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +32,13 @@ from ews.folders import REFUSED_FOLDER, reason_file
 from ews.reports import application_records, journal_records
 from ews.schema import Input, MailInput, MailRow
 from ews.settings import (
-    ImapSettings,
     IntakeSettings,
-    LetterSettings,
-    RoundSettings,
     Settings,
-    SmtpSettings,
 )
 from tests import hostilegen
 from tests.conftest import make_settings
 from tests.hostilegen import ATTACKER_DOMAIN, OFFICE, FileCase, MailCase
+from tests.integration.test_mail_intake import mail_settings
 from tests.mailserver import MailServerError, MailServers
 
 SEED = 20261205
@@ -79,27 +75,21 @@ def mail_batch(request: pytest.FixtureRequest, mail_corpus: list[MailCase]) -> l
     return [case for case in mail_corpus if case.batch == request.param]
 
 
-def hostile_settings(root: Path, database_url: str | None, now: datetime,
-                     mail: MailServers | None = None) -> Settings:
-    """Settings of the pass; the deadline lies ahead of ``now`` (the pass reads the clock)."""
+def hostile_settings(root: Path, database_url: str | None, mail: MailServers | None = None
+                     ) -> Settings:
+    """Settings of the pass (its deadline still open: the pass reads the clock), with the
+    mail servers when given (``test_mail_intake.mail_settings``, longer timeouts)."""
     values: dict[str, object] = {
-        "round": RoundSettings(name="EWS 6", deadline=(now + timedelta(days=90)).date()),
         "intake": IntakeSettings(stable_seconds=0.05, workers=2, ocr=True,
                                  read_timeout_seconds=READ_TIMEOUT),
-        "letters": LetterSettings(pdf=False),
     }
     if database_url is not None:
         values["database_url"] = SecretStr(database_url)
-    if mail is not None:
-        values.update(
-            imap=ImapSettings(host="127.0.0.1", port=mail.dovecot.imap_port, user=OFFICE,
-                              password=SecretStr("geheim"), security="none",
-                              timeout_seconds=30),
-            smtp=SmtpSettings(host="127.0.0.1", port=mail.smtp.port, security="none",
-                              user="ews@ews.test", password=SecretStr("geheim"),
-                              retry_seconds=0, timeout_seconds=30),
-            mail_from=OFFICE)
-    return make_settings(root, **values)
+    if mail is None:
+        return make_settings(root, **values)
+    settings = mail_settings(root, mail, **values)
+    settings.imap.timeout_seconds = settings.smtp.timeout_seconds = 30
+    return settings
 
 
 @dataclass(frozen=True)
@@ -190,7 +180,7 @@ def fail_on(problems: list[str], run: PassRun) -> None:
 def test_hostile_inbox_files_each_end_with_one_outcome_and_stall_nothing(
         tmp_path: Path, database_url: str | None, inbox_batch: list[FileCase]) -> None:
     inbox_corpus = inbox_batch
-    settings = hostile_settings(tmp_path, database_url, datetime.now(UTC))
+    settings = hostile_settings(tmp_path, database_url)
     outside = tmp_path / "draussen"
     (outside / "fremd").mkdir(parents=True)
     outside_pdf = hostilegen.outside_application(SEED)
@@ -320,7 +310,7 @@ def test_hostile_mails_each_end_with_one_outcome_and_at_most_one_answer(
         tmp_path: Path, database_url: str | None, mail: MailServers,
         mail_batch: list[MailCase]) -> None:
     mail_corpus = mail_batch
-    settings = hostile_settings(tmp_path, database_url, datetime.now(UTC), mail)
+    settings = hostile_settings(tmp_path, database_url, mail)
     cases_by_uid: dict[int, MailCase] = {}
     for case in mail_corpus:
         store_mail(mail, case.raw)
