@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ews.redaction import redact_exception, redact_logging, secret_values
-from ews.settings import Settings
+from ews.runtime.redaction import redact_exception, redact_logging, secret_values
+from ews.runtime.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: the secrets of the settings this process built last (see ``redacted``)

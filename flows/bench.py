@@ -24,14 +24,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ews.folders import safe_name
-from ews.letters import letter_bytes, render_letter
-from ews.models import Outcome
-from ews.pdfa import convert_to_pdfa
-from ews.pipeline import assess_document, letter_data_for, letter_path
-from ews.samples import sample_applications
-from ews.settings import IntakeSettings, LetterSettings, Settings, settings_environment
-from ews.storage import output_store
+from ews.core.models import Outcome
+from ews.intake.pipeline import assess_document, letter_data_for, letter_path
+from ews.letters.pdfa import convert_to_pdfa
+from ews.letters.render import letter_bytes, render_letter
+from ews.letters.samples import sample_applications
+from ews.runtime.folders import safe_name
+from ews.runtime.settings import IntakeSettings, LetterSettings, Settings, settings_environment
+from ews.runtime.storage import output_store
 
 COUNT = 500
 WARM_UP = 20  # untimed files before each throughput measurement
@@ -80,7 +80,7 @@ def _raw_pass(files: list[tuple[str, bytes]], settings: Settings, now: datetime)
 
 def flow_throughput(files: list[tuple[str, bytes]], root: Path,
                     warm_up: list[tuple[str, bytes]]) -> float:
-    from ews import workers
+    from ews.runtime import workers
     from flows.intake import run_posteingang
 
     settings = bench_settings(root / "flow")
@@ -152,8 +152,8 @@ def conversion_times(files: list[tuple[str, bytes]], root: Path) -> tuple[float,
 
 RSS_PROBE = """
 import re, sys
-from ews.pipeline import assess_document
-from ews.settings import Settings
+from ews.intake.pipeline import assess_document
+from ews.runtime.settings import Settings
 data = open(sys.argv[1], "rb").read()
 result = assess_document(data, Settings(_env_file=None))
 # VmHWM starts anew at exec (ru_maxrss would carry the parent's peak over)
@@ -183,7 +183,7 @@ def main() -> None:
     from flows import prepare_prefect_environment
 
     prepare_prefect_environment(Settings())  # before Prefect is imported, as `ews` does
-    from tests import pdfgen
+    from tests.support import pdfgen
 
     only_throughput = sys.argv[1:] == ["durchsatz"]
     if sys.argv[1:2] == ["postfach"]:  # only the mail part; optional: number of mails

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tests.mailserver import Dovecot, SmtpServer
+    from tests.support.mailserver import Dovecot, SmtpServer
 
 PROBE = """
 import json, re, sys, time
@@ -40,13 +40,13 @@ def run_mailing(root: Path, imap_port: int, smtp_port: int, network: int, everyo
 
     from pydantic import SecretStr
 
-    from ews import intake
-    from ews.circular_drafts import read_draft
-    from ews.circular_mailing import send_circulars
-    from ews.circulars import issue_circular
-    from ews.settings import CircularSettings, ImapSettings, LetterSettings, SmtpSettings
+    from ews.circulars.drafts import read_draft
+    from ews.circulars.issuing import issue_circular
+    from ews.circulars.mailing import send_circulars
+    from ews.intake import passes as intake
+    from ews.runtime.settings import CircularSettings, ImapSettings, LetterSettings, SmtpSettings
     from flows.bench import bench_settings
-    from tests.integration.test_circulars import add_members, write_draft
+    from tests.integration.circulars.test_circulars import add_members, write_draft
 
     settings = bench_settings(root)
     settings.imap = ImapSettings(host="127.0.0.1", port=imap_port, user="buero@ews.test",
@@ -79,7 +79,7 @@ def run_mailing(root: Path, imap_port: int, smtp_port: int, network: int, everyo
 
 
 def _write_contacts(path: Path) -> None:
-    from ews.municipalities import all_municipalities
+    from ews.core.municipalities import all_municipalities
 
     lines = ["Schlüssel;Kommune;Anrede;Name;Funktion;E-Mail"]
     lines += [f"{m.ags};{m.letter_name};Frau;Anna Beispiel;Bürgermeisterin;"
@@ -102,7 +102,7 @@ def measure(root: Path, dovecot: Dovecot, smtp: SmtpServer, network: int, everyo
 
 
 def main(root: Path) -> None:
-    from tests.mailserver import Dovecot, SmtpServer
+    from tests.support.mailserver import Dovecot, SmtpServer
 
     print("Rundschreiben: personalisierte E-Mails mit PDF/A an den lokalen SMTP-Server")
     with Dovecot() as dovecot:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy
 
-from ews.folders import safe_name
+from ews.runtime.folders import safe_name
 from flows.bench import bench_settings, flow_throughput
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ PREFECT = Path(sys.executable).parent / "prefect"
 
 
 def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root: Path) -> None:
-    from tests.pgserver import Postgres, PrefectServer
+    from tests.support.pgserver import Postgres, PrefectServer
 
     print(f"Verteilter Betrieb: {len(files)} Bewerbungen, ohne PDF/A, ohne OCR")
     sqlite = flow_throughput(files, root / "sqlite", warm_up)
@@ -51,7 +51,7 @@ def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root:
 
 
 def _prefect(env: dict[str, str], *args: str) -> None:
-    from tests.pgserver import clean_environ
+    from tests.support.pgserver import clean_environ
 
     subprocess.run([str(PREFECT), *args], env={**clean_environ(), **env}, cwd=REPO,
                    check=True, capture_output=True, timeout=300)
@@ -59,7 +59,7 @@ def _prefect(env: dict[str, str], *args: str) -> None:
 
 def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: object,
              env: dict[str, str]) -> float:
-    from tests.pgserver import Postgres, ProcessWorker
+    from tests.support.pgserver import Postgres, ProcessWorker
 
     assert isinstance(postgres, Postgres)
     url = postgres.create_database(f"ews_w{count}")

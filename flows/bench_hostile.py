@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ews.settings import IntakeSettings
+from ews.runtime.settings import IntakeSettings
 
 ROUNDS = 3
 BATCHES = ("content", "containers")
@@ -31,8 +31,8 @@ INTAKE = IntakeSettings()
 PASS_PROBE = r"""
 import json, os, sys, threading, time
 from pathlib import Path
-from ews import intake
-from ews.settings import IntakeSettings, LetterSettings, Settings
+from ews.intake import passes as intake
+from ews.runtime.settings import IntakeSettings, LetterSettings, Settings
 
 root = Path(sys.argv[1])
 settings = Settings(_env_file=None, inbox_dir=root / "inbox", outbox_dir=root / "outbox",
@@ -80,8 +80,8 @@ import json, resource, sys, time
 from pathlib import Path
 limit = int(sys.argv[2]) * 1024 * 1024
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from ews.pipeline import assess_document
-from ews.settings import Settings
+from ews.intake.pipeline import assess_document
+from ews.runtime.settings import Settings
 data = Path(sys.argv[1]).read_bytes()
 started = time.perf_counter()
 try:
@@ -123,7 +123,7 @@ class InputCost:
 
 
 def _files(kind: str, count: int) -> list[tuple[bytes, bytes]]:
-    from tests import hostilegen
+    from tests.support import hostilegen
 
     if kind == "feindlich":
         return [(case.file_name, case.data) for case in hostilegen.inbox_cases(2026)

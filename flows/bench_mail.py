@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 from rich.console import Console
 
-from ews.folders import safe_name
-from ews.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
+from ews.runtime.folders import safe_name
+from ews.runtime.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
 from flows.bench import bench_settings, use_settings
 
 if TYPE_CHECKING:
-    from tests.mailserver import Dovecot, SmtpServer
+    from tests.support.mailserver import Dovecot, SmtpServer
 
 OFFICE = "bewerbung@ews.test"
 
@@ -59,7 +59,7 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list
     """Seconds from APPEND to the answer in the sender's mailbox, per mail."""
     from flows.mailbox_watch import MailboxWatcher
     from flows.server import PassRunner
-    from tests.mailserver import Dovecot, SmtpServer
+    from tests.support.mailserver import Dovecot, SmtpServer
 
     seconds = []
     with Dovecot() as dovecot:
@@ -94,10 +94,10 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
                            ) -> tuple[float, float, float]:
     """Seconds for one pass over the files dropped into the folder, one pass over the same
     PDFs waiting as mails (taking only), and sending their answers afterwards."""
-    from ews import workers
-    from ews.mail_intake import answer_and_finish
+    from ews.intake.mailbox import answer_and_finish
+    from ews.runtime import workers
     from flows.intake import run_posteingang
-    from tests.mailserver import Dovecot, SmtpServer
+    from tests.support.mailserver import Dovecot, SmtpServer
 
     with Dovecot() as dovecot:
         smtp = SmtpServer(dovecot).start()
@@ -134,7 +134,7 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
 
 
 def main(files: list[tuple[str, bytes]], root: Path, count: int = 1000) -> None:
-    from ews.samples import sample_applications
+    from ews.letters.samples import sample_applications
 
     print("E-Mail: Zeit von IMAP APPEND bis zur Eingangsbestätigung im Postfach des Absenders")
     seconds = latency(files, root)

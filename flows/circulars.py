@@ -19,15 +19,15 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from ews import intake
-from ews.circular_drafts import draft_folder, read_draft
-from ews.circular_mailing import MailingReport, probelauf, send_circulars
-from ews.circular_reports import STATES, circular_details, send_summary
-from ews.circular_text import markdown_literal
-from ews.circulars import issue_circular
-from ews.distribution import ListSpec
-from ews.mailings import Mailing, mailing_named, occasion
-from ews.settings import Settings
+from ews.circulars.distribution import ListSpec
+from ews.circulars.drafts import draft_folder, read_draft
+from ews.circulars.issuing import issue_circular
+from ews.circulars.mailing import MailingReport, probelauf, send_circulars
+from ews.circulars.reports import STATES, circular_details, send_summary
+from ews.circulars.schedule import Mailing, mailing_named, occasion
+from ews.circulars.text import markdown_literal
+from ews.intake import passes as intake
+from ews.runtime.settings import Settings
 from flows import redacted, service_settings
 
 

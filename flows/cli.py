@@ -9,17 +9,18 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from ews import intake, selection
-from ews.database import session_factory
-from ews.deadlines import BERLIN
-from ews.errors import EwsError
-from ews.mail_out import outgoing_records
-from ews.models import OUTCOME_LABELS
-from ews.pipeline import InputResult, restamp
-from ews.redaction import redact, secret_values
-from ews.reports import application_records, input_id_for, journal_records, record_stamp
-from ews.selection import REJECTION_REASONS
-from ews.settings import Settings
+from ews.core.deadlines import BERLIN
+from ews.core.errors import EwsError
+from ews.core.models import OUTCOME_LABELS
+from ews.intake import passes as intake
+from ews.intake.pipeline import InputResult, restamp
+from ews.outbox.queue import outgoing_records
+from ews.register.database import session_factory
+from ews.register.reports import application_records, input_id_for, journal_records, record_stamp
+from ews.runtime.redaction import redact, secret_values
+from ews.runtime.settings import Settings
+from ews.selection import decisions as selection
+from ews.selection.decisions import REJECTION_REASONS
 from flows import prepare_prefect_environment
 from flows.cli_output import console, errors, folding_table
 from flows.cli_output import date_de as _date_de
@@ -261,8 +262,8 @@ def eingangsstempel(
 @app.command()
 def demo() -> None:
     """Beispielbewerbungen in den Posteingang legen und einen Durchlauf machen."""
-    from ews.folders import safe_name, write_atomic
-    from ews.samples import demo_inbox_files
+    from ews.letters.samples import demo_inbox_files
+    from ews.runtime.folders import safe_name, write_atomic
 
     settings = Settings()
     intake.prepare(settings)
@@ -279,8 +280,8 @@ def demo() -> None:
 def formular(ziel: Annotated[Path, typer.Argument()] = Path("templates/bewerbungsbogen.pdf")
              ) -> None:
     """Den leeren Bewerbungsbogen der laufenden Runde erzeugen."""
-    from ews.blank_form import build_blank_form
-    from ews.folders import write_atomic
+    from ews.letters.blank_form import build_blank_form
+    from ews.runtime.folders import write_atomic
 
     settings = Settings()
     write_atomic(ziel, build_blank_form(settings.round.name))
@@ -297,7 +298,7 @@ def export(
     """Das Register als Excel-Datei (.xlsx) schreiben; das erste Blatt „Entscheidungen“ kann
     bearbeitet und mit „ews import“ wieder eingelesen werden. Eine vorhandene Datei wird nur
     mit --ueberschreiben ersetzt."""
-    from ews.export_xlsx import export_register
+    from ews.selection.export_xlsx import export_register
 
     if ziel.suffix.lower() != ".xlsx":
         errors.print(f"„{ziel}“ endet nicht auf .xlsx; bitte eine Excel-Datei angeben, "
@@ -345,7 +346,11 @@ def import_sheet(
 ) -> None:
     """Die Entscheidungen aus dem Blatt „Entscheidungen“ übernehmen: alle oder keine – bei
     einem Fehler bleibt das Register unverändert."""
-    from ews.decision_sheet import DecisionSheetError, import_decisions, read_decision_sheet
+    from ews.selection.decision_sheet import (
+        DecisionSheetError,
+        import_decisions,
+        read_decision_sheet,
+    )
 
     settings = Settings()
     intake.prepare(settings)
@@ -380,7 +385,7 @@ def letters_send(
 ) -> None:
     """Alle ausstehenden Bescheide der laufenden Runde schreiben (Word und PDF/A) und, wo
     E-Mail eingerichtet ist, versenden – jeden genau einmal, auch nach einem Abbruch."""
-    from ews.notices import send_notices
+    from ews.selection.notices import send_notices
 
     settings = Settings()
     intake.prepare(settings)
@@ -430,7 +435,7 @@ def erklaerung(
 ) -> None:
     """Die Gemeinsame Erklärung für eine NRW-Kommune zum Unterzeichnen erstellen (mit
     Aktenzeichen und QR-Code, an dem die unterschriebene Rücksendung erkannt wird)."""
-    from ews.network import issue_declaration_document
+    from ews.network.declarations import issue_declaration_document
 
     settings = Settings()
     intake.prepare(settings)
@@ -449,7 +454,7 @@ def erklaerung(
 
 
 def _municipality(text: str) -> Any:
-    from ews.municipalities import by_key, by_name
+    from ews.core.municipalities import by_key, by_name
 
     compact = text.replace(" ", "")
     match = by_key(compact) if compact.isdigit() else by_name(text.strip())
@@ -472,7 +477,7 @@ def netzwerk(
     """Die Mitglieder des Netzwerks mit Beitritt, Ansprechperson und Kriterien."""
     if ctx.invoked_subcommand is not None:
         return
-    from ews.network import EHRENAMTSKARTE, roster
+    from ews.network.declarations import EHRENAMTSKARTE, roster
 
     settings = Settings()
     intake.prepare(settings)
@@ -514,7 +519,7 @@ def netzwerk_setzen(
     von: Annotated[str | None, typer.Option("--von")] = None,
 ) -> None:
     """Ein Mitglied eintragen oder seine Angaben ändern (wird protokolliert)."""
-    from ews.network import NetworkError, update_member
+    from ews.network.declarations import NetworkError, update_member
 
     settings = Settings()
     intake.prepare(settings)
@@ -553,7 +558,7 @@ def netzwerk_zuordnen(
     """Einen abgewiesenen Eingang nach Prüfung als unterschriebene Gemeinsame Erklärung
     zuordnen (z. B. QR-Code ohne oder mit falscher Prüfsumme): Beitritt eintragen und
     Beitrittsbestätigung schreiben. Wird mit Person und Zeit protokolliert."""
-    from ews.network import NetworkError, file_return_by_hand
+    from ews.network.declarations import NetworkError, file_return_by_hand
 
     settings = Settings()
     intake.prepare(settings)
@@ -589,8 +594,8 @@ def netzwerk_export(
 ) -> None:
     """Das Netzwerkverzeichnis als Excel-Datei (.xlsx) schreiben; eine vorhandene Datei nur
     mit --ueberschreiben."""
-    from ews.export_xlsx import write_roster
-    from ews.network import roster
+    from ews.network.declarations import roster
+    from ews.selection.export_xlsx import write_roster
 
     if ziel.suffix.lower() != ".xlsx":
         errors.print(f"„{ziel}“ endet nicht auf .xlsx.")
@@ -623,9 +628,9 @@ app.add_typer(templates_app, name="templates")
 def templates_check() -> None:
     """Jede Vorlage (Briefe, Erklärung, E-Mails) mit Beispieldaten ausfüllen; Fehler nennen
     die Vorlage, den Platzhalter und das Problem."""
-    from ews.circular_mailing import check_circular_templates
-    from ews.letters import check_templates
-    from ews.mail_out import check_mail_templates
+    from ews.circulars.mailing import check_circular_templates
+    from ews.letters.render import check_templates
+    from ews.outbox.queue import check_mail_templates
 
     settings = Settings()
     problems = check_templates(settings.templates_dir, settings.office) + \

@@ -9,22 +9,22 @@ from typing import Annotated, Any
 
 import typer
 
-from ews import intake
-from ews.circular_drafts import CircularError, create_draft, draft_folder, read_draft
-from ews.circular_mailing import probelauf, send_circulars
-from ews.circular_reports import (
+from ews.circulars.contacts import DistributionError, read_contacts
+from ews.circulars.distribution import ListSpec, addressees
+from ews.circulars.drafts import CircularError, create_draft, draft_folder, read_draft
+from ews.circulars.issuing import issue_circular
+from ews.circulars.mailing import probelauf, send_circulars
+from ews.circulars.reports import (
     circular_details,
     circular_records,
     send_summary,
     withdraw,
 )
-from ews.circulars import issue_circular
-from ews.contacts import DistributionError, read_contacts
-from ews.deadlines import BERLIN
-from ews.distribution import ListSpec, addressees
-from ews.errors import EwsError
-from ews.mailings import TIMEZONE, PlanError, read_plan, reminder_day
-from ews.settings import Settings
+from ews.circulars.schedule import TIMEZONE, PlanError, read_plan, reminder_day
+from ews.core.deadlines import BERLIN
+from ews.core.errors import EwsError
+from ews.intake import passes as intake
+from ews.runtime.settings import Settings
 from flows.cli_output import (
     console,
     date_de,
@@ -82,8 +82,8 @@ def neu(
 def pruefen(entwurf: Draft) -> None:
     """Einen Entwurf prüfen: Kopf, Platzhalter, Dokument und Empfänger (nichts wird
     versendet, keine Nummer vergeben)."""
-    from ews.circulars import check_document
-    from ews.database import session_factory
+    from ews.circulars.issuing import check_document
+    from ews.register.database import session_factory
 
     settings = _settings()
     try:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ews.settings import Settings
+from ews.runtime.settings import Settings
 from flows.cli_output import console, errors
 from flows.deployments import WORK_POOL, office_deployments, prefect_yaml
 from flows.server import read_plan_or_report

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ews.deadlines import BERLIN
+from ews.core.deadlines import BERLIN
 
 console = Console()
 errors = Console(stderr=True)

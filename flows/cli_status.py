@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ews import intake
-from ews.deadlines import BERLIN
-from ews.health import Health, register_health
-from ews.redaction import redact, secret_values
-from ews.settings import Settings
+from ews.core.deadlines import BERLIN
+from ews.intake import passes as intake
+from ews.operations.health import Health, register_health
+from ews.runtime.redaction import redact, secret_values
+from ews.runtime.settings import Settings
 from flows.cli_output import console, folding_table
 from flows.server import api_url
 from flows.status import (

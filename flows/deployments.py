@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ews.mailings import TIMEZONE, Mailing, read_plan
+from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
 
 WORK_POOL = "ews"
 #: a watcher run lasts this long; its schedule starts the next one right after

@@ -10,11 +10,12 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 
-from ews import intake, mail_intake
-from ews.failures import is_infrastructure
-from ews.models import OUTCOME_LABELS
-from ews.pipeline import InputResult
-from ews.settings import Settings
+from ews.core.models import OUTCOME_LABELS
+from ews.intake import mailbox as mail_intake
+from ews.intake import passes as intake
+from ews.intake.failures import is_infrastructure
+from ews.intake.pipeline import InputResult
+from ews.runtime.settings import Settings
 from flows import redacted, service_settings
 
 
@@ -75,9 +76,9 @@ def convert_letters(settings: Settings) -> list[str]:
 async def posteingang() -> list[InputResult]:
     """Take every stable file in the inbox and every new mail of the office mailbox,
     register them, write their letters, answer the mails."""
-    # passes on several workers at once share the work (ews.locks). async only for Prefect's
-    # engine: the sync engine holds every finished run for up to a second (it joins its
-    # heartbeat thread); the tasks are sync and run one after another
+    # passes on several workers at once share the work (ews.register.locks). async only
+    # for Prefect's engine: the sync engine holds every finished run for up to a second (it
+    # joins its heartbeat thread); the tasks are sync and run one after another
     settings = service_settings()
     input_ids = claim_inputs(settings)
     taking = take_mails(settings, return_state=True) if settings.imap.host else None

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from ews.imap import Mailbox, MailboxError
-from ews.settings import Settings
+from ews.mail.imap import Mailbox, MailboxError
+from ews.runtime.settings import Settings
 
 log = logging.getLogger("ews.postfach")
 

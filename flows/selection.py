@@ -21,10 +21,11 @@ from prefect.input import RunInput
 from prefect.states import Running
 from pydantic import Field
 
-from ews import intake, selection
-from ews.database import session_factory
-from ews.notices import NoticeReport, send_notices
-from ews.settings import Settings
+from ews.intake import passes as intake
+from ews.register.database import session_factory
+from ews.runtime.settings import Settings
+from ews.selection import decisions as selection
+from ews.selection.notices import NoticeReport, send_notices
 from flows import redacted, service_settings
 
 DECISION_WORDS = {"angenommen": "angenommen", "warteliste": "Warteliste",

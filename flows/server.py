@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from ews import workers
-from ews.folders import observe_inbox
-from ews.heartbeats import Heartbeat, inbox_name, mailbox_name
-from ews.redaction import redact, redact_logging, secret_values
-from ews.settings import Settings
+from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
+from ews.runtime import workers
+from ews.runtime.folders import observe_inbox
+from ews.runtime.redaction import redact, redact_logging, secret_values
+from ews.runtime.settings import Settings
 from flows import auth_string
 from flows.mailbox_watch import MailboxWatcher
 
@@ -151,7 +151,7 @@ class InboxWatcher(threading.Thread):
 
 def serve_office(settings: Settings, console: Console) -> None:
     """Run everything one office needs until interrupted (Ctrl+C or SIGTERM)."""
-    from ews.intake import prepare
+    from ews.intake.passes import prepare
 
     prepare(settings)
     server = None
@@ -229,7 +229,7 @@ def _serve_deployment(settings: Settings, console: Console) -> None:
 def office_deployments(settings: Settings, console: Console) -> list[Any]:
     """Every deployment ``ews serve`` offers, the scheduled mailings with their cron
     schedules in Europe/Berlin (a broken plan is reported; the rest is served)."""
-    from ews.mailings import TIMEZONE
+    from ews.circulars.schedule import TIMEZONE
     from flows.deployments import office_deployments as table
     from flows.deployments import runner_deployments
 
@@ -240,7 +240,7 @@ def office_deployments(settings: Settings, console: Console) -> list[Any]:
 
 
 def read_plan_or_report(settings: Settings, console: Console) -> list[Any]:
-    from ews.mailings import PlanError, read_plan
+    from ews.circulars.schedule import PlanError, read_plan
 
     try:
         return read_plan(settings.rundschreiben.plan_file)

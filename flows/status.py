@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import BaseModel
 
-from ews.redaction import redact_url
+from ews.runtime.redaction import redact_url
 from flows.server import server_answers
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

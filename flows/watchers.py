@@ -3,7 +3,7 @@ machines): the inbox folder and the mailbox are each watched by one long-running
 which starts intake passes (deployment ``posteingang``) on whichever worker is free.
 
 One watcher per inbox and per mailbox: the watcher holds a lock in the register
-(``ews.locks``); a second run finds it taken and ends at once. The database frees the lock
+(``ews.register.locks``); a second run finds it taken and ends at once. The database frees the lock
 the moment a killed worker's connection ends, so the next scheduled run takes over — a
 Prefect concurrency limit would keep the dead run's slot until its lease expires.
 """
@@ -27,10 +27,10 @@ from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from pydantic import Field
 
-from ews import intake
-from ews.folders import observe_inbox
-from ews.heartbeats import Heartbeat, inbox_name, mailbox_name
-from ews.locks import locks_for
+from ews.intake import passes as intake
+from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
+from ews.register.locks import locks_for
+from ews.runtime.folders import observe_inbox
 from flows import redacted, service_settings
 from flows.mailbox_watch import MailboxWatcher
 

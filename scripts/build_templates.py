@@ -8,7 +8,8 @@ Layout: DIN 5008 Form B on A4 as a table with fixed widths and row heights (no f
 letterhead to 45 mm, address field 85 x 45 mm at 20 mm from the left edge (text at the 25 mm
 alignment line) with the return line in the 17.7 mm Zusatzzone, information block at 125 mm.
 
-Placeholders (``ews.letters.letter_context`` provides them; each tag sits in a run of its own):
+Placeholders (``ews.letters.render.letter_context`` provides them; each tag sits in a run of its
+own):
 anschrift, anrede, unser_zeichen, briefdatum, runde, kommune, eingang_datum, eingang_uhrzeit,
 frist, frist_datum, gruende (list), ersetzt_zeichen ("" when none), dateiname,
 angaben (list of {bezeichnung, wert}), absender_name, absender_einheit, absender_strasse,
@@ -24,7 +25,7 @@ Gemeindeschlüssel:, Aktenzeichen:, Name:, Funktion:, Ansprechperson für Engage
 Unterschrift:) are read back by text recognition: keep each a paragraph of its own, verbatim.
 The Beitrittsbestätigung uses unterzeichnet_von, unterzeichnet_funktion, unterzeichnet_am,
 beitritt_am and eingang_datum (date strings).
-The Rundschreiben (``rundschreiben.docx``, not a LetterKind; ``ews.circular_text`` renders it)
+The Rundschreiben (``rundschreiben.docx``, not a LetterKind; ``ews.circulars.text`` renders it)
 uses anschrift (the distribution list, lines joined by "\n"), unser_zeichen (the circular's
 Az.), briefdatum, mitteilung ("Mitteilung 12/2026 vom 03.03.2026", also in the running header),
 titel, anrede, anlagen (list of file names; no Anlagen block when empty), the absender_*,
@@ -53,7 +54,7 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from ews.models import LetterKind
+from ews.core.models import LetterKind
 
 FONT = "Liberation Sans"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "templates"
@@ -621,7 +622,7 @@ def build_gemeinsame_erklaerung(document: DocumentObject) -> None:
     note.paragraph_format.space_before = Pt(14)
 
 
-CIRCULAR = "rundschreiben"  # the file stem ews.circulars looks up
+CIRCULAR = "rundschreiben"  # the file stem ews.circulars.issuing looks up
 CIRCULAR_HEAD = "{{ mitteilung }} – Seite "
 #: (style, size, space before, space after in points) of the headings in a circular's body
 HEADINGS = [("Heading 1", 13, 11, 6), ("Heading 2", 12, 11, 4), ("Heading 3", 11, 8, 3)]
@@ -667,7 +668,7 @@ def build_rundschreiben(document: DocumentObject) -> None:
 
 
 Builder = Callable[[DocumentObject], None]
-#: the template file stem is the kind's value: ews.letters looks the file up by it
+#: the template file stem is the kind's value: ews.letters.render looks the file up by it
 LETTERS: dict[LetterKind, tuple[str, Builder]] = {
     LetterKind.EINGANGSBESTAETIGUNG: ("Eingangsbestätigung", build_eingangsbestaetigung),
     LetterKind.MAENGELSCHREIBEN: ("Mängelschreiben", build_maengelschreiben),

@@ -17,7 +17,7 @@ os.environ.pop("PREFECT_API_URL", None)
 
 from pydantic import SecretStr  # noqa: E402
 
-from ews.settings import (  # noqa: E402
+from ews.runtime.settings import (  # noqa: E402
     IntakeSettings,
     LetterSettings,
     NetworkSettings,
@@ -78,15 +78,15 @@ from collections.abc import Iterator  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
-    from tests.mailserver import CuttingProxy, Dovecot, MailServers, SmtpServer
-    from tests.pgserver import Postgres
+    from tests.support.mailserver import CuttingProxy, Dovecot, MailServers, SmtpServer
+    from tests.support.pgserver import Postgres
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """One PostgreSQL cluster (Debian's binaries, a temporary folder, 127.0.0.1) for the
     session, started when a test first asks for it; each test creates its own database."""
-    from tests.pgserver import Postgres
+    from tests.support.pgserver import Postgres
 
     server = Postgres().start()
     try:
@@ -102,7 +102,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    from ews.database import engine_for
+    from ews.register.database import engine_for
 
     server = request.getfixturevalue("postgres")
     name = f"register_{uuid.uuid4().hex}"
@@ -117,7 +117,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     """Dovecot with IMAP, IMAPS and LMTP; any address logs in with the password "geheim"."""
-    from tests.mailserver import Dovecot, dovecot_binary
+    from tests.support.mailserver import Dovecot, dovecot_binary
 
     if dovecot_binary() is None:
         pytest.fail(
@@ -137,7 +137,7 @@ def smtp_server(dovecot: Dovecot) -> Iterator[SmtpServer]:
     """aiosmtpd (plain/STARTTLS on .port, implicit TLS on .tls_port) delivering into `dovecot`.
 
     AUTH PLAIN/LOGIN: ews@ews.test / geheim, also without TLS; AUTH is optional."""
-    from tests.mailserver import SmtpServer
+    from tests.support.mailserver import SmtpServer
 
     server = SmtpServer(dovecot).start()
     try:
@@ -149,7 +149,7 @@ def smtp_server(dovecot: Dovecot) -> Iterator[SmtpServer]:
 @pytest.fixture
 def mail(dovecot: Dovecot, smtp_server: SmtpServer) -> MailServers:
     """Both mail servers, with empty mailboxes and no scripted SMTP failures."""
-    from tests.mailserver import MailServers
+    from tests.support.mailserver import MailServers
 
     servers = MailServers(dovecot, smtp_server)
     servers.reset()
@@ -159,7 +159,7 @@ def mail(dovecot: Dovecot, smtp_server: SmtpServer) -> MailServers:
 @pytest.fixture
 def imap_proxy(dovecot: Dovecot) -> Iterator[CuttingProxy]:
     """A CuttingProxy in front of Dovecot's plain IMAP port (disarmed)."""
-    from tests.mailserver import CuttingProxy
+    from tests.support.mailserver import CuttingProxy
 
     proxy = CuttingProxy(dovecot.imap_port).start()
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ews.settings import Settings, settings_environment
+from ews.runtime.settings import Settings, settings_environment
 
 
 @pytest.fixture

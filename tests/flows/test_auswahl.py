@@ -18,14 +18,14 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.flow_runs import resume_flow_run
 from prefect.testing.utilities import prefect_test_harness
 
-from ews import selection
-from ews.database import session_factory
-from ews.schema import EventRow
-from ews.selection import round_overview
-from ews.settings import Settings
+from ews.register.database import session_factory
+from ews.register.schema import EventRow
+from ews.runtime.settings import Settings
+from ews.selection import decisions as selection
+from ews.selection.decisions import round_overview
 from flows.selection import auswahl_entscheiden
 from tests.conftest import make_settings
-from tests.integration.test_selection import fill_register
+from tests.integration.selection.test_selection import fill_register
 
 NOW_DECIDED = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
 

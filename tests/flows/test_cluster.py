@@ -19,16 +19,16 @@ import pytest
 import sqlalchemy
 from sqlalchemy import select
 
-from ews.folders import WORK_FOLDER, observe_inbox, safe_name
-from ews.samples import sample_applications
-from ews.schema import ApplicationRow, Input, LetterRow, MailRow, OutgoingMail
-from ews.settings import Settings
-from ews.storage import read_location
+from ews.letters.samples import sample_applications
+from ews.register.schema import ApplicationRow, Input, LetterRow, MailRow, OutgoingMail
+from ews.runtime.folders import WORK_FOLDER, observe_inbox, safe_name
+from ews.runtime.settings import Settings
+from ews.runtime.storage import read_location
 from tests.conftest import open_deadline
-from tests.pgserver import Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
+from tests.support.pgserver import Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
 
 if TYPE_CHECKING:
-    from tests.mailserver import MailServers
+    from tests.support.mailserver import MailServers
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

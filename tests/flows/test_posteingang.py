@@ -13,14 +13,19 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.testing.utilities import prefect_test_harness
 from pypdf import PdfReader
 
-from ews.imap import MailboxError
-from ews.reports import application_records, journal_records
-from ews.settings import LetterSettings, Settings
+from ews.mail.imap import MailboxError
+from ews.register.reports import application_records, journal_records
+from ews.runtime.settings import LetterSettings, Settings
 from flows.intake import run_posteingang
-from tests import pdfgen
 from tests.conftest import make_settings
-from tests.integration.test_mail_intake import OFFICE, SENDER, application_mail, mail_settings
-from tests.mailserver import MailServers, free_port
+from tests.integration.intake.test_mail_intake import (
+    OFFICE,
+    SENDER,
+    application_mail,
+    mail_settings,
+)
+from tests.support import pdfgen
+from tests.support.mailserver import MailServers, free_port
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -18,19 +18,19 @@ from prefect.settings import get_current_settings
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 
-from ews import selection
-from ews.database import session_factory
-from ews.imap import MailboxError
-from ews.schema import Input
-from ews.settings import ImapSettings, SmtpSettings, StorageSettings
+from ews.mail.imap import MailboxError
+from ews.register.database import session_factory
+from ews.register.schema import Input
+from ews.runtime.settings import ImapSettings, SmtpSettings, StorageSettings
+from ews.selection import decisions as selection
 from flows.intake import run_posteingang
 from flows.selection import bescheide_versenden
-from tests import pdfgen
 from tests.conftest import make_settings
-from tests.integration.test_mail_intake import OFFICE, SENDER, application_mail
-from tests.integration.test_selection import NOW, fill_register
-from tests.mailserver import Dovecot, SmtpServer, free_port
-from tests.pgserver import Postgres
+from tests.integration.intake.test_mail_intake import OFFICE, SENDER, application_mail
+from tests.integration.selection.test_selection import NOW, fill_register
+from tests.support import pdfgen
+from tests.support.mailserver import Dovecot, SmtpServer, free_port
+from tests.support.pgserver import Postgres
 
 MARKERS = {name: f"{name}-{secrets.token_hex(8)}" for name in
            ("imap-pw", "smtp-pw", "storage-key", "storage-secret", "db-pw")}

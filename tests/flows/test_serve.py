@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import pdfgen
+from tests.support import pdfgen
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -147,7 +147,7 @@ def _wait_for(condition: object, seconds: float) -> None:
 
 def test_sigterm_to_the_group_during_a_pass_stops_without_losing_a_file(tmp_path: Path) -> None:
     """As a service manager stops the service: SIGTERM to every process of the group."""
-    from ews.samples import sample_applications
+    from ews.letters.samples import sample_applications
 
     port = free_port()
     env = _serve_env(tmp_path, port, EWS_INTAKE__POLL_SECONDS="0.5",

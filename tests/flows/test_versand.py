@@ -13,14 +13,14 @@ from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.testing.utilities import prefect_test_harness
 
-from ews import intake
-from ews.circular_reports import circular_records
-from ews.deadlines import BERLIN
-from ews.settings import CircularSettings, LetterSettings, RoundSettings, Settings
+from ews.circulars.reports import circular_records
+from ews.core.deadlines import BERLIN
+from ews.intake import passes as intake
+from ews.runtime.settings import CircularSettings, LetterSettings, RoundSettings, Settings
 from flows.circulars import geplanter_versand
-from tests.integration.test_circulars import _address, _inbox, add_members, write_draft
-from tests.integration.test_mail_intake import mail_settings
-from tests.mailserver import MailServers
+from tests.integration.circulars.test_circulars import _address, _inbox, add_members, write_draft
+from tests.integration.intake.test_mail_intake import mail_settings
+from tests.support.mailserver import MailServers
 
 SLOT_TIME = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # first Tuesday, 09:00 in Berlin
 PLAN = """

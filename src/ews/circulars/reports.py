@@ -1,0 +1,125 @@
+"""The archive of circulars and each one's send ledger, for the command line and the Prefect
+UI; withdrawing a circular (I/O: database)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ews.circulars.distribution import ListSpec
+from ews.circulars.issuing import circular_by_label, label
+from ews.register import cases as register
+from ews.register.database import session_factory
+from ews.register.schema import BounceRow, CircularRow, CircularSend, OutgoingMail
+from ews.runtime.settings import Settings
+
+#: German words for the states of a ledger row, in the order tables count them
+STATES = {
+    "gesendet": "gesendet", "wartet": "wartet auf Versand", "geplant": "geplant",
+    "wird_gesendet": "wird gesendet", "unzustellbar": "unzustellbar",
+    "verzoegert": "Zustellung verzögert", "fehlgeschlagen": "fehlgeschlagen",
+    "ohne_adresse": "ohne Adresse", "entfallen": "entfallen (aufgehoben)",
+}
+_OUTBOX = {"queued": "wartet", "sending": "wird_gesendet", "sent": "gesendet",
+           "failed": "fehlgeschlagen", "storniert": "entfallen"}
+
+
+def send_state(send: CircularSend, mail: OutgoingMail | None, bounces: list[BounceRow]
+               ) -> tuple[str, str]:
+    """The state of one ledger row and its German detail (reason, server message)."""
+    if mail is None:
+        return send.state, send.problem or ""
+    permanent = [b for b in bounces if b.permanent]
+    if permanent:
+        return "unzustellbar", " ".join(b.reason for b in permanent)
+    if bounces and mail.state == "sent":
+        return "verzoegert", " ".join(b.reason for b in bounces)
+    state = _OUTBOX.get(mail.state, mail.state)
+    return state, mail.last_error or ""
+
+
+def ledger(session: Session, circular_id: int) -> list[dict[str, Any]]:
+    """Every ledger row of a circular with its state, by municipality."""
+    rows = session.execute(
+        select(CircularSend, OutgoingMail)
+        .outerjoin(OutgoingMail, OutgoingMail.id == CircularSend.outgoing_mail_id)
+        .where(CircularSend.circular_id == circular_id).order_by(CircularSend.kommune)).all()
+    mail_ids = [mail.id for _send, mail in rows if mail is not None]
+    bounces: dict[int, list[BounceRow]] = {}
+    for bounce in session.scalars(select(BounceRow).where(
+            BounceRow.outgoing_mail_id.in_(mail_ids)).order_by(BounceRow.id)):
+        bounces.setdefault(bounce.outgoing_mail_id or 0, []).append(bounce)
+    records = []
+    for send, mail in rows:
+        state, detail = send_state(send, mail, bounces.get(mail.id, []) if mail else [])
+        records.append({"ags": send.ags, "kommune": send.kommune, "empfaenger": send.emails,
+                        "anrede": send.salutation, "quelle": send.source, "status": state,
+                        "status_text": STATES.get(state, state), "hinweis": detail,
+                        "gesendet": mail.sent_at.isoformat() if mail and mail.sent_at
+                        else None})
+    return records
+
+
+def circular_record(session: Session, row: CircularRow, settings: Settings) -> dict[str, Any]:
+    counts = Counter(entry["status"] for entry in ledger(session, row.id))
+    return {
+        "nummer": label(row), "datum": row.issued_on, "aktenzeichen": row.az,
+        "titel": row.title, "verteiler": row.list_spec,
+        "verteiler_text": ListSpec.parse(row.list_spec, settings.round.name).label(),
+        "status": row.state, "empfaenger": sum(counts.values()), "versand": dict(counts),
+        "dokument": row.pdf_path or row.docx_path, "slot": row.slot,
+        "aufgehoben_grund": row.withdrawn_reason,
+    }
+
+
+def circular_records(settings: Settings, year: int | None = None) -> list[dict[str, Any]]:
+    """The archive, newest first."""
+    with session_factory(settings.db_url).begin() as session:
+        query = select(CircularRow).order_by(CircularRow.year.desc(),
+                                             CircularRow.number.desc())
+        if year is not None:
+            query = query.where(CircularRow.year == year)
+        return [circular_record(session, row, settings) for row in session.scalars(query)]
+
+
+def circular_details(settings: Settings, value: str) -> tuple[dict[str, Any],
+                                                               list[dict[str, Any]]]:
+    with session_factory(settings.db_url).begin() as session:
+        row = circular_by_label(session, value)
+        return circular_record(session, row, settings), ledger(session, row.id)
+
+
+def send_summary(counts: dict[str, int]) -> str:
+    """``12 gesendet, 3 ohne Adresse`` for a table cell."""
+    return ", ".join(f"{counts[state]} {text}" for state, text in STATES.items()
+                     if counts.get(state)) or "–"
+
+
+def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: datetime
+             ) -> tuple[str, int]:
+    """Mark a circular ``aufgehoben`` (it keeps its number); mails not yet sent are dropped.
+    Returns its label and how many mails were stopped."""
+    with session_factory(settings.db_url).begin() as session:
+        row = circular_by_label(session, value)
+        if row.state == "aufgehoben":
+            return label(row), 0
+        row.state, row.withdrawn_by = "aufgehoben", actor
+        row.withdrawn_at, row.withdrawn_reason = now, reason
+        stopped = 0
+        for send, mail in session.execute(
+                select(CircularSend, OutgoingMail)
+                .outerjoin(OutgoingMail, OutgoingMail.id == CircularSend.outgoing_mail_id)
+                .where(CircularSend.circular_id == row.id)).tuples():
+            if send.state == "geplant":
+                send.state, stopped = "entfallen", stopped + 1
+            elif mail is not None and mail.state == "queued":
+                mail.state, stopped = "storniert", stopped + 1
+                mail.last_error = f"Rundschreiben aufgehoben: {reason}"[:2000]
+        register.log_event(session, actor=actor, action="rundschreiben-aufgehoben",
+                           subject=f"Mitteilung {label(row)}",
+                           detail={"grund": reason, "gestoppt": stopped})
+        return label(row), stopped

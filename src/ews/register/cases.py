@@ -1,0 +1,318 @@
+"""The application register and the input journal (adapter: database via SQLAlchemy).
+
+Holds no business rules: the pipeline decides, this module records. Numbers are issued inside
+the caller's transaction, so an Aktenzeichen exists exactly when its application does.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from ews.core.models import ApplicationStatus, Outcome
+from ews.register.schema import (
+    ApplicationRow,
+    DeclarationRow,
+    EventRow,
+    Input,
+    LetterRow,
+    MailAttempt,
+    Sighting,
+)
+from ews.runtime.settings import AzSettings
+
+_DECISION_LOCK = 0x455753  # "EWS": serialises decisions across workers on PostgreSQL
+
+
+def lock_decisions(session: Session) -> None:
+    """Serialise decision transactions (SQLite already does with BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DECISION_LOCK})
+
+
+def sighting(session: Session, path: str, size: int, mtime_ns: int, now: datetime) -> Sighting:
+    """Record a sighting of an inbox file; the first one keeps its time."""
+    return record_sightings(session, [(path, size, mtime_ns)], now)[path]
+
+
+def record_sightings(session: Session, files: list[tuple[str, int, int]], now: datetime
+                     ) -> dict[str, Sighting]:
+    """Record sightings of many files (path, size, mtime_ns) with one query; by path. The
+    first sighting of a file keeps its time."""
+    paths = [path for path, _, _ in files]
+    known = {row.path: row for row in session.scalars(select(Sighting)
+                                                      .where(Sighting.path.in_(paths)))}
+    for path, size, mtime_ns in files:
+        if path not in known:
+            known[path] = Sighting(path=path, size=size, mtime_ns=mtime_ns, first_seen_at=now)
+            session.add(known[path])
+    return known
+
+
+def forget_sighting(session: Session, sighting: Sighting) -> None:
+    """Drop a sighting once its file is claimed (also one added in this session)."""
+    if sighting in session.new:
+        session.expunge(sighting)
+    else:
+        session.delete(sighting)
+
+
+def open_input(session: Session, *, claim_path: str, source_name: str, sha256: str, size: int,
+               received_at: datetime, stamped_at: datetime | None = None,
+               channel: str = "ordner") -> Input:
+    """Record a claimed file; its ``id`` is set when the session flushes (inputs opened
+    together are inserted together)."""
+    row = Input(claim_path=claim_path, source_name=source_name, sha256=sha256, size=size,
+                received_at=received_at, stamped_at=stamped_at, channel=channel,
+                state="claimed", reasons=[])
+    session.add(row)
+    return row
+
+
+def input_by_reference(session: Session, reference: str) -> Input | None:
+    """An input by its Eingangsnummer or by the Az. of its application."""
+    if reference.strip().isdigit():
+        return session.get(Input, int(reference))
+    app = application_by_az(session, reference.strip())
+    return None if app is None else session.get(Input, app.input_id)
+
+
+def input_by_claim(session: Session, claim_path: str) -> Input | None:
+    return session.scalars(select(Input).where(Input.claim_path == claim_path)).first()
+
+
+def unfinished_inputs(session: Session) -> list[Input]:
+    return list(session.scalars(select(Input).where(Input.state != "done").order_by(Input.id)))
+
+
+ON_FILE = (Outcome.REGISTERED.value, Outcome.LATE.value, Outcome.DUPLICATE.value,
+           Outcome.DECLARATION.value)  # outcomes whose bytes count as on file
+
+
+@dataclass
+class DecisionBasis:
+    """What deciding many inputs in one transaction needs to know of the register, loaded in
+    two queries: the inputs on file with the same bytes, and the current application of each
+    municipality concerned. The decisions keep it up to date (``note_decided``,
+    ``add_application``), so that each of them needs no query of its own."""
+
+    round_name: str
+    on_file: dict[str, list[Input]]  # by sha256, in id order
+    current: dict[str, ApplicationRow]  # by ags, in round ``round_name``
+
+    def twin(self, row: Input) -> Input | None:
+        """The earliest other input with the same bytes that led to an application, a
+        duplicate or a declaration."""
+        return next((twin for twin in self.on_file.get(row.sha256, ()) if twin.id != row.id),
+                    None)
+
+    def note_decided(self, row: Input) -> None:
+        if row.outcome in ON_FILE:
+            twins = self.on_file.setdefault(row.sha256, [])
+            if row not in twins:
+                bisect.insort(twins, row, key=lambda twin: twin.id)
+
+
+def decision_basis(session: Session, sha256s: set[str], round_name: str, ags: set[str]
+                   ) -> DecisionBasis:
+    """The basis for deciding inputs with these contents and municipalities (call it once
+    the transaction holds ``lock_decisions``)."""
+    on_file: dict[str, list[Input]] = {}
+    if sha256s:
+        query = (select(Input).where(Input.sha256.in_(sha256s), Input.outcome.in_(ON_FILE))
+                 .order_by(Input.id))
+        for twin in session.scalars(query):
+            on_file.setdefault(twin.sha256, []).append(twin)
+    current: dict[str, ApplicationRow] = {}
+    if ags:
+        current_query = select(ApplicationRow).where(
+            ApplicationRow.round_name == round_name, ApplicationRow.ags.in_(ags),
+            ApplicationRow.status != ApplicationStatus.REPLACED.value)
+        if session.get_bind().dialect.name == "postgresql":
+            current_query = current_query.with_for_update()
+        current = {app.ags: app for app in session.scalars(current_query)}
+    return DecisionBasis(round_name, on_file, current)
+
+
+# one statement for SQLite (≥ 3.35) and PostgreSQL; as text it stays in the statement cache
+_NEXT_SERIAL = text(
+    "INSERT INTO az_counters (year, last_serial) VALUES (:year, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last_serial = az_counters.last_serial + 1 "
+    "RETURNING last_serial")
+
+
+def issue_az(session: Session, year: int, scheme: AzSettings) -> tuple[str, int]:
+    """Next Aktenzeichen of ``year`` (gap-free: the counter moves in the caller's transaction)."""
+    serial = int(session.execute(_NEXT_SERIAL, {"year": year}).scalar_one())
+    return f"{scheme.file_plan_key}-{serial:0{scheme.serial_digits}d}/{year}", serial
+
+
+def add_application(session: Session, row: ApplicationRow, basis: DecisionBasis | None = None
+                    ) -> tuple[ApplicationRow, ApplicationRow | None]:
+    """Insert ``row``; an older current application of the municipality becomes ``replaced``
+    (and is returned beside ``row``);
+    a row older than the current one is filed as ``replaced`` right away. Older means received
+    earlier, or at the same time but claimed earlier (inputs are claimed in mtime order).
+    The current application is taken from ``basis`` (and kept there), else from a query."""
+    if basis is None:
+        basis = decision_basis(session, set(), row.round_name, {row.ags})
+    assert basis.round_name == row.round_name, "a basis holds one round"
+    current = basis.current.get(row.ags)
+    # same receipt time (found in one scan): the later input, in file modification order, counts
+    if current is not None and (current.received_at, current.input_id) > (row.received_at,
+                                                                         row.input_id):
+        row.status = ApplicationStatus.REPLACED.value
+        row.replaced_by_id = current.id
+    elif current is not None:
+        current.status = ApplicationStatus.REPLACED.value
+        session.flush()  # free the one-current-application index before the insert
+    session.add(row)
+    session.flush()
+    if row.status != ApplicationStatus.REPLACED.value:
+        basis.current[row.ags] = row
+    if current is not None and current.status == ApplicationStatus.REPLACED.value:
+        current.replaced_by_id = row.id
+        return row, current
+    return row, None
+
+
+def application_of(session: Session, application_id: int | None) -> ApplicationRow | None:
+    return None if application_id is None else session.get(ApplicationRow, application_id)
+
+
+def replaced_by(session: Session, application_id: int) -> ApplicationRow | None:
+    """The application that ``application_id`` replaced, if any."""
+    query = select(ApplicationRow).where(ApplicationRow.replaced_by_id == application_id)
+    return session.scalars(query).first()
+
+
+def plan_letter(session: Session, *, input_id: int, application_id: int | None, kind: str,
+                reference: str, docx_path: str, data: dict[str, Any]) -> LetterRow:
+    row = LetterRow(input_id=input_id, application_id=application_id, kind=kind,
+                    reference=reference, docx_path=docx_path, data=data, state="planned")
+    session.add(row)
+    return row
+
+
+def letters_of(session: Session, input_id: int) -> list[LetterRow]:
+    return list(session.scalars(select(LetterRow).where(LetterRow.input_id == input_id)
+                                .order_by(LetterRow.id)))
+
+
+@dataclass
+class Loaded:
+    """Inputs loaded in bulk. Holding it keeps the rows in the session's identity map (a weak
+    map), so that ``session.get`` on them needs no query."""
+
+    inputs: dict[int, Input]
+    applications: list[ApplicationRow]
+    letters: dict[int, list[LetterRow]]
+
+
+def load_inputs(session: Session, input_ids: list[int]) -> Loaded:
+    """Load inputs, their applications and their letters in three queries."""
+    inputs = {row.id: row for row in session.scalars(select(Input)
+                                                     .where(Input.id.in_(input_ids)))}
+    application_ids = {row.application_id for row in inputs.values()
+                       if row.application_id is not None}
+    applications = list(session.scalars(select(ApplicationRow)
+                                        .where(ApplicationRow.id.in_(application_ids))))
+    return Loaded(inputs, applications, letters_by_input(session, input_ids))
+
+
+def letters_by_input(session: Session, input_ids: list[int]) -> dict[int, list[LetterRow]]:
+    """The letters of these inputs in one query (every id is a key, maybe with no letter)."""
+    letters: dict[int, list[LetterRow]] = {input_id: [] for input_id in input_ids}
+    for letter in session.scalars(select(LetterRow).where(LetterRow.input_id.in_(input_ids))
+                                  .order_by(LetterRow.id)):
+        letters[letter.input_id].append(letter)
+    return letters
+
+
+def letters_waiting_for_pdf(session: Session) -> list[LetterRow]:
+    return list(session.scalars(select(LetterRow).where(LetterRow.state == "rendered")
+                                .order_by(LetterRow.id)))
+
+
+def log_event(session: Session, *, actor: str, action: str, subject: str,
+              detail: dict[str, Any]) -> None:
+    session.add(EventRow(actor=actor, action=action, subject=subject, detail=detail))
+
+
+def journal_rows(session: Session) -> list[tuple[Input, ApplicationRow | None, str | None]]:
+    """Every input with its application and, for a returned declaration, its Az."""
+    query = (select(Input, ApplicationRow, DeclarationRow.az)
+             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
+             .order_by(Input.id))
+    return [(i, a, d) for i, a, d in session.execute(query).tuples()]
+
+
+def application_rows(session: Session) -> list[ApplicationRow]:
+    return list(session.scalars(select(ApplicationRow).order_by(ApplicationRow.az_year,
+                                                                ApplicationRow.az_serial)))
+
+
+def application_by_az(session: Session, az: str) -> ApplicationRow | None:
+    return session.scalars(select(ApplicationRow).where(ApplicationRow.az == az)).first()
+
+
+def letters_of_application(session: Session, application_id: int) -> list[LetterRow]:
+    return list(session.scalars(select(LetterRow)
+                                .where(LetterRow.application_id == application_id)
+                                .order_by(LetterRow.id)))
+
+
+def input_states(session: Session, input_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """State and claim path of these inputs, by id (one query)."""
+    query = select(Input.id, Input.state, Input.claim_path).where(Input.id.in_(input_ids))
+    return {row_id: (state, path) for row_id, state, path in session.execute(query).tuples()}
+
+
+def known_claims(session: Session, claim_paths: list[str]) -> int:
+    """How many of these claimed files have an input (one query)."""
+    if not claim_paths:
+        return 0
+    query = select(func.count()).select_from(Input).where(Input.claim_path.in_(claim_paths))
+    return int(session.execute(query).scalar_one())
+
+
+def note_failure(session: Session, input_id: int, reason: str) -> int:
+    """Count a failed attempt at handling an input, with its German reason; returns the
+    attempts so far."""
+    row = session.get(Input, input_id)
+    if row is None:
+        raise LookupError(f"input {input_id} is not in the register")
+    row.attempts = (row.attempts or 0) + 1
+    row.last_error = reason
+    return row.attempts
+
+
+def failed_attempts(session: Session, input_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Attempts and last failure of those of these inputs that failed before (one query)."""
+    query = select(Input.id, Input.attempts, Input.last_error).where(
+        Input.id.in_(input_ids), Input.attempts > 0)
+    return {row_id: (attempts, error or "") for row_id, attempts, error
+            in session.execute(query).tuples()}
+
+
+def note_mail_failure(session: Session, key: tuple[str, str, int, int], reason: str,
+                      now: datetime) -> int:
+    """Count a failed preparation of the mail ``(account, folder, uidvalidity, uid)``; returns
+    the attempts so far."""
+    account, folder, uidvalidity, uid = key
+    row = session.scalars(select(MailAttempt).where(
+        MailAttempt.account == account, MailAttempt.folder == folder,
+        MailAttempt.uidvalidity == uidvalidity, MailAttempt.uid == uid)).first()
+    if row is None:
+        row = MailAttempt(account=account, folder=folder, uidvalidity=uidvalidity, uid=uid,
+                          attempts=0, last_error="", updated_at=now)
+        session.add(row)
+    row.attempts += 1
+    row.last_error, row.updated_at = reason, now
+    return row.attempts

@@ -1,0 +1,80 @@
+"""Journal and register as plain records for the command line and exports (I/O: database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ews.core.deadlines import BERLIN
+from ews.register import cases as register
+from ews.register.database import session_factory
+from ews.runtime.settings import Settings
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(BERLIN).isoformat() if moment else None
+
+
+def journal_records(settings: Settings) -> list[dict[str, Any]]:
+    """One record per input file ever seen (the ``ews journal --json`` contract)."""
+    with session_factory(settings.db_url).begin() as session:
+        return [{
+            "source": row.source_name,
+            "sha256": row.sha256,
+            "received_at": _iso(row.stamped_at or row.received_at),
+            "outcome": row.outcome,
+            "az": declaration_az or (app.az if app is not None and row.outcome in (
+                "registered", "late") else None),
+            "kommune_name": row.kommune_name,
+            "reasons": list(row.reasons) if row.outcome != "registered" else [],
+            "eingangsnummer": row.id,
+            "channel": row.channel,
+            "first_seen_at": _iso(row.received_at),
+            "stamped_at": _iso(row.stamped_at),
+            "stored_path": row.stored_path,
+            "state": row.state,
+        } for row, app, declaration_az in register.journal_rows(session)]
+
+
+def application_records(settings: Settings) -> list[dict[str, Any]]:
+    """One record per application (the ``ews applications --json`` contract)."""
+    with session_factory(settings.db_url).begin() as session:
+        records = []
+        for app in register.application_rows(session):
+            letters = register.letters_of_application(session, app.id)
+            replaced_by = register.application_of(session, app.replaced_by_id)
+            records.append({
+                "az": app.az, "kommune_name": app.kommune_name, "ags": app.ags,
+                "status": app.status, "received_at": _iso(app.received_at),
+                "round": app.round_name, "deadline_last_day": app.deadline_last_day,
+                "replaced_by": replaced_by.az if replaced_by else None,
+                "fields": app.fields,
+                "letters": [p for letter in letters
+                            for p in (letter.docx_path, letter.pdf_path) if p],
+            })
+        return records
+
+
+def record_stamp(settings: Settings, file: Path, stamped: datetime, *, actor: str,
+                 now: datetime) -> str:
+    """Record a paper receipt stamp for a file waiting in the inbox; it overrides the time the
+    service first sees the file. Returns a German confirmation."""
+    path = file.resolve()
+    if not path.is_file() or settings.inbox_dir.resolve() not in path.parents:
+        return f"Die Datei {file} liegt nicht im Posteingang {settings.inbox_dir}."
+    stat = path.stat()
+    with session_factory(settings.db_url).begin() as session:
+        seen = register.sighting(session, str(path), stat.st_size, stat.st_mtime_ns, now)
+        seen.stamped_at = stamped
+        register.log_event(session, actor=actor, action="eingangsstempel", subject=str(path),
+                           detail={"stamped_at": stamped.isoformat()})
+    return (f"Eingangsstempel {stamped:%d.%m.%Y %H:%M} Uhr für {file.name} erfasst; er gilt "
+            "als Eingangszeit.")
+
+
+def input_id_for(settings: Settings, reference: str) -> int | None:
+    """The Eingangsnummer of an input named by its number or its application's Az."""
+    with session_factory(settings.db_url).begin() as session:
+        row = register.input_by_reference(session, reference)
+        return None if row is None else row.id
