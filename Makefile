@@ -10,6 +10,7 @@ demo: setup
 lint: setup
 	.venv/bin/ruff check src flows tests scripts
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 # Everything, then the clock guard: the tests that start no server (and take no large input)
 # again, with the clock a year ahead (Debian's faketime), so a test that mixes a fixed date
