@@ -477,7 +477,8 @@ def netzwerk(
     """Die Mitglieder des Netzwerks mit Beitritt, Ansprechperson und Kriterien."""
     if ctx.invoked_subcommand is not None:
         return
-    from ews.network.declarations import EHRENAMTSKARTE, roster
+    from ews.network.roster import roster
+    from ews.network.rules import EHRENAMTSKARTE
 
     settings = Settings()
     intake.prepare(settings)
@@ -519,7 +520,8 @@ def netzwerk_setzen(
     von: Annotated[str | None, typer.Option("--von")] = None,
 ) -> None:
     """Ein Mitglied eintragen oder seine Angaben ändern (wird protokolliert)."""
-    from ews.network.declarations import NetworkError, update_member
+    from ews.network.roster import update_member
+    from ews.network.rules import NetworkError
 
     settings = Settings()
     intake.prepare(settings)
@@ -558,7 +560,8 @@ def netzwerk_zuordnen(
     """Einen abgewiesenen Eingang nach Prüfung als unterschriebene Gemeinsame Erklärung
     zuordnen (z. B. QR-Code ohne oder mit falscher Prüfsumme): Beitritt eintragen und
     Beitrittsbestätigung schreiben. Wird mit Person und Zeit protokolliert."""
-    from ews.network.declarations import NetworkError, file_return_by_hand
+    from ews.intake.declaration_returns import file_return_by_hand
+    from ews.network.rules import NetworkError
 
     settings = Settings()
     intake.prepare(settings)
@@ -594,7 +597,7 @@ def netzwerk_export(
 ) -> None:
     """Das Netzwerkverzeichnis als Excel-Datei (.xlsx) schreiben; eine vorhandene Datei nur
     mit --ueberschreiben."""
-    from ews.network.declarations import roster
+    from ews.network.roster import roster
     from ews.selection.export_xlsx import write_roster
 
     if ziel.suffix.lower() != ".xlsx":

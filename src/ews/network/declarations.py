@@ -12,22 +12,18 @@ code that "returns" the declaration of a municipality that did not sign. Only a 
 checksum files a return by itself; a wrong one is refused as forged or altered. A code without
 one (printed before there were checksums) or an Az. read only from the text is refused too,
 unless ``EWS_NETWORK__ACCEPT_UNSIGNED``; staff check such an input and file it by hand
-(``file_return_by_hand``, ``ews netzwerk zuordnen``), logged with their name.
+(``ews.intake.declaration_returns.file_return_by_hand``, ``ews netzwerk zuordnen``), logged
+with their name. The rules are ``ews.network.rules``; the roster is ``ews.network.roster``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN
-from ews.core.errors import ConfigurationError, EwsError
+from ews.core.errors import ConfigurationError
 from ews.core.forms import assess_fields
 from ews.core.models import (
-    OUTCOME_LABELS,
     DeclarationMark,
     LetterKind,
     Municipality,
@@ -35,37 +31,18 @@ from ews.core.models import (
     Outcome,
     Recipient,
 )
-from ews.documents.declaration_scan import checksum_matches, qr_payload
-from ews.letters.render import LetterData
+from ews.core.municipalities import by_key
+from ews.documents.declaration_scan import qr_payload
+from ews.letters.render import LetterData, letter_bytes
+from ews.network import rules
+from ews.network.roster import join
+from ews.network.rules import MIN_KEY_CHARS, Issued, Verdict
 from ews.register import cases as register
-from ews.register.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
+from ews.register import declarations as declarations_register
+from ews.register.database import Session, transaction
+from ews.register.schema import ApplicationRow, DeclarationRow, Input
 from ews.runtime.settings import Settings
-
-if TYPE_CHECKING:
-    from ews.intake.pipeline import InputResult
-
-#: a key shorter than this is refused: scripts/setup.sh generates 43 characters
-MIN_KEY_CHARS = 16
-#: the staff's hint in every refusal of a declaration
-_BY_HAND = ("Das Programmbüro prüft das Dokument und ordnet es gegebenenfalls von Hand zu "
-            "(ews netzwerk zuordnen EINGANGSNUMMER AKTENZEICHEN).")
-
-#: Ehrenamtskarte NRW status of a member (domain facts 4.4), with its German words
-EHRENAMTSKARTE = {
-    "teilnahme": "nimmt teil",
-    "geplant": "Einführung geplant",
-    "vergleichbar": "vergleichbares Instrument",
-    "nein": "nein",
-    "unbekannt": "unbekannt",
-}
-
-
-class NetworkError(EwsError):
-    """A roster change that cannot be made (German message)."""
-
-
-def declaration_by_az(session: Session, az: str) -> DeclarationRow | None:
-    return session.scalars(select(DeclarationRow).where(DeclarationRow.az == az)).first()
+from ews.runtime.storage import output_store
 
 
 def plan_declaration_for(session: Session, application: ApplicationRow, recipient: Recipient,
@@ -74,8 +51,7 @@ def plan_declaration_for(session: Session, application: ApplicationRow, recipien
     as a letter of the case (caller's transaction; once per application)."""
     from ews.intake.pipeline import letter_path
 
-    existing = session.scalars(select(DeclarationRow).where(
-        DeclarationRow.application_id == application.id)).first()
+    existing = declarations_register.declaration_of_application(session, application.id)
     if existing is not None:
         return existing
     fields = application.fields
@@ -90,7 +66,7 @@ def plan_declaration_for(session: Session, application: ApplicationRow, recipien
         issued_at=now)
     data = declaration_data(row, recipient, settings, now)
     row.docx_path = letter_path(data, settings)
-    session.add(row)
+    declarations_register.add_declaration(session, row)
     register.plan_letter(session, input_id=application.input_id, application_id=application.id,
                          kind=LetterKind.GEMEINSAME_ERKLAERUNG.value, reference=row.az,
                          docx_path=row.docx_path, data=data.model_dump(mode="json"))
@@ -121,26 +97,12 @@ def qr_key(settings: Settings) -> bytes:
 def unproven_reason(mark: DeclarationMark, settings: Settings) -> str | None:
     """Why a recognised declaration may not be filed by itself (German), or None when its
     QR code's checksum proves it is the document we issued for that Az. and AGS."""
-    where = f"Die Gemeinsame Erklärung mit dem Aktenzeichen {mark.az}"
-    if mark.checksum:
-        try:
-            key = qr_key(settings)
-        except ConfigurationError as exc:
-            return f"{where} kann nicht geprüft werden: {exc} {_BY_HAND}"
-        if checksum_matches(mark.az, mark.ags, mark.checksum, key):
-            return None
-        return ("Der QR-Code der Gemeinsamen Erklärung ist nicht gültig (Prüfsumme stimmt "
-                f"nicht): Er wurde nicht von uns für das Aktenzeichen {mark.az} und diese Kommune "
-                "ausgestellt oder wurde verändert. Das Dokument wurde nicht zugeordnet. Bitte "
-                "verwenden Sie das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei "
-                f"uns nach. {_BY_HAND}")
-    if settings.network.accept_unsigned:
-        return None
-    if mark.checksum == "":
-        return (f"{where} trägt einen QR-Code ohne Prüfsumme (eine ältere Fassung des "
-                f"Dokuments); sie wird nicht selbsttätig zugeordnet. {_BY_HAND}")
-    return (f"{where} wurde nur an ihrem Text erkannt, ein gültiger QR-Code war nicht lesbar; "
-            f"sie wird nicht selbsttätig zugeordnet. {_BY_HAND}")
+    key: bytes | ConfigurationError
+    try:
+        key = qr_key(settings)
+    except ConfigurationError as exc:
+        key = exc
+    return rules.unproven_reason(mark, key, accept_unsigned=settings.network.accept_unsigned)
 
 
 def issue_on_demand(session: Session, municipality: Municipality, settings: Settings,
@@ -151,18 +113,14 @@ def issue_on_demand(session: Session, municipality: Municipality, settings: Sett
     its document's data and whether it is new; the caller renders the document."""
     from ews.intake.pipeline import letter_path
 
-    open_one = session.scalars(select(DeclarationRow).where(
-        DeclarationRow.ags == municipality.ags, DeclarationRow.state == "issued")
-        .order_by(DeclarationRow.id.desc())).first()
+    open_one = declarations_register.open_declaration(session, municipality.ags)
     is_new = open_one is None
     if open_one is None:
         year = now.astimezone(BERLIN).year
         az, _ = register.issue_az(session, year, settings.az)
-        open_one = DeclarationRow(az=az, ags=municipality.ags,
-                                  kommune_name=municipality.letter_name, state="issued",
-                                  issued_by=actor, issued_at=now)
-        session.add(open_one)
-        session.flush()
+        open_one = declarations_register.add_declaration(session, DeclarationRow(
+            az=az, ags=municipality.ags, kommune_name=municipality.letter_name, state="issued",
+            issued_by=actor, issued_at=now), flush=True)
     open_one.hvb_name = hvb_name.strip() or open_one.hvb_name or ""
     open_one.hvb_function = hvb_function.strip() or open_one.hvb_function or ""
     open_one.contact_person = contact_person.strip() or open_one.contact_person or ""
@@ -191,90 +149,44 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
     """A signed declaration came back as input ``row`` (caller's deciding transaction): file
     it with its case, record the member, and return the Beitrittsbestätigung to write (None
     when there is none: not proven by its checksum, unknown Az. or already returned). Sets the
-    input's outcome."""
+    input's outcome (``rules.return_verdict`` decides)."""
     refusal = unproven_reason(mark, settings)
-    if refusal is not None:
-        row.outcome, row.reasons = Outcome.INVALID.value, [refusal]
+    declaration = None if refusal is not None else \
+        declarations_register.declaration_by_az(session, mark.az)
+    issued = None if declaration is None else \
+        Issued(ags=declaration.ags, returned=declaration.state == "returned")
+    verdict = rules.return_verdict(mark, refusal, issued)
+    if verdict.verdict is Verdict.REFUSED:
+        row.outcome, row.reasons = Outcome.INVALID.value, [str(verdict.reason)]
         register.log_event(session, actor="posteingang", action="erklaerung-abgewiesen",
                            subject=mark.az, detail={"eingang": row.id, "ags": mark.ags,
                                                     "erkannt": mark.method, "grund": refusal})
         return None
-    declaration = declaration_by_az(session, mark.az)
-    if declaration is None or (mark.ags and mark.ags != declaration.ags):
-        row.outcome = Outcome.INVALID.value
-        row.reasons = [
-            f"Das Dokument ist eine Gemeinsame Erklärung mit dem Aktenzeichen {mark.az}, zu "
-            "dem bei uns keine Erklärung dieser Kommune ausgestellt ist. Bitte verwenden Sie "
-            "das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei uns nach."]
+    if verdict.verdict is Verdict.UNKNOWN or declaration is None:
+        row.outcome, row.reasons = Outcome.INVALID.value, [str(verdict.reason)]
         return None
-    return _file_return(session, row, declaration, mark, settings, now, received,
-                        actor="posteingang", recognised=mark.method)
+    return file_return(session, row, declaration, mark, settings, now, received,
+                       actor="posteingang", recognised=mark.method)
 
 
-def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: str,
-                        now: datetime, signatory: str = "", function: str = "",
-                        signed_on: date | None = None) -> InputResult:
-    """Staff file a refused input (a QR code without or with a wrong checksum, a scan the
-    intake did not recognise) as the signed return of the declaration ``az``, after checking
-    it themselves: the intake's filing, logged with ``actor``, and the Beitrittsbestätigung
-    written. NetworkError (German) when that cannot be."""
-    from ews.intake.pipeline import letter_path, process_input
-    from ews.register.database import session_factory
-
-    with session_factory(settings.db_url).begin() as session:
-        register.lock_decisions(session)
-        row = session.get(Input, input_id)
-        if row is None or row.state == "claimed":
-            raise NetworkError(f"Eingang {input_id} gibt es nicht oder er ist noch nicht "
-                               "verarbeitet (ews journal).")
-        if row.outcome != Outcome.INVALID.value:
-            label = OUTCOME_LABELS.get(row.outcome or "", row.outcome)
-            raise NetworkError(f"Eingang {input_id} ist „{label}“; von Hand zuordnen lässt "
-                               "sich nur ein abgewiesener (ungültiger) Eingang.")
-        declaration = declaration_by_az(session, az.strip())
-        if declaration is None:
-            raise NetworkError(f"Zum Aktenzeichen {az} ist keine Gemeinsame Erklärung "
-                               "ausgestellt (ews erklaerung).")
-        mark = DeclarationMark(az=declaration.az, ags=declaration.ags, method="text",
-                               signatory=signatory.strip() or None,
-                               function=function.strip() or None, signed_on=signed_on)
-        confirmation = _file_return(session, row, declaration, mark, settings, now,
-                                    row.stamped_at or row.received_at, actor=actor,
-                                    recognised="von Hand")
-        row.reasons = [f"Von Hand als Gemeinsame Erklärung {declaration.az} zugeordnet von "
-                       f"{actor} am {now.astimezone(BERLIN):%d.%m.%Y}.", *row.reasons]
-        if confirmation is not None:
-            register.plan_letter(session, input_id=row.id, application_id=row.application_id,
-                                 kind=confirmation.kind.value, reference=confirmation.reference,
-                                 docx_path=letter_path(confirmation, settings),
-                                 data=confirmation.model_dump(mode="json"))
-    return process_input(input_id, settings, now)
-
-
-def _file_return(session: Session, row: Input, declaration: DeclarationRow,
-                 mark: DeclarationMark, settings: Settings, now: datetime, received: datetime,
-                 *, actor: str, recognised: str) -> LetterData | None:
+def file_return(session: Session, row: Input, declaration: DeclarationRow,
+                mark: DeclarationMark, settings: Settings, now: datetime, received: datetime,
+                *, actor: str, recognised: str) -> LetterData | None:
+    """File input ``row`` as the signed return of ``declaration`` (caller's transaction) and
+    return the Beitrittsbestätigung to write, None when it was returned before."""
     row.outcome, row.declaration_id = Outcome.DECLARATION.value, declaration.id
     row.application_id = declaration.application_id
     row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
     if declaration.state == "returned":
-        row.reasons = [f"Die unterschriebene Erklärung ({declaration.az}) ist bereits am "
-                       f"{declaration.returned_at.astimezone(BERLIN):%d.%m.%Y} eingegangen "
-                       f"(Eingang {declaration.returned_input_id}); dieses Exemplar wurde "
-                       "zu den Akten genommen."
-                       if declaration.returned_at else "Die Erklärung lag bereits vor."]
+        returned_on = declaration.returned_at.astimezone(BERLIN).date() \
+            if declaration.returned_at else None
+        row.reasons = [rules.on_file_reason(declaration.az, returned_on,
+                                            declaration.returned_input_id)]
         return None
-    notes = []
     signatory = mark.signatory or declaration.hvb_name
     function = mark.function or declaration.hvb_function
     signed_on = mark.signed_on or received.astimezone(BERLIN).date()
-    if mark.signed_on is None:
-        notes.append("Das Datum der Unterschrift war nicht lesbar; eingetragen ist das "
-                     "Eingangsdatum. Bitte im Netzwerkverzeichnis prüfen.")
-    if not mark.signatory and not declaration.hvb_name:
-        notes.append("Der Name der unterzeichnenden Person war nicht lesbar. Bitte im "
-                     "Netzwerkverzeichnis ergänzen.")
-    row.reasons = notes
+    row.reasons = rules.filing_notes(mark, known_signatory=declaration.hvb_name)
     declaration.state, declaration.returned_input_id = "returned", row.id
     declaration.returned_at = received
     joined = received.astimezone(BERLIN).date()
@@ -301,104 +213,11 @@ def _recipient_of(session: Session, declaration: DeclarationRow) -> Recipient:
                                   round_name=application.round_name).recipient
         if recipient is not None:
             return recipient
-    from ews.core.municipalities import by_key
-
     municipality = by_key(declaration.ags).municipality
     if municipality is None:
         return Recipient(lines=[declaration.kommune_name],
                          salutation="Sehr geehrte Damen und Herren,")
     return municipality_recipient(municipality, declaration)
-
-
-def join(session: Session, declaration: DeclarationRow | None, *, signatory: str,
-         function: str, signed_on: date | None, joined_on: date, actor: str, now: datetime,
-         ags: str | None = None, kommune_name: str | None = None) -> NetworkMember:
-    """Add a member to the roster, or complete an existing entry (an earlier joined date
-    is kept)."""
-    key = declaration.ags if declaration else ags
-    if key is None:
-        raise NetworkError("Für die Aufnahme ins Netzwerk fehlt der Gemeindeschlüssel.")
-    member = session.scalars(select(NetworkMember).where(NetworkMember.ags == key)).first()
-    if member is None:
-        member = NetworkMember(ags=key, kommune_name=kommune_name or (
-            declaration.kommune_name if declaration else key), joined_on=joined_on.isoformat(),
-            ehrenamtskarte="unbekannt", source="", note="", contact_person="",
-            contact_email="", signed_by="", signed_function="", updated_by=actor,
-            updated_at=now)
-        session.add(member)
-    elif joined_on.isoformat() < member.joined_on:
-        member.joined_on = joined_on.isoformat()
-    if declaration is not None:
-        member.declaration_id = declaration.id
-        _prefill_from_application(session, member, declaration)
-    member.signed_by, member.signed_function = signatory or member.signed_by, \
-        function or member.signed_function
-    member.signed_on = signed_on.isoformat() if signed_on else member.signed_on
-    member.updated_by, member.updated_at = actor, now
-    session.flush()
-    return member
-
-
-def _prefill_from_application(session: Session, member: NetworkMember,
-                              declaration: DeclarationRow) -> None:
-    """Contact person, e-mail and Ehrenamtskarte as the application stated them."""
-    member.contact_person = member.contact_person or declaration.contact_person
-    application = register.application_of(session, declaration.application_id)
-    if application is None:
-        member.source = member.source or "Erklärung auf Anfrage"
-        return
-    member.source = member.source or application.round_name
-    email = application.fields.get("team1_email")
-    member.contact_email = member.contact_email or (email if isinstance(email, str) else "")
-    if application.fields.get("ehrenamtskarte") is True and \
-            member.ehrenamtskarte == "unbekannt":
-        member.ehrenamtskarte = "teilnahme"
-
-
-def update_member(session: Session, municipality: Municipality, *, actor: str, now: datetime,
-                  changes: dict[str, Any]) -> NetworkMember:
-    """Staff record or correct a member's entry (also members who joined before this service
-    existed); every change is logged."""
-    member = session.scalars(select(NetworkMember)
-                             .where(NetworkMember.ags == municipality.ags)).first()
-    if member is None:
-        joined = changes.get("joined_on")
-        if not isinstance(joined, date):
-            raise NetworkError(f"{municipality.letter_name} ist noch nicht im Netzwerk; für "
-                               "die Aufnahme bitte das Beitrittsdatum angeben (--beitritt).")
-        member = join(session, None, signatory="", function="", signed_on=None,
-                      joined_on=joined, actor=actor, now=now, ags=municipality.ags,
-                      kommune_name=municipality.letter_name)
-    if "ehrenamtskarte" in changes and changes["ehrenamtskarte"] not in EHRENAMTSKARTE:
-        raise NetworkError(f"Unbekannter Stand der Ehrenamtskarte „{changes['ehrenamtskarte']}“;"
-                           f" erlaubt: {', '.join(EHRENAMTSKARTE)}.")
-    before = roster_record(member)
-    for name, value in changes.items():
-        setattr(member, name, value.isoformat() if isinstance(value, date) else value)
-    member.updated_by, member.updated_at = actor, now
-    session.flush()
-    register.log_event(session, actor=actor, action="netzwerk", subject=municipality.ags,
-                       detail={"vorher": before, "nachher": roster_record(member)})
-    return member
-
-
-def roster(session: Session) -> list[dict[str, Any]]:
-    """Every member, by name."""
-    members = session.scalars(select(NetworkMember).order_by(NetworkMember.kommune_name))
-    return [roster_record(member) for member in members]
-
-
-def roster_record(member: NetworkMember) -> dict[str, Any]:
-    return {
-        "ags": member.ags, "kommune": member.kommune_name, "beitritt": member.joined_on,
-        "unterzeichnet_von": member.signed_by, "funktion": member.signed_function,
-        "unterzeichnet_am": member.signed_on, "ansprechperson": member.contact_person,
-        "email": member.contact_email, "ehrenamtskarte": member.ehrenamtskarte,
-        "querschnittsaufgabe": member.cross_cutting_task,
-        "kontinuierliche_mitarbeit": member.continuous_cooperation,
-        "erklaerung_unterzeichnet": member.declaration_id is not None or bool(member.signed_on),
-        "quelle": member.source, "notiz": member.note,
-    }
 
 
 def _text(value: object) -> str:
@@ -412,11 +231,8 @@ def issue_declaration_document(settings: Settings, municipality: Municipality, n
     .docx and PDF/A into its case folder. Returns the document's location, its Az. and whether
     it is new. A crash after the issue is repaired by calling again (the open one is reused)."""
     from ews.intake.passes import convert_stored
-    from ews.letters.render import letter_bytes
-    from ews.register.database import session_factory
-    from ews.runtime.storage import output_store
 
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         row, data, is_new = issue_on_demand(session, municipality, settings, now, actor=actor,
                                             hvb_name=hvb_name, hvb_function=hvb_function,
                                             contact_person=contact_person)

@@ -7,6 +7,8 @@ writers queue on the busy timeout instead of failing on lock upgrades; PostgreSQ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -15,7 +17,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session as Session  # re-exported: capabilities type with it
+from sqlalchemy.orm import sessionmaker
 
 _MIGRATION_LOCK = 0x45575331  # "EWS1": workers starting at once on PostgreSQL migrate in turn
 
@@ -51,6 +54,15 @@ def engine_for(url: str) -> Engine:
 
 def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Session]:
+    """One transaction of the register: committed when the block ends, rolled back when it
+    raises. Capabilities hand the session to the repository modules of ``ews.register`` and
+    never query it themselves."""
+    with session_factory(url).begin() as session:
+        yield session
 
 
 def alembic_config(url: str) -> Config:

@@ -5,7 +5,8 @@ The register's current applications of the round are the candidates. Staff decid
 accepted municipality that withdraws becomes ``zurueckgezogen`` and the first one on the
 waiting list moves up. Never more accepted than seats; a late or replaced application only with
 an explicit override and its reason. Every change is logged with who, when and what changed.
-The rules raise ``SelectionError`` with a German message; nothing is changed then.
+The rules (``check_decision``, pure) raise ``SelectionError`` with a German message; nothing
+is changed then. The register's rows are read and written through ``ews.register.decisions``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ews.core.errors import EwsError
 from ews.core.models import ApplicationStatus
 from ews.register import cases as register
+from ews.register import decisions as decisions_register
+from ews.register.database import Session
 from ews.register.schema import ApplicationRow, DecisionRow
 
 ACCEPTED, WAITING, REJECTED, WITHDRAWN = "angenommen", "warteliste", "abgelehnt", \
@@ -77,9 +77,14 @@ def decide(session: Session, az: str, decision: str, *, seats: int, actor: str,
     if decision not in DECISIONS:
         raise SelectionError(f"Unbekannte Entscheidung „{decision}“; erlaubt sind: "
                              f"{', '.join(DECISIONS)}.")
-    current = _decision_of(session, application.id)
-    _check(session, application, current, decision, seats=seats, rank=rank, reason=reason,
-           override=override)
+    current = decisions_register.decision_of(session, application.id)
+    before = None if current is None else current.decision
+    taken = len(accepted(session, application.round_name)) \
+        if needs_seat(decision, before) else 0
+    check_decision(Candidate(f"{application.az} ({application.kommune_name})",
+                             application.status, application.round_name, before),
+                   decision, seats=seats, taken=taken, rank=rank, reason=reason,
+                   override=override)
     was_accepted = current is not None and current.decision == ACCEPTED
     changes = [_record(session, application, current, decision, actor=actor, now=now,
                        rank=rank if decision == WAITING else None,
@@ -89,30 +94,43 @@ def decide(session: Session, az: str, decision: str, *, seats: int, actor: str,
     return changes
 
 
-def _check(session: Session, application: ApplicationRow, current: DecisionRow | None,
-           decision: str, *, seats: int, rank: int | None, reason: str | None,
-           override: str | None) -> None:
-    label = f"{application.az} ({application.kommune_name})"
-    if decision in (ACCEPTED, WAITING) and application.status != \
+@dataclass(frozen=True)
+class Candidate:
+    """What the rules need to know of an application and its current decision."""
+
+    label: str  # "Az. (Kommune)"
+    status: str  # ApplicationStatus
+    round_name: str
+    current: str | None  # its decision so far
+
+
+def needs_seat(decision: str, current: str | None) -> bool:
+    """Whether ``decision`` takes one more of the round's seats."""
+    return decision == ACCEPTED and current != ACCEPTED
+
+
+def check_decision(candidate: Candidate, decision: str, *, seats: int, taken: int,
+                   rank: int | None, reason: str | None, override: str | None) -> None:
+    """SelectionError (German) when the rules do not allow ``decision``; ``taken``: the seats
+    of the round already accepted (counts only where ``needs_seat``)."""
+    label = candidate.label
+    if decision in (ACCEPTED, WAITING) and candidate.status != \
             ApplicationStatus.REGISTERED.value and not (override and override.strip()):
-        state = "verspätet eingegangen" if application.status == ApplicationStatus.LATE.value \
+        state = "verspätet eingegangen" if candidate.status == ApplicationStatus.LATE.value \
             else "durch eine neuere Bewerbung ersetzt"
         raise SelectionError(f"{label} ist {state}; annehmen oder auf die Warteliste setzen "
                              "nur mit einer Ausnahme und deren Begründung{wo}.",
                              field="ausnahme")
-    if decision == ACCEPTED and (current is None or current.decision != ACCEPTED):
-        taken = len(accepted(session, application.round_name))
-        if taken >= seats:
-            raise SelectionError(f"Alle {seats} Plätze der Runde {application.round_name} "
-                                 f"sind vergeben; {label} kann nur auf die Warteliste.")
+    if needs_seat(decision, candidate.current) and taken >= seats:
+        raise SelectionError(f"Alle {seats} Plätze der Runde {candidate.round_name} "
+                             f"sind vergeben; {label} kann nur auf die Warteliste.")
     if decision == WAITING and (rank is None or rank < 1):
         raise SelectionError(f"Für die Warteliste fehlt der Rang von {label}{{wo}}.",
                              field="rang")
     if decision == REJECTED and reason not in REJECTION_REASONS:
         raise SelectionError(f"Für die Absage an {label} fehlt eine Begründungsart{{wo}}: "
                              f"{', '.join(REJECTION_REASONS)}.", field="grund")
-    if decision == WITHDRAWN and (current is None or current.decision not in
-                                  (ACCEPTED, WAITING)):
+    if decision == WITHDRAWN and candidate.current not in (ACCEPTED, WAITING):
         raise SelectionError(f"{label} ist weder angenommen noch auf der Warteliste und kann "
                              "daher nicht zurückziehen.")
 
@@ -126,8 +144,7 @@ def _record(session: Session, application: ApplicationRow, current: DecisionRow 
     row.decision, row.rank, row.reason_category = decision, rank, reason
     row.override_reason = override.strip() if override and override.strip() else None
     row.moved_up, row.decided_by, row.decided_at = moved_up, actor, now
-    session.add(row)
-    session.flush()
+    decisions_register.save_decision(session, row)
     after = _describe(row)
     register.log_event(session, actor=actor, action="entscheidung", subject=application.az,
                        detail={"vorher": before, "nachher": after,
@@ -136,12 +153,10 @@ def _record(session: Session, application: ApplicationRow, current: DecisionRow 
 
 
 def _move_up(session: Session, round_name: str, *, actor: str, now: datetime) -> list[Change]:
-    waiting = session.scalars(select(DecisionRow).where(
-        DecisionRow.round_name == round_name, DecisionRow.decision == WAITING)
-        .order_by(DecisionRow.rank, DecisionRow.id)).first()
+    waiting = decisions_register.first_ranked(session, round_name, WAITING)
     if waiting is None:
         return []
-    application = session.get(ApplicationRow, waiting.application_id)
+    application = register.application_of(session, waiting.application_id)
     assert application is not None
     return [_record(session, application, waiting, ACCEPTED, actor=actor, now=now, rank=None,
                     reason=None, override=waiting.override_reason, moved_up=True)]
@@ -162,24 +177,13 @@ def describe(decision: str | None, *, rank: int | None, reason: str | None,
     return (decision or "offen") + (" (nachgerückt)" if moved_up else "")
 
 
-def _decision_of(session: Session, application_id: int) -> DecisionRow | None:
-    return session.scalars(select(DecisionRow).where(
-        DecisionRow.application_id == application_id)).first()
-
-
 def accepted(session: Session, round_name: str) -> list[DecisionRow]:
-    return list(session.scalars(select(DecisionRow).where(
-        DecisionRow.round_name == round_name, DecisionRow.decision == ACCEPTED)))
+    return decisions_register.decided(session, round_name, ACCEPTED)
 
 
 def round_overview(session: Session, round_name: str) -> list[dict[str, object]]:
     """Every current application of the round with its decision, for lists and exports."""
-    rows = session.execute(
-        select(ApplicationRow, DecisionRow)
-        .outerjoin(DecisionRow, DecisionRow.application_id == ApplicationRow.id)
-        .where(ApplicationRow.round_name == round_name,
-               ApplicationRow.status != ApplicationStatus.REPLACED.value)
-        .order_by(ApplicationRow.az_year, ApplicationRow.az_serial)).all()
+    rows = decisions_register.current_with_decisions(session, round_name)
     return [{"az": app.az, "kommune_name": app.kommune_name, "status": app.status,
              "entscheidung": decision.decision if decision else None,
              "rang": decision.rank if decision else None,

@@ -31,7 +31,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ews.core.deadlines import BERLIN
 from ews.core.models import OUTCOME_LABELS, ApplicationStatus, Outcome
 from ews.letters.blank_form import LABELS
-from ews.register.database import session_factory
+from ews.network.rules import EHRENAMTSKARTE
+from ews.register.database import transaction
 from ews.register.reports import application_records, journal_records
 from ews.runtime.settings import Settings
 from ews.selection import decision_sheet as ds
@@ -76,7 +77,7 @@ def export_register(settings: Settings, target: Path, *, overwrite: bool = False
     ``target`` (.xlsx), atomically. Returns ``target``. An existing file (perhaps a sheet
     with decisions not yet imported) is replaced only with ``overwrite``, else
     ``FileExistsError``."""
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         decisions = selection.round_overview(session, settings.round.name)
     return write_register(target, application_records(settings), journal_records(settings),
                           round_name=settings.round.name, decisions=decisions,
@@ -109,8 +110,6 @@ def write_roster(target: Path, members: Sequence[dict[str, Any]], *,
                  overwrite: bool = False) -> Path:
     """The network roster (records of ``ews.network.declarations.roster``) as one sheet,
     atomically; an existing file only with ``overwrite`` (else ``FileExistsError``)."""
-    from ews.network.declarations import EHRENAMTSKARTE
-
     workbook = Workbook()
     workbook.properties.title = "Kommunen-Netzwerk: engagiert in NRW"
     workbook.properties.creator = "EWS-Aktenführung"

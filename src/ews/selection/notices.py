@@ -23,9 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ews.core.deadlines import BERLIN, next_werktag
 from ews.core.forms import assess_fields
 from ews.core.models import LetterKind, Recipient
@@ -34,8 +31,10 @@ from ews.letters.render import LetterData, WorkshopDate
 from ews.network import declarations as network
 from ews.outbox.queue import enqueue, mail_recipients, office_mail, render_body
 from ews.register import cases as register
-from ews.register.database import session_factory
-from ews.register.schema import ApplicationRow, DecisionRow, LetterRow, OutgoingMail
+from ews.register import decisions as decisions_register
+from ews.register import letters as letters_register
+from ews.register.database import Session, transaction
+from ews.register.schema import ApplicationRow, DecisionRow, LetterRow
 from ews.runtime.settings import Settings
 from ews.runtime.storage import location_name
 from ews.selection.decisions import ACCEPTED, REJECTED, WAITING
@@ -71,6 +70,39 @@ def notice_kind(decision: DecisionRow) -> LetterKind | None:
     return None
 
 
+_ACCEPTANCES = (LetterKind.ZUSAGE, LetterKind.NACHRUECKERZUSAGE)
+
+
+def letters_due(kind: LetterKind | None, application_id: int,
+                written: set[tuple[int, str]]) -> tuple[LetterKind, ...]:
+    """The letters to plan for a decision calling for ``kind``, given the (application,
+    kind) pairs already written: the notice once, and with an acceptance the Gemeinsame
+    Erklärung once."""
+    if kind is None or (application_id, kind.value) in written:
+        return ()
+    if kind in _ACCEPTANCES and (application_id, LetterKind.GEMEINSAME_ERKLAERUNG.value) \
+            not in written:
+        return kind, LetterKind.GEMEINSAME_ERKLAERUNG
+    return (kind,)
+
+
+def enclosures_if_due(letter: LetterRow, queued: set[str],
+                      declarations: dict[int | None, LetterRow], final: set[str]
+                      ) -> list[LetterRow] | None:
+    """The letters a notice's mail encloses besides the notice (an acceptance: its
+    declaration), or None when no mail is due: a declaration itself, a notice already queued
+    (``queued``: the outbox keys), or one whose files are not final yet."""
+    if letter.kind == LetterKind.GEMEINSAME_ERKLAERUNG.value or \
+            f"brief:{letter.id}" in queued or letter.state not in final:
+        return None
+    enclosed = [declarations[letter.application_id]] if letter.kind in (
+        LetterKind.ZUSAGE.value, LetterKind.NACHRUECKERZUSAGE.value) and \
+        letter.application_id in declarations else []
+    if any(extra.state not in final for extra in enclosed):
+        return None  # the declaration's PDF is still to come
+    return enclosed
+
+
 @dataclass
 class NoticeReport:
     planned: list[tuple[str, str, str]] = field(default_factory=list)  # (az, kommune, title)
@@ -85,18 +117,14 @@ def plan_notices(session: Session, settings: Settings, now: datetime, *, actor: 
                  ) -> list[tuple[str, str, str]]:
     """Stage 1 (in the caller's transaction): plan every outstanding notice of the round."""
     register.lock_decisions(session)
-    rows = session.execute(
-        select(DecisionRow, ApplicationRow)
-        .join(ApplicationRow, ApplicationRow.id == DecisionRow.application_id)
-        .where(DecisionRow.round_name == settings.round.name)
-        .order_by(ApplicationRow.az_year, ApplicationRow.az_serial)).all()
-    written = {(letter.application_id, letter.kind) for letter in session.scalars(
-        select(LetterRow).where(LetterRow.application_id.in_([a.id for _, a in rows])))}
+    rows = decisions_register.decisions_with_applications(session, settings.round.name)
+    written = letters_register.kinds_written(session, [a.id for _, a in rows])
     planned = []
     for decision, application in rows:
-        kind = notice_kind(decision)
-        if kind is None or (application.id, kind.value) in written:
+        due = letters_due(notice_kind(decision), application.id, written)
+        if not due:
             continue
+        kind = due[0]
         data = notice_data(application, decision, kind, settings, now)
         register.plan_letter(session, input_id=application.input_id,
                              application_id=application.id, kind=kind.value,
@@ -105,8 +133,7 @@ def plan_notices(session: Session, settings: Settings, now: datetime, *, actor: 
         planned.append((application.az, application.kommune_name, _title(kind)))
         register.log_event(session, actor=actor, action="bescheid", subject=application.az,
                            detail={"brief": kind.value, "entscheidung": decision.decision})
-        if kind in (LetterKind.ZUSAGE, LetterKind.NACHRUECKERZUSAGE) and (
-                application.id, LetterKind.GEMEINSAME_ERKLAERUNG.value) not in written:
+        if LetterKind.GEMEINSAME_ERKLAERUNG in due:
             network.plan_declaration_for(session, application, data.recipient, settings, now,
                                          actor=actor)
             planned.append((application.az, application.kommune_name,
@@ -139,17 +166,11 @@ def notice_data(application: ApplicationRow, decision: DecisionRow, kind: Letter
 
 def render_notices(settings: Settings) -> int:
     """Stages 2: write every planned letter of the selection and the network (.docx)."""
-    sessions = session_factory(settings.db_url)
-    with sessions.begin() as session:
-        letters = planned_letters(list(session.scalars(
-            select(LetterRow).where(LetterRow.state == "planned",
-                                    LetterRow.kind.in_(_SELECTION_KINDS)))))
+    with transaction(settings.db_url) as session:
+        letters = planned_letters(letters_register.planned_of_kinds(session, _SELECTION_KINDS))
     render_planned(letters, settings)
-    with sessions.begin() as session:
-        for letter_id, _, _ in letters:
-            row = session.get(LetterRow, letter_id)
-            if row is not None and row.state == "planned":
-                row.state = "rendered"
+    with transaction(settings.db_url) as session:
+        letters_register.mark_rendered(session, [letter_id for letter_id, _, _ in letters])
     return len(letters)
 
 
@@ -163,22 +184,16 @@ def queue_notice_mails(settings: Settings, now: datetime) -> tuple[int, list[tup
         return 0, []
     final = {"done"} if settings.letters.pdf else {"rendered", "done"}
     queued, by_post = 0, []
-    with session_factory(settings.db_url).begin() as session:
-        keys = set(session.scalars(select(OutgoingMail.subject_key)
-                                   .where(OutgoingMail.purpose == NOTICE)))
-        letters = list(session.scalars(select(LetterRow).where(
-            LetterRow.kind.in_(_SELECTION_KINDS)).order_by(LetterRow.id)))
-        declarations = {letter.application_id: letter for letter in letters
-                        if letter.kind == LetterKind.GEMEINSAME_ERKLAERUNG.value}
+    with transaction(settings.db_url) as session:
+        keys = letters_register.mail_keys(session, NOTICE)
+        letters = letters_register.of_kinds(session, _SELECTION_KINDS)
+        declarations: dict[int | None, LetterRow] = {
+            letter.application_id: letter for letter in letters
+            if letter.kind == LetterKind.GEMEINSAME_ERKLAERUNG.value}
         for letter in letters:
-            if letter.kind == LetterKind.GEMEINSAME_ERKLAERUNG.value or \
-                    f"brief:{letter.id}" in keys or letter.state not in final:
+            enclosed = enclosures_if_due(letter, keys, declarations, final)
+            if enclosed is None:
                 continue
-            enclosed = [declarations[letter.application_id]] if letter.kind in (
-                LetterKind.ZUSAGE.value, LetterKind.NACHRUECKERZUSAGE.value) and \
-                letter.application_id in declarations else []
-            if any(extra.state not in final for extra in enclosed):
-                continue  # the declaration's PDF is still to come
             application = register.application_of(session, letter.application_id)
             assert application is not None
             recipients = mail_recipients(settings, [], application)
@@ -220,7 +235,7 @@ def send_notices(settings: Settings, now: datetime, *, actor: str) -> NoticeRepo
     from ews.intake.passes import convert_pending_letters
 
     report = NoticeReport()
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         report.planned = plan_notices(session, settings, now, actor=actor)
     render_notices(settings)
     convert_pending_letters(settings)

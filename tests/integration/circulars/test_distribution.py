@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ews.circulars.contacts import Contact, DistributionError, read_contacts
 from ews.circulars.distribution import LIST_KINDS, Addressee, ListSpec, addressees
 from ews.core.municipalities import all_municipalities, by_key
-from ews.network import declarations as network
+from ews.network import roster as network
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.schema import ApplicationRow

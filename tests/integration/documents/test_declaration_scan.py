@@ -30,7 +30,8 @@ from ews.documents.declaration_scan import (
 )
 from ews.intake import passes as intake
 from ews.intake.pipeline import assess_document
-from ews.network.declarations import issue_on_demand, roster
+from ews.network.declarations import issue_on_demand
+from ews.network.roster import roster
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
 from ews.register.schema import EventRow

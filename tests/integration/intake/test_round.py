@@ -20,7 +20,7 @@ from ews.core.deadlines import BERLIN
 from ews.core.models import LetterKind
 from ews.intake import passes as intake
 from ews.letters.samples import sample_applications
-from ews.network.declarations import roster
+from ews.network.roster import roster
 from ews.register.database import session_factory
 from ews.register.reports import application_records, journal_records
 from ews.register.schema import LetterRow, OutgoingMail

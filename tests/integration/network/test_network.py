@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from ews.documents.declaration_scan import qr_marks
 from ews.intake import passes as intake
-from ews.network.declarations import roster
+from ews.network.roster import roster
 from ews.register.database import session_factory
 from ews.register.reports import application_records, journal_records
 from ews.runtime.settings import LetterSettings, Settings
