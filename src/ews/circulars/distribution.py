@@ -24,9 +24,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ews.circulars.contacts import (
     CONTACT_PERSON,
     HVB,
@@ -37,9 +34,11 @@ from ews.circulars.contacts import (
     folded,
 )
 from ews.core.forms import normalise_round, salutation
-from ews.core.models import ApplicationStatus
 from ews.core.municipalities import all_municipalities, by_key
-from ews.register.schema import ApplicationRow, DecisionRow, NetworkMember
+from ews.register import decisions as decisions_register
+from ews.register import declarations as declarations_register
+from ews.register.database import Session
+from ews.register.schema import ApplicationRow
 from ews.selection.decisions import ACCEPTED
 
 LIST_KINDS: dict[str, str] = {
@@ -216,20 +215,15 @@ def _application_record(row: ApplicationRow) -> _Record:
 
 def _applications(session: Session, round_name: str, *, accepted_only: bool
                   ) -> list[ApplicationRow]:
-    query = select(ApplicationRow).where(ApplicationRow.round_name == round_name)
-    if accepted_only:
-        query = query.join(DecisionRow, DecisionRow.application_id == ApplicationRow.id) \
-            .where(DecisionRow.decision == ACCEPTED)
-    else:
-        query = query.where(ApplicationRow.status != ApplicationStatus.REPLACED.value)
-    return list(session.scalars(query.order_by(ApplicationRow.id)))
+    return decisions_register.applications_of_round(
+        session, round_name, decision=ACCEPTED if accepted_only else None)
 
 
 def _sources(session: Session, spec: ListSpec) -> dict[str, tuple[str, _Record | None]]:
     """The list's municipalities by key: (letter name, what the source knows)."""
     found: dict[str, tuple[str, _Record | None]] = {}
     if spec.kind == "netzwerk":
-        for member in session.scalars(select(NetworkMember)):
+        for member in declarations_register.all_members(session):
             ags, name = _municipality(member.ags, member.kommune_name)
             found[ags] = (name, _Record("Netzwerkliste", *addresses(member.contact_email),
                                         _contact_person(member.contact_person)))

@@ -20,9 +20,6 @@ from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import Addressee, ListSpec, addressees
@@ -31,7 +28,8 @@ from ews.circulars.text import render_circular_document
 from ews.core.deadlines import BERLIN, Deadline
 from ews.letters import render as letters
 from ews.register import cases as register
-from ews.register.database import session_factory
+from ews.register import circulars as circulars_register
+from ews.register.database import IntegrityError, Session, transaction
 from ews.register.schema import CircularRow, CircularSend
 from ews.runtime.settings import Settings
 from ews.runtime.storage import join_location, output_store, read_location, with_suffix
@@ -40,17 +38,6 @@ TEMPLATE = "rundschreiben.docx"
 CIRCULARS = "rundschreiben"  # their folder in the outbox
 #: what the document says where a mail names the recipient
 GENERAL = {"anrede": "Sehr geehrte Damen und Herren", "kommune": "Ihre Kommune"}
-
-_NEXT_NUMBER = text(
-    "INSERT INTO circular_counters (year, last_number) VALUES (:year, 1) "
-    "ON CONFLICT (year) DO UPDATE SET last_number = circular_counters.last_number + 1 "
-    "RETURNING last_number")
-
-
-def next_number(session: Session, year: int) -> int:
-    """The next circular number of ``year`` (the counter moves in the caller's transaction)."""
-    return int(session.execute(_NEXT_NUMBER, {"year": year}).scalar_one())
-
 
 def label(row: CircularRow) -> str:
     return f"{row.number}/{row.year}"
@@ -67,8 +54,7 @@ def parse_label(value: str) -> tuple[int, int]:
 
 def circular_by_label(session: Session, value: str) -> CircularRow:
     number, year = parse_label(value)
-    row = session.scalars(select(CircularRow).where(CircularRow.number == number,
-                                                    CircularRow.year == year)).first()
+    row = circulars_register.circular_by_number(session, number, year)
     if row is None:
         raise CircularError([f"Rundschreiben {number}/{year} gibt es nicht."])
     return row
@@ -128,16 +114,15 @@ def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any
                  staging: str, *, actor: str, now: datetime, slot: str | None
                  ) -> tuple[CircularRow, list[CircularSend] | None]:
     """The new circular with its ledger rows, or the slot's existing one with None."""
-    sessions = session_factory(settings.db_url)
     try:
-        with sessions.begin() as session:
+        with transaction(settings.db_url) as session:
             existing = _by_slot(session, slot)
             if existing is not None:
                 return existing, None
             return _record(session, settings, draft, spec, contacts, staging,
                            actor=actor, now=now, slot=slot)
     except IntegrityError:  # another worker issued this slot meanwhile
-        with sessions.begin() as session:
+        with transaction(settings.db_url) as session:
             existing = _by_slot(session, slot)
         if existing is None:
             raise
@@ -147,7 +132,7 @@ def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any
 def _by_slot(session: Session, slot: str | None) -> CircularRow | None:
     if slot is None:
         return None
-    return session.scalars(select(CircularRow).where(CircularRow.slot == slot)).first()
+    return circulars_register.circular_by_slot(session, slot)
 
 
 def _stage(settings: Settings, draft: Draft) -> str:
@@ -168,7 +153,7 @@ def _record(session: Session, settings: Settings, draft: Draft, spec: ListSpec,
             contacts: Any, staging: str, *, actor: str, now: datetime, slot: str | None
             ) -> tuple[CircularRow, list[CircularSend]]:
     issued_on = now.astimezone(BERLIN).date()
-    number = next_number(session, issued_on.year)
+    number = circulars_register.next_number(session, issued_on.year)
     folder = output_store(settings).location(
         f"{CIRCULARS}/{issued_on.year}/{number:03d}_{draft.name}")
     values = circular_values(settings, number=f"{number}/{issued_on.year}",
@@ -179,12 +164,11 @@ def _record(session: Session, settings: Settings, draft: Draft, spec: ListSpec,
         slot=slot, text=draft.text, values={**values, "vorbereitung": staging},
         attachments=list(draft.attachments), folder=folder, state="ausgegeben",
         issued_by=actor, issued_at=now)
-    session.add(row)
-    session.flush()
+    circulars_register.add_circular(session, row)
     own = settings.sender_address.casefold()
     sends = [_send_row(row.id, person, own)
              for person in addressees(session, spec, contacts, address_to=draft.address_to)]
-    session.add_all(sends)
+    circulars_register.add_sends(session, sends)
     register.log_event(session, actor=actor, action="rundschreiben-ausgegeben",
                        subject=f"Mitteilung {label(row)}",
                        detail={"titel": row.title, "verteiler": row.list_spec, "slot": slot})
@@ -223,8 +207,7 @@ def document_bytes(settings: Settings, body: str, values: dict[str, Any], spec: 
 
 def finish_documents(settings: Settings, circular_id: int) -> CircularRow:
     """Copy the staged files into place and make the .docx and PDF/A (idempotent)."""
-    sessions = session_factory(settings.db_url)
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         row = _circular(session, circular_id)
     store, folder, staging = output_store(settings), row.folder, row.values.get("vorbereitung")
     for name in (DRAFT_FILE, *row.attachments):
@@ -248,7 +231,7 @@ def finish_documents(settings: Settings, circular_id: int) -> CircularRow:
             raise failure
     if staging and store.exists(staging):
         store.remove(staging)
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         row = _circular(session, circular_id)
         row.docx_path = docx
         row.pdf_path = pdf if store.exists(pdf) else None
@@ -256,7 +239,7 @@ def finish_documents(settings: Settings, circular_id: int) -> CircularRow:
 
 
 def _circular(session: Session, circular_id: int) -> CircularRow:
-    row = session.get(CircularRow, circular_id)
+    row = circulars_register.circular_of(session, circular_id)
     if row is None:
         raise LookupError(f"circular {circular_id} is not in the register")
     return row

@@ -20,7 +20,6 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
-from sqlalchemy import select
 
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import ListSpec, addressees
@@ -36,8 +35,9 @@ from ews.core.deadlines import BERLIN
 from ews.intake import mailbox as mail_intake
 from ews.outbox.queue import SendReport, enqueue, office_mail
 from ews.register import cases as register
-from ews.register.database import session_factory
-from ews.register.schema import CircularRow, CircularSend
+from ews.register import circulars as circulars_register
+from ews.register.database import transaction
+from ews.register.schema import CircularRow
 from ews.runtime.folders import write_atomic
 from ews.runtime.settings import Settings
 from ews.runtime.storage import join_location
@@ -101,18 +101,15 @@ def _templates(folder: Path) -> SandboxedEnvironment:
 
 def queue_circular(settings: Settings, circular_id: int, now: datetime) -> int:
     """Turn the planned ledger rows of a circular into outbox mails; returns how many."""
-    sessions = session_factory(settings.db_url)
     queued = 0
     while True:
-        with sessions.begin() as session:
-            row = session.get(CircularRow, circular_id)
+        with transaction(settings.db_url) as session:
+            row = circulars_register.circular_of(session, circular_id)
             if row is None or row.state != "ausgegeben":
                 return queued
             head = letterhead(row)
-            batch = list(session.scalars(
-                select(CircularSend).where(CircularSend.circular_id == circular_id,
-                                           CircularSend.state == "geplant")
-                .order_by(CircularSend.id).limit(settings.rundschreiben.batch_size)))
+            batch = circulars_register.planned_sends(session, circular_id,
+                                                     settings.rundschreiben.batch_size)
             for send in batch:
                 key = f"{circular_id}:{send.ags}"
                 message = circular_mail(settings, head, kommune=send.kommune,
@@ -140,13 +137,8 @@ def send_circulars(settings: Settings, now: datetime, *, only: int | None = None
     """Bring every issued circular (or ``only`` that one) out: its documents made, its mails
     queued, and everything due in the outbox sent. Safe to repeat at any time."""
     report = MailingReport()
-    with session_factory(settings.db_url).begin() as session:
-        pending = list(session.scalars(
-            select(CircularRow.id).where(CircularRow.state == "ausgegeben")
-            .where(CircularRow.id.in_(select(CircularSend.circular_id)
-                                      .where(CircularSend.state == "geplant"))
-                   | CircularRow.docx_path.is_(None))
-            .order_by(CircularRow.id)))
+    with transaction(settings.db_url) as session:
+        pending = circulars_register.to_send(session)
     for circular_id in pending:
         if only is not None and circular_id != only:
             continue
@@ -192,7 +184,7 @@ def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
     report = ProbeReport(to=target)
     contacts, _problems = read_contacts(settings.rundschreiben.contacts_file)
     token = now.astimezone(BERLIN).strftime("%Y%m%d%H%M%S")
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         for person in addressees(session, draft.list_spec, contacts,
                                  address_to=draft.address_to):
             if not person.emails:

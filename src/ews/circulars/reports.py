@@ -7,13 +7,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ews.circulars.distribution import ListSpec
 from ews.circulars.issuing import circular_by_label, label
 from ews.register import cases as register
-from ews.register.database import session_factory
+from ews.register import circulars as circulars_register
+from ews.register.database import Session, transaction
 from ews.register.schema import BounceRow, CircularRow, CircularSend, OutgoingMail
 from ews.runtime.settings import Settings
 
@@ -44,15 +42,9 @@ def send_state(send: CircularSend, mail: OutgoingMail | None, bounces: list[Boun
 
 def ledger(session: Session, circular_id: int) -> list[dict[str, Any]]:
     """Every ledger row of a circular with its state, by municipality."""
-    rows = session.execute(
-        select(CircularSend, OutgoingMail)
-        .outerjoin(OutgoingMail, OutgoingMail.id == CircularSend.outgoing_mail_id)
-        .where(CircularSend.circular_id == circular_id).order_by(CircularSend.kommune)).all()
-    mail_ids = [mail.id for _send, mail in rows if mail is not None]
-    bounces: dict[int, list[BounceRow]] = {}
-    for bounce in session.scalars(select(BounceRow).where(
-            BounceRow.outgoing_mail_id.in_(mail_ids)).order_by(BounceRow.id)):
-        bounces.setdefault(bounce.outgoing_mail_id or 0, []).append(bounce)
+    rows = circulars_register.sends_with_mails(session, circular_id)
+    bounces = circulars_register.bounces_of(
+        session, [mail.id for _send, mail in rows if mail is not None])
     records = []
     for send, mail in rows:
         state, detail = send_state(send, mail, bounces.get(mail.id, []) if mail else [])
@@ -78,17 +70,14 @@ def circular_record(session: Session, row: CircularRow, settings: Settings) -> d
 
 def circular_records(settings: Settings, year: int | None = None) -> list[dict[str, Any]]:
     """The archive, newest first."""
-    with session_factory(settings.db_url).begin() as session:
-        query = select(CircularRow).order_by(CircularRow.year.desc(),
-                                             CircularRow.number.desc())
-        if year is not None:
-            query = query.where(CircularRow.year == year)
-        return [circular_record(session, row, settings) for row in session.scalars(query)]
+    with transaction(settings.db_url) as session:
+        return [circular_record(session, row, settings)
+                for row in circulars_register.circulars(session, year)]
 
 
 def circular_details(settings: Settings, value: str) -> tuple[dict[str, Any],
                                                                list[dict[str, Any]]]:
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         row = circular_by_label(session, value)
         return circular_record(session, row, settings), ledger(session, row.id)
 
@@ -103,17 +92,14 @@ def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: da
              ) -> tuple[str, int]:
     """Mark a circular ``aufgehoben`` (it keeps its number); mails not yet sent are dropped.
     Returns its label and how many mails were stopped."""
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         row = circular_by_label(session, value)
         if row.state == "aufgehoben":
             return label(row), 0
         row.state, row.withdrawn_by = "aufgehoben", actor
         row.withdrawn_at, row.withdrawn_reason = now, reason
         stopped = 0
-        for send, mail in session.execute(
-                select(CircularSend, OutgoingMail)
-                .outerjoin(OutgoingMail, OutgoingMail.id == CircularSend.outgoing_mail_id)
-                .where(CircularSend.circular_id == row.id)).tuples():
+        for send, mail in circulars_register.sends_with_mails(session, row.id):
             if send.state == "geplant":
                 send.state, stopped = "entfallen", stopped + 1
             elif mail is not None and mail.state == "queued":

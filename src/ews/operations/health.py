@@ -8,12 +8,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-from sqlalchemy import case, distinct, func, select
-from sqlalchemy.orm import Session
 
-from ews.core.models import Outcome
-from ews.register.database import session_factory
-from ews.register.schema import Input, LetterRow, MailRow, OutgoingMail, WatcherRow
+from ews.register import status as register_status
+from ews.register.database import Session, transaction
 from ews.runtime.folders import observe_inbox
 from ews.runtime.settings import Settings
 
@@ -104,7 +101,7 @@ def register_health(settings: Settings, now: datetime, *,
                     stuck_after: timedelta = STUCK_AFTER) -> Health:
     """Everything ``ews status`` shows from the register and the inbox at ``now``."""
     cutoff = now - stuck_after
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         waiting = _waiting(session, cutoff, pdf=settings.letters.pdf)
         failed = _failed(session, now, cutoff)
         watchers = _watchers(session, now, heartbeat_limit)
@@ -125,48 +122,29 @@ def _inbox(inbox: Path, cutoff: datetime) -> tuple[int, datetime | None, int]:
 
 
 def _waiting(session: Session, cutoff: datetime, *, pdf: bool) -> Waiting:
-    open_count, oldest, stuck = session.execute(
-        select(func.count(), func.min(Input.received_at),
-               func.count(case((Input.created_at < cutoff, 1))))
-        .where(Input.state != "done")).one()
-    letters = dict(session.execute(
-        select(LetterRow.state, func.count()).where(LetterRow.state.in_(("planned", "rendered")))
-        .group_by(LetterRow.state)).tuples().all())
-    mails = session.scalar(select(func.count()).where(MailRow.state == "taken")) or 0
-    outgoing = _outgoing_counts(session)
+    open_count, oldest, stuck = register_status.open_inputs(session, cutoff)
+    letters = register_status.letter_counts(session)
+    outgoing = register_status.outgoing_counts(session)
     return Waiting(inputs_open=open_count, inputs_oldest=oldest, inputs_stuck=stuck,
                    letters_planned=letters.get("planned", 0),
                    letters_without_pdf=letters.get("rendered", 0) if pdf else 0,
-                   mails_taken=mails, outgoing_queued=outgoing["queued"][0],
+                   mails_taken=register_status.mails_taken(session),
+                   outgoing_queued=outgoing["queued"][0],
                    outgoing_retrying=outgoing["queued"][1], outgoing_sending=outgoing["sending"][0])
-
-
-def _outgoing_counts(session: Session) -> dict[str, tuple[int, int]]:
-    """Per state: mails, and of those how many were tried before."""
-    rows = session.execute(
-        select(OutgoingMail.state, func.count(), func.count(case((OutgoingMail.attempts > 0, 1))))
-        .where(OutgoingMail.state.in_(("queued", "sending"))).group_by(OutgoingMail.state))
-    return {"queued": (0, 0), "sending": (0, 0)} | {s: (n, tried) for s, n, tried in rows}
 
 
 def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
     # like quarantine, within the window: an old failure, dealt with by hand, stops alarming
-    failed_mail = (OutgoingMail.state == "failed") & (
-        OutgoingMail.created_at >= now - QUARANTINE_WINDOW)
-    mails = session.scalar(select(func.count()).where(failed_mail)) or 0
-    last_mails = session.scalars(select(OutgoingMail).where(failed_mail)
-                                 .order_by(OutgoingMail.id.desc()).limit(LAST_FEW))
-    invalid = (Input.outcome == Outcome.INVALID.value) & (
-        Input.finished_at >= now - QUARANTINE_WINDOW)
-    quarantined = session.scalar(select(func.count()).where(invalid)) or 0
-    last_inputs = session.scalars(select(Input).where(invalid)
-                                  .order_by(Input.finished_at.desc()).limit(LAST_FEW))
-    unwritten = session.scalar(select(func.count(distinct(LetterRow.input_id))).where(
-        LetterRow.state == "planned", LetterRow.created_at < cutoff)) or 0
-    for_staff, last_for_staff = _for_staff(session, now)
+    since = now - QUARANTINE_WINDOW
+    mails, last_mails = register_status.failed_mails(session, since, LAST_FEW)
+    quarantined, last_inputs = register_status.quarantined_inputs(session, since, LAST_FEW)
+    unwritten = register_status.inputs_with_unwritten_letters(session, cutoff)
+    for_staff, withheld = register_status.withheld_answers(session, since, LAST_FEW)
     return Failed(
         mails=mails, quarantined=quarantined, letters_not_rendered=unwritten,
-        for_staff=for_staff, last_for_staff=last_for_staff,
+        for_staff=for_staff,
+        last_for_staff=[StaffMail(subject_key=row.subject_key, sender=", ".join(row.recipients),
+                                  reason=row.last_error or "ohne Angabe") for row in withheld],
         last_mails=[FailedMail(id=m.id, purpose=m.purpose, subject_key=m.subject_key,
                                recipients=m.recipients, last_error=m.last_error)
                     for m in last_mails],
@@ -175,21 +153,9 @@ def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
                                            finished_at=i.finished_at) for i in last_inputs])
 
 
-def _for_staff(session: Session, now: datetime) -> tuple[int, list[StaffMail]]:
-    """Answers withheld (with their reason) within the window, the latest first."""
-    withheld = (OutgoingMail.purpose == "antwort") & (OutgoingMail.state == "withheld") & (
-        OutgoingMail.created_at >= now - QUARANTINE_WINDOW)
-    count = session.scalar(select(func.count()).where(withheld)) or 0
-    rows = session.scalars(select(OutgoingMail).where(withheld)
-                           .order_by(OutgoingMail.id.desc()).limit(LAST_FEW))
-    return count, [StaffMail(subject_key=row.subject_key, sender=", ".join(row.recipients),
-                             reason=row.last_error or "ohne Angabe") for row in rows]
-
-
 def _watchers(session: Session, now: datetime, limit: timedelta) -> list[WatcherHealth]:
-    rows = session.scalars(select(WatcherRow).order_by(WatcherRow.kind, WatcherRow.name))
     watchers = []
-    for row in rows:
+    for row in register_status.watchers(session):
         age = max((now - row.beat_at).total_seconds(), 0.0)
         watchers.append(WatcherHealth(
             name=row.name, kind=row.kind, holder=row.holder, started_at=row.started_at,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ews.core.models import ApplicationStatus, Outcome
+from ews.core.replacement import Receipt, replaces
 from ews.register.schema import (
     ApplicationRow,
     DeclarationRow,
@@ -157,15 +158,14 @@ def add_application(session: Session, row: ApplicationRow, basis: DecisionBasis 
     """Insert ``row``; an older current application of the municipality becomes ``replaced``
     (and is returned beside ``row``);
     a row older than the current one is filed as ``replaced`` right away. Older means received
-    earlier, or at the same time but claimed earlier (inputs are claimed in mtime order).
+    earlier, or at the same time but claimed earlier (``ews.core.replacement.replaces``).
     The current application is taken from ``basis`` (and kept there), else from a query."""
     if basis is None:
         basis = decision_basis(session, set(), row.round_name, {row.ags})
     assert basis.round_name == row.round_name, "a basis holds one round"
     current = basis.current.get(row.ags)
-    # same receipt time (found in one scan): the later input, in file modification order, counts
-    if current is not None and (current.received_at, current.input_id) > (row.received_at,
-                                                                         row.input_id):
+    if current is not None and not replaces(Receipt(row.received_at, row.input_id),
+                                            Receipt(current.received_at, current.input_id)):
         row.status = ApplicationStatus.REPLACED.value
         row.replaced_by_id = current.id
     elif current is not None:

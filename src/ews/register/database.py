@@ -17,6 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import IntegrityError as IntegrityError  # re-exported: a unique key hit
 from sqlalchemy.orm import Session as Session  # re-exported: capabilities type with it
 from sqlalchemy.orm import sessionmaker
 
