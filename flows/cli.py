@@ -346,11 +346,8 @@ def import_sheet(
 ) -> None:
     """Die Entscheidungen aus dem Blatt „Entscheidungen“ übernehmen: alle oder keine – bei
     einem Fehler bleibt das Register unverändert."""
-    from ews.selection.decision_sheet import (
-        DecisionSheetError,
-        import_decisions,
-        read_decision_sheet,
-    )
+    from ews.selection.decision_sheet import DecisionSheetError, read_decision_sheet
+    from ews.selection.sheet_import import import_decisions
 
     settings = Settings()
     intake.prepare(settings)

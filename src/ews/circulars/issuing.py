@@ -23,8 +23,8 @@ from babel.dates import format_date
 
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import Addressee, ListSpec, addressees
+from ews.circulars.document import render_circular_document
 from ews.circulars.drafts import DRAFT_FILE, CircularError, Draft, fill_plain, fill_text
-from ews.circulars.text import render_circular_document
 from ews.core.deadlines import BERLIN, Deadline
 from ews.letters import render as letters
 from ews.register import cases as register

@@ -1,5 +1,5 @@
-"""The decision sheet: staff decide in Excel or LibreOffice Calc, the register takes it back
-(I/O: one workbook read; the database only through ``ews.selection.decisions``).
+"""The decision sheet: its layout, shared with ``ews.selection.export_xlsx``, and its reader
+(I/O: one workbook read). Taking it into the register is ``ews.selection.sheet_import``.
 
 ``ews export`` writes the sheet „Entscheidungen“ (``ews.selection.export_xlsx``); its layout is
 defined
@@ -17,15 +17,16 @@ inserted note rows, sorted rows and columns appended by staff do no harm. Values
 people type them: any case, extra spaces, „zurückgezogen“, ranks as 3.0 or "3", reason
 categories by key (``plaetze``) or label („Plätze“, the Absage sentence).
 
-``import_decisions`` is all or nothing. It first collects every problem of the sheet (each a
-German sentence naming the row as Excel numbers it and the Aktenzeichen) and refuses the sheet
-with one ``DecisionSheetError`` if there is any. Only then it applies the rows that differ from
-the register, through ``selection.decide``, in a safe order: rejections, withdrawals (freeing
-seats; a withdrawal moves up the first of the waiting list), waiting list, acceptances. A row
-is compared with the register again right before it is applied, so a row that a move-up
-already settled is no error. Any rule error (``SelectionError``) is collected with its row and
-raised as ``DecisionSheetError`` too; the caller's transaction must then roll back (a
-``with factory.begin()`` block does), so nothing is half-applied.
+``import_decisions`` (``ews.selection.sheet_import``) is all or nothing. It first collects
+every problem of the sheet (each a German sentence naming the row as Excel numbers it and the
+Aktenzeichen) and refuses the sheet with one ``DecisionSheetError`` if there is any. Only then
+it applies the rows that differ from the register, through ``selection.decide``, in a safe
+order: rejections, withdrawals (freeing seats; a withdrawal moves up the first of the waiting
+list), waiting list, acceptances. A row is compared with the register again right before it is
+applied, so a row that a move-up already settled is no error. Any rule error
+(``SelectionError``) is collected with its row and raised as ``DecisionSheetError`` too; the
+caller's transaction must then roll back (a ``with factory.begin()`` block does), so nothing is
+half-applied.
 
 Decided on purpose:
 
@@ -41,7 +42,6 @@ Decided on purpose:
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 import zipfile
 from collections.abc import Sequence
@@ -52,17 +52,14 @@ from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy.orm import Session
 
 from ews.core.errors import EwsError
-from ews.selection import decisions as selection
 from ews.selection.decisions import (
     ACCEPTED,
+    DECISIONS,
     REJECTED,
     REJECTION_REASONS,
     WAITING,
-    WITHDRAWN,
-    Change,
 )
 
 SHEET = "Entscheidungen"
@@ -88,11 +85,6 @@ INSTRUCTION = (
 _REQUIRED = (AZ, KOMMUNE, DECISION, RANK, REASON, OVERRIDE)
 _HEADER_SEARCH = 30  # rows to look for the header in
 _ALLOWED = "angenommen, warteliste, abgelehnt, zurueckgezogen oder leer (offen)"
-_APPLY_ORDER = {REJECTED: 0, WITHDRAWN: 1, WAITING: 2, ACCEPTED: 3}
-#: the CLI's words in selection's messages, said in the sheet's words
-#: how the sheet names the inputs of a refused decision
-_SHEET_FIELDS = {"ausnahme": f"Spalte „{OVERRIDE}“", "rang": f"Spalte „{RANK}“",
-                 "grund": f"Spalte „{REASON}“"}
 
 
 class DecisionSheetError(EwsError):
@@ -120,13 +112,6 @@ class SheetRow:
     override: str | None = None
     state: str | None = None  # the hidden „Stand“ as exported ("" when open), None without it
     problems: tuple[str, ...] = ()  # what cannot be understood, as German sentences
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    changes: list[Change]  # every change recorded, move-ups included
-    applied: int  # rows whose decision was recorded
-    unchanged: int  # rows equal to the register (also those a move-up had already settled)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -170,7 +155,7 @@ def _workbook(handle: BinaryIO, path: Path) -> Any:
 
 def _sheet_name(names: list[str]) -> str:
     for name in names:
-        if _key(name) == _key(SHEET):
+        if comparable(name) == comparable(SHEET):
             return name
     raise DecisionSheetError([
         f"Die Datei enthält kein Tabellenblatt „{SHEET}“ (nur: {', '.join(names)}). Bitte die "
@@ -179,8 +164,8 @@ def _sheet_name(names: list[str]) -> str:
 
 def _header_index(lines: list[tuple[Any, ...]]) -> int:
     for index, line in enumerate(lines[:_HEADER_SEARCH]):
-        keys = {_key(value) for value in line}
-        if _key(AZ) in keys and _key(DECISION) in keys:
+        keys = {comparable(value) for value in line}
+        if comparable(AZ) in keys and comparable(DECISION) in keys:
             return index
     raise DecisionSheetError([f"Im Blatt „{SHEET}“ fehlt die Kopfzeile mit „{AZ}“ und "
                               f"„{DECISION}“; bitte die Datei neu mit „ews export“ erzeugen."])
@@ -190,9 +175,9 @@ def _check_round(lines: list[tuple[Any, ...]], round_name: str) -> None:
     for line in lines:
         filled = [value for value in line if _text(value)]
         for label, value in zip(filled, filled[1:], strict=False):
-            if _key(label).rstrip(":") != _key(ROUND_LABEL):
+            if comparable(label).rstrip(":") != comparable(ROUND_LABEL):
                 continue
-            if _key(value) == _key(round_name):
+            if comparable(value) == comparable(round_name):
                 return
             raise DecisionSheetError([
                 f"Die Tabelle gehört zur Runde „{_text(value)}“, eingelesen wird aber in die "
@@ -206,10 +191,10 @@ _COLUMN_KEYS = {"az": AZ, "rang": RANK, "grund": REASON, "ausnahme": OVERRIDE, "
 
 
 def _columns(header: tuple[Any, ...]) -> dict[str, int]:
-    known = {**{_key(name): name for name in HEADERS}, **_COLUMN_KEYS}
+    known = {**{comparable(name): name for name in HEADERS}, **_COLUMN_KEYS}
     columns: dict[str, int] = {}
     for index, value in enumerate(header):
-        name = known.get(_key(value))
+        name = known.get(comparable(value))
         if name is not None:
             columns.setdefault(name, index)
     missing = [name for name in _REQUIRED if name not in columns]
@@ -243,10 +228,10 @@ def _sheet_row(number: int, line: tuple[Any, ...], columns: dict[str, int]) -> S
 
 
 def _decision(value: Any) -> tuple[str | None, str | None]:
-    key = _key(value)
+    key = comparable(value)
     if key in ("", "offen"):
         return None, None
-    if key in selection.DECISIONS:
+    if key in DECISIONS:
         return key, None
     if key == "angenommen (nachgerueckt)":
         return ACCEPTED, None
@@ -277,12 +262,12 @@ def _whole_number(value: Any) -> int | None:
 
 
 def _reason(value: Any) -> tuple[str | None, str | None]:
-    key = _key(value).rstrip(".")
+    key = comparable(value).rstrip(".")
     allowed = ", ".join(REJECTION_REASONS)
     if not key:
         return None, f"Für die Absage fehlt der Grund (Spalte „{REASON}“): {allowed}."
     for category, label in REJECTION_REASONS.items():
-        if key in (category, _key(label).rstrip(".")):
+        if key in (category, comparable(label).rstrip(".")):
             return category, None
     return None, f"Unbekannter Grund der Absage „{_text(value)}“; erlaubt sind: {allowed}."
 
@@ -298,139 +283,7 @@ def _text(value: Any) -> str:
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
-def _key(value: Any) -> str:
+def comparable(value: Any) -> str:
     """A text to compare: case, spaces and umlauts (ae, oe, ue, ss) do not matter."""
     text = _text(value).casefold()
     return text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
-
-
-# -- importing -------------------------------------------------------------------------------
-
-def import_decisions(session: Session, rows: Sequence[SheetRow], *, round_name: str, seats: int,
-                     actor: str, now: datetime) -> ImportReport:
-    """Apply the rows that differ from the register, in the caller's transaction. Raises
-    ``DecisionSheetError`` with every problem (nothing applied) or with every rule error
-    (the caller's transaction must roll back)."""
-    register = {str(r["az"]): r for r in selection.round_overview(session, round_name)}
-    problems = sheet_problems(rows, register, round_name=round_name)
-    if problems:
-        raise DecisionSheetError(problems)
-    pending = sorted((row for row in rows if not _same(row, register[row.az])),
-                     key=lambda row: (_APPLY_ORDER[row.decision or ACCEPTED], row.row))
-    changes: list[Change] = []
-    failures: list[tuple[int, str]] = []
-    settled = 0
-    for row in pending:
-        assert row.decision is not None  # an emptied decision is a problem above
-        if _same(row, register[row.az]):
-            settled += 1  # a move-up did it already
-            continue
-        try:
-            made = selection.decide(session, row.az, row.decision, seats=seats, actor=actor,
-                                    now=now, rank=row.rank, reason=row.reason,
-                                    override=row.override)
-            changes += made
-            if any(change.moved_up for change in made):  # another row changed too
-                register = {str(r["az"]): r for r in selection.round_overview(session,
-                                                                              round_name)}
-        except selection.SelectionError as exc:
-            failures.append((row.row, f"Zeile {row.row} ({row.az}): "
-                                      f"{exc.worded(_SHEET_FIELDS)}"))
-    if failures:
-        raise DecisionSheetError([text for _, text in sorted(failures)]
-                                 + _move_up_notes(changes))
-    return ImportReport(changes, applied=len(pending) - settled,
-                        unchanged=len(rows) - len(pending) + settled)
-
-
-def sheet_problems(rows: Sequence[SheetRow], register: dict[str, dict[str, Any]], *,
-                   round_name: str) -> list[str]:
-    """Every problem of the rows against the register's current applications of the round
-    (``selection.round_overview`` by Az.), in row order, then the applications missing."""
-    rows = sorted(rows, key=lambda row: row.row)
-    first_row: dict[str, int] = {}
-    for row in rows:
-        if row.az:
-            first_row.setdefault(row.az, row.row)
-    missing = {az: record for az, record in register.items() if az not in first_row}
-    problems: list[str] = []
-    for row in rows:
-        problems += row.problems
-        problems += _row_problems(row, register, missing, first_row, round_name)
-    return problems + [
-        f"{az} ({record['kommune_name']}) fehlt in der Tabelle; bitte keine Zeilen löschen "
-        "(ist die Bewerbung erst nach dem Export eingegangen, bitte neu exportieren)."
-        for az, record in missing.items()]
-
-
-def _row_problems(row: SheetRow, register: dict[str, dict[str, Any]],
-                  missing: dict[str, dict[str, Any]], first_row: dict[str, int],
-                  round_name: str) -> list[str]:
-    """The problems of one row against the register; an unknown or empty Az. takes the missing
-    application it most likely was out of ``missing``."""
-    where = f"Zeile {row.row} ({row.az})"
-    if row.az and first_row[row.az] != row.row:
-        return [f"{where}: Das Aktenzeichen steht schon in Zeile {first_row[row.az]}; jede "
-                "Bewerbung darf nur einmal vorkommen."]
-    record = register.get(row.az)
-    if record is None:
-        return _unknown_az(row, register, missing, round_name)
-    if row.kommune and _key(row.kommune) != _key(record["kommune_name"]):
-        return [f"{where}: Zu diesem Aktenzeichen gehört „{record['kommune_name']}“, in der "
-                f"Zeile steht „{row.kommune}“. Wurde die Zeile überschrieben? Bitte "
-                "Aktenzeichen und Kommune nicht ändern."]
-    if row.state is not None and row.state != (record["am"] or "") and not _same(row, record):
-        return [f"{where}: Im Register wurde nach dem Export anders entschieden (jetzt: "
-                f"{_describe(record)}, von {record['von']}); die Zeile ist veraltet. Bitte neu "
-                "exportieren und die Entscheidung dort eintragen."]
-    if row.decision is None and record["entscheidung"] and not row.problems:
-        return [f"{where}: Die Entscheidung wurde geleert, im Register steht "
-                f"„{_describe(record)}“. Eine Entscheidung lässt sich nicht zurücknehmen, nur "
-                "ändern; bitte den Wert wieder eintragen oder eine andere Entscheidung wählen."]
-    return []
-
-
-def _unknown_az(row: SheetRow, register: dict[str, dict[str, Any]],
-                missing: dict[str, dict[str, Any]], round_name: str) -> list[str]:
-    """A row whose Az. is not in the register or empty (the reader said so already)."""
-    meant = [az for az, record in missing.items()
-             if row.kommune and _key(record["kommune_name"]) == _key(row.kommune)]
-    if not meant and row.az:
-        meant = difflib.get_close_matches(row.az, list(missing), n=1, cutoff=0.6)
-    was = f"{meant[0]} ({missing.pop(meant[0])['kommune_name']})" if meant else ""
-    if not row.az:
-        return [f"Zeile {row.row}: Gemeint ist wohl {was}, das in der Tabelle fehlt; bitte das "
-                "Aktenzeichen wieder eintragen."] if was else []
-    unknown = (f"Zeile {row.row} ({row.az}): Das Aktenzeichen gibt es unter den Bewerbungen "
-               f"der Runde {round_name} nicht.")
-    if was:
-        return [f"{unknown} Wurde es verändert? Gemeint ist wohl {was}, das in der Tabelle "
-                "fehlt; bitte das Aktenzeichen wiederherstellen."]
-    close = difflib.get_close_matches(row.az, list(register), n=1, cutoff=0.6)
-    if close:
-        return [f"{unknown} Ähnlich ist {close[0]} ({register[close[0]]['kommune_name']})."]
-    return [unknown]
-
-
-def _same(row: SheetRow, record: dict[str, Any]) -> bool:
-    """Whether the row says what the register holds (rank and reason only where they count)."""
-    if row.decision != record["entscheidung"]:
-        return False
-    if row.decision is None:
-        return True
-    if row.decision == WAITING and row.rank != record["rang"]:
-        return False
-    if row.decision == REJECTED and row.reason != record["grund"]:
-        return False
-    return (row.override or None) == (record["ausnahme"] or None)
-
-
-def _describe(record: dict[str, Any]) -> str:
-    return selection.describe(record["entscheidung"], rank=record["rang"],
-                              reason=record["grund"], moved_up=bool(record["nachgerueckt"]))
-
-
-def _move_up_notes(changes: list[Change]) -> list[str]:
-    return [f"Hinweis: {change.az} ({change.kommune}) ist dabei nach einem Rückzug von der "
-            "Warteliste nachgerückt und belegt einen Platz; wer nachrücken soll, bitte selbst "
-            "auf „angenommen“ setzen." for change in changes if change.moved_up]

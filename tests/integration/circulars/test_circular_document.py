@@ -19,7 +19,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 from markupsafe import Markup
 
-from ews.circulars.text import markdown_html, markdown_plain, render_circular_document
+from ews.circulars.document import render_circular_document
+from ews.circulars.text import markdown_html, markdown_plain
 from ews.core.errors import TemplateError
 from ews.runtime.settings import OfficeSettings
 

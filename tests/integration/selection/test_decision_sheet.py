@@ -33,11 +33,10 @@ from ews.selection.decision_sheet import (
     SHEET,
     STATE,
     DecisionSheetError,
-    ImportReport,
-    import_decisions,
     read_decision_sheet,
 )
 from ews.selection.export_xlsx import export_register, write_register
+from ews.selection.sheet_import import ImportReport, import_decisions
 from tests.conftest import make_settings
 
 NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from docx import Document
 
+from ews.circulars.document import add_markdown
 from ews.circulars.drafts import compiled_text, fill_plain, fill_text
 from ews.circulars.mailing import Letterhead, circular_mail
-from ews.circulars.text import add_markdown, markdown_html, markdown_literal, markdown_plain
+from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.runtime.settings import Settings
 
 HOSTILE = "<script>alert(1)</script> & <w:t>x</w:t> {{ 7*7 }} {% if x %}"
