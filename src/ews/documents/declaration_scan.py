@@ -39,6 +39,7 @@ from PIL import Image, ImageChops, ImageFilter, ImageOps
 from pypdf import apply_configuration
 
 from ews.core.errors import NotAPdf, UnreadablePdf
+from ews.core.form_contract import TEXT_FIELDS
 from ews.core.models import DeclarationMark
 
 # ews.documents.pdf as a module: its helpers are looked up at call time, so that
@@ -47,7 +48,6 @@ from ews.documents import pdf as pdf_reading
 from ews.documents.ocr import page_text, rasterised_pages
 from ews.documents.sniff import is_pdf, not_a_pdf_reason
 from ews.documents.text_layer import fields_from_text, normalised_text
-from ews.letters.blank_form import TEXT_FIELDS
 
 __all__ = [
     "PAYLOAD_PREFIX", "DeclarationMark", "QrPayload", "checksum_matches", "confirmed_by_qr",

@@ -29,8 +29,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ews.core.deadlines import BERLIN
+from ews.core.form_contract import LABELS
 from ews.core.models import OUTCOME_LABELS, ApplicationStatus, Outcome
-from ews.letters.blank_form import LABELS
 from ews.register.database import session_factory
 from ews.register.reports import application_records, journal_records
 from ews.runtime.settings import Settings
