@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
-import math
 import re
 import tempfile
 import unicodedata
@@ -32,7 +30,6 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, NamedTuple, cast
 
-import segno
 import zxingcpp
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
@@ -45,7 +42,7 @@ from ews.documents.text_layer import fields_from_text, normalised_text
 __all__ = [
     "PAYLOAD_PREFIX", "DeclarationMark", "QrPayload", "checksum_matches", "confirmed_by_qr",
     "detect_declaration", "mark_in_text", "parse_payload", "payload_checksum", "qr_marks",
-    "qr_payload", "qr_png", "read_scan",
+    "qr_payload", "read_scan",
 ]  # fmt: skip
 
 PAYLOAD_PREFIX = "EWS-GE"
@@ -60,10 +57,6 @@ _PAYLOAD = re.compile(
 )
 #: bytes of the HMAC kept: 128 bits, 26 base32 characters, so the code stays small
 _CHECKSUM_BYTES = 16
-
-#: printed size of the QR code (with its quiet zone) and the print resolution it is scaled for
-_QR_MM = 30.0
-_PRINT_DPI = 300
 
 
 class QrPayload(NamedTuple):
@@ -102,20 +95,6 @@ def parse_payload(text: str) -> QrPayload | None:
     """Az., AGS and checksum of one of our QR payloads; None for any other code (URL, …)."""
     match = _PAYLOAD.fullmatch(text)
     return QrPayload(match["az"], match["ags"], match["checksum"] or "") if match else None
-
-
-def qr_png(payload: str) -> bytes:
-    """The QR code as PNG: error correction Q, 4-module quiet zone, 30 mm at its stored dpi.
-
-    Each module is a whole number of pixels at 300 dpi, so a printer needs no resampling.
-    """
-    code = segno.make_qr(payload, error="q", boost_error=False)
-    modules = code.symbol_size(scale=1, border=4)[0]
-    scale = math.ceil(_QR_MM / 25.4 * _PRINT_DPI / modules)
-    dpi = round(modules * scale / (_QR_MM / 25.4))
-    buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=scale, border=4, dpi=dpi)
-    return buffer.getvalue()
 
 
 # --- the printed text (pure) ----------------------------------------------------------------
