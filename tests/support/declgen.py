@@ -1,7 +1,7 @@
 """Test-only generators of returned „Gemeinsame Erklärung“ PDFs, as they come back in reality.
 
 (a) the document laid out like the office's template (reportlab, Liberation Sans, the QR code
-of ``ews.documents.declaration_scan.qr_png`` top right), filled and signed; (b) its scan: pdftoppm
+of ``ews.letters.qr.qr_png`` top right), filled and signed; (b) its scan: pdftoppm
 (``pdfgen.rendered_pages``), then skew, dust, blur and JPEG with PIL; (c) a receipt stamp over
 the QR code; (d) a phone photo with keystone and shadow; (e) a date written by hand (a chancery
 face above the fill-in line); (f) a page fed upside down; (g) a "searchable PDF" with the
@@ -29,8 +29,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from ews.core.models import LetterKind
-from ews.documents.declaration_scan import PAYLOAD_PREFIX, payload_checksum, qr_payload, qr_png
+from ews.documents.declaration_scan import PAYLOAD_PREFIX, payload_checksum, qr_payload
 from ews.letters.pdfa import convert_to_pdfa
+from ews.letters.qr import qr_png
 from ews.letters.render import render_letter, sample_letter_data
 from ews.runtime.settings import OfficeSettings
 from tests.conftest import QR_KEY

@@ -22,7 +22,8 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 
-from ews.letters.blank_form import CHECKBOX_FIELDS, LABELS, MULTILINE_FIELDS, build_blank_form
+from ews.core.form_contract import CHECKBOX_FIELDS, LABELS, MULTILINE_FIELDS
+from ews.letters.blank_form import build_blank_form
 from ews.letters.samples import filled_form_pdf
 from tests.support.pdfgen_raw import BOMB_SIZE, deflated_zeros, pdf_literal, xfa_only_form
 from tests.support.pdfgen_raw import raw_form as _raw_form

@@ -7,10 +7,10 @@ from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 
+from ews.core.form_contract import LABELS, MULTILINE_FIELDS
 from ews.core.models import Application, Assessment, Municipality, RawFields, Recipient, TeamMember
 from ews.core.municipalities import identify
 from ews.core.plain_text import plain_text
-from ews.letters.blank_form import LABELS, MULTILINE_FIELDS
 
 REQUIRED_TEXT = (
     "runde", "kommune_name", "kommune_typ", "strasse", "plz", "ort", "hvb_name", "hvb_funktion",

@@ -25,8 +25,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from ews.core.form_contract import CHECKBOX_FIELDS, FIELD_NAMES, MULTILINE_FIELDS
 from ews.core.models import FieldValue, RawFields
-from ews.letters.blank_form import CHECKBOX_FIELDS, FIELD_NAMES, MULTILINE_FIELDS
 
 _MAX_NODES = 5_000
 _MAX_DEPTH = 24

@@ -13,9 +13,8 @@ line, and refuse text that carries the application form's labels, so an applicat
 passes for a declaration. Reading does not judge the checksum: the mark carries it, and the
 register checks it against the key (``ews.network.declarations``).
 
-Errors are those of ``ews.documents.pdf`` and ``ews.documents.ocr``: ``NotAPdf`` and
-``UnreadablePdf`` for damaged
-input, ``ConfigurationError`` for a missing pdftoppm or tesseract.
+Errors are those of ``ews.documents.pdf_access`` and ``ews.documents.ocr``: ``NotAPdf`` and
+``UnreadablePdf`` for damaged input, ``ConfigurationError`` for a missing pdftoppm or tesseract.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
-import math
 import re
 import tempfile
 import unicodedata
@@ -33,26 +30,19 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, NamedTuple, cast
 
-import segno
 import zxingcpp
 from PIL import Image, ImageChops, ImageFilter, ImageOps
-from pypdf import apply_configuration
 
-from ews.core.errors import NotAPdf, UnreadablePdf
+from ews.core.form_contract import TEXT_FIELDS
 from ews.core.models import DeclarationMark
-
-# ews.documents.pdf as a module: its helpers are looked up at call time, so that
-# ews.documents.pdf may in turn import this module without a circular-import failure
-from ews.documents import pdf as pdf_reading
 from ews.documents.ocr import page_text, rasterised_pages
-from ews.documents.sniff import is_pdf, not_a_pdf_reason
+from ews.documents.pdf_access import text_layer
 from ews.documents.text_layer import fields_from_text, normalised_text
-from ews.letters.blank_form import TEXT_FIELDS
 
 __all__ = [
     "PAYLOAD_PREFIX", "DeclarationMark", "QrPayload", "checksum_matches", "confirmed_by_qr",
     "detect_declaration", "mark_in_text", "parse_payload", "payload_checksum", "qr_marks",
-    "qr_payload", "qr_png", "read_scan",
+    "qr_payload", "read_scan",
 ]  # fmt: skip
 
 PAYLOAD_PREFIX = "EWS-GE"
@@ -67,10 +57,6 @@ _PAYLOAD = re.compile(
 )
 #: bytes of the HMAC kept: 128 bits, 26 base32 characters, so the code stays small
 _CHECKSUM_BYTES = 16
-
-#: printed size of the QR code (with its quiet zone) and the print resolution it is scaled for
-_QR_MM = 30.0
-_PRINT_DPI = 300
 
 
 class QrPayload(NamedTuple):
@@ -109,20 +95,6 @@ def parse_payload(text: str) -> QrPayload | None:
     """Az., AGS and checksum of one of our QR payloads; None for any other code (URL, …)."""
     match = _PAYLOAD.fullmatch(text)
     return QrPayload(match["az"], match["ags"], match["checksum"] or "") if match else None
-
-
-def qr_png(payload: str) -> bytes:
-    """The QR code as PNG: error correction Q, 4-module quiet zone, 30 mm at its stored dpi.
-
-    Each module is a whole number of pixels at 300 dpi, so a printer needs no resampling.
-    """
-    code = segno.make_qr(payload, error="q", boost_error=False)
-    modules = code.symbol_size(scale=1, border=4)[0]
-    scale = math.ceil(_QR_MM / 25.4 * _PRINT_DPI / modules)
-    dpi = round(modules * scale / (_QR_MM / 25.4))
-    buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=scale, border=4, dpi=dpi)
-    return buffer.getvalue()
 
 
 # --- the printed text (pure) ----------------------------------------------------------------
@@ -427,7 +399,7 @@ def detect_declaration(
     (an empty list: a document without pages). A declaration found in the text layer is
     checked against its QR code (``confirmed_by_qr``); any other document is looked at as
     a scan (``read_scan``)."""
-    texts = _text_layer(data, max_pages) if page_texts is None else page_texts[:max_pages]
+    texts = text_layer(data, max_pages) if page_texts is None else page_texts[:max_pages]
     if not texts:
         return None
     text_mark = mark_in_text("\f".join(texts))
@@ -468,18 +440,6 @@ def read_scan(data: bytes, *, texts: list[str], ocr: bool, max_pages: int,
         text = "\f".join(page_text(image, timeout=timeout) for page, image in enumerate(images)
                          if page >= len(texts) or len(texts[page].strip()) < _SCAN_TEXT_CHARS)
     return mark_in_text(text, method="ocr"), text
-
-
-def _text_layer(data: bytes, max_pages: int) -> list[str]:
-    """The first pages' text, read under ews.documents.pdf's limits and error translation."""
-    if not is_pdf(data):
-        raise NotAPdf(not_a_pdf_reason(data))
-    if pdf_reading._is_truncated(data):
-        raise UnreadablePdf(pdf_reading._TRUNCATED)
-    with apply_configuration(pdf_reading._limits()):
-        reader = pdf_reading._opened(data)
-        count = pdf_reading._pdf_call(lambda: len(reader.pages))
-        return pdf_reading._page_texts(reader, min(max_pages, count))
 
 
 def _page_images(data: bytes, workdir: Path, *, max_pages: int, timeout: float) -> list[Path]:

@@ -1,86 +1,27 @@
 """Read the application form's values from a PDF (adapter: pypdf, plus OCR subprocesses).
 
 The order of attempts: AcroForm fields, then the text layer by the printed labels, then OCR of
-the first pages. Every pypdf call runs under tightened decompression limits and behind one
-translation point, so a damaged, protected or hostile file ends as ``UnreadablePdf`` with a
-German reason instead of a crash or hundreds of MiB in memory. Only the first pages are ever
-touched, so the page count of a file does not matter.
+the first pages. Every pypdf call runs under the limits and behind the error translation of
+``ews.documents.pdf_access``, so a damaged, protected or hostile file ends as ``UnreadablePdf``
+with a German reason instead of a crash or hundreds of MiB in memory. Only the first pages
+are ever touched, so the page count of a file does not matter.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import struct
-import zlib
-from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
 
-from pypdf import Configuration, PasswordType, PdfReader, apply_configuration, get_configuration
-from pypdf.errors import LimitReachedError, PyPdfError
+from pypdf import PdfReader, apply_configuration
 from pypdf.generic import DictionaryObject
 
-from ews.core.errors import NoFormContent, NotAPdf, UnreadablePdf
+from ews.core.errors import NoFormContent, UnreadablePdf
 from ews.core.models import FormReading, RawFields, ReadMethod
 from ews.documents.acroform import acroform_of, fields_from_acroform, has_xfa
+from ews.documents.declaration_scan import confirmed_by_qr, mark_in_text, read_scan
 from ews.documents.ocr import ocr_text
-from ews.documents.sniff import is_pdf, not_a_pdf_reason
+from ews.documents.pdf_access import checked_pdf, limits, opened, page_texts, pdf_call
 from ews.documents.text_layer import fields_from_text, unmarked_checkboxes
 
-_T = TypeVar("_T")
-
-_MIB = 1024 * 1024
-#: pypdf 7 limits for one document; a legitimate form's streams stay far below them
-_LIMIT_VALUES: dict[str, int] = {
-    "zlib_maximum_output_length": 32 * _MIB,
-    "lzw_maximum_output_length": 32 * _MIB,
-    "run_length_maximum_output_length": 32 * _MIB,
-    "brotli_maximum_output_length": 32 * _MIB,
-    "array_based_stream_maximum_output_length": 32 * _MIB,
-    "stream_decoding_work_maximum_length": 96 * _MIB,
-    "xfa_decoding_work_maximum_length": 32 * _MIB,
-}
-#: everything pypdf lets escape from malformed input besides its own errors
-_PDF_ERRORS: tuple[type[Exception], ...] = (
-    PyPdfError,
-    ValueError,
-    TypeError,
-    KeyError,
-    AttributeError,
-    IndexError,
-    AssertionError,
-    RecursionError,
-    NotImplementedError,
-    zlib.error,
-    struct.error,
-)
-#: what an (incremental) save writes; junk some mail systems append after %%EOF has none of it
-#: (starting only at the first digit of a run, so that a long run is read once, not per digit)
-_UNFINISHED_SAVE = re.compile(rb"(?<!\d)\d+\s+\d+\s+obj\b|\bxref\b|\btrailer\b|\bstartxref\b")
-
-_DAMAGED = (
-    "Die PDF-Datei ist beschädigt und kann nicht gelesen werden. Bitte speichern Sie den "
-    "Bewerbungsbogen erneut als PDF und senden Sie ihn noch einmal."
-)
-_TRUNCATED = (
-    "Die PDF-Datei ist unvollständig (sie bricht vor dem Dateiende ab), vermutlich wurde sie "
-    "nicht vollständig gespeichert oder übertragen. Bitte senden Sie den Bewerbungsbogen "
-    "noch einmal."
-)
-_TOO_LARGE = (
-    "Die PDF-Datei überschreitet die Grenzen für eine sichere Verarbeitung (etwa durch Inhalte, "
-    "die entpackt unzulässig groß wären) und wurde deshalb nicht gelesen. Bitte senden Sie den "
-    "Bewerbungsbogen als gewöhnliche PDF-Datei."
-)
-_PASSWORD = (
-    "Die PDF-Datei ist mit einem Kennwort geschützt und kann nicht geöffnet werden. Bitte "
-    "senden Sie den Bewerbungsbogen ohne Kennwortschutz."
-)
-_CIPHER = (
-    "Die PDF-Datei ist mit einem nicht unterstützten Verfahren verschlüsselt. Bitte senden "
-    "Sie den Bewerbungsbogen ohne Verschlüsselung."
-)
 _XFA = (
     "Die PDF-Datei ist ein XFA-Formular (Adobe LiveCycle); solche Formulare werden nicht "
     "unterstützt. Bitte verwenden Sie den Bewerbungsbogen des Programmbüros und füllen Sie "
@@ -99,27 +40,22 @@ def read_form(
 
     Raises ``NotAPdf``, ``UnreadablePdf`` or ``NoFormContent`` with German reasons.
     """
-    if not is_pdf(data):
-        raise NotAPdf(not_a_pdf_reason(data))
-    if _is_truncated(data):
-        raise UnreadablePdf(_TRUNCATED)
-    with apply_configuration(_limits()):
-        reader = _opened(data)
-        acroform = _pdf_call(partial(acroform_of, reader))
-        fields = _pdf_call(partial(fields_from_acroform, acroform))
+    checked_pdf(data)
+    with apply_configuration(limits()):
+        reader = opened(data)
+        acroform = pdf_call(partial(acroform_of, reader))
+        fields = pdf_call(partial(fields_from_acroform, acroform))
         if fields is not None and _has_values(fields):
-            declared = _pdf_call(partial(_declared_page_count, reader))
+            declared = pdf_call(partial(_declared_page_count, reader))
             return FormReading(fields=fields, method=ReadMethod.ACROFORM, page_count=declared)
-        if fields is None and _pdf_call(partial(has_xfa, acroform)):
+        if fields is None and pdf_call(partial(has_xfa, acroform)):
             raise UnreadablePdf(_XFA)
-        page_count = _pdf_call(lambda: len(reader.pages))
-        pages = _page_texts(reader, min(text_max_pages, page_count))
-    from ews.documents import declaration_scan  # it reads PDFs with this module: imported when used
-
-    declaration = declaration_scan.mark_in_text("\f".join(pages))
+        page_count = pdf_call(lambda: len(reader.pages))
+        pages = page_texts(reader, min(text_max_pages, page_count))
+    declaration = mark_in_text("\f".join(pages))
     if declaration is not None:  # a signed Gemeinsame Erklärung, saved as PDF with its text
         if ocr:
-            declaration = declaration_scan.confirmed_by_qr(declaration, data)
+            declaration = confirmed_by_qr(declaration, data)
         return FormReading(fields={}, method=ReadMethod.TEXT, page_count=page_count,
                            declaration=declaration)
     text_fields = fields_from_text("\f".join(pages))
@@ -139,59 +75,6 @@ def _declared_page_count(reader: PdfReader) -> int:
     return int(count) if isinstance(count, int) and count >= 0 else len(reader.pages)
 
 
-def _limits() -> Configuration:
-    return get_configuration().with_overwrites(**_LIMIT_VALUES)
-
-
-def _is_truncated(data: bytes) -> bool:
-    """No ``%%EOF`` at all, or objects after the last one: a save was cut off."""
-    end = data.rfind(b"%%EOF")
-    return end < 0 or _UNFINISHED_SAVE.search(data, end) is not None
-
-
-def _pdf_call(operation: Callable[[], _T]) -> _T:
-    """Run one pypdf operation; translate what malformed input makes it raise."""
-    try:
-        return operation()
-    except LimitReachedError as exc:
-        raise UnreadablePdf(_TOO_LARGE) from exc
-    except _PDF_ERRORS as exc:
-        raise UnreadablePdf(_DAMAGED) from exc
-
-
-def _opened(data: bytes) -> PdfReader:
-    """A reader for the document; decrypted when only an owner password protects it."""
-    reader = _pdf_call(lambda: PdfReader(io.BytesIO(data), strict=False))
-    if not _pdf_call(lambda: reader.is_encrypted):
-        return reader
-    try:
-        # pypdf already tried the empty user password; this asks for the outcome
-        outcome = reader.decrypt("")
-    except NotImplementedError as exc:
-        raise UnreadablePdf(_CIPHER) from exc
-    except _PDF_ERRORS as exc:
-        raise UnreadablePdf(_DAMAGED) from exc
-    if outcome == PasswordType.NOT_DECRYPTED:
-        raise UnreadablePdf(_PASSWORD)
-    return reader
-
-
-def _page_texts(reader: PdfReader, pages: int) -> list[str]:
-    return [_pdf_call(partial(_page_text, reader, index)) for index in range(pages)]
-
-
-def _page_text(reader: PdfReader, index: int) -> str:
-    page = reader.pages[index]
-    try:
-        # layout mode keeps a label and the value printed beside it on one line
-        return page.extract_text(extraction_mode="layout")
-    except LimitReachedError:
-        raise
-    except _PDF_ERRORS:
-        # layout mode trips over some fonts and rotations that the plain mode reads
-        return page.extract_text()
-
-
 def _with_ticks_from_image(
     fields: RawFields, data: bytes, pages: list[str], max_pages: int
 ) -> RawFields:
@@ -209,8 +92,6 @@ def _with_ticks_from_image(
 
 
 def _ocr_reading(data: bytes, page_count: int, *, ocr: bool, max_pages: int) -> FormReading:
-    from ews.documents.declaration_scan import read_scan
-
     if not ocr or page_count == 0:
         raise NoFormContent(
             "Die PDF-Datei enthält weder Formularfelder noch lesbaren Text mit den Angaben des "

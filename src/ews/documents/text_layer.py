@@ -12,8 +12,8 @@ import itertools
 import re
 import unicodedata
 
+from ews.core.form_contract import CHECKBOX_FIELDS, HEADINGS, LABELS, MULTILINE_FIELDS
 from ews.core.models import RawFields
-from ews.letters.blank_form import CHECKBOX_FIELDS, HEADINGS, LABELS, MULTILINE_FIELDS
 
 # Characters OCR and PDF producers swap for one another, by lower-case label character.
 _CONFUSABLE: dict[str, str] = {

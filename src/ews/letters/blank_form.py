@@ -1,8 +1,7 @@
-"""The office's blank fillable application form (Bewerbungsbogen) and its field contract.
+"""The office's blank fillable application form (Bewerbungsbogen), drawn with reportlab.
 
-Builds the two-page A4 AcroForm with reportlab, in memory (no I/O). The constants here are the
-machine-readable half of ``shared/spec/application-form.md``: field names, printed labels and
-field kinds, shared by the PDF reader and the sample generator.
+Builds the two-page A4 AcroForm in memory (no I/O). The field contract it draws (names, kinds,
+printed labels, headings) lives in ``ews.core.form_contract``.
 """
 
 from __future__ import annotations
@@ -14,57 +13,7 @@ from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
-#: field name → label printed on the form (the human half of the contract), in form order
-LABELS: dict[str, str] = {
-    "runde": "Runde",
-    "kommune_name": "Name der Kommune",
-    "kommune_typ": "Art der Kommune",
-    "ags": "Amtlicher Gemeindeschlüssel",
-    "regierungsbezirk": "Regierungsbezirk",
-    "einwohnerzahl": "Einwohnerzahl",
-    "strasse": "Straße und Hausnummer",
-    "plz": "PLZ",
-    "ort": "Ort",
-    "hvb_anrede": "Anrede Verwaltungsspitze",
-    "hvb_name": "Name Verwaltungsspitze",
-    "hvb_funktion": "Funktion Verwaltungsspitze",
-    "team1_name": "Teammitglied 1 – Name",
-    "team1_funktion": "Teammitglied 1 – Funktion",
-    "team1_email": "Teammitglied 1 – E-Mail",
-    "team1_telefon": "Teammitglied 1 – Telefon",
-    "team2_name": "Teammitglied 2 – Name",
-    "team2_funktion": "Teammitglied 2 – Funktion",
-    "team2_email": "Teammitglied 2 – E-Mail",
-    "team2_telefon": "Teammitglied 2 – Telefon",
-    "motivation": "Motivation",
-    "strukturen": "Vorhandene Strukturen der Engagementförderung",
-    "ehrenamtskarte": "Teilnahme Ehrenamtskarte NRW",
-    "freistellung": "Freistellung des Teams bestätigt",
-    "datenschutz": "Einwilligung Datenschutz",
-    "ort_datum": "Ort, Datum",
-    "unterzeichner": "Unterzeichnet von",
-}
-
-FIELD_NAMES: tuple[str, ...] = tuple(LABELS)
-CHECKBOX_FIELDS: tuple[str, ...] = ("ehrenamtskarte", "freistellung", "datenschutz")
-#: every field whose value is a string (text and choice fields)
-TEXT_FIELDS: tuple[str, ...] = tuple(name for name in LABELS if name not in CHECKBOX_FIELDS)
-MULTILINE_FIELDS: tuple[str, ...] = ("motivation", "strukturen")
-#: choice fields and their options (the empty one first); the combo boxes are editable
-CHOICE_OPTIONS: dict[str, tuple[str, ...]] = {
-    "kommune_typ": ("", "Stadt", "Gemeinde", "Kreis", "kreisfreie Stadt"),
-    "regierungsbezirk": ("", "Arnsberg", "Detmold", "Düsseldorf", "Köln", "Münster"),
-    "hvb_anrede": ("", "Herr", "Frau"),
-}
-
-#: headings printed between the fields; a text reader skips these lines
-HEADINGS: tuple[str, ...] = (
-    "1. Angaben zur Kommune",
-    "2. Verwaltungsspitze",
-    "3. Entwicklungsteam",
-    "4. Motivation und Voraussetzungen",
-    "5. Erklärungen",
-)
+from ews.core.form_contract import CHECKBOX_FIELDS, CHOICE_OPTIONS, HEADINGS, LABELS
 
 _SUBTITLE = "Entwicklungswerkstatt für kommunale Engagementstrategien in Nordrhein-Westfalen"
 _INTRO = (

@@ -35,6 +35,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from ews.core.errors import ConfigurationError, TemplateError
 from ews.core.models import LetterKind, Recipient
+from ews.letters.qr import QR_MM, qr_png
 from ews.runtime.settings import OfficeSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -348,9 +349,7 @@ def _with_qr_image(template: DocxTemplate, context: dict[str, object]) -> dict[s
     payload = context.get("qr_code")
     if not isinstance(payload, str) or not payload:
         return context
-    from ews.documents.declaration_scan import qr_png
-
-    image = InlineImage(template, io.BytesIO(qr_png(payload)), width=Mm(30))
+    image = InlineImage(template, io.BytesIO(qr_png(payload)), width=Mm(QR_MM))
     return {**context, "qr_code": image}
 
 

@@ -21,7 +21,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from ews.letters.blank_form import CHECKBOX_FIELDS, LABELS, MULTILINE_FIELDS, build_blank_form
+from ews.core.form_contract import CHECKBOX_FIELDS, LABELS, MULTILINE_FIELDS
+from ews.letters.blank_form import build_blank_form
 from ews.letters.sample_data import FormValues, Kommune, application_values, kommunen
 
 #: export names of a ticked box in the wild, weighted by how often they turn up

@@ -74,7 +74,7 @@ from functools import lru_cache
 from typing import Any
 
 from ews.core.plain_text import plain_text
-from ews.documents.sniff import is_pdf, not_a_pdf_reason
+from ews.core.sniff import is_pdf, not_a_pdf_reason
 from ews.runtime.folders import safe_name
 
 _ZIP_MAGIC = b"PK\x03\x04"

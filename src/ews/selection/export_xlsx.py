@@ -22,8 +22,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ews.core.form_contract import LABELS
 from ews.core.models import OUTCOME_LABELS, ApplicationStatus, Outcome
-from ews.letters.blank_form import LABELS
 from ews.network.rules import EHRENAMTSKARTE
 from ews.register.database import transaction
 from ews.register.reports import application_records, journal_records

@@ -16,18 +16,13 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from ews.core.errors import ConfigurationError, NotAPdf, UnreadablePdf
+from ews.core.models import DeclarationMark
 from ews.core.municipalities import by_key
-from ews.documents.declaration_scan import (
-    DeclarationMark,
-    detect_declaration,
-    qr_marks,
-    qr_png,
-)
+from ews.documents.declaration_scan import detect_declaration, qr_marks
 from ews.intake import passes as intake
 from ews.intake.pipeline import assess_document
 from ews.network.declarations import issue_on_demand
@@ -57,16 +52,6 @@ DEPUTY_MARK = DeclarationMark(
 
 
 # --- the QR code ----------------------------------------------------------------------------
-
-
-def test_qr_png_is_30_mm_at_its_resolution_and_decodes_to_the_payload() -> None:
-    payload = declgen.signed_payload("13.0.70-007/2027", "05914000")
-    with Image.open(io.BytesIO(qr_png(payload))) as image:
-        width_mm = image.width / image.info["dpi"][0] * 25.4
-        codes = zxingcpp.read_barcodes(image)
-    assert width_mm == pytest.approx(30, abs=0.1)
-    assert [code.text for code in codes] == [payload]
-    assert codes[0].ec_level == "Q"
 
 
 def test_qr_codes_of_others_are_read_but_ignored() -> None:

@@ -13,9 +13,9 @@ import pytest
 from pypdf import PdfReader
 
 from ews.core.errors import NoFormContent, NotAPdf, UnreadablePdf
+from ews.core.form_contract import FIELD_NAMES
 from ews.core.models import ReadMethod
 from ews.documents.pdf import read_form
-from ews.letters.blank_form import FIELD_NAMES
 from tests.support import pdfgen
 
 VALUES = pdfgen.VALUES

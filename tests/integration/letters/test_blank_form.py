@@ -7,15 +7,15 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from ews.letters.blank_form import (
+from ews.core.form_contract import (
     CHECKBOX_FIELDS,
     CHOICE_OPTIONS,
     FIELD_NAMES,
     LABELS,
     MULTILINE_FIELDS,
     TEXT_FIELDS,
-    build_blank_form,
 )
+from ews.letters.blank_form import build_blank_form
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "bewerbungsbogen.pdf"
 MULTILINE_FLAG = 1 << 12

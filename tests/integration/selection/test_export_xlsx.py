@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from ews.core.deadlines import BERLIN
+from ews.core.form_contract import LABELS
 from ews.intake import passes as intake
-from ews.letters.blank_form import LABELS
 from ews.register.reports import application_records, journal_records, record_stamp
 from ews.runtime.settings import Settings
 from ews.selection.export_xlsx import export_register

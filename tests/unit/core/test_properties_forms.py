@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ews.core.form_contract import CHECKBOX_FIELDS, FIELD_NAMES
 from ews.core.forms import assess_fields, normalise_round, parse_german_date, parse_population
-from ews.letters.blank_form import CHECKBOX_FIELDS, FIELD_NAMES
 
 BOUNDED = settings(max_examples=150, deadline=2000,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from pydantic import SecretStr
 
+from ews.core.form_contract import CHECKBOX_FIELDS, LABELS
 from ews.documents.declaration_scan import (
     PAYLOAD_PREFIX,
     DeclarationMark,
@@ -19,7 +20,6 @@ from ews.documents.declaration_scan import (
     payload_checksum,
     qr_payload,
 )
-from ews.letters.blank_form import CHECKBOX_FIELDS, LABELS
 from ews.network.declarations import unproven_reason
 from ews.runtime.settings import NetworkSettings, Settings
 from tests.support.pdfgen import VALUES

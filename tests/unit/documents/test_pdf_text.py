@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ews.core.form_contract import FIELD_NAMES
 from ews.documents.text_layer import checkbox_label_start, fields_from_text, unmarked_checkboxes
-from ews.letters.blank_form import FIELD_NAMES
 
 
 def test_every_contract_field_is_returned_even_when_absent() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ews.core.form_contract import CHECKBOX_FIELDS, FIELD_NAMES, LABELS
 from ews.documents.text_layer import checkbox_label_start, fields_from_text, unmarked_checkboxes
-from ews.letters.blank_form import CHECKBOX_FIELDS, FIELD_NAMES, LABELS
 
 # a shared 2-core CI: few but varied examples, each with a time budget
 BOUNDED = settings(max_examples=150, deadline=2000,
