@@ -29,7 +29,7 @@ from ews.circulars.distribution import Addressee, ListSpec, addressees
 from ews.circulars.drafts import DRAFT_FILE, CircularError, Draft, fill_plain, fill_text
 from ews.circulars.text import render_circular_document
 from ews.core.deadlines import BERLIN, Deadline
-from ews.letters import render as letters
+from ews.letters import context as letters
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.schema import CircularRow, CircularSend

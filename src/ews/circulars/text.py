@@ -38,7 +38,8 @@ from markdown_it.tree import SyntaxTreeNode
 from markupsafe import Markup
 
 from ews.core.errors import TemplateError
-from ews.letters.render import clean_text, jinja_env, render_docx
+from ews.letters.context import clean_text
+from ews.letters.render import jinja_env, render_docx
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 #: paragraph styles the body needs; python-docx's default template has them all

@@ -35,8 +35,8 @@ from ews.core.models import (
     Outcome,
     Recipient,
 )
-from ews.documents.declaration_scan import checksum_matches, qr_payload
-from ews.letters.render import LetterData
+from ews.documents.declaration_code import checksum_matches, qr_payload
+from ews.letters.context import LetterData
 from ews.register import cases as register
 from ews.register.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
 from ews.runtime.settings import Settings
