@@ -16,7 +16,6 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from docx.opc.exceptions import PackageNotFoundError
@@ -27,6 +26,7 @@ from lxml import etree
 
 from ews.core.errors import ConfigurationError, TemplateError
 from ews.core.models import LetterKind
+from ews.core.templating import sandboxed_environment
 from ews.letters.context import LetterData, letter_context
 from ews.letters.qr import QR_MM, qr_png
 from ews.letters.template_errors import describe_template_error
@@ -114,25 +114,8 @@ def _read_template(path: Path, mtime_ns: int, size: int) -> bytes:
     return path.read_bytes()
 
 
-class _CompiledOnce(SandboxedEnvironment):
-    """docxtpl compiles the same template XML for every letter; compile each source once per
-    process (sources are keyed by their full text, so an edited template compiles anew)."""
-
-    def __init__(self) -> None:
-        super().__init__(autoescape=True, undefined=jinja2.StrictUndefined)
-        self._compiled: dict[str, jinja2.Template] = {}
-
-    def from_string(self, source: str | jinja2.nodes.Template, globals: Any = None,
-                    template_class: Any = None) -> jinja2.Template:
-        if globals is not None or template_class is not None or not isinstance(source, str):
-            return super().from_string(source, globals, template_class)
-        if source not in self._compiled:
-            if len(self._compiled) >= 64:
-                self._compiled.clear()
-            self._compiled[source] = super().from_string(source)
-        return self._compiled[source]
-
-
 @functools.cache
 def jinja_env() -> SandboxedEnvironment:
-    return _CompiledOnce()
+    """The letters' environment: autoescaped (Word XML), each template source compiled once per
+    process (docxtpl compiles the same XML for every letter)."""
+    return sandboxed_environment(autoescape=True, compile_once=True)
