@@ -629,7 +629,7 @@ def templates_check() -> None:
     """Jede Vorlage (Briefe, Erklärung, E-Mails) mit Beispieldaten ausfüllen; Fehler nennen
     die Vorlage, den Platzhalter und das Problem."""
     from ews.circulars.mailing import check_circular_templates
-    from ews.letters.render import check_templates
+    from ews.letters.templates import check_templates
     from ews.outbox.queue import check_mail_templates
 
     settings = Settings()

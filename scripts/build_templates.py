@@ -8,7 +8,7 @@ Layout: DIN 5008 Form B on A4 as a table with fixed widths and row heights (no f
 letterhead to 45 mm, address field 85 x 45 mm at 20 mm from the left edge (text at the 25 mm
 alignment line) with the return line in the 17.7 mm Zusatzzone, information block at 125 mm.
 
-Placeholders (``ews.letters.render.letter_context`` provides them; each tag sits in a run of its
+Placeholders (``ews.letters.context.letter_context`` provides them; each tag sits in a run of its
 own):
 anschrift, anrede, unser_zeichen, briefdatum, runde, kommune, eingang_datum, eingang_uhrzeit,
 frist, frist_datum, gruende (list), ersetzt_zeichen ("" when none), dateiname,

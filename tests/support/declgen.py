@@ -29,10 +29,11 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from ews.core.models import LetterKind
-from ews.documents.declaration_scan import PAYLOAD_PREFIX, payload_checksum, qr_payload
+from ews.documents.declaration_code import PAYLOAD_PREFIX, payload_checksum, qr_payload
+from ews.letters.context import sample_letter_data
 from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.qr import qr_png
-from ews.letters.render import render_letter, sample_letter_data
+from ews.letters.render import render_letter
 from ews.runtime.settings import OfficeSettings
 from tests.conftest import QR_KEY
 from tests.support.pdfgen import rendered_pages

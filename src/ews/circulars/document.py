@@ -27,7 +27,8 @@ from markupsafe import Markup
 
 from ews.circulars.text import inline_of, markdown_tree, table_rows
 from ews.core.errors import TemplateError
-from ews.letters.render import clean_text, jinja_env, render_docx
+from ews.letters.context import clean_text
+from ews.letters.render import jinja_env, render_docx
 
 #: paragraph styles the body needs; python-docx's default template has them all
 BODY_STYLES = ("Heading 1", "Heading 2", "Heading 3", "List Bullet", "List Bullet 2",

@@ -24,6 +24,7 @@ from ews.circulars.contacts import DistributionError
 from ews.circulars.distribution import ListSpec
 from ews.circulars.text import markdown_literal
 from ews.core.errors import EwsError
+from ews.core.templating import sandboxed_environment
 
 DRAFT_FILE = "rundschreiben.md"
 SKELETON = "rundschreiben.md"  # in the templates folder
@@ -144,9 +145,8 @@ def template_problems(text: str) -> list[str]:
 def jinja_environment(*, markdown: bool = True) -> SandboxedEnvironment:
     """The environment of a circular's Markdown text (every ``{{ … }}`` output escaped as
     literal Markdown) or, with ``markdown=False``, of plain text such as the title."""
-    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                keep_trailing_newline=True,
-                                finalize=markdown_literal if markdown else None)
+    return sandboxed_environment(autoescape=False, keep_trailing_newline=True,
+                                 finalize=markdown_literal if markdown else None)
 
 
 def compiled_text(text: str) -> jinja2.Template:

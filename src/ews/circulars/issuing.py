@@ -26,7 +26,7 @@ from ews.circulars.distribution import Addressee, ListSpec, addressees
 from ews.circulars.document import render_circular_document
 from ews.circulars.drafts import DRAFT_FILE, CircularError, Draft, fill_plain, fill_text
 from ews.core.deadlines import BERLIN, Deadline
-from ews.letters import render as letters
+from ews.letters import context as letters
 from ews.register import cases as register
 from ews.register import circulars as circulars_register
 from ews.register.database import IntegrityError, Session, transaction

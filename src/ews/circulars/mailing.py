@@ -32,6 +32,7 @@ from ews.circulars.issuing import (
 )
 from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.core.deadlines import BERLIN
+from ews.core.templating import sandboxed_environment
 from ews.intake import mailbox as mail_intake
 from ews.outbox.queue import SendReport, enqueue, office_mail
 from ews.register import cases as register
@@ -92,8 +93,8 @@ def circular_mail(settings: Settings, head: Letterhead, *, kommune: str, salutat
 @functools.cache
 def _templates(folder: Path) -> SandboxedEnvironment:
     """Mail templates of circulars; HTML ones escape every value not marked safe."""
-    return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
+    return sandboxed_environment(
+        loader=jinja2.FileSystemLoader(folder),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
                                             default_for_string=False),
         keep_trailing_newline=True)

@@ -22,7 +22,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-from ews.letters.render import clean_text
+from ews.letters.context import clean_text
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 #: CommonMark lets a backslash escape any ASCII punctuation character, and only those

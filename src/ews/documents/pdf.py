@@ -17,7 +17,8 @@ from pypdf.generic import DictionaryObject
 from ews.core.errors import NoFormContent, UnreadablePdf
 from ews.core.models import FormReading, RawFields, ReadMethod
 from ews.documents.acroform import acroform_of, fields_from_acroform, has_xfa
-from ews.documents.declaration_scan import confirmed_by_qr, mark_in_text, read_scan
+from ews.documents.declaration_scan import confirmed_by_qr, read_scan
+from ews.documents.declaration_text import mark_in_text
 from ews.documents.ocr import ocr_text
 from ews.documents.pdf_access import checked_pdf, limits, opened, page_texts, pdf_call
 from ews.documents.text_layer import fields_from_text, unmarked_checkboxes

@@ -25,7 +25,9 @@ from ews.core.models import ApplicationStatus, Assessment, LetterKind, Outcome
 from ews.core.names import STORED_NAME_MAX_BYTES, safe_title
 from ews.documents.pdf import read_form
 from ews.intake.failures import failure_reason, is_infrastructure
-from ews.letters.render import LetterData, check_templates, letter_bytes
+from ews.letters.context import LetterData
+from ews.letters.render import letter_bytes
+from ews.letters.templates import check_templates
 from ews.network import declarations as network
 from ews.register import cases as register
 from ews.register.database import session_factory

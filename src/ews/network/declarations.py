@@ -32,8 +32,9 @@ from ews.core.models import (
     Recipient,
 )
 from ews.core.municipalities import by_key
-from ews.documents.declaration_scan import qr_payload
-from ews.letters.render import LetterData, letter_bytes
+from ews.documents.declaration_code import qr_payload
+from ews.letters.context import LetterData
+from ews.letters.render import letter_bytes
 from ews.network import rules
 from ews.network.roster import join
 from ews.network.rules import MIN_KEY_CHARS, Issued, Verdict

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from ews.core.errors import ConfigurationError, EwsError
 from ews.core.models import DeclarationMark
-from ews.documents.declaration_scan import checksum_matches
+from ews.documents.declaration_code import checksum_matches
 
 #: a key shorter than this is refused: scripts/setup.sh generates 43 characters
 MIN_KEY_CHARS = 16

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ews.core.deadlines import BERLIN
 from ews.core.models import LetterKind, Outcome
+from ews.core.templating import sandboxed_environment
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.locks import locks_for
@@ -337,9 +338,8 @@ def render_body(settings: Settings, context: dict[str, Any],
 def _mail_templates(folder: Path) -> SandboxedEnvironment:
     """One environment per folder: a template is compiled once and recompiled only when staff
     changed its file (the loader checks the modification time)."""
-    return SandboxedEnvironment(loader=jinja2.FileSystemLoader(folder),
-                                undefined=jinja2.StrictUndefined, autoescape=False,
-                                keep_trailing_newline=True)
+    return sandboxed_environment(loader=jinja2.FileSystemLoader(folder), autoescape=False,
+                                 keep_trailing_newline=True)
 
 
 #: every mail template with sample contexts that take each of its branches

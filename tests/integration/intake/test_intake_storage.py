@@ -24,7 +24,8 @@ from ews.core.models import LetterKind
 from ews.intake import mailbox as mail_intake
 from ews.intake import passes as intake
 from ews.intake.pipeline import InputResult
-from ews.letters.render import letter_bytes, sample_letter_data
+from ews.letters.context import sample_letter_data
+from ews.letters.render import letter_bytes
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
 from ews.register.schema import LetterRow, MailRow, OutgoingMail

@@ -15,7 +15,9 @@ from lxml import etree
 
 from ews.core.errors import ConfigurationError, TemplateError
 from ews.core.models import LetterKind, Recipient
-from ews.letters.render import LetterData, check_templates, render_letter
+from ews.letters.context import LetterData
+from ews.letters.render import render_letter
+from ews.letters.templates import check_templates
 from ews.runtime.settings import OfficeSettings
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"

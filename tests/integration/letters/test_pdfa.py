@@ -15,8 +15,9 @@ import pytest
 
 from ews.core.errors import ConfigurationError, ConversionError
 from ews.core.models import LetterKind
+from ews.letters.context import LetterData, sample_letter_data
 from ews.letters.pdfa import convert_to_pdfa
-from ews.letters.render import LetterData, render_letter, sample_letter_data
+from ews.letters.render import render_letter
 from ews.runtime.settings import OfficeSettings
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"

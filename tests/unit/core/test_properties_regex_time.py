@@ -14,7 +14,7 @@ import pytest
 
 from ews.core.errors import UnreadablePdf
 from ews.core.forms import assess_fields, normalise_round
-from ews.documents.declaration_scan import mark_in_text
+from ews.documents.declaration_text import mark_in_text
 from ews.documents.pdf import read_form
 from ews.documents.text_layer import checkbox_label_start, fields_from_text
 from ews.mail.bounces import read_bounce

@@ -10,16 +10,16 @@ import pytest
 from pydantic import SecretStr
 
 from ews.core.form_contract import CHECKBOX_FIELDS, LABELS
-from ews.documents.declaration_scan import (
+from ews.core.models import DeclarationMark
+from ews.documents.declaration_code import (
     PAYLOAD_PREFIX,
-    DeclarationMark,
     QrPayload,
     checksum_matches,
-    mark_in_text,
     parse_payload,
     payload_checksum,
     qr_payload,
 )
+from ews.documents.declaration_text import mark_in_text
 from ews.network.declarations import unproven_reason
 from ews.runtime.settings import NetworkSettings, Settings
 from tests.support.pdfgen import VALUES

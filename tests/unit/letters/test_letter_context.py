@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from ews.core.models import LetterKind, Recipient
-from ews.letters.render import LetterData, letter_context
+from ews.letters.context import LetterData, letter_context
 from ews.runtime.settings import OfficeSettings
 
 OFFICE = OfficeSettings()

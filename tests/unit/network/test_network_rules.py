@@ -9,7 +9,7 @@ import pytest
 
 from ews.core.errors import ConfigurationError
 from ews.core.models import DeclarationMark
-from ews.documents.declaration_scan import payload_checksum
+from ews.documents.declaration_code import payload_checksum
 from ews.network.rules import (
     BY_HAND,
     Issued,
