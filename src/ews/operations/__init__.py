@@ -1,0 +1,1 @@
+"""Betrieb: the service's health as ``ews status`` reports it."""
