@@ -73,9 +73,9 @@ from email.parser import BytesParser
 from functools import lru_cache
 from typing import Any
 
+from ews.core.names import safe_name
 from ews.core.plain_text import plain_text
 from ews.documents.sniff import is_pdf, not_a_pdf_reason
-from ews.runtime.folders import safe_name
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _ZIP_TOTAL_FACTOR = 4  # at most this many times max_attachment_bytes unpacked per mail
