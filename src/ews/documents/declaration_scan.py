@@ -40,12 +40,12 @@ from pypdf import apply_configuration
 
 from ews.core.errors import NotAPdf, UnreadablePdf
 from ews.core.models import DeclarationMark
+from ews.core.sniff import is_pdf, not_a_pdf_reason
 
 # ews.documents.pdf as a module: its helpers are looked up at call time, so that
 # ews.documents.pdf may in turn import this module without a circular-import failure
 from ews.documents import pdf as pdf_reading
 from ews.documents.ocr import page_text, rasterised_pages
-from ews.documents.sniff import is_pdf, not_a_pdf_reason
 from ews.documents.text_layer import fields_from_text, normalised_text
 from ews.letters.blank_form import TEXT_FIELDS
 

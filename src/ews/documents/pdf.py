@@ -23,9 +23,9 @@ from pypdf.generic import DictionaryObject
 
 from ews.core.errors import NoFormContent, NotAPdf, UnreadablePdf
 from ews.core.models import FormReading, RawFields, ReadMethod
+from ews.core.sniff import is_pdf, not_a_pdf_reason
 from ews.documents.acroform import acroform_of, fields_from_acroform, has_xfa
 from ews.documents.ocr import ocr_text
-from ews.documents.sniff import is_pdf, not_a_pdf_reason
 from ews.documents.text_layer import fields_from_text, unmarked_checkboxes
 
 _T = TypeVar("_T")
