@@ -6,11 +6,8 @@ No I/O; the archive bytes come from the mail.
 from __future__ import annotations
 
 import binascii
-import logging
 import unicodedata
 import zipfile
-
-log = logging.getLogger(__name__)
 
 ZIP_MAGIC = b"PK\x03\x04"
 ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/x-zip")

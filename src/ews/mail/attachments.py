@@ -7,7 +7,6 @@ No I/O. Which parts count as PDFs, which containers are opened and the limits ar
 from __future__ import annotations
 
 import io
-import logging
 import re
 import unicodedata
 import zipfile
@@ -28,8 +27,6 @@ from ews.mail.headers import (
 )
 from ews.mail.mime import children, cte, lenient_base64, message_from, payload_bytes
 
-log = logging.getLogger(__name__)
-
 ZIP_TOTAL_FACTOR = 4  # at most this many times max_attachment_bytes unpacked per mail
 _MAX_NESTING = 40  # multipart levels; guards the recursion, not a real-world limit
 _SNIFF = 1024
@@ -45,7 +42,6 @@ class Attachment:
     name: str
     data: bytes
     found_in: tuple[str, ...] = ()
-
 
 
 def _clean_name(raw: str | None) -> str:
@@ -75,7 +71,6 @@ def _limit_text(size: int) -> str:
 
 def _where(found_in: tuple[str, ...]) -> str:
     return f" (in „{' › '.join(found_in)}“)" if found_in else ""
-
 
 
 class Collector:
