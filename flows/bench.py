@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ews.core.models import Outcome
+from ews.core.names import safe_name
 from ews.intake.pipeline import assess_document, letter_data_for, letter_path
 from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import letter_bytes, render_letter
 from ews.letters.samples import sample_applications
-from ews.runtime.folders import safe_name
 from ews.runtime.settings import IntakeSettings, LetterSettings, Settings, settings_environment
 from ews.runtime.storage import output_store
 

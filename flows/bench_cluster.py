@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy
 
-from ews.runtime.folders import safe_name
+from ews.core.names import safe_name
 from flows.bench import bench_settings, flow_throughput
 
 REPO = Path(__file__).resolve().parent.parent

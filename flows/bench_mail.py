@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 from rich.console import Console
 
-from ews.runtime.folders import safe_name
+from ews.core.names import safe_name
 from ews.runtime.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
 from flows.bench import bench_settings, use_settings
 

@@ -262,8 +262,9 @@ def eingangsstempel(
 @app.command()
 def demo() -> None:
     """Beispielbewerbungen in den Posteingang legen und einen Durchlauf machen."""
+    from ews.core.names import safe_name
     from ews.letters.samples import demo_inbox_files
-    from ews.runtime.folders import safe_name, write_atomic
+    from ews.runtime.folders import write_atomic
 
     settings = Settings()
     intake.prepare(settings)

@@ -19,9 +19,10 @@ import pytest
 import sqlalchemy
 from sqlalchemy import select
 
+from ews.core.names import safe_name
 from ews.letters.samples import sample_applications
 from ews.register.schema import ApplicationRow, Input, LetterRow, MailRow, OutgoingMail
-from ews.runtime.folders import WORK_FOLDER, observe_inbox, safe_name
+from ews.runtime.folders import WORK_FOLDER, observe_inbox
 from ews.runtime.settings import Settings
 from ews.runtime.storage import read_location
 from tests.conftest import open_deadline

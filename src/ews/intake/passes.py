@@ -16,7 +16,7 @@ import pebble
 
 from ews.core.errors import ConversionError, LettersNotWritten
 from ews.core.models import Assessment
-from ews.core.names import readable
+from ews.core.names import readable, safe_name
 from ews.intake import mailbox as mail_intake
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.intake.pipeline import (
@@ -127,7 +127,7 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
 
 def _source_name(inbox_path: str) -> str:
     """The name as it lay in the inbox: whole, where the claim's name may be cut to fit."""
-    return folders.safe_name(Path(inbox_path).name)
+    return safe_name(Path(inbox_path).name)
 
 
 def free_work(settings: Settings, locks: Locks, *, limit: int = 500) -> int:

@@ -22,7 +22,7 @@ from ews.core.deadlines import BERLIN, Deadline
 from ews.core.errors import DocumentRejected, EwsError
 from ews.core.forms import assess_fields, summary_of
 from ews.core.models import ApplicationStatus, Assessment, LetterKind, Outcome
-from ews.core.names import STORED_NAME_MAX_BYTES, safe_title
+from ews.core.names import STORED_NAME_MAX_BYTES, safe_name, safe_title
 from ews.documents.pdf import read_form
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.letters.context import LetterData
@@ -353,7 +353,7 @@ def _file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
     original = folders.original_name(claim)
     prefix = f"{row.id:06d}__"
-    key = prefix + folders.safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
+    key = prefix + safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
     stored: str | None = None
     try:
         stored = _store_original(row, claim, key, settings)

@@ -29,7 +29,7 @@ from ews.core.names import (
     temporary_name,
 )
 
-__all__ = ["REASON_SUFFIX", "safe_name"]  # imported from here by older callers
+__all__ = ["REASON_SUFFIX"]  # imported from here by older callers
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from ews.mail.auth import (
     parse_authentication_results,
     sender_check,
 )
-from ews.outbox.queue import normalised_address
+from ews.mail.messages import normalised_address
 
 GMAIL = ("mx.google.com;\r\n       dkim=pass header.i=@stadt.example header.s=20230601 "
          "header.b=Ab/Cd+9;\r\n       spf=pass (google.com: domain of amt@stadt.example "
