@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from ews.core.deadlines import BERLIN
-from ews.core.errors import EwsError
+from ews.core.errors import EwsError, SelectionError
 from ews.core.models import OUTCOME_LABELS
 from ews.intake import passes as intake
 from ews.intake.pipeline import InputResult, restamp
@@ -151,7 +151,7 @@ def decide(
                 session, aktenzeichen, entscheidung.lower(), seats=settings.round.seats,
                 actor=von or _user(), now=datetime.now(UTC), rank=rang, reason=grund,
                 override=ausnahme)
-    except selection.SelectionError as exc:
+    except SelectionError as exc:
         errors.print(f"[red]Nicht möglich:[/] {exc.worded(selection.CLI_FIELDS)}")
         raise typer.Exit(2) from exc
     for change in changes:
@@ -346,11 +346,8 @@ def import_sheet(
 ) -> None:
     """Die Entscheidungen aus dem Blatt „Entscheidungen“ übernehmen: alle oder keine – bei
     einem Fehler bleibt das Register unverändert."""
-    from ews.selection.decision_sheet import (
-        DecisionSheetError,
-        import_decisions,
-        read_decision_sheet,
-    )
+    from ews.core.errors import DecisionSheetError
+    from ews.selection.decision_sheet import import_decisions, read_decision_sheet
 
     settings = Settings()
     intake.prepare(settings)
@@ -519,7 +516,8 @@ def netzwerk_setzen(
     von: Annotated[str | None, typer.Option("--von")] = None,
 ) -> None:
     """Ein Mitglied eintragen oder seine Angaben ändern (wird protokolliert)."""
-    from ews.network.declarations import NetworkError, update_member
+    from ews.core.errors import NetworkError
+    from ews.network.declarations import update_member
 
     settings = Settings()
     intake.prepare(settings)
@@ -558,7 +556,8 @@ def netzwerk_zuordnen(
     """Einen abgewiesenen Eingang nach Prüfung als unterschriebene Gemeinsame Erklärung
     zuordnen (z. B. QR-Code ohne oder mit falscher Prüfsumme): Beitritt eintragen und
     Beitrittsbestätigung schreiben. Wird mit Person und Zeit protokolliert."""
-    from ews.network.declarations import NetworkError, file_return_by_hand
+    from ews.core.errors import NetworkError
+    from ews.network.declarations import file_return_by_hand
 
     settings = Settings()
     intake.prepare(settings)

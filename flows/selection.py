@@ -21,6 +21,7 @@ from prefect.input import RunInput
 from prefect.states import Running
 from pydantic import Field
 
+from ews.core.errors import SelectionError
 from ews.intake import passes as intake
 from ews.register.database import session_factory
 from ews.runtime.settings import Settings
@@ -58,7 +59,7 @@ def record_decision(settings: Settings, answer: Entscheidung) -> tuple[list[str]
                 session, answer.aktenzeichen, answer.entscheidung, seats=settings.round.seats,
                 actor=answer.von, now=datetime.now(UTC), rank=answer.rang, reason=answer.grund,
                 override=answer.ausnahme)
-    except selection.SelectionError as exc:
+    except SelectionError as exc:
         return [], exc.worded({name: f"Feld „{field.title}“" for name, field
                                in Entscheidung.model_fields.items() if field.title})
     return [f"{c.az} {c.kommune}: {c.before or 'offen'} → {c.after}"

@@ -27,15 +27,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ews.circulars.contacts import (
-    CONTACT_PERSON,
-    HVB,
-    Contact,
-    DistributionError,
-    addresses,
-    anrede_of,
-    folded,
-)
+from ews.circulars.contacts import CONTACT_PERSON, HVB, Contact, addresses, anrede_of, folded
+from ews.core.errors import DistributionError
 from ews.core.forms import normalise_round, salutation
 from ews.core.models import ApplicationStatus
 from ews.core.municipalities import all_municipalities, by_key

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import Addressee, ListSpec, addressees
-from ews.circulars.drafts import DRAFT_FILE, CircularError, Draft, fill_plain, fill_text
+from ews.circulars.drafts import DRAFT_FILE, Draft, fill_plain, fill_text
 from ews.circulars.text import render_circular_document
 from ews.core.deadlines import BERLIN, Deadline
+from ews.core.errors import CircularError
 from ews.letters import render as letters
 from ews.register import cases as register
 from ews.register.database import session_factory

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN
+from ews.core.errors import MailboxError
 from ews.core.models import Assessment
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_title
 from ews.intake.bounce_links import record_bounce
@@ -35,7 +36,7 @@ from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructur
 from ews.intake.pipeline import decide
 from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
-from ews.mail.imap import FetchedMail, Mailbox, MailboxError
+from ews.mail.imap import FetchedMail, Mailbox
 from ews.mail.parse import parse_mail
 from ews.outbox.queue import SendReport, queue_answers, send_due
 from ews.register import cases as register

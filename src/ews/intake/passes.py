@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import pebble
 
-from ews.core.errors import ConversionError, LettersNotWritten
+from ews.core.errors import ConversionError, LettersNotWritten, MailboxError
 from ews.core.models import Assessment
 from ews.core.names import readable
 from ews.intake import mailbox as mail_intake
@@ -30,7 +30,6 @@ from ews.intake.pipeline import (
     render_inputs,
 )
 from ews.letters.pdfa import convert_to_pdfa
-from ews.mail.imap import MailboxError
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.heartbeats import inbox_name

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN
-from ews.core.errors import ConfigurationError, EwsError
+from ews.core.errors import ConfigurationError, NetworkError
 from ews.core.forms import assess_fields
 from ews.core.models import (
     OUTCOME_LABELS,
@@ -58,10 +58,6 @@ EHRENAMTSKARTE = {
     "nein": "nein",
     "unbekannt": "unbekannt",
 }
-
-
-class NetworkError(EwsError):
-    """A roster change that cannot be made (German message)."""
 
 
 def declaration_by_az(session: Session, az: str) -> DeclarationRow | None:

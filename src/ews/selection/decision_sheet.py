@@ -54,7 +54,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
-from ews.core.errors import EwsError
+from ews.core.errors import DecisionSheetError, SelectionError
 from ews.selection import decisions as selection
 from ews.selection.decisions import (
     ACCEPTED,
@@ -65,7 +65,7 @@ from ews.selection.decisions import (
     Change,
 )
 
-SHEET = "Entscheidungen"
+SHEET = DecisionSheetError.SHEET
 ROUND_LABEL = "Runde"
 HEADER_ROW = 3
 AZ, KOMMUNE, RECEIPT, DECISION, RANK, REASON, OVERRIDE = (
@@ -93,18 +93,6 @@ _APPLY_ORDER = {REJECTED: 0, WITHDRAWN: 1, WAITING: 2, ACCEPTED: 3}
 #: how the sheet names the inputs of a refused decision
 _SHEET_FIELDS = {"ausnahme": f"Spalte „{OVERRIDE}“", "rang": f"Spalte „{RANK}“",
                  "grund": f"Spalte „{REASON}“"}
-
-
-class DecisionSheetError(EwsError):
-    """The sheet cannot be taken over; ``problems`` are German sentences naming row and Az."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems: list[str] = list(problems)
-        count = len(self.problems)
-        super().__init__(
-            f"Die Tabelle „{SHEET}“ wurde nicht übernommen, im Register ist nichts geändert "
-            f"({count} {'Problem' if count == 1 else 'Probleme'}):\n"
-            + "\n".join(f"- {problem}" for problem in self.problems))
 
 
 @dataclass(frozen=True)
@@ -333,7 +321,7 @@ def import_decisions(session: Session, rows: Sequence[SheetRow], *, round_name: 
             if any(change.moved_up for change in made):  # another row changed too
                 register = {str(r["az"]): r for r in selection.round_overview(session,
                                                                               round_name)}
-        except selection.SelectionError as exc:
+        except SelectionError as exc:
             failures.append((row.row, f"Zeile {row.row} ({row.az}): "
                                       f"{exc.worded(_SHEET_FIELDS)}"))
     if failures:

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ews.core.errors import EwsError
+from ews.core.errors import SelectionError
 from ews.core.models import ApplicationStatus
 from ews.register import cases as register
 from ews.register.schema import ApplicationRow, DecisionRow
@@ -32,24 +32,6 @@ REJECTION_REASONS = {
     "unvollstaendig": "Die Bewerbung ist unvollständig geblieben.",
     "sonstiges": "Sonstiger Grund (siehe Schreiben).",
 }
-
-
-class SelectionError(EwsError):
-    """A decision the rules do not allow (German message).
-
-    ``field`` is the input to fix (``rang``, ``grund`` or ``ausnahme``); the command line, the
-    decision sheet and the Prefect form each name it their own way (``worded``)."""
-
-    _PLACE = "{wo}"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message.replace(self._PLACE, ""))
-        self.template, self.field = message, field
-
-    def worded(self, names: dict[str, str]) -> str:
-        """The message with the place to fix it, e.g. ``{"rang": "Spalte „Rang“"}``."""
-        place = f" ({names[self.field]})" if self.field in names else ""
-        return self.template.replace(self._PLACE, place)
 
 
 #: how the command line names the inputs of a refused decision
