@@ -29,7 +29,7 @@ from ews.core.deadlines import BERLIN, Deadline, is_werktag
 from ews.core.errors import PlanError
 from ews.runtime.settings import RoundSettings
 
-TIMEZONE = "Europe/Berlin"
+TIMEZONE = BERLIN.key
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from babel.dates import format_date, format_time
@@ -33,11 +32,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from ews.core.deadlines import BERLIN
 from ews.core.errors import ConfigurationError, TemplateError
 from ews.core.models import LetterKind, Recipient
 from ews.runtime.settings import OfficeSettings
 
-BERLIN = ZoneInfo("Europe/Berlin")
 LOCALE = "de_DE"
 MAX_ADDRESS_LINES = 6
 # XML 1.0 forbids these; \t and \n stay (docxtpl turns them into tabs and line breaks).
