@@ -22,6 +22,7 @@ from prefect.states import Running
 from pydantic import Field
 
 from ews.core.errors import SelectionError
+from ews.core.models import ApplicationStatus
 from ews.intake import passes as intake
 from ews.register.database import session_factory
 from ews.runtime.settings import Settings
@@ -117,7 +118,7 @@ def publish_round(settings: Settings) -> None:
     with session_factory(settings.db_url).begin() as session:
         records = selection.round_overview(session, settings.round.name)
     rows = [{"Aktenzeichen": r["az"], "Kommune": r["kommune_name"],
-             "Eingang": "verspätet" if r["status"] == "late" else "fristgerecht",
+             "Eingang": "verspätet" if r["status"] == ApplicationStatus.LATE else "fristgerecht",
              "Entscheidung": DECISION_WORDS[r["entscheidung"]]  # type: ignore[index]
              + (" (nachgerückt)" if r["nachgerueckt"] else ""),
              "Rang": r["rang"] or "", "Grund": r["grund"] or "", "von": r["von"] or ""}

@@ -30,6 +30,7 @@ from ews.circulars.drafts import DRAFT_FILE, Draft, fill_plain, fill_text
 from ews.circulars.text import render_circular_document
 from ews.core.deadlines import BERLIN, Deadline
 from ews.core.errors import CircularError
+from ews.core.models import CircularSendState
 from ews.letters import render as letters
 from ews.register import cases as register
 from ews.register.database import session_factory
@@ -122,7 +123,7 @@ def issue_circular(settings: Settings, draft: Draft, *, actor: str, now: datetim
     finish_documents(settings, row.id)
     return Issued(row.id, label(row), created=True, contact_problems=contact_problems,
                   without_address=[(s.kommune, s.problem or "") for s in sends
-                                   if s.state == "ohne_adresse"])
+                                   if s.state == CircularSendState.NO_ADDRESS])
 
 
 def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any,

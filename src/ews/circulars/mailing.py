@@ -33,6 +33,7 @@ from ews.circulars.issuing import (
 )
 from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.core.deadlines import BERLIN
+from ews.core.models import CircularSendState, CircularState
 from ews.intake import mailbox as mail_intake
 from ews.outbox.queue import SendReport, enqueue, office_mail
 from ews.register import cases as register
@@ -106,12 +107,12 @@ def queue_circular(settings: Settings, circular_id: int, now: datetime) -> int:
     while True:
         with sessions.begin() as session:
             row = session.get(CircularRow, circular_id)
-            if row is None or row.state != "ausgegeben":
+            if row is None or row.state != CircularState.ISSUED:
                 return queued
             head = letterhead(row)
             batch = list(session.scalars(
                 select(CircularSend).where(CircularSend.circular_id == circular_id,
-                                           CircularSend.state == "geplant")
+                                           CircularSend.state == CircularSendState.PLANNED)
                 .order_by(CircularSend.id).limit(settings.rundschreiben.batch_size)))
             for send in batch:
                 key = f"{circular_id}:{send.ags}"
@@ -142,9 +143,9 @@ def send_circulars(settings: Settings, now: datetime, *, only: int | None = None
     report = MailingReport()
     with session_factory(settings.db_url).begin() as session:
         pending = list(session.scalars(
-            select(CircularRow.id).where(CircularRow.state == "ausgegeben")
+            select(CircularRow.id).where(CircularRow.state == CircularState.ISSUED)
             .where(CircularRow.id.in_(select(CircularSend.circular_id)
-                                      .where(CircularSend.state == "geplant"))
+                                      .where(CircularSend.state == CircularSendState.PLANNED))
                    | CircularRow.docx_path.is_(None))
             .order_by(CircularRow.id)))
     for circular_id in pending:

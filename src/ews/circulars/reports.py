@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ews.circulars.distribution import ListSpec
 from ews.circulars.issuing import circular_by_label, label
+from ews.core.models import CircularSendState, CircularState, OutboxState
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.schema import BounceRow, CircularRow, CircularSend, OutgoingMail
@@ -36,7 +37,7 @@ def send_state(send: CircularSend, mail: OutgoingMail | None, bounces: list[Boun
     permanent = [b for b in bounces if b.permanent]
     if permanent:
         return "unzustellbar", " ".join(b.reason for b in permanent)
-    if bounces and mail.state == "sent":
+    if bounces and mail.state == OutboxState.SENT:
         return "verzoegert", " ".join(b.reason for b in bounces)
     state = _OUTBOX.get(mail.state, mail.state)
     return state, mail.last_error or ""
@@ -105,7 +106,7 @@ def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: da
     Returns its label and how many mails were stopped."""
     with session_factory(settings.db_url).begin() as session:
         row = circular_by_label(session, value)
-        if row.state == "aufgehoben":
+        if row.state == CircularState.WITHDRAWN:
             return label(row), 0
         row.state, row.withdrawn_by = "aufgehoben", actor
         row.withdrawn_at, row.withdrawn_reason = now, reason
@@ -114,9 +115,9 @@ def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: da
                 select(CircularSend, OutgoingMail)
                 .outerjoin(OutgoingMail, OutgoingMail.id == CircularSend.outgoing_mail_id)
                 .where(CircularSend.circular_id == row.id)).tuples():
-            if send.state == "geplant":
+            if send.state == CircularSendState.PLANNED:
                 send.state, stopped = "entfallen", stopped + 1
-            elif mail is not None and mail.state == "queued":
+            elif mail is not None and mail.state == OutboxState.QUEUED:
                 mail.state, stopped = "storniert", stopped + 1
                 mail.last_error = f"Rundschreiben aufgehoben: {reason}"[:2000]
         register.log_event(session, actor=actor, action="rundschreiben-aufgehoben",

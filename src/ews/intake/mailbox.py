@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN
 from ews.core.errors import MailboxError
-from ews.core.models import Assessment
+from ews.core.models import Assessment, InputState, MailKind, MailState
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_title
 from ews.intake.bounce_links import record_bounce
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
@@ -352,17 +352,17 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
     row.kind = _kind(session, row, item)
     session.add(row)
     session.flush()
-    if row.kind == "duplicate":  # its content is on file already; drop the copies
+    if row.kind == MailKind.DUPLICATE:  # its content is on file already; drop the copies
         for claim in item.claims:
             claim.path.unlink(missing_ok=True)
         return []
-    if row.kind == "bounce" and item.bounce is not None:
+    if row.kind == MailKind.BOUNCE and item.bounce is not None:
         record_bounce(session, row, item.bounce)
         return []
-    if row.kind == "automatic":
+    if row.kind == MailKind.AUTOMATIC:
         return []
     origin = _origin(row)
-    note = f" – {STAFF_NOTE}" if row.kind == "unverified" and not item.too_many else ""
+    note = f" – {STAFF_NOTE}" if row.kind == MailKind.UNVERIFIED and not item.too_many else ""
     if item.too_many or not item.has_pdf:  # the mail itself is the one input
         [claim] = item.claims
         what = (f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many
@@ -381,7 +381,7 @@ def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
         row.reasons = [item.automatic, *row.reasons]
         return "bounce" if item.bounce is not None else "automatic"
     twin = select(MailRow.id).where(MailRow.account == row.account,
-                                    MailRow.kind != "duplicate")
+                                    MailRow.kind != MailKind.DUPLICATE)
     twin = twin.where(MailRow.message_id == row.message_id) if row.message_id else \
         twin.where(MailRow.sha256 == row.sha256)
     if session.scalars(twin).first() is not None:
@@ -418,7 +418,7 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
     imap = settings.imap
     with sessions.begin() as session:
         waiting = list(session.scalars(select(MailRow).where(
-            MailRow.state == "taken", MailRow.account == imap.account,
+            MailRow.state == MailState.TAKEN, MailRow.account == imap.account,
             MailRow.folder == imap.folder)))
         unfinished = _with_unfinished_inputs(session, [row.id for row in waiting])
         ready = [(row.id, row.uid, row.uidvalidity) for row in waiting
@@ -452,7 +452,7 @@ def _with_unfinished_inputs(session: Session, mail_ids: list[int]) -> set[int]:
     """Those of the mails that have an input whose outcome is not yet filed (one query)."""
     return set(session.scalars(
         select(MailInput.mail_id).join(Input, MailInput.input_id == Input.id)
-        .where(MailInput.mail_id.in_(mail_ids), Input.state != "done").distinct()))
+        .where(MailInput.mail_id.in_(mail_ids), Input.state != InputState.DONE).distinct()))
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from typing import TypeVar
 import pebble
 
 from ews.core.errors import ConversionError, LettersNotWritten, MailboxError
-from ews.core.models import Assessment
+from ews.core.models import Assessment, InputState
 from ews.core.names import readable
 from ews.intake import mailbox as mail_intake
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
@@ -255,10 +255,10 @@ class _Batches:
         with self.sessions.begin() as session:
             states = register.input_states(session, chunk)
             failed = register.failed_attempts(session, chunk)
-        finished = [i for i in chunk if states.get(i, ("done", ""))[0] == "done"]
+        finished = [i for i in chunk if states.get(i, (InputState.DONE, ""))[0] == InputState.DONE]
         self.locks.release_items(INPUT_LOCKS, finished)  # another pass was quicker
         self.claims.update({i: path for i, (state, path) in states.items()
-                            if state == "claimed"})
+                            if state == InputState.CLAIMED})
         self.given_up.update({
             i: Assessment(reasons=[gave_up_reason(attempts, error)])
             for i, (attempts, error) in failed.items()

@@ -29,6 +29,8 @@ from ews.core.forms import assess_fields
 from ews.core.models import (
     OUTCOME_LABELS,
     DeclarationMark,
+    DeclarationState,
+    InputState,
     LetterKind,
     Municipality,
     MunicipalityKind,
@@ -148,7 +150,7 @@ def issue_on_demand(session: Session, municipality: Municipality, settings: Sett
     from ews.intake.pipeline import letter_path
 
     open_one = session.scalars(select(DeclarationRow).where(
-        DeclarationRow.ags == municipality.ags, DeclarationRow.state == "issued")
+        DeclarationRow.ags == municipality.ags, DeclarationRow.state == DeclarationState.ISSUED)
         .order_by(DeclarationRow.id.desc())).first()
     is_new = open_one is None
     if open_one is None:
@@ -220,7 +222,7 @@ def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: st
     with session_factory(settings.db_url).begin() as session:
         register.lock_decisions(session)
         row = session.get(Input, input_id)
-        if row is None or row.state == "claimed":
+        if row is None or row.state == InputState.CLAIMED:
             raise NetworkError(f"Eingang {input_id} gibt es nicht oder er ist noch nicht "
                                "verarbeitet (ews journal).")
         if row.outcome != Outcome.INVALID.value:
@@ -253,7 +255,7 @@ def _file_return(session: Session, row: Input, declaration: DeclarationRow,
     row.outcome, row.declaration_id = Outcome.DECLARATION.value, declaration.id
     row.application_id = declaration.application_id
     row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
-    if declaration.state == "returned":
+    if declaration.state == DeclarationState.RETURNED:
         row.reasons = [f"Die unterschriebene Erklärung ({declaration.az}) ist bereits am "
                        f"{declaration.returned_at.astimezone(BERLIN):%d.%m.%Y} eingegangen "
                        f"(Eingang {declaration.returned_input_id}); dieses Exemplar wurde "

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from ews.core.models import Outcome
+from ews.core.models import InputState, LetterState, MailState, OutboxState, Outcome, WatcherState
 from ews.register.database import session_factory
 from ews.register.schema import Input, LetterRow, MailRow, OutgoingMail, WatcherRow
 from ews.runtime.folders import observe_inbox
@@ -128,11 +128,12 @@ def _waiting(session: Session, cutoff: datetime, *, pdf: bool) -> Waiting:
     open_count, oldest, stuck = session.execute(
         select(func.count(), func.min(Input.received_at),
                func.count(case((Input.created_at < cutoff, 1))))
-        .where(Input.state != "done")).one()
+        .where(Input.state != InputState.DONE)).one()
     letters = dict(session.execute(
-        select(LetterRow.state, func.count()).where(LetterRow.state.in_(("planned", "rendered")))
+        select(LetterRow.state, func.count()).where(LetterRow.state.in_((LetterState.PLANNED,
+                                                                         LetterState.RENDERED)))
         .group_by(LetterRow.state)).tuples().all())
-    mails = session.scalar(select(func.count()).where(MailRow.state == "taken")) or 0
+    mails = session.scalar(select(func.count()).where(MailRow.state == MailState.TAKEN)) or 0
     outgoing = _outgoing_counts(session)
     return Waiting(inputs_open=open_count, inputs_oldest=oldest, inputs_stuck=stuck,
                    letters_planned=letters.get("planned", 0),
@@ -145,13 +146,14 @@ def _outgoing_counts(session: Session) -> dict[str, tuple[int, int]]:
     """Per state: mails, and of those how many were tried before."""
     rows = session.execute(
         select(OutgoingMail.state, func.count(), func.count(case((OutgoingMail.attempts > 0, 1))))
-        .where(OutgoingMail.state.in_(("queued", "sending"))).group_by(OutgoingMail.state))
+        .where(OutgoingMail.state.in_((OutboxState.QUEUED, OutboxState.SENDING))).group_by(
+            OutgoingMail.state))
     return {"queued": (0, 0), "sending": (0, 0)} | {s: (n, tried) for s, n, tried in rows}
 
 
 def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
     # like quarantine, within the window: an old failure, dealt with by hand, stops alarming
-    failed_mail = (OutgoingMail.state == "failed") & (
+    failed_mail = (OutgoingMail.state == OutboxState.FAILED) & (
         OutgoingMail.created_at >= now - QUARANTINE_WINDOW)
     mails = session.scalar(select(func.count()).where(failed_mail)) or 0
     last_mails = session.scalars(select(OutgoingMail).where(failed_mail)
@@ -162,7 +164,7 @@ def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
     last_inputs = session.scalars(select(Input).where(invalid)
                                   .order_by(Input.finished_at.desc()).limit(LAST_FEW))
     unwritten = session.scalar(select(func.count(distinct(LetterRow.input_id))).where(
-        LetterRow.state == "planned", LetterRow.created_at < cutoff)) or 0
+        LetterRow.state == LetterState.PLANNED, LetterRow.created_at < cutoff)) or 0
     for_staff, last_for_staff = _for_staff(session, now)
     return Failed(
         mails=mails, quarantined=quarantined, letters_not_rendered=unwritten,
@@ -177,7 +179,8 @@ def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
 
 def _for_staff(session: Session, now: datetime) -> tuple[int, list[StaffMail]]:
     """Answers withheld (with their reason) within the window, the latest first."""
-    withheld = (OutgoingMail.purpose == "antwort") & (OutgoingMail.state == "withheld") & (
+    withheld = (OutgoingMail.purpose == "antwort") & (
+        OutgoingMail.state == OutboxState.WITHHELD) & (
         OutgoingMail.created_at >= now - QUARANTINE_WINDOW)
     count = session.scalar(select(func.count()).where(withheld)) or 0
     rows = session.scalars(select(OutgoingMail).where(withheld)
@@ -202,9 +205,9 @@ def watcher_problem(kind: str, name: str, state: str, detail: str, age_seconds: 
                     limit: timedelta) -> str | None:
     """What is wrong with one watcher, in German; None when it beats or ended cleanly."""
     label = f"{WATCHER_LABELS.get(kind, 'Beobachter')} {name}"
-    if state == "gestoert":
+    if state == WatcherState.DISTURBED:
         return f"{label} gestört: {detail or 'ohne Angabe'}"
-    if state == "laeuft" and age_seconds > limit.total_seconds():
+    if state == WatcherState.RUNNING and age_seconds > limit.total_seconds():
         return f"{label} ohne Herzschlag seit {duration_de(age_seconds)}"
     return None
 

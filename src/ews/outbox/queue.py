@@ -37,7 +37,14 @@ from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ews.core.deadlines import BERLIN
-from ews.core.models import LetterKind, Outcome
+from ews.core.models import (
+    InputState,
+    LetterKind,
+    MailKind,
+    OutboxState,
+    Outcome,
+    final_letter_states,
+)
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.locks import locks_for
@@ -63,10 +70,10 @@ SUBJECTS = {"registriert": "Eingangsbestätigung", "verspaetet": "Verspätete Be
             "ungueltig": "Bewerbung konnte nicht registriert werden",
             "erklaerung": "Beitritt zum Kommunen-Netzwerk: engagiert in NRW"}
 #: the kinds of mail (``MailRow.kind``) that are answered, or get a withheld answer
-ANSWERED_KINDS = ("application", "no_pdf", "staff", "unverified")
+ANSWERED_KINDS = (MailKind.APPLICATION, MailKind.NO_PDF, MailKind.STAFF, MailKind.UNVERIFIED)
 #: at most this many letters hang on one answer; the others are named in it
 ANSWER_MAX_LETTERS = 25
-WITHHELD = "withheld"  # an answer decided against, with the reason in ``last_error``
+WITHHELD = OutboxState.WITHHELD  # an answer decided against, with the reason in ``last_error``
 _WITH_TEAM = (Outcome.REGISTERED.value, Outcome.LATE.value, Outcome.DECLARATION.value)
 #: the letters an answer to a mail input carries (the intake's own)
 ANSWER_LETTERS = frozenset({LetterKind.EINGANGSBESTAETIGUNG.value,
@@ -114,11 +121,11 @@ def _mails_to_answer(session: Session) -> list[tuple[MailRow, list[Input]]]:
     for mail, item in rows:
         grouped.setdefault(mail.id, (mail, []))[1].append(item)
     return [(mail, items) for mail, items in grouped.values()
-            if all(item.state == "done" for item in items)]
+            if all(item.state == InputState.DONE for item in items)]
 
 
 def _letters_final(letters: list[LetterRow], settings: Settings) -> bool:
-    final = {"done"} if settings.letters.pdf else {"rendered", "done"}
+    final = final_letter_states(settings.letters.pdf)
     return all(letter.state in final for letter in letters)
 
 
@@ -159,7 +166,7 @@ def _answer_mail(settings: Settings, session: Session, mail: MailRow, items: lis
 
 def no_answer_reason(mail: MailRow, items: list[Input]) -> str | None:
     """Why a mail gets no automatic answer at all (German), or None."""
-    if mail.kind == "unverified":
+    if mail.kind == MailKind.UNVERIFIED:
         return mail.reasons[0] if mail.reasons else "Absender nicht bestätigt."
     if not mail.sender:
         return "Keine automatische Antwort: die E-Mail hat keine gültige Absenderadresse."
@@ -224,11 +231,11 @@ def build_answer(settings: Settings, session: Session, item: Input, mail: MailRo
         "eingang": _when(item.received_at),
         "runde": settings.round.name,
         "datei": folders.original_name(Path(item.claim_path))
-        if mail.kind == "application" else "",
+        if mail.kind == MailKind.APPLICATION else "",
         "gruende": list(item.reasons),
         "anhaenge": [storage.location_name(location) for location in files],
-        "nicht_angenommen": list(mail.reasons) if mail.kind == "application" else [],
-        "zur_pruefung": mail.kind == "staff",
+        "nicht_angenommen": list(mail.reasons) if mail.kind == MailKind.APPLICATION else [],
+        "zur_pruefung": mail.kind == MailKind.STAFF,
         "buero": settings.office.model_dump(),
     })
     reference = az or f"Eingang {item.id:06d}"
@@ -474,14 +481,15 @@ def _send_due(settings: Settings, now: datetime, report: SendReport,
     with sessions.begin() as session:
         due = [(row.id, row.state, row.message_id) for row in session.scalars(
             select(OutgoingMail).where(
-                (OutgoingMail.state == "sending")
-                | ((OutgoingMail.state == "queued") & (OutgoingMail.next_attempt_at <= now)))
+                (OutgoingMail.state == OutboxState.SENDING)
+                | ((OutgoingMail.state == OutboxState.QUEUED) & (
+                    OutgoingMail.next_attempt_at <= now)))
             .order_by(OutgoingMail.id))]
     client: smtplib.SMTP | None = None
     pacer = Pacer(settings.smtp.rate_per_minute, clock=clock)
     try:
         for mail_id, state, message_id in due:
-            if state == "sending" and in_sent is not None and in_sent(message_id):
+            if state == OutboxState.SENDING and in_sent is not None and in_sent(message_id):
                 _record(sessions, mail_id, now, sent=True, copied=True)
                 report.sent += 1
                 continue

@@ -88,7 +88,7 @@ INSTRUCTION = (
 _REQUIRED = (AZ, KOMMUNE, DECISION, RANK, REASON, OVERRIDE)
 _HEADER_SEARCH = 30  # rows to look for the header in
 _ALLOWED = "angenommen, warteliste, abgelehnt, zurueckgezogen oder leer (offen)"
-_APPLY_ORDER = {REJECTED: 0, WITHDRAWN: 1, WAITING: 2, ACCEPTED: 3}
+_APPLY_ORDER: dict[str, int] = {REJECTED: 0, WITHDRAWN: 1, WAITING: 2, ACCEPTED: 3}
 #: the CLI's words in selection's messages, said in the sheet's words
 #: how the sheet names the inputs of a refused decision
 _SHEET_FIELDS = {"ausnahme": f"Spalte „{OVERRIDE}“", "rang": f"Spalte „{RANK}“",

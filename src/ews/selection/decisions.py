@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ews.core.errors import SelectionError
-from ews.core.models import ApplicationStatus
+from ews.core.models import ApplicationStatus, Decision
 from ews.register import cases as register
 from ews.register.schema import ApplicationRow, DecisionRow
 
-ACCEPTED, WAITING, REJECTED, WITHDRAWN = "angenommen", "warteliste", "abgelehnt", \
-    "zurueckgezogen"
+ACCEPTED, WAITING, REJECTED, WITHDRAWN = (Decision.ACCEPTED, Decision.WAITING,
+                                          Decision.REJECTED, Decision.WITHDRAWN)
 DECISIONS = (ACCEPTED, WAITING, REJECTED, WITHDRAWN)
 #: reason categories of a rejection, as the Absage names them
 REJECTION_REASONS = {

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN, next_werktag
 from ews.core.forms import assess_fields
-from ews.core.models import LetterKind, Recipient
+from ews.core.models import LetterKind, LetterState, Recipient, final_letter_states
 from ews.intake.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.letters.render import LetterData, WorkshopDate
 from ews.network import declarations as network
@@ -142,13 +142,13 @@ def render_notices(settings: Settings) -> int:
     sessions = session_factory(settings.db_url)
     with sessions.begin() as session:
         letters = planned_letters(list(session.scalars(
-            select(LetterRow).where(LetterRow.state == "planned",
+            select(LetterRow).where(LetterRow.state == LetterState.PLANNED,
                                     LetterRow.kind.in_(_SELECTION_KINDS)))))
     render_planned(letters, settings)
     with sessions.begin() as session:
         for letter_id, _, _ in letters:
             row = session.get(LetterRow, letter_id)
-            if row is not None and row.state == "planned":
+            if row is not None and row.state == LetterState.PLANNED:
                 row.state = "rendered"
     return len(letters)
 
@@ -161,7 +161,7 @@ def queue_notice_mails(settings: Settings, now: datetime) -> tuple[int, list[tup
     queued and the notices that must go by post (no address)."""
     if not settings.smtp.host:
         return 0, []
-    final = {"done"} if settings.letters.pdf else {"rendered", "done"}
+    final = final_letter_states(settings.letters.pdf)
     queued, by_post = 0, []
     with session_factory(settings.db_url).begin() as session:
         keys = set(session.scalars(select(OutgoingMail.subject_key)
