@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from ews.core.deadlines import BERLIN
-from ews.core.errors import EwsError
+from ews.core.errors import EwsError, SelectionError
 from ews.core.models import OUTCOME_LABELS
 from ews.intake import passes as intake
 from ews.intake.pipeline import InputResult, restamp
@@ -151,7 +151,7 @@ def decide(
                 session, aktenzeichen, entscheidung.lower(), seats=settings.round.seats,
                 actor=von or _user(), now=datetime.now(UTC), rank=rang, reason=grund,
                 override=ausnahme)
-    except selection.SelectionError as exc:
+    except SelectionError as exc:
         errors.print(f"[red]Nicht möglich:[/] {exc.worded(selection.CLI_FIELDS)}")
         raise typer.Exit(2) from exc
     for change in changes:

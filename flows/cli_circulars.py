@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ews.circulars.contacts import DistributionError, read_contacts
+from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import ListSpec, addressees
-from ews.circulars.drafts import CircularError, create_draft, draft_folder, read_draft
+from ews.circulars.drafts import create_draft, draft_folder, read_draft
 from ews.circulars.issuing import issue_circular
 from ews.circulars.mailing import probelauf, send_circulars
 from ews.circulars.reports import (
@@ -20,9 +20,9 @@ from ews.circulars.reports import (
     send_summary,
     withdraw,
 )
-from ews.circulars.schedule import TIMEZONE, PlanError, read_plan, reminder_day
+from ews.circulars.schedule import TIMEZONE, read_plan, reminder_day
 from ews.core.deadlines import BERLIN
-from ews.core.errors import EwsError
+from ews.core.errors import CircularError, DistributionError, EwsError, PlanError
 from ews.intake import passes as intake
 from ews.runtime.settings import Settings
 from flows.cli_output import (

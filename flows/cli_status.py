@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from ews.core.deadlines import BERLIN
+from ews.core.models import WatcherState
 from ews.intake import passes as intake
 from ews.operations.health import Health, register_health
 from ews.runtime.redaction import redact, secret_values
@@ -135,7 +136,7 @@ def _print_watchers(health: Health) -> None:
                           ("Name", "Art", "Prozess", "letzter Herzschlag", "Zustand"))
     for w in health.watchers:
         state = STATES.get(w.state, w.state) + (f": {w.detail}" if w.detail else "")
-        if w.problem and w.state == "laeuft":
+        if w.problem and w.state == WatcherState.RUNNING:
             state += " – ohne Herzschlag"
         table.add_row(escape(w.name), KINDS.get(w.kind, w.kind), escape(w.holder),
                       _age(w.age_seconds),

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from ews.mail.imap import Mailbox, MailboxError
+from ews.core.errors import MailboxError
+from ews.mail.imap import Mailbox
 from ews.runtime.settings import Settings
 
 log = logging.getLogger("ews.postfach")

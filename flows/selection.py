@@ -21,6 +21,8 @@ from prefect.input import RunInput
 from prefect.states import Running
 from pydantic import Field
 
+from ews.core.errors import SelectionError
+from ews.core.models import ApplicationStatus
 from ews.intake import passes as intake
 from ews.register.database import session_factory
 from ews.runtime.settings import Settings
@@ -58,7 +60,7 @@ def record_decision(settings: Settings, answer: Entscheidung) -> tuple[list[str]
                 session, answer.aktenzeichen, answer.entscheidung, seats=settings.round.seats,
                 actor=answer.von, now=datetime.now(UTC), rank=answer.rang, reason=answer.grund,
                 override=answer.ausnahme)
-    except selection.SelectionError as exc:
+    except SelectionError as exc:
         return [], exc.worded({name: f"Feld „{field.title}“" for name, field
                                in Entscheidung.model_fields.items() if field.title})
     return [f"{c.az} {c.kommune}: {c.before or 'offen'} → {c.after}"
@@ -116,7 +118,7 @@ def publish_round(settings: Settings) -> None:
     with session_factory(settings.db_url).begin() as session:
         records = selection.round_overview(session, settings.round.name)
     rows = [{"Aktenzeichen": r["az"], "Kommune": r["kommune_name"],
-             "Eingang": "verspätet" if r["status"] == "late" else "fristgerecht",
+             "Eingang": "verspätet" if r["status"] == ApplicationStatus.LATE else "fristgerecht",
              "Entscheidung": DECISION_WORDS[r["entscheidung"]]  # type: ignore[index]
              + (" (nachgerückt)" if r["nachgerueckt"] else ""),
              "Rang": r["rang"] or "", "Grund": r["grund"] or "", "von": r["von"] or ""}

@@ -240,7 +240,8 @@ def office_deployments(settings: Settings, console: Console) -> list[Any]:
 
 
 def read_plan_or_report(settings: Settings, console: Console) -> list[Any]:
-    from ews.circulars.schedule import PlanError, read_plan
+    from ews.circulars.schedule import read_plan
+    from ews.core.errors import PlanError
 
     try:
         return read_plan(settings.rundschreiben.plan_file)

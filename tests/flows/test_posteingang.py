@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.testing.utilities import prefect_test_harness
 from pypdf import PdfReader
 
-from ews.mail.imap import MailboxError
+from ews.core.errors import MailboxError
 from ews.register.reports import application_records, journal_records
 from ews.runtime.settings import LetterSettings, Settings
 from flows.intake import run_posteingang

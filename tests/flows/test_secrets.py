@@ -18,7 +18,7 @@ from prefect.settings import get_current_settings
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 
-from ews.mail.imap import MailboxError
+from ews.core.errors import MailboxError
 from ews.register.database import session_factory
 from ews.register.schema import Input
 from ews.runtime.settings import ImapSettings, SmtpSettings, StorageSettings

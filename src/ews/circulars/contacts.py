@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ews.core.errors import EwsError
+from ews.core.errors import DistributionError
 from ews.core.municipalities import identify
 
 HVB, CONTACT_PERSON = "hvb", "ansprechperson"
@@ -30,11 +30,6 @@ _HEADERS = {"ags": "schluessel ags gemeindeschluessel amtlichergemeindeschluesse
             "email": "email mail emailadresse emailadressen", "rolle": "rolle"}
 _HVB_ROLES = ("hvb", "verwaltungsspitze", "hauptverwaltungsbeamter", "hauptverwaltungsbeamtin")
 _CONTACT_ROLES = ("", "ansprechperson", "ansprechpartner", "ansprechpartnerin")
-
-
-
-class DistributionError(EwsError):
-    """A distribution list that cannot be built (German message)."""
 
 
 def folded(text: str) -> str:

@@ -20,7 +20,6 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from ews.circulars.contacts import DistributionError
 from ews.circulars.distribution import ListSpec
 from ews.circulars.text import markdown_literal
 from ews.core.errors import EwsError
@@ -35,14 +34,6 @@ _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL |
 #: the recipient's values (the document gets general ones) and the circular's
 PLACEHOLDERS = ("anrede", "kommune", "nummer", "mitteilung", "datum", "aktenzeichen", "titel",
                 "runde", "frist", "tage_bis_frist", "monat", "buero")
-
-
-class CircularError(EwsError):
-    """A draft or circular the office has to correct; ``problems`` in German."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(" ".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

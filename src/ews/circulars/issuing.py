@@ -107,7 +107,7 @@ def issue_circular(settings: Settings, draft: Draft, *, actor: str, now: datetim
     finish_documents(settings, row.id)
     return Issued(row.id, label(row), created=True, contact_problems=contact_problems,
                   without_address=[(s.kommune, s.problem or "") for s in sends
-                                   if s.state == "ohne_adresse"])
+                                   if s.state == CircularSendState.NO_ADDRESS])
 
 
 def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any,

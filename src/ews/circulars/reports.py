@@ -9,6 +9,7 @@ from typing import Any
 
 from ews.circulars.distribution import ListSpec
 from ews.circulars.issuing import circular_by_label, label
+from ews.core.models import CircularSendState, CircularState, OutboxState
 from ews.register import cases as register
 from ews.register import circulars as circulars_register
 from ews.register.database import Session, transaction
@@ -34,7 +35,7 @@ def send_state(send: CircularSend, mail: OutgoingMail | None, bounces: list[Boun
     permanent = [b for b in bounces if b.permanent]
     if permanent:
         return "unzustellbar", " ".join(b.reason for b in permanent)
-    if bounces and mail.state == "sent":
+    if bounces and mail.state == OutboxState.SENT:
         return "verzoegert", " ".join(b.reason for b in bounces)
     state = _OUTBOX.get(mail.state, mail.state)
     return state, mail.last_error or ""
@@ -94,7 +95,7 @@ def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: da
     Returns its label and how many mails were stopped."""
     with transaction(settings.db_url) as session:
         row = circular_by_label(session, value)
-        if row.state == "aufgehoben":
+        if row.state == CircularState.WITHDRAWN:
             return label(row), 0
         row.state, row.withdrawn_by = "aufgehoben", actor
         row.withdrawn_at, row.withdrawn_reason = now, reason
@@ -102,7 +103,7 @@ def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: da
         for send, mail in circulars_register.sends_with_mails(session, row.id):
             if send.state == "geplant":
                 send.state, stopped = "entfallen", stopped + 1
-            elif mail is not None and mail.state == "queued":
+            elif mail is not None and mail.state == OutboxState.QUEUED:
                 mail.state, stopped = "storniert", stopped + 1
                 mail.last_error = f"Rundschreiben aufgehoben: {reason}"[:2000]
         register.log_event(session, actor=actor, action="rundschreiben-aufgehoben",

@@ -26,15 +26,11 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ews.core.deadlines import BERLIN, Deadline, is_werktag
-from ews.core.errors import EwsError
+from ews.core.errors import PlanError
 from ews.runtime.settings import RoundSettings
 
-TIMEZONE = "Europe/Berlin"
+TIMEZONE = BERLIN.key
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-class PlanError(EwsError):
-    """The plan file cannot be used; the message says why, in German."""
 
 
 class Mailing(BaseModel):

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+#: the office's one timezone: deadlines, letter dates, receipt times and schedules are read in it
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

@@ -1,4 +1,8 @@
-"""Domain models shared by all steps: plain pydantic data, no I/O."""
+"""Domain models shared by all steps: plain pydantic data and the StrEnum states, no I/O.
+
+Every state, kind and decision the register stores as a string has its StrEnum here; the values
+are the strings in the database and in ``--json`` output, so a member compares equal to them.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,93 @@ class ApplicationStatus(StrEnum):
     REGISTERED = "registered"
     LATE = "late"
     REPLACED = "replaced"
+
+
+class InputState(StrEnum):
+    """Where an input file is in the journal (``inputs.state``): claimed → decided → done."""
+
+    CLAIMED = "claimed"  # in the register, its outcome not yet decided
+    DECIDED = "decided"  # outcome and letters decided, not yet filed
+    DONE = "done"  # filed; nothing left to do
+
+
+class LetterState(StrEnum):
+    """A letter of an input (``letters.state``): planned → rendered (docx) → done (PDF/A)."""
+
+    PLANNED = "planned"
+    RENDERED = "rendered"
+    DONE = "done"
+
+
+class MailState(StrEnum):
+    """A mail of the office mailbox (``mails.state``): taken → done (post-action applied)."""
+
+    TAKEN = "taken"
+    DONE = "done"
+
+
+class MailKind(StrEnum):
+    """What a mail of the office mailbox is (``mails.kind``)."""
+
+    APPLICATION = "application"  # it carried PDFs, taken as inputs
+    NO_PDF = "no_pdf"
+    AUTOMATIC = "automatic"  # an auto-reply or other machine mail
+    BOUNCE = "bounce"  # a delivery failure report (``bounces``)
+    DUPLICATE = "duplicate"  # same Message-ID (or content) seen before
+    UNVERIFIED = "unverified"  # the sender could not be confirmed; staff check it
+    STAFF = "staff"  # too many attachments; staff check it
+
+
+class OutboxState(StrEnum):
+    """An outgoing mail (``outgoing_mails.state``): queued → sending → sent | failed."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    WITHHELD = "withheld"  # an answer decided against, with the reason in ``last_error``
+    CANCELLED = "storniert"  # a circular's mail stopped before it went (circular withdrawn)
+
+
+class Decision(StrEnum):
+    """The office's decision on an application (``decisions.decision``)."""
+
+    ACCEPTED = "angenommen"
+    WAITING = "warteliste"
+    REJECTED = "abgelehnt"
+    WITHDRAWN = "zurueckgezogen"
+
+
+class DeclarationState(StrEnum):
+    """A Gemeinsame Erklärung (``declarations.state``): issued → returned (signed copy back)."""
+
+    ISSUED = "issued"
+    RETURNED = "returned"
+
+
+class CircularState(StrEnum):
+    """An issued circular (``circulars.state``); a withdrawn one keeps its number."""
+
+    ISSUED = "ausgegeben"
+    WITHDRAWN = "aufgehoben"
+
+
+class CircularSendState(StrEnum):
+    """One circular to one municipality (``circular_sends.state``): planned → queued in the
+    outbox; or without an address, or dropped (the circular was withdrawn before it went)."""
+
+    PLANNED = "geplant"
+    QUEUED = "eingereiht"
+    NO_ADDRESS = "ohne_adresse"
+    DROPPED = "entfallen"
+
+
+class WatcherState(StrEnum):
+    """The heartbeat of a watcher (``watchers.state``)."""
+
+    RUNNING = "laeuft"
+    ENDED = "beendet"
+    DISTURBED = "gestoert"  # the watched place cannot be reached; ``detail`` says why
 
 
 class LetterKind(StrEnum):
@@ -169,3 +260,9 @@ OUTCOME_LABELS: dict[str | None, str] = {
     Outcome.INVALID.value: "ungültig", Outcome.DUPLICATE.value: "Duplikat",
     Outcome.DECLARATION.value: "Gemeinsame Erklärung", None: "in Arbeit",
 }
+
+
+def final_letter_states(pdf: bool) -> frozenset[LetterState]:
+    """The letter states in which nothing is left to do: done, or also rendered when the service
+    makes no PDF/A (``letters.pdf`` off)."""
+    return frozenset({LetterState.DONE} if pdf else {LetterState.RENDERED, LetterState.DONE})

@@ -12,7 +12,7 @@ from concurrent import futures
 
 from sqlalchemy import exc as sa_exc
 
-from ews.mail.imap import MailboxError
+from ews.core.errors import MailboxError
 
 #: errors of the machine, not of one input: the disk or a share, memory, file handles
 _SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM,

@@ -35,7 +35,7 @@ from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructur
 from ews.intake.pipeline import decide
 from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
-from ews.mail.imap import FetchedMail, Mailbox, MailboxError
+from ews.mail.imap import FetchedMail, Mailbox
 from ews.mail.parse import parse_mail
 from ews.outbox.queue import SendReport, queue_answers, send_due
 from ews.register import cases as register
@@ -351,17 +351,17 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
     row.kind = _kind(session, row, item)
     session.add(row)
     session.flush()
-    if row.kind == "duplicate":  # its content is on file already; drop the copies
+    if row.kind == MailKind.DUPLICATE:  # its content is on file already; drop the copies
         for claim in item.claims:
             claim.path.unlink(missing_ok=True)
         return []
-    if row.kind == "bounce" and item.bounce is not None:
+    if row.kind == MailKind.BOUNCE and item.bounce is not None:
         record_bounce(session, row, item.bounce)
         return []
-    if row.kind == "automatic":
+    if row.kind == MailKind.AUTOMATIC:
         return []
     origin = _origin(row)
-    note = f" – {STAFF_NOTE}" if row.kind == "unverified" and not item.too_many else ""
+    note = f" – {STAFF_NOTE}" if row.kind == MailKind.UNVERIFIED and not item.too_many else ""
     if item.too_many or not item.has_pdf:  # the mail itself is the one input
         [claim] = item.claims
         what = (f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many
@@ -380,7 +380,7 @@ def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
         row.reasons = [item.automatic, *row.reasons]
         return "bounce" if item.bounce is not None else "automatic"
     twin = select(MailRow.id).where(MailRow.account == row.account,
-                                    MailRow.kind != "duplicate")
+                                    MailRow.kind != MailKind.DUPLICATE)
     twin = twin.where(MailRow.message_id == row.message_id) if row.message_id else \
         twin.where(MailRow.sha256 == row.sha256)
     if session.scalars(twin).first() is not None:
@@ -417,7 +417,7 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
     imap = settings.imap
     with sessions.begin() as session:
         waiting = list(session.scalars(select(MailRow).where(
-            MailRow.state == "taken", MailRow.account == imap.account,
+            MailRow.state == MailState.TAKEN, MailRow.account == imap.account,
             MailRow.folder == imap.folder)))
         unfinished = _with_unfinished_inputs(session, [row.id for row in waiting])
         ready = [(row.id, row.uid, row.uidvalidity) for row in waiting
@@ -451,7 +451,7 @@ def _with_unfinished_inputs(session: Session, mail_ids: list[int]) -> set[int]:
     """Those of the mails that have an input whose outcome is not yet filed (one query)."""
     return set(session.scalars(
         select(MailInput.mail_id).join(Input, MailInput.input_id == Input.id)
-        .where(MailInput.mail_id.in_(mail_ids), Input.state != "done").distinct()))
+        .where(MailInput.mail_id.in_(mail_ids), Input.state != InputState.DONE).distinct()))
 
 
 @contextmanager

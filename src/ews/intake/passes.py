@@ -30,7 +30,6 @@ from ews.intake.pipeline import (
     render_inputs,
 )
 from ews.letters.pdfa import convert_to_pdfa
-from ews.mail.imap import MailboxError
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.heartbeats import inbox_name
@@ -256,10 +255,10 @@ class _Batches:
         with self.sessions.begin() as session:
             states = register.input_states(session, chunk)
             failed = register.failed_attempts(session, chunk)
-        finished = [i for i in chunk if states.get(i, ("done", ""))[0] == "done"]
+        finished = [i for i in chunk if states.get(i, (InputState.DONE, ""))[0] == InputState.DONE]
         self.locks.release_items(INPUT_LOCKS, finished)  # another pass was quicker
         self.claims.update({i: path for i, (state, path) in states.items()
-                            if state == "claimed"})
+                            if state == InputState.CLAIMED})
         self.given_up.update({
             i: Assessment(reasons=[gave_up_reason(attempts, error)])
             for i, (attempts, error) in failed.items()

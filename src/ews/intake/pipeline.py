@@ -130,7 +130,7 @@ def process_input(input_id: int, settings: Settings, now: datetime,
     if claim_path is None and assessment is None:
         with sessions.begin() as session:
             row = _load(session, input_id)
-            claim_path = row.claim_path if row.state == "claimed" else None
+            claim_path = row.claim_path if row.state == InputState.CLAIMED else None
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
         assessment = assess_file(Path(claim_path), settings)
     with sessions.begin() as session:
@@ -173,7 +173,7 @@ def decide_all(session: Session, assessments: dict[int, Assessment], settings: S
 def planned_letters(letters: list[LetterRow]) -> list[PlannedLetter]:
     """Those of an input's letters that still have to be rendered."""
     return [(letter.id, LetterData.model_validate(letter.data), letter.docx_path)
-            for letter in letters if letter.state == "planned"]
+            for letter in letters if letter.state == LetterState.PLANNED]
 
 
 def render_planned(letters: list[PlannedLetter], settings: Settings) -> None:
@@ -223,7 +223,7 @@ def finish(session: Session, input_id: int, rendered: list[int], letters: list[L
     for letter in letters:
         if letter.id in rendered:
             letter.state = "rendered"
-    if row.state != "done":
+    if row.state != InputState.DONE:
         _file_input(row, settings, now)
     return _result(session, row, letters)
 
@@ -237,7 +237,7 @@ def _load(session: Session, input_id: int) -> Input:
 
 def _decide(session: Session, row: Input, assessment: Assessment, settings: Settings,
             now: datetime, basis: register.DecisionBasis) -> None:
-    if row.state != "claimed":  # another run decided meanwhile
+    if row.state != InputState.CLAIMED:  # another run decided meanwhile
         return
     deadline = deadline_of(settings)
     received = row.stamped_at or row.received_at

@@ -26,7 +26,7 @@ from typing import Any
 
 import imaplib2
 
-from ews.core.errors import EwsError
+from ews.core.errors import MailboxError
 from ews.runtime.settings import ImapSettings
 
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
@@ -37,10 +37,6 @@ _MB = 1024 * 1024
 _MAX_HEADER_BYTES = 256 * 1024
 
 log = logging.getLogger(__name__)
-
-
-class MailboxError(EwsError):
-    """The mailbox could not be reached or answered with an error (German message)."""
 
 
 @dataclass(frozen=True)

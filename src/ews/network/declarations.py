@@ -25,6 +25,8 @@ from ews.core.errors import ConfigurationError
 from ews.core.forms import assess_fields
 from ews.core.models import (
     DeclarationMark,
+    DeclarationState,
+    InputState,
     LetterKind,
     Municipality,
     MunicipalityKind,

@@ -168,9 +168,9 @@ def watcher_problem(kind: str, name: str, state: str, detail: str, age_seconds: 
                     limit: timedelta) -> str | None:
     """What is wrong with one watcher, in German; None when it beats or ended cleanly."""
     label = f"{WATCHER_LABELS.get(kind, 'Beobachter')} {name}"
-    if state == "gestoert":
+    if state == WatcherState.DISTURBED:
         return f"{label} gestört: {detail or 'ohne Angabe'}"
-    if state == "laeuft" and age_seconds > limit.total_seconds():
+    if state == WatcherState.RUNNING and age_seconds > limit.total_seconds():
         return f"{label} ohne Herzschlag seit {duration_de(age_seconds)}"
     return None
 

@@ -88,7 +88,8 @@ def input_by_claim(session: Session, claim_path: str) -> Input | None:
 
 
 def unfinished_inputs(session: Session) -> list[Input]:
-    return list(session.scalars(select(Input).where(Input.state != "done").order_by(Input.id)))
+    return list(session.scalars(select(Input).where(Input.state != InputState.DONE).order_by(
+        Input.id)))
 
 
 ON_FILE = (Outcome.REGISTERED.value, Outcome.LATE.value, Outcome.DUPLICATE.value,
@@ -235,7 +236,7 @@ def letters_by_input(session: Session, input_ids: list[int]) -> dict[int, list[L
 
 
 def letters_waiting_for_pdf(session: Session) -> list[LetterRow]:
-    return list(session.scalars(select(LetterRow).where(LetterRow.state == "rendered")
+    return list(session.scalars(select(LetterRow).where(LetterRow.state == LetterState.RENDERED)
                                 .order_by(LetterRow.id)))
 
 

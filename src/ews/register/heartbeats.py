@@ -9,13 +9,15 @@ import socket
 import time
 from datetime import UTC, datetime
 
+from ews.core.models import WatcherState
 from ews.register.database import session_factory
 from ews.register.schema import WatcherRow
 from ews.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RUNNING, ENDED, DISTURBED = "laeuft", "beendet", "gestoert"
+RUNNING, ENDED, DISTURBED = (WatcherState.RUNNING, WatcherState.ENDED,
+                             WatcherState.DISTURBED)
 BEAT_EVERY = 20.0  # seconds between heartbeats in the register
 
 

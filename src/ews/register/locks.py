@@ -20,22 +20,13 @@ from typing import IO
 
 from sqlalchemy import Connection, text
 
-from ews.core.errors import EwsError
+from ews.core.errors import LockTimeout
 from ews.register.database import engine_for
 from ews.runtime.settings import Settings
 
 #: advisory lock namespaces (the first of PostgreSQL's two 32-bit keys)
 _NAMED, _ITEMS = 0x4557, 0x4558
 _POLL = 0.2  # seconds between attempts while waiting for a lock
-
-
-class LockTimeout(EwsError):
-    """A lock was not free within the time the caller allowed."""
-
-    def __init__(self, name: str, wait: float) -> None:
-        super().__init__(f"„{name}“ ist seit {wait:.0f} Sekunden von einem anderen Prozess "
-                         "belegt; der Vorgang wird beim nächsten Lauf wiederholt.")
-        self.name = name
 
 
 def _key(name: str) -> int:

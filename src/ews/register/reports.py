@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ews.core.deadlines import BERLIN
+from ews.core.models import Outcome
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.runtime.settings import Settings
@@ -25,9 +26,9 @@ def journal_records(settings: Settings) -> list[dict[str, Any]]:
             "received_at": _iso(row.stamped_at or row.received_at),
             "outcome": row.outcome,
             "az": declaration_az or (app.az if app is not None and row.outcome in (
-                "registered", "late") else None),
+                Outcome.REGISTERED, Outcome.LATE) else None),
             "kommune_name": row.kommune_name,
-            "reasons": list(row.reasons) if row.outcome != "registered" else [],
+            "reasons": list(row.reasons) if row.outcome != Outcome.REGISTERED else [],
             "eingangsnummer": row.id,
             "channel": row.channel,
             "first_seen_at": _iso(row.received_at),

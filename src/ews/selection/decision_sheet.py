@@ -62,7 +62,7 @@ from ews.selection.decisions import (
     WAITING,
 )
 
-SHEET = "Entscheidungen"
+SHEET = DecisionSheetError.SHEET
 ROUND_LABEL = "Runde"
 HEADER_ROW = 3
 AZ, KOMMUNE, RECEIPT, DECISION, RANK, REASON, OVERRIDE = (
@@ -85,18 +85,6 @@ INSTRUCTION = (
 _REQUIRED = (AZ, KOMMUNE, DECISION, RANK, REASON, OVERRIDE)
 _HEADER_SEARCH = 30  # rows to look for the header in
 _ALLOWED = "angenommen, warteliste, abgelehnt, zurueckgezogen oder leer (offen)"
-
-
-class DecisionSheetError(EwsError):
-    """The sheet cannot be taken over; ``problems`` are German sentences naming row and Az."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems: list[str] = list(problems)
-        count = len(self.problems)
-        super().__init__(
-            f"Die Tabelle „{SHEET}“ wurde nicht übernommen, im Register ist nichts geändert "
-            f"({count} {'Problem' if count == 1 else 'Probleme'}):\n"
-            + "\n".join(f"- {problem}" for problem in self.problems))
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from ews.register import decisions as decisions_register
 from ews.register.database import Session
 from ews.register.schema import ApplicationRow, DecisionRow
 
-ACCEPTED, WAITING, REJECTED, WITHDRAWN = "angenommen", "warteliste", "abgelehnt", \
-    "zurueckgezogen"
+ACCEPTED, WAITING, REJECTED, WITHDRAWN = (Decision.ACCEPTED, Decision.WAITING,
+                                          Decision.REJECTED, Decision.WITHDRAWN)
 DECISIONS = (ACCEPTED, WAITING, REJECTED, WITHDRAWN)
 #: reason categories of a rejection, as the Absage names them
 REJECTION_REASONS = {
@@ -32,24 +32,6 @@ REJECTION_REASONS = {
     "unvollstaendig": "Die Bewerbung ist unvollständig geblieben.",
     "sonstiges": "Sonstiger Grund (siehe Schreiben).",
 }
-
-
-class SelectionError(EwsError):
-    """A decision the rules do not allow (German message).
-
-    ``field`` is the input to fix (``rang``, ``grund`` or ``ausnahme``); the command line, the
-    decision sheet and the Prefect form each name it their own way (``worded``)."""
-
-    _PLACE = "{wo}"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message.replace(self._PLACE, ""))
-        self.template, self.field = message, field
-
-    def worded(self, names: dict[str, str]) -> str:
-        """The message with the place to fix it, e.g. ``{"rang": "Spalte „Rang“"}``."""
-        place = f" ({names[self.field]})" if self.field in names else ""
-        return self.template.replace(self._PLACE, place)
 
 
 #: how the command line names the inputs of a refused decision

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 
 from ews.core.deadlines import BERLIN, next_werktag
 from ews.core.forms import assess_fields
-from ews.core.models import LetterKind, Recipient
+from ews.core.models import LetterKind, LetterState, Recipient, final_letter_states
 from ews.intake.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.letters.context import LetterData, WorkshopDate
 from ews.network import declarations as network
@@ -182,7 +182,7 @@ def queue_notice_mails(settings: Settings, now: datetime) -> tuple[int, list[tup
     queued and the notices that must go by post (no address)."""
     if not settings.smtp.host:
         return 0, []
-    final = {"done"} if settings.letters.pdf else {"rendered", "done"}
+    final = final_letter_states(settings.letters.pdf)
     queued, by_post = 0, []
     with transaction(settings.db_url) as session:
         keys = letters_register.mail_keys(session, NOTICE)

@@ -11,8 +11,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
-from ews.circulars.contacts import Contact, DistributionError, read_contacts
+from ews.circulars.contacts import Contact, read_contacts
 from ews.circulars.distribution import LIST_KINDS, Addressee, ListSpec, addressees
+from ews.core.errors import DistributionError
 from ews.core.municipalities import all_municipalities, by_key
 from ews.network import roster as network
 from ews.register import cases as register

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ews.core.errors import MailboxError
 from ews.intake import passes as intake
-from ews.mail.imap import MailboxError
 from ews.outbox import queue as mail_out
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
@@ -347,7 +347,6 @@ def test_verified_tls_for_imap_and_smtp(tmp_path: Path, mail: MailServers) -> No
     untrusted.imap.security, untrusted.imap.port = "ssl", mail.dovecot.imaps_port
     with pytest.raises(MailboxError, match="nicht vertrauenswürdig"):
         intake.run_pass(untrusted)
-
 
 
 def test_a_second_worker_taking_the_same_mail_takes_nothing(

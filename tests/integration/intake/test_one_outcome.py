@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from ews.core.errors import MailboxError
 from ews.intake import mailbox as mail_intake
 from ews.intake import passes as intake
 from ews.intake import pipeline
 from ews.intake.failures import failure_reason, is_infrastructure
-from ews.mail.imap import FetchedMail, Mailbox, MailboxError
+from ews.mail.imap import FetchedMail, Mailbox
 from ews.register.database import session_factory
 from ews.register.reports import application_records, journal_records
 from ews.register.schema import MailRow

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 import sqlalchemy
 
+from ews.core.errors import LockTimeout
 from ews.register.database import engine_for, migrate
-from ews.register.locks import Locks, LockTimeout
+from ews.register.locks import Locks
 from tests.support.pgserver import Postgres
 
 # about 20 spawned children, each importing sqlalchemy, alembic and pydantic: 45-110 s

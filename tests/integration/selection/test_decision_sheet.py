@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from openpyxl.styles import PatternFill
 from sqlalchemy import func, select
 
+from ews.core.errors import DecisionSheetError
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.schema import ApplicationRow, EventRow

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from ews.core.errors import SelectionError
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.schema import ApplicationRow, EventRow
@@ -61,7 +62,7 @@ def test_never_more_accepted_than_seats_and_the_waiting_list_moves_up(tmp_path: 
     on_time = azs[1:25]  # azs[0] was replaced by the last one
     for az in on_time[:17]:
         decide(settings, az, "angenommen")
-    with pytest.raises(selection.SelectionError, match="Alle 17 Plätze"):
+    with pytest.raises(SelectionError, match="Alle 17 Plätze"):
         decide(settings, on_time[17], "angenommen")
     decide(settings, on_time[18], "warteliste", rank=2)
     decide(settings, on_time[17], "warteliste", rank=1)
@@ -85,17 +86,17 @@ def test_late_and_replaced_applications_only_with_an_override_that_is_logged(
     settings = make_settings(tmp_path)
     azs = fill_register(settings, 3)
     late, replaced = azs[3], azs[0]
-    with pytest.raises(selection.SelectionError, match="verspätet eingegangen"):
+    with pytest.raises(SelectionError, match="verspätet eingegangen"):
         decide(settings, late, "angenommen")
-    with pytest.raises(selection.SelectionError, match="ersetzt"):
+    with pytest.raises(SelectionError, match="ersetzt"):
         decide(settings, replaced, "warteliste", rank=1)
     decide(settings, late, "angenommen", override="Poststreik, Nachweis liegt vor")
     assert overview(settings)[late]["ausnahme"] == "Poststreik, Nachweis liegt vor"
-    with pytest.raises(selection.SelectionError, match="Begründungsart"):
+    with pytest.raises(SelectionError, match="Begründungsart"):
         decide(settings, azs[1], "abgelehnt")
-    with pytest.raises(selection.SelectionError, match="Rang"):
+    with pytest.raises(SelectionError, match="Rang"):
         decide(settings, azs[1], "warteliste")
-    with pytest.raises(selection.SelectionError, match="Kein Antrag"):
+    with pytest.raises(SelectionError, match="Kein Antrag"):
         decide(settings, "13.0.70-999/2027", "angenommen")
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ews.circulars.schedule import Mailing, PlanError, occasion, read_plan, reminder_day
+from ews.circulars.schedule import Mailing, occasion, read_plan, reminder_day
 from ews.core.deadlines import BERLIN
+from ews.core.errors import PlanError
 from ews.outbox.queue import Pacer
 from ews.runtime.settings import RoundSettings
 from flows.cli_circulars import cron_times, next_dates
