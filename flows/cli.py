@@ -347,7 +347,8 @@ def import_sheet(
 ) -> None:
     """Die Entscheidungen aus dem Blatt „Entscheidungen“ übernehmen: alle oder keine – bei
     einem Fehler bleibt das Register unverändert."""
-    from ews.selection.decision_sheet import DecisionSheetError, read_decision_sheet
+    from ews.core.errors import DecisionSheetError
+    from ews.selection.decision_sheet import read_decision_sheet
     from ews.selection.sheet_import import import_decisions
 
     settings = Settings()
@@ -518,8 +519,8 @@ def netzwerk_setzen(
     von: Annotated[str | None, typer.Option("--von")] = None,
 ) -> None:
     """Ein Mitglied eintragen oder seine Angaben ändern (wird protokolliert)."""
+    from ews.core.errors import NetworkError
     from ews.network.roster import update_member
-    from ews.network.rules import NetworkError
 
     settings = Settings()
     intake.prepare(settings)
@@ -558,8 +559,8 @@ def netzwerk_zuordnen(
     """Einen abgewiesenen Eingang nach Prüfung als unterschriebene Gemeinsame Erklärung
     zuordnen (z. B. QR-Code ohne oder mit falscher Prüfsumme): Beitritt eintragen und
     Beitrittsbestätigung schreiben. Wird mit Person und Zeit protokolliert."""
+    from ews.core.errors import NetworkError
     from ews.intake.declaration_returns import file_return_by_hand
-    from ews.network.rules import NetworkError
 
     settings = Settings()
     intake.prepare(settings)

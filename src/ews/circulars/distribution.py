@@ -24,15 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ews.circulars.contacts import (
-    CONTACT_PERSON,
-    HVB,
-    Contact,
-    DistributionError,
-    addresses,
-    anrede_of,
-    folded,
-)
+from ews.circulars.contacts import CONTACT_PERSON, HVB, Contact, addresses, anrede_of, folded
+from ews.core.errors import DistributionError
 from ews.core.forms import normalise_round, salutation
 from ews.core.municipalities import all_municipalities, by_key
 from ews.register import decisions as decisions_register

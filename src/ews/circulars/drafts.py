@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from ews.circulars.distribution import ListSpec
 from ews.circulars.text import markdown_literal
-from ews.core.errors import EwsError
+from ews.core.errors import CircularError, DistributionError
 from ews.core.templating import sandboxed_environment
 
 DRAFT_FILE = "rundschreiben.md"

@@ -24,8 +24,10 @@ from babel.dates import format_date
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import Addressee, ListSpec, addressees
 from ews.circulars.document import render_circular_document
-from ews.circulars.drafts import DRAFT_FILE, CircularError, Draft, fill_plain, fill_text
+from ews.circulars.drafts import DRAFT_FILE, Draft, fill_plain, fill_text
 from ews.core.deadlines import BERLIN, Deadline
+from ews.core.errors import CircularError
+from ews.core.models import CircularSendState
 from ews.letters import context as letters
 from ews.register import cases as register
 from ews.register import circulars as circulars_register

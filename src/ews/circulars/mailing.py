@@ -32,6 +32,7 @@ from ews.circulars.issuing import (
 )
 from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.core.deadlines import BERLIN
+from ews.core.models import CircularState
 from ews.core.templating import sandboxed_environment
 from ews.intake import mailbox as mail_intake
 from ews.outbox.queue import SendReport, enqueue, office_mail
@@ -106,7 +107,7 @@ def queue_circular(settings: Settings, circular_id: int, now: datetime) -> int:
     while True:
         with transaction(settings.db_url) as session:
             row = circulars_register.circular_of(session, circular_id)
-            if row is None or row.state != "ausgegeben":
+            if row is None or row.state != CircularState.ISSUED:
                 return queued
             head = letterhead(row)
             batch = circulars_register.planned_sends(session, circular_id,

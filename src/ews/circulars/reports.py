@@ -101,7 +101,7 @@ def withdraw(settings: Settings, value: str, *, reason: str, actor: str, now: da
         row.withdrawn_at, row.withdrawn_reason = now, reason
         stopped = 0
         for send, mail in circulars_register.sends_with_mails(session, row.id):
-            if send.state == "geplant":
+            if send.state == CircularSendState.PLANNED:
                 send.state, stopped = "entfallen", stopped + 1
             elif mail is not None and mail.state == OutboxState.QUEUED:
                 mail.state, stopped = "storniert", stopped + 1

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ews.core.deadlines import BERLIN
-from ews.core.models import OUTCOME_LABELS, DeclarationMark, Outcome
+from ews.core.errors import NetworkError
+from ews.core.models import OUTCOME_LABELS, DeclarationMark, InputState, Outcome
 from ews.intake.pipeline import InputResult, letter_path, process_input
 from ews.network.declarations import file_return
-from ews.network.rules import NetworkError
 from ews.register import cases as register
 from ews.register import declarations as declarations_register
 from ews.register.database import transaction
@@ -32,7 +32,7 @@ def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: st
     with transaction(settings.db_url) as session:
         register.lock_decisions(session)
         row = declarations_register.input_of(session, input_id)
-        if row is None or row.state == "claimed":
+        if row is None or row.state == InputState.CLAIMED:
             raise NetworkError(f"Eingang {input_id} gibt es nicht oder er ist noch nicht "
                                "verarbeitet (ews journal).")
         if row.outcome != Outcome.INVALID.value:

@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN
-from ews.core.models import Assessment
+from ews.core.errors import MailboxError
+from ews.core.models import Assessment, InputState, MailKind, MailState
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_name, safe_title
 from ews.intake.bounce_links import record_bounce
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure

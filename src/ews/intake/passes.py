@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import pebble
 
-from ews.core.errors import ConversionError, LettersNotWritten
-from ews.core.models import Assessment
+from ews.core.errors import ConversionError, LettersNotWritten, MailboxError
+from ews.core.models import Assessment, InputState
 from ews.core.names import readable, safe_name
 from ews.intake import mailbox as mail_intake
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure

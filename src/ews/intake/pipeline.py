@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from ews.core.deadlines import BERLIN, Deadline
 from ews.core.errors import DocumentRejected, EwsError
 from ews.core.forms import assess_fields, summary_of
-from ews.core.models import ApplicationStatus, Assessment, LetterKind, Outcome
+from ews.core.models import (
+    ApplicationStatus,
+    Assessment,
+    InputState,
+    LetterKind,
+    LetterState,
+    Outcome,
+)
 from ews.core.names import STORED_NAME_MAX_BYTES, safe_name, safe_title
 from ews.documents.pdf import read_form
 from ews.intake.failures import failure_reason, is_infrastructure

@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from ews.core.deadlines import BERLIN
 from ews.core.models import LetterKind, Recipient
 from ews.runtime.settings import OfficeSettings
 
-BERLIN = ZoneInfo("Europe/Berlin")
 LOCALE = "de_DE"
 MAX_ADDRESS_LINES = 6
 # XML 1.0 forbids these; \t and \n stay (docxtpl turns them into tabs and line breaks).

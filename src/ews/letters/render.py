@@ -24,7 +24,6 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
-from ews.core.deadlines import BERLIN
 from ews.core.errors import ConfigurationError, TemplateError
 from ews.core.models import LetterKind
 from ews.core.templating import sandboxed_environment

@@ -26,7 +26,6 @@ from ews.core.forms import assess_fields
 from ews.core.models import (
     DeclarationMark,
     DeclarationState,
-    InputState,
     LetterKind,
     Municipality,
     MunicipalityKind,
@@ -157,7 +156,7 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
     declaration = None if refusal is not None else \
         declarations_register.declaration_by_az(session, mark.az)
     issued = None if declaration is None else \
-        Issued(ags=declaration.ags, returned=declaration.state == "returned")
+        Issued(ags=declaration.ags, returned=declaration.state == DeclarationState.RETURNED)
     verdict = rules.return_verdict(mark, refusal, issued)
     if verdict.verdict is Verdict.REFUSED:
         row.outcome, row.reasons = Outcome.INVALID.value, [str(verdict.reason)]
@@ -180,7 +179,7 @@ def file_return(session: Session, row: Input, declaration: DeclarationRow,
     row.outcome, row.declaration_id = Outcome.DECLARATION.value, declaration.id
     row.application_id = declaration.application_id
     row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
-    if declaration.state == "returned":
+    if declaration.state == DeclarationState.RETURNED:
         returned_on = declaration.returned_at.astimezone(BERLIN).date() \
             if declaration.returned_at else None
         row.reasons = [rules.on_file_reason(declaration.az, returned_on,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from ews.core.errors import NetworkError
 from ews.core.models import Municipality
-from ews.network.rules import EHRENAMTSKARTE, NetworkError, earlier_joined
+from ews.network.rules import EHRENAMTSKARTE, earlier_joined
 from ews.register import cases as register
 from ews.register import declarations as declarations_register
 from ews.register.database import Session

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from ews.core.errors import ConfigurationError, EwsError
+from ews.core.errors import ConfigurationError
 from ews.core.models import DeclarationMark
 from ews.documents.declaration_code import checksum_matches
 
@@ -28,10 +28,6 @@ EHRENAMTSKARTE = {
     "nein": "nein",
     "unbekannt": "unbekannt",
 }
-
-
-class NetworkError(EwsError):
-    """A roster change that cannot be made (German message)."""
 
 
 class Verdict(StrEnum):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ews.core.models import WatcherState
 from ews.register import status as register_status
 from ews.register.database import Session, transaction
 from ews.runtime.folders import observe_inbox

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from ews.core.deadlines import BERLIN
-from ews.core.models import LetterKind, Outcome
+from ews.core.models import LetterKind, MailKind, OutboxState, Outcome, final_letter_states
 from ews.mail.messages import mark_as_reply, normalised_address
 from ews.outbox.office import mail_recipients, office_mail
 from ews.outbox.templates import RESULT_WORDS, render_body
@@ -28,10 +28,10 @@ SUBJECTS = {"registriert": "Eingangsbestätigung", "verspaetet": "Verspätete Be
             "ungueltig": "Bewerbung konnte nicht registriert werden",
             "erklaerung": "Beitritt zum Kommunen-Netzwerk: engagiert in NRW"}
 #: the kinds of mail (``MailRow.kind``) that are answered, or get a withheld answer
-ANSWERED_KINDS = ("application", "no_pdf", "staff", "unverified")
+ANSWERED_KINDS = (MailKind.APPLICATION, MailKind.NO_PDF, MailKind.STAFF, MailKind.UNVERIFIED)
 #: at most this many letters hang on one answer; the others are named in it
 ANSWER_MAX_LETTERS = 25
-WITHHELD = "withheld"  # an answer decided against, with the reason in ``last_error``
+WITHHELD = OutboxState.WITHHELD  # an answer decided against, with the reason in ``last_error``
 _WITH_TEAM = (Outcome.REGISTERED.value, Outcome.LATE.value, Outcome.DECLARATION.value)
 #: the letters an answer to a mail input carries (the intake's own)
 ANSWER_LETTERS = frozenset({LetterKind.EINGANGSBESTAETIGUNG.value,
@@ -47,13 +47,13 @@ def answer_letters(item: AnswerInput) -> list[LetterFile]:
 
 def letters_final(letters: list[LetterFile], pdf: bool) -> bool:
     """Whether the letters are ready to be sent (converted to PDF, when PDF output is on)."""
-    final = {"done"} if pdf else {"rendered", "done"}
+    final = final_letter_states(pdf)
     return all(letter.state in final for letter in letters)
 
 
 def no_answer_reason(mail: MailToAnswer) -> str | None:
     """Why a mail gets no automatic answer at all (German), or None."""
-    if mail.kind == "unverified":
+    if mail.kind == MailKind.UNVERIFIED:
         return mail.reasons[0] if mail.reasons else "Absender nicht bestätigt."
     if not mail.sender:
         return "Keine automatische Antwort: die E-Mail hat keine gültige Absenderadresse."
@@ -121,11 +121,11 @@ def build_answer(settings: Settings, mail: MailToAnswer, item: AnswerInput,
         "eingang": _when(item.received_at),
         "runde": settings.round.name,
         "datei": folders.original_name(Path(item.claim_path))
-        if mail.kind == "application" else "",
+        if mail.kind == MailKind.APPLICATION else "",
         "gruende": list(item.reasons),
         "anhaenge": [storage.location_name(location) for location in files],
-        "nicht_angenommen": list(mail.reasons) if mail.kind == "application" else [],
-        "zur_pruefung": mail.kind == "staff",
+        "nicht_angenommen": list(mail.reasons) if mail.kind == MailKind.APPLICATION else [],
+        "zur_pruefung": mail.kind == MailKind.STAFF,
         "buero": settings.office.model_dump(),
     })
     subject_reference = az or f"Eingang {item.id:06d}"

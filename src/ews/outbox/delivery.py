@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from ews.core.models import OutboxState
 from ews.mail import smtp
 from ews.register import outbox as ledger
 from ews.register.locks import locks_for
@@ -105,7 +106,8 @@ def _send_due(settings: Settings, now: datetime, report: SendReport,
     pacer = Pacer(settings.smtp.rate_per_minute, clock=clock)
     try:
         for mail in due:
-            if mail.state == "sending" and in_sent is not None and in_sent(mail.message_id):
+            if mail.state == OutboxState.SENDING and in_sent is not None and in_sent(
+                mail.message_id):
                 _record_sent(settings, mail.id, now, copied=True, refused={})
                 report.sent += 1
                 continue

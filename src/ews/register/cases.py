@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ews.core.models import ApplicationStatus, Outcome
+from ews.core.models import ApplicationStatus, InputState, LetterState, Outcome
 from ews.core.replacement import Receipt, replaces
 from ews.register.schema import (
     ApplicationRow,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from ews.core.models import CircularSendState, CircularState
 from ews.register.schema import BounceRow, CircularRow, CircularSend, OutgoingMail
 
 _NEXT_NUMBER = text(
@@ -59,9 +60,9 @@ def circulars(session: Session, year: int | None = None) -> list[CircularRow]:
 def to_send(session: Session) -> list[int]:
     """Issued circulars with ledger rows still planned or without their document, by id."""
     return list(session.scalars(
-        select(CircularRow.id).where(CircularRow.state == "ausgegeben")
+        select(CircularRow.id).where(CircularRow.state == CircularState.ISSUED)
         .where(CircularRow.id.in_(select(CircularSend.circular_id)
-                                  .where(CircularSend.state == "geplant"))
+                                  .where(CircularSend.state == CircularSendState.PLANNED))
                | CircularRow.docx_path.is_(None))
         .order_by(CircularRow.id)))
 
@@ -70,7 +71,7 @@ def planned_sends(session: Session, circular_id: int, limit: int) -> list[Circul
     """The next ``limit`` planned ledger rows of a circular, in ledger order."""
     return list(session.scalars(
         select(CircularSend).where(CircularSend.circular_id == circular_id,
-                                   CircularSend.state == "geplant")
+                                   CircularSend.state == CircularSendState.PLANNED)
         .order_by(CircularSend.id).limit(limit)))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ews.core.models import DeclarationState
 from ews.register.schema import DeclarationRow, Input, NetworkMember
 
 
@@ -30,7 +31,7 @@ def declaration_of(session: Session, declaration_id: int | None) -> DeclarationR
 def open_declaration(session: Session, ags: str) -> DeclarationRow | None:
     """The latest declaration of a municipality that is issued and not yet returned."""
     return session.scalars(select(DeclarationRow).where(
-        DeclarationRow.ags == ags, DeclarationRow.state == "issued")
+        DeclarationRow.ags == ags, DeclarationRow.state == DeclarationState.ISSUED)
         .order_by(DeclarationRow.id.desc())).first()
 
 

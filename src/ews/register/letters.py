@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ews.core.models import LetterState
 from ews.register.schema import LetterRow, OutgoingMail
 
 
@@ -22,7 +23,7 @@ def kinds_written(session: Session, application_ids: list[int]) -> set[tuple[int
 
 def planned_of_kinds(session: Session, kinds: list[str]) -> list[LetterRow]:
     """The letters of these kinds still to be written."""
-    return list(session.scalars(select(LetterRow).where(LetterRow.state == "planned",
+    return list(session.scalars(select(LetterRow).where(LetterRow.state == LetterState.PLANNED,
                                                         LetterRow.kind.in_(kinds))))
 
 
@@ -30,7 +31,7 @@ def mark_rendered(session: Session, letter_ids: list[int]) -> None:
     """Those of these letters still planned are written now (their .docx exists)."""
     for letter_id in letter_ids:
         row = session.get(LetterRow, letter_id)
-        if row is not None and row.state == "planned":
+        if row is not None and row.state == LetterState.PLANNED:
             row.state = "rendered"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
+from ews.core.models import InputState, OutboxState
 from ews.register.cases import letters_by_input, log_event
 from ews.register.database import session_factory
 from ews.register.schema import (
@@ -106,7 +107,7 @@ def mails_to_answer(session: Session, kinds: tuple[str, ...], purpose: str
     for mail, item in rows:
         grouped.setdefault(mail.id, (mail, []))[1].append(item)
     done = [(mail, items) for mail, items in grouped.values()
-            if all(item.state == "done" for item in items)]
+            if all(item.state == InputState.DONE for item in items)]
     inputs = _answer_inputs(session, [item for _mail, items in done for item in items])
     return [MailToAnswer(id=mail.id, kind=mail.kind, sender=mail.sender,
                          message_id=mail.message_id, internaldate=mail.internaldate,
@@ -197,8 +198,8 @@ def due_mails(session: Session, now: datetime) -> list[DueMail]:
     """Mails left ``sending`` (by a crash) and ``queued`` ones whose time has come, in order."""
     return [DueMail(row.id, row.state, row.message_id) for row in session.scalars(
         select(OutgoingMail).where(
-            (OutgoingMail.state == "sending")
-            | ((OutgoingMail.state == "queued") & (OutgoingMail.next_attempt_at <= now)))
+            (OutgoingMail.state == OutboxState.SENDING)
+            | ((OutgoingMail.state == OutboxState.QUEUED) & (OutgoingMail.next_attempt_at <= now)))
         .order_by(OutgoingMail.id))]
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from ews.core.models import Outcome
+from ews.core.models import InputState, LetterState, MailState, OutboxState, Outcome
 from ews.register.schema import Input, LetterRow, MailRow, OutgoingMail, WatcherRow
 
 
@@ -22,34 +22,36 @@ def open_inputs(session: Session, cutoff: datetime) -> tuple[int, datetime | Non
     count, oldest, stuck = session.execute(
         select(func.count(), func.min(Input.received_at),
                func.count(case((Input.created_at < cutoff, 1))))
-        .where(Input.state != "done")).one()
+        .where(Input.state != InputState.DONE)).one()
     return int(count), oldest, int(stuck)
 
 
 def letter_counts(session: Session) -> dict[str, int]:
     """Letters planned and rendered (PDF/A pending), by state."""
     return dict(session.execute(
-        select(LetterRow.state, func.count()).where(LetterRow.state.in_(("planned", "rendered")))
+        select(LetterRow.state, func.count()).where(LetterRow.state.in_((LetterState.PLANNED,
+                                                                         LetterState.RENDERED)))
         .group_by(LetterRow.state)).tuples().all())
 
 
 def mails_taken(session: Session) -> int:
     """Mails taken from the mailbox and not yet handled."""
-    return session.scalar(select(func.count()).where(MailRow.state == "taken")) or 0
+    return session.scalar(select(func.count()).where(MailRow.state == MailState.TAKEN)) or 0
 
 
 def outgoing_counts(session: Session) -> dict[str, tuple[int, int]]:
     """Per state (queued, sending): mails, and of those how many were tried before."""
     rows = session.execute(
         select(OutgoingMail.state, func.count(), func.count(case((OutgoingMail.attempts > 0, 1))))
-        .where(OutgoingMail.state.in_(("queued", "sending"))).group_by(OutgoingMail.state))
+        .where(OutgoingMail.state.in_((OutboxState.QUEUED, OutboxState.SENDING))).group_by(
+            OutgoingMail.state))
     return {"queued": (0, 0), "sending": (0, 0)} | {s: (n, tried) for s, n, tried in rows}
 
 
 def failed_mails(session: Session, since: datetime, last: int
                  ) -> tuple[int, list[OutgoingMail]]:
     """Outbox mails failed for good, created since ``since``: how many, the ``last`` latest."""
-    failed = (OutgoingMail.state == "failed") & (OutgoingMail.created_at >= since)
+    failed = (OutgoingMail.state == OutboxState.FAILED) & (OutgoingMail.created_at >= since)
     count = session.scalar(select(func.count()).where(failed)) or 0
     rows = session.scalars(select(OutgoingMail).where(failed)
                            .order_by(OutgoingMail.id.desc()).limit(last))
@@ -68,13 +70,14 @@ def quarantined_inputs(session: Session, since: datetime, last: int) -> tuple[in
 def inputs_with_unwritten_letters(session: Session, cutoff: datetime) -> int:
     """Inputs with a letter planned before ``cutoff`` and still not written."""
     return session.scalar(select(func.count(distinct(LetterRow.input_id))).where(
-        LetterRow.state == "planned", LetterRow.created_at < cutoff)) or 0
+        LetterRow.state == LetterState.PLANNED, LetterRow.created_at < cutoff)) or 0
 
 
 def withheld_answers(session: Session, since: datetime, last: int
                      ) -> tuple[int, list[OutgoingMail]]:
     """Automatic answers withheld since ``since``: how many, the ``last`` latest."""
-    withheld = (OutgoingMail.purpose == "antwort") & (OutgoingMail.state == "withheld") & (
+    withheld = (OutgoingMail.purpose == "antwort") & (
+        OutgoingMail.state == OutboxState.WITHHELD) & (
         OutgoingMail.created_at >= since)
     count = session.scalar(select(func.count()).where(withheld)) or 0
     rows = session.scalars(select(OutgoingMail).where(withheld)

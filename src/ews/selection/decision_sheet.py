@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import unicodedata
 import zipfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +52,7 @@ from typing import Any, BinaryIO
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ews.core.errors import EwsError
+from ews.core.errors import DecisionSheetError
 from ews.selection.decisions import (
     ACCEPTED,
     DECISIONS,

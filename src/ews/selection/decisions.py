@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ews.core.errors import EwsError
-from ews.core.models import ApplicationStatus
+from ews.core.errors import SelectionError
+from ews.core.models import ApplicationStatus, Decision
 from ews.register import cases as register
 from ews.register import decisions as decisions_register
 from ews.register.database import Session

@@ -19,13 +19,14 @@ of the new decision; the same kind of letter is never sent twice to one applicat
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from ews.core.deadlines import BERLIN, next_werktag
 from ews.core.forms import assess_fields
-from ews.core.models import LetterKind, LetterState, Recipient, final_letter_states
+from ews.core.models import LetterKind, Recipient, final_letter_states
 from ews.intake.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.letters.context import LetterData, WorkshopDate
 from ews.network import declarations as network
@@ -87,7 +88,7 @@ def letters_due(kind: LetterKind | None, application_id: int,
 
 
 def enclosures_if_due(letter: LetterRow, queued: set[str],
-                      declarations: dict[int | None, LetterRow], final: set[str]
+                      declarations: dict[int | None, LetterRow], final: Collection[str]
                       ) -> list[LetterRow] | None:
     """The letters a notice's mail encloses besides the notice (an acceptance: its
     declaration), or None when no mail is due: a declaration itself, a notice already queued

@@ -12,19 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ews.core.errors import DecisionSheetError, SelectionError
 from ews.register.database import Session
 from ews.selection import decisions as selection
-from ews.selection.decision_sheet import (
-    OVERRIDE,
-    RANK,
-    REASON,
-    DecisionSheetError,
-    SheetRow,
-    comparable,
-)
+from ews.selection.decision_sheet import OVERRIDE, RANK, REASON, SheetRow, comparable
 from ews.selection.decisions import ACCEPTED, REJECTED, WAITING, WITHDRAWN, Change
 
-_APPLY_ORDER = {REJECTED: 0, WITHDRAWN: 1, WAITING: 2, ACCEPTED: 3}
+_APPLY_ORDER: dict[str, int] = {REJECTED: 0, WITHDRAWN: 1, WAITING: 2, ACCEPTED: 3}
 #: how the sheet names the inputs of a refused decision
 _SHEET_FIELDS = {"ausnahme": f"Spalte „{OVERRIDE}“", "rang": f"Spalte „{RANK}“",
                  "grund": f"Spalte „{REASON}“"}
@@ -64,7 +58,7 @@ def import_decisions(session: Session, rows: Sequence[SheetRow], *, round_name: 
             if any(change.moved_up for change in made):  # another row changed too
                 register = {str(r["az"]): r for r in selection.round_overview(session,
                                                                               round_name)}
-        except selection.SelectionError as exc:
+        except SelectionError as exc:
             failures.append((row.row, f"Zeile {row.row} ({row.az}): "
                                       f"{exc.worded(_SHEET_FIELDS)}"))
     if failures:

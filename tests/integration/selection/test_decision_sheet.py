@@ -33,7 +33,6 @@ from ews.selection.decision_sheet import (
     REASON,
     SHEET,
     STATE,
-    DecisionSheetError,
     read_decision_sheet,
 )
 from ews.selection.export_xlsx import export_register, write_register

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ews.core.errors import SelectionError
 from ews.core.models import ApplicationStatus, LetterKind
 from ews.register.schema import DecisionRow, LetterRow
 from ews.selection.decisions import (
@@ -13,7 +14,6 @@ from ews.selection.decisions import (
     WAITING,
     WITHDRAWN,
     Candidate,
-    SelectionError,
     check_decision,
     needs_seat,
 )
