@@ -15,6 +15,7 @@ from ews.intake import mailbox as mail_intake
 from ews.intake import passes as intake
 from ews.intake.failures import is_infrastructure
 from ews.intake.pipeline import InputResult
+from ews.outbox.conversion import convert_pending_letters
 from ews.runtime.settings import Settings
 from flows import redacted, service_settings
 
@@ -68,7 +69,7 @@ def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult
 @task(name="briefe-als-pdf", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 @redacted
 def convert_letters(settings: Settings) -> list[str]:
-    return intake.convert_pending_letters(settings)
+    return convert_pending_letters(settings)
 
 
 @flow(name="posteingang", log_prints=True)

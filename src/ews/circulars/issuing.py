@@ -30,6 +30,7 @@ from ews.circulars.drafts import DRAFT_FILE, CircularError, Draft, fill_plain, f
 from ews.circulars.text import render_circular_document
 from ews.core.deadlines import BERLIN, Deadline
 from ews.letters import render as letters
+from ews.outbox.conversion import convert_stored
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.schema import CircularRow, CircularSend
@@ -241,8 +242,6 @@ def finish_documents(settings: Settings, circular_id: int) -> CircularRow:
             row.list_spec, settings.round.name), row.attachments))
     pdf = with_suffix(docx, ".pdf")
     if settings.letters.pdf and not store.exists(pdf):
-        from ews.intake.passes import convert_stored
-
         _made, failure = convert_stored([docx], settings)
         if failure is not None:
             raise failure

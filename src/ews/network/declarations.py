@@ -37,6 +37,7 @@ from ews.core.models import (
 )
 from ews.documents.declaration_scan import checksum_matches, qr_payload
 from ews.letters.render import LetterData
+from ews.outbox.conversion import convert_stored
 from ews.register import cases as register
 from ews.register.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
 from ews.runtime.settings import Settings
@@ -411,7 +412,6 @@ def issue_declaration_document(settings: Settings, municipality: Municipality, n
     """``ews erklaerung``: issue (or reissue) a municipality's declaration and write it as
     .docx and PDF/A into its case folder. Returns the document's location, its Az. and whether
     it is new. A crash after the issue is repaired by calling again (the open one is reused)."""
-    from ews.intake.passes import convert_stored
     from ews.letters.render import letter_bytes
     from ews.register.database import session_factory
     from ews.runtime.storage import output_store

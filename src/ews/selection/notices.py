@@ -32,6 +32,7 @@ from ews.core.models import LetterKind, Recipient
 from ews.intake.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.letters.render import LetterData, WorkshopDate
 from ews.network import declarations as network
+from ews.outbox.conversion import convert_pending_letters
 from ews.outbox.queue import enqueue, mail_recipients, office_mail, render_body
 from ews.register import cases as register
 from ews.register.database import session_factory
@@ -217,7 +218,6 @@ def _title(kind: LetterKind) -> str:
 def send_notices(settings: Settings, now: datetime, *, actor: str) -> NoticeReport:
     """All stages: every outstanding notice written, converted, queued and sent (idempotent)."""
     from ews.intake.mailbox import send_queued
-    from ews.intake.passes import convert_pending_letters
 
     report = NoticeReport()
     with session_factory(settings.db_url).begin() as session:
