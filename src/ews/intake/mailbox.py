@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +35,8 @@ from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
 from ews.mail.imap import FetchedMail, Mailbox, MailboxError
 from ews.mail.parse import parse_mail
-from ews.outbox.queue import SendReport, queue_answers, send_due
+from ews.outbox.queue import queue_answers
+from ews.outbox.sending import open_mailbox, send_queued
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.heartbeats import mailbox_name
@@ -454,15 +453,6 @@ def _with_unfinished_inputs(session: Session, mail_ids: list[int]) -> set[int]:
         .where(MailInput.mail_id.in_(mail_ids), Input.state != "done").distinct()))
 
 
-@contextmanager
-def open_mailbox(settings: Settings) -> Iterator[Mailbox]:
-    mailbox = Mailbox(settings.imap)
-    try:
-        yield mailbox
-    finally:
-        mailbox.close()
-
-
 def take_mails(settings: Settings, now: datetime) -> list[int]:
     """One look into the mailbox: the inputs of every new mail (none without a mailbox). One
     process at a time per mailbox folder, over every worker."""
@@ -496,18 +486,3 @@ def answer_and_finish(settings: Settings, now: datetime) -> MailReport:
     sending = send_queued(settings, now)
     report.sent, report.retrying, report.failed = sending.sent, sending.retrying, sending.failed
     return report
-
-
-def send_queued(settings: Settings, now: datetime) -> SendReport:
-    """Send every due mail of the outbox, with copies in the Sent folder when there is one."""
-    if not settings.smtp.host or not settings.imap.host:
-        return send_due(settings, now)
-    with open_mailbox(settings) as mailbox:
-        return _send_with_copies(settings, mailbox, now)
-
-
-def _send_with_copies(settings: Settings, mailbox: Mailbox, now: datetime) -> SendReport:
-    sent_folder = settings.imap.sent_folder
-    return send_due(settings, now, copy_to_sent=mailbox.append_sent if sent_folder else None,
-                    in_sent=(lambda mid: mailbox.has_message_id(sent_folder, mid))
-                    if sent_folder else None)

@@ -34,6 +34,7 @@ from ews.letters.render import LetterData, WorkshopDate
 from ews.network import declarations as network
 from ews.outbox.conversion import convert_pending_letters
 from ews.outbox.queue import enqueue, mail_recipients, office_mail, render_body
+from ews.outbox.sending import send_queued
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.schema import ApplicationRow, DecisionRow, LetterRow, OutgoingMail
@@ -217,8 +218,6 @@ def _title(kind: LetterKind) -> str:
 
 def send_notices(settings: Settings, now: datetime, *, actor: str) -> NoticeReport:
     """All stages: every outstanding notice written, converted, queued and sent (idempotent)."""
-    from ews.intake.mailbox import send_queued
-
     report = NoticeReport()
     with session_factory(settings.db_url).begin() as session:
         report.planned = plan_notices(session, settings, now, actor=actor)
