@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ews.core.models import Outcome
-from ews.intake.pipeline import assess_document, letter_data_for, letter_path
+from ews.intake.pipeline import assess_document, letter_data_for
 from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import letter_bytes, render_letter
 from ews.letters.samples import sample_applications
+from ews.outbox.letters import letter_path
 from ews.runtime.folders import safe_name
 from ews.runtime.settings import IntakeSettings, LetterSettings, Settings, settings_environment
 from ews.runtime.storage import output_store

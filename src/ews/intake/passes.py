@@ -19,16 +19,15 @@ from ews.intake import mailbox as mail_intake
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.intake.pipeline import (
     InputResult,
-    PlannedLetter,
     RenderFailure,
     assess_file,
     decide_all,
     finish,
-    planned_letters,
     render_inputs,
 )
 from ews.mail.imap import MailboxError
 from ews.outbox.conversion import LETTER_LOCKS, convert_pending_letters
+from ews.outbox.letters import PlannedLetter, planned_letters
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.heartbeats import inbox_name

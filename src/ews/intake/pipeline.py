@@ -22,30 +22,17 @@ from ews.core.deadlines import BERLIN, Deadline
 from ews.core.errors import DocumentRejected, EwsError
 from ews.core.forms import assess_fields, summary_of
 from ews.core.models import ApplicationStatus, Assessment, LetterKind, Outcome
-from ews.core.names import STORED_NAME_MAX_BYTES, safe_title
+from ews.core.names import STORED_NAME_MAX_BYTES
 from ews.documents.pdf import read_form
 from ews.intake.failures import failure_reason, is_infrastructure
-from ews.letters.render import LetterData, check_templates, letter_bytes
+from ews.letters.render import LetterData, check_templates
 from ews.network import declarations as network
+from ews.outbox.letters import PlannedLetter, letter_path, planned_letters, render_planned
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.schema import ApplicationRow, DeclarationRow, Input, LetterRow
 from ews.runtime import folders, storage
 from ews.runtime.settings import Settings
-
-PlannedLetter = tuple[int, LetterData, str]  # letter id, its data, where its .docx goes
-
-LETTER_TITLES = {
-    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
-    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
-    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
-    LetterKind.ZUSAGE: "Zusage",
-    LetterKind.ABSAGE: "Absage",
-    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
-    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
-    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
-    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
-}
 
 
 class InputResult(BaseModel):
@@ -166,21 +153,6 @@ def decide_all(session: Session, assessments: dict[int, Assessment], settings: S
     for input_id, assessment in assessments.items():
         _decide(session, rows[input_id], assessment, settings, now, basis)
         basis.note_decided(rows[input_id])
-
-
-def planned_letters(letters: list[LetterRow]) -> list[PlannedLetter]:
-    """Those of an input's letters that still have to be rendered."""
-    return [(letter.id, LetterData.model_validate(letter.data), letter.docx_path)
-            for letter in letters if letter.state == "planned"]
-
-
-def render_planned(letters: list[PlannedLetter], settings: Settings) -> None:
-    """Stage 2 (no database): write the .docx files; rendering again overwrites them."""
-    if not letters:
-        return
-    store = storage.output_store(settings)
-    for _letter_id, data, location in letters:
-        store.put(location, letter_bytes(data, settings.office, settings.templates_dir))
 
 
 class RenderFailure(NamedTuple):
@@ -314,13 +286,6 @@ def letter_data_for(outcome: Outcome, assessment: Assessment, *, reference: str,
         kommune_name=name, received_at=received, deadline_day=deadline_of(settings).last_day,
         reasons=list(assessment.reasons), replaces_reference=replaces, source_name=source_name,
         summary=summary_of(assessment.fields))
-
-
-def letter_path(data: LetterData, settings: Settings) -> str:
-    """Where a letter goes: one folder per case in the outbox (or the store's ``ausgang``)."""
-    folder_name = safe_title(f"{data.reference} {data.kommune_name}")
-    return storage.output_store(settings).location(
-        f"{folder_name}/{data.letter_date:%Y-%m-%d} {LETTER_TITLES[data.kind]}.docx")
 
 
 def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome: Outcome,

@@ -38,6 +38,7 @@ from ews.core.models import (
 from ews.documents.declaration_scan import checksum_matches, qr_payload
 from ews.letters.render import LetterData
 from ews.outbox.conversion import convert_stored
+from ews.outbox.letters import letter_path
 from ews.register import cases as register
 from ews.register.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
 from ews.runtime.settings import Settings
@@ -73,8 +74,6 @@ def plan_declaration_for(session: Session, application: ApplicationRow, recipien
                          settings: Settings, now: datetime, *, actor: str) -> DeclarationRow:
     """Issue the declaration of an accepted application under its Az. and plan its document
     as a letter of the case (caller's transaction; once per application)."""
-    from ews.intake.pipeline import letter_path
-
     existing = session.scalars(select(DeclarationRow).where(
         DeclarationRow.application_id == application.id)).first()
     if existing is not None:
@@ -150,8 +149,6 @@ def issue_on_demand(session: Session, municipality: Municipality, settings: Sett
     """A declaration for any NRW municipality (caller's transaction). One not yet returned
     is reused (with updated names), else a new one is issued under a new Az. Returns the row,
     its document's data and whether it is new; the caller renders the document."""
-    from ews.intake.pipeline import letter_path
-
     open_one = session.scalars(select(DeclarationRow).where(
         DeclarationRow.ags == municipality.ags, DeclarationRow.state == "issued")
         .order_by(DeclarationRow.id.desc())).first()
@@ -219,7 +216,7 @@ def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: st
     intake did not recognise) as the signed return of the declaration ``az``, after checking
     it themselves: the intake's filing, logged with ``actor``, and the Beitrittsbestätigung
     written. NetworkError (German) when that cannot be."""
-    from ews.intake.pipeline import letter_path, process_input
+    from ews.intake.pipeline import process_input
     from ews.register.database import session_factory
 
     with session_factory(settings.db_url).begin() as session:

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from ews.core.deadlines import BERLIN, next_werktag
 from ews.core.forms import assess_fields
 from ews.core.models import LetterKind, Recipient
-from ews.intake.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.letters.render import LetterData, WorkshopDate
 from ews.network import declarations as network
 from ews.outbox.conversion import convert_pending_letters
+from ews.outbox.letters import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.outbox.queue import enqueue, mail_recipients, office_mail, render_body
 from ews.outbox.sending import send_queued
 from ews.register import cases as register
