@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ews.core.models import Outcome
-from ews.intake.pipeline import assess_document, letter_data_for
+from ews.intake.pipeline import assess_document, letter_data_for, preload
 from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import letter_bytes, render_letter
 from ews.letters.samples import sample_applications
@@ -86,7 +86,7 @@ def flow_throughput(files: list[tuple[str, bytes]], root: Path,
 
     settings = bench_settings(root / "flow")
     settings.inbox_dir.mkdir(parents=True)
-    workers.warm_up(settings.worker_count, settings.intake.read_memory_mb)
+    workers.warm_up(settings.worker_count, settings.intake.read_memory_mb, preload)
     # warm, as under `ews serve`: Prefect's server and client are up, the workers have read
     # and written before (the same warm-up files as the single process)
     for name, data in warm_up:

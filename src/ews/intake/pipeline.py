@@ -48,6 +48,11 @@ class InputResult(BaseModel):
     stored_path: str | None
 
 
+def preload() -> None:
+    """A worker job that does nothing: unpickling it imports this module, and with it the
+    readers and the letters (``workers.warm_up``)."""
+
+
 def deadline_of(settings: Settings) -> Deadline:
     round_ = settings.round
     return Deadline(round_.deadline, round_.extended_until, round_.deadline_fixed)
