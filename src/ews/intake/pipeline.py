@@ -23,6 +23,7 @@ from ews.core.errors import DocumentRejected, EwsError
 from ews.core.forms import assess_fields, summary_of
 from ews.core.models import ApplicationStatus, Assessment, LetterKind, Outcome
 from ews.core.names import STORED_NAME_MAX_BYTES
+from ews.core.wording import duplicate_of, late_receipt
 from ews.documents.pdf import read_form
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.letters.render import LetterData, check_templates
@@ -229,9 +230,7 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
         assert twin is not None
         row.application_id = twin.application_id
         original = register.application_of(session, twin.application_id)
-        az = f", Aktenzeichen {original.az}" if original else ""
-        row.reasons = [f"Die Datei ist identisch mit dem Eingang „{twin.source_name}“ "
-                       f"(Eingangsnummer {twin.id}{az}); sie wurde nicht erneut registriert."]
+        row.reasons = [duplicate_of(twin.source_name, twin.id, original.az if original else None)]
         return
     if assessment.declaration is not None:  # a signed Gemeinsame Erklärung came back
         confirmation = network.record_return(session, row, assessment.declaration, settings,
@@ -248,8 +247,7 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
                                           received, basis)
         row.application_id = application.id
         if outcome is Outcome.LATE:
-            row.reasons = [f"Eingang nach Ablauf der Bewerbungsfrist "
-                           f"({deadline.last_day:%d.%m.%Y}, 24:00 Uhr)."]
+            row.reasons = [late_receipt(deadline.last_day)]
     _plan_letters(session, row, assessment, outcome, application, replaced, settings, now,
                   received)
 
@@ -421,8 +419,7 @@ def _rejudge(session: Session, row: Input, settings: Settings, now: datetime,
     if outcome.value == row.outcome:
         return
     row.outcome = outcome.value
-    row.reasons = [] if on_time else [f"Eingang nach Ablauf der Bewerbungsfrist "
-                                      f"({deadline_of(settings).last_day:%d.%m.%Y}, 24:00 Uhr)."]
+    row.reasons = [] if on_time else [late_receipt(deadline_of(settings).last_day)]
     if application.status != ApplicationStatus.REPLACED.value:
         application.status = (ApplicationStatus.REGISTERED if on_time
                                else ApplicationStatus.LATE).value

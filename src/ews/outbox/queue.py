@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ews.core.deadlines import BERLIN
 from ews.core.models import LetterKind, Outcome
+from ews.core.wording import final_letter_states
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.register.locks import locks_for
@@ -118,7 +119,7 @@ def _mails_to_answer(session: Session) -> list[tuple[MailRow, list[Input]]]:
 
 
 def _letters_final(letters: list[LetterRow], settings: Settings) -> bool:
-    final = {"done"} if settings.letters.pdf else {"rendered", "done"}
+    final = final_letter_states(settings.letters.pdf)
     return all(letter.state in final for letter in letters)
 
 

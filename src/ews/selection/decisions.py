@@ -18,20 +18,13 @@ from sqlalchemy.orm import Session
 
 from ews.core.errors import EwsError
 from ews.core.models import ApplicationStatus
+from ews.core.wording import REJECTION_REASONS
 from ews.register import cases as register
 from ews.register.schema import ApplicationRow, DecisionRow
 
 ACCEPTED, WAITING, REJECTED, WITHDRAWN = "angenommen", "warteliste", "abgelehnt", \
     "zurueckgezogen"
 DECISIONS = (ACCEPTED, WAITING, REJECTED, WITHDRAWN)
-#: reason categories of a rejection, as the Absage names them
-REJECTION_REASONS = {
-    "plaetze": "Alle Plätze der Runde sind vergeben.",
-    "kriterien": "Die Teilnahmevoraussetzungen sind nicht erfüllt.",
-    "verspaetet": "Die Bewerbung ist nach Ablauf der Frist eingegangen.",
-    "unvollstaendig": "Die Bewerbung ist unvollständig geblieben.",
-    "sonstiges": "Sonstiger Grund (siehe Schreiben).",
-}
 
 
 class SelectionError(EwsError):

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from ews.core.deadlines import BERLIN, next_werktag
 from ews.core.forms import assess_fields
 from ews.core.models import LetterKind, Recipient
+from ews.core.wording import REASON_SENTENCES, final_letter_states
 from ews.letters.render import LetterData, WorkshopDate
 from ews.network import declarations as network
 from ews.outbox.conversion import convert_pending_letters
@@ -45,15 +46,6 @@ from ews.selection.decisions import ACCEPTED, REJECTED, WAITING
 NOTICE = "bescheid"
 NOTICE_KINDS = (LetterKind.ZUSAGE, LetterKind.NACHRUECKERZUSAGE, LetterKind.ABSAGE,
                 LetterKind.WARTELISTENBESCHEID)
-#: how an Absage names the reason category (respectful, complete sentences)
-REASON_SENTENCES = {
-    "plaetze": "Die Zahl der Plätze ist begrenzt, und alle Plätze dieser Runde sind vergeben.",
-    "kriterien": "Die Bewerbung erfüllt die Teilnahmevoraussetzungen dieser Runde nicht.",
-    "verspaetet": "Die Bewerbung ist nach Ablauf der Bewerbungsfrist bei uns eingegangen.",
-    "unvollstaendig": "Die Bewerbungsunterlagen sind bis zum Auswahltermin unvollständig "
-                      "geblieben.",
-    "sonstiges": "Wir konnten bei der Auswahl leider nicht alle Bewerbungen berücksichtigen.",
-}
 SUBJECTS = {
     LetterKind.ZUSAGE: "Zusage",
     LetterKind.NACHRUECKERZUSAGE: "Zusage – ein Platz ist frei geworden",
@@ -163,7 +155,7 @@ def queue_notice_mails(settings: Settings, now: datetime) -> tuple[int, list[tup
     queued and the notices that must go by post (no address)."""
     if not settings.smtp.host:
         return 0, []
-    final = {"done"} if settings.letters.pdf else {"rendered", "done"}
+    final = final_letter_states(settings.letters.pdf)
     queued, by_post = 0, []
     with session_factory(settings.db_url).begin() as session:
         keys = set(session.scalars(select(OutgoingMail.subject_key)
