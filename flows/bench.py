@@ -25,7 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ews.core.models import Outcome
-from ews.intake.pipeline import assess_document, letter_data_for, preload
+from ews.intake.decision import letter_data_for
+from ews.intake.pipeline import preload
+from ews.intake.reading import assess_document
 from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import letter_bytes, render_letter
 from ews.letters.samples import sample_applications
@@ -153,7 +155,7 @@ def conversion_times(files: list[tuple[str, bytes]], root: Path) -> tuple[float,
 
 RSS_PROBE = """
 import re, sys
-from ews.intake.pipeline import assess_document
+from ews.intake.reading import assess_document
 from ews.runtime.settings import Settings
 data = open(sys.argv[1], "rb").read()
 result = assess_document(data, Settings(_env_file=None))

@@ -40,6 +40,7 @@ from ews.letters.render import LetterData
 from ews.outbox.conversion import convert_stored
 from ews.outbox.letters import letter_path
 from ews.register import cases as register
+from ews.register import inputs
 from ews.register.schema import ApplicationRow, DeclarationRow, Input, NetworkMember
 from ews.runtime.settings import Settings
 
@@ -192,18 +193,17 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
     input's outcome."""
     refusal = unproven_reason(mark, settings)
     if refusal is not None:
-        row.outcome, row.reasons = Outcome.INVALID.value, [refusal]
+        inputs.set_outcome(row, Outcome.INVALID, [refusal])
         register.log_event(session, actor="posteingang", action="erklaerung-abgewiesen",
                            subject=mark.az, detail={"eingang": row.id, "ags": mark.ags,
                                                     "erkannt": mark.method, "grund": refusal})
         return None
     declaration = declaration_by_az(session, mark.az)
     if declaration is None or (mark.ags and mark.ags != declaration.ags):
-        row.outcome = Outcome.INVALID.value
-        row.reasons = [
+        inputs.set_outcome(row, Outcome.INVALID, [
             f"Das Dokument ist eine Gemeinsame Erklärung mit dem Aktenzeichen {mark.az}, zu "
             "dem bei uns keine Erklärung dieser Kommune ausgestellt ist. Bitte verwenden Sie "
-            "das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei uns nach."]
+            "das Dokument, das wir Ihnen geschickt haben, oder fragen Sie bei uns nach."])
         return None
     return _file_return(session, row, declaration, mark, settings, now, received,
                         actor="posteingang", recognised=mark.method)
@@ -252,7 +252,8 @@ def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: st
 def _file_return(session: Session, row: Input, declaration: DeclarationRow,
                  mark: DeclarationMark, settings: Settings, now: datetime, received: datetime,
                  *, actor: str, recognised: str) -> LetterData | None:
-    row.outcome, row.declaration_id = Outcome.DECLARATION.value, declaration.id
+    inputs.set_outcome(row, Outcome.DECLARATION)
+    row.declaration_id = declaration.id
     row.application_id = declaration.application_id
     row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
     if declaration.state == "returned":

@@ -29,7 +29,7 @@ from ews.documents.declaration_scan import (
     qr_png,
 )
 from ews.intake import passes as intake
-from ews.intake.pipeline import assess_document
+from ews.intake.reading import assess_document
 from ews.network.declarations import issue_on_demand, roster
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
