@@ -26,10 +26,13 @@ from pathlib import Path
 
 from ews.core.models import Outcome
 from ews.core.names import safe_name
-from ews.intake.pipeline import assess_document, letter_data_for, letter_path
+from ews.intake.decision import letter_data_for
+from ews.intake.pipeline import preload
+from ews.intake.reading import assess_document
 from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import letter_bytes, render_letter
 from ews.letters.samples import sample_applications
+from ews.outbox.letters import letter_path
 from ews.runtime.settings import IntakeSettings, LetterSettings, Settings, settings_environment
 from ews.runtime.storage import output_store
 
@@ -85,7 +88,7 @@ def flow_throughput(files: list[tuple[str, bytes]], root: Path,
 
     settings = bench_settings(root / "flow")
     settings.inbox_dir.mkdir(parents=True)
-    workers.warm_up(settings.worker_count, settings.intake.read_memory_mb)
+    workers.warm_up(settings.worker_count, settings.intake.read_memory_mb, preload)
     # warm, as under `ews serve`: Prefect's server and client are up, the workers have read
     # and written before (the same warm-up files as the single process)
     for name, data in warm_up:
@@ -152,7 +155,7 @@ def conversion_times(files: list[tuple[str, bytes]], root: Path) -> tuple[float,
 
 RSS_PROBE = """
 import re, sys
-from ews.intake.pipeline import assess_document
+from ews.intake.reading import assess_document
 from ews.runtime.settings import Settings
 data = open(sys.argv[1], "rb").read()
 result = assess_document(data, Settings(_env_file=None))

@@ -80,7 +80,7 @@ import json, resource, sys, time
 from pathlib import Path
 limit = int(sys.argv[2]) * 1024 * 1024
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from ews.intake.pipeline import assess_document
+from ews.intake.reading import assess_document
 from ews.runtime.settings import Settings
 data = Path(sys.argv[1]).read_bytes()
 started = time.perf_counter()

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from ews.core.names import safe_name
+from ews.intake.pipeline import preload
 from ews.runtime.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
 from flows.bench import bench_settings, use_settings
 
@@ -105,7 +106,7 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
             folder = mail_bench_settings(root / "ordner", dovecot, smtp, pdf=False,
                                          answers=False)
             folder.imap = ImapSettings()
-            workers.warm_up(folder.worker_count, folder.intake.read_memory_mb)
+            workers.warm_up(folder.worker_count, folder.intake.read_memory_mb, preload)
             use_settings(folder)
             run_posteingang()
             for name, data in files:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 
@@ -15,8 +18,11 @@ from ews.intake import mailbox as mail_intake
 from ews.intake import passes as intake
 from ews.intake.failures import is_infrastructure
 from ews.intake.pipeline import InputResult
+from ews.outbox.conversion import convert_pending_letters
 from ews.runtime.settings import Settings
 from flows import redacted, service_settings
+
+T = TypeVar("T")
 
 
 @task(name="eingänge-übernehmen", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
@@ -50,6 +56,29 @@ def answer_mails(settings: Settings) -> mail_intake.MailReport:
     return report
 
 
+def _step(name: str) -> Task[..., Any]:
+    """A chunk's step as a task of its own (``intake.STEPS``). No retries: a step works on
+    what the steps before it left (locks, queued jobs, counted attempts), so it runs once; an
+    input it did not finish is taken up by the next pass."""
+
+    @task(name=f"eingänge-{name}", cache_policy=NONE)
+    @redacted
+    def step(stage: Callable[[], Any]) -> Any:
+        return stage()
+
+    return step
+
+
+STEP_TASKS = {name: _step(name) for name in intake.STEPS}
+
+
+def run_step(name: str, stage: Callable[..., T], /, *args: Any) -> T:
+    """``intake.StepRunner``: each step of each chunk a task run, shown in the flow run. The
+    step gets its arguments bound (``partial``): Prefect copies the collections it is given as
+    parameters, and a step works on the pass's own (``read_next`` takes from ``waiting``)."""
+    return cast(T, STEP_TASKS[name](functools.partial(stage, *args)))
+
+
 @task(name="eingänge-verarbeiten", cache_policy=NONE)
 @redacted
 def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult]:
@@ -61,14 +90,14 @@ def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult
         if len(done) % 25 == 0 or len(done) == len(input_ids):
             logger.info("%d von %d Eingängen verarbeitet", len(done), len(input_ids))
 
-    return intake.process_inputs(input_ids, settings, progress=report)
+    return intake.process_inputs(input_ids, settings, progress=report, run=run_step)
 
 
 # no tag: a tag makes Prefect acquire a concurrency lease (~2 s) even without a limit
 @task(name="briefe-als-pdf", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 @redacted
 def convert_letters(settings: Settings) -> list[str]:
-    return intake.convert_pending_letters(settings)
+    return convert_pending_letters(settings)
 
 
 @flow(name="posteingang", log_prints=True)

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from ews.intake.pipeline import preload
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.runtime import workers
 from ews.runtime.folders import observe_inbox
@@ -170,7 +171,7 @@ def serve_office(settings: Settings, console: Console) -> None:
                       "Oberfläche bedienen. EWS_PREFECT__AUTH_STRING in config/ews.env "
                       "setzen (scripts/setup.sh erzeugt sie).")
     with console.status("Starte Arbeitsprozesse …"):
-        workers.warm_up(settings.worker_count, settings.intake.read_memory_mb)
+        workers.warm_up(settings.worker_count, settings.intake.read_memory_mb, preload)
     runner = PassRunner(settings, console)
     watchers: list[InboxWatcher | MailboxWatcher] = [InboxWatcher(settings, runner)]
     beats = {watchers[0]: Heartbeat(settings, inbox_name(settings), "ordner")}

@@ -28,6 +28,7 @@ from prefect.deployments import run_deployment
 from pydantic import Field
 
 from ews.intake import passes as intake
+from ews.intake import sharing
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.register.locks import locks_for
 from ews.runtime.folders import observe_inbox
@@ -67,7 +68,7 @@ class PassStarter:
         items, self.items = self.items, 0
         if self._waiting_runs() > 0:
             return 0
-        count = min(self.passes, max(1, -(-items // intake.CHUNK)))
+        count = min(self.passes, max(1, -(-items // sharing.CHUNK)))
         for _ in range(count):
             run_deployment(self.deployment, timeout=0, as_subflow=False)
         self.started += count
@@ -112,7 +113,7 @@ def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
             # a started pass needs a few seconds to come up: ask again only after REASK
             stable = [str(path) for path, obs in current.items() if previous.get(path) == obs
                       and now - asked.get(str(path), -REASK) >= REASK]
-            left = intake.free_work(settings, locks) \
+            left = sharing.free_work(settings, locks) \
                 if now - asked.get("", -REASK) >= leftover_wait else 0
             if left:  # 0 also while a pass runs: no news
                 stalled = stalled + 1 if left >= previous_left > 0 else 0

@@ -29,6 +29,7 @@ from ews.core.deadlines import BERLIN, Deadline
 from ews.core.errors import CircularError
 from ews.core.models import CircularSendState
 from ews.letters import context as letters
+from ews.outbox.conversion import convert_stored
 from ews.register import cases as register
 from ews.register import circulars as circulars_register
 from ews.register.database import IntegrityError, Session, transaction
@@ -226,8 +227,6 @@ def finish_documents(settings: Settings, circular_id: int) -> CircularRow:
             row.list_spec, settings.round.name), row.attachments))
     pdf = with_suffix(docx, ".pdf")
     if settings.letters.pdf and not store.exists(pdf):
-        from ews.intake.passes import convert_stored
-
         _made, failure = convert_stored([docx], settings)
         if failure is not None:
             raise failure

@@ -34,8 +34,8 @@ from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.core.deadlines import BERLIN
 from ews.core.models import CircularState
 from ews.core.templating import sandboxed_environment
-from ews.intake import mailbox as mail_intake
 from ews.outbox.queue import SendReport, enqueue, office_mail
+from ews.outbox.sending import send_queued
 from ews.register import cases as register
 from ews.register import circulars as circulars_register
 from ews.register.database import transaction
@@ -156,7 +156,7 @@ def send_outbox(settings: Settings, now: datetime) -> SendReport:
     """Send what is due in the outbox (nothing without an SMTP server)."""
     if not settings.smtp.host:
         return SendReport()
-    return mail_intake.send_queued(settings, now)
+    return send_queued(settings, now)
 
 
 @dataclass

@@ -1,60 +1,36 @@
-"""One input → one outcome. The only place that turns a rejection into an outcome.
+"""One input → one outcome (I/O: database, files, letter rendering).
 
 ``process_input`` is a resumable state machine over the register: an input is read and
 decided (claimed → decided, one transaction that issues the Az. and plans the letters), its
 letters are rendered, and the original is archived or quarantined (decided → done). A crash at
 any point followed by a rerun continues from the committed state: no second Az., no second
-letter, no file lost. I/O: database, files, letter rendering.
+letter, no file lost. The outcome is decided by ``ews.intake.decision`` (pure, over
+``ews.core.outcomes``) and written by ``ews.register.inputs.set_outcome``, for every path.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ews.core.deadlines import BERLIN, Deadline
-from ews.core.errors import DocumentRejected, EwsError
-from ews.core.forms import assess_fields, summary_of
-from ews.core.models import (
-    ApplicationStatus,
-    Assessment,
-    InputState,
-    LetterKind,
-    LetterState,
-    Outcome,
-)
-from ews.core.names import STORED_NAME_MAX_BYTES, safe_name, safe_title
-from ews.documents.pdf import read_form
-from ews.intake.failures import failure_reason, is_infrastructure
-from ews.letters.context import LetterData
-from ews.letters.render import letter_bytes
-from ews.letters.templates import check_templates
+from ews.core.deadlines import BERLIN
+from ews.core.forms import assess_fields
+from ews.core.models import ApplicationStatus, Assessment, InputState, LetterKind, Outcome
+from ews.core.outcomes import on_time_outcome
+from ews.core.wording import late_receipt
+from ews.intake.decision import Decision, Twin, deadline_of, decision_for, letter_data_for
+from ews.intake.filing import file_input
+from ews.intake.reading import assess_file
 from ews.network import declarations as network
+from ews.outbox.letters import letter_path, planned_letters, render_planned
 from ews.register import cases as register
+from ews.register import inputs
 from ews.register.database import session_factory
-from ews.register.schema import ApplicationRow, DeclarationRow, Input, LetterRow
-from ews.runtime import folders, storage
+from ews.register.schema import ApplicationRow, Input, LetterRow
 from ews.runtime.settings import Settings
-
-PlannedLetter = tuple[int, LetterData, str]  # letter id, its data, where its .docx goes
-
-LETTER_TITLES = {
-    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
-    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
-    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
-    LetterKind.ZUSAGE: "Zusage",
-    LetterKind.ABSAGE: "Absage",
-    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
-    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
-    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
-    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
-}
 
 
 class InputResult(BaseModel):
@@ -70,58 +46,9 @@ class InputResult(BaseModel):
     stored_path: str | None
 
 
-def deadline_of(settings: Settings) -> Deadline:
-    round_ = settings.round
-    return Deadline(round_.deadline, round_.extended_until, round_.deadline_fixed)
-
-
-def too_large_reason(limit_mb: int) -> str:
-    return f"Die Datei ist größer als {limit_mb} MB und wird nicht verarbeitet."
-
-
-def assess_document(data: bytes, settings: Settings) -> Assessment:
-    """Read and validate one document; a rejected document becomes reasons, never an error."""
-    limit = settings.intake.max_file_mb
-    if len(data) > limit * 1024 * 1024:
-        return Assessment(reasons=[too_large_reason(limit)])
-    try:
-        reading = read_form(data, ocr=settings.intake.ocr,
-                            ocr_max_pages=settings.intake.ocr_max_pages)
-    except DocumentRejected as rejected:
-        return Assessment(reasons=rejected.reasons)
-    if reading.declaration is not None:
-        return Assessment(method=reading.method, declaration=reading.declaration)
-    assessment = assess_fields(reading.fields, round_name=settings.round.name)
-    return assessment.model_copy(update={"method": reading.method})
-
-
-def assess_file(path: Path, settings: Settings) -> Assessment:
-    """``assess_document`` for a claimed file: its size is checked before it is read, and an
-    error of the reader that nobody foresaw becomes the input's reason. An error reading the
-    file itself is raised (the input waits, counted)."""
-    limit = settings.intake.max_file_mb
-    if path.lstat().st_size > limit * 1024 * 1024:
-        return Assessment(reasons=[too_large_reason(limit)])
-    data = folders.read_claim(path)  # a symbolic link put in its place is refused
-    try:
-        return assess_document(data, settings)
-    except MemoryError:
-        raise  # the worker's memory limit: ``workers.outcome`` names it
-    except Exception as exc:  # noqa: BLE001 - one input's reader failed: its outcome
-        if is_infrastructure(exc):
-            raise
-        return Assessment(reasons=[failure_reason(exc)])
-
-
-def outcome_for(assessment: Assessment, *, has_twin: bool, on_time: bool) -> Outcome:
-    """The journal outcome of an input (pure)."""
-    if has_twin:
-        return Outcome.DUPLICATE
-    if assessment.declaration is not None:
-        return Outcome.DECLARATION  # may still turn invalid: an Az. we never issued
-    if not assessment.is_valid:
-        return Outcome.INVALID
-    return Outcome.REGISTERED if on_time else Outcome.LATE
+def preload() -> None:
+    """A worker job that does nothing: unpickling it imports this module, and with it the
+    readers and the letters (``workers.warm_up``)."""
 
 
 def process_input(input_id: int, settings: Settings, now: datetime,
@@ -136,7 +63,7 @@ def process_input(input_id: int, settings: Settings, now: datetime,
     sessions = session_factory(settings.db_url)
     if claim_path is None and assessment is None:
         with sessions.begin() as session:
-            row = _load(session, input_id)
+            row = inputs.input_row(session, input_id)
             claim_path = row.claim_path if row.state == InputState.CLAIMED else None
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
         assessment = assess_file(Path(claim_path), settings)
@@ -164,11 +91,7 @@ def decide_all(session: Session, assessments: dict[int, Assessment], settings: S
     if not assessments:
         return
     register.lock_decisions(session)
-    rows = {row.id: row for row in session.scalars(
-        select(Input).where(Input.id.in_(list(assessments))))}
-    missing = set(assessments) - set(rows)
-    if missing:
-        raise LookupError(f"input {min(missing)} is not in the register")
+    rows = inputs.input_rows(session, assessments)
     basis = register.decision_basis(
         session, {row.sha256 for row in rows.values()}, settings.round.name,
         {a.municipality.ags for a in assessments.values() if a.municipality is not None})
@@ -177,93 +100,38 @@ def decide_all(session: Session, assessments: dict[int, Assessment], settings: S
         basis.note_decided(rows[input_id])
 
 
-def planned_letters(letters: list[LetterRow]) -> list[PlannedLetter]:
-    """Those of an input's letters that still have to be rendered."""
-    return [(letter.id, LetterData.model_validate(letter.data), letter.docx_path)
-            for letter in letters if letter.state == LetterState.PLANNED]
-
-
-def render_planned(letters: list[PlannedLetter], settings: Settings) -> None:
-    """Stage 2 (no database): write the .docx files; rendering again overwrites them."""
-    if not letters:
-        return
-    store = storage.output_store(settings)
-    for _letter_id, data, location in letters:
-        store.put(location, letter_bytes(data, settings.office, settings.templates_dir))
-
-
-class RenderFailure(NamedTuple):
-    """Why an input's letters were not written; ``counted`` when the input itself is the
-    cause (its values, its file names), not the service's templates."""
-
-    reason: str
-    counted: bool
-
-
-def render_inputs(letters: dict[int, list[PlannedLetter]], settings: Settings
-                  ) -> dict[int, RenderFailure]:
-    """Stage 2 for several inputs at once (one worker job): write their .docx files. Returns
-    why, by input, for those whose letters could not be written; the others' are. A failure
-    of the service itself (disk full …) is raised."""
-    failures: dict[int, RenderFailure] = {}
-    templates_sound: bool | None = None  # checked once, on the first template error
-    for input_id, planned in letters.items():
-        try:
-            render_planned(planned, settings)
-        except EwsError as exc:  # e.g. a broken template: only its letters wait
-            if templates_sound is None:
-                templates_sound = not check_templates(settings.templates_dir, settings.office)
-            # templates that render their sample data: this input's values are the cause
-            failures[input_id] = RenderFailure(str(exc) or type(exc).__name__, templates_sound)
-        except Exception as exc:  # noqa: BLE001 - one input's letters, ended by its count
-            if is_infrastructure(exc) or isinstance(exc, MemoryError):
-                raise
-            failures[input_id] = RenderFailure(failure_reason(exc), True)
-    return failures
-
-
 def finish(session: Session, input_id: int, rendered: list[int], letters: list[LetterRow],
            settings: Settings, now: datetime) -> InputResult:
     """Stage 3 (in the caller's transaction): record the rendered letters and archive or
     quarantine the original (decided → done). ``letters`` are all letters of the input."""
-    row = _load(session, input_id)
-    for letter in letters:
-        if letter.id in rendered:
-            letter.state = "rendered"
+    row = inputs.input_row(session, input_id)
+    inputs.mark_rendered(letters, rendered)
     if row.state != InputState.DONE:
-        _file_input(row, settings, now)
+        file_input(row, settings, now)
     return _result(session, row, letters)
 
 
-def _load(session: Session, input_id: int) -> Input:
-    row = session.get(Input, input_id)
-    if row is None:
-        raise LookupError(f"input {input_id} is not in the register")
-    return row
+def _twin(session: Session, row: Input, basis: register.DecisionBasis) -> Twin | None:
+    twin = basis.twin(row)
+    if twin is None:
+        return None
+    original = register.application_of(session, twin.application_id)
+    return Twin(twin.id, twin.source_name, twin.application_id,
+                original.az if original else None)
 
 
 def _decide(session: Session, row: Input, assessment: Assessment, settings: Settings,
             now: datetime, basis: register.DecisionBasis) -> None:
     if row.state != InputState.CLAIMED:  # another run decided meanwhile
         return
-    deadline = deadline_of(settings)
     received = row.stamped_at or row.received_at
-    twin = basis.twin(row)
-    outcome = outcome_for(assessment, has_twin=twin is not None,
-                          on_time=deadline.is_on_time(received))
-    row.outcome, row.reasons = outcome.value, list(assessment.reasons)
-    row.read_method = assessment.method.value if assessment.method else None
-    name = assessment.fields.get("kommune_name")
-    row.kommune_name = name if isinstance(name, str) else None
-    row.ags = assessment.municipality.ags if assessment.municipality else None
-    row.state = "decided"
-    if outcome is Outcome.DUPLICATE:
-        assert twin is not None
-        row.application_id = twin.application_id
-        original = register.application_of(session, twin.application_id)
-        az = f", Aktenzeichen {original.az}" if original else ""
-        row.reasons = [f"Die Datei ist identisch mit dem Eingang „{twin.source_name}“ "
-                       f"(Eingangsnummer {twin.id}{az}); sie wurde nicht erneut registriert."]
+    decision = decision_for(assessment, received=received, deadline=deadline_of(settings),
+                            twin=_twin(session, row, basis))
+    inputs.set_outcome(row, decision.outcome, decision.reasons)
+    inputs.mark_decided(row, read_method=decision.read_method,
+                        kommune_name=decision.kommune_name, ags=decision.ags,
+                        application_id=decision.application_id)
+    if decision.outcome is Outcome.DUPLICATE:
         return
     if assessment.declaration is not None:  # a signed Gemeinsame Erklärung came back
         confirmation = network.record_return(session, row, assessment.declaration, settings,
@@ -275,61 +143,29 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
                                  data=confirmation.model_dump(mode="json"))
         return
     application = replaced = None
-    if outcome in (Outcome.REGISTERED, Outcome.LATE):
-        application, replaced = _register(session, row, assessment, outcome, settings,
+    if decision.registers:
+        application, replaced = _register(session, row, assessment, decision, settings,
                                           received, basis)
-        row.application_id = application.id
-        if outcome is Outcome.LATE:
-            row.reasons = [f"Eingang nach Ablauf der Bewerbungsfrist "
-                           f"({deadline.last_day:%d.%m.%Y}, 24:00 Uhr)."]
-    _plan_letters(session, row, assessment, outcome, application, replaced, settings, now,
-                  received)
+        inputs.set_application(row, application.id)
+    _plan_letters(session, row, assessment, decision.outcome, application, replaced,
+                  settings, now, received)
 
 
-def _register(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
+def _register(session: Session, row: Input, assessment: Assessment, decision: Decision,
               settings: Settings, received: datetime, basis: register.DecisionBasis
               ) -> tuple[ApplicationRow, ApplicationRow | None]:
     assert assessment.application is not None
     app = assessment.application
     year = received.astimezone(BERLIN).year
     az, serial = register.issue_az(session, year, settings.az)
-    status = ApplicationStatus.REGISTERED if outcome is Outcome.REGISTERED else \
+    status = ApplicationStatus.REGISTERED if decision.outcome is Outcome.REGISTERED else \
         ApplicationStatus.LATE
-    new = ApplicationRow(
-        az=az, az_year=year, az_serial=serial, round_name=settings.round.name,
-        ags=app.municipality.ags, kommune_name=app.kommune_name, status=status.value,
-        received_at=received, deadline_last_day=deadline_of(settings).last_day.isoformat(),
-        fields=dict(assessment.fields), input_id=row.id)
-    return register.add_application(session, new, basis)
-
-
-LETTER_FOR = {Outcome.REGISTERED: LetterKind.EINGANGSBESTAETIGUNG,
-              Outcome.LATE: LetterKind.VERSPAETUNGSSCHREIBEN,
-              Outcome.INVALID: LetterKind.MAENGELSCHREIBEN}
-
-
-def letter_data_for(outcome: Outcome, assessment: Assessment, *, reference: str,
-                    source_name: str, received: datetime, settings: Settings, now: datetime,
-                    replaces: str | None = None) -> LetterData | None:
-    """The letter an outcome calls for (pure); None when there is none or nobody to write to."""
-    kind = LETTER_FOR.get(outcome)
-    if kind is None or assessment.recipient is None:
-        return None
-    name = (assessment.municipality.letter_name if assessment.municipality
-            else assessment.recipient.lines[0])
-    return LetterData(
-        kind=kind, recipient=assessment.recipient, reference=reference,
-        letter_date=now.astimezone(BERLIN).date(), round_name=settings.round.name,
-        kommune_name=name, received_at=received, deadline_day=deadline_of(settings).last_day,
-        reasons=list(assessment.reasons), replaces_reference=replaces, source_name=source_name,
-        summary=summary_of(assessment.fields))
-
-
-def letter_path(data: LetterData, settings: Settings) -> str:
-    """Where a letter goes: one folder per case in the outbox (or the store's ``ausgang``)."""
-    folder_name = safe_title(f"{data.reference} {data.kommune_name}")
-    return storage.output_store(settings).location(
-        f"{folder_name}/{data.letter_date:%Y-%m-%d} {LETTER_TITLES[data.kind]}.docx")
+    return inputs.add_application(
+        session, row, basis, az=az, az_year=year, az_serial=serial,
+        round_name=settings.round.name, ags=app.municipality.ags,
+        kommune_name=app.kommune_name, status=status.value, received_at=received,
+        deadline_last_day=deadline_of(settings).last_day.isoformat(),
+        fields=dict(assessment.fields))
 
 
 def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
@@ -348,83 +184,12 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
                          data=data.model_dump(mode="json"))
 
 
-NOT_FILED = "Die Datei konnte weder archiviert noch in die Quarantäne gelegt werden " \
-            "({reason}); sie liegt weiter unter {path}."
-NOT_FINISHED = "Die Datei liegt unter {path}, aber ihre Ablage konnte nicht abgeschlossen " \
-               "werden ({reason})."
-MISSING_CLAIM = "Die Datei lag nicht mehr im Arbeitsordner ({path}); sie konnte weder " \
-                "archiviert noch in die Quarantäne gelegt werden."
-
-
-def _file_input(row: Input, settings: Settings, now: datetime) -> None:
-    claim = Path(row.claim_path)
-    original = folders.original_name(claim)
-    prefix = f"{row.id:06d}__"
-    key = prefix + safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
-    stored: str | None = None
-    try:
-        stored = _store_original(row, claim, key, settings)
-    except OSError as exc:
-        if is_infrastructure(exc):
-            raise
-        failure: OSError | None = exc
-        if os.path.lexists(claim):  # e.g. a name the file system refuses: a plain name
-            suffix = Path(original).suffix
-            plain = f"{prefix}Eingang{suffix if suffix.isascii() and len(suffix) <= 10 else ''}"
-            try:
-                stored, failure = _store_original(row, claim, plain, settings), None
-            except OSError as again:
-                if is_infrastructure(again):
-                    raise
-                failure = again
-        if failure is not None:
-            if row.attempts < settings.intake.max_attempts:
-                raise failure from None
-            # the last attempt: the input ends, and the journal says where its file is
-            stored = _unfinished_filing(row, claim, key, failure, settings)
-    row.stored_path, row.state, row.finished_at = stored, "done", now
-
-
-def _unfinished_filing(row: Input, claim: Path, key: str, failure: OSError,
-                       settings: Settings) -> str | None:
-    """Where the file of an input whose filing failed for the last time lies: in the work
-    folder, or placed under its key by an attempt that failed after (its reason); the
-    journal says which."""
-    reason = failure_reason(failure)
-    if os.path.lexists(claim):
-        row.reasons = [*row.reasons, NOT_FILED.format(reason=reason, path=claim)]
-        return None
-    store, folder = _original_store(row, settings)
-    placed = store.location(folder + key)
-    if store.exists(placed):
-        row.reasons = [*row.reasons, NOT_FINISHED.format(path=placed, reason=reason)]
-        return placed
-    row.reasons = [*row.reasons, MISSING_CLAIM.format(path=claim)]
-    return None
-
-
-def _store_original(row: Input, claim: Path, name: str, settings: Settings) -> str:
-    store, folder = _original_store(row, settings)
-    if row.outcome == Outcome.INVALID.value:
-        return store.quarantine(claim, folder + name, row.reasons, sha256=row.sha256)
-    return store.file_original(claim, folder + name, sha256=row.sha256)
-
-
-def _original_store(row: Input, settings: Settings) -> tuple[storage.Store, str]:
-    """Where an input's original goes: the quarantine, or the archive's month folder."""
-    if row.outcome == Outcome.INVALID.value:
-        return storage.quarantine_store(settings), ""
-    month = row.received_at.astimezone(BERLIN).strftime("%Y-%m")
-    return storage.archive_store(settings), f"{month}/"
-
-
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:
     application = register.application_of(session, row.application_id)
     letters = [letter.pdf_path or letter.docx_path for letter in letter_rows]
     az = application.az if application and row.outcome != Outcome.DUPLICATE.value else None
     if row.declaration_id is not None:
-        declaration = session.get(DeclarationRow, row.declaration_id)
-        az = declaration.az if declaration else az
+        az = inputs.declaration_az(session, row.declaration_id) or az
     return InputResult(
         input_id=row.id, source_name=row.source_name, outcome=Outcome(row.outcome or "invalid"),
         az=az,
@@ -439,9 +204,9 @@ def restamp(input_id: int, stamped: datetime, settings: Settings, now: datetime,
     sessions = session_factory(settings.db_url)
     with sessions.begin() as session:
         register.lock_decisions(session)
-        row = _load(session, input_id)
+        row = inputs.input_row(session, input_id)
         previous = row.stamped_at or row.received_at
-        row.stamped_at = stamped
+        inputs.restamp(row, stamped)
         register.log_event(session, actor=actor, action="eingangsstempel",
                            subject=f"Eingang {row.id}",
                            detail={"vorher": previous.isoformat(), "neu": stamped.isoformat()})
@@ -454,17 +219,14 @@ def _rejudge(session: Session, row: Input, settings: Settings, now: datetime,
     application = register.application_of(session, row.application_id)
     if application is None or application.input_id != row.id:
         return  # invalid or duplicate: the stamp is recorded, nothing to re-judge
-    on_time = deadline_of(settings).is_on_time(stamped)
-    outcome = Outcome.REGISTERED if on_time else Outcome.LATE
-    application.received_at = stamped
+    deadline = deadline_of(settings)
+    on_time = deadline.is_on_time(stamped)
+    outcome = on_time_outcome(on_time)
+    inputs.restamp_application(application, stamped)
     if outcome.value == row.outcome:
         return
-    row.outcome = outcome.value
-    row.reasons = [] if on_time else [f"Eingang nach Ablauf der Bewerbungsfrist "
-                                      f"({deadline_of(settings).last_day:%d.%m.%Y}, 24:00 Uhr)."]
-    if application.status != ApplicationStatus.REPLACED.value:
-        application.status = (ApplicationStatus.REGISTERED if on_time
-                               else ApplicationStatus.LATE).value
+    inputs.set_outcome(row, outcome, [] if on_time else [late_receipt(deadline.last_day)])
+    inputs.rejudge_application(application, on_time=on_time)
     assessment = assess_fields(dict(application.fields), round_name=application.round_name)
     existing = {letter.kind for letter in register.letters_of(session, row.id)}
     kind = LetterKind.EINGANGSBESTAETIGUNG if on_time else LetterKind.VERSPAETUNGSSCHREIBEN

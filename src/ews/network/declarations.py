@@ -39,8 +39,11 @@ from ews.letters.render import letter_bytes
 from ews.network import rules
 from ews.network.roster import join
 from ews.network.rules import MIN_KEY_CHARS, Issued, Verdict
+from ews.outbox.conversion import convert_stored
+from ews.outbox.letters import letter_path
 from ews.register import cases as register
 from ews.register import declarations as declarations_register
+from ews.register import inputs
 from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, DeclarationRow, Input
 from ews.runtime.settings import Settings
@@ -51,8 +54,6 @@ def plan_declaration_for(session: Session, application: ApplicationRow, recipien
                          settings: Settings, now: datetime, *, actor: str) -> DeclarationRow:
     """Issue the declaration of an accepted application under its Az. and plan its document
     as a letter of the case (caller's transaction; once per application)."""
-    from ews.intake.pipeline import letter_path
-
     existing = declarations_register.declaration_of_application(session, application.id)
     if existing is not None:
         return existing
@@ -113,8 +114,6 @@ def issue_on_demand(session: Session, municipality: Municipality, settings: Sett
     """A declaration for any NRW municipality (caller's transaction). One not yet returned
     is reused (with updated names), else a new one is issued under a new Az. Returns the row,
     its document's data and whether it is new; the caller renders the document."""
-    from ews.intake.pipeline import letter_path
-
     open_one = declarations_register.open_declaration(session, municipality.ags)
     is_new = open_one is None
     if open_one is None:
@@ -159,13 +158,13 @@ def record_return(session: Session, row: Input, mark: DeclarationMark, settings:
         Issued(ags=declaration.ags, returned=declaration.state == DeclarationState.RETURNED)
     verdict = rules.return_verdict(mark, refusal, issued)
     if verdict.verdict is Verdict.REFUSED:
-        row.outcome, row.reasons = Outcome.INVALID.value, [str(verdict.reason)]
+        inputs.set_outcome(row, Outcome.INVALID, [str(verdict.reason)])
         register.log_event(session, actor="posteingang", action="erklaerung-abgewiesen",
                            subject=mark.az, detail={"eingang": row.id, "ags": mark.ags,
                                                     "erkannt": mark.method, "grund": refusal})
         return None
     if verdict.verdict is Verdict.UNKNOWN or declaration is None:
-        row.outcome, row.reasons = Outcome.INVALID.value, [str(verdict.reason)]
+        inputs.set_outcome(row, Outcome.INVALID, [str(verdict.reason)])
         return None
     return file_return(session, row, declaration, mark, settings, now, received,
                        actor="posteingang", recognised=mark.method)
@@ -176,7 +175,8 @@ def file_return(session: Session, row: Input, declaration: DeclarationRow,
                 *, actor: str, recognised: str) -> LetterData | None:
     """File input ``row`` as the signed return of ``declaration`` (caller's transaction) and
     return the Beitrittsbestätigung to write, None when it was returned before."""
-    row.outcome, row.declaration_id = Outcome.DECLARATION.value, declaration.id
+    inputs.set_outcome(row, Outcome.DECLARATION)
+    row.declaration_id = declaration.id
     row.application_id = declaration.application_id
     row.kommune_name, row.ags = declaration.kommune_name, declaration.ags
     if declaration.state == DeclarationState.RETURNED:
@@ -232,7 +232,6 @@ def issue_declaration_document(settings: Settings, municipality: Municipality, n
     """``ews erklaerung``: issue (or reissue) a municipality's declaration and write it as
     .docx and PDF/A into its case folder. Returns the document's location, its Az. and whether
     it is new. A crash after the issue is repaired by calling again (the open one is reused)."""
-    from ews.intake.passes import convert_stored
 
     with transaction(settings.db_url) as session:
         row, data, is_new = issue_on_demand(session, municipality, settings, now, actor=actor,

@@ -89,15 +89,12 @@ def pool(workers: int, memory_mb: int) -> pebble.ProcessPool:
     return created
 
 
-def warm_up(workers: int, memory_mb: int) -> None:
-    """Start the worker processes and import the heavy modules in each of them."""
-    futures = [pool(workers, memory_mb).schedule(_import_heavy) for _ in range(workers * 2)]
+def warm_up(workers: int, memory_mb: int, preload: Callable[[], object]) -> None:
+    """Start the worker processes and run ``preload`` in each of them: a module-level function
+    of the module whose imports are heavy (unpickling it in the worker imports them)."""
+    futures = [pool(workers, memory_mb).schedule(preload) for _ in range(workers * 2)]
     for future in futures:
         future.result()
-
-
-def _import_heavy() -> None:
-    import ews.intake.pipeline  # noqa: F401
 
 
 def submit(function: Callable[..., T], args: tuple[Any, ...], *, workers: int, memory_mb: int,

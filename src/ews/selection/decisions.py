@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ews.core.errors import SelectionError
 from ews.core.models import ApplicationStatus, Decision
+from ews.core.wording import REJECTION_REASONS
 from ews.register import cases as register
 from ews.register import decisions as decisions_register
 from ews.register.database import Session
@@ -24,14 +25,6 @@ from ews.register.schema import ApplicationRow, DecisionRow
 ACCEPTED, WAITING, REJECTED, WITHDRAWN = (Decision.ACCEPTED, Decision.WAITING,
                                           Decision.REJECTED, Decision.WITHDRAWN)
 DECISIONS = (ACCEPTED, WAITING, REJECTED, WITHDRAWN)
-#: reason categories of a rejection, as the Absage names them
-REJECTION_REASONS = {
-    "plaetze": "Alle Plätze der Runde sind vergeben.",
-    "kriterien": "Die Teilnahmevoraussetzungen sind nicht erfüllt.",
-    "verspaetet": "Die Bewerbung ist nach Ablauf der Frist eingegangen.",
-    "unvollstaendig": "Die Bewerbung ist unvollständig geblieben.",
-    "sonstiges": "Sonstiger Grund (siehe Schreiben).",
-}
 
 
 #: how the command line names the inputs of a refused decision

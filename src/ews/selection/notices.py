@@ -27,10 +27,13 @@ from email.message import EmailMessage
 from ews.core.deadlines import BERLIN, next_werktag
 from ews.core.forms import assess_fields
 from ews.core.models import LetterKind, Recipient, final_letter_states
-from ews.intake.pipeline import LETTER_TITLES, letter_path, planned_letters, render_planned
+from ews.core.wording import REASON_SENTENCES
 from ews.letters.context import LetterData, WorkshopDate
 from ews.network import declarations as network
+from ews.outbox.conversion import convert_pending_letters
+from ews.outbox.letters import LETTER_TITLES, letter_path, planned_letters, render_planned
 from ews.outbox.queue import enqueue, mail_recipients, office_mail, render_body
+from ews.outbox.sending import send_queued
 from ews.register import cases as register
 from ews.register import decisions as decisions_register
 from ews.register import letters as letters_register
@@ -43,15 +46,6 @@ from ews.selection.decisions import ACCEPTED, REJECTED, WAITING
 NOTICE = "bescheid"
 NOTICE_KINDS = (LetterKind.ZUSAGE, LetterKind.NACHRUECKERZUSAGE, LetterKind.ABSAGE,
                 LetterKind.WARTELISTENBESCHEID)
-#: how an Absage names the reason category (respectful, complete sentences)
-REASON_SENTENCES = {
-    "plaetze": "Die Zahl der Plätze ist begrenzt, und alle Plätze dieser Runde sind vergeben.",
-    "kriterien": "Die Bewerbung erfüllt die Teilnahmevoraussetzungen dieser Runde nicht.",
-    "verspaetet": "Die Bewerbung ist nach Ablauf der Bewerbungsfrist bei uns eingegangen.",
-    "unvollstaendig": "Die Bewerbungsunterlagen sind bis zum Auswahltermin unvollständig "
-                      "geblieben.",
-    "sonstiges": "Wir konnten bei der Auswahl leider nicht alle Bewerbungen berücksichtigen.",
-}
 SUBJECTS = {
     LetterKind.ZUSAGE: "Zusage",
     LetterKind.NACHRUECKERZUSAGE: "Zusage – ein Platz ist frei geworden",
@@ -232,9 +226,6 @@ def _title(kind: LetterKind) -> str:
 
 def send_notices(settings: Settings, now: datetime, *, actor: str) -> NoticeReport:
     """All stages: every outstanding notice written, converted, queued and sent (idempotent)."""
-    from ews.intake.mailbox import send_queued
-    from ews.intake.passes import convert_pending_letters
-
     report = NoticeReport()
     with transaction(settings.db_url) as session:
         report.planned = plan_notices(session, settings, now, actor=actor)

@@ -161,7 +161,7 @@ def test_crash_after_10_of_30_mails_resumes_without_sending_twice(
     issue_circular(office, read_draft(write_draft(office), office.round.name), actor="test",
                    now=NOW)
     from ews.circulars.mailing import queue_circular
-    from ews.intake.mailbox import open_mailbox
+    from ews.outbox.sending import open_mailbox
 
     assert queue_circular(office, 1, NOW) == 30
     with pytest.raises(KeyboardInterrupt), open_mailbox(office) as mailbox:

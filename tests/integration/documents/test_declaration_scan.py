@@ -24,7 +24,7 @@ from ews.core.models import DeclarationMark
 from ews.core.municipalities import by_key
 from ews.documents.declaration_scan import detect_declaration, qr_marks
 from ews.intake import passes as intake
-from ews.intake.pipeline import assess_document
+from ews.intake.reading import assess_document
 from ews.network.declarations import issue_on_demand
 from ews.network.roster import roster
 from ews.register.database import session_factory

@@ -15,6 +15,7 @@ import pytest
 from ews.core.errors import LettersNotWritten
 from ews.intake import passes as intake
 from ews.intake import pipeline
+from ews.outbox import letters as outbox_letters
 from ews.register.reports import application_records, journal_records
 from ews.runtime import folders
 from ews.runtime.folders import WORK_FOLDER
@@ -160,7 +161,7 @@ def test_crash_while_writing_letters_then_rerun_gives_one_az_and_one_letter(
     def crash(*_args: object, **_kwargs: object) -> None:
         raise Crash
 
-    monkeypatch.setattr(pipeline, "letter_bytes", crash)
+    monkeypatch.setattr(outbox_letters, "letter_bytes", crash)
     with pytest.raises(Crash):
         pipeline.process_input(input_id, settings, datetime.now(UTC))
     monkeypatch.undo()

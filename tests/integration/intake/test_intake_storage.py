@@ -26,6 +26,7 @@ from ews.intake import passes as intake
 from ews.intake.pipeline import InputResult
 from ews.letters.context import sample_letter_data
 from ews.letters.render import letter_bytes
+from ews.outbox import conversion
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
 from ews.register.schema import LetterRow, MailRow, OutgoingMail
@@ -212,7 +213,7 @@ def test_letters_made_on_one_machine_are_converted_and_mailed_by_another(
     assert letter.state == "rendered"
 
     intake.prepare(second)  # machine 2 converts it and answers the mail
-    [made] = intake.convert_pending_letters(second)
+    [made] = conversion.convert_pending_letters(second)
     mail_intake.answer_and_finish(second, datetime.now(UTC))
 
     [letter] = letter_rows(first)
@@ -280,7 +281,7 @@ def test_a_stored_letter_that_cannot_be_read_is_named_and_the_others_converted(
                         letter_bytes(data, settings.office, settings.templates_dir))
     missing = store.location("Fall 2/Eingangsbestätigung.docx")
 
-    made, failure = intake.convert_stored([present, missing], settings)
+    made, failure = conversion.convert_stored([present, missing], settings)
 
     assert made == {present: "dir://ausgang/Fall 1/Eingangsbestätigung.pdf"}
     assert store.read_bytes(made[present]).startswith(b"%PDF")

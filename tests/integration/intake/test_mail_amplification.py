@@ -18,6 +18,7 @@ from ews.intake import mailbox as mail_intake
 from ews.intake import passes as intake
 from ews.mail.parse import parse_mail
 from ews.operations.health import register_health
+from ews.outbox import conversion
 from ews.outbox.queue import outgoing_records
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
@@ -78,7 +79,7 @@ def run(settings: Settings, now: datetime) -> None:
     intake.prepare(settings)
     mail_intake.take_mails(settings, now)
     intake.process_inputs(intake.open_input_ids(settings), settings, now=lambda: now)
-    intake.convert_pending_letters(settings)
+    conversion.convert_pending_letters(settings)
     mail_intake.answer_and_finish(settings, now)
 
 

@@ -18,9 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ews.core.errors import MailboxError
-from ews.intake import mailbox as mail_intake
+from ews.intake import mail_preparation, reading, stages
 from ews.intake import passes as intake
-from ews.intake import pipeline
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.mail.imap import FetchedMail, Mailbox
 from ews.register.database import session_factory
@@ -165,9 +164,9 @@ def test_a_reader_error_nobody_listed_becomes_the_inputs_german_reason(
     def failing_reader(data: bytes, settings: Settings) -> None:
         raise Unforeseen("kaputt")
 
-    monkeypatch.setattr(pipeline, "assess_document", failing_reader)
+    monkeypatch.setattr(reading, "assess_document", failing_reader)
 
-    assessment = intake._assess_file(str(path), settings)
+    assessment = stages._assess_file(str(path), settings)
 
     assert not assessment.is_valid
     assert assessment.reasons == ["Die Datei konnte wegen eines unerwarteten Fehlers nicht "
@@ -182,11 +181,11 @@ def test_a_mail_preparation_error_nobody_listed_becomes_a_counted_failure(
     def failing_preparation(*_args: object) -> None:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(mail_intake, "prepare_mail", failing_preparation)
+    monkeypatch.setattr(mail_preparation, "prepare_mail", failing_preparation)
 
-    result = mail_intake._prepared(settings, 1, FetchedMail(1, RECEIVED, b"x"))
+    result = mail_preparation._prepared(settings, 1, FetchedMail(1, RECEIVED, b"x"))
 
-    assert isinstance(result, mail_intake._PrepareFailed)
+    assert isinstance(result, mail_preparation._PrepareFailed)
     assert result.reason == ("Die E-Mail konnte wegen eines unerwarteten Fehlers nicht "
                              "verarbeitet werden (ZeroDivisionError: division by zero).")
 
@@ -197,9 +196,9 @@ def test_a_file_over_the_size_limit_is_refused_without_being_read(
     huge = settings.inbox_dir / "riesig.pdf"
     with huge.open("wb") as handle:  # sparse: 8 GB that no test machine could read at once
         handle.truncate(8 * 1024**3)
-    monkeypatch.setattr(pipeline, "assess_document", lambda *_: pytest.fail("read it"))
+    monkeypatch.setattr(reading, "assess_document", lambda *_: pytest.fail("read it"))
 
-    assessment = intake._assess_file(str(huge), settings)
+    assessment = stages._assess_file(str(huge), settings)
 
     assert assessment.reasons == ["Die Datei ist größer als 1 MB und wird nicht verarbeitet."]
 

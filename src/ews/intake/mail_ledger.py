@@ -1,0 +1,150 @@
+"""Fetched mails recorded in the mail ledger, and their inputs opened (I/O: database, in the
+caller's transaction, through ``ews.register``). A mail's kind decides its inputs: its PDFs,
+or the mail itself as one invalid input (no PDF, too many, unreadable); automatic mails,
+bounces and mails seen before open none."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ews.core.deadlines import BERLIN
+from ews.core.models import MailKind
+from ews.core.outcomes import rejection
+from ews.intake.bounce_links import record_bounce
+from ews.intake.failures import failure_reason, is_infrastructure
+from ews.intake.mail_preparation import Claim, PreparedMail, UnreadableMail, given_up
+from ews.intake.pipeline import decide
+from ews.mail.imap import FetchedMail
+from ews.register import cases as register
+from ews.register import mails
+from ews.register.database import session_factory
+from ews.register.schema import Input, MailRow
+from ews.runtime import storage
+from ews.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STAFF_NOTE = "zur Prüfung durch das Programmbüro"
+NO_PDF = "Die E-Mail enthält keine Bewerbung als PDF-Datei (auch nicht in einem ZIP-Archiv " \
+         "oder einer weitergeleiteten Nachricht)."
+
+
+def record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: datetime
+                  ) -> list[int]:
+    """Record one mail in its own transaction. A mail whose values the register refuses is
+    recorded as unreadable at once, with the refusal as its reason (``given_up``)."""
+    sessions = session_factory(settings.db_url)
+    try:
+        with sessions.begin() as session:
+            return recorded(session, settings, item, now)
+    except Exception as exc:
+        if is_infrastructure(exc):
+            raise
+        if isinstance(exc, IntegrityError) and _in_ledger(settings, item):
+            return []  # another worker recorded this mail first
+        error: Exception = exc
+    if isinstance(item, UnreadableMail):  # nothing of it is parsed: a fault of ours
+        log.error("Unlesbare E-Mail %s nicht vermerkt: %s", item.uid, failure_reason(error))
+        return []
+    fetched = FetchedMail(uid=item.uid, internaldate=item.internaldate,
+                          raw=storage.read_location(item.raw_path, settings.storage.options))
+    failed = given_up(settings, item.uidvalidity, fetched, failure_reason(error, "E-Mail"),
+                       now, at_once=True)
+    if failed is None:
+        return []
+    return record_alone(settings, failed, now)
+
+
+def _in_ledger(settings: Settings, item: PreparedMail | UnreadableMail) -> bool:
+    with session_factory(settings.db_url).begin() as session:
+        return mails.in_ledger(session, _key(settings, item))
+
+
+def _key(settings: Settings, item: PreparedMail | UnreadableMail) -> mails.MailKey:
+    return settings.imap.account, settings.imap.folder, item.uidvalidity, item.uid
+
+
+def recorded(session: Session, settings: Settings, item: PreparedMail | UnreadableMail,
+              now: datetime) -> list[int]:
+    if isinstance(item, PreparedMail):
+        return _record(session, settings, item, now)
+    return _record_unreadable(session, settings, item, now)
+
+
+def _record_unreadable(session: Session, settings: Settings, item: UnreadableMail,
+                       now: datetime) -> list[int]:
+    """The ledger entry of an unreadable mail and its one input, decided invalid with the
+    reason: the raw mail goes to the quarantine, and the post-action can run."""
+    row = mails.add_mail(session, mails.new_mail(
+        _key(settings, item), message_id=None, sha256=item.sha256,
+        internaldate=item.internaldate, sender=None, subject="", kind="unreadable",
+        reasons=[item.reason], raw_path=item.raw_path))
+    opened = _input(session, row, item.claim, f"E-Mail {_origin(row)} (nicht lesbar)")
+    decide(session, opened.id, rejection(item.reason), settings, now)
+    return [opened.id]
+
+
+def _record(session: Session, settings: Settings, item: PreparedMail, now: datetime
+            ) -> list[int]:
+    row = mails.new_mail(
+        _key(settings, item), message_id=item.message_id, sha256=item.sha256,
+        internaldate=item.internaldate, sender=item.sender, subject=item.subject, kind="",
+        reasons=list(item.skipped), raw_path=str(item.raw_path))
+    row.kind = _kind(session, row, item)
+    mails.add_mail(session, row)
+    if row.kind == MailKind.DUPLICATE:  # its content is on file already; drop the copies
+        for claim in item.claims:
+            claim.path.unlink(missing_ok=True)
+        return []
+    if row.kind == MailKind.BOUNCE and item.bounce is not None:
+        record_bounce(session, row, item.bounce)
+        return []
+    if row.kind == MailKind.AUTOMATIC:
+        return []
+    origin = _origin(row)
+    note = f" – {STAFF_NOTE}" if row.kind == MailKind.UNVERIFIED and not item.too_many else ""
+    if item.too_many or not item.has_pdf:  # the mail itself is the one input
+        [claim] = item.claims
+        what = (f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many
+                else "zu groß" if item.oversized else "ohne PDF-Anhang")
+        opened = _input(session, row, claim, f"E-Mail {origin} ({what}){note}")
+        reasons = (list(row.reasons) if item.too_many or item.oversized
+                   else [NO_PDF, *row.reasons])
+        decide(session, opened.id, rejection(*reasons), settings, now)
+        return [opened.id]
+    return [_input(session, row, claim, f"E-Mail {origin}: {claim.name}{note}").id
+            for claim in item.claims]
+
+
+def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
+    if item.automatic:
+        row.reasons = [item.automatic, *row.reasons]
+        return "bounce" if item.bounce is not None else "automatic"
+    if mails.seen_before(session, row.account, row.message_id, row.sha256):
+        row.reasons = ["Diese E-Mail wurde bereits verarbeitet (gleiche Message-ID)."]
+        return "duplicate"
+    staff = [reason for reason in (item.unverified, item.too_many) if reason]
+    row.reasons = [*staff, *row.reasons]
+    if item.unverified:
+        return "unverified"
+    if item.too_many:
+        return "staff"
+    return "application" if item.has_pdf else "no_pdf"
+
+
+def _origin(row: MailRow) -> str:
+    when = row.internaldate.astimezone(BERLIN)
+    subject = f" „{row.subject}“" if row.subject else ""
+    return f"von {row.sender or 'unbekannt'}{subject} vom {when:%d.%m.%Y %H:%M} Uhr"
+
+
+def _input(session: Session, row: MailRow, claim: Claim, source: str) -> Input:
+    item = register.open_input(
+        session, claim_path=str(claim.path), source_name=source, sha256=claim.sha256,
+        size=claim.size, received_at=row.internaldate, channel="mail")
+    mails.link_input(session, item, row.id)
+    return item

@@ -1,0 +1,36 @@
+"""Sending what the outbox holds, with a copy of each mail in the mailbox's Sent folder when
+there is one (I/O: SMTP, mailbox, database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from ews.mail.imap import Mailbox
+from ews.outbox.queue import SendReport, send_due
+from ews.runtime.settings import Settings
+
+
+@contextmanager
+def open_mailbox(settings: Settings) -> Iterator[Mailbox]:
+    mailbox = Mailbox(settings.imap)
+    try:
+        yield mailbox
+    finally:
+        mailbox.close()
+
+
+def send_queued(settings: Settings, now: datetime) -> SendReport:
+    """Send every due mail of the outbox, with copies in the Sent folder when there is one."""
+    if not settings.smtp.host or not settings.imap.host:
+        return send_due(settings, now)
+    with open_mailbox(settings) as mailbox:
+        return _send_with_copies(settings, mailbox, now)
+
+
+def _send_with_copies(settings: Settings, mailbox: Mailbox, now: datetime) -> SendReport:
+    sent_folder = settings.imap.sent_folder
+    return send_due(settings, now, copy_to_sent=mailbox.append_sent if sent_folder else None,
+                    in_sent=(lambda mid: mailbox.has_message_id(sent_folder, mid))
+                    if sent_folder else None)

@@ -1,0 +1,121 @@
+"""The mail ledger in the register: which mails of a folder were looked at, their rows and
+inputs, their post-action, and the delivery failure reports among them (I/O: database, in the
+caller's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ews.core.models import InputState, MailKind, MailState
+from ews.register.schema import BounceRow, Input, MailInput, MailRow, OutgoingMail
+
+#: a mail's place: account, folder, UIDVALIDITY, UID
+MailKey = tuple[str, str, int, int]
+
+
+def seen_uids(session: Session, account: str, folder: str, uidvalidity: int) -> set[int]:
+    """The UIDs of the folder the ledger holds."""
+    return set(session.scalars(select(MailRow.uid).where(
+        MailRow.account == account, MailRow.folder == folder,
+        MailRow.uidvalidity == uidvalidity)))
+
+
+def in_ledger(session: Session, key: MailKey) -> bool:
+    account, folder, uidvalidity, uid = key
+    return session.scalars(select(MailRow.id).where(
+        MailRow.account == account, MailRow.folder == folder,
+        MailRow.uidvalidity == uidvalidity, MailRow.uid == uid)).first() is not None
+
+
+def new_mail(key: MailKey, **fields: object) -> MailRow:
+    """A ledger row, ``taken``, not yet added (its ``kind`` may still be decided)."""
+    account, folder, uidvalidity, uid = key
+    return MailRow(account=account, folder=folder, uidvalidity=uidvalidity, uid=uid,
+                   state="taken", **fields)
+
+
+def add_mail(session: Session, row: MailRow) -> MailRow:
+    """Insert a ledger row (its ``id`` is set); fails on the key when another worker did."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def seen_before(session: Session, account: str, message_id: str | None, sha256: str) -> bool:
+    """Whether the account's ledger holds a mail (not itself a duplicate) with the same
+    Message-ID, or without one, the same bytes."""
+    twin = select(MailRow.id).where(MailRow.account == account, MailRow.kind != MailKind.DUPLICATE)
+    twin = twin.where(MailRow.message_id == message_id) if message_id else \
+        twin.where(MailRow.sha256 == sha256)
+    return session.scalars(twin).first() is not None
+
+
+def link_input(session: Session, item: Input, mail_id: int) -> None:
+    """Record that the input (just opened: it is inserted first) came from the mail."""
+    session.flush()
+    session.add(MailInput(input_id=item.id, mail_id=mail_id))
+
+
+@dataclass(frozen=True)
+class TakenMail:
+    """A taken mail whose inputs are all done: its post-action can run."""
+
+    mail_id: int
+    uid: int
+    uidvalidity: int
+
+
+def ready_to_finish(session: Session, account: str, folder: str) -> list[TakenMail]:
+    """The folder's taken mails whose inputs all have their outcome filed (two queries)."""
+    waiting = list(session.scalars(select(MailRow).where(
+        MailRow.state == MailState.TAKEN, MailRow.account == account, MailRow.folder == folder)))
+    unfinished = set(session.scalars(
+        select(MailInput.mail_id).join(Input, MailInput.input_id == Input.id)
+        .where(MailInput.mail_id.in_([row.id for row in waiting]), Input.state != InputState.DONE)
+        .distinct()))
+    return [TakenMail(row.id, row.uid, row.uidvalidity) for row in waiting
+            if row.id not in unfinished]
+
+
+def note_post_action(session: Session, mail_id: int, *, error: str | None, done: bool,
+                     now: datetime) -> None:
+    """The post-action's result: ``error`` noted (None: none), and the mail ``done`` or
+    left ``taken`` for the next pass."""
+    row = session.get(MailRow, mail_id)
+    assert row is not None
+    if error is not None:
+        row.error = error
+    if done:
+        row.state, row.done_at = "done", now
+
+
+def reported_mail(session: Session, message_ids: Sequence[str], references: Sequence[str]
+                  ) -> OutgoingMail | None:
+    """The outbox mail a delivery failure report is about: by the returned original's
+    Message-ID, else by a ``purpose/key`` reference; None when it is none of ours."""
+    for message_id in message_ids:
+        found = session.scalars(select(OutgoingMail).where(
+            OutgoingMail.message_id.in_([f"<{message_id}>", message_id]))).first()
+        if found is not None:
+            return found
+    for reference in references:
+        purpose, _, key = reference.strip().partition("/")
+        found = session.scalars(select(OutgoingMail).where(
+            OutgoingMail.purpose == purpose, OutgoingMail.subject_key == key)).first()
+        if found is not None:
+            return found
+    return None
+
+
+def add_bounce(session: Session, *, mail_id: int, outgoing_mail_id: int | None, recipient: str,
+               status: str, permanent: bool, reason: str, received_at: datetime) -> BounceRow:
+    """One failed recipient of a delivery failure report."""
+    row = BounceRow(mail_id=mail_id, outgoing_mail_id=outgoing_mail_id, recipient=recipient,
+                    status=status, permanent=permanent, reason=reason, received_at=received_at)
+    session.add(row)
+    return row
