@@ -25,6 +25,7 @@ from ews.intake import passes as intake
 from ews.register.database import session_factory
 from ews.runtime.settings import Settings
 from ews.selection import decisions as selection
+from ews.selection.deciding import decide_now
 from ews.selection.notices import NoticeReport, send_notices
 from flows import redacted, service_settings
 
@@ -53,11 +54,9 @@ def record_decision(settings: Settings, answer: Entscheidung) -> tuple[list[str]
     """One decision into the register: German lines describing each change, or the German
     reason why the rules refuse it (then nothing is changed)."""
     try:
-        with session_factory(settings.db_url).begin() as session:
-            changes = selection.decide(
-                session, answer.aktenzeichen, answer.entscheidung, seats=settings.round.seats,
-                actor=answer.von, now=datetime.now(UTC), rank=answer.rang, reason=answer.grund,
-                override=answer.ausnahme)
+        changes = decide_now(settings, answer.aktenzeichen, answer.entscheidung,
+                             actor=answer.von, rank=answer.rang, reason=answer.grund,
+                             override=answer.ausnahme)
     except selection.SelectionError as exc:
         return [], exc.worded({name: f"Feld „{field.title}“" for name, field
                                in Entscheidung.model_fields.items() if field.title})
@@ -131,7 +130,7 @@ def publish_round(settings: Settings) -> None:
                   f"{counts['warteliste']} auf der Warteliste · {counts['abgelehnt']} abgelehnt"
                   f" · {counts['zurueckgezogen']} zurückgezogen · {counts[None]} offen\n\n"
                   "Bescheide schreiben und versenden: Lauf „bescheide-versenden“ starten oder "
-                  "`ews letters send`."))
+                  "`ews auswahl bescheide`."))
 
 
 @flow(name="bescheide-versenden", log_prints=True)

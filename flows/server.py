@@ -1,5 +1,5 @@
-"""``ews serve``: a local Prefect server on SQLite, the intake deployment, and the inbox
-watcher that starts an intake run as soon as a dropped file has stopped changing."""
+"""``ews betrieb starten``: a local Prefect server on SQLite, the intake deployment, and the
+inbox watcher that starts an intake run as soon as a dropped file has stopped changing."""
 
 from __future__ import annotations
 
@@ -227,7 +227,7 @@ def _serve_deployment(settings: Settings, console: Console) -> None:
 
 
 def office_deployments(settings: Settings, console: Console) -> list[Any]:
-    """Every deployment ``ews serve`` offers, the scheduled mailings with their cron
+    """Every deployment ``ews betrieb starten`` offers, the scheduled mailings with their cron
     schedules in Europe/Berlin (a broken plan is reported; the rest is served)."""
     from ews.circulars.schedule import TIMEZONE
     from flows.deployments import office_deployments as table
