@@ -19,7 +19,7 @@ from rich.console import Console
 
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.runtime import workers
-from ews.runtime.folders import observe_inbox
+from ews.runtime.folders import observe_inbox, unchanged
 from ews.runtime.redaction import redact, redact_logging, secret_values
 from ews.runtime.settings import Settings
 from flows import auth_string
@@ -144,7 +144,7 @@ class InboxWatcher(threading.Thread):
         self.runner.request()  # whatever waited while the service was down
         while not self.stopping.wait(self.settings.intake.poll_seconds):
             current = observe_inbox(self.settings.inbox_dir)
-            if any(previous.get(path) == obs for path, obs in current.items()):
+            if unchanged(previous, current):
                 self.runner.request()
             previous = current
 

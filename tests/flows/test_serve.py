@@ -263,7 +263,7 @@ def test_importing_the_flows_builds_no_settings_and_creates_no_folder(tmp_path: 
     env["EWS_ROUND__SEATS"] = "keine Zahl"  # Settings() would fail on it
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # Prefect's own folder, not ours
     code = ("import flows, flows.intake, flows.circulars, flows.selection, flows.watchers, "
-            "flows.cli")
+            "flows.cli, flows.server, flows.deployments, flows.status, flows.mailbox_watch")
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -13,9 +13,7 @@ import difflib
 import functools
 import html
 import io
-import os
 import re
-import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
@@ -35,6 +33,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from ews.core.errors import ConfigurationError, TemplateError
 from ews.core.models import LetterKind, Recipient
+from ews.runtime.folders import write_atomic
 from ews.runtime.settings import OfficeSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -215,17 +214,7 @@ def render_letter(
 ) -> Path:
     """Renders the letter to ``out_path`` (.docx, folder created as needed), written under a
     temporary name first."""
-    content = letter_bytes(data, office, templates_dir)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temp_name, out_path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return out_path
+    return write_atomic(out_path, letter_bytes(data, office, templates_dir))
 
 
 def letter_bytes(data: LetterData, office: OfficeSettings, templates_dir: Path) -> bytes:

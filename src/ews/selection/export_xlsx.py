@@ -13,10 +13,8 @@ values come from outside (Excel/CSV injection).
 
 from __future__ import annotations
 
-import errno
-import os
+import io
 import re
-import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ from ews.core.models import OUTCOME_LABELS, ApplicationStatus, Outcome
 from ews.letters.blank_form import LABELS
 from ews.register.database import session_factory
 from ews.register.reports import application_records, journal_records
+from ews.runtime.folders import write_atomic
 from ews.runtime.settings import Settings
 from ews.selection import decision_sheet as ds
 from ews.selection import decisions as selection
@@ -132,34 +131,11 @@ def _unknown_or_yes_no(value: bool | None) -> str:
 
 
 def _save_atomic(workbook: Any, target: Path, *, overwrite: bool) -> Path:
-    """Save to a temporary file beside ``target``, then rename it over ``target`` (with
-    ``overwrite``) or give it the name only while no file has it."""
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with temporary.open("xb") as handle:
-            workbook.save(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(temporary, target)
-        else:
-            _name_if_free(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
-
-
-def _name_if_free(temporary: Path, target: Path) -> None:
-    """A hard link fails atomically when the name is taken, so a file staff saved a moment
-    ago is never replaced; without hard links (some network shares) a check comes first."""
-    try:
-        os.link(temporary, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        if target.exists():
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
-        os.replace(temporary, target)
+    """Save through the one atomic write: replace ``target`` (with ``overwrite``) or give it
+    the name only while no file has it."""
+    content = io.BytesIO()
+    workbook.save(content)
+    return write_atomic(target, content.getvalue(), overwrite=overwrite, create_folder=False)
 
 
 def register_workbook(applications: Sequence[dict[str, Any]],
