@@ -87,7 +87,7 @@ def _start_watchers(env: dict[str, str]) -> None:
 
 def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
         tmp_path: Path, postgres: Postgres, mail: MailServers) -> None:
-    from flows.bench_mail import application_mail
+    from scripts.bench.mail import application_mail
 
     database_url = postgres.create_database("ews_cluster")
     postgres.create_database("prefect_cluster")
