@@ -1,5 +1,5 @@
-"""Circulars in Prefect: ``rundschreiben-versenden`` brings every issued circular out, and
-``geplanter-versand`` is the flow behind each scheduled mailing of ``config/versandplan.toml``
+"""Circulars in Prefect: ``rundschreiben`` brings every issued circular out, and
+``versand`` is the flow behind each scheduled mailing of ``config/versandplan.toml``
 (one deployment per entry, with its cron schedule in Europe/Berlin).
 
 A scheduled run belongs to a slot (the mailing and the day it is due); the slot's circular is
@@ -37,7 +37,7 @@ def send_task(settings: Settings, only: int | None = None) -> MailingReport:
     return send_circulars(settings, datetime.now(UTC), only=only)
 
 
-@flow(name="rundschreiben-versenden", log_prints=True)
+@flow(name="rundschreiben", log_prints=True)
 @redacted
 def rundschreiben_versenden() -> list[str]:
     """Alle ausgegebenen Rundschreiben versenden, die noch Empfänger offen haben."""
@@ -51,7 +51,7 @@ def rundschreiben_versenden() -> list[str]:
     return report.circulars
 
 
-@flow(name="geplanter-versand", log_prints=True)
+@flow(name="versand", log_prints=True)
 @redacted
 def geplanter_versand(name: Annotated[str, Field(min_length=1, max_length=100)],
                       termin: datetime | None = None) -> str | None:

@@ -1,5 +1,5 @@
-"""The selection in the Prefect UI: ``auswahl-entscheiden`` asks for decisions through a run
-input form, ``bescheide-versenden`` writes and sends the notices.
+"""The selection in the Prefect UI: ``auswahl`` asks for decisions through a run
+input form, ``bescheide`` writes and sends the notices.
 
 Each decision is stored in the register the moment it is submitted; the paused run holds
 nothing but the question. A timeout (nobody answered) therefore loses nothing: the run ends
@@ -74,7 +74,7 @@ def _continue_after_timeout() -> None:
         client.set_flow_run_state(context.flow_run.id, Running(), force=True)
 
 
-@flow(name="auswahl-entscheiden", log_prints=True)
+@flow(name="auswahl", log_prints=True)
 @redacted
 def auswahl_entscheiden(
         wartezeit_minuten: Annotated[float, Field(gt=0, le=7 * 24 * 60)] = 60,
@@ -129,11 +129,11 @@ def publish_round(settings: Settings) -> None:
                   f"**{counts['angenommen']} von {settings.round.seats} Plätzen vergeben** · "
                   f"{counts['warteliste']} auf der Warteliste · {counts['abgelehnt']} abgelehnt"
                   f" · {counts['zurueckgezogen']} zurückgezogen · {counts[None]} offen\n\n"
-                  "Bescheide schreiben und versenden: Lauf „bescheide-versenden“ starten oder "
+                  "Bescheide schreiben und versenden: Lauf „bescheide“ starten oder "
                   "`ews auswahl bescheide`."))
 
 
-@flow(name="bescheide-versenden", log_prints=True)
+@flow(name="bescheide", log_prints=True)
 @redacted
 def bescheide_versenden(von: Annotated[str, Field(min_length=1, max_length=100)] = "Prefect"
                         ) -> int:

@@ -80,7 +80,7 @@ class PassStarter:
         return len(runs)
 
 
-@flow(name="ordner-beobachten")
+@flow(name="ordner")
 @redacted
 def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the inbox folder for ``laufzeit`` seconds: start intake passes for files that
@@ -115,7 +115,7 @@ def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     return f"{starter.started} Posteingangsläufe gestartet"
 
 
-@flow(name="postfach-beobachten")
+@flow(name="postfach")
 @redacted
 def postfach_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the office mailbox for ``laufzeit`` seconds (IMAP IDLE, a full poll as a

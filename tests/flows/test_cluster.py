@@ -81,7 +81,7 @@ def _prefect(*args: str, env: dict[str, str]) -> str:
 
 def _start_watchers(env: dict[str, str]) -> None:
     """What the schedule does every five minutes (the test does not wait for it)."""
-    for name in ("ordner-beobachten/ordner", "postfach-beobachten/postfach"):
+    for name in ("ordner/ordner", "postfach/postfach"):
         _prefect("deployment", "run", name, "--param", "laufzeit=900", env=env)
 
 

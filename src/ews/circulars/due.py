@@ -1,5 +1,5 @@
 """Whether a scheduled mailing of the Versandplan has something to do when its run starts
-(``geplanter-versand``): the run's moment, its slot, and the list it goes to. Pure."""
+(``versand``): the run's moment, its slot, and the list it goes to. Pure."""
 
 from __future__ import annotations
 

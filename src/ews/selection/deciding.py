@@ -1,5 +1,5 @@
 """One decision as staff make it (``ews auswahl entscheiden``, the Prefect form
-``auswahl-entscheiden``): in its own transaction, at the wall clock, for the running round's
+``auswahl``): in its own transaction, at the wall clock, for the running round's
 seats. Opens a register session; the rules are ``ews.selection.decisions.decide``."""
 
 from __future__ import annotations
