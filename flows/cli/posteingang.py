@@ -127,6 +127,9 @@ def stempel(
                   f"{input_id}: {OUTCOME_LABELS[result.outcome.value]} {result.az or ''}")
 
 
+posteingang_app.command("eingangsstempel", hidden=True)(stempel)  # the word on the stamp
+
+
 def bewerbungen(ctx: typer.Context, json_lines: AsJson = False) -> None:
     """Alle Bewerbungen im Register."""
     records = application_records(office(ctx))
