@@ -28,4 +28,4 @@ test-fast:
 	.venv/bin/pytest -q -m "not server and not slow" tests/unit tests/integration
 
 bench: setup
-	.venv/bin/python -m flows.bench
+	.venv/bin/python -m scripts.bench

@@ -1,5 +1,5 @@
-"""Circulars in Prefect: ``rundschreiben-versenden`` brings every issued circular out, and
-``geplanter-versand`` is the flow behind each scheduled mailing of ``config/versandplan.toml``
+"""Circulars in Prefect: ``rundschreiben`` brings every issued circular out, and
+``versand`` is the flow behind each scheduled mailing of ``config/versandplan.toml``
 (one deployment per entry, with its cron schedule in Europe/Berlin).
 
 A scheduled run belongs to a slot (the mailing and the day it is due); the slot's circular is
@@ -19,12 +19,12 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from ews.circulars.distribution import ListSpec
 from ews.circulars.drafts import draft_folder, read_draft
+from ews.circulars.due import mailing_due, mailing_list, run_moment
 from ews.circulars.issuing import issue_circular
 from ews.circulars.mailing import MailingReport, probelauf, send_circulars
 from ews.circulars.reports import STATES, circular_details, send_summary
-from ews.circulars.schedule import Mailing, mailing_named, occasion
+from ews.circulars.schedule import Mailing, mailing_named
 from ews.circulars.text import markdown_literal
 from ews.intake import passes as intake
 from ews.runtime.settings import Settings
@@ -37,7 +37,7 @@ def send_task(settings: Settings, only: int | None = None) -> MailingReport:
     return send_circulars(settings, datetime.now(UTC), only=only)
 
 
-@flow(name="rundschreiben-versenden", log_prints=True)
+@flow(name="rundschreiben", log_prints=True)
 @redacted
 def rundschreiben_versenden() -> list[str]:
     """Alle ausgegebenen Rundschreiben versenden, die noch Empfänger offen haben."""
@@ -51,7 +51,7 @@ def rundschreiben_versenden() -> list[str]:
     return report.circulars
 
 
-@flow(name="geplanter-versand", log_prints=True)
+@flow(name="versand", log_prints=True)
 @redacted
 def geplanter_versand(name: Annotated[str, Field(min_length=1, max_length=100)],
                       termin: datetime | None = None) -> str | None:
@@ -60,29 +60,19 @@ def geplanter_versand(name: Annotated[str, Field(min_length=1, max_length=100)],
     den Termin (sonst der geplante Beginn des Laufs)."""
     settings = service_settings()
     intake.prepare(settings)
-    logger = get_run_logger()
     mailing = mailing_named(settings.rundschreiben.plan_file, name)
-    moment = termin or _scheduled_time()
-    due = occasion(mailing, settings.round, moment)
+    moment = termin or run_moment(flow_run.scheduled_start_time, datetime.now(UTC))
+    due = mailing_due(mailing, settings.round, moment)
     if due.slot is None:
-        logger.info("Versand „%s“: nichts zu tun – %s", name, due.reason)
-        return None
-    if not mailing.aktiv:
-        logger.info("Versand „%s“ ist im Versandplan ausgeschaltet (aktiv = false).", name)
+        get_run_logger().info(due.reason)
         return None
     return _run_mailing(settings, mailing, due.slot)
-
-
-def _scheduled_time() -> datetime:
-    scheduled = flow_run.scheduled_start_time
-    return datetime.fromisoformat(scheduled.isoformat()) if scheduled else datetime.now(UTC)
 
 
 def _run_mailing(settings: Settings, mailing: Mailing, slot: str) -> str:
     logger = get_run_logger()
     draft = read_draft(draft_folder(settings.drafts_dir, mailing.entwurf), settings.round.name)
-    spec = ListSpec.parse(mailing.verteiler, settings.round.name) if mailing.verteiler \
-        else draft.list_spec
+    spec = mailing_list(mailing, draft.list_spec, settings.round.name)
     now = datetime.now(UTC)
     if mailing.probelauf:
         report = probelauf(settings, draft, now, actor=f"Versandplan {mailing.name}")

@@ -1,6 +1,7 @@
-"""Every deployment of the service, in one table: ``ews serve`` serves them on one machine,
-``ews cluster prefect-yaml`` writes them to ``prefect.yaml`` for ``prefect deploy --all`` and
-workers on any number of machines. The scheduled mailings come from the Versandplan."""
+"""Every deployment of the service, in one table: ``ews betrieb starten`` serves them on one
+machine, ``ews betrieb cluster prefect-yaml`` writes them to ``prefect.yaml`` for ``prefect
+deploy --all`` and workers on any number of machines. The scheduled mailings come from the
+Versandplan."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class Deployment:
     interval: int | None = None
     #: at most this many runs at once (a run that finds the limit full waits its turn)
     limit: int | None = None
-    served: bool = True  # also by ``ews serve`` (which has its own watcher threads)
+    served: bool = True  # also by ``ews betrieb starten`` (which has its own watcher threads)
 
     def flow(self) -> Any:
         path, function = self.entrypoint.split(":")
@@ -69,7 +70,7 @@ def office_deployments(plan: list[Mailing]) -> list[Deployment]:
 
 
 def runner_deployments(deployments: list[Deployment]) -> list[Any]:
-    """The deployments ``ews serve`` serves in its process."""
+    """The deployments ``ews betrieb starten`` serves in its process."""
     from prefect.schedules import Cron
 
     return [spec.flow().to_deployment(
@@ -91,7 +92,7 @@ def prefect_yaml(deployments: list[Deployment]) -> str:
             "directory": "{{ $EWS_HOME }}"}}],
         "deployments": [_entry(spec) for spec in deployments],
     }
-    header = ("# Erzeugt von `ews cluster prefect-yaml` aus flows/deployments.py und dem "
+    header = ("# Erzeugt von `ews betrieb cluster prefect-yaml` aus flows/deployments.py und dem "
               "Versandplan.\n# Nicht von Hand ändern: nach einer Änderung des Versandplans "
               "neu erzeugen und\n# `EWS_HOME=$PWD .venv/bin/prefect --no-prompt deploy --all` "
               "ausführen (siehe README, Betrieb).\n")

@@ -1,5 +1,5 @@
-"""The selection in the Prefect UI: ``auswahl-entscheiden`` asks for decisions through a run
-input form, ``bescheide-versenden`` writes and sends the notices.
+"""The selection in the Prefect UI: ``auswahl`` asks for decisions through a run
+input form, ``bescheide`` writes and sends the notices.
 
 Each decision is stored in the register the moment it is submitted; the paused run holds
 nothing but the question. A timeout (nobody answered) therefore loses nothing: the run ends
@@ -27,6 +27,7 @@ from ews.intake import passes as intake
 from ews.register.database import session_factory
 from ews.runtime.settings import Settings
 from ews.selection import decisions as selection
+from ews.selection.deciding import decide_now
 from ews.selection.notices import NoticeReport, send_notices
 from flows import redacted, service_settings
 
@@ -55,11 +56,9 @@ def record_decision(settings: Settings, answer: Entscheidung) -> tuple[list[str]
     """One decision into the register: German lines describing each change, or the German
     reason why the rules refuse it (then nothing is changed)."""
     try:
-        with session_factory(settings.db_url).begin() as session:
-            changes = selection.decide(
-                session, answer.aktenzeichen, answer.entscheidung, seats=settings.round.seats,
-                actor=answer.von, now=datetime.now(UTC), rank=answer.rang, reason=answer.grund,
-                override=answer.ausnahme)
+        changes = decide_now(settings, answer.aktenzeichen, answer.entscheidung,
+                             actor=answer.von, rank=answer.rang, reason=answer.grund,
+                             override=answer.ausnahme)
     except SelectionError as exc:
         return [], exc.worded({name: f"Feld „{field.title}“" for name, field
                                in Entscheidung.model_fields.items() if field.title})
@@ -77,7 +76,7 @@ def _continue_after_timeout() -> None:
         client.set_flow_run_state(context.flow_run.id, Running(), force=True)
 
 
-@flow(name="auswahl-entscheiden", log_prints=True)
+@flow(name="auswahl", log_prints=True)
 @redacted
 def auswahl_entscheiden(
         wartezeit_minuten: Annotated[float, Field(gt=0, le=7 * 24 * 60)] = 60,
@@ -132,11 +131,11 @@ def publish_round(settings: Settings) -> None:
                   f"**{counts['angenommen']} von {settings.round.seats} Plätzen vergeben** · "
                   f"{counts['warteliste']} auf der Warteliste · {counts['abgelehnt']} abgelehnt"
                   f" · {counts['zurueckgezogen']} zurückgezogen · {counts[None]} offen\n\n"
-                  "Bescheide schreiben und versenden: Lauf „bescheide-versenden“ starten oder "
-                  "`ews letters send`."))
+                  "Bescheide schreiben und versenden: Lauf „bescheide“ starten oder "
+                  "`ews auswahl bescheide`."))
 
 
-@flow(name="bescheide-versenden", log_prints=True)
+@flow(name="bescheide", log_prints=True)
 @redacted
 def bescheide_versenden(von: Annotated[str, Field(min_length=1, max_length=100)] = "Prefect"
                         ) -> int:

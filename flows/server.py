@@ -1,5 +1,5 @@
-"""``ews serve``: a local Prefect server on SQLite, the intake deployment, and the inbox
-watcher that starts an intake run as soon as a dropped file has stopped changing."""
+"""``ews betrieb starten``: a local Prefect server on SQLite, the intake deployment, and the
+inbox watcher that starts an intake run as soon as a dropped file has stopped changing."""
 
 from __future__ import annotations
 
@@ -17,13 +17,18 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
+from ews.core.errors import PlanError
+from ews.intake.passes import prepare
 from ews.intake.pipeline import preload
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.runtime import workers
-from ews.runtime.folders import observe_inbox
+from ews.runtime.folders import observe_inbox, unchanged
 from ews.runtime.redaction import redact, redact_logging, secret_values
 from ews.runtime.settings import Settings
 from flows import auth_string
+from flows.deployments import office_deployments as table
+from flows.deployments import runner_deployments
 from flows.mailbox_watch import MailboxWatcher
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -92,6 +97,11 @@ def start_server(settings: Settings, *, timeout: float = 180.0) -> subprocess.Po
 PASS_BACKOFF, MAX_PASS_BACKOFF = 5.0, 300.0  # seconds after the first and any failed pass
 
 
+def pass_backoff(previous: float) -> float:
+    """Seconds to wait after a failed pass, given the wait after the one before (0: none)."""
+    return min(max(previous * 2, PASS_BACKOFF), MAX_PASS_BACKOFF)
+
+
 class PassRunner(threading.Thread):
     """Runs one intake pass at a time, whenever a watcher asked for one since the last."""
 
@@ -116,7 +126,7 @@ class PassRunner(threading.Thread):
             except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect
                 # only the service's own failures end a pass (an input's end it alone): the
                 # watchers ask again at once, so wait, longer each time, before the next
-                backoff = min(max(backoff * 2, PASS_BACKOFF), MAX_PASS_BACKOFF)
+                backoff = pass_backoff(backoff)
                 reason = redact(str(exc), secret_values(self.settings))
                 self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {reason} – "
                                    f"nächster Versuch in {backoff:.0f} s")
@@ -145,15 +155,13 @@ class InboxWatcher(threading.Thread):
         self.runner.request()  # whatever waited while the service was down
         while not self.stopping.wait(self.settings.intake.poll_seconds):
             current = observe_inbox(self.settings.inbox_dir)
-            if any(previous.get(path) == obs for path, obs in current.items()):
+            if unchanged(previous, current):
                 self.runner.request()
             previous = current
 
 
 def serve_office(settings: Settings, console: Console) -> None:
     """Run everything one office needs until interrupted (Ctrl+C or SIGTERM)."""
-    from ews.intake.passes import prepare
-
     prepare(settings)
     server = None
     if not server_answers(api_url(settings)):
@@ -222,28 +230,21 @@ def _serve_deployment(settings: Settings, console: Console) -> None:
     from prefect.deployments.runner import RunnerDeployment
 
     deployments = office_deployments(settings, console)
-    runner_deployments = [d for d in deployments if isinstance(d, RunnerDeployment)]
-    assert len(runner_deployments) == len(deployments)  # called outside an event loop
-    serve(*runner_deployments)
+    served = [d for d in deployments if isinstance(d, RunnerDeployment)]
+    assert len(served) == len(deployments)  # called outside an event loop
+    serve(*served)
 
 
 def office_deployments(settings: Settings, console: Console) -> list[Any]:
-    """Every deployment ``ews serve`` offers, the scheduled mailings with their cron
+    """Every deployment ``ews betrieb starten`` offers, the scheduled mailings with their cron
     schedules in Europe/Berlin (a broken plan is reported; the rest is served)."""
-    from ews.circulars.schedule import TIMEZONE
-    from flows.deployments import office_deployments as table
-    from flows.deployments import runner_deployments
-
     plan = read_plan_or_report(settings, console)
     for mailing in plan:
         console.print(f"Geplanter Versand: {mailing.name} ({mailing.cron}, {TIMEZONE})")
     return runner_deployments(table(plan))
 
 
-def read_plan_or_report(settings: Settings, console: Console) -> list[Any]:
-    from ews.circulars.schedule import read_plan
-    from ews.core.errors import PlanError
-
+def read_plan_or_report(settings: Settings, console: Console) -> list[Mailing]:
     try:
         return read_plan(settings.rundschreiben.plan_file)
     except PlanError as exc:

@@ -1,6 +1,6 @@
-"""The deployments' side of ``ews status``: per deployment its last run, its last failure and
-the runs waiting, read from the Prefect API (I/O: HTTP; a few seconds at most, no retries,
-never a temporary server)."""
+"""The deployments' side of ``ews betrieb status``: per deployment its last run, its last
+failure and the runs waiting, read from the Prefect API (I/O: HTTP; a few seconds at most, no
+retries, never a temporary server)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class RunInfo(BaseModel):
 
 class DeploymentRun(BaseModel):
     name: str  # "flow/deployment"
-    work_pool: str | None  # None: served by ``ews serve`` itself
+    work_pool: str | None  # None: served by ``ews betrieb starten`` itself
     paused: bool
     schedules_active: int
     concurrency_limit: int | None
@@ -112,7 +112,7 @@ def _deployment_run(client: SyncPrefectClient, deployment: Any, flow_name: str
 
 def _latest(client: SyncPrefectClient, deployment: Any, *, types: tuple[str, ...] = (),
             not_types: tuple[str, ...] = ()) -> list[FlowRun]:
-    """The newest run of the deployment or of its flow started without one (``ews serve``
+    """The newest run of the deployment or of its flow started without one (``ews betrieb starten``
     runs the intake flow directly when its watcher sees a file); empty when there is none."""
     runs = [*_runs(client, deployment.id, limit=1, types=types, not_types=not_types),
             *_runs(client, None, limit=1, types=types, not_types=not_types,
@@ -169,5 +169,5 @@ def deployment_problems(runs: list[DeploymentRun]) -> list[str]:
                             f"({run.last_run.state})")
         if run.late:
             runs_are = "1 Lauf ist" if run.late == 1 else f"{run.late} Läufe sind"
-            problems.append(f"{runs_are} für {run.name} verspätet – läuft „ews serve“?")
+            problems.append(f"{runs_are} für {run.name} verspätet – läuft „ews betrieb starten“?")
     return problems

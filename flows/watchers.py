@@ -29,16 +29,13 @@ from pydantic import Field
 
 from ews.intake import passes as intake
 from ews.intake import sharing
+from ews.intake.watching import InboxWatch
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.register.locks import locks_for
 from ews.runtime.folders import observe_inbox
 from flows import redacted, service_settings
 from flows.mailbox_watch import MailboxWatcher
 
-REASK = 60.0  # seconds before the same file (or leftover work) starts another pass
-#: leftover work that has not shrunk for three asks in a row (its passes fail: the register,
-#: the disk) is asked for after twice the wait each further time, up to this many seconds
-MAX_REASK = 600.0
 #: a watcher run ends after this long; the schedule starts the next (fresh logs, fresh code)
 RUN_SECONDS = 3300.0
 _WAITING = [StateType.SCHEDULED, StateType.PENDING]
@@ -84,7 +81,7 @@ class PassStarter:
         return len(runs)
 
 
-@flow(name="ordner-beobachten")
+@flow(name="ordner")
 @redacted
 def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the inbox folder for ``laufzeit`` seconds: start intake passes for files that
@@ -103,36 +100,23 @@ def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
             return "bereits beobachtet"
         starter = PassStarter(settings.prefect.pass_deployment, settings.prefect.passes)
         logger.info("Beobachte den Posteingang %s", inbox)
-        previous = observe_inbox(inbox)
-        asked: dict[str, float] = {}  # when a pass was started for a file (or for leftovers)
-        leftover_wait, previous_left, stalled = REASK, 0, 0
+        watch = InboxWatch(observe_inbox(inbox))
         end = time.monotonic() + laufzeit
         while time.monotonic() < end:
-            current = observe_inbox(inbox)
-            now = time.monotonic()
-            # a started pass needs a few seconds to come up: ask again only after REASK
-            stable = [str(path) for path, obs in current.items() if previous.get(path) == obs
-                      and now - asked.get(str(path), -REASK) >= REASK]
-            left = sharing.free_work(settings, locks) \
-                if now - asked.get("", -REASK) >= leftover_wait else 0
-            if left:  # 0 also while a pass runs: no news
-                stalled = stalled + 1 if left >= previous_left > 0 else 0
-                leftover_wait = min(REASK * 2 ** max(0, stalled - 2), MAX_REASK)
-                previous_left = left
+            stable, left = watch.look(observe_inbox(inbox), time.monotonic(),
+                                      lambda: sharing.free_work(settings, locks))
             if stable or left:
                 starter.request(len(stable) + left)
-                asked.update({key: now for key in [*stable, ""]})
             if (started := starter.pump()) > 0:
                 logger.info("%d Posteingangsläufe gestartet (%d Dateien, %d offen)", started,
                             len(stable), left)
             heartbeat.beat()
-            previous = current
             time.sleep(settings.intake.poll_seconds)
         heartbeat.beat(ended=True)
     return f"{starter.started} Posteingangsläufe gestartet"
 
 
-@flow(name="postfach-beobachten")
+@flow(name="postfach")
 @redacted
 def postfach_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
     """Watch the office mailbox for ``laufzeit`` seconds (IMAP IDLE, a full poll as a

@@ -1,5 +1,5 @@
 """The selection in the Prefect UI: decisions through the run input form of
-``auswahl-entscheiden`` are stored in the register at once; a timeout loses none of them."""
+``auswahl`` are stored in the register at once; a timeout loses none of them."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def prefect_harness() -> Iterator[None]:
 
 
 def _paused_run(started_after: float, timeout: float = 60.0) -> FlowRun:
-    """The ``auswahl-entscheiden`` run once it waits for input (bounded wait)."""
+    """The ``auswahl`` run once it waits for input (bounded wait)."""
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:

@@ -82,13 +82,13 @@ def _prefect(*args: str, env: dict[str, str]) -> str:
 
 def _start_watchers(env: dict[str, str]) -> None:
     """What the schedule does every five minutes (the test does not wait for it)."""
-    for name in ("ordner-beobachten/ordner", "postfach-beobachten/postfach"):
+    for name in ("ordner/ordner", "postfach/postfach"):
         _prefect("deployment", "run", name, "--param", "laufzeit=900", env=env)
 
 
 def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
         tmp_path: Path, postgres: Postgres, mail: MailServers) -> None:
-    from flows.bench_mail import application_mail
+    from scripts.bench.mail import application_mail
 
     database_url = postgres.create_database("ews_cluster")
     postgres.create_database("prefect_cluster")

@@ -201,7 +201,7 @@ def test_a_scheduled_mailing_fires_every_minute_but_issues_once_per_slot(tmp_pat
     try:
         api = f"http://127.0.0.1:{port}/api"
         _wait_for(lambda: "versand-minuetlich" in _deployments(api), 180)
-        _wait_for(lambda: _completed(api, "geplanter-versand") >= 2, 240)
+        _wait_for(lambda: _completed(api, "versand") >= 2, 240)
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
@@ -227,7 +227,7 @@ def _completed(api: str, flow_name: str) -> int:
 
 
 def test_prefect_yaml_holds_every_deployment_of_the_table_and_the_example_plan() -> None:
-    """prefect.yaml is generated (`ews cluster prefect-yaml`); it must not fall behind the
+    """prefect.yaml is generated (`ews betrieb cluster prefect-yaml`); it must not fall behind the
     deployment table or the example Versandplan."""
     from flows.deployments import example_plan, office_deployments, prefect_yaml
 
@@ -242,6 +242,18 @@ def test_every_deployment_of_the_table_names_a_flow_that_exists() -> None:
 
     for deployment in office_deployments(example_plan(REPO)):
         assert deployment.flow().name  # imports the module of its entrypoint
+
+
+def test_every_flow_is_named_like_its_deployment() -> None:
+    """One name from the table to the Prefect UI; a scheduled mailing's deployment is its
+    flow's name with the mailing's (``versand-monatsinfo``)."""
+    from flows.deployments import example_plan, office_deployments
+
+    plan = example_plan(REPO)
+    assert plan
+    for deployment in office_deployments(plan):
+        name = deployment.flow().name
+        assert deployment.name == name or deployment.name.startswith(f"{name}-"), name
 
 
 def test_no_deployment_parameter_can_carry_settings_hosts_or_credentials() -> None:
@@ -263,7 +275,7 @@ def test_importing_the_flows_builds_no_settings_and_creates_no_folder(tmp_path: 
     env["EWS_ROUND__SEATS"] = "keine Zahl"  # Settings() would fail on it
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # Prefect's own folder, not ours
     code = ("import flows, flows.intake, flows.circulars, flows.selection, flows.watchers, "
-            "flows.cli")
+            "flows.cli, flows.server, flows.deployments, flows.status, flows.mailbox_watch")
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

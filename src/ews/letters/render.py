@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +28,7 @@ from ews.core.templating import sandboxed_environment
 from ews.letters.context import LetterData, letter_context
 from ews.letters.qr import QR_MM, qr_png
 from ews.letters.template_errors import describe_template_error
+from ews.runtime.folders import write_atomic
 from ews.runtime.settings import OfficeSettings
 
 
@@ -42,17 +41,7 @@ def render_letter(
 ) -> Path:
     """Renders the letter to ``out_path`` (.docx, folder created as needed), written under a
     temporary name first."""
-    content = letter_bytes(data, office, templates_dir)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temp_name, out_path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return out_path
+    return write_atomic(out_path, letter_bytes(data, office, templates_dir))
 
 
 def letter_bytes(data: LetterData, office: OfficeSettings, templates_dir: Path) -> bytes:

@@ -4,21 +4,23 @@ A file in the inbox is taken only after its size and mtime stayed unchanged for 
 window, by one atomic rename into the inbox's hidden work folder. Only regular files are taken:
 a symbolic link, FIFO, socket or device is never opened or followed; it is moved aside (the
 link itself, by rename) into the hidden folder ``.ews-abgewiesen`` with a German reason file
-beside it, and logged once. Outputs are written to a temporary name and moved into place with
-``os.replace``; archived and quarantined originals are placed without ever replacing a file
-(``ews.runtime.filing``). Nothing is ever deleted: inputs end in the archive or in quarantine,
-byte for byte. Every name made here fits 255 bytes (``ews.core.names``).
+beside it, and logged once. Outputs are written to a temporary name and moved into place in
+one step (``write_atomic``, the only atomic write); archived and quarantined originals are
+placed without ever replacing a file (``ews.runtime.filing``). Nothing is ever deleted: inputs
+end in the archive or in quarantine, byte for byte. Every name made here fits 255 bytes
+(``ews.core.names``).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,9 +97,15 @@ def stable_files(inbox: Path, window: float, *, sleep: Callable[[float], None] =
     if not before:
         return []
     sleep(window)
-    after = observe_inbox(inbox)
-    stable = [obs for path, obs in after.items() if before.get(path) == obs]
+    stable = unchanged(before, observe_inbox(inbox))
     return sorted(stable, key=lambda obs: (obs.mtime_ns, obs.path.name))
+
+
+def unchanged(before: Mapping[Path, Observation], after: Mapping[Path, Observation]
+              ) -> list[Observation]:
+    """The one stability check (pure): the files of ``after`` seen with the same size and
+    mtime in ``before`` — they stopped changing between the two looks."""
+    return [obs for path, obs in after.items() if before.get(path) == obs]
 
 
 def claim_file(observation: Observation, inbox: Path) -> Path | None:
@@ -220,14 +228,40 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(target: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary name beside ``target`` and replace it in one step."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def write_atomic(target: Path, data: bytes, *, overwrite: bool = True,
+                 create_folder: bool = True) -> Path:
+    """The one atomic write: ``data`` under a temporary name beside ``target``, made durable,
+    then given the name in one step — replacing a file there (``overwrite``), or only while
+    no file has the name (else ``FileExistsError``: a file saved a moment ago is never
+    replaced). A failed write leaves no temporary file behind."""
+    if create_folder:
+        target.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary_beside(target)
-    temporary.write_bytes(data)
-    fsync_file(temporary)
-    os.replace(temporary, target)
+    try:
+        with temporary.open("xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            _name_if_free(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
     return target
+
+
+def _name_if_free(temporary: Path, target: Path) -> None:
+    """A hard link fails atomically when the name is taken; without hard links (some
+    network shares) a check comes first."""
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(temporary, target)
 
 
 def _temporary_beside(target: Path) -> Path:

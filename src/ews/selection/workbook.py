@@ -5,10 +5,8 @@ save that never replaces a file unless told to (I/O: one file).
 
 from __future__ import annotations
 
-import errno
-import os
+import io
 import re
-import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from ews.core.deadlines import BERLIN
+from ews.runtime.folders import write_atomic
 
 RECEIVED_HEADER = "Eingang (MEZ/MESZ)"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
@@ -38,34 +37,11 @@ Cell = str | int | datetime | date | None
 
 
 def save_atomic(workbook: Any, target: Path, *, overwrite: bool) -> Path:
-    """Save to a temporary file beside ``target``, then rename it over ``target`` (with
-    ``overwrite``) or give it the name only while no file has it."""
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with temporary.open("xb") as handle:
-            workbook.save(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(temporary, target)
-        else:
-            _name_if_free(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
-
-
-def _name_if_free(temporary: Path, target: Path) -> None:
-    """A hard link fails atomically when the name is taken, so a file staff saved a moment
-    ago is never replaced; without hard links (some network shares) a check comes first."""
-    try:
-        os.link(temporary, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        if target.exists():
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
-        os.replace(temporary, target)
+    """Save through the one atomic write: replace ``target`` (with ``overwrite``) or give it
+    the name only while no file has it (else ``FileExistsError``)."""
+    content = io.BytesIO()
+    workbook.save(content)
+    return write_atomic(target, content.getvalue(), overwrite=overwrite, create_folder=False)
 
 
 def local_time(iso: str | None) -> datetime | None:

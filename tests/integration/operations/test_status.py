@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import typer
 from prefect import flow
 from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
@@ -21,7 +20,7 @@ from ews.operations.health import register_health
 from ews.register.database import session_factory
 from ews.register.schema import Input, LetterRow, MailRow, OutgoingMail, WatcherRow
 from ews.runtime.settings import Settings
-from flows.cli_status import register
+from flows.cli import app
 from flows.status import deployment_problems, deployment_runs
 from tests.conftest import cli_env
 
@@ -176,15 +175,8 @@ def test_files_left_in_the_inbox_are_waiting_and_old_ones_a_problem(office: Sett
 
 
 def ews_status(settings: Settings, *args: str) -> tuple[int, str]:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:  # with a second level, "status" stays a subcommand
-        """ews"""
-
-    register(app)
     env = cli_env(settings) | {"PREFECT_API_URL": CLOSED_PORT, "COLUMNS": "200"}
-    result = CliRunner().invoke(app, ["status", *args], env=env)
+    result = CliRunner().invoke(app, ["betrieb", "status", *args], env=env)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, result.output
 

@@ -223,7 +223,7 @@ def test_cli_keeps_an_edited_sheet_unless_told_to_overwrite(cli_env: Path) -> No
     assert refused.exit_code == 2
     message = flat(refused.output)
     assert f"Die Datei {target} gibt es schon" in message
-    assert "--ueberschreiben" in message and f"ews import {target}" in message
+    assert "--ueberschreiben" in message and f"ews auswahl import {target}" in message
     assert target.read_bytes() == edited
     replaced = CliRunner().invoke(app, ["export", str(target), "--ueberschreiben"])
     assert replaced.exit_code == 0, replaced.output

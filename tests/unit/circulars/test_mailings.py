@@ -13,7 +13,7 @@ from ews.core.deadlines import BERLIN
 from ews.core.errors import PlanError
 from ews.outbox.queue import Pacer
 from ews.runtime.settings import RoundSettings
-from flows.cli_circulars import cron_times, next_dates
+from flows.cli.rundschreiben import cron_times, next_dates
 
 PLAN = """
 [[versand]]
@@ -104,7 +104,7 @@ def test_a_monthly_slot_is_the_berlin_day_of_the_run() -> None:
 
 def test_first_tuesday_at_nine_in_berlin_across_daylight_saving(monkeypatch: pytest.MonkeyPatch
                                                                ) -> None:
-    import flows.cli_circulars as cli
+    import flows.cli.rundschreiben as cli
 
     class Frozen(datetime):
         @classmethod

@@ -230,6 +230,37 @@ def test_a_long_name_is_written_atomically_beside_its_target(tmp_path: Path) -> 
     assert written.read_bytes() == b"x" and [p.name for p in tmp_path.iterdir()] == [name]
 
 
+def test_an_atomic_write_replaces_a_file_or_refuses_to_when_told(tmp_path: Path) -> None:
+    target = tmp_path / "register.xlsx"
+    target.write_bytes(b"alt")
+
+    with pytest.raises(FileExistsError):
+        folders.write_atomic(target, b"neu", overwrite=False)
+    assert target.read_bytes() == b"alt"
+    folders.write_atomic(target, b"neu")
+    assert target.read_bytes() == b"neu"
+    assert folders.write_atomic(tmp_path / "frei.xlsx", b"x", overwrite=False).read_bytes() == b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frei.xlsx", "register.xlsx"]
+
+
+def test_an_atomic_write_into_a_missing_folder_fails_when_told_not_to_create_it(
+        tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        folders.write_atomic(tmp_path / "fehlt" / "a.xlsx", b"x", create_folder=False)
+    assert not (tmp_path / "fehlt").exists()
+    assert folders.write_atomic(tmp_path / "neu" / "a.docx", b"x").read_bytes() == b"x"
+
+
+def test_only_files_seen_alike_in_both_looks_have_stopped_changing(tmp_path: Path) -> None:
+    still, growing, new = (tmp_path / n for n in ("still.pdf", "wachsend.pdf", "neu.pdf"))
+    before = {still: folders.Observation(still, 10, 1), growing: folders.Observation(growing, 5, 1)}
+    after = {still: folders.Observation(still, 10, 1), growing: folders.Observation(growing, 9, 2),
+             new: folders.Observation(new, 1, 3)}
+
+    assert folders.unchanged(before, after) == [folders.Observation(still, 10, 1)]
+    assert folders.unchanged({}, after) == []
+
+
 # --- placing without replacing ---
 
 

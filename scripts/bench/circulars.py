@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scripts.bench.common import bench_settings
+
 if TYPE_CHECKING:
     from tests.support.mailserver import Dovecot, SmtpServer
 
@@ -23,7 +25,7 @@ PROBE = """
 import json, re, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from flows.bench_circulars import run_mailing
+from scripts.bench.circulars import run_mailing
 root, imap_port, smtp_port, network, everyone = sys.argv[1:6]
 result = run_mailing(Path(root), int(imap_port), int(smtp_port), int(network), int(everyone))
 status = open("/proc/self/status").read()
@@ -45,7 +47,6 @@ def run_mailing(root: Path, imap_port: int, smtp_port: int, network: int, everyo
     from ews.circulars.mailing import send_circulars
     from ews.intake import passes as intake
     from ews.runtime.settings import CircularSettings, ImapSettings, LetterSettings, SmtpSettings
-    from flows.bench import bench_settings
     from tests.integration.circulars.test_circulars import add_members, write_draft
 
     settings = bench_settings(root)

@@ -1,4 +1,4 @@
-"""``python -m flows.bench cluster``: the same 500 applications through the SQLite default
+"""``python -m scripts.bench cluster``: the same 500 applications through the SQLite default
 (one process, ``posteingang`` as under ``ews serve``) and through the distributed setup
 (PostgreSQL, a Prefect server on it, prefect.yaml deployed, process workers) with 1 and
 with 2 workers, side by side in one run on this machine.
@@ -16,11 +16,10 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy
+from scripts.bench.common import REPO, bench_settings, flow_throughput
 
 from ews.core.names import safe_name
-from flows.bench import bench_settings, flow_throughput
 
-REPO = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).parent / "prefect"
 
 

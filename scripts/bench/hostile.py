@@ -1,4 +1,4 @@
-"""``python -m flows.bench feindlich``: the hostile inbox corpus (tests/hostilegen.py, its
+"""``python -m scripts.bench feindlich``: the hostile inbox corpus (tests/hostilegen.py, its
 content and container batches) against an ordinary batch of the same size, side by side in
 one run on this machine.
 
@@ -21,6 +21,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.bench.common import REPO
 
 from ews.runtime.settings import IntakeSettings
 
@@ -137,8 +139,7 @@ def measure_pass(files: list[tuple[bytes, bytes]], root: Path) -> PassCost:
     inbox.mkdir(parents=True)
     for name, data in files:
         Path(os.fsdecode(os.path.join(os.fsencode(inbox), name))).write_bytes(data)
-    repo = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", PASS_PROBE, str(root), str(repo / "templates")],
+    out = subprocess.run([sys.executable, "-c", PASS_PROBE, str(root), str(REPO / "templates")],
                          capture_output=True, text=True, timeout=3600, check=True).stdout
     return PassCost(**json.loads(out.strip().splitlines()[-1]))
 

@@ -1,5 +1,6 @@
-"""``ews cluster …``: the distributed setup — prefect.yaml from the deployment table and the
-Versandplan, and the work pool on the Prefect server."""
+"""``ews betrieb cluster …``: the distributed setup — prefect.yaml from the deployment table
+and the Versandplan, and the work pool on the Prefect server. Writes prefect.yaml, runs
+``prefect``."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from ews.runtime.settings import Settings
-from flows.cli_output import console, errors
+from flows.cli.office import office
+from flows.cli.output import console, errors
 from flows.deployments import WORK_POOL, office_deployments, prefect_yaml
 from flows.server import read_plan_or_report
 
@@ -22,10 +23,11 @@ cluster_app = typer.Typer(
 
 @cluster_app.command("prefect-yaml")
 def write_prefect_yaml(
+        ctx: typer.Context,
         ziel: Annotated[Path, typer.Option(help="Zieldatei.")] = Path("prefect.yaml"),
 ) -> None:
     """prefect.yaml mit allen Deployments neu schreiben (nach Änderungen am Versandplan)."""
-    settings = Settings()
+    settings = office(ctx)
     plan = read_plan_or_report(settings, console)
     deployments = office_deployments(plan)
     ziel.write_text(prefect_yaml(deployments), encoding="utf-8")

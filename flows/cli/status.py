@@ -1,6 +1,6 @@
-"""``ews status``: the health view for the office and for monitoring – deployments and their
+"""``ews betrieb status``: the health view for the office and for monitoring – deployments and their
 runs, the watchers' heartbeats, what waits and what failed; exit code 1 when something needs
-a person."""
+a person. Reads the register and asks the Prefect API."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from rich.markup import escape
 
 from ews.core.deadlines import BERLIN
 from ews.core.models import WatcherState
-from ews.intake import passes as intake
 from ews.operations.health import Health, register_health
 from ews.runtime.redaction import redact, secret_values
-from ews.runtime.settings import Settings
-from flows.cli_output import console, folding_table
+from flows.cli.office import office
+from flows.cli.output import console, folding_table
 from flows.server import api_url
 from flows.status import (
     DeploymentRun,
@@ -33,15 +32,14 @@ STATES = {"laeuft": "läuft", "beendet": "beendet", "gestoert": "gestört"}
 KINDS = {"ordner": "Ordner", "postfach": "Postfach"}
 
 
-def status(json_lines: Annotated[bool, typer.Option(
+def status(ctx: typer.Context, json_lines: Annotated[bool, typer.Option(
         "--json", help="Ein JSON-Objekt statt der Tabellen.")] = False) -> None:
     """Zustand des Dienstes: letzte Läufe je Deployment, Herzschlag der Beobachter,
     wartende und fehlgeschlagene Vorgänge.
 
     Rückgabewert (für die Überwachung): 0, wenn alles in Ordnung ist; 1, wenn etwas eine
     Person braucht – die Probleme stehen am Ende der Ausgabe (bei --json unter „problems“)."""
-    settings = Settings()
-    intake.prepare(settings)
+    settings = office(ctx)
     health = register_health(settings, datetime.now(UTC))
     try:
         runs, note = deployment_runs(prefect_api_url(api_url(settings))), None
@@ -56,10 +54,6 @@ def status(json_lines: Annotated[bool, typer.Option(
         _print_view(health, runs, note, problems)
     if problems:
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("status")(status)
 
 
 def _document(health: Health, runs: list[DeploymentRun], note: str | None,

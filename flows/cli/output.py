@@ -1,5 +1,5 @@
 """What every ``ews`` command prints with: the consoles, tables, the operator's name, JSON
-lines and German dates."""
+lines and German dates. Prints; no other I/O."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import getpass
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +18,13 @@ from ews.core.deadlines import BERLIN
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def refuse_existing(target: Path, advice: str) -> NoReturn:
+    errors.print(f"[red]Nicht geschrieben:[/] Die Datei {target} gibt es schon; sie wird nicht "
+                 f"überschrieben, denn sie kann bearbeitet worden sein. {advice} einen anderen "
+                 f"Dateinamen wählen, oder mit der Option --ueberschreiben ersetzen.")
+    raise typer.Exit(2)
 
 
 def folding_table(title: str, headers: tuple[str, ...]) -> Table:

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from rich.console import Console
+from scripts.bench.common import bench_settings, use_settings
 
 from ews.core.names import safe_name
 from ews.intake.pipeline import preload
 from ews.runtime.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
-from flows.bench import bench_settings, use_settings
 
 if TYPE_CHECKING:
     from tests.support.mailserver import Dovecot, SmtpServer

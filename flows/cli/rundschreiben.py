@@ -23,9 +23,9 @@ from ews.circulars.reports import (
 from ews.circulars.schedule import TIMEZONE, read_plan, reminder_day
 from ews.core.deadlines import BERLIN
 from ews.core.errors import CircularError, DistributionError, EwsError, PlanError
-from ews.intake import passes as intake
 from ews.runtime.settings import Settings
-from flows.cli_output import (
+from flows.cli.office import office
+from flows.cli.output import (
     console,
     date_de,
     errors,
@@ -50,14 +50,9 @@ def _fail(exc: EwsError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _settings() -> Settings:
-    settings = Settings()
-    intake.prepare(settings)
-    return settings
-
-
 @rundschreiben_app.command("neu")
 def neu(
+    ctx: typer.Context,
     titel: Annotated[str, typer.Argument(help="Titel, z. B. \"Monatsinfo Dezember\".")],
     verteiler: Annotated[str, typer.Option(
         "--verteiler", help="netzwerk | teilnehmende | bewerbende | alle | ohne-bewerbung "
@@ -66,7 +61,7 @@ def neu(
     name: Annotated[str | None, typer.Option("--name", help="Ordnername.")] = None,
 ) -> None:
     """Einen neuen Entwurf aus der Vorlage anlegen (Ordner mit rundschreiben.md)."""
-    settings = _settings()
+    settings = office(ctx)
     try:
         spec = ListSpec.parse(verteiler, settings.round.name)
         path = create_draft(settings.drafts_dir, settings.templates_dir, title=titel,
@@ -79,13 +74,13 @@ def neu(
 
 
 @rundschreiben_app.command("pruefen")
-def pruefen(entwurf: Draft) -> None:
+def pruefen(ctx: typer.Context, entwurf: Draft) -> None:
     """Einen Entwurf prüfen: Kopf, Platzhalter, Dokument und Empfänger (nichts wird
     versendet, keine Nummer vergeben)."""
     from ews.circulars.issuing import check_document
     from ews.register.database import session_factory
 
-    settings = _settings()
+    settings = office(ctx)
     try:
         draft = read_draft(draft_folder(settings.drafts_dir, entwurf), settings.round.name)
         check_document(settings, draft, datetime.now(UTC))
@@ -108,11 +103,11 @@ def pruefen(entwurf: Draft) -> None:
 
 
 @rundschreiben_app.command("probelauf")
-def probe(entwurf: Draft, an: Annotated[str | None, typer.Option(
+def probe(ctx: typer.Context, entwurf: Draft, an: Annotated[str | None, typer.Option(
         "--an", help="Statt an die Kommunen an diese Adresse.")] = None) -> None:
     """Jede E-Mail des Entwurfs an eine Adresse des Büros senden, als Probelauf markiert
     (keine Nummer, nichts an die Kommunen)."""
-    settings = _settings()
+    settings = office(ctx)
     try:
         draft = read_draft(draft_folder(settings.drafts_dir, entwurf), settings.round.name)
         report = probelauf(settings, draft, datetime.now(UTC), actor=user(), to=an)
@@ -125,12 +120,12 @@ def probe(entwurf: Draft, an: Annotated[str | None, typer.Option(
 
 
 @rundschreiben_app.command("ausgeben")
-def ausgeben(entwurf: Draft, nicht_senden: Annotated[bool, typer.Option(
+def ausgeben(ctx: typer.Context, entwurf: Draft, nicht_senden: Annotated[bool, typer.Option(
         "--nicht-senden", help="Nur ausgeben; später mit „ews rundschreiben senden“.")] = False
              ) -> None:
     """Den Entwurf als Rundschreiben ausgeben: nächste Nummer, Dokument (.docx und PDF/A),
     Versandliste; dann versenden."""
-    settings = _settings()
+    settings = office(ctx)
     now = datetime.now(UTC)
     try:
         draft = read_draft(draft_folder(settings.drafts_dir, entwurf), settings.round.name)
@@ -148,10 +143,10 @@ def ausgeben(entwurf: Draft, nicht_senden: Annotated[bool, typer.Option(
 
 
 @rundschreiben_app.command("senden")
-def senden() -> None:
+def senden(ctx: typer.Context) -> None:
     """Alles versenden, was bei ausgegebenen Rundschreiben noch offen ist (nach einer
     Unterbrechung setzt es genau dort fort)."""
-    _send(_settings(), None)
+    _send(office(ctx), None)
 
 
 def _send(settings: Settings, only: int | None) -> None:
@@ -165,11 +160,11 @@ def _send(settings: Settings, only: int | None) -> None:
 
 
 @rundschreiben_app.command("aufheben")
-def aufheben(nummer: Number, grund: Annotated[str, typer.Option(
+def aufheben(ctx: typer.Context, nummer: Number, grund: Annotated[str, typer.Option(
         "--grund", help="Warum das Rundschreiben aufgehoben wird.")]) -> None:
     """Ein Rundschreiben aufheben: es behält seine Nummer; noch nicht gesendete E-Mails
     entfallen."""
-    settings = _settings()
+    settings = office(ctx)
     try:
         number, stopped = withdraw(settings, nummer, reason=grund, actor=user(),
                                    now=datetime.now(UTC))
@@ -179,11 +174,11 @@ def aufheben(nummer: Number, grund: Annotated[str, typer.Option(
                   "gesendet.")
 
 
-@rundschreiben_app.command("list")
-def liste(jahr: Annotated[int | None, typer.Option("--jahr")] = None,
+@rundschreiben_app.command("liste")
+def liste(ctx: typer.Context, jahr: Annotated[int | None, typer.Option("--jahr")] = None,
           json_lines: AsJson = False) -> None:
     """Das Archiv: Nummer, Datum, Aktenzeichen, Verteiler und Stand des Versands."""
-    records = circular_records(_settings(), jahr)
+    records = circular_records(office(ctx), jahr)
     if json_lines:
         print_json_lines(records)
         return
@@ -195,11 +190,14 @@ def liste(jahr: Annotated[int | None, typer.Option("--jahr")] = None,
     console.print(table if records else "Noch keine Rundschreiben ausgegeben.")
 
 
+rundschreiben_app.command("list", hidden=True)(liste)  # the old name, for one release
+
+
 @rundschreiben_app.command("zeigen")
-def zeigen(nummer: Number, json_lines: AsJson = False) -> None:
+def zeigen(ctx: typer.Context, nummer: Number, json_lines: AsJson = False) -> None:
     """Ein Rundschreiben mit jedem Empfänger und dem Stand seiner E-Mail."""
     try:
-        record, entries = circular_details(_settings(), nummer)
+        record, entries = circular_details(office(ctx), nummer)
     except EwsError as exc:
         raise _fail(exc) from exc
     if json_lines:
@@ -216,9 +214,9 @@ def zeigen(nummer: Number, json_lines: AsJson = False) -> None:
 
 
 @rundschreiben_app.command("zeitplan")
-def zeitplan() -> None:
+def zeitplan(ctx: typer.Context) -> None:
     """Die geplanten Versände (config/versandplan.toml) mit ihren nächsten Terminen."""
-    settings = Settings()
+    settings = office(ctx)
     try:
         plan = read_plan(settings.rundschreiben.plan_file)
     except PlanError as exc:

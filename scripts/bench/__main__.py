@@ -1,0 +1,102 @@
+"""``make bench`` (``python -m scripts.bench``): measured side by side in one run on this
+machine.
+
+1. Raw library throughput, one process: read + validate + render the letter (no Prefect,
+   no register).
+2. The Prefect intake flow on the same 500 files: claim, read, validate, register, render,
+   archive, on the worker pool (warm service: Prefect and the pool started beforehand).
+3. 200 letters to PDF/A: one batched LibreOffice call per 50 against one start per letter.
+4. Peak RSS of reading the 3,000-page PDF in a fresh process, beside a one-page baseline.
+5. The hostile inbox corpus against an ordinary batch of the same size: seconds and peak
+   memory per pass as ratios, and each hostile input against the workers' limits
+   (``scripts.bench.hostile``; only this part: ``python -m scripts.bench feindlich``).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from scripts.bench import circulars, cluster, hostile, mail
+from scripts.bench.throughput import (
+    COUNT,
+    ROUNDS,
+    SIDES,
+    WARM_UP,
+    conversion_times,
+    peak_rss_mb,
+)
+
+from ews.letters.samples import sample_applications
+from ews.runtime.settings import Settings
+from flows import prepare_prefect_environment
+from tests.support import pdfgen
+
+
+def main() -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    prepare_prefect_environment(Settings())  # before Prefect is imported, as `ews` does
+    only_throughput = sys.argv[1:] == ["durchsatz"]
+    if sys.argv[1:2] == ["postfach"]:  # only the mail part; optional: number of mails
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            count = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+            mail.main(sample_applications(40, seed=3), Path(tmp), count)
+        return
+
+    if sys.argv[1:2] == ["rundschreiben"]:  # only the circulars
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            circulars.main(Path(tmp))
+        return
+
+    if sys.argv[1:2] == ["feindlich"]:  # only the hostile corpus against an ordinary batch
+        hostile.run()
+        return
+
+    files = sample_applications(COUNT, seed=2026)
+    warm_up = sample_applications(WARM_UP, seed=1)
+    if sys.argv[1:2] == ["cluster"]:  # only the distributed setup against the default
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            cluster.main(files, warm_up, Path(tmp))
+        return
+    with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+        root = Path(tmp)
+        print(f"Benchmark auf {os.cpu_count()} Kernen, {COUNT} Bewerbungen")
+        ratios = []
+        for round_ in range(1, ROUNDS + 1):
+            # paired rounds: a noisy neighbour hits both sides of a pair alike; the order
+            # alternates, so that a drift over the run favours neither side
+            print(f"Runde {round_} von {ROUNDS}")
+            folder = root / f"runde-{round_}"
+            measured = {}
+            for side in (("raw", "flow") if round_ % 2 else ("flow", "raw")):
+                measure, label = SIDES[side]
+                measured[side] = measure(files, folder, warm_up)
+                print(f"{label}: {measured[side]:7.1f} Bewerbungen/s")
+            ratios.append(measured["flow"] / measured["raw"])
+            print(f"Verhältnis Flow/Bibliothek: {ratios[-1]:.2f}x")
+        print(f"Verhältnis Flow/Bibliothek, Median aus {ROUNDS} Runden: "
+              f"{statistics.median(ratios):.2f}x (kleinste {min(ratios):.2f}x, größte "
+              f"{max(ratios):.2f}x; Ziel ≥ 1.6x)")
+        if only_throughput:
+            return
+        batched, single = conversion_times(files, root)
+        print(f"PDF/A gebündelt (50 je Aufruf): {batched:6.1f} s")
+        print(f"PDF/A einzeln (ein soffice je Brief): {single:6.1f} s")
+        print(f"Verhältnis einzeln/gebündelt: {single / batched:.1f}x (Ziel ≥ 10x)")
+        mail.main(sample_applications(40, seed=3), root)
+        circulars.main(root / "rundschreiben")
+        cluster.main(files, warm_up, root / "cluster")
+        hostile.main(root / "feindlich")
+        big = peak_rss_mb(pdfgen.long_form(3000), root, "3000.pdf")
+        small = peak_rss_mb(pdfgen.filled_form(), root, "1.pdf")
+        print(f"Speicherspitze 3.000-Seiten-PDF: {big} MB (1 Seite: {small} MB; Ziel ≤ 300 MB)")
+    print(f"Benchmark-Prozess gesamt: "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB Spitze")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""``flows.server`` without a Prefect server: the API's address and exposure, the server's
+environment, the pass runner's backoff, the inbox watcher's asks, the Versandplan."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from rich.console import Console
+
+from ews.runtime.settings import CircularSettings, IntakeSettings, PrefectSettings, Settings
+from flows.server import (
+    MAX_PASS_BACKOFF,
+    PASS_BACKOFF,
+    InboxWatcher,
+    api_url,
+    check_exposure,
+    pass_backoff,
+    read_plan_or_report,
+    server_environment,
+    use_running_server,
+)
+from tests.conftest import make_settings
+
+
+def with_prefect(settings: Settings, **values: object) -> Settings:
+    return settings.model_copy(update={"prefect": PrefectSettings(**values)})  # type: ignore[arg-type]
+
+
+def test_the_api_is_on_the_configured_host_and_port(settings: Settings) -> None:
+    assert api_url(with_prefect(settings, host="10.0.0.5", port=4300)) == \
+        "http://10.0.0.5:4300/api"
+
+
+def test_the_api_opens_beyond_loopback_only_with_a_login(settings: Settings) -> None:
+    check_exposure(with_prefect(settings, host="127.0.0.1"))
+    check_exposure(with_prefect(settings, host="0.0.0.0", auth_string=SecretStr("a:b")))
+    with pytest.raises(RuntimeError, match="keine Anmeldung eingerichtet"):
+        check_exposure(with_prefect(settings, host="0.0.0.0"))
+    with pytest.raises(RuntimeError):
+        check_exposure(with_prefect(settings, host="0.0.0.0", auth_string=SecretStr("  ")))
+
+
+def test_the_server_gets_the_login_of_the_settings(settings: Settings,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
+    env = server_environment(with_prefect(settings, auth_string=SecretStr("admin:geheim")))
+    assert env["PREFECT_SERVER_API_AUTH_STRING"] == "admin:geheim"
+    assert "PREFECT_SERVER_API_AUTH_STRING" not in server_environment(settings)
+
+
+def test_without_a_server_answering_no_api_url_is_set(settings: Settings,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    use_running_server(with_prefect(settings, port=9))  # the discard port: nobody answers
+    assert "PREFECT_API_URL" not in os.environ
+
+
+def test_failed_passes_wait_longer_each_time_up_to_five_minutes() -> None:
+    waits, backoff = [], 0.0
+    for _ in range(8):
+        backoff = pass_backoff(backoff)
+        waits.append(backoff)
+    assert waits == [PASS_BACKOFF, 10, 20, 40, 80, 160, MAX_PASS_BACKOFF, MAX_PASS_BACKOFF]
+
+
+class CountingRunner:
+    def __init__(self) -> None:
+        self.requests = 0
+        self.asked = threading.Event()
+
+    def request(self) -> None:
+        self.requests += 1
+        if self.requests >= 2:
+            self.asked.set()
+
+
+def test_the_inbox_watcher_asks_once_at_start_and_again_for_a_file_that_stopped_changing(
+        tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, intake=IntakeSettings(poll_seconds=0.05))
+    runner = CountingRunner()
+    watcher = InboxWatcher(settings, runner)  # type: ignore[arg-type]
+    watcher.start()
+    try:
+        time.sleep(0.2)
+        assert runner.requests == 1  # whatever waited while the service was down
+        (settings.inbox_dir / "bewerbung.pdf").write_bytes(b"%PDF-1.7")
+        assert runner.asked.wait(5)
+    finally:
+        watcher.stop()
+        watcher.join(timeout=5)
+    assert not watcher.is_alive()
+
+
+def test_a_broken_versandplan_is_reported_and_nothing_is_planned(tmp_path: Path) -> None:
+    plan = tmp_path / "versandplan.toml"
+    plan.write_text("[[versand]]\nname = 'Kein gültiger Name'\n", encoding="utf-8")
+    settings = make_settings(tmp_path, rundschreiben=CircularSettings(plan_file=plan))
+    console = Console(record=True, width=200)
+
+    assert read_plan_or_report(settings, console) == []
+    assert "Versandplan nicht geladen" in console.export_text()
