@@ -84,7 +84,7 @@ def _print_deployments(runs: list[DeploymentRun], note: str | None) -> None:
         console.print(f"[yellow]Prefect-Server nicht erreichbar:[/] {escape(note)}")
         return
     if not runs:
-        console.print("Keine Deployments beim Prefect-Server (läuft „ews serve“?).")
+        console.print("Keine Deployments beim Prefect-Server (läuft „ews betrieb starten“?).")
         return
     table = folding_table("Deployments",
                           ("Deployment", "Arbeitspool", "letzter Lauf", "Zustand", "Beginn", "Ende",

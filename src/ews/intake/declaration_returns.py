@@ -34,7 +34,7 @@ def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: st
         row = declarations_register.input_of(session, input_id)
         if row is None or row.state == InputState.CLAIMED:
             raise NetworkError(f"Eingang {input_id} gibt es nicht oder er ist noch nicht "
-                               "verarbeitet (ews journal).")
+                               "verarbeitet (ews posteingang journal).")
         if row.outcome != Outcome.INVALID.value:
             label = OUTCOME_LABELS.get(row.outcome or "", row.outcome)
             raise NetworkError(f"Eingang {input_id} ist „{label}“; von Hand zuordnen lässt "
@@ -42,7 +42,7 @@ def file_return_by_hand(settings: Settings, input_id: int, az: str, *, actor: st
         declaration = declarations_register.declaration_by_az(session, az.strip())
         if declaration is None:
             raise NetworkError(f"Zum Aktenzeichen {az} ist keine Gemeinsame Erklärung "
-                               "ausgestellt (ews erklaerung).")
+                               "ausgestellt (ews netzwerk erklaerung).")
         mark = DeclarationMark(az=declaration.az, ags=declaration.ags, method="text",
                                signatory=signatory.strip() or None,
                                function=function.strip() or None, signed_on=signed_on)

@@ -1,9 +1,8 @@
 """The decision sheet: its layout, shared with ``ews.selection.export_xlsx``, and its reader
 (I/O: one workbook read). Taking it into the register is ``ews.selection.sheet_import``.
 
-``ews export`` writes the sheet „Entscheidungen“ (``ews.selection.export_xlsx``); its layout is
-defined
-here, beside the reader, so both sides agree::
+``ews auswahl export`` writes the sheet „Entscheidungen“ (``ews.selection.export_xlsx``); its
+layout is defined here, beside the reader, so both sides agree::
 
     row 1   Runde | <round name>          the round the sheet belongs to
     row 2   a short German instruction
@@ -76,7 +75,8 @@ INFORMATION = (MOVED_UP, DECIDED_BY, DECIDED_AT)
 RECEIPT_LABELS = {"registered": "fristgerecht", "late": "verspätet"}
 INSTRUCTION = (
     "Bitte nur die gelben Spalten ausfüllen (Hinweise an den Spaltenköpfen) und die Datei mit "
-    "„ews import <Datei>“ einlesen. Übernommen werden die geänderten Zeilen, und nur, wenn die "
+    "„ews auswahl import <Datei>“ einlesen. Übernommen werden die geänderten Zeilen, und nur, "
+    "wenn die "
     "ganze Tabelle stimmt. Keine Zeilen löschen, Aktenzeichen und Kommune nicht ändern; eine "
     "Entscheidung lässt sich ändern, aber nicht leeren. Wer nach einem Rückzug nachrücken "
     "soll, direkt auf „angenommen“ setzen (sonst rückt Rang 1 der Warteliste nach).")
@@ -146,7 +146,7 @@ def _sheet_name(names: list[str]) -> str:
             return name
     raise DecisionSheetError([
         f"Die Datei enthält kein Tabellenblatt „{SHEET}“ (nur: {', '.join(names)}). Bitte die "
-        "Datei aus „ews export“ verwenden und das Blatt nicht umbenennen."])
+        "Datei aus „ews auswahl export“ verwenden und das Blatt nicht umbenennen."])
 
 
 def _header_index(lines: list[tuple[Any, ...]]) -> int:
@@ -155,7 +155,8 @@ def _header_index(lines: list[tuple[Any, ...]]) -> int:
         if comparable(AZ) in keys and comparable(DECISION) in keys:
             return index
     raise DecisionSheetError([f"Im Blatt „{SHEET}“ fehlt die Kopfzeile mit „{AZ}“ und "
-                              f"„{DECISION}“; bitte die Datei neu mit „ews export“ erzeugen."])
+                              f"„{DECISION}“; bitte die Datei neu mit „ews auswahl export“ "
+                              f"erzeugen."])
 
 
 def _check_round(lines: list[tuple[Any, ...]], round_name: str) -> None:
@@ -169,9 +170,9 @@ def _check_round(lines: list[tuple[Any, ...]], round_name: str) -> None:
             raise DecisionSheetError([
                 f"Die Tabelle gehört zur Runde „{_text(value)}“, eingelesen wird aber in die "
                 f"Runde „{round_name}“. Bitte die Tabelle der laufenden Runde verwenden "
-                "(„ews export“)."])
+                "(„ews auswahl export“)."])
     raise DecisionSheetError([f"Über der Kopfzeile steht keine Runde („{ROUND_LABEL}“); bitte "
-                              "die Tabelle neu mit „ews export“ erzeugen."])
+                              "die Tabelle neu mit „ews auswahl export“ erzeugen."])
 
 
 _COLUMN_KEYS = {"az": AZ, "rang": RANK, "grund": REASON, "ausnahme": OVERRIDE, "stand": STATE}

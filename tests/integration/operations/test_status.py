@@ -276,4 +276,4 @@ def test_late_runs_are_a_problem_because_no_process_takes_them() -> None:
                          last_failure=None, waiting=3, late=2)
 
     assert deployment_problems([late]) == [
-        "2 Läufe sind für posteingang/posteingang verspätet – läuft „ews serve“?"]
+        "2 Läufe sind für posteingang/posteingang verspätet – läuft „ews betrieb starten“?"]

@@ -128,7 +128,7 @@ def test_the_sheet_comes_first_with_dropdowns_and_the_round(
     assert book.active.title == SHEET
     sheet = book[SHEET]
     assert (sheet["A1"].value, sheet["B1"].value) == ("Runde", "EWS 6")
-    assert "ews import" in sheet["A2"].value and "A2:J2" in sheet.merged_cells
+    assert "ews auswahl import" in sheet["A2"].value and "A2:J2" in sheet.merged_cells
     assert [cell.value for cell in sheet[HEADER_ROW]] == list(HEADERS)
     assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == "A3:K10"
     assert sheet.column_dimensions["K"].hidden
