@@ -24,7 +24,7 @@ from pydantic import Field
 from ews.core.errors import SelectionError
 from ews.core.models import ApplicationStatus
 from ews.intake import passes as intake
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.runtime.settings import Settings
 from ews.selection import decisions as selection
 from ews.selection.deciding import decide_now
@@ -114,7 +114,7 @@ def auswahl_entscheiden(
 
 def publish_round(settings: Settings) -> None:
     """The round as a table and a summary in the Prefect UI."""
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         records = selection.round_overview(session, settings.round.name)
     rows = [{"Aktenzeichen": r["az"], "Kommune": r["kommune_name"],
              "Eingang": "verspätet" if r["status"] == ApplicationStatus.LATE else "fristgerecht",

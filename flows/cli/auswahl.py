@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from ews.core.errors import DecisionSheetError, EwsError, SelectionError
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.register.reports import application_records
 from ews.runtime.settings import Settings
 from ews.selection import decisions as selection
@@ -50,7 +50,7 @@ def stand(ctx: typer.Context, json_lines: Annotated[bool, typer.Option(
         "--json", help="JSON-Zeilen.")] = False) -> None:
     """Stand der Auswahl der laufenden Runde: jede Bewerbung mit ihrer Entscheidung."""
     settings = office(ctx)
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         records = selection.round_overview(session, settings.round.name)
         taken = len(selection.accepted(session, settings.round.name))
     if json_lines:
@@ -163,7 +163,7 @@ def import_sheet(
     settings = office(ctx)
     try:
         rows = read_decision_sheet(datei, round_name=settings.round.name)
-        with session_factory(settings.db_url).begin() as session:
+        with transaction(settings.db_url) as session:
             report = import_decisions(session, rows, round_name=settings.round.name,
                                       seats=settings.round.seats, actor=von or user(),
                                       now=datetime.now(UTC))

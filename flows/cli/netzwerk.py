@@ -16,7 +16,7 @@ from ews.intake.declaration_returns import file_return_by_hand
 from ews.network.declarations import issue_declaration_document
 from ews.network.roster import roster, update_member
 from ews.network.rules import EHRENAMTSKARTE
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.register.reports import input_id_for
 from ews.selection.export_xlsx import write_roster
 from flows.cli.office import office
@@ -83,7 +83,7 @@ def netzwerk(
     if ctx.invoked_subcommand is not None:
         return
     settings = office(ctx)
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         records = roster(session)
     if json_lines:
         print_json_lines(records)
@@ -135,7 +135,7 @@ def netzwerk_setzen(
             errors.print(f"„{beitritt}“ ist kein Datum im Format TT.MM.JJJJ.")
             raise typer.Exit(2) from None
     try:
-        with session_factory(settings.db_url).begin() as session:
+        with transaction(settings.db_url) as session:
             update_member(session, municipality, actor=von or user(), now=datetime.now(UTC),
                           changes=changes)
     except NetworkError as exc:
@@ -199,7 +199,7 @@ def netzwerk_export(
     if not ueberschreiben and ziel.exists() and not ziel.is_dir():
         refuse_existing(ziel, "Bitte")
     settings = office(ctx)
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         records = roster(session)
     try:
         write_roster(ziel, records, overwrite=ueberschreiben)

@@ -12,7 +12,7 @@ import typer
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import ListSpec, addressees
 from ews.circulars.drafts import create_draft, draft_folder, read_draft
-from ews.circulars.issuing import issue_circular
+from ews.circulars.issuing import check_document, issue_circular
 from ews.circulars.mailing import probelauf, send_circulars
 from ews.circulars.reports import (
     circular_details,
@@ -23,6 +23,7 @@ from ews.circulars.reports import (
 from ews.circulars.schedule import TIMEZONE, read_plan, reminder_day
 from ews.core.deadlines import BERLIN
 from ews.core.errors import CircularError, DistributionError, EwsError, PlanError
+from ews.register.database import transaction
 from ews.runtime.settings import Settings
 from flows.cli.office import office
 from flows.cli.output import (
@@ -77,9 +78,6 @@ def neu(
 def pruefen(ctx: typer.Context, entwurf: Draft) -> None:
     """Einen Entwurf prüfen: Kopf, Platzhalter, Dokument und Empfänger (nichts wird
     versendet, keine Nummer vergeben)."""
-    from ews.circulars.issuing import check_document
-    from ews.register.database import session_factory
-
     settings = office(ctx)
     try:
         draft = read_draft(draft_folder(settings.drafts_dir, entwurf), settings.round.name)
@@ -87,7 +85,7 @@ def pruefen(ctx: typer.Context, entwurf: Draft) -> None:
     except EwsError as exc:
         raise _fail(exc) from exc
     contacts, problems = read_contacts(settings.rundschreiben.contacts_file)
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         people = addressees(session, draft.list_spec, contacts, address_to=draft.address_to)
     table = folding_table(f"Empfänger: {draft.list_spec.label()}",
                           ("Kommune", "E-Mail", "Anrede", "Hinweis"))

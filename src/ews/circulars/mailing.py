@@ -23,7 +23,13 @@ from markupsafe import Markup
 
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import ListSpec, addressees
-from ews.circulars.drafts import Draft, compiled_text
+from ews.circulars.drafts import (
+    SKELETON,
+    Draft,
+    compiled_text,
+    split_front_matter,
+    template_problems,
+)
 from ews.circulars.issuing import (
     circular_values,
     document_bytes,
@@ -32,6 +38,7 @@ from ews.circulars.issuing import (
 )
 from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.core.deadlines import BERLIN
+from ews.core.errors import EwsError
 from ews.core.models import CircularState
 from ews.core.templating import sandboxed_environment
 from ews.outbox.queue import SendReport, enqueue, office_mail
@@ -209,9 +216,6 @@ def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
 def check_circular_templates(settings: Settings, now: datetime) -> list[str]:
     """German problems of the circular's templates: the skeleton of new drafts, the Word
     layout and both mail templates, each filled with sample values; ``[]`` when fine."""
-    from ews.circulars.drafts import SKELETON, split_front_matter, template_problems
-    from ews.core.errors import EwsError
-
     skeleton = settings.templates_dir / SKELETON
     try:
         _header, text = split_front_matter(skeleton.read_text(encoding="utf-8"))

@@ -5,11 +5,10 @@ no mail of ours is kept as well."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from ews.mail.bounces import Bounce, FailedRecipient, reason_de
 from ews.register import cases as register
 from ews.register import mails
+from ews.register.database import Session
 from ews.register.schema import BounceRow, MailRow
 
 _UNKNOWN = FailedRecipient(address="", status="", diagnostic="", permanent=True)

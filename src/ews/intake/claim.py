@@ -12,7 +12,7 @@ from ews.core.names import readable
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.register import cases as register
 from ews.register import inputs
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.register.heartbeats import inbox_name
 from ews.register.locks import locks_for
 from ews.runtime import folders
@@ -28,7 +28,6 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
     """Adopt files a crashed run left in the work folder, then claim every stable file. One
     process at a time per inbox, over every machine that watches it (a shared folder)."""
     clock = now or (lambda: datetime.now(UTC))
-    sessions = session_factory(settings.db_url)
     inbox = settings.inbox_dir.resolve()
     with locks_for(settings) as locks, locks.named(inbox_name(settings), wait=CLAIM_WAIT):
         # no other process is between its renames and its commit now: what lies in the
@@ -36,7 +35,7 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
         folders.set_aside_refused(inbox)  # links, FIFOs, devices: never read, moved aside
         adopted = [_adopt(path, settings, clock()) for path in _orphans(settings)]
         seen_at = clock()  # everything found in one scan was first seen at the same moment
-        with sessions.begin() as session:
+        with transaction(settings.db_url) as session:
             register.record_sightings(session, [(readable(str(obs.path)), obs.size, obs.mtime_ns)
                                                 for obs in folders.observe_inbox(inbox).values()],
                                       seen_at)
@@ -61,8 +60,7 @@ def _claimed(observation: folders.Observation, inbox: Path) -> Path | None:
 
 
 def _orphans(settings: Settings) -> list[Path]:
-    sessions = session_factory(settings.db_url)
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         return [path for path in folders.claimed_files(settings.inbox_dir)
                 if register.input_by_claim(session, str(path)) is None]
 
@@ -77,7 +75,7 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
     if not claims:
         return []
     digests = [(folders.sha256_of(claim), claim.stat().st_size) for claim, _ in claims]
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         rows = []
         sightings = register.record_sightings(
             session, [(path, size, 0) for (_, path), (_, size) in zip(claims, digests,

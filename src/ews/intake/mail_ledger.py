@@ -8,9 +8,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from ews.core.deadlines import BERLIN
 from ews.core.models import MailKind
 from ews.core.outcomes import rejection
@@ -21,7 +18,7 @@ from ews.intake.pipeline import decide
 from ews.mail.imap import FetchedMail
 from ews.register import cases as register
 from ews.register import mails
-from ews.register.database import session_factory
+from ews.register.database import IntegrityError, Session, transaction
 from ews.register.schema import Input, MailRow
 from ews.runtime import storage
 from ews.runtime.settings import Settings
@@ -37,9 +34,8 @@ def record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: d
                   ) -> list[int]:
     """Record one mail in its own transaction. A mail whose values the register refuses is
     recorded as unreadable at once, with the refusal as its reason (``given_up``)."""
-    sessions = session_factory(settings.db_url)
     try:
-        with sessions.begin() as session:
+        with transaction(settings.db_url) as session:
             return recorded(session, settings, item, now)
     except Exception as exc:
         if is_infrastructure(exc):
@@ -60,7 +56,7 @@ def record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: d
 
 
 def _in_ledger(settings: Settings, item: PreparedMail | UnreadableMail) -> bool:
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         return mails.in_ledger(session, _key(settings, item))
 
 

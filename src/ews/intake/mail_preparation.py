@@ -18,7 +18,7 @@ from ews.mail.bounces import Bounce, read_bounce
 from ews.mail.imap import FetchedMail
 from ews.mail.parse import parse_mail
 from ews.register import cases as register
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.runtime import folders, storage, workers
 from ews.runtime.settings import Settings
 
@@ -119,7 +119,7 @@ def given_up(settings: Settings, uidvalidity: int, fetched: FetchedMail, reason:
     times (``at_once``: a failure that would come back every time), the mail as unreadable
     (its raw bytes archived and claimed, nothing parsed)."""
     imap = settings.imap
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         attempts = register.note_mail_failure(
             session, (imap.account, imap.folder, uidvalidity, fetched.uid), reason, now)
     limit = settings.intake.max_attempts

@@ -27,7 +27,7 @@ from ews.mail.imap import FetchedMail, Mailbox
 from ews.outbox.queue import queue_answers
 from ews.outbox.sending import open_mailbox, send_queued
 from ews.register import mails
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.register.heartbeats import mailbox_name
 from ews.register.locks import locks_for
 from ews.runtime.settings import Settings
@@ -42,7 +42,7 @@ def take_new_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> list[
     """Take every mail of the folder that the ledger has not seen; returns the new inputs.
     Each fetch batch is recorded in one transaction."""
     imap = settings.imap
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         seen = mails.seen_uids(session, imap.account, imap.folder, mailbox.uidvalidity)
     new = [uid for uid in mailbox.uids_to_look_at() if uid not in seen]
     input_ids: list[int] = []
@@ -61,9 +61,8 @@ def take_mails_of(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
     worker recorded one of them meanwhile, or the register refuses one mail's values), each
     mail is recorded on its own. Parsing and writing the files happen on the worker pool."""
     prepared = prepare_all(settings, uidvalidity, batch, now)
-    sessions = session_factory(settings.db_url)
     try:
-        with sessions.begin() as session:
+        with transaction(settings.db_url) as session:
             return [i for item in prepared for i in recorded(session, settings, item, now)]
     except Exception as exc:
         if is_infrastructure(exc):
@@ -82,8 +81,7 @@ def take_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail, now: d
 def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
     """Apply the post-action to every taken mail whose inputs are all done; returns how many.
     A failure leaves the mail ``taken`` with the error noted, for the next pass."""
-    sessions = session_factory(settings.db_url)
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         ready = mails.ready_to_finish(session, settings.imap.account, settings.imap.folder)
     current = [mail.uid for mail in ready if mail.uidvalidity == mailbox.uidvalidity]
     error = None
@@ -94,7 +92,7 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
             error = str(exc)
             log.warning("Nachbearbeitung im Postfach fehlgeschlagen: %s", error)
     finished = 0
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         for mail in ready:
             if mail.uidvalidity != mailbox.uidvalidity:
                 # the folder was rebuilt: the mail comes back under a new UID as a duplicate

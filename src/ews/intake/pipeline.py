@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN
 from ews.core.forms import assess_fields
@@ -28,7 +27,7 @@ from ews.network import declarations as network
 from ews.outbox.letters import letter_path, planned_letters, render_planned
 from ews.register import cases as register
 from ews.register import inputs
-from ews.register.database import session_factory
+from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, Input, LetterRow
 from ews.runtime.settings import Settings
 
@@ -60,19 +59,18 @@ def process_input(input_id: int, settings: Settings, now: datetime,
     rendered, original archived or quarantined). ``claim_path`` is given by a caller that saw
     the input still undecided; without it and without ``assessment`` the register is asked.
     The intake runs the same stages for many inputs at once (``ews.intake.passes``)."""
-    sessions = session_factory(settings.db_url)
     if claim_path is None and assessment is None:
-        with sessions.begin() as session:
+        with transaction(settings.db_url) as session:
             row = inputs.input_row(session, input_id)
             claim_path = row.claim_path if row.state == InputState.CLAIMED else None
     if assessment is None and claim_path is not None and Path(claim_path).is_file():
         assessment = assess_file(Path(claim_path), settings)
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         if assessment is not None:
             decide(session, input_id, assessment, settings, now)
         letters = planned_letters(register.letters_of(session, input_id))
     render_planned(letters, settings)
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         return finish(session, input_id, [letter_id for letter_id, _, _ in letters],
                       register.letters_of(session, input_id), settings, now)
 
@@ -201,8 +199,7 @@ def restamp(input_id: int, stamped: datetime, settings: Settings, now: datetime,
             actor: str) -> InputResult:
     """Record an Eingangsstempel for a decided input and re-judge the deadline with it: a
     status that changes (late ↔ on time) gets its letter; everything is logged."""
-    sessions = session_factory(settings.db_url)
-    with sessions.begin() as session:
+    with transaction(settings.db_url) as session:
         register.lock_decisions(session)
         row = inputs.input_row(session, input_id)
         previous = row.stamped_at or row.received_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ews.outbox.conversion import LETTER_LOCKS
 from ews.register import cases as register
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.register.locks import Locks
 from ews.runtime import folders
 from ews.runtime.settings import Settings
@@ -19,7 +19,7 @@ def free_work(settings: Settings, locks: Locks, *, limit: int = 500) -> int:
     """Work that no running pass holds and a new pass would take up: unfinished inputs and
     letters waiting for their PDF that nobody has locked (a killed worker's), and files a
     crashed claim left in the work folder without an input."""
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         inputs = [row.id for row in register.unfinished_inputs(session)][:limit]
         letters = [row.id for row in register.letters_waiting_for_pdf(session)][:limit] \
             if settings.letters.pdf else []
@@ -45,5 +45,5 @@ def _pass_running(locks: Locks) -> bool:
 
 
 def open_input_ids(settings: Settings) -> list[int]:
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         return [row.id for row in register.unfinished_inputs(session)]

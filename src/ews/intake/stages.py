@@ -24,7 +24,7 @@ from ews.intake.sharing import CHUNK, INPUT_LOCKS
 from ews.outbox.letters import PlannedLetter, planned_letters
 from ews.register import cases as register
 from ews.register import inputs
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.register.locks import Locks
 from ews.runtime import workers
 from ews.runtime.settings import Settings
@@ -59,7 +59,7 @@ class Batches:
         self.claims: dict[int, str] = {}  # claim paths of the undecided inputs taken
         self.given_up: dict[int, Assessment] = {}  # undecided inputs out of attempts
         self.taken: set[int] = set()  # every input this pass locked
-        self.sessions = session_factory(settings.db_url)
+        self.db_url = settings.db_url
         self.done: list[InputResult] = []
         self.error: Exception | None = None
 
@@ -80,7 +80,7 @@ class Batches:
         if not chunk:
             return []
         self.taken.update(chunk)
-        with self.sessions.begin() as session:
+        with transaction(self.db_url) as session:
             states = register.input_states(session, chunk)
             failed = register.failed_attempts(session, chunk)
         finished = [i for i in chunk if states.get(i, (InputState.DONE, ""))[0] == InputState.DONE]
@@ -123,7 +123,7 @@ class Batches:
         now = self.clock()
         chunk = [input_id for input_id, _ in reading if input_id not in undecidable]
         try:
-            with self.sessions.begin() as session:
+            with transaction(self.db_url) as session:
                 decide_all(session, assessments, self.settings, now)
                 letters = {input_id: planned_letters(rows) for input_id, rows
                            in register.letters_by_input(session, chunk).items()}
@@ -178,14 +178,14 @@ class Batches:
 
     def _decide_alone(self, input_id: int, assessment: Assessment | None, now: datetime
                       ) -> list[PlannedLetter]:
-        with self.sessions.begin() as session:
+        with transaction(self.db_url) as session:
             if assessment is not None:
                 decide_all(session, {input_id: assessment}, self.settings, now)
             return planned_letters(register.letters_of(session, input_id))
 
     def _note_failure(self, input_id: int, reason: str) -> int:
         """Count a failed attempt at the input in the register; returns the attempts."""
-        with self.sessions.begin() as session:
+        with transaction(self.db_url) as session:
             attempts = register.note_failure(session, input_id, reason)
         log.warning("Eingang %s, Versuch %d von %d gescheitert: %s", input_id, attempts,
                     self.settings.intake.max_attempts, reason)
@@ -281,7 +281,7 @@ class Batches:
         return []
 
     def _finish(self, ready: list[Ready], now: datetime) -> list[InputResult]:
-        with self.sessions.begin() as session:
+        with transaction(self.db_url) as session:
             loaded = register.load_inputs(session, [input_id for input_id, _, _ in ready])
             for input_id, _, reason in ready:
                 if reason is not None:

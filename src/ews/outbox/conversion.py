@@ -10,9 +10,9 @@ from pathlib import Path
 from ews.core.errors import ConversionError
 from ews.letters.pdfa import convert_to_pdfa
 from ews.register import cases as register
-from ews.register.database import session_factory
+from ews.register import letters as letters_register
+from ews.register.database import transaction
 from ews.register.locks import locks_for
-from ews.register.schema import LetterRow
 from ews.runtime import storage
 from ews.runtime.settings import Settings
 
@@ -24,22 +24,22 @@ def convert_pending_letters(settings: Settings) -> list[str]:
     another process is converting are left to it."""
     if not settings.letters.pdf:
         return []
-    sessions = session_factory(settings.db_url)
     with locks_for(settings) as locks:
-        with sessions.begin() as session:
+        with transaction(settings.db_url) as session:
             waiting = [row.id for row in register.letters_waiting_for_pdf(session)]
         mine = locks.try_items(LETTER_LOCKS, waiting)
-        with sessions.begin() as session:  # re-read: another pass may have finished some
+        # re-read: another pass may have finished some
+        with transaction(settings.db_url) as session:
             pending = {row.id: row.docx_path
                        for row in register.letters_waiting_for_pdf(session) if row.id in mine}
         if not pending:
             return []
         made, failure = convert_stored(list(pending.values()), settings)
-        with sessions.begin() as session:  # the others were converted: record them first
+        # the others were converted: record them first
+        with transaction(settings.db_url) as session:
             for letter_id, docx in pending.items():
-                letter = session.get(LetterRow, letter_id)
-                if docx in made and letter is not None:
-                    letter.pdf_path, letter.state = made[docx], "done"
+                if docx in made:
+                    letters_register.record_pdf(session, letter_id, made[docx])
     if failure is not None:
         raise failure
     return [made[docx] for docx in pending.values() if docx in made]

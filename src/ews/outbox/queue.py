@@ -40,8 +40,7 @@ from ews.runtime import storage
 from ews.runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
+    from ews.register.database import Session
     from ews.register.outbox import MailToAnswer
 
 __all__ = ["ANSWER", "Pacer", "SendReport", "check_mail_templates", "enqueue", "mail_recipients",

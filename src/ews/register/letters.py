@@ -45,3 +45,10 @@ def mail_keys(session: Session, purpose: str) -> set[str]:
     """The outbox keys of every mail queued for ``purpose`` (e.g. ``brief:12``)."""
     return set(session.scalars(select(OutgoingMail.subject_key)
                                .where(OutgoingMail.purpose == purpose)))
+
+
+def record_pdf(session: Session, letter_id: int, pdf_path: str) -> None:
+    """A letter's PDF/A is written: the letter is done."""
+    letter = session.get(LetterRow, letter_id)
+    if letter is not None:
+        letter.pdf_path, letter.state = pdf_path, LetterState.DONE

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ews.register.database import session_factory
+from ews.register.database import transaction
 from ews.runtime.settings import Settings
 from ews.selection.decisions import Change, decide
 
@@ -16,7 +16,7 @@ def decide_now(settings: Settings, az: str, decision: str, *, actor: str,
                override: str | None = None, now: datetime | None = None) -> list[Change]:
     """Record one decision and commit it; returns every change it caused. Raises
     ``SelectionError`` (nothing changed) when the rules refuse it."""
-    with session_factory(settings.db_url).begin() as session:
+    with transaction(settings.db_url) as session:
         return decide(session, az, decision, seats=settings.round.seats, actor=actor,
                       now=now or datetime.now(UTC), rank=rank, reason=reason,
                       override=override)
