@@ -19,6 +19,8 @@ from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import LetterData, render_letter, sample_letter_data
 from ews.runtime.settings import OfficeSettings
 
+pytestmark = pytest.mark.libreoffice
+
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 SOFFICE = shutil.which("soffice") or "soffice"
 
