@@ -23,7 +23,7 @@ clock-guard:
 	FAKETIME_DONT_RESET=1 faketime -f "+365d" .venv/bin/pytest -q -m "not server and not slow" \
 		-p no:cacheprovider tests/unit tests/integration
 
-# The inner loop (well under a minute): unit tests and the integration tests that need nothing
+# The inner loop (under a minute on two cores): unit tests and the integration tests that need nothing
 # (no server, no LibreOffice, no OCR) and are not slow by design. The markers: pyproject.toml.
 FAST = not server and not libreoffice and not ocr and not slow
 test-fast:
