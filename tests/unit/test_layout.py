@@ -43,7 +43,7 @@ def test_the_import_contract_holds() -> None:
     result = lint_imports(REPO, REPO / "pyproject.toml")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout, result.stdout
+    assert " kept, 0 broken." in result.stdout, result.stdout
 
 
 def test_the_contract_fails_when_core_imports_a_capability(tmp_path: Path) -> None:
