@@ -16,16 +16,18 @@ lint: setup
 # again, with the clock a year ahead (Debian's faketime), so a test that mixes a fixed date
 # with the wall clock fails today and not on the day its date passes.
 test: lint
-	.venv/bin/pytest
+	.venv/bin/pytest --durations=25
 	$(MAKE) --no-print-directory clock-guard
 
 clock-guard:
 	FAKETIME_DONT_RESET=1 faketime -f "+365d" .venv/bin/pytest -q -m "not server and not slow" \
 		-p no:cacheprovider tests/unit tests/integration
 
-# The inner loop: unit tests and the integration tests that need no server, no slow inputs.
+# The inner loop (under a minute on two cores): unit tests and the integration tests that need nothing
+# (no server, no LibreOffice, no OCR) and are not slow by design. The markers: pyproject.toml.
+FAST = not server and not libreoffice and not ocr and not slow
 test-fast:
-	.venv/bin/pytest -q -m "not server and not slow" tests/unit tests/integration
+	.venv/bin/pytest -q -m "$(FAST)" tests/unit tests/integration
 
 bench: setup
 	.venv/bin/python -m scripts.bench

@@ -168,19 +168,40 @@ def imap_proxy(dovecot: Dovecot) -> Iterator[CuttingProxy]:
         proxy.close()
 
 
-# -- The clock guard (`make test` runs the tests without servers a year ahead) ---------------
+# -- Markers for what a test needs (`make test-fast` leaves out every test that needs something) --
 
-SERVER_FIXTURES = frozenset({"postgres", "dovecot", "smtp_server", "mail", "imap_proxy"})
-FLOW_TESTS = Path(__file__).parent / "flows"  # each runs a Prefect server
+#: fixtures that start a server, by the marker of the server (their dependants included:
+#: pytest lists a test's whole fixture closure in ``fixturenames``)
+SERVER_FIXTURES = {"dovecot": frozenset({"dovecot", "smtp_server", "mail", "imap_proxy"}),
+                   "postgresql": frozenset({"postgres"})}
+FLOW_TESTS = Path(__file__).parent / "flows"  # each runs a Prefect server (prefect_test_harness)
+#: what each server marker means for the clock guard: all of them are ``server``
+SERVER_MARKERS = ("dovecot", "postgresql", "prefect_server")
+
+
+def needs_postgresql(item: pytest.Item) -> bool:
+    """``database_url`` asks for the cluster only in its ``postgresql`` instance."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("database_url") == "postgresql"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that starts a real server (Dovecot, SMTP, PostgreSQL, Prefect) with
-    ``server``: the clock guard leaves them out, because a server does not run under a
-    shifted clock (Dovecot clears LD_PRELOAD for its imap processes, so their clock is the
-    real one; imaplib2's timeouts stall under libfaketime)."""
+    """Mark what each test needs, from the fixtures it uses: ``dovecot`` (Dovecot, the SMTP
+    server in front of it), ``postgresql`` (the session's cluster), ``prefect_server`` (every
+    test under tests/flows; others mark themselves). ``libreoffice`` is set by the modules
+    and tests that convert letters to PDF/A.
+
+    Each server marker adds ``server``: the clock guard leaves those tests out, because a server
+    does not run under a shifted clock (Dovecot clears LD_PRELOAD for its imap processes, so
+    their clock is the real one; imaplib2's timeouts stall under libfaketime)."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        in_flows = FLOW_TESTS in Path(item.path).parents
-        if fixtures & SERVER_FIXTURES or in_flows or item.get_closest_marker("prefect_server"):
-            item.add_marker(pytest.mark.server)
+        for marker, names in SERVER_FIXTURES.items():
+            if fixtures & names:
+                item.add_marker(marker)
+        if needs_postgresql(item):
+            item.add_marker("postgresql")
+        if FLOW_TESTS in Path(item.path).parents:
+            item.add_marker("prefect_server")
+        if any(item.get_closest_marker(marker) for marker in SERVER_MARKERS):
+            item.add_marker("server")

@@ -27,6 +27,8 @@ from tests.integration.intake.test_mail_intake import (
 from tests.support import pdfgen
 from tests.support.mailserver import MailServers, free_port
 
+pytestmark = pytest.mark.libreoffice
+
 
 @pytest.fixture(scope="module", autouse=True)
 def prefect_harness() -> Iterator[None]:

@@ -88,6 +88,7 @@ def office(tmp_path: Path, mail: MailServers) -> Settings:
     return settings
 
 
+@pytest.mark.libreoffice
 def test_circular_to_30_municipalities_after_a_probelauf(office: Settings,
                                                          mail: MailServers) -> None:
     add_members(office, 32, without=(5, 17))
@@ -221,6 +222,7 @@ for _ in range(int(sys.argv[3])):
 """
 
 
+@pytest.mark.slow
 def test_two_processes_issuing_at_once_get_unique_gap_free_numbers(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     intake.prepare(settings)

@@ -36,6 +36,8 @@ from tests.conftest import QR_KEY, cli_env, make_settings
 from tests.support import declgen, pdfgen
 from tests.support.declgen import Declaration, Scan
 
+pytestmark = pytest.mark.ocr
+
 MARK = DeclarationMark(
     az="13.0.70-007/2027", ags="05914000", method="qr", signatory="Erik O. Schulz",
     function="Oberbürgermeister", signed_on=date(2027, 5, 12), place="Hagen",
@@ -90,6 +92,7 @@ def test_text_layer_given_by_the_caller_is_used() -> None:
     assert detect_declaration(data, page_texts=[]) is None
 
 
+@pytest.mark.libreoffice
 def test_office_template_rendered_by_libreoffice_is_read_from_its_text_layer() -> None:
     mark = detect_declaration(declgen.office_declaration())
     assert mark == MARK.model_copy(update={"method": "text", "signed_on": None, "place": None})

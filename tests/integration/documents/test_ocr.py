@@ -15,7 +15,7 @@ REQUIRED = (
     "team2_email", "motivation", "freistellung", "datenschutz", "ort_datum", "unterzeichner",
 )  # fmt: skip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
 
 
 def test_scan_of_the_office_form_registers_like_any_other_application() -> None:

@@ -233,6 +233,7 @@ def test_printed_form_tolerates_other_dashes_in_team_labels(dash: str) -> None:
     assert_reads_all_values(pdfgen.printed_form(dash=dash), ReadMethod.TEXT)
 
 
+@pytest.mark.ocr
 def test_office_form_printed_to_pdf_is_read_with_its_ticks_from_the_page_image() -> None:
     values = dict(VALUES, ehrenamtskarte=False)
     reading = read_form(pdfgen.printed_office_form(values))
@@ -245,12 +246,14 @@ def test_printed_glyphs_are_really_in_the_text_layer() -> None:
     assert "☒ Einwilligung Datenschutz" in text.pages[0].extract_text()
 
 
+@pytest.mark.ocr
 def test_scan_of_an_empty_page_has_no_form_content() -> None:
     with pytest.raises(NoFormContent) as rejected:
         read_form(pdfgen.blank_scan())
     assert "Texterkennung" in rejected.value.reasons[0]
 
 
+@pytest.mark.ocr
 def test_scan_is_not_read_when_ocr_is_switched_off() -> None:
     with pytest.raises(NoFormContent):
         read_form(pdfgen.scanned_form(), ocr=False)

@@ -41,6 +41,8 @@ from tests.support import hostilegen
 from tests.support.hostilegen import ATTACKER_DOMAIN, OFFICE, FileCase, MailCase
 from tests.support.mailserver import MailServerError, MailServers
 
+pytestmark = pytest.mark.ocr
+
 SEED = 20261205
 #: seconds one input may take in its worker (intake.read_timeout_seconds)
 READ_TIMEOUT = 45.0

@@ -13,7 +13,7 @@ from ews.runtime.settings import IntakeSettings
 from tests.conftest import make_settings
 from tests.support import pdfgen
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
 
 
 def test_bomb_and_huge_files_end_with_an_outcome_in_bounded_time(tmp_path: Path) -> None:

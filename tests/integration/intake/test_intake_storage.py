@@ -194,6 +194,7 @@ def second_machine(settings: Settings, root: Path) -> Settings:
         "database_url": SecretStr(settings.db_url)})
 
 
+@pytest.mark.libreoffice
 def test_letters_made_on_one_machine_are_converted_and_mailed_by_another(
         tmp_path: Path, mail: MailServers, object_store: StorageSettings) -> None:
     first = mail_settings(tmp_path / "rechner1", mail, storage=object_store,
@@ -271,6 +272,7 @@ def test_a_circular_issued_on_one_machine_is_finished_and_sent_by_another(
         assert files_in(machine.outbox_dir) == [] and files_in(machine.postausgang_dir) == []
 
 
+@pytest.mark.libreoffice
 def test_a_stored_letter_that_cannot_be_read_is_named_and_the_others_converted(
         tmp_path: Path, object_store: StorageSettings) -> None:
     settings = make_settings(tmp_path, storage=object_store,

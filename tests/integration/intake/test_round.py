@@ -34,6 +34,8 @@ from tests.integration.intake.test_mail_intake import OFFICE, application_mail, 
 from tests.support import pdfgen
 from tests.support.mailserver import MailboxMissing, MailServers
 
+pytestmark = [pytest.mark.libreoffice, pytest.mark.ocr]
+
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 

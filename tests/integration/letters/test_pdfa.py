@@ -20,6 +20,8 @@ from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import render_letter
 from ews.runtime.settings import OfficeSettings
 
+pytestmark = pytest.mark.libreoffice
+
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 SOFFICE = shutil.which("soffice") or "soffice"
 

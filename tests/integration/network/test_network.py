@@ -25,6 +25,8 @@ from tests.conftest import cli_env, make_settings
 from tests.integration.letters.test_letters import TEMPLATES, append_paragraph
 from tests.support import pdfgen
 
+pytestmark = [pytest.mark.libreoffice, pytest.mark.ocr]
+
 
 @pytest.fixture
 def office(tmp_path: Path) -> Settings:

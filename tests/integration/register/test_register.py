@@ -6,6 +6,8 @@ import multiprocessing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.schema import ApplicationRow, Input
@@ -82,6 +84,7 @@ def _issue_many(url: str, count: int) -> list[str]:
     return issued
 
 
+@pytest.mark.slow
 def test_two_processes_issuing_at_once_get_unique_gap_free_numbers(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     migrate(url)

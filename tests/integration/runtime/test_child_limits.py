@@ -275,6 +275,7 @@ def test_worker_writing_past_its_file_size_limit_fails_with_a_german_reason(
     assert "über der erlaubten Größe" in failed.reason
 
 
+@pytest.mark.libreoffice
 def test_worker_killed_while_soffice_converts_leaves_no_soffice_behind(tmp_path: Path) -> None:
     # soffice.bin is oosplash's child: the case where a death signal alone was not enough
     marker = uuid.uuid4().hex

@@ -296,6 +296,7 @@ def test_a_withdrawal_moves_up_the_waiting_list(office: tuple[Settings, list[str
     assert (state[azs[4]]["entscheidung"], state[azs[4]]["rang"]) == ("warteliste", 2)
 
 
+@pytest.mark.libreoffice
 def test_a_sheet_saved_by_libreoffice_calc_is_taken_over(
         office: tuple[Settings, list[str]], tmp_path: Path) -> None:
     soffice = shutil.which("soffice")

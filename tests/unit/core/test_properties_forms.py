@@ -3,6 +3,7 @@ with German reasons or an Application, in bounded time (``assess_fields`` docume
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ def test_any_fields_give_an_application_or_reasons(fields: dict[str, str | bool 
     assert all(isinstance(reason, str) and reason for reason in assessment.reasons)
 
 
+@pytest.mark.slow
 @BOUNDED
 @given(st.dictionaries(st.sampled_from(FIELD_NAMES), _HUGE, min_size=len(FIELD_NAMES)))
 def test_every_field_huge_is_assessed_in_time(fields: dict[str, str]) -> None:
