@@ -114,7 +114,7 @@ class PassRunner(threading.Thread):
         self.wanted.set()
 
     def run(self) -> None:
-        from flows.intake import run_posteingang
+        from flows.intake import run_posteingang  # deferred: Prefect reads its settings at import
 
         backoff = 0.0  # after a failed pass (database, mailbox, disk): 5 s, 10 s … 5 min
         while not self.stopping.is_set():

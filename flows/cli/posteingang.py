@@ -63,7 +63,7 @@ def _run_pass(settings: Settings, ohne_prefect: bool) -> list[InputResult]:
         return intake.run_pass(settings, progress=_print_progress)
     use_running_server(settings)
     # Prefect is imported only now: it reads its settings (the server's URL) at import
-    from flows.intake import run_posteingang
+    from flows.intake import run_posteingang  # deferred: Prefect reads the server URL at import
 
     return run_posteingang()  # builds the same settings from this process's environment
 

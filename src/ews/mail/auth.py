@@ -19,6 +19,10 @@ with it, authenticates the sender.
 The address answered: the From address. A ``Reply-To`` is used only when it lies in the From
 domain (or a subdomain of it), or when the sender is authenticated as above; otherwise a
 Reply-To pointing elsewhere could direct our answers at anyone.
+
+Longer than 300 lines because the trust rule (whose headers count), the parsing of the
+results and the choice of the answer address are one chain of checks on hostile input: split
+apart, a reader would lose which limit guards which step.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Sizes are asked before bytes are fetched: a mail larger than ``max_mail_mb`` is 
 header only (``oversized``), so the caller can still give it one outcome. Removing a moved mail
 never expunges other clients' deleted mails: ``UID MOVE``, else ``UID EXPUNGE`` of our own UIDs
 (UIDPLUS), else no expunge at all (the mail keeps ``\\Deleted`` and the done keyword).
+
+Longer than 300 lines because it is the one adapter to the mailbox: every IMAP command the
+service uses, each with its timeout and its German error, sits together.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Holds no business rules: the pipeline decides, this module records. Numbers are issued inside
 the caller's transaction, so an Aktenzeichen exists exactly when its application does.
+
+Longer than 300 lines because the Az. counter, the applications and the event log are
+written in the same transactions and share their locks; split, the order of those writes would
+be spread over modules.
 """
 
 from __future__ import annotations

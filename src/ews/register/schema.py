@@ -1,6 +1,6 @@
 """Database tables of the register (SQLAlchemy ORM declarations; no I/O).
 
-Longer than 300 lines on purpose: it is one declaration per table and nothing else, and the
+Longer than 300 lines because it is one declaration per table and nothing else, and the
 tables refer to each other (foreign keys, the one-current-application index), so one file
 shows the whole schema the migrations build, table by table, as Alembic compares it.
 """

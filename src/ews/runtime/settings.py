@@ -1,5 +1,9 @@
 """Service settings from environment variables (prefix ``EWS_``, nested with ``__``) and
-``config/ews.env``. Reads the environment only; builds no clients."""
+``config/ews.env``. Reads the environment only; builds no clients.
+
+Longer than 300 lines because it is the one ``Settings`` class pydantic-settings builds, with
+its nested sections: every ``EWS_`` name the office can set is found in this one file.
+"""
 
 from __future__ import annotations
 

@@ -23,6 +23,10 @@ Outputs are written whole with ``put`` and may be replaced: a letter rendered ag
 crash takes the place of the copy its run left behind, which no row records yet.
 
 Locations are strings: the path for a local store, the full URL otherwise.
+
+Longer than 300 lines because the local and the fsspec stores must keep the same promises
+(never overwrite an original, check what was written); they stay side by side so that a change
+to one is seen against the other.
 """
 
 from __future__ import annotations
