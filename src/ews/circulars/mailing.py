@@ -39,7 +39,7 @@ from ews.circulars.issuing import (
 from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.core.deadlines import BERLIN
 from ews.core.errors import EwsError
-from ews.core.models import CircularState
+from ews.core.models import CircularSendState, CircularState
 from ews.core.templating import sandboxed_environment
 from ews.outbox.queue import SendReport, enqueue, office_mail
 from ews.outbox.sending import send_queued
@@ -126,7 +126,7 @@ def queue_circular(settings: Settings, circular_id: int, now: datetime) -> int:
                                         key=f"{PURPOSE}/{key}", now=now)
                 send.outgoing_mail_id = enqueue(session, settings, key, message, send.emails,
                                                 now, purpose=PURPOSE)
-                send.state = "eingereiht"
+                send.state = CircularSendState.QUEUED
             queued += len(batch)
         if len(batch) < settings.rundschreiben.batch_size:
             return queued

@@ -189,7 +189,7 @@ def file_return(session: Session, row: Input, declaration: DeclarationRow,
     function = mark.function or declaration.hvb_function
     signed_on = mark.signed_on or received.astimezone(BERLIN).date()
     row.reasons = rules.filing_notes(mark, known_signatory=declaration.hvb_name)
-    declaration.state, declaration.returned_input_id = "returned", row.id
+    declaration.state, declaration.returned_input_id = DeclarationState.RETURNED, row.id
     declaration.returned_at = received
     joined = received.astimezone(BERLIN).date()
     member = join(session, declaration, signatory=signatory, function=function,

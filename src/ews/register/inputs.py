@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ews.core.models import ApplicationStatus, Outcome
+from ews.core.models import ApplicationStatus, InputState, LetterState, Outcome
 from ews.register import cases
 from ews.register.schema import ApplicationRow, DeclarationRow, Input, LetterRow
 
@@ -58,14 +58,14 @@ def mark_decided(row: Input, *, read_method: str | None, kommune_name: str | Non
     row.read_method, row.kommune_name, row.ags = read_method, kommune_name, ags
     if application_id is not None:
         row.application_id = application_id
-    row.state = "decided"
+    row.state = InputState.DECIDED
 
 
 def mark_rendered(letters: list[LetterRow], rendered: list[int]) -> None:
     """The letters among ``letters`` whose .docx was written."""
     for letter in letters:
         if letter.id in rendered:
-            letter.state = "rendered"
+            letter.state = LetterState.RENDERED
 
 
 def mark_done(row: Input, stored_path: str | None, now: datetime) -> None:

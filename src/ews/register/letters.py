@@ -32,7 +32,7 @@ def mark_rendered(session: Session, letter_ids: list[int]) -> None:
     for letter_id in letter_ids:
         row = session.get(LetterRow, letter_id)
         if row is not None and row.state == LetterState.PLANNED:
-            row.state = "rendered"
+            row.state = LetterState.RENDERED
 
 
 def of_kinds(session: Session, kinds: list[str]) -> list[LetterRow]:

@@ -91,7 +91,7 @@ def note_post_action(session: Session, mail_id: int, *, error: str | None, done:
     if error is not None:
         row.error = error
     if done:
-        row.state, row.done_at = "done", now
+        row.state, row.done_at = MailState.DONE, now
 
 
 def reported_mail(session: Session, message_ids: Sequence[str], references: Sequence[str]

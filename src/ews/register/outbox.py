@@ -214,19 +214,20 @@ class Sending:
 
 def mark_sending(session: Session, mail_id: int) -> Sending:
     row = _outgoing(session, mail_id)
-    row.state, row.attempts = "sending", row.attempts + 1
+    row.state, row.attempts = OutboxState.SENDING, row.attempts + 1
     return Sending(list(row.recipients), row.attempts, row.eml_path)
 
 
 def requeue(session: Session, mail_id: int, next_attempt_at: datetime, error: str) -> None:
     row = _outgoing(session, mail_id)
-    row.state, row.next_attempt_at, row.last_error = "queued", next_attempt_at, error[:2000]
+    row.state, row.next_attempt_at = OutboxState.QUEUED, next_attempt_at
+    row.last_error = error[:2000]
 
 
 def mark_failed(session: Session, mail_id: int, error: str) -> None:
     """``failed`` with the reason, and the event in the journal."""
     row = _outgoing(session, mail_id)
-    row.state, row.last_error = "failed", error[:2000]
+    row.state, row.last_error = OutboxState.FAILED, error[:2000]
     log_event(session, actor=ACTOR, action="mail-fehlgeschlagen", subject=row.subject_key,
               detail={"grund": row.last_error, "empfaenger": row.recipients})
 
@@ -235,7 +236,7 @@ def mark_sent(session: Session, mail_id: int, now: datetime, *, copied: bool,
               refused: dict[str, str], error: str | None) -> None:
     """``sent`` at ``now``; ``refused`` recipients and their ``error`` noted if any."""
     row = _outgoing(session, mail_id)
-    row.state, row.sent_at, row.copied_to_sent = "sent", now, copied
+    row.state, row.sent_at, row.copied_to_sent = OutboxState.SENT, now, copied
     row.refused = refused
     if error is not None:
         row.last_error = error
