@@ -49,7 +49,7 @@ fi
 UV=$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")
 
 # uv must not read the local file indexes of pip.conf (they hold older versions)
-"$UV" sync --frozen --python python3.11 --quiet
+"$UV" sync --frozen --python python3.11 --quiet --compile-bytecode
 [[ -f config/ews.env ]] || cp config/ews.env.example config/ews.env
 # Secrets in config/ews.env, generated once and never overwritten or printed: the key of the
 # declaration's QR checksum, and the Prefect API's login (README: the UI of `ews serve`)

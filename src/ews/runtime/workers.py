@@ -85,8 +85,15 @@ def pool(workers: int, memory_mb: int) -> pebble.ProcessPool:
     created = pebble.ProcessPool(max_workers=workers, initializer=_limit_worker,
                                  initargs=(memory_mb,),
                                  context=multiprocessing.get_context("spawn"))
-    atexit.register(created.stop)
+    atexit.register(_shut_down, created)
     return created
+
+
+def _shut_down(pool: pebble.ProcessPool) -> None:
+    """Stop the workers and wait for them (terminated, killed if need be): left to the
+    interpreter's exit, a process lingered about six seconds after its last job."""
+    pool.stop()
+    pool.join()
 
 
 def warm_up(workers: int, memory_mb: int, preload: Callable[[], object]) -> None:
