@@ -1,8 +1,8 @@
 """German sentences the service writes in more than one place, kept in one table (pure).
 
-The late-receipt sentence of the journal, the rejection categories of the selection (the
-short label staff choose from and the sentence an Absage says), and which letter states count
-as finished (a letter is final once written, or once converted when PDF/A is on).
+The late-receipt sentence of the journal, the duplicate's reason, and the rejection categories
+of the selection (the short label staff choose from and the sentence an Absage says). Which
+letter states count as finished is a rule of states: ``ews.core.models.final_letter_states``.
 """
 
 from __future__ import annotations
