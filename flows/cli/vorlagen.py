@@ -12,7 +12,7 @@ import typer
 from ews.circulars.mailing import check_circular_templates
 from ews.letters.blank_form import build_blank_form
 from ews.letters.templates import check_templates
-from ews.outbox.queue import check_mail_templates
+from ews.outbox.templates import check_mail_templates
 from ews.runtime.folders import write_atomic
 from flows.cli.office import office
 from flows.cli.output import console, errors

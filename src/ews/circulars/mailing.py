@@ -41,7 +41,9 @@ from ews.core.deadlines import BERLIN
 from ews.core.errors import EwsError
 from ews.core.models import CircularSendState, CircularState
 from ews.core.templating import sandboxed_environment
-from ews.outbox.queue import SendReport, enqueue, office_mail
+from ews.outbox.delivery import SendReport
+from ews.outbox.office import office_mail
+from ews.outbox.queue import enqueue
 from ews.outbox.sending import send_queued
 from ews.register import cases as register
 from ews.register import circulars as circulars_register

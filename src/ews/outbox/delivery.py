@@ -21,6 +21,7 @@ from typing import Protocol
 from ews.core.models import OutboxState
 from ews.mail import smtp
 from ews.register import outbox as ledger
+from ews.register.database import transaction
 from ews.register.locks import locks_for
 from ews.runtime import storage
 from ews.runtime.settings import Settings, SmtpSettings
@@ -100,7 +101,7 @@ def send_due(settings: Settings, now: datetime, *, copy_to_sent: SentCopy | None
 def _send_due(settings: Settings, now: datetime, report: SendReport,
               copy_to_sent: SentCopy | None, in_sent: MessageIdLookup | None,
               clock: Clock | None) -> SendReport:
-    with ledger.transaction(settings.db_url) as session:
+    with transaction(settings.db_url) as session:
         due = ledger.due_mails(session, now)
     client: smtplib.SMTP | None = None
     pacer = Pacer(settings.smtp.rate_per_minute, clock=clock)
@@ -123,7 +124,7 @@ def _send_due(settings: Settings, now: datetime, report: SendReport,
 
 def _send_one(settings: Settings, mail_id: int, client: smtplib.SMTP | None, now: datetime,
               copy_to_sent: SentCopy | None, report: SendReport) -> smtplib.SMTP | None:
-    with ledger.transaction(settings.db_url) as session:
+    with transaction(settings.db_url) as session:
         sending = ledger.mark_sending(session, mail_id)
         # read before "sending" is committed: an unreadable file leaves the mail queued
         raw = storage.read_location(sending.eml_path, settings.storage.options)
@@ -147,7 +148,7 @@ def _send_one(settings: Settings, mail_id: int, client: smtplib.SMTP | None, now
 def _retry_or_fail(settings: Settings, mail_id: int, now: datetime, attempts: int,
                    result: smtp.Transmission, report: SendReport) -> None:
     retry = retry_after(settings.smtp, attempts, result.temporary, result.detail, now)
-    with ledger.transaction(settings.db_url) as session:
+    with transaction(settings.db_url) as session:
         if retry.next_attempt_at is not None:
             ledger.requeue(session, mail_id, retry.next_attempt_at, retry.error)
             report.retrying += 1
@@ -160,5 +161,5 @@ def _record_sent(settings: Settings, mail_id: int, now: datetime, *, copied: boo
                  refused: dict[str, str]) -> None:
     error = "Nicht zugestellt an: " + smtp.refusal_text(
         {rcpt: (0, text) for rcpt, text in refused.items()}) if refused else None
-    with ledger.transaction(settings.db_url) as session:
+    with transaction(settings.db_url) as session:
         ledger.mark_sent(session, mail_id, now, copied=copied, refused=refused, error=error)

@@ -5,8 +5,9 @@ the same transaction; ``ews.outbox.delivery.send_due`` sends what is queued. A m
 most one answer, naming all its inputs, and one address at most
 ``max_answers_per_sender_per_day`` in 24 hours; a mail that gets none (DMARC failure, limit
 reached, no sender) is recorded ``withheld`` with the German reason, so that staff see it and
-it is decided only once (``ews.outbox.answers``). The ledger is ``ews.register.outbox``; the
-names other packages use (``enqueue``, ``send_due``, ``office_mail``, …) are importable here.
+it is decided only once (``ews.outbox.answers``). The ledger is ``ews.register.outbox``; sending is
+``ews.outbox.delivery``, the office's addresses ``ews.outbox.office``, the mail templates
+``ews.outbox.templates``.
 """
 
 from __future__ import annotations
@@ -32,10 +33,8 @@ from ews.outbox.answers import (
     no_answer_reason,
     within_limit,
 )
-from ews.outbox.delivery import Pacer, SendReport, send_due
-from ews.outbox.office import mail_recipients, office_mail
-from ews.outbox.templates import check_mail_templates, render_body
 from ews.register import outbox as ledger
+from ews.register.database import transaction
 from ews.runtime import storage
 from ews.runtime.settings import Settings
 
@@ -43,9 +42,6 @@ if TYPE_CHECKING:
     from ews.register.database import Session
     from ews.register.outbox import MailToAnswer
 
-__all__ = ["ANSWER", "Pacer", "SendReport", "check_mail_templates", "enqueue", "mail_recipients",
-           "normalised_address", "office_mail", "outgoing_records", "queue_answers",
-           "render_body", "send_due"]
 
 
 def queue_answers(settings: Settings, now: datetime) -> list[int]:
@@ -54,7 +50,7 @@ def queue_answers(settings: Settings, now: datetime) -> list[int]:
     address within 24 hours before ``now``). A mail that gets none is recorded ``withheld``
     with the German reason (``ews postausgang``). Returns the ids of the queued mails."""
     queued = []
-    with ledger.transaction(settings.db_url) as session:
+    with transaction(settings.db_url) as session:
         sent_to = answers_per_address(ledger.recipients_since(
             session, ANSWER, now - timedelta(hours=24), now, excluded_state=WITHHELD))
         for mail in ledger.mails_to_answer(session, ANSWERED_KINDS, ANSWER):
@@ -107,7 +103,7 @@ def enqueue(session: Session, settings: Settings, key: str, message: EmailMessag
 
 def outgoing_records(settings: Settings) -> list[dict[str, Any]]:
     """The outbox for display: one dict per mail."""
-    with ledger.transaction(settings.db_url) as session:
+    with transaction(settings.db_url) as session:
         return [{"id": entry.id, "zweck": entry.purpose, "bezug": entry.subject_key,
                  "empfaenger": entry.recipients, "status": entry.state,
                  "versuche": entry.attempts, "fehler": entry.last_error,

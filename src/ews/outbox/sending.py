@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from ews.mail.imap import Mailbox
-from ews.outbox.queue import SendReport, send_due
+from ews.outbox.delivery import SendReport, send_due
 from ews.runtime.settings import Settings
 
 

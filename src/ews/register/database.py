@@ -53,7 +53,9 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+@cache
 def session_factory(url: str) -> sessionmaker[Session]:
+    """One factory per URL and process: every transaction of a pass uses it."""
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 

@@ -7,8 +7,6 @@ The only place that reads or writes the ledger. Plain data goes in and comes out
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from ews.core.models import InputState, OutboxState
 from ews.register.cases import letters_by_input, log_event
-from ews.register.database import session_factory
 from ews.register.schema import (
     ApplicationRow,
     DeclarationRow,
@@ -29,13 +26,6 @@ from ews.register.schema import (
 )
 
 ACTOR = "postausgang"
-
-
-@contextmanager
-def transaction(db_url: str) -> Iterator[Session]:
-    """One transaction on the register: committed at the end, rolled back on an error."""
-    with session_factory(db_url).begin() as session:
-        yield session
 
 
 # --- what an answer needs -------------------------------------------------------------------

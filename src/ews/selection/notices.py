@@ -32,8 +32,10 @@ from ews.letters.context import LetterData, WorkshopDate
 from ews.network import declarations as network
 from ews.outbox.conversion import convert_pending_letters
 from ews.outbox.letters import LETTER_TITLES, letter_path, planned_letters, render_planned
-from ews.outbox.queue import enqueue, mail_recipients, office_mail, render_body
+from ews.outbox.office import mail_recipients, office_mail
+from ews.outbox.queue import enqueue
 from ews.outbox.sending import send_queued
+from ews.outbox.templates import render_body
 from ews.register import cases as register
 from ews.register import decisions as decisions_register
 from ews.register import letters as letters_register

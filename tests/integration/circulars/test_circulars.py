@@ -21,7 +21,7 @@ from ews.circulars.mailing import probelauf, send_circulars
 from ews.circulars.reports import circular_details, circular_records, withdraw
 from ews.core.municipalities import all_municipalities
 from ews.intake import passes as intake
-from ews.outbox import queue as mail_out
+from ews.outbox.delivery import send_due
 from ews.register.database import session_factory
 from ews.register.schema import BounceRow, CircularRow, Input, NetworkMember, OutgoingMail
 from ews.runtime.settings import CircularSettings, LetterSettings, Settings
@@ -166,7 +166,7 @@ def test_crash_after_10_of_30_mails_resumes_without_sending_twice(
 
     assert queue_circular(office, 1, NOW) == 30
     with pytest.raises(KeyboardInterrupt), open_mailbox(office) as mailbox:
-        mail_out.send_due(office, NOW, copy_to_sent=mailbox.append_sent,
+        send_due(office, NOW, copy_to_sent=mailbox.append_sent,
                           in_sent=lambda mid: mailbox.has_message_id("Sent", mid),
                           clock=CrashAfter(10))
     assert sum(len(_inbox(mail, _address(i))) for i in range(30)) == 10

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event
 
 from ews.register import outbox as ledger
-from ews.register.database import engine_for, migrate
+from ews.register.database import engine_for, migrate, transaction
 from ews.register.schema import (
     ApplicationRow,
     DeclarationRow,
@@ -40,7 +40,7 @@ def counted(url: str) -> Iterator[list[str]]:
 
 
 def add_mails(url: str, count: int, start: int) -> None:
-    with ledger.transaction(url) as session:
+    with transaction(url) as session:
         for number in range(start, start + count):
             item = Input(source_name=f"{number}.pdf", sha256=f"{number:064d}", size=1,
                          received_at=NOW, claim_path=f"/in/{number}.pdf", state="done",
@@ -74,10 +74,10 @@ def test_mails_to_answer_carry_plain_data_in_four_queries(settings: Settings) ->
     url = settings.db_url
     migrate(url)
     add_mails(url, 1, 1)
-    with counted(url) as one, ledger.transaction(url) as session:
+    with counted(url) as one, transaction(url) as session:
         found = ledger.mails_to_answer(session, ("application",), "antwort")
     add_mails(url, 9, 2)
-    with counted(url) as ten, ledger.transaction(url) as session:
+    with counted(url) as ten, transaction(url) as session:
         assert len(ledger.mails_to_answer(session, ("application",), "antwort")) == 10
     assert len(one) == len(ten)
     assert len([s for s in ten if s.lstrip().upper().startswith("SELECT")]) == 4

@@ -11,7 +11,7 @@ import pytest
 from ews.circulars.schedule import Mailing, occasion, read_plan, reminder_day
 from ews.core.deadlines import BERLIN
 from ews.core.errors import PlanError
-from ews.outbox.queue import Pacer
+from ews.outbox.delivery import Pacer
 from ews.runtime.settings import RoundSettings
 from flows.cli.rundschreiben import cron_times, next_dates
 

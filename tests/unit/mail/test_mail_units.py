@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ews.mail.imap import parse_internaldate
-from ews.outbox.queue import mail_recipients, render_body
+from ews.outbox.office import mail_recipients
+from ews.outbox.templates import render_body
 from ews.register.schema import ApplicationRow
 from tests.conftest import make_settings
 
