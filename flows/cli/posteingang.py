@@ -13,11 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ews.core.deadlines import BERLIN
 from ews.core.errors import EwsError
 from ews.core.models import OUTCOME_LABELS
+from ews.core.names import safe_name
 from ews.intake import passes as intake
 from ews.intake.pipeline import InputResult, restamp
 from ews.letters.samples import demo_inbox_files
 from ews.register.reports import application_records, input_id_for, journal_records, record_stamp
-from ews.runtime.folders import safe_name, write_atomic
+from ews.runtime.folders import write_atomic
 from ews.runtime.redaction import redact, secret_values
 from ews.runtime.settings import Settings
 from flows.cli.office import office

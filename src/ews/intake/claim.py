@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ews.core.names import readable
+from ews.core.names import readable, safe_name
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.register import cases as register
 from ews.register import inputs
@@ -92,4 +92,4 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
 
 def _source_name(inbox_path: str) -> str:
     """The name as it lay in the inbox: whole, where the claim's name may be cut to fit."""
-    return folders.safe_name(Path(inbox_path).name)
+    return safe_name(Path(inbox_path).name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ews.core.deadlines import BERLIN
 from ews.core.models import Outcome
-from ews.core.names import STORED_NAME_MAX_BYTES
+from ews.core.names import STORED_NAME_MAX_BYTES, safe_name
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.register import inputs
 from ews.register.schema import Input
@@ -29,7 +29,7 @@ def file_input(row: Input, settings: Settings, now: datetime) -> None:
     claim = Path(row.claim_path)
     original = folders.original_name(claim)
     prefix = f"{row.id:06d}__"
-    key = prefix + folders.safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
+    key = prefix + safe_name(original, max_bytes=STORED_NAME_MAX_BYTES - len(prefix))
     stored: str | None = None
     try:
         stored = _store_original(row, claim, key, settings)

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ews.core.deadlines import BERLIN
-from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_title
+from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_name, safe_title
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
@@ -206,4 +206,4 @@ def _too_large(max_mb: int, size: int) -> str:
 def attachment_file_name(number: int, name: str) -> str:
     """``01__name.pdf`` within 255 bytes (pure); the claim's temporary name fits as well."""
     prefix = f"{number:02d}__"
-    return prefix + folders.safe_name(name, max_bytes=NAME_MAX_BYTES - len(prefix))
+    return prefix + safe_name(name, max_bytes=NAME_MAX_BYTES - len(prefix))

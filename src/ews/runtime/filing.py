@@ -11,7 +11,6 @@ budget.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import stat
@@ -20,12 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ews.core.names import NAME_MAX_BYTES, numbered_name, temporary_name
-from ews.runtime.folders import fsync_file, sha256_of
+from ews.runtime.folders import fsync_file, hard_link, name_if_free, sha256_of
 
 MAX_NUMBERED = 1000  # names tried for one file before giving up
-# a hard link is not possible there (a share, another filesystem): copy, reserve, replace
-_NO_LINK = frozenset({errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP,
-                      errno.EOPNOTSUPP, errno.ENOSYS})
 
 
 def place_exclusive(source: Path, target: Path, *, sha256: str | None = None,
@@ -70,23 +66,9 @@ def candidate_paths(target: Path, max_bytes: int) -> Iterator[Path]:
             for number in range(1, MAX_NUMBERED + 1))
 
 
-def _link(source: Path, candidate: Path) -> bool | None:
-    """Link ``source`` to ``candidate``: True when done, False when the name is taken, None
-    when this filesystem cannot link."""
-    try:
-        os.link(source, candidate, follow_symlinks=False)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in _NO_LINK:
-            raise
-    return None
-
-
 def _link_or_copy(source: Path, candidate: Path, digest: str) -> bool:
     """Whether ``source`` now also lies at ``candidate`` (False: the name is taken)."""
-    linked = _link(source, candidate)
+    linked = hard_link(source, candidate)
     return _copy_exclusive(source, candidate, digest) if linked is None else linked
 
 
@@ -97,21 +79,9 @@ def _copy_exclusive(source: Path, candidate: Path, digest: str) -> bool:
         fsync_file(temporary)
         if sha256_of(temporary) != digest:
             raise OSError(f"Kopie von {source} nach {temporary} ist nicht identisch")
-        return _link_or_reserve(temporary, candidate)
+        return name_if_free(temporary, candidate)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _link_or_reserve(temporary: Path, candidate: Path) -> bool:
-    linked = _link(temporary, candidate)
-    if linked is not None:
-        return linked
-    try:  # no links on this share: an empty reservation, then the copy replaces it
-        os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except FileExistsError:
-        return False
-    os.replace(temporary, candidate)
-    return True
 
 
 def _holds(candidate: Path, size: int, digest: str) -> bool:

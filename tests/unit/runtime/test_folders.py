@@ -243,6 +243,21 @@ def test_an_atomic_write_replaces_a_file_or_refuses_to_when_told(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frei.xlsx", "register.xlsx"]
 
 
+def test_without_links_an_atomic_write_still_never_replaces_a_file_when_told(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")  # as on some shares
+
+    monkeypatch.setattr(folders.os, "link", no_links)
+    target = tmp_path / "register.xlsx"
+    target.write_bytes(b"alt")
+    with pytest.raises(FileExistsError):
+        folders.write_atomic(target, b"neu", overwrite=False)
+    assert target.read_bytes() == b"alt"
+    assert folders.write_atomic(tmp_path / "frei.xlsx", b"x", overwrite=False).read_bytes() == b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frei.xlsx", "register.xlsx"]
+
+
 def test_an_atomic_write_into_a_missing_folder_fails_when_told_not_to_create_it(
         tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
