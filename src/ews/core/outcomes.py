@@ -19,7 +19,7 @@ def outcome_for(assessment: Assessment, *, has_twin: bool, on_time: bool) -> Out
         return Outcome.DECLARATION  # may still turn invalid: an Az. we never issued
     if not assessment.is_valid:
         return Outcome.INVALID
-    return Outcome.REGISTERED if on_time else Outcome.LATE
+    return on_time_outcome(on_time)
 
 
 def rejection(*reasons: str) -> Assessment:
