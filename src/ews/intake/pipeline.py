@@ -20,8 +20,8 @@ from ews.core.forms import assess_fields
 from ews.core.models import ApplicationStatus, Assessment, InputState, LetterKind, Outcome
 from ews.core.outcomes import on_time_outcome
 from ews.core.wording import late_receipt
+from ews.intake.archiving import file_input
 from ews.intake.decision import Decision, Twin, deadline_of, decision_for, letter_data_for
-from ews.intake.filing import file_input
 from ews.intake.reading import assess_file
 from ews.network import declarations as network
 from ews.outbox.letters import letter_path, planned_letters, render_planned
