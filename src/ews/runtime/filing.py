@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ews.core.names import NAME_MAX_BYTES, numbered_name, temporary_name
-from ews.runtime.folders import fsync_file, hard_link, name_if_free, sha256_of
+from ews.runtime.folders import fsync_file, sha256_of
+from ews.runtime.links import hard_link, name_if_free
 
 MAX_NUMBERED = 1000  # names tried for one file before giving up
 

@@ -30,6 +30,7 @@ from ews.core.names import (
     safe_name,
     temporary_name,
 )
+from ews.runtime.links import name_if_free
 
 __all__ = ["REASON_SUFFIX"]  # imported from here by older callers
 
@@ -38,9 +39,6 @@ log = logging.getLogger(__name__)
 WORK_FOLDER = ".ews-in-arbeit"
 REFUSED_FOLDER = ".ews-abgewiesen"
 CLAIM_PREFIX_BYTES = len("0123456789ab__")
-#: a hard link is not possible there (a share, another filesystem)
-NO_LINK = frozenset({errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP,
-                     errno.EOPNOTSUPP, errno.ENOSYS})
 _SKIPPED_NAMES = {"thumbs.db", "desktop.ini"}
 _SKIPPED_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download")
 
@@ -257,34 +255,6 @@ def write_atomic(target: Path, data: bytes, *, overwrite: bool = True,
 def _name_if_free(temporary: Path, target: Path) -> None:
     if not name_if_free(temporary, target):
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
-
-
-def hard_link(source: Path, target: Path) -> bool | None:
-    """Link ``source`` to ``target``: True when done, False when the name is taken (a link
-    fails atomically then), None when this filesystem cannot link."""
-    try:
-        os.link(source, target, follow_symlinks=False)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in NO_LINK:
-            raise
-    return None
-
-
-def name_if_free(temporary: Path, target: Path) -> bool:
-    """Give ``temporary`` the name ``target`` only while no file has it (False: taken). Where
-    a share cannot link, the name is reserved by an exclusive create and then replaced."""
-    linked = hard_link(temporary, target)
-    if linked is not None:
-        return linked
-    try:
-        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except FileExistsError:
-        return False
-    os.replace(temporary, target)
-    return True
 
 
 def _temporary_beside(target: Path) -> Path:
