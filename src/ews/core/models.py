@@ -124,6 +124,40 @@ class WatcherState(StrEnum):
     DISTURBED = "gestoert"  # the watched place cannot be reached; ``detail`` says why
 
 
+class CorrespondenceState(StrEnum):
+    """An incoming piece of correspondence (``correspondence.state``): new until staff dealt
+    with it."""
+
+    NEW = "neu"
+    DONE = "erledigt"
+
+
+class CorrespondenceMatch(StrEnum):
+    """How a piece of correspondence was filed to its case (``correspondence.matched_by``)."""
+
+    REPLY = "antwort"  # In-Reply-To or References names one of our Message-IDs
+    AZ = "az"  # an Az. of ours in the subject or the first lines
+    QR = "qr"  # a PDF in it carries our QR code
+    FOLDER = "ordner"  # staff put it into an Az.-named subfolder of the inbox
+    NONE = "keine"  # no case known: for staff, in the staff folder
+
+
+class FollowUpKind(StrEnum):
+    """What a follow-up (Wiedervorlage) waits for (``follow_ups.kind``)."""
+
+    CORRECTION = "korrektur"  # the corrected form the Mängelschreiben asks for
+    RELEASE = "freistellung"  # the release confirmation the Zusage asks for
+    DECLARATION = "erklaerung"  # the signed Gemeinsame Erklärung
+    MANUAL = "manuell"  # added by staff
+
+
+class FollowUpState(StrEnum):
+    """A follow-up (``follow_ups.state``): open until the answer came or staff closed it."""
+
+    OPEN = "offen"
+    CLOSED = "erledigt"
+
+
 class LetterKind(StrEnum):
     """Letters and documents the service writes; the value is the template's file stem."""
 

@@ -392,3 +392,60 @@ class WatcherRow(Base):
     beat_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class CorrespondenceRow(Base):
+    """The case file's incoming correspondence: a mail or a file that is not a new
+    application (a reply, a question, a release confirmation …). Filed to its case by
+    ``az`` when one was recognised (``matched_by``); without one it waits for staff in the
+    staff folder. ``attachments``: ``[{name, path, sha256, size}]`` as archived."""
+
+    __tablename__ = "correspondence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    az: Mapped[str | None] = mapped_column(String(64), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"),
+                                                       index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # postfach | ordner
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mails.id"), unique=True)
+    #: a corrected application or returned declaration that came with it
+    input_id: Mapped[int | None] = mapped_column(ForeignKey("inputs.id"), index=True)
+    matched_by: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")  # the first lines, as plain text
+    received_at: Mapped[datetime]
+    raw_path: Mapped[str | None] = mapped_column(String(1024))
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="neu", index=True)
+    acknowledged_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(128))
+    handled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUpRow(Base):
+    """A follow-up (Wiedervorlage): an answer the office waits for until ``due_on``. Set by
+    the letter that asks for it (``letter_id``) or the declaration (``declaration_id``), or by
+    staff; closed by the answer or by hand. A reminder is queued once per follow-up and due
+    date through the outbox's unique key ``("erinnerung", "wiedervorlage:<id>:<due_on>")``;
+    ``reminded_on`` records the due date it went for."""
+
+    __tablename__ = "follow_ups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    az: Mapped[str] = mapped_column(String(64), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"),
+                                                       index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), unique=True)
+    declaration_id: Mapped[int | None] = mapped_column(ForeignKey("declarations.id"),
+                                                       unique=True)
+    due_on: Mapped[str] = mapped_column(String(10), index=True)  # ISO date, Europe/Berlin
+    state: Mapped[str] = mapped_column(String(16), default="offen", index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    reminded_on: Mapped[str | None] = mapped_column(String(10))
+    closed_by: Mapped[str | None] = mapped_column(String(128))
+    closed_at: Mapped[datetime | None]
+    close_note: Mapped[str | None] = mapped_column(Text)

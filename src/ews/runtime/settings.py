@@ -54,6 +54,10 @@ class RoundSettings(BaseModel):
     workshops: list[Workshop] = Field(default_factory=_default_workshops)
     #: the team's release from duty must be confirmed this many days after the Zusage
     reply_days: int = Field(default=14, ge=1, le=120)
+    #: a corrected form is asked for within this many days of the Mängelschreiben
+    correction_days: int = Field(default=14, ge=1, le=120)
+    #: the signed Gemeinsame Erklärung is asked back within this many days
+    declaration_days: int = Field(default=28, ge=1, le=365)
 
 
 class AzSettings(BaseModel):
@@ -141,6 +145,8 @@ class ImapSettings(BaseModel):
     done_keyword: str = "EWS-verarbeitet"
     #: a copy of every answer is stored here (IMAP APPEND); empty: none
     sent_folder: str = "Sent"
+    #: mail for people (questions, replies without a known case): moved here and flagged
+    staff_folder: str = "Zu bearbeiten"
     batch_size: int = Field(default=25, ge=1, le=500)
     timeout_seconds: float = Field(default=60.0, gt=0)
     #: IDLE is renewed after this long (servers drop it after 29 minutes, some earlier)
