@@ -2,6 +2,9 @@
 
 Every state, kind and decision the register stores as a string has its StrEnum here; the values
 are the strings in the database and in ``--json`` output, so a member compares equal to them.
+
+Longer than 300 lines because every stored state family is declared here, next to the others,
+so that one file shows every string the register may hold; each class is a few lines.
 """
 
 from __future__ import annotations
@@ -125,8 +128,7 @@ class WatcherState(StrEnum):
 
 
 class CorrespondenceState(StrEnum):
-    """An incoming piece of correspondence (``correspondence.state``): new until staff dealt
-    with it."""
+    """Incoming correspondence (``correspondence.state``): new until staff dealt with it."""
 
     NEW = "neu"
     DONE = "erledigt"
