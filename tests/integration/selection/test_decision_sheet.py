@@ -124,7 +124,7 @@ def test_the_sheet_comes_first_with_dropdowns_and_the_round(
     settings, azs = office
     decide(settings, azs[6], "angenommen", override="=1+1 Poststreik")
     book = load_workbook(export(settings, tmp_path))
-    assert book.sheetnames == [SHEET, "Bewerbungen", "Eingangsjournal"]
+    assert book.sheetnames == [SHEET, "Bewerbungen", "Eingangsjournal", "Schriftverkehr"]
     assert book.active.title == SHEET
     sheet = book[SHEET]
     assert (sheet["A1"].value, sheet["B1"].value) == ("Runde", "EWS 6")

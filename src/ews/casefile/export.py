@@ -1,0 +1,172 @@
+"""The Aktenauszug: one case written to a folder as the hand-off to an e-Akte (I/O: reads the
+stores, writes files, runs LibreOffice).
+
+The folder holds a table of contents as PDF/A (``000_Inhaltsverzeichnis.pdf``: Az.,
+municipality, date of export, every entry with date, kind, title and its files), every
+document of the case copied byte for byte from its store (originals from the archive,
+letters, mails as .eml, attachments of the correspondence), named in time order
+(``001_2026-12-01_Eingangsbestaetigung.pdf``), and ``manifest-sha256.txt`` with the SHA-256
+of every file in the format of ``sha256sum -c``. It is built in a hidden folder beside the
+target and given the target's name in one step; a target that holds anything is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ews.casefile.akte import KIND_LABELS
+from ews.core.deadlines import BERLIN
+from ews.core.errors import EwsError
+from ews.letters.context import clean_text, office_context
+from ews.letters.render import render_docx
+from ews.outbox.conversion import convert_letters
+from ews.register.case_file import CaseDocument, CaseFile
+from ews.runtime import storage
+from ews.runtime.folders import write_atomic
+from ews.runtime.settings import Settings
+
+TEMPLATE = "aktenauszug.docx"
+TOC_NAME = "000_Inhaltsverzeichnis.pdf"
+MANIFEST_NAME = "manifest-sha256.txt"
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
+                       "ß": "ss"})
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+
+
+class ExportRefused(EwsError):
+    """The target folder cannot take the Aktenauszug (German reason)."""
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """A document of the case and its name in the export (``entry``: index in the case)."""
+
+    entry: int
+    name: str
+    document: CaseDocument
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    name: str
+    source: str  # the location it was copied from; "" for the table of contents
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    folder: Path
+    files: tuple[ExportedFile, ...]
+    missing: tuple[str, ...]  # German: documents that could not be read
+
+
+def file_slug(text: str) -> str:
+    """An ASCII part of a file name: umlauts spelled out, other characters dropped (pure)."""
+    folded = unicodedata.normalize("NFC", text).translate(_FOLD)
+    ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9-]+", "_", ascii_text).strip("_")
+    return slug[:60].rstrip("_") or "Dokument"
+
+
+def planned_files(case: CaseFile) -> list[PlannedFile]:
+    """Every document of the case with its numbered name, in time order (pure)."""
+    planned: list[PlannedFile] = []
+    for index, entry in enumerate(case.entries):
+        for document in entry.documents:
+            suffix = _SUFFIX.search(storage.location_name(document.location))
+            name = (f"{len(planned) + 1:03d}_{entry.at.astimezone(BERLIN):%Y-%m-%d}_"
+                    f"{file_slug(document.name)}{suffix.group(0).lower() if suffix else ''}")
+            planned.append(PlannedFile(index, name, document))
+    return planned
+
+
+def export_case(settings: Settings, case: CaseFile, target: Path, now: datetime
+                ) -> ExportReport:
+    """Write the Aktenauszug of ``case`` to the folder ``target`` (created; it must not exist
+    or be empty, else ExportRefused). Documents that cannot be read are listed as missing in
+    the table of contents and the report; infrastructure failures propagate."""
+    refusal = target_refusal(target)
+    if refusal:
+        raise ExportRefused(refusal)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+    work.mkdir()
+    try:
+        planned = planned_files(case)
+        copied, missing = _copy_documents(settings, planned, work)
+        toc = _write_toc(settings, case, planned, set(missing), now, work)
+        files = (toc, *copied)
+        write_atomic(work / MANIFEST_NAME, "".join(
+            f"{item.sha256}  {item.name}\n" for item in files).encode())
+        _give_name(work, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ExportReport(target, files, tuple(missing.values()))
+
+
+def target_refusal(target: Path) -> str | None:
+    """Why ``target`` cannot take an Aktenauszug (German), or None."""
+    if target.exists() and not target.is_dir():
+        return f"{target} ist eine Datei, kein Ordner."
+    if target.is_dir() and any(target.iterdir()):
+        return (f"Der Ordner {target} ist nicht leer. Ein Aktenauszug wird nur in einen neuen "
+                "oder leeren Ordner geschrieben, damit nichts überschrieben oder vermischt "
+                "wird.")
+    return None
+
+
+def _copy_documents(settings: Settings, planned: list[PlannedFile], work: Path
+                    ) -> tuple[list[ExportedFile], dict[str, str]]:
+    copied, missing = [], {}
+    for item in planned:
+        try:
+            data = storage.read_location(item.document.location, settings.storage.options)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            missing[item.name] = f"{item.document.location} fehlt ({exc.strerror or exc})"
+            continue
+        write_atomic(work / item.name, data, overwrite=False)
+        copied.append(ExportedFile(item.name, item.document.location,
+                                   hashlib.sha256(data).hexdigest(), len(data)))
+    return copied, missing
+
+
+def _write_toc(settings: Settings, case: CaseFile, planned: list[PlannedFile],
+               missing: set[str], now: datetime, work: Path) -> ExportedFile:
+    names: dict[int, list[str]] = {}
+    for item in planned:
+        label = f"{item.name} (fehlt)" if item.name in missing else item.name
+        names.setdefault(item.entry, []).append(label)
+    rows = [{"nr": str(index + 1),
+             "datum": f"{entry.at.astimezone(BERLIN):%d.%m.%Y %H:%M}",
+             "art": KIND_LABELS.get(entry.kind, entry.kind),
+             "titel": clean_text(entry.title),
+             "dateien": "\n".join(names.get(index, ["–"]))}
+            for index, entry in enumerate(case.entries)]
+    context = {**office_context(settings.office), "unser_zeichen": clean_text(case.az),
+               "kommune": clean_text(case.kommune), "runde": clean_text(case.round_name or "–"),
+               "exportdatum": f"{now.astimezone(BERLIN):%d.%m.%Y %H:%M} Uhr",
+               "manifest": MANIFEST_NAME, "eintraege": rows}
+    scratch = work / ".inhalt"
+    docx = write_atomic(scratch / "Inhaltsverzeichnis.docx", render_docx(
+        settings.templates_dir / TEMPLATE, context, prepare=lambda _template, values: values))
+    convert_letters([docx], settings)
+    data = docx.with_suffix(".pdf").read_bytes()
+    write_atomic(work / TOC_NAME, data, overwrite=False)
+    shutil.rmtree(scratch)
+    return ExportedFile(TOC_NAME, "", hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _give_name(work: Path, target: Path) -> None:
+    """The built folder takes the target's name: an empty target folder is replaced."""
+    if target.is_dir():
+        target.rmdir()  # empty (checked); OSError if something arrived meanwhile
+    os.rename(work, target)

@@ -1,0 +1,146 @@
+"""How an outgoing mail belongs to a case, and the register's correspondence as one line per
+mail in or out (the XLSX sheet „Schriftverkehr“) (I/O: database read).
+
+The outbox's ``subject_key`` names what a mail is for: ``mail:<id>`` (the answer to a mail
+of the office mailbox), ``eingang:<id>`` (an input, in the first releases), ``brief:<id>``
+(a notice sent as mail), ``korrespondenz:<id>`` (the acknowledgment of a correspondence item)
+and ``wiedervorlage:<id>:<due date>`` (a follow-up's reminder). Circulars and probes go to
+every municipality and belong to no case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ews.register.schema import (
+    ApplicationRow,
+    CorrespondenceRow,
+    DeclarationRow,
+    FollowUpRow,
+    Input,
+    LetterRow,
+    MailInput,
+    OutgoingMail,
+)
+
+#: purposes of mails to many municipalities at once, not to one case
+NOT_CASE_PURPOSES = ("rundschreiben", "probelauf")
+
+
+def outgoing_keys(*, mails: Iterable[int], inputs: Iterable[int], letters: Iterable[int],
+                  correspondence: Iterable[int], follow_ups: Iterable[int],
+                  azs: Iterable[str]) -> tuple[set[str], list[str]]:
+    """The subject keys of a case's outgoing mails: exact keys, and key prefixes (a
+    reminder's key ends with its due date)."""
+    exact = {f"mail:{row_id}" for row_id in mails} | {f"eingang:{row_id}" for row_id in inputs}
+    exact |= {f"brief:{row_id}" for row_id in letters}
+    exact |= {f"korrespondenz:{row_id}" for row_id in correspondence}
+    exact |= set(azs)
+    return exact, [f"wiedervorlage:{row_id}:" for row_id in follow_ups]
+
+
+@dataclass(frozen=True)
+class MailLine:
+    """One mail in (a correspondence item) or out (an outgoing mail) of a case.
+    ``direction``: Eingang or Ausgang; ``eml_path`` is the outgoing mail's file, whose
+    subject the register does not keep."""
+
+    az: str | None
+    kommune: str | None
+    at: datetime
+    direction: str
+    party: str
+    subject: str
+    matched_by: str
+    state: str
+    eml_path: str | None = None
+    purpose: str | None = None
+
+
+def mail_lines(session: Session) -> list[MailLine]:
+    """Every correspondence item and every outgoing mail of a case, by Az. and time. Eight
+    queries, however many mails."""
+    kommunen = dict(session.execute(select(ApplicationRow.az, ApplicationRow.kommune_name))
+                    .tuples().all())
+    kommunen.update(session.execute(select(DeclarationRow.az, DeclarationRow.kommune_name))
+                    .tuples().all())
+    correspondence = list(session.scalars(select(CorrespondenceRow)))
+    lines = [MailLine(row.az, kommunen.get(row.az or ""), row.received_at, "Eingang",
+                      row.sender or "", row.subject, row.matched_by, row.state)
+             for row in correspondence]
+    outgoing = list(session.scalars(select(OutgoingMail).where(
+        OutgoingMail.purpose.not_in(NOT_CASE_PURPOSES))))
+    case_of = _case_of_keys(session, [row.subject_key for row in outgoing], correspondence,
+                            set(kommunen))
+    for row in outgoing:
+        az = case_of.get(row.subject_key)
+        if az is not None:
+            lines.append(MailLine(az, kommunen.get(az), row.sent_at or row.created_at,
+                                  "Ausgang", ", ".join(row.recipients), "", "", row.state,
+                                  row.eml_path or None, row.purpose))
+    return sorted(lines, key=lambda line: (line.az or "", line.at))
+
+
+def _case_of_keys(session: Session, keys: list[str], correspondence: list[CorrespondenceRow],
+                  azs: set[str]) -> dict[str, str]:
+    """The Az. each subject key belongs to, for those that belong to a case."""
+    ids: dict[str, set[int]] = {}
+    for key in keys:
+        prefix, _, rest = key.partition(":")
+        number = rest.split(":", 1)[0]
+        if number.isdigit():
+            ids.setdefault(prefix, set()).add(int(number))
+    found: dict[str, str] = {key: key for key in keys if key in azs}
+    by_mail: dict[int, str | None] = {row.mail_id: row.az for row in correspondence
+                                       if row.mail_id and row.az}
+    by_mail.update(_az_by_mail(session, ids.get("mail", set())))
+    by_item: dict[int, str | None] = {row.id: row.az for row in correspondence if row.az}
+    by_letter: dict[int, str | None] = dict(session.execute(
+        select(LetterRow.id, LetterRow.reference)
+        .where(LetterRow.id.in_(ids.get("brief", set())))).tuples().all())
+    by_follow_up: dict[int, str | None] = dict(session.execute(
+        select(FollowUpRow.id, FollowUpRow.az)
+        .where(FollowUpRow.id.in_(ids.get("wiedervorlage", set())))).tuples().all())
+    tables: dict[str, dict[int, str | None]] = {
+        "mail": by_mail, "eingang": _az_by_input(session, ids.get("eingang", set())),
+        "brief": by_letter, "korrespondenz": by_item, "wiedervorlage": by_follow_up}
+    for key in keys:
+        prefix, _, rest = key.partition(":")
+        number = rest.split(":", 1)[0]
+        if prefix in tables and number.isdigit():
+            az = tables[prefix].get(int(number))
+            if az:
+                found[key] = az
+    return found
+
+
+def _az_by_mail(session: Session, mail_ids: set[int]) -> dict[int, str | None]:
+    if not mail_ids:
+        return {}
+    query = (select(MailInput.mail_id, ApplicationRow.az, DeclarationRow.az)
+             .join(Input, Input.id == MailInput.input_id)
+             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
+             .where(MailInput.mail_id.in_(mail_ids)).order_by(MailInput.input_id))
+    found: dict[int, str | None] = {}
+    for mail_id, application_az, declaration_az in session.execute(query).tuples():
+        found.setdefault(mail_id, application_az or declaration_az)
+        if found[mail_id] is None:
+            found[mail_id] = application_az or declaration_az
+    return found
+
+
+def _az_by_input(session: Session, input_ids: set[int]) -> dict[int, str | None]:
+    if not input_ids:
+        return {}
+    query = (select(Input.id, ApplicationRow.az, DeclarationRow.az)
+             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
+             .where(Input.id.in_(input_ids)))
+    return {input_id: application_az or declaration_az
+            for input_id, application_az, declaration_az in session.execute(query).tuples()}
