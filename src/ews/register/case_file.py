@@ -21,6 +21,7 @@ from ews.core.models import OUTCOME_LABELS
 from ews.register.case_keys import outgoing_keys
 from ews.register.case_titles import (
     DECISION_TITLES,
+    EVENT_TITLES,
     FOLLOW_UP_TITLES,
     LETTER_TITLES,
     MATCH_TITLES,
@@ -274,7 +275,8 @@ def _follow_up_entries(row: FollowUpRow) -> list[CaseEntry]:
 
 
 def _event_entry(row: EventRow) -> CaseEntry:
-    return CaseEntry(row.at, "ereignis", f"Ereignis: {row.action}",
+    title = EVENT_TITLES.get(row.action, f"Ereignis: {row.action}")
+    return CaseEntry(row.at, "ereignis", title,
                      f"{row.actor}: {_detail_text(row.detail)}")
 
 

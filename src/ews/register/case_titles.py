@@ -29,3 +29,12 @@ FOLLOW_UP_TITLES = {"korrektur": "Korrektur des Bewerbungsbogens",
                     "manuell": "Wiedervorlage"}
 DECISION_TITLES = {"angenommen": "angenommen", "warteliste": "Warteliste",
                    "abgelehnt": "abgelehnt", "zurueckgezogen": "zurückgezogen"}
+#: German words of the journal's actions (``events.action``); others are shown as they are
+EVENT_TITLES = {"antwort-zurueckgehalten": "Antwort zurückgehalten",
+                "bescheid": "Bescheid geschrieben", "eingangsstempel": "Eingangsstempel erfasst",
+                "entscheidung": "Entscheidung erfasst",
+                "erklaerung-abgewiesen": "Gemeinsame Erklärung abgewiesen",
+                "erklaerung-ausgestellt": "Gemeinsame Erklärung ausgestellt",
+                "erklaerung-eingegangen": "Gemeinsame Erklärung eingegangen",
+                "mail-fehlgeschlagen": "E-Mail nicht versandt",
+                "netzwerk": "Netzwerk geändert", "unzustellbar": "E-Mail unzustellbar"}

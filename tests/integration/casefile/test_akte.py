@@ -13,17 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fsspec.core import url_to_fs
 from openpyxl import load_workbook
 from sqlalchemy import event
 from typer.testing import CliRunner
 
+from ews.core.deadlines import BERLIN
 from ews.intake import passes as intake
 from ews.register.case_file import case_file
 from ews.register.database import transaction
+from ews.register.reports import record_stamp
 from ews.register.schema import (
     ApplicationRow,
     CorrespondenceRow,
     DecisionRow,
+    DeclarationRow,
     EventRow,
     FollowUpRow,
     MailRow,
@@ -57,6 +61,9 @@ def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
                       "kommune@example.org", "ews@ews.test")
     attachment = files / "mail" / "Freistellung unterschrieben.pdf"
     attachment.write_bytes(pdfgen.filled_form())
+    photo = "memory://ews-akte/anhang/Foto vom Termin.jpg"  # an fsspec store
+    fs, photo_path = url_to_fs(photo)
+    fs.pipe_file(photo_path, b"\xff\xd8\xff\xe0 kein echtes JPEG")
     reminder_path, _ = eml(files / "ausgang" / "erinnerung.eml", REMINDER_SUBJECT,
                            "ews@ews.test", "team@example.org")
     with transaction(settings.db_url) as session:
@@ -76,7 +83,9 @@ def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
             raw_path=raw_path, sha256="0" * 64, state="neu",
             attachments=[{"name": attachment.name, "path": str(attachment),
                           "sha256": hashlib.sha256(attachment.read_bytes()).hexdigest(),
-                          "size": attachment.stat().st_size}]))
+                          "size": attachment.stat().st_size},
+                         {"name": "Foto vom Termin.jpg", "path": photo, "sha256": "",
+                          "size": 23}]))
         session.add(DecisionRow(application_id=application.id, round_name="EWS 6",
                                 decision="angenommen", decided_by="sachbearbeitung",
                                 decided_at=start + timedelta(hours=1)))
@@ -95,16 +104,20 @@ def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
         session.add(EventRow(at=start + timedelta(hours=5), actor="sachbearbeitung",
                              action="wiedervorlage-verlaengert", subject=az,
                              detail={"bis": "31.12.2099"}))
-    return {"reply": raw_path, "attachment": str(attachment), "reminder": reminder_path}
+    return {"reply": raw_path, "attachment": str(attachment), "reminder": reminder_path,
+            "photo": photo}
 
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str, str, dict[str, Any]]:
-    """Lüdenscheid applies, then sends a corrected form (it replaces the first); the Az. of
-    the first and of the second application, and the added files."""
+    """Lüdenscheid applies on paper (stamped), then sends a corrected form (it replaces the
+    first); the Az. of the first and of the second application, and the added files."""
     settings = make_settings(tmp_path_factory.mktemp("akte"))
     intake.prepare(settings)
-    (settings.inbox_dir / "bewerbung.pdf").write_bytes(pdfgen.filled_form())
+    paper = settings.inbox_dir / "bewerbung.pdf"
+    paper.write_bytes(pdfgen.filled_form())
+    now = datetime.now(BERLIN)
+    record_stamp(settings, paper, now - timedelta(hours=2), actor="Poststelle", now=now)
     [first] = intake.run_pass(settings)
     corrected = dict(pdfgen.VALUES, motivation="Korrigierte Fassung.")
     (settings.inbox_dir / "korrektur.pdf").write_bytes(pdfgen.filled_form(corrected))
@@ -134,7 +147,7 @@ def test_the_akte_lists_every_entry_in_time_order(case: tuple[Any, ...]) -> None
     assert times == sorted(times) and all(t.utcoffset() is not None for t in times)
     kinds = [entry["art"] for entry in entries]
     assert kinds.count("eingang") == 2 and kinds.count("brief") == 2
-    for kind in ("post_ein", "post_aus", "entscheidung", "wiedervorlage", "ereignis"):
+    for kind in ("stempel", "post_ein", "post_aus", "entscheidung", "wiedervorlage", "ereignis"):
         assert kind in kinds, kinds
     titles = [entry["titel"] for entry in entries]
     reply = REPLY_SUBJECT.format(az=second_az)
@@ -145,7 +158,7 @@ def test_the_akte_lists_every_entry_in_time_order(case: tuple[Any, ...]) -> None
     assert [title for title in titles if title in ordered] == ordered
     assert titles.index("Brief: Eingangsbestätigung") < titles.index(ordered[0])
     documents = {doc["ort"] for entry in entries for doc in entry["dokumente"]}
-    assert {files["reply"], files["attachment"], files["reminder"]} <= documents
+    assert {files["reply"], files["attachment"], files["reminder"], files["photo"]} <= documents
     # the mail is shown once: as the correspondence filed to the case
     assert not any(title.startswith("E-Mail eingegangen") for title in titles)
     # the first Az. opens the same case
@@ -228,7 +241,8 @@ def test_the_export_writes_a_pdfa_toc_and_every_document_byte_for_byte(
     assert set(listed) == set(names) - {"manifest-sha256.txt"}
     for name, digest in listed.items():
         assert hashlib.sha256((target / name).read_bytes()).hexdigest() == digest
-    assert files["attachment"] in sources
+    assert files["attachment"] in sources and files["photo"] in sources
+    assert any(name.endswith("_Foto_vom_Termin.jpg") for name in documents)
     # once written, the folder is not written again
     again = akte(settings, second_az, "--export", str(target))
     assert again.exit_code == 2 and "nicht leer" in again.output
@@ -272,3 +286,28 @@ def test_the_case_is_read_in_a_fixed_number_of_queries(case: tuple[Any, ...]) ->
     assert found is not None and second_az in found.azs and len(found.entries) >= 9
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 11, selects
+
+
+@pytest.mark.libreoffice
+def test_a_declaration_only_case_exports_and_names_what_is_missing(
+        case: tuple[Any, ...], tmp_path: Path) -> None:
+    """A municipality that only signed the Gemeinsame Erklärung: its case is the declaration;
+    a document gone from the store is named, not skipped in silence."""
+    settings, *_ = case
+    az = "13.0.70-050/2026"
+    with transaction(settings.db_url) as session:
+        session.add(DeclarationRow(az=az, ags="05958004", kommune_name="Gemeinde Y",
+                                   docx_path=str(tmp_path / "weg" / "Erklärung.docx"),
+                                   state="issued", issued_by="netzwerk",
+                                   issued_at=datetime.now(BERLIN)))
+    record = records(settings, az.replace("-", " – "))
+    assert record["kommune"] == "Gemeinde Y" and record["runde"] is None
+    assert [entry["titel"] for entry in record["eintraege"]] == [
+        "Gemeinsame Erklärung ausgestellt"]
+    target = tmp_path / "auszug"
+    result = akte(settings, az, "--export", str(target))
+    assert result.exit_code == 1 and "Fehlt:" in result.output
+    assert sorted(p.name for p in target.iterdir()) == ["000_Inhaltsverzeichnis.pdf",
+                                                        "manifest-sha256.txt"]
+    toc = poppler("pdftotext", str(target / "000_Inhaltsverzeichnis.pdf"), "-")
+    assert "(fehlt)" in "".join(toc.split()) and "Gemeinde Y" in toc
