@@ -347,7 +347,7 @@ def test_files_that_are_no_decision_sheet_of_the_round_are_refused(
             (other_round, "Die Tabelle gehört zur Runde „EWS 5“, eingelesen wird aber in die "
                           "Runde „EWS 6“."),
             (without_sheet, "Die Datei enthält kein Tabellenblatt „Entscheidungen“ (nur: "
-                            "Bewerbungen, Eingangsjournal)."),
+                            "Bewerbungen, Eingangsjournal, Schriftverkehr)."),
             (tmp_path / "fehlt.xlsx", f"Die Datei {tmp_path / 'fehlt.xlsx'} gibt es nicht.")):
         with pytest.raises(DecisionSheetError) as caught:
             read_decision_sheet(path, round_name="EWS 6")
