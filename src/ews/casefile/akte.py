@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ews.core.deadlines import BERLIN
-from ews.register.case_file import CaseEntry, CaseFile, case_file
+from ews.register.case_entries import CaseEntry
+from ews.register.case_file import CaseFile, case_file
 from ews.register.database import transaction
 from ews.runtime.settings import Settings
 

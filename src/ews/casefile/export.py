@@ -28,7 +28,8 @@ from ews.core.errors import EwsError
 from ews.letters.context import clean_text, office_context
 from ews.letters.render import render_docx
 from ews.outbox.conversion import convert_letters
-from ews.register.case_file import CaseDocument, CaseFile
+from ews.register.case_entries import CaseDocument
+from ews.register.case_file import CaseFile
 from ews.runtime import storage
 from ews.runtime.folders import write_atomic
 from ews.runtime.settings import Settings

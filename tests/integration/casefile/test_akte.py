@@ -30,6 +30,7 @@ from ews.register.schema import (
     DeclarationRow,
     EventRow,
     FollowUpRow,
+    LetterRow,
     MailRow,
     OutgoingMail,
 )
@@ -311,3 +312,23 @@ def test_a_declaration_only_case_exports_and_names_what_is_missing(
                                                         "manifest-sha256.txt"]
     toc = poppler("pdftotext", str(target / "000_Inhaltsverzeichnis.pdf"), "-")
     assert "(fehlt)" in "".join(toc.split()) and "Gemeinde Y" in toc
+
+
+def test_a_correction_follow_up_brings_its_maengelschreiben_and_form(
+        case: tuple[Any, ...]) -> None:
+    """The form the Mängelschreiben answered has no Az.; the follow-up on the letter files
+    both to the case. (Last in this module: it adds to the shared case.)"""
+    settings, _first_az, second_az, _files = case
+    broken = dict(pdfgen.VALUES, team1_email="keine-adresse", datenschutz=False)
+    (settings.inbox_dir / "unvollständig.pdf").write_bytes(pdfgen.filled_form(broken))
+    [invalid] = intake.run_pass(settings)
+    assert invalid.outcome == "invalid" and invalid.az is None
+    with transaction(settings.db_url) as session:
+        letter = session.query(LetterRow).filter_by(input_id=invalid.input_id).one()
+        assert letter.kind == "maengelschreiben"
+        session.add(FollowUpRow(az=second_az, kind="korrektur", letter_id=letter.id,
+                                due_on="2099-01-01", state="offen", created_by="eingang",
+                                created_at=datetime.now(BERLIN)))
+    titles = [entry["titel"] for entry in records(settings, second_az)["eintraege"]]
+    assert "Brief: Mängelschreiben" in titles and "Eingang (ungültig)" in titles
+    assert titles.index("Eingang (ungültig)") < titles.index("Brief: Mängelschreiben")

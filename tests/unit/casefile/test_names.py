@@ -8,7 +8,8 @@ import pytest
 
 from ews.casefile.akte import plain_az
 from ews.casefile.export import file_slug, planned_files
-from ews.register.case_file import CaseDocument, CaseEntry, CaseFile
+from ews.register.case_entries import CaseDocument, CaseEntry
+from ews.register.case_file import CaseFile
 
 
 @pytest.mark.parametrize("written", [
