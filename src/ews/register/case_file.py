@@ -27,7 +27,7 @@ from ews.register.case_entries import (
     mail_entry,
     outgoing_entry,
 )
-from ews.register.case_keys import outgoing_keys
+from ews.register.case_keys import acknowledges, case_outgoing
 from ews.register.schema import (
     ApplicationRow,
     CorrespondenceRow,
@@ -139,17 +139,15 @@ def _add_history(session: Session, rows: _Rows, azs: set[str]) -> None:
         MailRow.id.in_(_known(row.mail_id for row in rows.correspondence))))))
     rows.decisions = list(session.scalars(select(DecisionRow).where(
         DecisionRow.application_id.in_([row.id for row in rows.applications]))))
-    exact, prefixes = outgoing_keys(mails=[row.id for row in rows.mails],
-                                    inputs=[row.id for row in rows.inputs],
-                                    letters=[row.id for row in rows.letters],
-                                    correspondence=[row.id for row in rows.correspondence],
-                                    follow_ups=[row.id for row in rows.follow_ups], azs=azs)
-    rows.outgoing = list(session.scalars(select(OutgoingMail).where(or_(
-        OutgoingMail.subject_key.in_(exact),
-        *(OutgoingMail.subject_key.startswith(prefix) for prefix in prefixes)))))
+    outgoing = session.scalars(select(OutgoingMail).where(case_outgoing(
+        mails=[row.id for row in rows.mails], inputs=[row.id for row in rows.inputs],
+        letters=[row.id for row in rows.letters], correspondence=rows.correspondence,
+        follow_ups=[row.id for row in rows.follow_ups], azs=azs)))
+    rows.outgoing = [row for row in outgoing if acknowledges(row, rows.correspondence)]
     subjects = azs | {f"Eingang {row.id}" for row in rows.inputs} | {
         row.subject_key for row in rows.outgoing} | {
-        f"wiedervorlage:{row.id}" for row in rows.follow_ups}
+        f"wiedervorlage:{row.id}" for row in rows.follow_ups} | {
+        f"Schriftverkehr {row.id}" for row in rows.correspondence}
     rows.events = list(session.scalars(select(EventRow).where(EventRow.subject.in_(subjects))))
 
 

@@ -18,8 +18,8 @@ LETTER_TITLES: dict[str, str] = {
 }
 #: German words of the outbox's purposes (``outgoing_mails.purpose``)
 PURPOSE_TITLES = {"antwort": "Antwort auf die Zusendung", "bescheid": "Bescheid per E-Mail",
-                  "erinnerung": "Erinnerung (Wiedervorlage)", "eingangsnachricht":
-                  "Eingangsnachricht", "quittung": "Eingangsnachricht"}
+                  "erinnerung": "Erinnerung (Wiedervorlage)",
+                  "eingang": "Eingangsnachricht („Ihre Nachricht ist eingegangen“)"}
 MATCH_TITLES = {"antwort": "Antwort auf unsere E-Mail", "az": "Aktenzeichen im Betreff/Text",
                 "qr": "QR-Code im PDF", "ordner": "Aktenordner im Posteingang",
                 "keine": "noch nicht zugeordnet"}
@@ -37,4 +37,10 @@ EVENT_TITLES = {"antwort-zurueckgehalten": "Antwort zurückgehalten",
                 "erklaerung-ausgestellt": "Gemeinsame Erklärung ausgestellt",
                 "erklaerung-eingegangen": "Gemeinsame Erklärung eingegangen",
                 "mail-fehlgeschlagen": "E-Mail nicht versandt",
-                "netzwerk": "Netzwerk geändert", "unzustellbar": "E-Mail unzustellbar"}
+                "netzwerk": "Netzwerk geändert", "unzustellbar": "E-Mail unzustellbar",
+                "schriftverkehr-erledigt": "Schriftverkehr erledigt",
+                "schriftverkehr-zugeordnet": "Schriftverkehr der Akte zugeordnet",
+                "wiedervorlage-angelegt": "Wiedervorlage angelegt",
+                "wiedervorlage-erledigt": "Wiedervorlage erledigt",
+                "wiedervorlage-verlaengert": "Wiedervorlage verlängert",
+                "wiedervorlage-erinnert": "Erinnerung zur Wiedervorlage versandt"}

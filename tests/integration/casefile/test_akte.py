@@ -43,6 +43,7 @@ from tests.support import pdfgen
 
 REPLY_SUBJECT = "AW: Ihre Bewerbung, Az. {az}"
 REMINDER_SUBJECT = "Erinnerung: Bestätigung der Freistellung"
+ACK_SUBJECT = "Ihre Nachricht ist eingegangen"
 
 
 def eml(path: Path, subject: str, sender: str, to: str) -> tuple[str, bytes]:
@@ -67,6 +68,8 @@ def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
     fs.pipe_file(photo_path, b"\xff\xd8\xff\xe0 kein echtes JPEG")
     reminder_path, _ = eml(files / "ausgang" / "erinnerung.eml", REMINDER_SUBJECT,
                            "ews@ews.test", "team@example.org")
+    ack_path, _ = eml(files / "ausgang" / "eingang.eml", ACK_SUBJECT, "ews@ews.test",
+                      "kommune@example.org")
     with transaction(settings.db_url) as session:
         application = session.query(ApplicationRow).filter_by(az=az).one()
         start = application.received_at
@@ -102,6 +105,15 @@ def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
             eml_path=reminder_path, state="sent", attempts=1,
             next_attempt_at=start + timedelta(hours=4), refused={},
             sent_at=start + timedelta(hours=4), created_at=start + timedelta(hours=4)))
+        day = f"{(start + timedelta(hours=3)).astimezone(BERLIN):%Y-%m-%d}"
+        for sender, path in (("kommune@example.org", ack_path), ("andere@example.org", "")):
+            # one per sender and day: only the first is the acknowledgment of this case
+            session.add(OutgoingMail(
+                purpose="eingang", subject_key=f"absender:{sender}:{day}",
+                message_id=f"<eingang-{sender}>", recipients=[sender], eml_path=path,
+                state="sent", attempts=1, next_attempt_at=start + timedelta(hours=3, minutes=1),
+                refused={}, sent_at=start + timedelta(hours=3, minutes=1),
+                created_at=start + timedelta(hours=3, minutes=1)))
         session.add(EventRow(at=start + timedelta(hours=5), actor="sachbearbeitung",
                              action="wiedervorlage-verlaengert", subject=az,
                              detail={"bis": "31.12.2099"}))
@@ -154,9 +166,10 @@ def test_the_akte_lists_every_entry_in_time_order(case: tuple[Any, ...]) -> None
     reply = REPLY_SUBJECT.format(az=second_az)
     # the receipts, then the rows added after the second receipt, in their order
     ordered = ["Entscheidung: angenommen", "Wiedervorlage: Bestätigung der Freistellung",
-               f"Schriftverkehr eingegangen: {reply}", "E-Mail versandt: Erinnerung "
-               "(Wiedervorlage)", "Ereignis: wiedervorlage-verlaengert"]
-    assert [title for title in titles if title in ordered] == ordered
+               f"Schriftverkehr eingegangen: {reply}",
+               "E-Mail versandt: Eingangsnachricht („Ihre Nachricht ist eingegangen“)",
+               "E-Mail versandt: Erinnerung (Wiedervorlage)", "Wiedervorlage verlängert"]
+    assert [title for title in titles if title in ordered] == ordered  # each once, in order
     assert titles.index("Brief: Eingangsbestätigung") < titles.index(ordered[0])
     documents = {doc["ort"] for entry in entries for doc in entry["dokumente"]}
     assert {files["reply"], files["attachment"], files["reminder"], files["photo"]} <= documents
@@ -257,11 +270,11 @@ def test_the_register_workbook_has_the_correspondence_sheet(case: tuple[Any, ...
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert rows[0] == ["Aktenzeichen", "Kommune", "Datum (MEZ/MESZ)", "Richtung",
                        "Absender/Empfänger", "Betreff", "zugeordnet durch", "Status"]
-    body = {row[3]: row for row in rows[1:]}
-    assert len(rows) == 3
-    incoming, outgoing = body["Eingang"], body["Ausgang"]
-    assert incoming[0] == outgoing[0] == second_az
+    assert [row[3] for row in rows[1:]] == ["Eingang", "Ausgang", "Ausgang"]
+    incoming, acknowledgment, outgoing = rows[1:]
+    assert incoming[0] == outgoing[0] == acknowledgment[0] == second_az
     assert incoming[1] == outgoing[1] and incoming[1]
+    assert acknowledgment[4] == "kommune@example.org" and acknowledgment[5] == ACK_SUBJECT
     assert incoming[4] == "kommune@example.org"
     assert incoming[5] == REPLY_SUBJECT.format(az=second_az)
     assert incoming[6] == "Aktenzeichen im Betreff/Text" and incoming[7] == "neu"
