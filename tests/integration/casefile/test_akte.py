@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from ews.core.deadlines import BERLIN
 from ews.intake import passes as intake
 from ews.register.case_file import case_file
+from ews.register.case_keys import mail_lines
 from ews.register.database import transaction
 from ews.register.reports import record_stamp
 from ews.register.schema import (
@@ -345,3 +346,22 @@ def test_a_correction_follow_up_brings_its_maengelschreiben_and_form(
     titles = [entry["titel"] for entry in records(settings, second_az)["eintraege"]]
     assert "Brief: Mängelschreiben" in titles and "Eingang (ungültig)" in titles
     assert titles.index("Eingang (ungültig)") < titles.index("Brief: Mängelschreiben")
+
+
+def test_the_case_and_its_mail_lines_on_both_registers(tmp_path: Path,
+                                                       database_url: str | None) -> None:
+    changes: dict[str, Any] = {} if database_url is None else {"database_url": database_url}
+    settings = make_settings(tmp_path / "ablage", **changes)
+    (settings.inbox_dir / "bewerbung.pdf").write_bytes(pdfgen.filled_form())
+    [result] = intake.run_pass(settings)
+    assert result.az
+    files = add_rows(settings, result.az, tmp_path / "dateien")
+    with transaction(settings.db_url) as session:
+        found = case_file(session, result.az)
+        lines = mail_lines(session)
+    assert found is not None
+    kinds = [entry.kind for entry in found.entries]
+    assert kinds.count("post_aus") == 2 and kinds.count("post_ein") == 1
+    assert files["photo"] in {doc.location for entry in found.entries for doc in entry.documents}
+    assert [(line.direction, line.az) for line in lines] == [
+        ("Eingang", result.az), ("Ausgang", result.az), ("Ausgang", result.az)]
