@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ews.core.deadlines import BERLIN
-from ews.register.case_entries import CaseEntry
+from ews.register.case_entries import CaseDocument, CaseEntry
 from ews.register.case_file import CaseFile, case_file
 from ews.register.database import transaction
+from ews.runtime import storage
 from ews.runtime.settings import Settings
 
 #: German words for the kinds of entries (``CaseEntry.kind``)
@@ -25,12 +26,19 @@ KIND_LABELS = {"eingang": "Eingang", "stempel": "Eingangsstempel", "brief": "Bri
                "ereignis": "Ereignis"}
 _DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d]")
 _PREFIX = re.compile(r"^\s*(?:az|aktenzeichen)\s*[.:]?\s*", re.IGNORECASE)
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 
 def plain_az(text: str) -> str:
     """The plain form of an Az. as written by hand: no spaces, hyphens for dashes, no
     leading "Az."."""
     return re.sub(r"\s+", "", _DASHES.sub("-", _PREFIX.sub("", text)))
+
+
+def document_suffix(document: CaseDocument) -> str:
+    """The file suffix of a stored document, lower case (``.pdf``, ``.eml``), or ""."""
+    found = _SUFFIX.search(storage.location_name(document.location))
+    return found.group(0).lower() if found else ""
 
 
 def load_case(settings: Settings, az: str) -> CaseFile | None:
@@ -55,7 +63,8 @@ class EntryLine:
 
 def entry_lines(case: CaseFile) -> list[EntryLine]:
     return [EntryLine(_local(entry), KIND_LABELS.get(entry.kind, entry.kind), entry.title,
-                      entry.detail, "\n".join(document.name for document in entry.documents))
+                      entry.detail, "\n".join(document.name + document_suffix(document)
+                                               for document in entry.documents))
             for entry in case.entries]
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ews.casefile.akte import KIND_LABELS
+from ews.casefile.akte import KIND_LABELS, document_suffix
 from ews.core.deadlines import BERLIN
 from ews.core.errors import EwsError
 from ews.letters.context import clean_text, office_context
@@ -39,7 +39,6 @@ TOC_NAME = "000_Inhaltsverzeichnis.pdf"
 MANIFEST_NAME = "manifest-sha256.txt"
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
                        "ß": "ss"})
-_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 
 class ExportRefused(EwsError):
@@ -83,9 +82,8 @@ def planned_files(case: CaseFile) -> list[PlannedFile]:
     planned: list[PlannedFile] = []
     for index, entry in enumerate(case.entries):
         for document in entry.documents:
-            suffix = _SUFFIX.search(storage.location_name(document.location))
             name = (f"{len(planned) + 1:03d}_{entry.at.astimezone(BERLIN):%Y-%m-%d}_"
-                    f"{file_slug(document.name)}{suffix.group(0).lower() if suffix else ''}")
+                    f"{file_slug(document.name)}{document_suffix(document)}")
             planned.append(PlannedFile(index, name, document))
     return planned
 
