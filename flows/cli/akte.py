@@ -49,6 +49,8 @@ def akte(
     else:
         table = folding_table(f"Akte {case.az} – {case.kommune} ({len(case.entries)} Einträge)",
                               ("Zeit", "Art", "Eintrag", "Einzelheiten", "Dokumente"))
+        if len(case.azs) > 1:
+            table.caption = f"Aktenzeichen dieser Akte: {', '.join(case.azs)}"
         for line in entry_lines(case):
             table.add_row(line.when, line.kind, escape(line.title), escape(line.detail),
                           escape(line.documents))

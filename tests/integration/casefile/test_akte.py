@@ -320,6 +320,7 @@ def test_a_declaration_only_case_exports_and_names_what_is_missing(
     assert [entry["titel"] for entry in record["eintraege"]] == [
         "Gemeinsame Erklärung ausgestellt"]
     target = tmp_path / "auszug"
+    target.mkdir()  # an empty folder is taken
     result = akte(settings, az, "--export", str(target))
     assert result.exit_code == 1 and "Fehlt:" in result.output
     assert sorted(p.name for p in target.iterdir()) == ["000_Inhaltsverzeichnis.pdf",
