@@ -31,7 +31,10 @@ def akte(
         show_default=False)] = None,
 ) -> None:
     """Die Akte eines Falls in zeitlicher Folge: Eingänge, Briefe, E-Mails ein und aus,
-    Entscheidungen, Stempel, Wiedervorlagen und Ereignisse."""
+    Entscheidungen, Stempel, Wiedervorlagen und Ereignisse.
+
+    Rückgabewert 1, wenn es die Akte nicht gibt oder ein Dokument des Auszugs fehlt oder
+    nicht mehr so ist, wie es eingegangen ist; 2, wenn der Ordner nicht leer ist."""
     if export is not None and (refusal := target_refusal(export)):
         errors.print(f"[red]Nicht geschrieben:[/] {escape(refusal)}")
         raise typer.Exit(2)
@@ -71,7 +74,7 @@ def _export(ctx: typer.Context, case: CaseFile, target: Path) -> None:
     console.print(f"Aktenauszug {escape(case.az)} geschrieben nach "
                   f"[bold]{escape(str(target))}[/]: {len(report.files)} Dateien, ihre "
                   "Prüfsummen in manifest-sha256.txt.")
-    for reason in report.missing:
-        errors.print(f"[yellow]Fehlt:[/] {escape(reason)}")
-    if report.missing:
+    for reason in report.problems:
+        errors.print(f"[yellow]Achtung:[/] {escape(reason)}")
+    if report.problems:
         raise typer.Exit(1)

@@ -66,7 +66,13 @@ class ExportedFile:
 class ExportReport:
     folder: Path
     files: tuple[ExportedFile, ...]
-    missing: tuple[str, ...]  # German: documents that could not be read
+    #: German: documents that could not be read, or whose bytes differ from the SHA-256 the
+    #: register recorded when they came in (copied all the same, as they are)
+    problems: tuple[str, ...]
+
+
+#: how the table of contents marks a file with a problem
+MISSING, ALTERED = "fehlt", "Prüfsumme abweichend"
 
 
 def file_slug(text: str) -> str:
@@ -92,7 +98,8 @@ def export_case(settings: Settings, case: CaseFile, target: Path, now: datetime
                 ) -> ExportReport:
     """Write the Aktenauszug of ``case`` to the folder ``target`` (created; it must not exist
     or be empty, else ExportRefused). Documents that cannot be read are listed as missing in
-    the table of contents and the report; infrastructure failures propagate."""
+    the table of contents and the report, as are documents whose bytes are not those the
+    register recorded; infrastructure failures propagate."""
     refusal = target_refusal(target)
     if refusal:
         raise ExportRefused(refusal)
@@ -101,15 +108,15 @@ def export_case(settings: Settings, case: CaseFile, target: Path, now: datetime
     work.mkdir()
     try:
         planned = planned_files(case)
-        copied, missing = _copy_documents(settings, planned, work)
-        toc = _write_toc(settings, case, planned, set(missing), now, work)
+        copied, problems = _copy_documents(settings, planned, work)
+        toc = _write_toc(settings, case, planned, problems, now, work)
         files = (toc, *copied)
         write_atomic(work / MANIFEST_NAME, "".join(
             f"{item.sha256}  {item.name}\n" for item in files).encode())
         _give_name(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return ExportReport(target, files, tuple(missing.values()))
+    return ExportReport(target, files, tuple(reason for _mark, reason in problems.values()))
 
 
 def target_refusal(target: Path) -> str | None:
@@ -124,26 +131,33 @@ def target_refusal(target: Path) -> str | None:
 
 
 def _copy_documents(settings: Settings, planned: list[PlannedFile], work: Path
-                    ) -> tuple[list[ExportedFile], dict[str, str]]:
-    copied, missing = [], {}
+                    ) -> tuple[list[ExportedFile], dict[str, tuple[str, str]]]:
+    """Copy every document; the files copied, and by name the problems (mark, reason)."""
+    copied: list[ExportedFile] = []
+    problems: dict[str, tuple[str, str]] = {}
     for item in planned:
+        location = item.document.location
         try:
-            data = storage.read_location(item.document.location, settings.storage.options)
+            data = storage.read_location(location, settings.storage.options)
         except (FileNotFoundError, IsADirectoryError) as exc:
-            missing[item.name] = f"{item.document.location} fehlt ({exc.strerror or exc})"
+            problems[item.name] = (MISSING, f"{item.name}: {location} fehlt ({exc})")
             continue
         write_atomic(work / item.name, data, overwrite=False)
-        copied.append(ExportedFile(item.name, item.document.location,
-                                   hashlib.sha256(data).hexdigest(), len(data)))
-    return copied, missing
+        digest = hashlib.sha256(data).hexdigest()
+        copied.append(ExportedFile(item.name, location, digest, len(data)))
+        if item.document.sha256 and item.document.sha256 != digest:
+            problems[item.name] = (ALTERED, f"{item.name}: {location} ist nicht mehr die "
+                                            "Datei, die eingegangen ist (SHA-256 weicht ab)")
+    return copied, problems
 
 
 def _write_toc(settings: Settings, case: CaseFile, planned: list[PlannedFile],
-               missing: set[str], now: datetime, work: Path) -> ExportedFile:
+               problems: dict[str, tuple[str, str]], now: datetime, work: Path
+               ) -> ExportedFile:
     names: dict[int, list[str]] = {}
     for item in planned:
-        label = f"{item.name} (fehlt)" if item.name in missing else item.name
-        names.setdefault(item.entry, []).append(label)
+        mark = problems.get(item.name, ("", ""))[0]
+        names.setdefault(item.entry, []).append(f"{item.name} ({mark})" if mark else item.name)
     rows = [{"nr": str(index + 1),
              "datum": f"{entry.at.astimezone(BERLIN):%d.%m.%Y %H:%M}",
              "art": KIND_LABELS.get(entry.kind, entry.kind),

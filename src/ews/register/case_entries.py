@@ -31,10 +31,12 @@ from ews.register.schema import (
 
 @dataclass(frozen=True)
 class CaseDocument:
-    """A document of an entry: its German name (for a file name) and where it is stored."""
+    """A document of an entry: its German name (for a file name), where it is stored, and
+    the SHA-256 the register recorded for its bytes when it came in (None for our own)."""
 
     name: str
     location: str
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,8 @@ def input_entries(row: Input, az_of_input: dict[int, str]) -> list[CaseEntry]:
         detail += f"; Aktenzeichen {az}"
     if row.reasons and row.outcome != "registered":
         detail += "; " + "; ".join(row.reasons)
-    documents = (CaseDocument(_stem(row.source_name) or "Eingang", row.stored_path),) \
-        if row.stored_path else ()
+    name = _stem(row.source_name) or "Eingang"
+    documents = (CaseDocument(name, row.stored_path, row.sha256),) if row.stored_path else ()
     entries = [CaseEntry(row.received_at, "eingang", f"Eingang ({outcome})", detail, documents)]
     if row.stamped_at is not None:
         entries.append(CaseEntry(row.stamped_at, "stempel", "Eingangsstempel",
@@ -79,13 +81,15 @@ def letter_entry(row: LetterRow) -> CaseEntry:
 def mail_entry(row: MailRow) -> CaseEntry:
     return CaseEntry(row.internaldate, "post_ein", f"E-Mail eingegangen: {row.subject or '–'}",
                      f"von {row.sender or 'unbekannt'}",
-                     (CaseDocument("E-Mail", row.raw_path),) if row.raw_path else ())
+                     (CaseDocument("E-Mail", row.raw_path, row.sha256),) if row.raw_path else ())
 
 
 def correspondence_entry(row: CorrespondenceRow) -> CaseEntry:
-    documents = [CaseDocument("E-Mail" if row.channel == "postfach" else "Eingang", row.raw_path)
+    documents = [CaseDocument("E-Mail" if row.channel == "postfach" else "Eingang", row.raw_path,
+                              row.sha256 or None)
                  ] if row.raw_path else []
-    documents += [CaseDocument(_stem(str(item.get("name") or "Anhang")), str(item["path"]))
+    documents += [CaseDocument(_stem(str(item.get("name") or "Anhang")), str(item["path"]),
+                               str(item.get("sha256") or "") or None)
                   for item in row.attachments if item.get("path")]
     state = "erledigt" if row.state == "erledigt" else "neu"
     detail = (f"von {row.sender or 'unbekannt'}; zugeordnet durch "

@@ -60,13 +60,15 @@ def eml(path: Path, subject: str, sender: str, to: str) -> tuple[str, bytes]:
 def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
     """What the mail intake, the follow-ups and the selection add to the case, as rows; their
     times follow the application's receipt, whatever day the tests run."""
-    raw_path, _ = eml(files / "mail" / "antwort.eml", REPLY_SUBJECT.format(az=az),
-                      "kommune@example.org", "ews@ews.test")
+    raw_path, raw = eml(files / "mail" / "antwort.eml", REPLY_SUBJECT.format(az=az),
+                        "kommune@example.org", "ews@ews.test")
+    raw_sha256 = hashlib.sha256(raw).hexdigest()
     attachment = files / "mail" / "Freistellung unterschrieben.pdf"
     attachment.write_bytes(pdfgen.filled_form())
     photo = "memory://ews-akte/anhang/Foto vom Termin.jpg"  # an fsspec store
     fs, photo_path = url_to_fs(photo)
-    fs.pipe_file(photo_path, b"\xff\xd8\xff\xe0 kein echtes JPEG")
+    photo_bytes = b"\xff\xd8\xff\xe0 kein echtes JPEG"
+    fs.pipe_file(photo_path, photo_bytes)
     reminder_path, _ = eml(files / "ausgang" / "erinnerung.eml", REMINDER_SUBJECT,
                            "ews@ews.test", "team@example.org")
     ack_path, _ = eml(files / "ausgang" / "eingang.eml", ACK_SUBJECT, "ews@ews.test",
@@ -75,7 +77,7 @@ def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
         application = session.query(ApplicationRow).filter_by(az=az).one()
         start = application.received_at
         mail = MailRow(account="ews", folder="INBOX", uidvalidity=1, uid=99,
-                       message_id="<antwort@example.org>", sha256="0" * 64,
+                       message_id="<antwort@example.org>", sha256=raw_sha256,
                        internaldate=start + timedelta(hours=3), sender="kommune@example.org",
                        subject=REPLY_SUBJECT.format(az=az), kind="correspondence",
                        reasons=[], raw_path=raw_path, state="done")
@@ -85,12 +87,13 @@ def add_rows(settings: Settings, az: str, files: Path) -> dict[str, Any]:
             az=az, application_id=application.id, channel="postfach", mail_id=mail.id,
             matched_by="az", sender="kommune@example.org", subject=mail.subject,
             excerpt="anbei die Bestätigung.", received_at=start + timedelta(hours=3),
-            raw_path=raw_path, sha256="0" * 64, state="neu",
+            raw_path=raw_path, sha256=raw_sha256, state="neu",
             attachments=[{"name": attachment.name, "path": str(attachment),
                           "sha256": hashlib.sha256(attachment.read_bytes()).hexdigest(),
                           "size": attachment.stat().st_size},
-                         {"name": "Foto vom Termin.jpg", "path": photo, "sha256": "",
-                          "size": 23}]))
+                         {"name": "Foto vom Termin.jpg", "path": photo,
+                          "sha256": hashlib.sha256(photo_bytes).hexdigest(),
+                          "size": len(photo_bytes)}]))
         session.add(DecisionRow(application_id=application.id, round_name="EWS 6",
                                 decision="angenommen", decided_by="sachbearbeitung",
                                 decided_at=start + timedelta(hours=1)))
@@ -314,19 +317,30 @@ def test_a_declaration_only_case_exports_and_names_what_is_missing(
         session.add(DeclarationRow(az=az, ags="05958004", kommune_name="Gemeinde Y",
                                    docx_path=str(tmp_path / "weg" / "Erklärung.docx"),
                                    state="issued", issued_by="netzwerk",
-                                   issued_at=datetime.now(BERLIN)))
+                                   issued_at=datetime.now(BERLIN) - timedelta(days=1)))
+        scan, received = tmp_path / "Erklärung unterschrieben.pdf", datetime.now(BERLIN)
+        scan.write_bytes(b"%PDF-1.7 heute anders als beim Eingang")
+        session.add(CorrespondenceRow(
+            az=az, channel="ordner", matched_by="ordner", subject="",
+            received_at=received + timedelta(seconds=1), sha256="1" * 64,
+            state="neu", attachments=[{"name": scan.name, "path": str(scan),
+                                       "sha256": "1" * 64, "size": 1}]))
     record = records(settings, az.replace("-", " – "))
     assert record["kommune"] == "Gemeinde Y" and record["runde"] is None
     assert [entry["titel"] for entry in record["eintraege"]] == [
-        "Gemeinsame Erklärung ausgestellt"]
+        "Gemeinsame Erklärung ausgestellt", "Schriftverkehr eingegangen: –"]
     target = tmp_path / "auszug"
     target.mkdir()  # an empty folder is taken
     result = akte(settings, az, "--export", str(target))
-    assert result.exit_code == 1 and "Fehlt:" in result.output
-    assert sorted(p.name for p in target.iterdir()) == ["000_Inhaltsverzeichnis.pdf",
-                                                        "manifest-sha256.txt"]
+    assert result.exit_code == 1 and "Erklärung.docx fehlt" in result.output
+    assert "SHA-256 weicht ab" in result.output
+    altered = f"002_{received + timedelta(seconds=1):%Y-%m-%d}_Erklaerung_unterschrieben.pdf"
+    assert sorted(p.name for p in target.iterdir()) == [
+        "000_Inhaltsverzeichnis.pdf", altered, "manifest-sha256.txt"]
+    assert (target / altered).read_bytes() == scan.read_bytes()  # as it is, for the record
     toc = poppler("pdftotext", str(target / "000_Inhaltsverzeichnis.pdf"), "-")
     assert "(fehlt)" in "".join(toc.split()) and "Gemeinde Y" in toc
+    assert "(Prüfsummeabweichend)" in "".join(toc.split())
 
 
 def test_a_correction_follow_up_brings_its_maengelschreiben_and_form(
