@@ -22,12 +22,14 @@ from flows.cli.output import console, errors, folding_table
 
 def akte(
     ctx: typer.Context,
-    az: Annotated[str, typer.Argument(help="Aktenzeichen, z. B. „13.0.70-004/2026“.",
-                                      show_default=False)],
+    aktenzeichen: Annotated[str, typer.Argument(
+        help="Aktenzeichen, z. B. „13.0.70-004/2026“ (auch mit Leerzeichen oder Gedankenstrich).",
+        show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Ein JSON-Objekt.")] = False,
-    export: Annotated[Path | None, typer.Option(
-        "--export", help="Aktenauszug in diesen (neuen oder leeren) Ordner schreiben: "
-                         "Inhaltsverzeichnis als PDF/A, alle Dokumente, Prüfsummen.",
+    ordner: Annotated[Path | None, typer.Option(
+        "--export", metavar="ORDNER",
+        help="Aktenauszug in diesen (neuen oder leeren) Ordner schreiben: "
+             "Inhaltsverzeichnis als PDF/A, alle Dokumente, Prüfsummen.",
         show_default=False)] = None,
 ) -> None:
     """Die Akte eines Falls in zeitlicher Folge: Eingänge, Briefe, E-Mails ein und aus,
@@ -35,18 +37,18 @@ def akte(
 
     Rückgabewert 1, wenn es die Akte nicht gibt oder ein Dokument des Auszugs fehlt oder
     nicht mehr so ist, wie es eingegangen ist; 2, wenn der Ordner nicht leer ist."""
-    if export is not None and (refusal := target_refusal(export)):
+    if ordner is not None and (refusal := target_refusal(ordner)):
         errors.print(f"[red]Nicht geschrieben:[/] {escape(refusal)}")
         raise typer.Exit(2)
     settings = office(ctx)
-    case = load_case(settings, az)
+    case = load_case(settings, aktenzeichen)
     if case is None:
-        errors.print(f"[red]Keine Akte gefunden:[/] Zum Aktenzeichen „{escape(az)}“ gibt es "
-                     "keine Bewerbung und keine Gemeinsame Erklärung. Bitte das Aktenzeichen "
-                     "prüfen (z. B. mit „ews bewerbungen“).")
+        errors.print(f"[red]Keine Akte gefunden:[/] Zum Aktenzeichen „{escape(aktenzeichen)}“ "
+                     "gibt es keine Bewerbung und keine Gemeinsame Erklärung. Bitte das "
+                     "Aktenzeichen prüfen (z. B. mit „ews bewerbungen“).")
         raise typer.Exit(1)
-    if export is not None:
-        _export(ctx, case, export)
+    if ordner is not None:
+        _export(ctx, case, ordner)
     elif as_json:
         sys.stdout.write(json.dumps(case_record(case), ensure_ascii=False) + "\n")
     else:
