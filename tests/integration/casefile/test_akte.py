@@ -304,7 +304,7 @@ def test_the_case_is_read_in_a_fixed_number_of_queries(case: tuple[Any, ...]) ->
             event.remove(engine, "before_cursor_execute", count)
     assert found is not None and second_az in found.azs and len(found.entries) >= 9
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 11, selects
+    assert len(selects) <= 12, selects  # the bound case_file promises
 
 
 @pytest.mark.libreoffice
