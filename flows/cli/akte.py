@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from ews.casefile.akte import case_record, entry_lines, load_case
 from ews.casefile.export import ExportRefused, export_case, target_refusal
-from ews.core.errors import ConversionError, TemplateError
+from ews.core.errors import EwsError
 from ews.register.case_file import CaseFile
 from flows.cli.office import office
 from flows.cli.output import console, errors, folding_table
@@ -70,7 +70,7 @@ def _export(ctx: typer.Context, case: CaseFile, target: Path) -> None:
     except ExportRefused as exc:
         errors.print(f"[red]Nicht geschrieben:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
-    except (TemplateError, ConversionError) as exc:
+    except (EwsError, OSError) as exc:  # a template, LibreOffice, the disk: nothing written
         errors.print(f"[red]Aktenauszug nicht erstellt:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     console.print(f"Aktenauszug {escape(case.az)} geschrieben nach "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -381,3 +382,17 @@ def test_the_case_and_its_mail_lines_on_both_registers(tmp_path: Path,
     assert files["photo"] in {doc.location for entry in found.entries for doc in entry.documents}
     assert [(line.direction, line.az) for line in lines] == [
         ("Eingang", result.az), ("Ausgang", result.az), ("Ausgang", result.az)]
+
+
+def test_without_its_template_the_export_writes_nothing_and_says_why(
+        case: tuple[Any, ...], tmp_path: Path) -> None:
+    settings, _first_az, second_az, _files = case
+    templates = tmp_path / "vorlagen"
+    shutil.copytree(settings.templates_dir, templates)
+    (templates / "aktenauszug.docx").unlink()
+    target = tmp_path / "auszug"
+    result = CliRunner().invoke(app, ["akte", second_az, "--export", str(target)], env={
+        **cli_env(settings), "EWS_TEMPLATES_DIR": str(templates), "COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert "Aktenauszug nicht erstellt" in result.output and "aktenauszug.docx" in result.output
+    assert not target.exists() and list(tmp_path.iterdir()) == [templates]
