@@ -24,11 +24,11 @@ from pathlib import Path
 
 from ews.casefile.akte import KIND_LABELS, document_suffix
 from ews.core.deadlines import BERLIN
-from ews.core.errors import EwsError
+from ews.core.errors import ConfigurationError, EwsError, TemplateError
 from ews.letters.context import clean_text, office_context
 from ews.letters.render import render_docx
 from ews.outbox.conversion import convert_letters
-from ews.register.case_entries import CaseDocument
+from ews.register.case_entries import CaseDocument, CaseEntry
 from ews.register.case_file import CaseFile
 from ews.runtime import storage
 from ews.runtime.folders import write_atomic
@@ -151,9 +151,27 @@ def _copy_documents(settings: Settings, planned: list[PlannedFile], work: Path
     return copied, problems
 
 
-def _write_toc(settings: Settings, case: CaseFile, planned: list[PlannedFile],
-               problems: dict[str, tuple[str, str]], now: datetime, work: Path
-               ) -> ExportedFile:
+def check_toc_template(settings: Settings) -> list[str]:
+    """Problems of the Aktenauszug's template (German), found by filling it with a sample
+    case; ``[]`` when it is fine (``ews vorlagen pruefen``)."""
+    sample = CaseFile(az="13.0.70-001/2026", kommune="Stadt Beispiel", ags="05999999",
+                      round_name=settings.round.name, azs=("13.0.70-001/2026",), entries=(
+        CaseEntry(datetime(2026, 1, 5, 9, 0, tzinfo=BERLIN), "eingang", "Eingang (registriert)",
+                  "", (CaseDocument("Bewerbung", "bewerbung.pdf"),)),
+        CaseEntry(datetime(2026, 1, 5, 9, 1, tzinfo=BERLIN), "entscheidung",
+                  "Entscheidung: angenommen", "")))
+    try:
+        render_docx(settings.templates_dir / TEMPLATE, toc_context(
+            settings, sample, planned_files(sample), {}, sample.entries[0].at),
+            prepare=_unchanged)
+    except (TemplateError, ConfigurationError) as exc:
+        return [str(exc)]
+    return []
+
+
+def toc_context(settings: Settings, case: CaseFile, planned: list[PlannedFile],
+                problems: dict[str, tuple[str, str]], now: datetime) -> dict[str, object]:
+    """The placeholders of ``aktenauszug.docx`` (pure)."""
     names: dict[int, list[str]] = {}
     for item in planned:
         mark = problems.get(item.name, ("", ""))[0]
@@ -164,13 +182,23 @@ def _write_toc(settings: Settings, case: CaseFile, planned: list[PlannedFile],
              "titel": clean_text(entry.title),
              "dateien": "\n".join(names.get(index, ["–"]))}
             for index, entry in enumerate(case.entries)]
-    context = {**office_context(settings.office), "unser_zeichen": clean_text(case.az),
-               "kommune": clean_text(case.kommune), "runde": clean_text(case.round_name or "–"),
-               "exportdatum": f"{now.astimezone(BERLIN):%d.%m.%Y %H:%M} Uhr",
-               "manifest": MANIFEST_NAME, "eintraege": rows}
+    return {**office_context(settings.office), "unser_zeichen": clean_text(case.az),
+            "kommune": clean_text(case.kommune), "runde": clean_text(case.round_name or "–"),
+            "exportdatum": f"{now.astimezone(BERLIN):%d.%m.%Y %H:%M} Uhr",
+            "manifest": MANIFEST_NAME, "eintraege": rows}
+
+
+def _unchanged(_template: object, context: dict[str, object]) -> dict[str, object]:
+    return context
+
+
+def _write_toc(settings: Settings, case: CaseFile, planned: list[PlannedFile],
+               problems: dict[str, tuple[str, str]], now: datetime, work: Path
+               ) -> ExportedFile:
+    context = toc_context(settings, case, planned, problems, now)
     scratch = work / ".inhalt"
     docx = write_atomic(scratch / "Inhaltsverzeichnis.docx", render_docx(
-        settings.templates_dir / TEMPLATE, context, prepare=lambda _template, values: values))
+        settings.templates_dir / TEMPLATE, context, prepare=_unchanged))
     convert_letters([docx], settings)
     data = docx.with_suffix(".pdf").read_bytes()
     write_atomic(work / TOC_NAME, data, overwrite=False)

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docx import Document
 from fsspec.core import url_to_fs
 from openpyxl import load_workbook
 from sqlalchemy import event
 from typer.testing import CliRunner
 
+from ews.casefile.export import check_toc_template
 from ews.core.deadlines import BERLIN
 from ews.intake import passes as intake
 from ews.register.case_file import case_file
@@ -396,3 +398,18 @@ def test_without_its_template_the_export_writes_nothing_and_says_why(
     assert result.exit_code == 1
     assert "Aktenauszug nicht erstellt" in result.output and "aktenauszug.docx" in result.output
     assert not target.exists() and list(tmp_path.iterdir()) == [templates]
+
+
+def test_the_template_check_names_a_typo_in_the_aktenauszug(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    templates = tmp_path / "vorlagen"
+    shutil.copytree(settings.templates_dir, templates)
+    broken = Document(str(templates / "aktenauszug.docx"))
+    broken.add_paragraph("{{ kommnue }}")
+    broken.save(str(templates / "aktenauszug.docx"))
+    assert check_toc_template(settings) == []  # the template as built
+    [problem] = check_toc_template(settings.model_copy(update={"templates_dir": templates}))
+    assert "aktenauszug.docx" in problem and "kommnue" in problem
+    result = CliRunner().invoke(app, ["vorlagen", "pruefen"], env={
+        **cli_env(settings), "EWS_TEMPLATES_DIR": str(templates), "COLUMNS": "250"})
+    assert result.exit_code == 1 and "kommnue" in result.output
