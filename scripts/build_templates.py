@@ -31,6 +31,9 @@ Az.), briefdatum, mitteilung ("Mitteilung 12/2026 vom 03.03.2026", also in the r
 titel, anrede, anlagen (list of file names; no Anlagen block when empty), the absender_*,
 ansprechpartner and unterzeichner_* values, and ``{{p text }}``: the Markdown body, replaced
 by paragraphs in the styles Heading 1-3, List Bullet (2), List Number (2), Quote, Table Grid.
+The Aktenauszug's table of contents (``aktenauszug.docx``, not a LetterKind;
+``ews.casefile.export`` renders it) uses unser_zeichen, kommune, runde, exportdatum, manifest,
+the absender_* values, and eintraege (list of {nr, datum, art, titel, dateien}).
 """
 
 from __future__ import annotations
