@@ -31,6 +31,9 @@ Az.), briefdatum, mitteilung ("Mitteilung 12/2026 vom 03.03.2026", also in the r
 titel, anrede, anlagen (list of file names; no Anlagen block when empty), the absender_*,
 ansprechpartner and unterzeichner_* values, and ``{{p text }}``: the Markdown body, replaced
 by paragraphs in the styles Heading 1-3, List Bullet (2), List Number (2), Quote, Table Grid.
+The Aktenauszug's table of contents (``aktenauszug.docx``, not a LetterKind;
+``ews.casefile.export`` renders it) uses unser_zeichen, kommune, runde, exportdatum, manifest,
+the absender_* values, and eintraege (list of {nr, datum, art, titel, dateien}).
 """
 
 from __future__ import annotations
@@ -667,6 +670,38 @@ def build_rundschreiben(document: DocumentObject) -> None:
     add_machine_note(document)
 
 
+AKTENAUSZUG = "aktenauszug"  # the file stem ews.casefile.export looks up
+AKTENAUSZUG_HEAD = "Aktenauszug {{ unser_zeichen }} – Seite "
+
+
+def build_aktenauszug(document: DocumentObject) -> None:
+    """The table of contents of a case file export: the case, then one row per entry
+    (eintraege: list of {nr, datum, art, titel, dateien}; dateien joined by "\\n")."""
+    add_paragraph(document, "{{ absender_name }} · {{ absender_einheit }}", size=9, after=6)
+    add_paragraph(document, "Aktenauszug", size=16, bold=True, after=6)
+    for line in ("Aktenzeichen: {{ unser_zeichen }}", "Kommune: {{ kommune }}",
+                 "Runde: {{ runde }}", "Erstellt am: {{ exportdatum }}"):
+        add_paragraph(document, line, after=0)
+    add_paragraph(document, "", after=6)
+    table = document.add_table(rows=4, cols=5, style="Table Grid")
+    for column, label in enumerate(("Nr.", "Datum", "Art", "Eintrag", "Datei")):
+        add_runs(table.cell(0, column).paragraphs[0], label, size=9, bold=True)
+    add_runs(table.cell(1, 0).paragraphs[0], "{%tr for e in eintraege %}", size=9)
+    for column, value in enumerate(("{{ e.nr }}", "{{ e.datum }}", "{{ e.art }}",
+                                    "{{ e.titel }}", "{{ e.dateien }}")):
+        add_runs(table.cell(2, column).paragraphs[0], value, size=9)
+    add_runs(table.cell(3, 0).paragraphs[0], "{%tr endfor %}", size=9)
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # on every page
+    layout_table(table, [9, 27, 24, 50, 55], [1, 1.5, 1, 1.5])
+    add_paragraph(document, "", after=6)
+    add_paragraph(
+        document,
+        "Die Dateien liegen unverändert neben diesem Verzeichnis; ihre SHA-256-Prüfsummen "
+        "stehen in der Datei {{ manifest }}.",
+        size=9,
+    )
+
+
 Builder = Callable[[DocumentObject], None]
 #: the template file stem is the kind's value: ews.letters.render looks the file up by it
 LETTERS: dict[LetterKind, tuple[str, Builder]] = {
@@ -737,6 +772,8 @@ def main(argv: list[str]) -> int:
         out_dir, CIRCULAR, "Rundschreiben", build_rundschreiben, running_head=CIRCULAR_HEAD
     )
     print(circular)
+    print(write_named_template(out_dir, AKTENAUSZUG, "Aktenauszug", build_aktenauszug,
+                               letter=False, running_head=AKTENAUSZUG_HEAD))
     return 0
 
 

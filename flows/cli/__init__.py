@@ -15,6 +15,7 @@ from typer.core import TyperGroup, _click  # typer's own copy of click
 
 from ews.runtime.settings import Settings
 from flows import prepare_prefect_environment
+from flows.cli.akte import akte
 from flows.cli.auswahl import auswahl_app, bescheide, entscheiden, export, import_sheet
 from flows.cli.betrieb import betrieb_app, starten
 from flows.cli.cluster import cluster_app
@@ -66,6 +67,7 @@ def needs_register(args: list[str]) -> bool:
 
 app.add_typer(posteingang_app, name="posteingang")
 app.command("bewerbungen")(bewerbungen)
+app.command("akte")(akte)
 app.add_typer(auswahl_app, name="auswahl")
 app.add_typer(netzwerk_app, name="netzwerk")
 app.add_typer(rundschreiben_app, name="rundschreiben")

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ews.casefile.export import check_toc_template
 from ews.circulars.mailing import check_circular_templates
 from ews.letters.blank_form import build_blank_form
 from ews.letters.templates import check_templates
@@ -28,6 +29,7 @@ def pruefen(ctx: typer.Context) -> None:
     settings = office(ctx)
     problems = check_templates(settings.templates_dir, settings.office) + \
         check_mail_templates(settings) + check_circular_templates(settings, datetime.now(UTC))
+    problems += check_toc_template(settings)
     if not problems:
         console.print(f"Alle Vorlagen in {settings.templates_dir} sind in Ordnung.")
         return

@@ -1,7 +1,9 @@
 """The register as an Excel workbook staff can filter and sort (I/O: database read, one file).
 
-Two sheets, „Bewerbungen“ (one row per application, every form field a column) and
-„Eingangsjournal“ (one row per input file); with the round's decisions, first a third one,
+Three sheets, „Bewerbungen“ (one row per application, every form field a column),
+„Eingangsjournal“ (one row per input file) and „Schriftverkehr“ (one row per mail in or out
+of a case, the subject of an outgoing mail read from its stored file); with the round's
+decisions, first a fourth one,
 „Entscheidungen“, where staff decide (layout and reader: ``ews.selection.decision_sheet``).
 Excel knows no time zones: times are written as naive local time in Berlin (MEZ/MESZ), which
 the column headers say.
@@ -13,6 +15,8 @@ values come from outside (Excel/CSV injection; ``ews.selection.workbook``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +29,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ews.core.form_contract import LABELS
 from ews.core.models import OUTCOME_LABELS, ApplicationStatus, Outcome
 from ews.network.rules import EHRENAMTSKARTE
+from ews.register.case_keys import MailLine, mail_lines
+from ews.register.case_titles import MATCH_TITLES, PURPOSE_TITLES
 from ews.register.database import transaction
 from ews.register.reports import application_records, journal_records
+from ews.runtime import storage
 from ews.runtime.settings import Settings
 from ews.selection import decision_sheet as ds
 from ews.selection import decisions as selection
@@ -42,6 +49,7 @@ from ews.selection.workbook import (
 
 APPLICATIONS_SHEET = "Bewerbungen"
 JOURNAL_SHEET = "Eingangsjournal"
+MAIL_SHEET = "Schriftverkehr"
 
 #: German status words of the register (the words of ``ews applications``)
 STATUS_LABELS: dict[str, str] = {
@@ -57,6 +65,13 @@ APPLICATION_HEADERS: tuple[str, ...] = (
 JOURNAL_HEADERS: tuple[str, ...] = (
     "Nr.", "Datei/Quelle", RECEIVED_HEADER, "Ergebnis", "Aktenzeichen", "Kommune", "Gründe",
 )
+MAIL_HEADERS: tuple[str, ...] = (
+    "Aktenzeichen", "Kommune", "Datum (MEZ/MESZ)", "Richtung", "Absender/Empfänger", "Betreff",
+    "zugeordnet durch", "Status",
+)
+MAIL_STATES = {"neu": "neu", "erledigt": "erledigt", "queued": "wartet",
+               "sending": "wird gesendet", "sent": "gesendet", "failed": "gescheitert",
+               "withheld": "zurückgehalten"}
 
 
 def export_register(settings: Settings, target: Path, *, overwrite: bool = False) -> Path:
@@ -66,21 +81,45 @@ def export_register(settings: Settings, target: Path, *, overwrite: bool = False
     ``FileExistsError``."""
     with transaction(settings.db_url) as session:
         decisions = selection.round_overview(session, settings.round.name)
+        lines = mail_lines(session)
     return write_register(target, application_records(settings), journal_records(settings),
                           round_name=settings.round.name, decisions=decisions,
+                          mails=[_mail_record(settings, line) for line in lines],
                           overwrite=overwrite)
+
+
+def _mail_record(settings: Settings, line: MailLine) -> dict[str, Any]:
+    """A line of „Schriftverkehr“ as a record; an outgoing mail's subject from its file."""
+    subject = line.subject
+    if line.direction == "Ausgang":
+        subject = _stored_subject(settings, line.eml_path) or PURPOSE_TITLES.get(
+            line.purpose or "", line.purpose or "")
+    return {"az": line.az, "kommune": line.kommune, "zeit": line.at.isoformat(),
+            "richtung": line.direction, "partner": line.party, "betreff": subject,
+            "zuordnung": MATCH_TITLES.get(line.matched_by, line.matched_by),
+            "status": MAIL_STATES.get(line.state, line.state)}
+
+
+def _stored_subject(settings: Settings, location: str | None) -> str:
+    if not location:
+        return ""
+    try:
+        raw = storage.read_location(location, settings.storage.options)
+    except FileNotFoundError:
+        return ""
+    return str(BytesHeaderParser(policy=default_policy).parsebytes(raw)["subject"] or "")
 
 
 def write_register(target: Path, applications: Sequence[dict[str, Any]],
                    journal: Sequence[dict[str, Any]], *, round_name: str,
                    decisions: Sequence[dict[str, Any]] | None = None,
-                   overwrite: bool = False) -> Path:
+                   mails: Sequence[dict[str, Any]] = (), overwrite: bool = False) -> Path:
     """Write records as returned by ``ews.register.reports`` to ``target`` (.xlsx), atomically: to a
     temporary file beside it, then given its name. With ``decisions`` (the records of
     ``selection.round_overview``) the sheet „Entscheidungen“ comes first. Raises ``OSError``
     when it cannot, ``FileExistsError`` when ``target`` exists and ``overwrite`` is False."""
     workbook = register_workbook(applications, journal, round_name=round_name,
-                                 decisions=decisions)
+                                 decisions=decisions, mails=mails)
     return save_atomic(workbook, target, overwrite=overwrite)
 
 
@@ -119,7 +158,8 @@ def _unknown_or_yes_no(value: bool | None) -> str:
 
 def register_workbook(applications: Sequence[dict[str, Any]],
                       journal: Sequence[dict[str, Any]], *, round_name: str,
-                      decisions: Sequence[dict[str, Any]] | None = None) -> Any:
+                      decisions: Sequence[dict[str, Any]] | None = None,
+                      mails: Sequence[dict[str, Any]] = ()) -> Any:
     """The workbook (openpyxl ``Workbook``) for the records, in memory."""
     workbook = Workbook()
     workbook.properties.title = f"EWS-Register {round_name}"
@@ -129,6 +169,7 @@ def register_workbook(applications: Sequence[dict[str, Any]],
     fill(sheet, APPLICATION_HEADERS, [_application_row(r) for r in applications])
     fill(workbook.create_sheet(JOURNAL_SHEET), JOURNAL_HEADERS,
           [_journal_row(r) for r in journal])
+    fill(workbook.create_sheet(MAIL_SHEET), MAIL_HEADERS, [_mail_row(r) for r in mails])
     if decisions is not None:
         sheet.sheet_view.tabSelected = False  # else Excel opens with two sheets grouped
         _decision_sheet(workbook.create_sheet(ds.SHEET, 0), decisions, round_name)
@@ -223,6 +264,12 @@ def _journal_row(record: dict[str, Any]) -> list[Cell]:
         OUTCOME_LABELS.get(record["outcome"], str(record["outcome"])), record["az"],
         record["kommune_name"], "\n".join(record["reasons"]),
     ]
+
+
+def _mail_row(record: dict[str, Any]) -> list[Cell]:
+    return [record["az"], record["kommune"], local_time(record["zeit"]), record["richtung"],
+            record["partner"], record["betreff"], record["zuordnung"] or None,
+            record["status"]]
 
 
 def _field(value: Any) -> str | None:

@@ -124,7 +124,7 @@ def test_the_sheet_comes_first_with_dropdowns_and_the_round(
     settings, azs = office
     decide(settings, azs[6], "angenommen", override="=1+1 Poststreik")
     book = load_workbook(export(settings, tmp_path))
-    assert book.sheetnames == [SHEET, "Bewerbungen", "Eingangsjournal"]
+    assert book.sheetnames == [SHEET, "Bewerbungen", "Eingangsjournal", "Schriftverkehr"]
     assert book.active.title == SHEET
     sheet = book[SHEET]
     assert (sheet["A1"].value, sheet["B1"].value) == ("Runde", "EWS 6")
@@ -347,7 +347,7 @@ def test_files_that_are_no_decision_sheet_of_the_round_are_refused(
             (other_round, "Die Tabelle gehört zur Runde „EWS 5“, eingelesen wird aber in die "
                           "Runde „EWS 6“."),
             (without_sheet, "Die Datei enthält kein Tabellenblatt „Entscheidungen“ (nur: "
-                            "Bewerbungen, Eingangsjournal)."),
+                            "Bewerbungen, Eingangsjournal, Schriftverkehr)."),
             (tmp_path / "fehlt.xlsx", f"Die Datei {tmp_path / 'fehlt.xlsx'} gibt es nicht.")):
         with pytest.raises(DecisionSheetError) as caught:
             read_decision_sheet(path, round_name="EWS 6")

@@ -67,7 +67,8 @@ def rows(sheet: Any) -> list[dict[str, Any]]:
 def test_applications_sheet(exported: tuple[Settings, Path]) -> None:
     settings, target = exported
     book = load_workbook(target)
-    assert book.sheetnames == ["Entscheidungen", "Bewerbungen", "Eingangsjournal"]
+    assert book.sheetnames == ["Entscheidungen", "Bewerbungen", "Eingangsjournal",
+                               "Schriftverkehr"]
     assert book.properties.title == "EWS-Register EWS 6"
     sheet = book["Bewerbungen"]
     headers = [cell.value for cell in sheet[1]]
@@ -171,7 +172,7 @@ def test_export_replaces_an_existing_file_only_when_asked_and_leaves_no_temporar
     assert [p.name for p in tmp_path.iterdir()] == ["alt.xlsx"]
     export_register(settings, target, overwrite=True)
     assert load_workbook(target).sheetnames == ["Entscheidungen", "Bewerbungen",
-                                                "Eingangsjournal"]
+                                                "Eingangsjournal", "Schriftverkehr"]
     assert [p.name for p in tmp_path.iterdir()] == ["alt.xlsx"]
 
 

@@ -1,0 +1,186 @@
+"""How an outgoing mail belongs to a case, and the register's correspondence as one line per
+mail in or out (the XLSX sheet „Schriftverkehr“) (I/O: database read).
+
+The outbox's ``subject_key`` names what a mail is for: ``mail:<id>`` (the answer to a mail
+of the office mailbox), ``eingang:<id>`` (an input, in the first releases), ``brief:<id>``
+(a notice sent as mail), ``wiedervorlage:<id>:<due date>`` (a follow-up's reminder) and
+``absender:<address>:<date>`` (the acknowledgment of correspondence, one per sender and Berlin
+day: it belongs to the case of the piece from that sender on that day). Circulars and probes
+go to every municipality and belong to no case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from ews.core.deadlines import BERLIN
+from ews.register.schema import (
+    ApplicationRow,
+    CorrespondenceRow,
+    DeclarationRow,
+    FollowUpRow,
+    Input,
+    LetterRow,
+    MailInput,
+    OutgoingMail,
+)
+
+#: purposes of mails to many municipalities at once, not to one case
+NOT_CASE_PURPOSES = ("rundschreiben", "probelauf")
+
+
+#: the key prefix of acknowledgments (``absender:<address>:<Berlin day>``)
+ACKNOWLEDGMENT = "absender:"
+
+
+def case_outgoing(*, mails: Iterable[int], inputs: Iterable[int], letters: Iterable[int],
+                  correspondence: Iterable[CorrespondenceRow], follow_ups: Iterable[int],
+                  azs: Iterable[str]) -> ColumnElement[bool]:
+    """Which outgoing mails may belong to a case: by exact key, by a reminder's key prefix
+    (it ends with the due date), and acknowledgments of the days a piece came in (check
+    those with ``acknowledges``)."""
+    exact = {f"mail:{row_id}" for row_id in mails} | {f"eingang:{row_id}" for row_id in inputs}
+    exact |= {f"brief:{row_id}" for row_id in letters} | set(azs)
+    days = {_day(piece.received_at) for piece in correspondence}
+    return or_(OutgoingMail.subject_key.in_(exact),
+               *(OutgoingMail.subject_key.startswith(f"wiedervorlage:{row_id}:")
+                 for row_id in follow_ups),
+               *(and_(OutgoingMail.subject_key.startswith(ACKNOWLEDGMENT),
+                      OutgoingMail.subject_key.endswith(f":{day}")) for day in days))
+
+
+def acknowledges(mail: OutgoingMail, correspondence: Iterable[CorrespondenceRow]) -> bool:
+    """Whether ``mail`` belongs with these pieces: any mail but an acknowledgment, and an
+    acknowledgment sent to one of their senders for the day it came in."""
+    if not mail.subject_key.startswith(ACKNOWLEDGMENT):
+        return True
+    return any(_sender_day(piece) in _recipient_days(mail) for piece in correspondence)
+
+
+def _sender_day(piece: CorrespondenceRow) -> tuple[str, str]:
+    return parseaddr(piece.sender or "")[1].lower(), _day(piece.received_at)
+
+
+def _recipient_days(mail: OutgoingMail) -> set[tuple[str, str]]:
+    day = mail.subject_key.rsplit(":", 1)[-1]
+    return {(parseaddr(recipient)[1].lower(), day) for recipient in mail.recipients}
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.astimezone(BERLIN):%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class MailLine:
+    """One mail in (a correspondence item) or out (an outgoing mail) of a case.
+    ``direction``: Eingang or Ausgang; ``eml_path`` is the outgoing mail's file, whose
+    subject the register does not keep."""
+
+    az: str | None
+    kommune: str | None
+    at: datetime
+    direction: str
+    party: str
+    subject: str
+    matched_by: str
+    state: str
+    eml_path: str | None = None
+    purpose: str | None = None
+
+
+def mail_lines(session: Session) -> list[MailLine]:
+    """Every correspondence item and every outgoing mail of a case, by Az. and time. Eight
+    queries, however many mails."""
+    kommunen = dict(session.execute(select(ApplicationRow.az, ApplicationRow.kommune_name))
+                    .tuples().all())
+    kommunen.update(session.execute(select(DeclarationRow.az, DeclarationRow.kommune_name))
+                    .tuples().all())
+    correspondence = list(session.scalars(select(CorrespondenceRow)))
+    lines = [MailLine(row.az, kommunen.get(row.az or ""), row.received_at, "Eingang",
+                      row.sender or "", row.subject, row.matched_by, row.state)
+             for row in correspondence]
+    outgoing = list(session.scalars(select(OutgoingMail).where(
+        OutgoingMail.purpose.not_in(NOT_CASE_PURPOSES))))
+    case_of = _case_of_keys(session, [row.subject_key for row in outgoing], correspondence,
+                            set(kommunen))
+    by_sender_day: dict[tuple[str, str], str | None] = {
+        _sender_day(piece): piece.az for piece in correspondence if piece.az}
+    for row in outgoing:
+        az = (_acknowledged_case(row, by_sender_day)
+              if row.subject_key.startswith(ACKNOWLEDGMENT) else case_of.get(row.subject_key))
+        if az is not None:
+            lines.append(MailLine(az, kommunen.get(az), row.sent_at or row.created_at,
+                                  "Ausgang", ", ".join(row.recipients), "", "", row.state,
+                                  row.eml_path or None, row.purpose))
+    return sorted(lines, key=lambda line: (line.az or "", line.at))
+
+
+def _acknowledged_case(mail: OutgoingMail, by_sender_day: dict[tuple[str, str], str | None]
+                       ) -> str | None:
+    return next((by_sender_day[pair] for pair in _recipient_days(mail)
+                 if pair in by_sender_day), None)
+
+
+def _case_of_keys(session: Session, keys: list[str], correspondence: list[CorrespondenceRow],
+                  azs: set[str]) -> dict[str, str]:
+    """The Az. each subject key belongs to, for those that belong to a case."""
+    ids: dict[str, set[int]] = {}
+    for key in keys:
+        prefix, _, rest = key.partition(":")
+        number = rest.split(":", 1)[0]
+        if number.isdigit():
+            ids.setdefault(prefix, set()).add(int(number))
+    found: dict[str, str] = {key: key for key in keys if key in azs}
+    by_mail: dict[int, str | None] = {row.mail_id: row.az for row in correspondence
+                                       if row.mail_id and row.az}
+    by_mail.update(_az_by_mail(session, ids.get("mail", set())))
+    by_letter: dict[int, str | None] = dict(session.execute(
+        select(LetterRow.id, LetterRow.reference)
+        .where(LetterRow.id.in_(ids.get("brief", set())))).tuples().all())
+    by_follow_up: dict[int, str | None] = dict(session.execute(
+        select(FollowUpRow.id, FollowUpRow.az)
+        .where(FollowUpRow.id.in_(ids.get("wiedervorlage", set())))).tuples().all())
+    tables: dict[str, dict[int, str | None]] = {
+        "mail": by_mail, "eingang": _az_by_input(session, ids.get("eingang", set())),
+        "brief": by_letter, "wiedervorlage": by_follow_up}
+    for key in keys:
+        prefix, _, rest = key.partition(":")
+        number = rest.split(":", 1)[0]
+        if prefix in tables and number.isdigit():
+            az = tables[prefix].get(int(number))
+            if az:
+                found[key] = az
+    return found
+
+
+def _az_by_mail(session: Session, mail_ids: set[int]) -> dict[int, str | None]:
+    if not mail_ids:
+        return {}
+    query = (select(MailInput.mail_id, ApplicationRow.az, DeclarationRow.az)
+             .join(Input, Input.id == MailInput.input_id)
+             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
+             .where(MailInput.mail_id.in_(mail_ids)).order_by(MailInput.input_id))
+    found: dict[int, str | None] = {}
+    for mail_id, application_az, declaration_az in session.execute(query).tuples():
+        found.setdefault(mail_id, application_az or declaration_az)
+        if found[mail_id] is None:
+            found[mail_id] = application_az or declaration_az
+    return found
+
+
+def _az_by_input(session: Session, input_ids: set[int]) -> dict[int, str | None]:
+    if not input_ids:
+        return {}
+    query = (select(Input.id, ApplicationRow.az, DeclarationRow.az)
+             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
+             .where(Input.id.in_(input_ids)))
+    return {input_id: application_az or declaration_az
+            for input_id, application_az, declaration_az in session.execute(query).tuples()}

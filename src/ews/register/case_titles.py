@@ -1,0 +1,46 @@
+"""German words for the rows of a case: letters, outbox purposes, how correspondence was
+filed, follow-ups and decisions (pure data)."""
+
+from __future__ import annotations
+
+from ews.core.models import LetterKind
+
+LETTER_TITLES: dict[str, str] = {
+    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
+    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
+    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
+    LetterKind.ZUSAGE: "Zusage",
+    LetterKind.ABSAGE: "Absage",
+    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
+    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
+    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
+    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
+}
+#: German words of the outbox's purposes (``outgoing_mails.purpose``)
+PURPOSE_TITLES = {"antwort": "Antwort auf die Zusendung", "bescheid": "Bescheid per E-Mail",
+                  "erinnerung": "Erinnerung (Wiedervorlage)",
+                  "eingang": "Eingangsnachricht („Ihre Nachricht ist eingegangen“)"}
+MATCH_TITLES = {"antwort": "Antwort auf unsere E-Mail", "az": "Aktenzeichen im Betreff/Text",
+                "qr": "QR-Code im PDF", "ordner": "Aktenordner im Posteingang",
+                "keine": "noch nicht zugeordnet"}
+FOLLOW_UP_TITLES = {"korrektur": "Korrektur des Bewerbungsbogens",
+                    "freistellung": "Bestätigung der Freistellung",
+                    "erklaerung": "Rücksendung der Gemeinsamen Erklärung",
+                    "manuell": "Wiedervorlage"}
+DECISION_TITLES = {"angenommen": "angenommen", "warteliste": "Warteliste",
+                   "abgelehnt": "abgelehnt", "zurueckgezogen": "zurückgezogen"}
+#: German words of the journal's actions (``events.action``); others are shown as they are
+EVENT_TITLES = {"antwort-zurueckgehalten": "Antwort zurückgehalten",
+                "bescheid": "Bescheid geschrieben", "eingangsstempel": "Eingangsstempel erfasst",
+                "entscheidung": "Entscheidung erfasst",
+                "erklaerung-abgewiesen": "Gemeinsame Erklärung abgewiesen",
+                "erklaerung-ausgestellt": "Gemeinsame Erklärung ausgestellt",
+                "erklaerung-eingegangen": "Gemeinsame Erklärung eingegangen",
+                "mail-fehlgeschlagen": "E-Mail nicht versandt",
+                "netzwerk": "Netzwerk geändert", "unzustellbar": "E-Mail unzustellbar",
+                "schriftverkehr-erledigt": "Schriftverkehr erledigt",
+                "schriftverkehr-zugeordnet": "Schriftverkehr der Akte zugeordnet",
+                "wiedervorlage-angelegt": "Wiedervorlage angelegt",
+                "wiedervorlage-erledigt": "Wiedervorlage erledigt",
+                "wiedervorlage-verlaengert": "Wiedervorlage verlängert",
+                "wiedervorlage-erinnert": "Erinnerung zur Wiedervorlage versandt"}
