@@ -22,18 +22,19 @@ from flows import redacted, service_settings
 
 @task(name="erinnerungen-senden", cache_policy=NONE, retries=2, retry_delay_seconds=30)
 @redacted
-def remind_task(settings: Settings) -> ReminderReport:
-    return remind_overdue(settings, datetime.now(UTC))
+def remind_task(settings: Settings, now: datetime) -> ReminderReport:
+    return remind_overdue(settings, now)
 
 
 @flow(name="wiedervorlagen", log_prints=True)
 @redacted
-def wiedervorlagen_pruefen() -> int:
+def wiedervorlagen_pruefen(termin: datetime | None = None) -> int:
     """Überfällige Wiedervorlagen prüfen: je Wiedervorlage und Fälligkeit eine Erinnerung an
-    die Kommune senden. Gibt die Zahl der neu eingereihten Erinnerungen zurück."""
+    die Kommune senden. ``termin``: der Zeitpunkt, zu dem geprüft wird (sonst jetzt). Gibt
+    die Zahl der neu eingereihten Erinnerungen zurück."""
     settings = service_settings()
     intake.prepare(settings)
-    report = remind_task(settings)
+    report = remind_task(settings, termin or datetime.now(UTC))
     print(report_text(report))
     create_markdown_artifact(key="wiedervorlagen", markdown=report_markdown(report),
                              description="Erinnerungen an überfällige Wiedervorlagen")

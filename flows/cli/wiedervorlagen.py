@@ -52,7 +52,8 @@ def wiedervorlagen(
                           ("Nr.", "Az.", "Kommune", "Art", "fällig am", "überfällig seit",
                            "Erinnerung gesendet", *(("Stand",) if alle else ())))
     for r in records:
-        late = f"{date_de(r['ueberfaellig_seit'])} ({r['ueberfaellig_tage']} T.)" \
+        days = r["ueberfaellig_tage"]
+        late = f"{date_de(r['ueberfaellig_seit'])} ({days} {'Tag' if days == 1 else 'Tage'})" \
             if r["ueberfaellig_seit"] else "–"
         row = [str(r["id"]), r["aktenzeichen"], r["kommune"] or "–", r["art_text"],
                date_de(r["faellig_am"]), late, _reminder(r)]
@@ -136,8 +137,9 @@ def _print_report(report: ReminderReport, probelauf: bool) -> None:
                       "überfällig, aber keine E-Mail-Adresse bekannt – bitte per Post oder "
                       "Telefon erinnern.[/]")
     if probelauf:
-        console.print(f"Probelauf: {len(report.reminders)} Erinnerungen würden gesendet; "
-                      "nichts wurde eingereiht.")
+        count = len(report.reminders)
+        words = "Erinnerung würde" if count == 1 else "Erinnerungen würden"
+        console.print(f"Probelauf: {count} {words} gesendet; nichts wurde eingereiht.")
         return
     console.print(report_text(report))
 

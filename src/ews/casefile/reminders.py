@@ -140,8 +140,9 @@ def reminder_mail(settings: Settings, facts: FollowUpFacts, recipients: list[str
 
 def report_text(report: ReminderReport) -> str:
     """One German line on a check (the flow's log, ``ews wiedervorlagen erinnern``)."""
-    text = (f"Wiedervorlagen: {len(report.reminders)} Erinnerungen eingereiht, {report.sent} "
-            f"E-Mails gesendet, {report.retrying} warten, {report.failed} gescheitert")
+    text = (f"Wiedervorlagen: {len(report.reminders)} Erinnerung(en) eingereiht; Postausgang: "
+            f"{report.sent} E-Mail(s) gesendet, {report.retrying} warten, {report.failed} "
+            "gescheitert")
     if report.without_address:
         text += f"; {len(report.without_address)} überfällig ohne E-Mail-Adresse"
     if report.no_mail_server:

@@ -4,7 +4,7 @@ German, overdue and reminder rules over a passed-in clock."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,8 +16,10 @@ from ews.casefile.follow_ups import (
     follow_up_records,
 )
 from ews.casefile.reminders import queue_reminders, reminder_due
+from ews.core.deadlines import BERLIN
 from ews.core.errors import FollowUpError
 from ews.core.models import FollowUpKind
+from ews.operations.health import register_health
 from ews.register import follow_ups
 from ews.register.database import session_factory
 from ews.register.schema import EventRow, FollowUpRow
@@ -25,6 +27,7 @@ from ews.runtime.settings import Settings
 from tests.integration.casefile.conftest import DUE, SENT, TEAM, Case, add_case
 
 LATER = SENT + timedelta(days=20)  # 21.04.2027: DUE has passed
+DUE_END = datetime(2027, 4, 15, 23, 30, tzinfo=BERLIN)  # the last minutes of the due date
 
 
 def _row(settings: Settings, follow_up_id: int) -> FollowUpRow:
@@ -150,3 +153,17 @@ def test_without_any_address_it_is_reported_not_mailed(settings: Settings) -> No
     assert report.reminders == []
     assert [item.az for item in report.without_address] == [case.az]
     assert _row(settings, case.follow_up_id).reminded_on is None
+
+
+def test_status_counts_open_and_overdue_and_flags_the_unreminded(settings: Settings,
+                                                                 case: Case) -> None:
+    health = register_health(settings, DUE_END)
+    assert (health.waiting.follow_ups_open, health.waiting.follow_ups_overdue) == (1, 0)
+    assert not any("Wiedervorlage" in problem for problem in health.problems)
+    a_day_later = register_health(settings, DUE_END + timedelta(days=1))
+    assert a_day_later.waiting.follow_ups_overdue == 1
+    assert a_day_later.waiting.follow_ups_not_reminded == 0  # the daily check may come yet
+    two_days = register_health(settings, DUE_END + timedelta(days=2))
+    assert two_days.waiting.follow_ups_not_reminded == 1
+    assert "1 Wiedervorlage seit über einem Tag überfällig und nicht erinnert " \
+           "(ews wiedervorlagen erinnern --probelauf)" in two_days.problems
