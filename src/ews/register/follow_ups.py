@@ -112,6 +112,16 @@ def close_for_declaration(session: Session, declaration_id: int, *, actor: str, 
     return [close(session, row, actor=actor, now=now, note=note) for row in rows]
 
 
+def close_open(session: Session, application_id: int, kind: FollowUpKind, *, actor: str,
+               now: datetime, note: str) -> list[FollowUpRow]:
+    """Close the open follow-ups of ``kind`` of an application (e.g. the release once the
+    acceptance is withdrawn, or once staff filed the confirmation to the case)."""
+    rows = session.scalars(select(FollowUpRow).where(
+        FollowUpRow.application_id == application_id, FollowUpRow.kind == kind.value,
+        FollowUpRow.state == FollowUpState.OPEN.value))
+    return [close(session, row, actor=actor, now=now, note=note) for row in rows]
+
+
 def close_corrections(session: Session, application: ApplicationRow, *, actor: str,
                       now: datetime, note: str) -> list[FollowUpRow]:
     """A corrected application is registered: the open correction follow-ups of the same

@@ -24,6 +24,7 @@ from ews.register import follow_ups
 from ews.register.database import session_factory
 from ews.register.schema import EventRow, FollowUpRow
 from ews.runtime.settings import Settings
+from ews.selection import decisions as selection
 from tests.integration.casefile.conftest import DUE, SENT, TEAM, Case, add_case
 
 LATER = SENT + timedelta(days=20)  # 21.04.2027: DUE has passed
@@ -167,3 +168,16 @@ def test_status_counts_open_and_overdue_and_flags_the_unreminded(settings: Setti
     assert two_days.waiting.follow_ups_not_reminded == 1
     assert "1 Wiedervorlage seit über einem Tag überfällig und nicht erinnert " \
            "(ews wiedervorlagen erinnern --probelauf)" in two_days.problems
+
+
+def test_a_withdrawn_acceptance_closes_the_release_follow_up(settings: Settings,
+                                                             case: Case) -> None:
+    with session_factory(settings.db_url).begin() as session:
+        selection.decide(session, case.az, "angenommen", seats=17, actor="frau.meier", now=SENT)
+    assert _row(settings, case.follow_up_id).state == "offen"
+    with session_factory(settings.db_url).begin() as session:
+        selection.decide(session, case.az, "zurueckgezogen", seats=17, actor="herr.schulz",
+                         now=LATER)
+    row = _row(settings, case.follow_up_id)
+    assert (row.state, row.closed_by, row.closed_at) == ("erledigt", "herr.schulz", LATER)
+    assert row.close_note == "Entscheidung geändert: zurueckgezogen."
