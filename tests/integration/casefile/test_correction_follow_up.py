@@ -3,16 +3,18 @@ corrected application of the same municipality, dropped into the inbox folder, c
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from ews.core.deadlines import answer_due
+from ews.casefile.reminders import queue_reminders
+from ews.core.deadlines import BERLIN, answer_due
 from ews.intake import passes as intake
 from ews.register import follow_ups
 from ews.register.database import session_factory
 from ews.register.schema import FollowUpRow, LetterRow
 from ews.runtime.settings import Settings
+from tests.integration.casefile.conftest import TEAM
 from tests.support import pdfgen
 
 
@@ -35,6 +37,13 @@ def test_corrected_application_closes_the_correction_follow_up(settings: Setting
     assert row.az == f"Eingang {invalid.input_id:06d}"
     assert row.due_on == answer_due(sent_on, settings.round.correction_days).isoformat()
     assert letter.data["reply_by"] == row.due_on
+
+    # overdue: the reminder goes to the team the broken form named (no application exists)
+    later = datetime.combine(date.fromisoformat(row.due_on) + timedelta(days=1), time(9),
+                             tzinfo=BERLIN)
+    [reminder] = queue_reminders(settings, later, dry_run=True).reminders
+    assert (reminder.az, reminder.kommune, reminder.recipients) == (row.az, "Stadt Lüdenscheid",
+                                                                    TEAM)
 
     (settings.inbox_dir / "berichtigt.pdf").write_bytes(pdfgen.filled_form())
     [corrected] = intake.run_pass(settings)
