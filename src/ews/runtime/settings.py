@@ -221,6 +221,14 @@ class FollowUpSettings(BaseModel):
     #: when the check runs (cron, Europe/Berlin; deployment ``wiedervorlagen``)
     cron: str = "0 8 * * *"
 
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("EWS_FOLLOW_UPS__CRON muss fünf Felder haben: Minute Stunde Tag "
+                             "Monat Wochentag, z. B. \"0 8 * * *\"")
+        return " ".join(value.split())
+
 
 class StorageSettings(BaseModel):
     """Where the service keeps its files: archived and quarantined originals, archived raw
