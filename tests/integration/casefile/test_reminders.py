@@ -1,6 +1,7 @@
 """Reminders on the real servers: a Zusage sent by mail opens its release follow-up; once it
 is overdue, exactly one reminder reaches the team over two scheduled runs with a SIGKILL
-between queuing and sending; an extended follow-up is reminded once more after its new date.
+between queuing and sending, or in the middle of sending; an extended follow-up is reminded
+once more after its new date.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ews.runtime.settings import AzSettings, Settings, settings_environment
 from ews.selection import decisions as selection
 from ews.selection.notices import send_notices
 from tests.conftest import REPO
-from tests.integration.casefile.conftest import SENT, TEAM
+from tests.integration.casefile.conftest import SENT, TEAM, add_case
 from tests.integration.intake.test_mail_intake import mail_settings
 from tests.support import pdfgen
 from tests.support.mailserver import MailboxMissing, MailServers
@@ -127,3 +128,36 @@ def test_overdue_release_gets_exactly_one_reminder_across_a_kill_and_two_runs(
     again = remind_overdue(office, datetime(2027, 4, 27, 0, 5, tzinfo=BERLIN))
     assert [item.az for item in again.reminders] == [az] and again.sent == 1
     assert len(_reminders(mail, TEAM[0])) == 2
+
+
+#: runs the whole check, but dies by SIGKILL the moment the reminder went out over SMTP and
+#: into the Sent folder, before the outbox recorded it as sent (the worst moment to crash)
+DIES_WHILE_SENDING = textwrap.dedent("""\
+    import os, signal, sys
+    from datetime import datetime
+    from ews.casefile.reminders import remind_overdue
+    from ews.outbox import delivery
+    from ews.runtime.settings import Settings
+    delivery._record_sent = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+    remind_overdue(Settings(_env_file=None), datetime.fromisoformat(sys.argv[1]))
+    """)
+
+
+def test_a_kill_while_sending_leaves_one_reminder(office: Settings, mail: MailServers) -> None:
+    case = add_case(office)
+    overdue = SENT + timedelta(days=15)
+    env = {**os.environ, **settings_environment(office)}
+    child = subprocess.run([sys.executable, "-c", DIES_WHILE_SENDING, overdue.isoformat()],
+                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                           check=False)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert len(_reminders(mail, TEAM[0])) == 1  # it went out before the kill
+    with session_factory(office.db_url).begin() as session:
+        assert session.scalar(select(OutgoingMail.state)) == "sending"
+    first = remind_overdue(office, overdue + timedelta(hours=1))
+    second = remind_overdue(office, overdue + timedelta(days=1))
+    assert (first.reminders, second.reminders, second.sent) == ([], [], 0)
+    [reminder] = _reminders(mail, TEAM[0])
+    assert case.az in str(reminder["Subject"])
+    with session_factory(office.db_url).begin() as session:
+        assert session.scalar(select(OutgoingMail.state)) == "sent"
