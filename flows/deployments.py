@@ -1,7 +1,7 @@
 """Every deployment of the service, in one table: ``ews betrieb starten`` serves them on one
 machine, ``ews betrieb cluster prefect-yaml`` writes them to ``prefect.yaml`` for ``prefect
 deploy --all`` and workers on any number of machines. The scheduled mailings come from the
-Versandplan."""
+Versandplan, the daily check of the follow-ups from ``EWS_FOLLOW_UPS__CRON``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
+from ews.runtime.settings import FollowUpSettings
 
 WORK_POOL = "ews"
 #: a watcher run lasts this long; its schedule starts the next one right after
@@ -44,7 +45,10 @@ class Deployment:
         return getattr(importlib.import_module(module), function)
 
 
-def office_deployments(plan: list[Mailing]) -> list[Deployment]:
+def office_deployments(plan: list[Mailing], follow_up_cron: str = FollowUpSettings().cron
+                       ) -> list[Deployment]:
+    """The table; ``follow_up_cron`` (``EWS_FOLLOW_UPS__CRON``) schedules the daily check of
+    the follow-ups."""
     deployments = [
         Deployment("posteingang", "flows/intake.py:posteingang",
                    "Posteingang verarbeiten (auch manuell startbar)"),
@@ -60,6 +64,9 @@ def office_deployments(plan: list[Mailing]) -> list[Deployment]:
                    "Ausstehende Bescheide schreiben und versenden", limit=1),
         Deployment("rundschreiben", "flows/circulars.py:rundschreiben_versenden",
                    "Ausgegebene Rundschreiben versenden", limit=1),
+        Deployment("wiedervorlagen", "flows/follow_ups.py:wiedervorlagen_pruefen",
+                   "Überfällige Wiedervorlagen prüfen und die Kommunen erinnern (täglich)",
+                   cron=follow_up_cron, limit=1),
     ]
     deployments += [Deployment(
         mailing.deployment_name, "flows/circulars.py:geplanter_versand",

@@ -241,7 +241,7 @@ def office_deployments(settings: Settings, console: Console) -> list[Any]:
     plan = read_plan_or_report(settings, console)
     for mailing in plan:
         console.print(f"Geplanter Versand: {mailing.name} ({mailing.cron}, {TIMEZONE})")
-    return runner_deployments(table(plan))
+    return runner_deployments(table(plan, settings.follow_ups.cron))
 
 
 def read_plan_or_report(settings: Settings, console: Console) -> list[Mailing]:

@@ -1,7 +1,7 @@
 """The ``ews`` command line, grouped like the office works (German messages; a table by
 default, JSON on request): posteingang, bewerbungen, auswahl, netzwerk, rundschreiben,
-postausgang, vorlagen, betrieb. The app callback builds the settings, prepares Prefect's
-environment and decides once whether folders and register are set up for the command
+wiedervorlagen, postausgang, vorlagen, betrieb. The app callback builds the settings, prepares
+Prefect's environment and decides once whether folders and register are set up for the command
 (``flows.cli.office``). The English names of the first releases stay as hidden aliases for
 one release (``process``, ``journal --json`` and ``applications --json`` are the acceptance
 interface)."""
@@ -26,6 +26,7 @@ from flows.cli.posteingang import bewerbungen, demo, journal, posteingang_app, s
 from flows.cli.rundschreiben import rundschreiben_app
 from flows.cli.status import status
 from flows.cli.vorlagen import formular, pruefen, vorlagen_app
+from flows.cli.wiedervorlagen import wiedervorlagen_app
 
 _ARGS = "ews.args"
 #: the commands that need no register (or set it up themselves): the callback builds their
@@ -73,6 +74,7 @@ app.add_typer(netzwerk_app, name="netzwerk")
 app.add_typer(rundschreiben_app, name="rundschreiben")
 app.command("postausgang")(postausgang)
 app.add_typer(vorlagen_app, name="vorlagen")
+app.add_typer(wiedervorlagen_app, name="wiedervorlagen")
 app.add_typer(betrieb_app, name="betrieb")
 app.command("demo")(demo)
 

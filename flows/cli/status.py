@@ -151,6 +151,9 @@ def _print_waiting(health: Health) -> None:
     console.print(f"  E-Mails übernommen, noch nicht abgeschlossen: {w.mails_taken}")
     console.print(f"  Postausgang: {w.outgoing_queued} wartend (davon {w.outgoing_retrying} "
                   f"nach Fehlversuch), {w.outgoing_sending} im Versand")
+    console.print(f"  Wiedervorlagen: {w.follow_ups_open} offen, davon {w.follow_ups_overdue} "
+                  "überfällig" + (f" ({w.follow_ups_not_reminded} seit über einem Tag ohne "
+                                  "Erinnerung)" if w.follow_ups_not_reminded else ""))
 
 
 def _print_failed(health: Health) -> None:

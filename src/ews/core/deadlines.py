@@ -47,6 +47,12 @@ def next_werktag(day: date) -> date:
     return day
 
 
+def answer_due(sent_on: date, days: int) -> date:
+    """The day an answer asked for on ``sent_on`` is due ``days`` later, moved past a
+    weekend or NRW holiday to the next Werktag (§ 193 BGB): the same date the letter prints."""
+    return next_werktag(sent_on + timedelta(days=days))
+
+
 def end_of_day(day: date) -> datetime:
     """The first instant after ``day`` in Europe/Berlin (its 24:00), tz-aware."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BERLIN)

@@ -21,7 +21,8 @@ and meant for the office. The tree, with when each is raised:
     │                             be recorded
     ├── CircularError             a circular draft or issued circular the office has to correct
     ├── DistributionError         a distribution list (contacts file, list spec) cannot be built
-    └── PlanError                 the mailing plan file cannot be used
+    ├── PlanError                 the mailing plan file cannot be used
+    └── FollowUpError             a follow-up (Wiedervorlage) staff cannot change so
 
 A ``DocumentRejected`` becomes an outcome (``invalid``) in the pipeline; every other error is an
 infrastructure failure or a refused command: it propagates so that Prefect retries and marks the
@@ -152,3 +153,8 @@ class DistributionError(EwsError):
 
 class PlanError(EwsError):
     """The plan file cannot be used; the message says why, in German."""
+
+
+class FollowUpError(EwsError):
+    """A change to a follow-up that is refused: unknown id or Az., already closed, a date in
+    the past (German message)."""

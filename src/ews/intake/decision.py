@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ews.core.deadlines import BERLIN, Deadline
+from ews.core.deadlines import BERLIN, Deadline, answer_due
 from ews.core.forms import summary_of
 from ews.core.models import Assessment, LetterKind, Outcome
 from ews.core.outcomes import outcome_for
@@ -87,9 +87,13 @@ def letter_data_for(outcome: Outcome, assessment: Assessment, *, reference: str,
         return None
     name = (assessment.municipality.letter_name if assessment.municipality
             else assessment.recipient.lines[0])
+    today = now.astimezone(BERLIN).date()
     return LetterData(
         kind=kind, recipient=assessment.recipient, reference=reference,
-        letter_date=now.astimezone(BERLIN).date(), round_name=settings.round.name,
+        letter_date=today, round_name=settings.round.name,
+        # the corrected form is expected by then (the follow-up's due date)
+        reply_by=answer_due(today, settings.round.correction_days)
+        if kind is LetterKind.MAENGELSCHREIBEN else None,
         kommune_name=name, received_at=received, deadline_day=deadline_of(settings).last_day,
         reasons=list(assessment.reasons), replaces_reference=replaces, source_name=source_name,
         summary=summary_of(assessment.fields))

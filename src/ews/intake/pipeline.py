@@ -17,7 +17,14 @@ from pydantic import BaseModel
 
 from ews.core.deadlines import BERLIN
 from ews.core.forms import assess_fields
-from ews.core.models import ApplicationStatus, Assessment, InputState, LetterKind, Outcome
+from ews.core.models import (
+    ApplicationStatus,
+    Assessment,
+    FollowUpKind,
+    InputState,
+    LetterKind,
+    Outcome,
+)
 from ews.core.outcomes import on_time_outcome
 from ews.core.wording import late_receipt
 from ews.intake.archiving import file_input
@@ -26,10 +33,13 @@ from ews.intake.reading import assess_file
 from ews.network import declarations as network
 from ews.outbox.letters import letter_path, planned_letters, render_planned
 from ews.register import cases as register
-from ews.register import inputs
+from ews.register import follow_ups, inputs
 from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, Input, LetterRow
 from ews.runtime.settings import Settings
+
+#: who the intake's own changes are logged as
+INTAKE = "posteingang"
 
 
 class InputResult(BaseModel):
@@ -85,7 +95,8 @@ def decide(session: Session, input_id: int, assessment: Assessment, settings: Se
 def decide_all(session: Session, assessments: dict[int, Assessment], settings: Settings,
                now: datetime) -> None:
     """``decide`` for many inputs in one transaction, in the order given, with three queries
-    in all beside the inserts (inputs, their twins on file, the current applications)."""
+    in all beside the inserts (inputs, their twins on file, the current applications) and one
+    per registered application (the correction follow-ups it closes)."""
     if not assessments:
         return
     register.lock_decisions(session)
@@ -145,6 +156,9 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
         application, replaced = _register(session, row, assessment, decision, settings,
                                           received, basis)
         inputs.set_application(row, application.id)
+        follow_ups.close_corrections(
+            session, application, actor=INTAKE, now=now,
+            note=f"Berichtigte Bewerbung registriert: {application.az} (Eingang {row.id}).")
     _plan_letters(session, row, assessment, decision.outcome, application, replaced,
                   settings, now, received)
 
@@ -175,11 +189,16 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
         replaces=replaced.az if replaced else None)
     if data is None:
         return  # nobody to write to: the journal and the quarantine note carry the reason
-    register.plan_letter(session, input_id=row.id,
-                         application_id=application.id if application else None,
-                         kind=data.kind.value, reference=data.reference,
-                         docx_path=letter_path(data, settings),
-                         data=data.model_dump(mode="json"))
+    letter = register.plan_letter(session, input_id=row.id,
+                                  application_id=application.id if application else None,
+                                  kind=data.kind.value, reference=data.reference,
+                                  docx_path=letter_path(data, settings),
+                                  data=data.model_dump(mode="json"))
+    if data.kind is LetterKind.MAENGELSCHREIBEN and data.reply_by is not None:
+        session.flush()  # the letter's id
+        follow_ups.open_follow_up(session, az=data.reference, kind=FollowUpKind.CORRECTION,
+                                  due_on=data.reply_by, actor=INTAKE, now=now,
+                                  application_id=letter.application_id, letter_id=letter.id)
 
 
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:

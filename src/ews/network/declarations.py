@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ews.core.deadlines import BERLIN
+from ews.core.deadlines import BERLIN, answer_due
 from ews.core.errors import ConfigurationError
 from ews.core.forms import assess_fields
 from ews.core.models import (
     DeclarationMark,
     DeclarationState,
+    FollowUpKind,
     LetterKind,
     Municipality,
     MunicipalityKind,
@@ -43,7 +44,7 @@ from ews.outbox.conversion import convert_stored
 from ews.outbox.letters import letter_path
 from ews.register import cases as register
 from ews.register import declarations as declarations_register
-from ews.register import inputs
+from ews.register import follow_ups, inputs
 from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, DeclarationRow, Input
 from ews.runtime.settings import Settings
@@ -73,7 +74,19 @@ def plan_declaration_for(session: Session, application: ApplicationRow, recipien
     register.plan_letter(session, input_id=application.input_id, application_id=application.id,
                          kind=LetterKind.GEMEINSAME_ERKLAERUNG.value, reference=row.az,
                          docx_path=row.docx_path, data=data.model_dump(mode="json"))
+    expect_return(session, row, settings, now, actor=actor)
     return row
+
+
+def expect_return(session: Session, row: DeclarationRow, settings: Settings, now: datetime,
+                  *, actor: str) -> None:
+    """The signed declaration is asked back within ``round.declaration_days``: a follow-up
+    (once per declaration)."""
+    session.flush()  # the declaration's id
+    follow_ups.open_follow_up(
+        session, az=row.az, kind=FollowUpKind.DECLARATION, actor=actor, now=now,
+        due_on=answer_due(now.astimezone(BERLIN).date(), settings.round.declaration_days),
+        application_id=row.application_id, declaration_id=row.id)
 
 
 def declaration_data(row: DeclarationRow, recipient: Recipient, settings: Settings,
@@ -128,6 +141,7 @@ def issue_on_demand(session: Session, municipality: Municipality, settings: Sett
     data = declaration_data(open_one, municipality_recipient(municipality, open_one), settings,
                             now)
     open_one.docx_path = letter_path(data, settings)
+    expect_return(session, open_one, settings, now, actor=actor)
     register.log_event(session, actor=actor, action="erklaerung-ausgestellt",
                        subject=open_one.az, detail={"ags": municipality.ags, "neu": is_new})
     return open_one, data, is_new
@@ -199,6 +213,9 @@ def file_return(session: Session, row: Input, declaration: DeclarationRow,
                        detail={"eingang": row.id, "ags": declaration.ags, "erkannt": recognised,
                                "unterzeichnet_von": signatory, "funktion": function,
                                "datum": signed_on.isoformat()})
+    follow_ups.close_for_declaration(
+        session, declaration.id, actor=actor, now=now,
+        note=f"Unterzeichnete Erklärung eingegangen (Eingang {row.id}).")
     return LetterData(
         kind=LetterKind.BEITRITTSBESTAETIGUNG, recipient=_recipient_of(session, declaration),
         reference=declaration.az, letter_date=now.astimezone(BERLIN).date(),

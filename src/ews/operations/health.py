@@ -9,7 +9,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ews.core.deadlines import BERLIN
 from ews.core.models import WatcherState
+from ews.register import follow_ups as follow_ups_register
 from ews.register import status as register_status
 from ews.register.database import Session, transaction
 from ews.runtime.folders import observe_inbox
@@ -39,6 +41,11 @@ class Waiting(BaseModel):
     outgoing_queued: int = 0
     outgoing_retrying: int = 0  # queued again after a temporary failure
     outgoing_sending: int = 0
+    follow_ups_open: int = 0  # Wiedervorlagen waiting for an answer
+    follow_ups_overdue: int = 0  # of those, due before today (Europe/Berlin)
+    #: overdue for longer than a day and not reminded for their due date (no address, no
+    #: mail server, or the daily check did not run)
+    follow_ups_not_reminded: int = 0
 
 
 class FailedMail(BaseModel):
@@ -104,6 +111,7 @@ def register_health(settings: Settings, now: datetime, *,
     cutoff = now - stuck_after
     with transaction(settings.db_url) as session:
         waiting = _waiting(session, cutoff, pdf=settings.letters.pdf)
+        waiting = waiting.model_copy(update=_follow_ups(session, now))
         failed = _failed(session, now, cutoff)
         watchers = _watchers(session, now, heartbeat_limit)
     files, oldest, stale = _inbox(settings.inbox_dir, cutoff)
@@ -132,6 +140,14 @@ def _waiting(session: Session, cutoff: datetime, *, pdf: bool) -> Waiting:
                    mails_taken=register_status.mails_taken(session),
                    outgoing_queued=outgoing["queued"][0],
                    outgoing_retrying=outgoing["queued"][1], outgoing_sending=outgoing["sending"][0])
+
+
+def _follow_ups(session: Session, now: datetime) -> dict[str, int]:
+    today = now.astimezone(BERLIN).date()
+    open_count, overdue, not_reminded = follow_ups_register.counts(
+        session, today, today - timedelta(days=1))
+    return {"follow_ups_open": open_count, "follow_ups_overdue": overdue,
+            "follow_ups_not_reminded": not_reminded}
 
 
 def _failed(session: Session, now: datetime, cutoff: datetime) -> Failed:
@@ -191,6 +207,10 @@ def problems_of(waiting: Waiting, failed: Failed, watchers: list[WatcherHealth],
     if failed.letters_not_rendered:
         problems.append(f"Für {_count(failed.letters_not_rendered, 'Eingang', 'Eingänge')} "
                         "konnten die Briefe nicht geschrieben werden")
+    if waiting.follow_ups_not_reminded:
+        count = _count(waiting.follow_ups_not_reminded, "Wiedervorlage", "Wiedervorlagen")
+        problems.append(f"{count} seit über einem Tag überfällig und nicht erinnert "
+                        "(ews wiedervorlagen erinnern --probelauf)")
     if waiting.inbox_stale:
         verb = "liegt" if waiting.inbox_stale == 1 else "liegen"
         problems.append(f"{_count(waiting.inbox_stale, 'Datei', 'Dateien')} {verb} seit über "

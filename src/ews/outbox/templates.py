@@ -64,6 +64,13 @@ _MAIL_SAMPLES: dict[str, list[dict[str, Any]]] = {
          "rueckmeldung_bis": "30.04.2027", "rang": 3, "anhaenge": ["zusage.pdf"],
          "buero": _OFFICE_SAMPLE}
         for art in ("zusage", "nachrueckerzusage", "absage", "wartelistenbescheid")],
+    "erinnerung.txt.j2": [
+        {"art": art, "anrede": "Sehr geehrte Damen und Herren",
+         "aktenzeichen": "13.0.70-001/2027", "kommune": kommune, "runde": "EWS 6",
+         "schreiben_vom": "01.04.2027", "faellig_am": "15.04.2027", "notiz": notiz,
+         "buero": _OFFICE_SAMPLE}
+        for art in ("korrektur", "freistellung", "erklaerung", "manuell")
+        for kommune, notiz in (("Stadt Musterstadt", "Unterlagen zur Freistellung"), ("", ""))],
 }
 
 

@@ -215,6 +215,21 @@ class CircularSettings(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=1000)
 
 
+class FollowUpSettings(BaseModel):
+    """Follow-ups (Wiedervorlagen): the daily check that reminds of overdue answers."""
+
+    #: when the check runs (cron, Europe/Berlin; deployment ``wiedervorlagen``)
+    cron: str = "0 8 * * *"
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("EWS_FOLLOW_UPS__CRON muss fünf Felder haben: Minute Stunde Tag "
+                             "Monat Wochentag, z. B. \"0 8 * * *\"")
+        return " ".join(value.split())
+
+
 class StorageSettings(BaseModel):
     """Where the service keeps its files: archived and quarantined originals, archived raw
     mails, letters and circulars, outgoing mails. Without ``url`` in the data folder
@@ -295,6 +310,7 @@ class Settings(BaseSettings):
     imap: ImapSettings = ImapSettings()
     smtp: SmtpSettings = SmtpSettings()
     rundschreiben: CircularSettings = CircularSettings()
+    follow_ups: FollowUpSettings = FollowUpSettings()
     storage: StorageSettings = StorageSettings()
     network: NetworkSettings = NetworkSettings()
     #: sender address of answers (default: the office's e-mail address)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ews.core.errors import SelectionError
-from ews.core.models import ApplicationStatus, Decision
+from ews.core.models import ApplicationStatus, Decision, FollowUpKind
 from ews.core.wording import REJECTION_REASONS
 from ews.register import cases as register
 from ews.register import decisions as decisions_register
+from ews.register import follow_ups
 from ews.register.database import Session
 from ews.register.schema import ApplicationRow, DecisionRow
 
@@ -64,6 +65,9 @@ def decide(session: Session, az: str, decision: str, *, seats: int, actor: str,
     changes = [_record(session, application, current, decision, actor=actor, now=now,
                        rank=rank if decision == WAITING else None,
                        reason=reason if decision == REJECTED else None, override=override)]
+    if was_accepted and decision != ACCEPTED:  # the release is no longer asked for
+        follow_ups.close_open(session, application.id, FollowUpKind.RELEASE, actor=actor,
+                              now=now, note=f"Entscheidung geändert: {decision}.")
     if decision == WITHDRAWN and was_accepted:
         changes += _move_up(session, application.round_name, actor=actor, now=now)
     return changes

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 
-from ews.core.deadlines import BERLIN, next_werktag
+from ews.core.deadlines import BERLIN, answer_due
 from ews.core.forms import assess_fields
-from ews.core.models import LetterKind, Recipient, final_letter_states
+from ews.core.models import FollowUpKind, LetterKind, Recipient, final_letter_states
 from ews.core.wording import REASON_SENTENCES
 from ews.letters.context import LetterData, WorkshopDate
 from ews.network import declarations as network
@@ -38,6 +38,7 @@ from ews.outbox.sending import send_queued
 from ews.outbox.templates import render_body
 from ews.register import cases as register
 from ews.register import decisions as decisions_register
+from ews.register import follow_ups
 from ews.register import letters as letters_register
 from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, DecisionRow, LetterRow
@@ -123,10 +124,12 @@ def plan_notices(session: Session, settings: Settings, now: datetime, *, actor: 
             continue
         kind = due[0]
         data = notice_data(application, decision, kind, settings, now)
-        register.plan_letter(session, input_id=application.input_id,
-                             application_id=application.id, kind=kind.value,
-                             reference=application.az, docx_path=letter_path(data, settings),
-                             data=data.model_dump(mode="json"))
+        letter = register.plan_letter(session, input_id=application.input_id,
+                                      application_id=application.id, kind=kind.value,
+                                      reference=application.az,
+                                      docx_path=letter_path(data, settings),
+                                      data=data.model_dump(mode="json"))
+        _expect_release(session, letter, data, now, actor=actor)
         planned.append((application.az, application.kommune_name, _title(kind)))
         register.log_event(session, actor=actor, action="bescheid", subject=application.az,
                            detail={"brief": kind.value, "entscheidung": decision.decision})
@@ -136,6 +139,17 @@ def plan_notices(session: Session, settings: Settings, now: datetime, *, actor: 
             planned.append((application.az, application.kommune_name,
                             _title(LetterKind.GEMEINSAME_ERKLAERUNG)))
     return planned
+
+
+def _expect_release(session: Session, letter: LetterRow, data: LetterData, now: datetime, *,
+                    actor: str) -> None:
+    """An acceptance asks for the release confirmation by the date it prints: a follow-up."""
+    if data.kind not in _ACCEPTANCES or data.reply_by is None:
+        return
+    session.flush()  # the letter's id
+    follow_ups.open_follow_up(session, az=letter.reference, kind=FollowUpKind.RELEASE,
+                              due_on=data.reply_by, actor=actor, now=now,
+                              application_id=letter.application_id, letter_id=letter.id)
 
 
 def notice_data(application: ApplicationRow, decision: DecisionRow, kind: LetterKind,
@@ -155,7 +169,7 @@ def notice_data(application: ApplicationRow, decision: DecisionRow, kind: Letter
         round_name=application.round_name, kommune_name=name,
         received_at=application.received_at,
         workshops=[WorkshopDate(**w.model_dump()) for w in settings.round.workshops],
-        reply_by=next_werktag(today + timedelta(days=settings.round.reply_days)),
+        reply_by=answer_due(today, settings.round.reply_days),
         team=team, rank=decision.rank if kind is LetterKind.WARTELISTENBESCHEID else None,
         reason_text=REASON_SENTENCES.get(decision.reason_category or "", "")
         if kind is LetterKind.ABSAGE else "")
