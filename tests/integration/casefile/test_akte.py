@@ -359,9 +359,12 @@ def test_a_correction_follow_up_brings_its_maengelschreiben_and_form(
     with transaction(settings.db_url) as session:
         letter = session.query(LetterRow).filter_by(input_id=invalid.input_id).one()
         assert letter.kind == "maengelschreiben"
-        session.add(FollowUpRow(az=second_az, kind="korrektur", letter_id=letter.id,
-                                due_on="2099-01-01", state="offen", created_by="eingang",
-                                created_at=datetime.now(BERLIN)))
+        # the intake opened the correction follow-up; a corrected application of the case
+        # links it (as register.follow_ups.close_corrections does)
+        follow_up = session.query(FollowUpRow).filter_by(letter_id=letter.id).one()
+        assert (follow_up.kind, follow_up.state) == ("korrektur", "offen")
+        follow_up.application_id = session.query(ApplicationRow).filter_by(
+            az=second_az).one().id
     titles = [entry["titel"] for entry in records(settings, second_az)["eintraege"]]
     assert "Brief: Mängelschreiben" in titles and "Eingang (ungültig)" in titles
     assert titles.index("Eingang (ungültig)") < titles.index("Brief: Mängelschreiben")
