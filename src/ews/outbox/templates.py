@@ -64,6 +64,10 @@ _MAIL_SAMPLES: dict[str, list[dict[str, Any]]] = {
          "rueckmeldung_bis": "30.04.2027", "rang": 3, "anhaenge": ["zusage.pdf"],
          "buero": _OFFICE_SAMPLE}
         for art in ("zusage", "nachrueckerzusage", "absage", "wartelistenbescheid")],
+    "eingang_nachricht.txt.j2": [
+        {"anrede": "Sehr geehrte Damen und Herren", "betreff": subject,
+         "eingang": "01.03.2027, 14:03 Uhr", "aktenzeichen": az, "buero": _OFFICE_SAMPLE}
+        for subject, az in (("Frage zur Bewerbung", ""), ("", "13.0.70-001/2027"))],
 }
 
 

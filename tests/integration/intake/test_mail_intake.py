@@ -182,7 +182,10 @@ def test_auto_reply_is_never_an_application_and_never_answered(
 def test_mail_without_pdf_and_oversized_pdf_get_reasons_and_an_answer(
         tmp_path: Path, mail: MailServers) -> None:
     settings = mail_settings(tmp_path, mail)
-    mail.dovecot.append(OFFICE, application_mail(subject="Frage zur Bewerbung"))
+    scan = application_mail(subject="Bewerbung EWS 6")  # evidently tried to apply
+    scan.add_attachment(b"\xff\xd8\xff\xe0 ein Foto des Bogens", maintype="image",
+                        subtype="jpeg", filename="Bewerbungsbogen.jpg")
+    mail.dovecot.append(OFFICE, scan)
     big = form() + b"%" + b"0" * (30 * 1024 * 1024)
     mail.dovecot.append(OFFICE, application_mail(("Bewerbung gross.pdf", big),
                                                  sender="ordnungsamt@luedenscheid.de"))

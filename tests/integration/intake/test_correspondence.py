@@ -1,0 +1,222 @@
+"""Mail for people reaches people, and correspondence is filed to its case: against real
+Dovecot and SMTP. A question lands flagged in the staff folder with at most a neutral
+acknowledgment; a reply (by its headers or an Az. in it) is filed to its Akte, its
+attachments archived byte for byte, never a new application nor a Mängelschreiben; a
+corrected application sent as a reply still replaces the first."""
+
+from __future__ import annotations
+
+import hashlib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from fpdf import FPDF
+from sqlalchemy import select
+
+from ews.intake import passes as intake
+from ews.register.database import session_factory
+from ews.register.reports import journal_records
+from ews.register.schema import ApplicationRow, CorrespondenceRow, LetterRow, MailRow
+from ews.runtime import storage
+from ews.runtime.settings import Settings
+from tests.integration.intake.test_mail_intake import (
+    DONE,
+    OFFICE,
+    SENDER,
+    answers,
+    application_mail,
+    form,
+    mail_settings,
+)
+from tests.support import pdfgen
+from tests.support.mailserver import MailServers
+
+STAFF = "Zu bearbeiten"
+ASKER = "kaemmerei@moehnesee.de"
+MOEHNESEE = {"kommune_name": "Gemeinde Möhnesee", "kommune_typ": "Gemeinde", "ags": "05974032",
+             "plz": "59519", "ort": "Möhnesee", "strasse": "Küerbiker Straße 1"}
+
+
+def letter_pdf(*lines: str) -> bytes:
+    """A PDF with a text layer that is no form: a signed release confirmation."""
+    pdf = FPDF(format="A4")
+    pdf.add_font("DejaVu", fname=str(pdfgen.FONT))
+    pdf.add_page()
+    pdf.set_font("DejaVu", size=11)
+    for line in lines:
+        pdf.cell(text=line, new_x="LMARGIN", new_y="NEXT", h=7)
+    return bytes(pdf.output())
+
+
+RELEASE = letter_pdf("Bestätigung der Freistellung", "Hiermit bestätigen wir die Freistellung "
+                     "unseres Teams für die Entwicklungswerkstatt.", "Lüdenscheid, den 1.12.",
+                     "gez. Bürgermeister")
+
+
+def people_mail(subject: str, body: str, *, sender: str = ASKER,
+                attachments: tuple[tuple[str, bytes], ...] = (), **headers: str
+                ) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"Kämmerei <{sender}>"
+    message["To"] = OFFICE
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain=sender.split("@")[1])
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    for name, data in attachments:
+        message.add_attachment(data, maintype="application", subtype="pdf", filename=name)
+    return message
+
+
+def pieces(settings: Settings) -> list[CorrespondenceRow]:
+    with session_factory(settings.db_url).begin() as session:
+        rows = list(session.scalars(select(CorrespondenceRow).order_by(CorrespondenceRow.id)))
+        session.expunge_all()
+        return rows
+
+
+def count(settings: Settings, table: type) -> int:
+    with session_factory(settings.db_url).begin() as session:
+        return len(list(session.scalars(select(table))))
+
+
+def registered_case(settings: Settings, mail: MailServers, **values: str
+                    ) -> tuple[str, EmailMessage]:
+    """One application by mail, registered and answered: its Az. and our answer."""
+    sender = SENDER if not values else "info@moehnesee.de"
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", form(**values)),
+                                                 sender=sender))
+    [result] = intake.run_pass(settings)
+    assert result.outcome == "registered" and result.az
+    return result.az, answers(mail, sender)[-1]
+
+
+def test_a_question_reaches_staff_flagged_and_gets_only_the_neutral_acknowledgment(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    mail.dovecot.append(OFFICE, people_mail(
+        "Frage zur Bewerbung – Bis wann können wir uns bewerben?",
+        "Guten Tag,\nbis wann können wir uns bewerben?\nViele Grüße"))
+
+    assert intake.run_pass(settings) == []
+
+    assert journal_records(settings) == []  # no input, no „invalid“
+    [piece] = pieces(settings)
+    assert (piece.az, piece.matched_by, piece.state, piece.channel) == (
+        None, "keine", "neu", "postfach")
+    assert "bis wann können wir uns bewerben?" in piece.excerpt
+    assert piece.acknowledged_at is not None
+    [staff] = mail.dovecot.messages(OFFICE, STAFF)
+    assert "\\Flagged" in staff.flags
+    assert mail.dovecot.messages(OFFICE) == []
+    [ack] = answers(mail, ASKER)
+    text = ack.get_body(("plain",)).get_content()
+    assert "Ihre Nachricht ist eingegangen; wir antworten Ihnen persönlich." in text
+    assert "nicht als Bewerbung registriert" not in text
+    assert ack["Auto-Submitted"] == "auto-replied"
+
+    mail.dovecot.append(OFFICE, people_mail("Noch eine Frage", "Und wie viele Plätze gibt es?"))
+    intake.run_pass(settings)
+
+    assert len(pieces(settings)) == 2
+    assert len(answers(mail, ASKER)) == 1  # one acknowledgment per sender and day
+    assert len(mail.dovecot.messages(OFFICE, STAFF)) == 2
+
+
+def test_an_auto_reply_gets_no_acknowledgment(tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    mail.dovecot.append(OFFICE, people_mail("Automatische Antwort: Ihre Nachricht",
+                                            "Ich bin bis Montag nicht im Büro.",
+                                            Auto_Submitted="auto-replied"))
+
+    intake.run_pass(settings)
+
+    assert pieces(settings) == [] and answers(mail, ASKER) == []
+    assert mail.smtp.received == []
+    assert len(mail.dovecot.messages(OFFICE, DONE)) == 1
+
+
+def test_a_reply_with_a_signed_pdf_is_filed_to_its_akte(tmp_path: Path, mail: MailServers
+                                                        ) -> None:
+    settings = mail_settings(tmp_path, mail)
+    az, ours = registered_case(settings, mail)
+    mail.dovecot.append(OFFICE, people_mail(
+        "AW: Eingangsbestätigung", "Anbei die unterschriebene Freistellung.", sender=SENDER,
+        attachments=(("Freistellung unterschrieben.pdf", RELEASE),),
+        In_Reply_To=ours["Message-ID"], References=ours["Message-ID"]))
+
+    assert intake.run_pass(settings) == []
+
+    [piece] = pieces(settings)
+    assert (piece.az, piece.matched_by, piece.input_id) == (az, "antwort", None)
+    [attachment] = piece.attachments
+    assert attachment["name"] == "Freistellung unterschrieben.pdf"
+    stored = storage.read_location(attachment["path"], settings.storage.options)
+    assert stored == RELEASE and attachment["sha256"] == hashlib.sha256(RELEASE).hexdigest()
+    assert storage.read_location(piece.raw_path or "", settings.storage.options).count(
+        b"Freistellung") >= 1
+    assert len(journal_records(settings)) == 1  # only the application
+    assert count(settings, ApplicationRow) == 1
+    with session_factory(settings.db_url).begin() as session:
+        kinds = [letter.kind for letter in session.scalars(select(LetterRow))]
+    assert kinds == ["eingangsbestaetigung"]  # no Mängelschreiben
+    assert len(mail.dovecot.messages(OFFICE, STAFF)) == 1
+    [ack] = [m for m in answers(mail) if "eingegangen" in str(m["Subject"])]
+    assert az in str(ack["Subject"])
+
+
+def test_an_az_in_subject_or_first_lines_finds_the_case_in_any_spelling(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    first, _ours = registered_case(settings, mail)
+    second, ours = registered_case(settings, mail, **MOEHNESEE)
+    key, rest = second.split("-", 1)
+    serial, year = rest.split("/")
+    spellings = {
+        "outlook": (f"AW: Ihre Bewerbung, Az. {second}", "Danke!"),
+        "forward": (f"WG: Ihre Bewerbung, Az. {key} – {int(serial)}/{year}", "Zur Kenntnis."),
+        "re": (f"RE: Rückfrage zu Az.\u00a0{key}\u2014{serial} / {year}", "Eine Frage."),
+        "body": ("Rückfrage", f"Guten Tag,\nunser Aktenzeichen: {key} - {serial}/{year}\n"),
+        "quoted": ("AW: Zusage", f"Danke, erhalten.\n\n-----Ursprüngliche Nachricht-----\n"
+                                 f"Von: {OFFICE}\nBetreff: Az. {first}\n"),
+    }
+    for label, (subject, body) in spellings.items():
+        mail.dovecot.append(OFFICE, people_mail(subject, body, Comments=label))
+    chain = f"<unbekannt@example.org> {ours['Message-ID']} <auch-unbekannt@example.org>"
+    mail.dovecot.append(OFFICE, people_mail("Re: Eingangsbestätigung", "Danke.",
+                                            References=chain))
+
+    assert intake.run_pass(settings) == []
+
+    found = [(piece.subject, piece.az, piece.matched_by) for piece in pieces(settings)]
+    assert [az for _s, az, _m in found] == [second, second, second, second, None, second]
+    assert [m for _s, _az, m in found] == ["az", "az", "az", "az", "keine", "antwort"]
+    assert count(settings, ApplicationRow) == 2
+    assert len(mail.dovecot.messages(OFFICE, STAFF)) == 6
+
+
+def test_a_corrected_application_sent_as_a_reply_replaces_the_first(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    az, ours = registered_case(settings, mail)
+    corrected = form(motivation="Korrigierte Fassung unserer Motivation.")
+    mail.dovecot.append(OFFICE, people_mail(
+        "AW: Eingangsbestätigung", "Anbei der korrigierte Bogen.", sender=SENDER,
+        attachments=(("Bewerbung korrigiert.pdf", corrected),),
+        In_Reply_To=ours["Message-ID"]))
+
+    [result] = intake.run_pass(settings)
+
+    assert result.outcome == "registered" and result.az != az
+    with session_factory(settings.db_url).begin() as session:
+        statuses = {row.az: row.status for row in session.scalars(select(ApplicationRow))}
+        kind = session.scalars(select(MailRow.kind).order_by(MailRow.id.desc())).first()
+    assert statuses == {az: "replaced", result.az: "registered"}
+    assert kind == "schriftverkehr"
+    [piece] = pieces(settings)
+    assert (piece.az, piece.matched_by, piece.input_id) == (az, "antwort", result.input_id)
+    registered = [m for m in answers(mail) if str(m["Subject"]).startswith(
+        "Eingangsbestätigung") and result.az in str(m["Subject"])]
+    assert len(registered) == 1  # answered with its letter, as any application
