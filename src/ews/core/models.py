@@ -2,6 +2,7 @@
 
 Every state, kind and decision the register stores as a string has its StrEnum here; the values
 are the strings in the database and in ``--json`` output, so a member compares equal to them.
+Longer than 300 lines because every such StrEnum sits here together, one per stored column.
 """
 
 from __future__ import annotations

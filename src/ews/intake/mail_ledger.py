@@ -98,7 +98,7 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
         row.kind = MailKind.CORRESPONDENCE
     mails.add_mail(session, row)
     if case is not None:
-        return _file_correspondence(session, row, item, case)
+        return _file_correspondence(session, row, item, case, now)
     if row.kind == MailKind.DUPLICATE:  # its content is on file already; drop the copies
         for claim in item.claims:
             claim.path.unlink(missing_ok=True)
@@ -147,20 +147,21 @@ def _case(session: Session, settings: Settings, row: MailRow, item: PreparedMail
         return None
     case = case_of(session, settings, item.answers, item.subject, item.excerpt)
     if not is_correspondence(case, item.natures, applying=item.applying,
-                             carries_something=item.carries_something):
+                             carries_something=item.carries_something,
+                             has_sender=bool(item.sender)):
         return None
     return case
 
 
-def _file_correspondence(session: Session, row: MailRow, item: PreparedMail, case: Case
-                         ) -> list[int]:
+def _file_correspondence(session: Session, row: MailRow, item: PreparedMail, case: Case,
+                         now: datetime) -> list[int]:
     """The mail in the case file; of a mail with a case, the PDFs that may be a form or a
     declaration become inputs (a corrected application, a returned declaration)."""
     piece = correspondence.record(
         session, az=case.az, channel="postfach", mail_id=row.id,
         matched_by=case.matched_by.value, sender=row.sender, subject=row.subject,
         excerpt=item.excerpt, received_at=row.internaldate, raw_path=row.raw_path,
-        attachments=list(item.attachments), sha256=row.sha256)
+        attachments=list(item.attachments), sha256=row.sha256, created_at=now)
     natures = item.natures if item.has_pdf else [""] * len(item.claims)
     opened: list[int] = []
     note = f" – {STAFF_NOTE}" if row.kind == MailKind.UNVERIFIED else ""

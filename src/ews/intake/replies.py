@@ -22,7 +22,10 @@ The order of checks for a mail that is neither automatic nor a bounce nor seen b
    form, or an attachment that could not be taken (too large, broken). A question about the
    application without any attachment is not an attempt.
 4. **Correspondence for staff.** Everything else (a question, a thank-you, a reply with no
-   case known) is correspondence without a case (``keine``), for staff in the staff folder.
+   case known) is correspondence without a case (``keine``), for staff in the staff folder —
+   when it has a sender address to answer. A mail without one (no or broken headers, bytes
+   that are no mail) is no letter from anybody: it stays one invalid input, quarantined with
+   its reason, as before.
 
 A mail with more PDFs than the cap, or too large to fetch, stays with staff as before.
 
@@ -100,11 +103,11 @@ def case_of(session: Session, settings: Settings, answers: Sequence[str], subjec
 
 
 def is_correspondence(case: Case, natures: Sequence[str], *, applying: bool,
-                      carries_something: bool) -> bool:
+                      carries_something: bool, has_sender: bool) -> bool:
     """Rules 1 to 4 of the module's docstring (pure): True for correspondence, False for the
-    intake's way (an application, or an attempt to apply)."""
+    intake's way (an application, an attempt to apply, a mail from nobody)."""
     if case.az is not None:
         return True
-    if any(nature in READ_BY_INTAKE for nature in natures):
+    if any(nature in READ_BY_INTAKE for nature in natures) or not has_sender:
         return False
     return not (applying and carries_something)

@@ -20,6 +20,7 @@ from ews.register.reports import journal_records
 from ews.register.schema import ApplicationRow, CorrespondenceRow, LetterRow, MailRow
 from ews.runtime import storage
 from ews.runtime.settings import Settings
+from tests.conftest import make_settings
 from tests.integration.intake.test_mail_intake import (
     DONE,
     OFFICE,
@@ -220,3 +221,42 @@ def test_a_corrected_application_sent_as_a_reply_replaces_the_first(
     registered = [m for m in answers(mail) if str(m["Subject"]).startswith(
         "Eingangsbestätigung") and result.az in str(m["Subject"])]
     assert len(registered) == 1  # answered with its letter, as any application
+
+
+def test_files_in_an_az_folder_are_filed_to_that_case_and_an_unknown_az_is_quarantined(
+        tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    (settings.inbox_dir / "Bewerbung.pdf").write_bytes(form())
+    [first] = intake.run_pass(settings)
+    assert first.az is not None
+    key, rest = first.az.split("-", 1)
+    serial, year = rest.split("/")
+    case_folder = settings.inbox_dir / f"{key}-{serial}_{year}"
+    case_folder.mkdir()
+    (case_folder / "Freistellung.pdf").write_bytes(RELEASE)
+    (case_folder / "Bewerbung korrigiert.pdf").write_bytes(form(motivation="Neu gefasst."))
+    unknown = settings.inbox_dir / f"{key}-999-{year}"
+    unknown.mkdir()
+    (unknown / "Irrläufer.pdf").write_bytes(RELEASE)
+
+    [corrected] = intake.run_pass(settings)
+
+    assert corrected.outcome == "registered" and corrected.az != first.az
+    with session_factory(settings.db_url).begin() as session:
+        statuses = {row.az: row.status for row in session.scalars(select(ApplicationRow))}
+    assert statuses == {first.az: "replaced", corrected.az: "registered"}
+    by_input, filed = sorted(pieces(settings), key=lambda piece: piece.input_id is None)
+    assert (by_input.az, by_input.channel, by_input.matched_by, by_input.input_id) == (
+        first.az, "ordner", "ordner", corrected.input_id)
+    assert (filed.az, filed.channel, filed.matched_by) == (first.az, "ordner", "ordner")
+    [attachment] = filed.attachments
+    assert attachment["name"] == "Freistellung.pdf"
+    assert storage.read_location(attachment["path"], settings.storage.options) == RELEASE
+    [reason] = [path for path in settings.quarantine_dir.rglob("*.Grund.txt")]
+    assert "kein Aktenzeichen, das im Register bekannt ist" in reason.read_text("utf-8")
+    quarantined = [path for path in settings.quarantine_dir.rglob("*Irrläufer*")
+                   if not path.name.endswith(".Grund.txt")]
+    assert [path.read_bytes() for path in quarantined] == [RELEASE]
+    assert [path for path in settings.inbox_dir.rglob("*") if path.is_file()
+            and ".ews-" not in str(path)] == []
+    assert len(journal_records(settings)) == 2  # the two applications, nothing „invalid“
