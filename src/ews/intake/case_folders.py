@@ -6,8 +6,9 @@ e.g. „13.0.70-004-2026“, „13.0.70-004_2026“, „Az 13.0.70 – 4/2026“
 name; ``ews.core.references.az_of_folder``) is a case folder; every stable file in it (also
 deeper) belongs to that case:
 
-- a PDF that is a filled application form or a Gemeinsame Erklärung by its fields or text
-  layer (``ews.intake.replies.pdf_nature``: FORM, DECLARATION) becomes an ordinary input of
+- a PDF that is a filled application form by its fields or text layer, or a Gemeinsame
+  Erklärung by its text or QR code (``ews.intake.replies.nature_of_reply_pdf``: FORM,
+  DECLARATION) becomes an ordinary input of
   channel ``ordner`` — a corrected application replaces the earlier one as ever — and the
   correspondence row names it (``input_id``);
 - any other file (a signed confirmation, a scan, a letter) is archived byte for byte under
@@ -33,7 +34,7 @@ from pathlib import Path
 from ews.core.names import STORED_NAME_MAX_BYTES, readable, safe_name, safe_title
 from ews.core.references import az_of_folder, looks_like_az_folder
 from ews.intake.failures import failure_reason, is_infrastructure
-from ews.intake.replies import DECLARATION, FORM, pdf_nature
+from ews.intake.replies import DECLARATION, FORM, nature_of_reply_pdf
 from ews.register import cases as register
 from ews.register import correspondence
 from ews.register.database import transaction
@@ -153,7 +154,7 @@ def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int
         log.warning("Datei „%s“ im Ordner „%s“: kein bekanntes Aktenzeichen, in die "
                     "Quarantäne gelegt", name, claimed.folder)
         return []
-    nature = pdf_nature(data) if data[:1024].find(b"%PDF-") >= 0 else ""
+    nature = nature_of_reply_pdf(data) if data[:1024].find(b"%PDF-") >= 0 else ""
     with transaction(settings.db_url) as session:
         if nature in AS_INPUT:
             item = register.open_input(

@@ -14,9 +14,9 @@ from typing import Any
 
 from ews.core.deadlines import BERLIN
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_name, safe_title
-from ews.core.references import first_lines
+from ews.core.references import az_of_mail, first_lines
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
-from ews.intake.replies import OTHER, mentions_applying, pdf_nature
+from ews.intake.replies import OTHER, SCAN, mentions_applying, nature_of_reply_pdf, pdf_nature
 from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
 from ews.mail.conversation import Conversation, read_conversation
@@ -212,17 +212,19 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
 def _as_correspondence(settings: Settings, prepared: PreparedMail, parsed: ParsedMail,
                        conversation: Conversation, place: tuple[str, str]) -> PreparedMail:
     """The mail's facts as correspondence, its attachments that are no input archived."""
-    natures = [pdf_nature(pdf.data) for pdf in parsed.pdfs]
+    excerpt = first_lines(conversation.text)[:2000]
+    reply = bool(conversation.answers or az_of_mail(
+        prepared.subject, excerpt, settings.az.file_plan_key, settings.az.serial_digits))
+    natures = [(nature_of_reply_pdf if reply else pdf_nature)(pdf.data) for pdf in parsed.pdfs]
     files = [(other.name, other.data) for other in conversation.files] + [
         (pdf.name, pdf.data) for pdf, nature in zip(parsed.pdfs, natures, strict=True)
-        if nature == OTHER]
+        if nature in (OTHER, SCAN)]
     store = storage.archive_store(settings)
     attachments = [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                     "path": store.write_bytes(place[0] + safe_title(
                         f"{place[1]}__anhang-{number:02d}__{name}",
                         max_bytes=STORED_NAME_MAX_BYTES), data)}
                    for number, (name, data) in enumerate(files, start=1)]
-    excerpt = first_lines(conversation.text)[:2000]
     names = [name for name, _data in files] + [pdf.name for pdf in parsed.pdfs]
     return dataclasses.replace(
         prepared, answers=conversation.answers, excerpt=excerpt, natures=natures,

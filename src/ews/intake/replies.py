@@ -32,7 +32,11 @@ A mail with more PDFs than the cap, or too large to fetch, stays with staff as b
 A PDF's nature is decided without OCR, on the worker: ``FORM`` (form fields or the form's
 printed labels with values), ``DECLARATION`` (the Gemeinsame Erklärung by its text),
 ``OTHER`` (a text layer that is neither, e.g. a signed release confirmation) or ``UNKNOWN``
-(no text layer — a scan —, damaged, encrypted: only the intake's full reading can tell).
+(no text layer — a scan —, damaged, encrypted: only the intake's full reading can tell). In a
+mail that answers one of ours or names an Az., and in a case folder, a scan is looked at for
+our QR code (``nature_of_reply_pdf``): with it, a DECLARATION; without, a ``SCAN`` — filed to
+the case as an attachment, never read by OCR as an application (a corrected application is
+one readable by its fields or text layer). Without a case a SCAN goes the intake's way.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from dataclasses import dataclass
 from ews.core.errors import DocumentRejected, NoFormContent
 from ews.core.models import CorrespondenceMatch
 from ews.core.references import az_of_mail
+from ews.documents.declaration_scan import qr_codes
 from ews.documents.pdf import read_form
 from ews.documents.pdf_access import text_layer
 from ews.register import correspondence
@@ -51,8 +56,11 @@ from ews.register.database import Session
 from ews.runtime.settings import Settings
 
 FORM, DECLARATION, OTHER, UNKNOWN = "form", "declaration", "other", "unknown"
+SCAN = "scan"  # a scan without our QR code: no form by its fields or text layer
 #: what becomes an input even in a mail filed to a case
 READ_BY_INTAKE = frozenset({FORM, DECLARATION, UNKNOWN})
+#: what may be an application in a mail without a case (the intake reads scans by OCR)
+MAY_BE_FORM = frozenset({FORM, DECLARATION, UNKNOWN, SCAN})
 #: a text layer with fewer characters than this is taken for a scan
 _MIN_TEXT = 40
 _APPLYING = re.compile(r"bewerb", re.IGNORECASE)
@@ -76,6 +84,21 @@ def pdf_nature(data: bytes) -> str:
     except (DocumentRejected, Exception):  # noqa: BLE001 - damaged, encrypted …
         return UNKNOWN
     return DECLARATION if reading.declaration is not None else FORM
+
+
+def nature_of_reply_pdf(data: bytes) -> str:
+    """``pdf_nature`` for a PDF that may belong to a case: a scan is looked at for our QR
+    code (DECLARATION), else it is a SCAN (an attachment of the case, not read by OCR);
+    UNKNOWN when even that fails."""
+    nature = pdf_nature(data)
+    if nature != UNKNOWN:
+        return nature
+    try:
+        return DECLARATION if qr_codes(data, max_pages=2, timeout=60.0) else SCAN
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - damaged, encrypted, no rasteriser: the intake reads it
+        return UNKNOWN
 
 
 def mentions_applying(subject: str, first_lines: str, file_names: Sequence[str]) -> bool:
@@ -108,6 +131,6 @@ def is_correspondence(case: Case, natures: Sequence[str], *, applying: bool,
     intake's way (an application, an attempt to apply, a mail from nobody)."""
     if case.az is not None:
         return True
-    if any(nature in READ_BY_INTAKE for nature in natures) or not has_sender:
+    if any(nature in MAY_BE_FORM for nature in natures) or not has_sender:
         return False
     return not (applying and carries_something)

@@ -53,6 +53,7 @@ def letter_pdf(*lines: str) -> bytes:
 RELEASE = letter_pdf("Bestätigung der Freistellung", "Hiermit bestätigen wir die Freistellung "
                      "unseres Teams für die Entwicklungswerkstatt.", "Lüdenscheid, den 1.12.",
                      "gez. Bürgermeister")
+SCAN = pdfgen.blank_scan()  # a scan without our QR code: no input, an attachment
 
 
 def people_mail(subject: str, body: str, *, sender: str = ASKER,
@@ -145,14 +146,16 @@ def test_a_reply_with_a_signed_pdf_is_filed_to_its_akte(tmp_path: Path, mail: Ma
     az, ours = registered_case(settings, mail)
     mail.dovecot.append(OFFICE, people_mail(
         "AW: Eingangsbestätigung", "Anbei die unterschriebene Freistellung.", sender=SENDER,
-        attachments=(("Freistellung unterschrieben.pdf", RELEASE),),
+        attachments=(("Freistellung unterschrieben.pdf", RELEASE), ("Scan.pdf", SCAN)),
         In_Reply_To=ours["Message-ID"], References=ours["Message-ID"]))
 
     assert intake.run_pass(settings) == []
 
     [piece] = pieces(settings)
     assert (piece.az, piece.matched_by, piece.input_id) == (az, "antwort", None)
-    [attachment] = piece.attachments
+    attachment, scan = piece.attachments
+    assert scan["name"] == "Scan.pdf" and storage.read_location(
+        scan["path"], settings.storage.options) == SCAN
     assert attachment["name"] == "Freistellung unterschrieben.pdf"
     stored = storage.read_location(attachment["path"], settings.storage.options)
     assert stored == RELEASE and attachment["sha256"] == hashlib.sha256(RELEASE).hexdigest()
@@ -260,3 +263,28 @@ def test_files_in_an_az_folder_are_filed_to_that_case_and_an_unknown_az_is_quara
     assert [path for path in settings.inbox_dir.rglob("*") if path.is_file()
             and ".ews-" not in str(path)] == []
     assert len(journal_records(settings)) == 2  # the two applications, nothing „invalid“
+
+
+def test_no_acknowledgment_to_a_sender_failing_dmarc_nor_to_ourselves_and_keyword_mode(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    settings.imap.authserv_id = "mx.ews.test"
+    settings.imap.done_action = "keyword"
+    forged = people_mail("Frage", "Wie ist der Stand?")
+    forged["Authentication-Results"] = ("mx.ews.test; dkim=none; dmarc=fail (p=reject "
+                                        "dis=none) header.from=moehnesee.de")
+    mail.dovecot.append(OFFICE, forged)
+    mail.dovecot.append(OFFICE, people_mail("Notiz", "Bitte Rückruf.", sender=OFFICE))
+
+    intake.run_pass(settings)
+
+    assert [(piece.matched_by, piece.acknowledged_at) for piece in pieces(settings)] == [
+        ("keine", None), ("keine", None)]
+    assert mail.smtp.received == []
+    with session_factory(settings.db_url).begin() as session:
+        kinds = [row.kind for row in session.scalars(select(MailRow).order_by(MailRow.id))]
+    assert kinds == ["unverified", "schriftverkehr"]
+    flagged = mail.dovecot.messages(OFFICE)  # keyword mode: they stay, marked and flagged
+    assert len(flagged) == 2
+    assert all({"\\Flagged", settings.imap.done_keyword} <= message.flags
+               for message in flagged)

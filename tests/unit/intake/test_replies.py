@@ -8,13 +8,15 @@ from ews.intake.replies import (
     DECLARATION,
     FORM,
     OTHER,
+    SCAN,
     UNKNOWN,
     Case,
     is_correspondence,
     mentions_applying,
+    nature_of_reply_pdf,
     pdf_nature,
 )
-from tests.support import pdfgen
+from tests.support import declgen, pdfgen
 
 NO_CASE = Case(None, CorrespondenceMatch.NONE)
 CASE = Case("13.0.70-004/2026", CorrespondenceMatch.AZ)
@@ -69,3 +71,9 @@ def test_case_folder_is_the_first_level_folder_named_like_an_az() -> None:
         "13.0.70-4_2026"
     assert case_folder_of(inbox / "Scans" / "a.pdf", inbox, "13.0.70") is None
     assert case_folder_of(inbox / "a.pdf", inbox, "13.0.70") is None
+
+
+def test_a_scan_that_may_belong_to_a_case_is_looked_at_for_our_qr_code() -> None:
+    assert nature_of_reply_pdf(declgen.scanned_declaration()) == DECLARATION
+    assert nature_of_reply_pdf(pdfgen.blank_scan()) == SCAN
+    assert nature_of_reply_pdf(pdfgen.filled_form()) == FORM
