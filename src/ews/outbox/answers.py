@@ -30,7 +30,7 @@ SUBJECTS = {"registriert": "Eingangsbestätigung", "verspaetet": "Verspätete Be
 #: the kinds of mail (``MailRow.kind``) that are answered, or get a withheld answer
 ANSWERED_KINDS = (MailKind.APPLICATION, MailKind.NO_PDF, MailKind.STAFF, MailKind.UNVERIFIED,
                   MailKind.CORRESPONDENCE)
-#: what correspondence carried that is answered like an application (its letters)
+#: what correspondence carried that is answered like an application (also any with a letter)
 _ANSWERED_IN_CORRESPONDENCE = (Outcome.REGISTERED.value, Outcome.LATE.value,
                                Outcome.DECLARATION.value)
 CORRESPONDENCE_ONLY = ("Keine automatische Antwort: Schriftverkehr zur Akte; das Programmbüro "
@@ -63,8 +63,9 @@ def no_answer_reason(mail: MailToAnswer) -> str | None:
         return mail.reasons[0] if mail.reasons else "Absender nicht bestätigt."
     if not mail.sender:
         return "Keine automatische Antwort: die E-Mail hat keine gültige Absenderadresse."
-    if mail.kind == MailKind.CORRESPONDENCE and not any(
-            item.outcome in _ANSWERED_IN_CORRESPONDENCE for item in mail.inputs):
+    if mail.kind == MailKind.CORRESPONDENCE and not any(  # e.g. a corrected application
+            item.outcome in _ANSWERED_IN_CORRESPONDENCE or answer_letters(item)
+            for item in mail.inputs):
         return CORRESPONDENCE_ONLY
     if not any(item.outcome in RESULT_WORDS for item in mail.inputs):
         return "Keine automatische Antwort: alle Dateien der E-Mail lagen bereits vor."
