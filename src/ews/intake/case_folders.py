@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ews.core.names import STORED_NAME_MAX_BYTES, readable, safe_name, safe_title
 from ews.core.references import az_of_folder, looks_like_az_folder
+from ews.core.sniff import is_pdf
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.intake.replies import DECLARATION, FORM, nature_of_reply_pdf
 from ews.register import cases as register
@@ -140,8 +141,8 @@ def _file_logged(settings: Settings, claimed: _Claimed, received: datetime) -> l
 
 def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int]:
     name = folders.original_name(claimed.path)
-    data = folders.read_claim(claimed.path)
     digest = folders.sha256_of(claimed.path)
+    size = claimed.path.lstat().st_size
     az = az_of_folder(claimed.folder, settings.az.file_plan_key, settings.az.serial_digits)
     with transaction(settings.db_url) as session:
         known = az is not None and correspondence.az_exists(session, az)
@@ -154,12 +155,12 @@ def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int
         log.warning("Datei „%s“ im Ordner „%s“: kein bekanntes Aktenzeichen, in die "
                     "Quarantäne gelegt", name, claimed.folder)
         return []
-    nature = nature_of_reply_pdf(data) if data[:1024].find(b"%PDF-") >= 0 else ""
+    nature = _nature(claimed.path, size, settings.intake.max_file_mb)
     with transaction(settings.db_url) as session:
         if nature in AS_INPUT:
             item = register.open_input(
                 session, claim_path=str(claimed.path), source_name=f"{name} (Ordner {az})",
-                sha256=digest, size=len(data), received_at=received, channel="ordner")
+                sha256=digest, size=size, received_at=received, channel="ordner")
             session.flush()
             correspondence.record(session, az=az, channel="ordner", matched_by="ordner",
                                   subject=f"Datei „{name}“", received_at=received,
@@ -174,5 +175,14 @@ def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int
             session, az=az, channel="ordner", matched_by="ordner", subject=f"Datei „{name}“",
             received_at=received, sha256=digest, raw_path=location,
             attachments=[{"name": name, "path": location, "sha256": digest,
-                          "size": len(data)}], created_at=received)
+                          "size": size}], created_at=received)
     return []
+
+
+def _nature(path: Path, size: int, max_mb: int) -> str:
+    """The nature of a PDF within the intake's size limit; "" for anything else (read only
+    then: a huge file is archived as it is)."""
+    if size > max_mb * 1024 * 1024:
+        return ""
+    data = folders.read_claim(path)
+    return nature_of_reply_pdf(data) if is_pdf(data) else ""

@@ -16,7 +16,14 @@ from ews.core.deadlines import BERLIN
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_name, safe_title
 from ews.core.references import az_of_mail, first_lines
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
-from ews.intake.replies import OTHER, SCAN, mentions_applying, nature_of_reply_pdf, pdf_nature
+from ews.intake.replies import (
+    MAY_BE_FORM,
+    OTHER,
+    SCAN,
+    mentions_applying,
+    nature_of_reply_pdf,
+    pdf_nature,
+)
 from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
 from ews.mail.conversation import Conversation, read_conversation
@@ -216,7 +223,9 @@ def _as_correspondence(settings: Settings, prepared: PreparedMail, parsed: Parse
     reply = bool(conversation.answers or az_of_mail(
         prepared.subject, excerpt, settings.az.file_plan_key, settings.az.serial_digits))
     natures = [(nature_of_reply_pdf if reply else pdf_nature)(pdf.data) for pdf in parsed.pdfs]
-    files = [(other.name, other.data) for other in conversation.files] + [
+    # an application without any sign of a reply is no correspondence: nothing to archive
+    applies = not reply and any(nature in MAY_BE_FORM for nature in natures)
+    files = [] if applies else [(other.name, other.data) for other in conversation.files] + [
         (pdf.name, pdf.data) for pdf, nature in zip(parsed.pdfs, natures, strict=True)
         if nature in (OTHER, SCAN)]
     store = storage.archive_store(settings)
