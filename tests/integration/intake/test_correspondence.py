@@ -7,17 +7,25 @@ corrected application sent as a reply still replaces the first."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+import pytest
 from fpdf import FPDF
 from sqlalchemy import select
 
 from ews.intake import passes as intake
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
-from ews.register.schema import ApplicationRow, CorrespondenceRow, LetterRow, MailRow
+from ews.register.schema import (
+    ApplicationRow,
+    CorrespondenceRow,
+    DeclarationRow,
+    LetterRow,
+    MailRow,
+)
 from ews.runtime import storage
 from ews.runtime.settings import Settings
 from tests.conftest import make_settings
@@ -30,7 +38,7 @@ from tests.integration.intake.test_mail_intake import (
     form,
     mail_settings,
 )
-from tests.support import pdfgen
+from tests.support import declgen, pdfgen
 from tests.support.mailserver import MailServers
 
 STAFF = "Zu bearbeiten"
@@ -288,3 +296,26 @@ def test_no_acknowledgment_to_a_sender_failing_dmarc_nor_to_ourselves_and_keywor
     assert len(flagged) == 2
     assert all({"\\Flagged", settings.imap.done_keyword} <= message.flags
                for message in flagged)
+
+
+@pytest.mark.ocr
+def test_a_declaration_recognised_by_its_qr_code_is_filed_to_its_akte_too(
+        tmp_path: Path, mail: MailServers) -> None:
+    settings = mail_settings(tmp_path, mail)
+    intake.prepare(settings)
+    hagen = declgen.HAGEN
+    with session_factory(settings.db_url).begin() as session:
+        session.add(DeclarationRow(az=hagen.az, ags=hagen.ags, kommune_name=hagen.kommune,
+                                   issued_by="test", issued_at=datetime.now(UTC)))
+    mail.dovecot.append(OFFICE, people_mail(
+        "Unterschriebene Erklärung", "Anbei.", sender="buero@hagen.de",
+        attachments=(("Erklärung.pdf", declgen.scanned_declaration()),)))
+
+    [result] = intake.run_pass(settings)
+
+    assert (result.outcome.value, result.az) == ("declaration", hagen.az)
+    [piece] = pieces(settings)
+    assert (piece.az, piece.matched_by, piece.input_id) == (hagen.az, "qr", result.input_id)
+    assert len(mail.dovecot.messages(OFFICE, DONE)) == 1  # answered in full: not for staff
+    [answer] = answers(mail, "buero@hagen.de")
+    assert "Beitritt" in str(answer["Subject"])

@@ -73,6 +73,7 @@ def test_case_folder_is_the_first_level_folder_named_like_an_az() -> None:
     assert case_folder_of(inbox / "a.pdf", inbox, "13.0.70") is None
 
 
+@pytest.mark.ocr
 def test_a_scan_that_may_belong_to_a_case_is_looked_at_for_our_qr_code() -> None:
     assert nature_of_reply_pdf(declgen.scanned_declaration()) == DECLARATION
     assert nature_of_reply_pdf(pdfgen.blank_scan()) == SCAN
