@@ -241,7 +241,8 @@ def _az_of_inputs(session: Session, input_ids: list[int]) -> str | None:
             declaration = session.get(DeclarationRow, item.declaration_id)
             if declaration is not None:
                 return declaration.az
-        az = _az_of_application(session, item.application_id)
+        az = _az_of_application(session, item.application_id) or session.scalars(
+            select(ApplicationRow.az).where(ApplicationRow.input_id == item.id)).first()
         if az is not None:
             return az
     return None
