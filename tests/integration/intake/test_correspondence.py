@@ -7,7 +7,7 @@ corrected application sent as a reply still replaces the first."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -16,6 +16,7 @@ import pytest
 from fpdf import FPDF
 from sqlalchemy import select
 
+from ews.core.deadlines import BERLIN
 from ews.intake import passes as intake
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
@@ -106,9 +107,12 @@ def registered_case(settings: Settings, mail: MailServers, **values: str
 def test_a_question_reaches_staff_flagged_and_gets_only_the_neutral_acknowledgment(
         tmp_path: Path, mail: MailServers) -> None:
     settings = mail_settings(tmp_path, mail)
+    # both questions reach the server on the same Berlin day, whenever the test runs
+    noon = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=1), time(12),
+                            tzinfo=BERLIN)
     mail.dovecot.append(OFFICE, people_mail(
         "Frage zur Bewerbung – Bis wann können wir uns bewerben?",
-        "Guten Tag,\nbis wann können wir uns bewerben?\nViele Grüße"))
+        "Guten Tag,\nbis wann können wir uns bewerben?\nViele Grüße"), internaldate=noon)
 
     assert intake.run_pass(settings) == []
 
@@ -127,7 +131,8 @@ def test_a_question_reaches_staff_flagged_and_gets_only_the_neutral_acknowledgme
     assert "nicht als Bewerbung registriert" not in text
     assert ack["Auto-Submitted"] == "auto-replied"
 
-    mail.dovecot.append(OFFICE, people_mail("Noch eine Frage", "Und wie viele Plätze gibt es?"))
+    mail.dovecot.append(OFFICE, people_mail("Noch eine Frage", "Und wie viele Plätze gibt es?"),
+                        internaldate=noon + timedelta(hours=3))
     intake.run_pass(settings)
 
     assert len(pieces(settings)) == 2
