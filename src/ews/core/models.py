@@ -73,6 +73,7 @@ class MailKind(StrEnum):
     DUPLICATE = "duplicate"  # same Message-ID (or content) seen before
     UNVERIFIED = "unverified"  # the sender could not be confirmed; staff check it
     STAFF = "staff"  # too many attachments; staff check it
+    CORRESPONDENCE = "schriftverkehr"  # a question, a reply …: for staff (``correspondence``)
 
 
 class OutboxState(StrEnum):

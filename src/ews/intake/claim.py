@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ews.core.names import readable, safe_name
+from ews.intake.case_folders import claim_and_file, split_case_files
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.register import cases as register
 from ews.register import inputs
@@ -39,12 +40,15 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
             register.record_sightings(session, [(readable(str(obs.path)), obs.size, obs.mtime_ns)
                                                 for obs in folders.observe_inbox(inbox).values()],
                                       seen_at)
-        moved = [(target, obs) for obs in folders.stable_files(inbox,
-                                                               settings.intake.stable_seconds)
+        # files in an Az.-named subfolder belong to that case (``ews.intake.case_folders``)
+        in_case, ordinary = split_case_files(
+            folders.stable_files(inbox, settings.intake.stable_seconds), inbox, settings)
+        moved = [(target, obs) for obs in ordinary
                  if (target := _claimed(obs, inbox)) is not None]
         # a crash between the renames and this commit leaves orphans, adopted by the next pass
         return adopted + _open_all([(target, readable(str(obs.path))) for target, obs in moved],
-                                   settings, clock())
+                                   settings, clock()) + claim_and_file(settings, in_case, inbox,
+                                                                       clock())
 
 
 def _claimed(observation: folders.Observation, inbox: Path) -> Path | None:

@@ -1,7 +1,8 @@
 """Fetched mails recorded in the mail ledger, and their inputs opened (I/O: database, in the
 caller's transaction, through ``ews.register``). A mail's kind decides its inputs: its PDFs,
 or the mail itself as one invalid input (no PDF, too many, unreadable); automatic mails,
-bounces and mails seen before open none."""
+bounces and mails seen before open none. Correspondence (``ews.intake.replies``) is recorded
+in the case file; only those of its PDFs that may be a form or a declaration become inputs."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from ews.intake.bounce_links import record_bounce
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.intake.mail_preparation import Claim, PreparedMail, UnreadableMail, given_up
 from ews.intake.pipeline import decide
+from ews.intake.replies import READ_BY_INTAKE, Case, case_of, is_correspondence
 from ews.mail.imap import FetchedMail
 from ews.register import cases as register
-from ews.register import mails
+from ews.register import correspondence, mails
 from ews.register.database import IntegrityError, Session, transaction
 from ews.register.schema import Input, MailRow
 from ews.runtime import storage
@@ -91,7 +93,12 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
         internaldate=item.internaldate, sender=item.sender, subject=item.subject, kind="",
         reasons=list(item.skipped), raw_path=str(item.raw_path))
     row.kind = _kind(session, row, item)
+    case = _case(session, settings, row, item)
+    if case is not None and row.kind != MailKind.UNVERIFIED:
+        row.kind = MailKind.CORRESPONDENCE
     mails.add_mail(session, row)
+    if case is not None:
+        return _file_correspondence(session, row, item, case, now)
     if row.kind == MailKind.DUPLICATE:  # its content is on file already; drop the copies
         for claim in item.claims:
             claim.path.unlink(missing_ok=True)
@@ -130,6 +137,43 @@ def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
     if item.too_many:
         return "staff"
     return "application" if item.has_pdf else "no_pdf"
+
+
+def _case(session: Session, settings: Settings, row: MailRow, item: PreparedMail
+          ) -> Case | None:
+    """The mail's case when it is correspondence (``ews.intake.replies``), else None."""
+    if row.kind not in (MailKind.APPLICATION, MailKind.NO_PDF, MailKind.UNVERIFIED) or \
+            item.too_many or item.oversized:
+        return None
+    case = case_of(session, settings, item.answers, item.subject, item.excerpt)
+    if not is_correspondence(case, item.natures, applying=item.applying,
+                             carries_something=item.carries_something,
+                             has_sender=bool(item.sender)):
+        return None
+    return case
+
+
+def _file_correspondence(session: Session, row: MailRow, item: PreparedMail, case: Case,
+                         now: datetime) -> list[int]:
+    """The mail in the case file; of a mail with a case, the PDFs that may be a form or a
+    declaration become inputs (a corrected application, a returned declaration)."""
+    piece = correspondence.record(
+        session, az=case.az, channel="postfach", mail_id=row.id,
+        matched_by=case.matched_by.value, sender=row.sender, subject=row.subject,
+        excerpt=item.excerpt, received_at=row.internaldate, raw_path=row.raw_path,
+        attachments=list(item.attachments), sha256=row.sha256, created_at=now)
+    natures = item.natures if item.has_pdf else [""] * len(item.claims)
+    opened: list[int] = []
+    note = f" – {STAFF_NOTE}" if row.kind == MailKind.UNVERIFIED else ""
+    for claim, nature in zip(item.claims, natures, strict=True):
+        if case.az is None or nature not in READ_BY_INTAKE:
+            claim.path.unlink(missing_ok=True)  # archived as an attachment, or the mail
+            continue
+        opened.append(_input(session, row, claim, f"E-Mail {_origin(row)}: {claim.name} "
+                             f"(zur Akte {case.az}){note}").id)
+    if opened:
+        correspondence.link_input(session, piece.id, opened[0])
+    return opened
 
 
 def _origin(row: MailRow) -> str:

@@ -4,19 +4,31 @@ A mail whose preparation keeps failing is taken as unreadable, so the mails behi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ews.core.deadlines import BERLIN
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_name, safe_title
+from ews.core.references import az_of_mail, first_lines
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
+from ews.intake.replies import (
+    MAY_BE_FORM,
+    OTHER,
+    SCAN,
+    mentions_applying,
+    nature_of_reply_pdf,
+    pdf_nature,
+)
 from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
+from ews.mail.conversation import Conversation, read_conversation
 from ews.mail.imap import FetchedMail
-from ews.mail.parse import parse_mail
+from ews.mail.parse import ParsedMail, parse_mail
 from ews.register import cases as register
 from ews.register.database import transaction
 from ews.runtime import folders, storage, workers
@@ -56,6 +68,16 @@ class PreparedMail:
     too_many: str | None = None  # German reason: more PDFs than the cap; the mail is one input
     unverified: str | None = None  # German reason: DMARC failed; never answered
     oversized: bool = False  # too large to fetch: only its header was read
+    #: as correspondence (``ews.intake.replies``): the Message-IDs it answers, the first
+    #: lines of its own text, each PDF's nature (in the order of ``claims``), the files
+    #: archived as its attachments ({name, path, sha256, size}: not PDFs, and PDFs that are no
+    #: form), whether it speaks of applying and whether it carries any file at all
+    answers: list[str] = field(default_factory=list)
+    excerpt: str = ""
+    natures: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    applying: bool = False
+    carries_something: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,11 +204,43 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
               for name, file_name, data in files]
     # the address answered: From, a Reply-To only when safe (mail_auth); shown when DMARC failed
     sender = check.from_address if check.failed else check.answer_to
-    return PreparedMail(uidvalidity, fetched.uid, fetched.internaldate, parsed.message_id,
-                        sender, parsed.subject, automatic,
-                        skipped, hashlib.sha256(fetched.raw).hexdigest(),
-                        raw_path, bool(parsed.pdfs), claims, bounce, too_many=too_many,
-                        unverified=check.failure_reason, oversized=fetched.oversized)
+    prepared = PreparedMail(uidvalidity, fetched.uid, fetched.internaldate, parsed.message_id,
+                            sender, parsed.subject, automatic,
+                            skipped, hashlib.sha256(fetched.raw).hexdigest(),
+                            raw_path, bool(parsed.pdfs), claims, bounce, too_many=too_many,
+                            unverified=check.failure_reason, oversized=fetched.oversized)
+    if automatic or too_many or fetched.oversized:
+        return prepared
+    return _as_correspondence(settings, prepared, parsed,
+                              read_conversation(fetched.raw, max_file_bytes=limit),
+                              (f"mail/{month}/", key))
+
+
+def _as_correspondence(settings: Settings, prepared: PreparedMail, parsed: ParsedMail,
+                       conversation: Conversation, place: tuple[str, str]) -> PreparedMail:
+    """The mail's facts as correspondence, its attachments that are no input archived."""
+    excerpt = first_lines(conversation.text)[:2000]
+    reply = bool(conversation.answers or az_of_mail(
+        prepared.subject, excerpt, settings.az.file_plan_key, settings.az.serial_digits))
+    natures = [(nature_of_reply_pdf if reply else pdf_nature)(pdf.data) for pdf in parsed.pdfs]
+    # an application without any sign of a reply is no correspondence: nothing to archive
+    applies = not reply and any(nature in MAY_BE_FORM for nature in natures)
+    files = [] if applies else [(other.name, other.data) for other in conversation.files] + [
+        (pdf.name, pdf.data) for pdf, nature in zip(parsed.pdfs, natures, strict=True)
+        if nature in (OTHER, SCAN)]
+    store = storage.archive_store(settings)
+    attachments = [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                    "path": store.write_bytes(place[0] + safe_title(
+                        f"{place[1]}__anhang-{number:02d}__{name}",
+                        max_bytes=STORED_NAME_MAX_BYTES), data)}
+                   for number, (name, data) in enumerate(files, start=1)]
+    names = [name for name, _data in files] + [pdf.name for pdf in parsed.pdfs]
+    return dataclasses.replace(
+        prepared, answers=conversation.answers, excerpt=excerpt, natures=natures,
+        attachments=attachments,
+        applying=mentions_applying(prepared.subject, excerpt, names),
+        carries_something=bool(parsed.pdfs or conversation.files or conversation.left_out
+                               or prepared.skipped))
 
 
 def too_many_pdfs(cap: int) -> str:

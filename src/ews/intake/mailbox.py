@@ -9,8 +9,11 @@ Message-ID or bytes) become no input, and a delivery failure report is linked to
 ours it reports on. Two kinds of mail are for staff: ``staff``, a mail with more PDFs than
 ``max_pdfs_per_mail`` (the mail itself is one invalid input, answered once), and
 ``unverified``, a mail whose sender our server found failing DMARC (its inputs are processed,
-but it is never answered; see ``mail_auth``). The post-action (move or keyword) runs only once
-every input of the mail has its outcome committed; until then the mail is retried, never lost.
+but it is never answered; see ``mail_auth``). Correspondence (a question, a reply: see
+``ews.intake.replies``) is recorded in the case file, moved to the staff folder and flagged,
+and its sender gets at most the neutral acknowledgment (``ews.outbox.acknowledgments``). The
+post-action (move or keyword) runs only once every input of the mail has its outcome
+committed; until then the mail is retried, never lost.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from ews.intake.failures import is_infrastructure
 from ews.intake.mail_ledger import record_alone, recorded
 from ews.intake.mail_preparation import prepare_all
 from ews.mail.imap import FetchedMail, Mailbox
+from ews.outbox.acknowledgments import queue_acknowledgments
 from ews.outbox.queue import queue_answers
 from ews.outbox.sending import open_mailbox, send_queued
-from ews.register import mails
+from ews.register import correspondence, mails
 from ews.register.database import transaction
 from ews.register.heartbeats import mailbox_name
 from ews.register.locks import locks_for
@@ -83,11 +87,17 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
     A failure leaves the mail ``taken`` with the error noted, for the next pass."""
     with transaction(settings.db_url) as session:
         ready = mails.ready_to_finish(session, settings.imap.account, settings.imap.folder)
-    current = [mail.uid for mail in ready if mail.uidvalidity == mailbox.uidvalidity]
+        staff = correspondence.for_staff(session, [mail.mail_id for mail in ready])
+    current = [mail for mail in ready if mail.uidvalidity == mailbox.uidvalidity]
+    done = [mail.uid for mail in current if mail.mail_id not in staff]
+    for_staff = [mail.uid for mail in current if mail.mail_id in staff]
     error = None
     if current:
         try:
-            mailbox.mark_done(current)
+            if done:
+                mailbox.mark_done(done)
+            if for_staff:  # correspondence: flagged, in the staff folder
+                mailbox.mark_for_staff(for_staff)
         except MailboxError as exc:
             error = str(exc)
             log.warning("Nachbearbeitung im Postfach fehlgeschlagen: %s", error)
@@ -130,7 +140,8 @@ def answer_and_finish(settings: Settings, now: datetime) -> MailReport:
     report = MailReport()
     if settings.smtp.host:  # without a server the answers are written once it is configured
         with locks_for(settings) as locks, locks.named("antworten", wait=MAILBOX_WAIT):
-            report.queued = len(queue_answers(settings, now))
+            report.queued = len(queue_answers(settings, now)) + \
+                len(queue_acknowledgments(settings, now))
     if settings.imap.host:
         with locks_for(settings) as locks, locks.named(mailbox_name(settings),
                                                        wait=MAILBOX_WAIT), \

@@ -33,7 +33,7 @@ from ews.intake.reading import assess_file
 from ews.network import declarations as network
 from ews.outbox.letters import letter_path, planned_letters, render_planned
 from ews.register import cases as register
-from ews.register import follow_ups, inputs
+from ews.register import correspondence, follow_ups, inputs
 from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, Input, LetterRow
 from ews.runtime.settings import Settings
@@ -145,6 +145,9 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
     if assessment.declaration is not None:  # a signed Gemeinsame Erklärung came back
         confirmation = network.record_return(session, row, assessment.declaration, settings,
                                              now, received)
+        if row.declaration_id is not None and row.channel == "mail":  # into the case file
+            correspondence.file_declaration_mail(
+                session, row.id, inputs.declaration_az(session, row.declaration_id) or "")
         if confirmation is not None:
             register.plan_letter(session, input_id=row.id, application_id=row.application_id,
                                  kind=confirmation.kind.value, reference=confirmation.reference,

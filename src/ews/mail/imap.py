@@ -204,12 +204,22 @@ class Mailbox:
         for start in range(0, len(uids), size):
             self._mark_done(",".join(str(uid) for uid in uids[start:start + size]))
 
-    def _mark_done(self, uid_set: str) -> None:
+    def mark_for_staff(self, uids: list[int]) -> None:
+        """The post-action for mails staff answer: flagged (``\\Flagged``), and moved to the
+        staff folder, or given the done keyword (one command per batch and step)."""
+        size = self.settings.batch_size
+        for start in range(0, len(uids), size):
+            uid_set = ",".join(str(uid) for uid in uids[start:start + size])
+            self._call("Kennzeichnen", self.conn.uid, "STORE", uid_set, "+FLAGS",
+                       r"(\Flagged)")
+            self._mark_done(uid_set, self.settings.staff_folder)
+
+    def _mark_done(self, uid_set: str, folder: str | None = None) -> None:
         if self.settings.done_action == "keyword":
             self._call("Markieren", self.conn.uid, "STORE", uid_set, "+FLAGS",
                        f"({self.settings.done_keyword})")
             return
-        folder = self.settings.done_folder
+        folder = folder or self.settings.done_folder
         self.ensure_folder(folder)
         if "MOVE" in self.capabilities:
             self._call("Verschieben", self.conn.uid, "MOVE", uid_set, _quote(folder))

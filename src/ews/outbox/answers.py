@@ -28,7 +28,13 @@ SUBJECTS = {"registriert": "Eingangsbestätigung", "verspaetet": "Verspätete Be
             "ungueltig": "Bewerbung konnte nicht registriert werden",
             "erklaerung": "Beitritt zum Kommunen-Netzwerk: engagiert in NRW"}
 #: the kinds of mail (``MailRow.kind``) that are answered, or get a withheld answer
-ANSWERED_KINDS = (MailKind.APPLICATION, MailKind.NO_PDF, MailKind.STAFF, MailKind.UNVERIFIED)
+ANSWERED_KINDS = (MailKind.APPLICATION, MailKind.NO_PDF, MailKind.STAFF, MailKind.UNVERIFIED,
+                  MailKind.CORRESPONDENCE)
+#: what correspondence carried that is answered like an application (also any with a letter)
+_ANSWERED_IN_CORRESPONDENCE = (Outcome.REGISTERED.value, Outcome.LATE.value,
+                               Outcome.DECLARATION.value)
+CORRESPONDENCE_ONLY = ("Keine automatische Antwort: Schriftverkehr zur Akte; das Programmbüro "
+                       "antwortet persönlich.")
 #: at most this many letters hang on one answer; the others are named in it
 ANSWER_MAX_LETTERS = 25
 WITHHELD = OutboxState.WITHHELD  # an answer decided against, with the reason in ``last_error``
@@ -57,6 +63,10 @@ def no_answer_reason(mail: MailToAnswer) -> str | None:
         return mail.reasons[0] if mail.reasons else "Absender nicht bestätigt."
     if not mail.sender:
         return "Keine automatische Antwort: die E-Mail hat keine gültige Absenderadresse."
+    if mail.kind == MailKind.CORRESPONDENCE and not any(  # e.g. a corrected application
+            item.outcome in _ANSWERED_IN_CORRESPONDENCE or answer_letters(item)
+            for item in mail.inputs):
+        return CORRESPONDENCE_ONLY
     if not any(item.outcome in RESULT_WORDS for item in mail.inputs):
         return "Keine automatische Antwort: alle Dateien der E-Mail lagen bereits vor."
     return None
@@ -121,7 +131,7 @@ def build_answer(settings: Settings, mail: MailToAnswer, item: AnswerInput,
         "eingang": _when(item.received_at),
         "runde": settings.round.name,
         "datei": folders.original_name(Path(item.claim_path))
-        if mail.kind == MailKind.APPLICATION else "",
+        if mail.kind in (MailKind.APPLICATION, MailKind.CORRESPONDENCE) else "",
         "gruende": list(item.reasons),
         "anhaenge": [storage.location_name(location) for location in files],
         "nicht_angenommen": list(mail.reasons) if mail.kind == MailKind.APPLICATION else [],

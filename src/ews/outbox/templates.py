@@ -71,6 +71,10 @@ _MAIL_SAMPLES: dict[str, list[dict[str, Any]]] = {
          "buero": _OFFICE_SAMPLE}
         for art in ("korrektur", "freistellung", "erklaerung", "manuell")
         for kommune, notiz in (("Stadt Musterstadt", "Unterlagen zur Freistellung"), ("", ""))],
+    "eingang_nachricht.txt.j2": [
+        {"anrede": "Sehr geehrte Damen und Herren", "betreff": subject,
+         "eingang": "01.03.2027, 14:03 Uhr", "aktenzeichen": az, "buero": _OFFICE_SAMPLE}
+        for subject, az in (("Frage zur Bewerbung", ""), ("", "13.0.70-001/2027"))],
 }
 
 

@@ -162,6 +162,12 @@ def record_withheld(session: Session, *, purpose: str, key: str, state: str,
               detail={"grund": reason, "empfaenger": recipients})
 
 
+def has_key(session: Session, purpose: str, key: str) -> bool:
+    """Whether the outbox holds a mail (or a withheld one) for ``purpose`` and ``key``."""
+    return session.scalars(select(OutgoingMail.id).where(
+        OutgoingMail.purpose == purpose, OutgoingMail.subject_key == key)).first() is not None
+
+
 def add_queued(session: Session, *, purpose: str, key: str, message_id: str,
                recipients: list[str], now: datetime) -> int:
     """A new ``queued`` row (its file is recorded with ``set_file``); its id."""

@@ -41,7 +41,13 @@ from tests.integration.circulars.test_circulars import (
     write_draft,
 )
 from tests.integration.circulars.test_circulars import _address as member_address
-from tests.integration.intake.test_mail_intake import OFFICE, application_mail, form, mail_settings
+from tests.integration.intake.test_mail_intake import (
+    OFFICE,
+    application_mail,
+    attempt_without_pdf,
+    form,
+    mail_settings,
+)
 from tests.support import pdfgen
 from tests.support.mailserver import MailServers
 
@@ -150,7 +156,7 @@ def test_mails_read_by_worker_processes_are_archived_in_the_shared_folder(
                              storage=StorageSettings(url=shared.as_uri()))
     pdf = form()
     with_pdf = application_mail(("Bewerbung.pdf", pdf)).as_bytes(policy=SMTP)  # as stored
-    without_pdf = application_mail(subject="Frage zur Bewerbung").as_bytes(policy=SMTP)
+    without_pdf = attempt_without_pdf(subject="Frage zur Bewerbung").as_bytes(policy=SMTP)
     mail.dovecot.append(OFFICE, with_pdf)
     mail.dovecot.append(OFFICE, without_pdf)  # two mails: prepared on the worker pool
 

@@ -29,6 +29,7 @@ from tests.integration.intake.test_mail_intake import (
     SENDER,
     answers,
     application_mail,
+    attempt_without_pdf,
     form,
     mail_settings,
 )
@@ -157,7 +158,7 @@ def test_after_the_daily_limit_the_sender_gets_no_more_answers_but_inputs_are_re
     settings = mail_settings(tmp_path, mail)
     settings.smtp.max_answers_per_sender_per_day = 2
     for number in range(2):
-        mail.dovecot.append(OFFICE, application_mail(subject=f"Frage {number}"))
+        mail.dovecot.append(OFFICE, attempt_without_pdf(subject=f"Bewerbung {number}"))
     mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", form()),
                                                  sender="Buergermeister@Luedenscheid.DE"))
 
@@ -170,11 +171,11 @@ def test_after_the_daily_limit_the_sender_gets_no_more_answers_but_inputs_are_re
     assert "in den letzten 24 Stunden bereits 2 automatische Antworten" in withheld["fehler"]
     assert len(answers(mail, TEAM_MEMBER)) == 0  # the whole answer is withheld
 
-    mail.dovecot.append(OFFICE, application_mail(subject="Noch eine Frage"))
+    mail.dovecot.append(OFFICE, attempt_without_pdf(subject="Noch eine Bewerbung"))
     run(settings, NOW + timedelta(hours=23))
     assert len(answers(mail)) == 2 and len(journal_records(settings)) == 4
 
-    mail.dovecot.append(OFFICE, application_mail(subject="Am nächsten Tag"))
+    mail.dovecot.append(OFFICE, attempt_without_pdf(subject="Bewerbung am nächsten Tag"))
     run(settings, NOW + timedelta(hours=24, minutes=1))
     assert len(answers(mail)) == 3 and len(journal_records(settings)) == 5
 

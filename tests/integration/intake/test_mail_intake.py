@@ -58,6 +58,14 @@ def application_mail(*attachments: tuple[str, bytes], sender: str = SENDER,
     return message
 
 
+def attempt_without_pdf(subject: str = "Bewerbung EWS 6", **headers: str) -> EmailMessage:
+    """A mail that evidently tries to apply but carries no PDF: a photo of the form."""
+    message = application_mail(subject=subject, **headers)
+    message.add_attachment(b"\xff\xd8\xff\xe0 ein Foto des Bogens", maintype="image",
+                           subtype="jpeg", filename="Bewerbungsbogen.jpg")
+    return message
+
+
 def form(**changes: str) -> bytes:
     return pdfgen.filled_form({**pdfgen.VALUES, **changes})
 
@@ -182,7 +190,7 @@ def test_auto_reply_is_never_an_application_and_never_answered(
 def test_mail_without_pdf_and_oversized_pdf_get_reasons_and_an_answer(
         tmp_path: Path, mail: MailServers) -> None:
     settings = mail_settings(tmp_path, mail)
-    mail.dovecot.append(OFFICE, application_mail(subject="Frage zur Bewerbung"))
+    mail.dovecot.append(OFFICE, attempt_without_pdf())  # evidently tried to apply
     big = form() + b"%" + b"0" * (30 * 1024 * 1024)
     mail.dovecot.append(OFFICE, application_mail(("Bewerbung gross.pdf", big),
                                                  sender="ordnungsamt@luedenscheid.de"))

@@ -24,7 +24,7 @@ def test_the_values_are_the_strings_in_the_database() -> None:
     assert list(LetterState) == ["planned", "rendered", "done"]
     assert list(MailState) == ["taken", "done"]
     assert list(MailKind) == ["application", "no_pdf", "automatic", "bounce", "duplicate",
-                              "unverified", "staff"]
+                              "unverified", "staff", "schriftverkehr"]
     assert list(OutboxState) == ["queued", "sending", "sent", "failed", "withheld", "storniert"]
     assert list(Decision) == ["angenommen", "warteliste", "abgelehnt", "zurueckgezogen"]
     assert list(DeclarationState) == ["issued", "returned"]

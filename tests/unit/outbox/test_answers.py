@@ -99,3 +99,12 @@ def test_temporary_refusals_back_off_until_the_last_attempt() -> None:
     assert last.next_attempt_at is None and "nach 3 Versuchen" in last.error
     permanent = retry_after(smtp, 1, False, "550 no", NOW)
     assert permanent.next_attempt_at is None and "endgültig" in permanent.error
+
+
+def test_correspondence_is_answered_only_for_what_it_brought_that_has_a_letter() -> None:
+    scan = item(1, "invalid")
+    assert "Schriftverkehr" in (no_answer_reason(mail(scan, kind="schriftverkehr")) or "")
+    registered = item(2)
+    assert no_answer_reason(mail(registered, kind="schriftverkehr")) is None
+    defect = item(3, "invalid", letters=(LetterFile("maengelschreiben", "rendered", "/m"),))
+    assert no_answer_reason(mail(defect, kind="schriftverkehr")) is None
