@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
+from ews.operations.backup_plan import BackupPlan
 
 WORK_POOL = "ews"
 #: a watcher run lasts this long; its schedule starts the next one right after
@@ -44,7 +45,9 @@ class Deployment:
         return getattr(importlib.import_module(module), function)
 
 
-def office_deployments(plan: list[Mailing]) -> list[Deployment]:
+def office_deployments(plan: list[Mailing], backup: BackupPlan | None = None
+                       ) -> list[Deployment]:
+    backup = backup or BackupPlan()
     deployments = [
         Deployment("posteingang", "flows/intake.py:posteingang",
                    "Posteingang verarbeiten (auch manuell startbar)"),
@@ -60,6 +63,9 @@ def office_deployments(plan: list[Mailing]) -> list[Deployment]:
                    "Ausstehende Bescheide schreiben und versenden", limit=1),
         Deployment("rundschreiben", "flows/circulars.py:rundschreiben_versenden",
                    "Ausgegebene Rundschreiben versenden", limit=1),
+        Deployment("sicherung", "flows/sicherung.py:sicherung",
+                   f"Tägliche Sicherung um {backup.uhrzeit} (behält {backup.behalten})",
+                   cron=backup.cron, active=backup.aktiv, limit=1),
     ]
     deployments += [Deployment(
         mailing.deployment_name, "flows/circulars.py:geplanter_versand",

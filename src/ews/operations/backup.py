@@ -1,0 +1,156 @@
+"""Writing a backup while the service runs, and keeping the last N (I/O: database, files).
+
+The register is copied first (one consistent state), then the folders: every file the copy
+refers to exists by then, because originals, letters and mails are written before the row
+that names them is committed and are never deleted. The archive is written under a temporary
+name and renamed when complete, so a backup folder never holds a half-written backup under a
+backup's name. Secrets in ``config/ews.env`` go in only when asked for; otherwise the file is
+stored with their values blanked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from ews.operations.backup_layout import (
+    FORMAT,
+    MANIFEST,
+    NAME_PATTERN,
+    PREFIX,
+    SUFFIX,
+    all_parts,
+    files_of,
+    sha256_stream,
+)
+from ews.register.snapshot import copy_register, member_name
+from ews.runtime.redaction import redact_url
+from ews.runtime.settings import DEFAULT_ENV_FILE, Settings
+
+ENV_NAME = DEFAULT_ENV_FILE.name
+#: variables of ews.env whose values are secrets (passwords, keys, credentials)
+_SECRET_NAME = re.compile(r"PASSWORD|AUTH_STRING|QR_KEY|DATABASE_URL|OPTIONS|SECRET|TOKEN",
+                          re.IGNORECASE)
+BLANKED_NOTE = ("# Von `ews betrieb sicherung` ohne Geheimnisse gesichert: die leeren Werte "
+                "unten\n# (Passwörter, Schlüssel, Datenbank-URL) nach einer Wiederherstellung "
+                "neu eintragen.\n")
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    manifest: dict[str, Any]
+    #: German notes for the person who made it (what was left out and why)
+    notes: list[str] = field(default_factory=list)
+
+
+def backup_name(now: datetime) -> str:
+    return f"{PREFIX}{now.strftime('%Y-%m-%dT%H%M%S')}{SUFFIX}"
+
+
+def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
+                with_secrets: bool = False, config_dir: Path = DEFAULT_ENV_FILE.parent
+                ) -> BackupResult:
+    """Write one backup of the installation into ``target_dir``; returns its path."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    final = target_dir / backup_name(now)
+    handle, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".unfertig",
+                                         dir=target_dir)
+    os.close(handle)
+    entries: list[dict[str, Any]] = []
+    notes: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="ews-register-") as scratch, \
+                tarfile.open(temporary, "w:", format=tarfile.PAX_FORMAT) as tar:
+            register_copy = Path(scratch) / member_name(settings.db_url)
+            state = copy_register(settings.db_url, register_copy)
+            _add_file(tar, f"register/{register_copy.name}", register_copy, entries)
+            register_copy.unlink()
+            for part in all_parts(settings, config_dir):
+                folder = part.folder
+                if folder is None:
+                    notes.append(f"{part.label} nicht gesichert: {redact_url(str(part.root))} "
+                                 "ist kein Ordner; bitte mit den Mitteln dieses Speichers "
+                                 "sichern.")
+                    continue
+                for path in files_of(folder):
+                    name = f"{part.member}/{path.relative_to(folder).as_posix()}"
+                    if part.member == "config" and path.name == ENV_NAME and not with_secrets:
+                        _add_bytes(tar, name, blank_secrets(path.read_text("utf-8"))
+                                   .encode("utf-8"), entries)
+                        notes.append(f"{path}: Geheimnisse nicht gesichert (Werte geleert); "
+                                     "mit --mit-geheimnissen vollständig sichern.")
+                    else:
+                        _add_file(tar, name, path, entries)
+            manifest = {"format": FORMAT, "erstellt": now.isoformat(),
+                        "version": version("ews"), "datenbank": state.dialect,
+                        "schema": state.revision,
+                        "az_zaehler": {str(year): last for year, last
+                                       in sorted(state.az_counters.items())},
+                        "mit_geheimnissen": with_secrets, "hinweise": notes,
+                        "dateien": entries}
+            _add_bytes(tar, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1)
+                       .encode("utf-8"), [])
+        _fsync(Path(temporary))
+        os.replace(temporary, final)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return BackupResult(final, manifest, notes)
+
+
+def blank_secrets(env_text: str) -> str:
+    """``ews.env`` with the values of its secret variables removed (and passwords in URLs)."""
+    lines = []
+    for line in env_text.splitlines():
+        name, equals, _value = line.partition("=")
+        if equals and not line.lstrip().startswith("#") and _SECRET_NAME.search(name):
+            lines.append(f"{name}=")
+        else:
+            lines.append(redact_url(line))
+    return BLANKED_NOTE + "\n".join(lines) + "\n"
+
+
+def backups_in(folder: Path) -> list[Path]:
+    """The backups in ``folder``, oldest first (their names sort by time)."""
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if NAME_PATTERN.match(path.name))
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` backups in ``folder``; returns the deleted ones."""
+    doomed = backups_in(folder)[:-keep] if keep > 0 else []
+    for path in doomed:
+        path.unlink()
+    return doomed
+
+
+def _add_file(tar: tarfile.TarFile, name: str, path: Path, entries: list[dict[str, Any]]
+              ) -> None:
+    # read whole: a file replaced while it is read (a letter rendered again) stays consistent
+    _add_bytes(tar, name, path.read_bytes(), entries)
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, entries: list[dict[str, Any]]
+               ) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o600
+    tar.addfile(info, io.BytesIO(data))
+    digest, size = sha256_stream(io.BytesIO(data))
+    entries.append({"name": name, "sha256": digest, "groesse": size})
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
