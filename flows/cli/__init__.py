@@ -32,7 +32,7 @@ _ARGS = "ews.args"
 WITHOUT_REGISTER = {("posteingang", "verarbeiten"), ("process",), ("vorlagen",),
                     ("templates",), ("formular",), ("betrieb", "starten"), ("serve",),
                     ("betrieb", "cluster"), ("cluster",), ("rundschreiben", "zeitplan"),
-                    ("betrieb", "wiederherstellen")}
+                    ("betrieb", "wiederherstellen"), ("betrieb", "installieren")}
 
 
 class OfficeGroup(TyperGroup):

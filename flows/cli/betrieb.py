@@ -1,6 +1,6 @@
 """``ews betrieb …``: running the service — starten (the office's Prefect server, watchers and
 deployments), status (the health view), cluster (the distributed setup), sicherung and
-wiederherstellen (backups). Starts processes."""
+wiederherstellen (backups), installieren (systemd units). Starts processes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 
 from ews.runtime.redaction import redact, secret_values
 from flows.cli.cluster import cluster_app
+from flows.cli.dienst import installieren
 from flows.cli.office import office
 from flows.cli.output import console, errors
 from flows.cli.sicherung import sicherung, wiederherstellen
@@ -42,3 +43,4 @@ betrieb_app.command("status")(status)
 betrieb_app.add_typer(cluster_app, name="cluster")
 betrieb_app.command("sicherung")(sicherung)
 betrieb_app.command("wiederherstellen")(wiederherstellen)
+betrieb_app.command("installieren")(installieren)
