@@ -16,27 +16,33 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from ews.letters.samples import sample_applications
 from ews.operations.backup import make_backup
 from ews.operations.restore import restore
-from ews.register.database import session_factory
+from ews.register.database import engine_for, session_factory
 from ews.register.reports import application_records, journal_records
 from ews.register.schema import EventRow, Input, LetterRow
 from ews.register.snapshot import state_of
-from ews.runtime.settings import Settings
-from tests.conftest import REPO, cli_env, make_settings
+from ews.runtime.settings import Settings, settings_environment
+from tests.conftest import REPO, make_settings
+from tests.integration.intake.test_mail_intake import OFFICE, application_mail, mail_settings
+from tests.support.mailserver import MailServers
+from tests.support.pgserver import Postgres
 
 pytestmark = pytest.mark.slow
 
 FILES, LATER = 200, 20
+MAILS = 5  # application mails before the pass and as many after the backup
 EWS = REPO / ".venv" / "bin" / "ews"
 NOW = datetime(2026, 12, 5, 10, 30, tzinfo=UTC)
 WAIT = 300.0  # seconds, at most, for the first pass to reach the middle
@@ -44,7 +50,7 @@ WAIT = 300.0  # seconds, at most, for the first pass to reach the middle
 
 def _env(settings: Settings, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EWS_"))}
-    env.update(cli_env(settings))
+    env.update(settings_environment(settings))
     env.update({"EWS_INTAKE__OCR": "false", "EWS_INTAKE__STABLE_SECONDS": "0.05",
                 "EWS_INTAKE__WORKERS": "2", "PREFECT_HOME": str(home / "prefect"),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
@@ -67,11 +73,42 @@ def _ids(settings: Settings, table: type[LetterRow] | type[EventRow]) -> set[int
 
 def test_restore_drill_on_sqlite(tmp_path: Path) -> None:
     inbox = tmp_path / "posteingang"  # the office's folder: not in the backup, it outlives
-    old = make_settings(tmp_path / "alt", inbox_dir=inbox)
+    _drill(tmp_path, make_settings(tmp_path / "alt", inbox_dir=inbox),
+           make_settings(tmp_path / "neu", inbox_dir=inbox))
+
+
+@pytest.mark.postgresql
+def test_restore_drill_on_postgresql_with_mail(tmp_path: Path, postgres: Postgres,
+                                               mail: MailServers) -> None:
+    """The same on PostgreSQL (pg_dump, psql), with the office mailbox on a real Dovecot:
+    application mails before the pass (taken by the dead installation) and after the backup
+    (taken by the restored one); answers go through the real SMTP server."""
+    inbox = tmp_path / "posteingang"
+    names = [f"drill_{uuid.uuid4().hex}" for _ in range(2)]
+    urls = [postgres.create_database(name) for name in names]
+    try:
+        settings = [mail_settings(tmp_path / root, mail, inbox_dir=inbox,
+                                  database_url=SecretStr(url))
+                    for root, url in zip(("alt", "neu"), urls, strict=True)]
+        _drill(tmp_path, *settings, mail=mail)
+    finally:
+        for name, url in zip(names, urls, strict=True):
+            engine_for(url).dispose()
+            postgres.drop_database(name)
+
+
+def _drill(tmp_path: Path, old: Settings, new: Settings, mail: MailServers | None = None
+           ) -> None:
+    inbox = old.inbox_dir
     (tmp_path / "alt").mkdir()
-    files = sample_applications(FILES + LATER, seed=1812)
+    files = sample_applications(FILES + LATER + 2 * MAILS, seed=1812)
+    mailed = files[FILES + LATER:]
+    files = files[:FILES + LATER]
     for name, data in files[:FILES]:
         (inbox / name).write_bytes(data)
+    if mail is not None:
+        for name, data in mailed[:MAILS]:
+            mail.dovecot.deliver(application_mail((name, data)), OFFICE)
     service = subprocess.Popen([str(EWS), "process", "--ohne-prefect"], cwd=tmp_path / "alt",
                                env=_env(old, tmp_path / "alt"), start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -89,8 +126,12 @@ def test_restore_drill_on_sqlite(tmp_path: Path) -> None:
     lost_register = _shas(old)
     for name, data in files[FILES:]:  # they come after the backup
         (inbox / name).write_bytes(data)
+    if mail is not None:
+        for name, data in mailed[MAILS:]:
+            mail.dovecot.deliver(application_mail((name, data)), OFFICE)
+    else:
+        mailed = []
 
-    new = make_settings(tmp_path / "neu", inbox_dir=inbox)
     (tmp_path / "neu").mkdir()
     restore(new, backup.path, config_dir=tmp_path / "neu" / "config")
     before_apps = {record["az"]: record for record in application_records(new)}
@@ -121,10 +162,12 @@ def test_restore_drill_on_sqlite(tmp_path: Path) -> None:
     # the inbox is empty: what came later and what the dead service had not filed is taken
     assert not [path for path in inbox.iterdir() if path.is_file()]
     taken = _shas(new)
-    later = {_sha(data) for _, data in files[FILES:]}
+    later = {_sha(data) for _, data in [*files[FILES:], *mailed[MAILS:]]}
     assert later <= taken
+    if mail is not None:  # every mail was taken and filed away
+        assert mail.dovecot.messages(OFFICE, "INBOX") == []
     # nothing is lost but what the dead installation took after the backup
-    everything = {_sha(data) for _, data in files}
+    everything = {_sha(data) for _, data in [*files, *mailed]}
     assert everything - taken <= lost_register - in_backup
     # no file is taken twice, no Az. is given twice, the numbers have no gap
     with session_factory(new.db_url).begin() as session:
@@ -133,7 +176,7 @@ def test_restore_drill_on_sqlite(tmp_path: Path) -> None:
     serials = sorted(int(az.split("-")[-1].split("/")[0]) for az in after_apps)
     assert serials == list(range(1, len(serials) + 1))
     assert sum(state_of(new.db_url).az_counters.values()) == len(serials)
-    assert len(after_apps) > len(before_apps) + LATER - 1
+    assert len(after_apps) >= len(before_apps) + LATER + len(mailed[MAILS:])
     print(f"Drill: {len(before_apps)} in the backup, {len(after_apps)} after the restore, "
           f"{len(everything - taken)} lost with the dead installation")
 
