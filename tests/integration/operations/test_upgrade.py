@@ -4,10 +4,13 @@ counter goes on from where it stood."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 from sqlalchemy import Table, inspect, select, text
 
@@ -86,3 +89,19 @@ def test_a_register_at_0007_with_data_is_upgraded_without_loss(
     intake.run_pass(old)
     after = state_of(old.db_url).az_counters
     assert sum(after.values()) == sum(before.values()) + 1
+
+
+def test_workers_starting_at_once_migrate_once(tmp_path: Path, database_url: str | None) -> None:
+    """Migrations run under the register's lock: four processes starting at once on a new
+    register all succeed, and the register ends at the newest revision."""
+    url = database_url or f"sqlite:///{tmp_path / 'register.sqlite3'}"
+    starts = [subprocess.Popen([sys.executable, "-c", MIGRATE, url], stderr=subprocess.PIPE,
+                               text=True) for _ in range(4)]
+    for start in starts:
+        _out, err = start.communicate(timeout=120)
+        assert start.returncode == 0, err
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert state_of(url).revision == head
+
+
+MIGRATE = "import sys; from ews.register.database import migrate; migrate(sys.argv[1])"
