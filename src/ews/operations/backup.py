@@ -10,6 +10,7 @@ stored with their values blanked.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ews.operations.backup_layout import (
     FORMAT,
@@ -33,6 +34,7 @@ from ews.operations.backup_layout import (
     sha256_stream,
 )
 from ews.register.snapshot import copy_register, member_name
+from ews.runtime.links import name_if_free
 from ews.runtime.redaction import redact_url
 from ews.runtime.settings import DEFAULT_ENV_FILE, Settings
 
@@ -68,6 +70,7 @@ def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
     os.close(handle)
     entries: list[dict[str, Any]] = []
     notes: list[str] = []
+    own_folder = target_dir.resolve()
     try:
         with tempfile.TemporaryDirectory(prefix="ews-register-") as scratch, \
                 tarfile.open(temporary, "w:", format=tarfile.PAX_FORMAT) as tar:
@@ -83,6 +86,8 @@ def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
                                  "sichern.")
                     continue
                 for path in files_of(folder):
+                    if path.resolve().is_relative_to(own_folder):
+                        continue  # backups kept inside a backed-up folder: not again
                     name = f"{part.member}/{path.relative_to(folder).as_posix()}"
                     if part.member == "config" and path.name == ENV_NAME and not with_secrets:
                         _add_bytes(tar, name, blank_secrets(path.read_text("utf-8"))
@@ -101,10 +106,11 @@ def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
             _add_bytes(tar, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1)
                        .encode("utf-8"), [])
         _fsync(Path(temporary))
-        os.replace(temporary, final)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        if not name_if_free(Path(temporary), final):
+            raise FileExistsError(f"Eine Sicherung {final} gibt es schon; bitte einen "
+                                  "Augenblick später noch einmal.")
+    finally:
+        Path(temporary).unlink(missing_ok=True)  # after the link: the backup keeps its name
     return BackupResult(final, manifest, notes)
 
 
@@ -137,8 +143,28 @@ def prune(folder: Path, keep: int) -> list[Path]:
 
 def _add_file(tar: tarfile.TarFile, name: str, path: Path, entries: list[dict[str, Any]]
               ) -> None:
-    # read whole: a file replaced while it is read (a letter rendered again) stays consistent
-    _add_bytes(tar, name, path.read_bytes(), entries)
+    """Stream one file in, hashing as it goes. The service replaces files only whole (a new
+    file renamed into place), so the open file stays the one version that was opened."""
+    with path.open("rb") as handle:
+        info = tarfile.TarInfo(name)
+        info.size = os.fstat(handle.fileno()).st_size
+        info.mode = 0o600
+        reader = _Hashing(handle)
+        tar.addfile(info, reader)
+    entries.append({"name": name, "sha256": reader.digest.hexdigest(), "groesse": reader.size})
+
+
+class _Hashing:
+    """A reader that hashes what passes through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.digest, self.size = stream, hashlib.sha256(), 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, entries: list[dict[str, Any]]

@@ -200,3 +200,15 @@ def _add(target: tarfile.TarFile, member: tarfile.TarInfo, data: bytes) -> None:
     info = tarfile.TarInfo(member.name)
     info.size = len(data)
     target.addfile(info, io.BytesIO(data))
+
+
+def test_a_backup_never_replaces_another_nor_holds_earlier_ones(tmp_path: Path) -> None:
+    old, old_config = _filled(tmp_path, None, files=1)
+    inside = old.outbox_dir / "sicherungen"  # kept in a folder that is itself backed up
+    first = make_backup(old, inside, NOW, config_dir=old_config)
+    with pytest.raises(FileExistsError):
+        make_backup(old, inside, NOW, config_dir=old_config)
+    assert verify(first.path) == [] and backups_in(inside) == [first.path]
+    second = make_backup(old, inside, NOW.replace(second=16), config_dir=old_config)
+    assert not [entry for entry in second.manifest["dateien"]
+                if "sicherungen" in entry["name"]]
