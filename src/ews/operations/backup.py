@@ -4,8 +4,8 @@ The register is copied first (one consistent state), then the folders: every fil
 refers to exists by then, because originals, letters and mails are written before the row
 that names them is committed and are never deleted. The archive is written under a temporary
 name and renamed when complete, so a backup folder never holds a half-written backup under a
-backup's name. Secrets in ``config/ews.env`` go in only when asked for; otherwise the file is
-stored with their values blanked.
+backup's name. Folders given as a storage URL (``s3://…``) are read through fsspec. Secrets
+in ``config/ews.env`` go in only when asked for; otherwise it is stored with them blanked.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ews.operations.backup_layout import (
     SUFFIX,
     all_parts,
     files_of,
+    remote_files,
     sha256_stream,
 )
 from ews.register.snapshot import copy_register, member_name
@@ -81,9 +82,8 @@ def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
             for part in all_parts(settings, config_dir):
                 folder = part.folder
                 if folder is None:
-                    notes.append(f"{part.label} nicht gesichert: {redact_url(str(part.root))} "
-                                 "ist kein Ordner; bitte mit den Mitteln dieses Speichers "
-                                 "sichern.")
+                    for relative, data in remote_files(part.root, settings.storage.options):
+                        _add_bytes(tar, f"{part.member}/{relative}", data, entries)
                     continue
                 for path in files_of(folder):
                     if path.resolve().is_relative_to(own_folder):

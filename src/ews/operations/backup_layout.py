@@ -15,9 +15,12 @@ import hashlib
 import json
 import re
 import tarfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from fsspec.core import url_to_fs
 
 from ews.runtime.settings import DEFAULT_ENV_FILE, Settings
 from ews.runtime.storage import local_root
@@ -40,7 +43,8 @@ class Part:
 
     @property
     def folder(self) -> Path | None:
-        """The local folder, None for a storage URL that is no folder (s3://, sftp://)."""
+        """The local folder, None for a storage URL that is no folder (s3://, sftp://): that
+        is read and written through fsspec."""
         return local_root(self.root)
 
 
@@ -63,6 +67,21 @@ def files_of(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(path for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def remote_files(root: str | Path, options: Mapping[str, Any]) -> Iterator[tuple[str, bytes]]:
+    """Every file below a storage URL (``s3://…``, ``memory://…``): its path relative to the
+    root and its bytes, sorted."""
+    fs, base = url_to_fs(str(root), **dict(options))
+    if not fs.exists(base):
+        return
+    for path in sorted(fs.find(base)):
+        yield path[len(base):].lstrip("/"), bytes(fs.cat_file(path))
+
+
+def remote_is_empty(root: str | Path, options: Mapping[str, Any]) -> bool:
+    fs, base = url_to_fs(str(root), **dict(options))
+    return not fs.exists(base) or not fs.find(base)
 
 
 def checked_member(name: str) -> PurePosixPath:

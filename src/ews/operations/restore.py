@@ -24,12 +24,15 @@ from ews.operations.backup_layout import (
     data_parts,
     files_of,
     read_manifest,
+    remote_is_empty,
     verify,
 )
 from ews.register.database import migrate
 from ews.register.snapshot import filled_tables, load_register, member_name, state_of
 from ews.runtime.folders import write_atomic
+from ews.runtime.redaction import redact_url
 from ews.runtime.settings import DEFAULT_ENV_FILE, Settings
+from ews.runtime.storage import open_store
 
 KEPT_SUFFIX = ".aus-sicherung"
 
@@ -54,8 +57,9 @@ def obstacles(settings: Settings, config_dir: Path = DEFAULT_ENV_FILE.parent) ->
     for part in data_parts(settings):
         folder = part.folder
         if folder is None:
-            found.append(f"{part.label}: {part.root} ist kein Ordner; die Wiederherstellung "
-                         "schreibt nur in Ordner.")
+            if not remote_is_empty(part.root, settings.storage.options):
+                found.append(f"{part.label} ({redact_url(str(part.root))}) enthält schon "
+                             "Dateien.")
         elif files_of(folder):
             found.append(f"{part.label} ({folder}) enthält schon Dateien.")
     return found
@@ -77,7 +81,7 @@ def restore(settings: Settings, archive: Path, *,
     if found:
         raise RestoreRefused("Die Installation ist nicht leer; es wird nichts überschrieben:\n"
                              + "\n".join(found))
-    folders = {part.member: part.folder for part in all_parts(settings, config_dir)}
+    parts = {part.member: part for part in all_parts(settings, config_dir)}
     result = RestoreResult(manifest)
     with tempfile.TemporaryDirectory(prefix="ews-wiederherstellung-") as scratch, \
             tarfile.open(archive, "r:") as tar:
@@ -93,12 +97,17 @@ def restore(settings: Settings, archive: Path, *,
                     shutil.copyfileobj(stream, handle)
                 load_register(settings.db_url, copy)
                 continue
-            folder = folders.get(name.parts[0])
-            if folder is None:
+            part = parts.get(name.parts[0])
+            if part is None:
                 result.notes.append(f"Übergangen: {member.name}")
                 continue
-            target = folder.joinpath(*name.parts[1:])
-            result.notes += _place(target, stream.read(), config=name.parts[0] == "config")
+            folder = part.folder
+            if folder is None:  # a storage URL
+                store = open_store(part.root, settings.storage.options)
+                store.put(store.location("/".join(name.parts[1:])), stream.read())
+            else:
+                result.notes += _place(folder.joinpath(*name.parts[1:]), stream.read(),
+                                       config=part.member == "config")
             result.files += 1
     migrate(settings.db_url)
     result.revision = state_of(settings.db_url).revision

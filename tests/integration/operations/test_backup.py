@@ -24,7 +24,8 @@ from ews.operations.backup_layout import read_manifest, verify
 from ews.operations.restore import RestoreRefused, restore
 from ews.register.database import engine_for
 from ews.register.reports import application_records, journal_records
-from ews.runtime.settings import Settings
+from ews.runtime.settings import Settings, StorageSettings
+from ews.runtime.storage import archive_store, output_store
 from flows.cli import app
 from tests.conftest import REPO, cli_env, make_settings
 
@@ -212,3 +213,29 @@ def test_a_backup_never_replaces_another_nor_holds_earlier_ones(tmp_path: Path) 
     second = make_backup(old, inside, NOW.replace(second=16), config_dir=old_config)
     assert not [entry for entry in second.manifest["dateien"]
                 if "sicherungen" in entry["name"]]
+
+
+def test_a_storage_url_is_backed_up_and_restored_through_fsspec(tmp_path: Path) -> None:
+    """Archive and outputs in a storage URL (here fsspec's memory://, as s3:// would be)."""
+    def installation(root: str) -> Settings:
+        settings = make_settings(tmp_path / root, storage=StorageSettings(
+            url=f"memory://ews-{root}-{uuid.uuid4().hex}"))
+        intake.prepare(settings)
+        return settings
+
+    old = installation("alt")
+    archived = archive_store(old).write_bytes("2026-12/000001__Bewerbung.pdf", b"%PDF-1.7 a")
+    letter = output_store(old).write_bytes("13.0.70-001-2026/Zusage.docx", b"PK docx")
+    result = make_backup(old, tmp_path / "s", NOW, config_dir=tmp_path / "keine")
+    names = {entry["name"] for entry in result.manifest["dateien"]}
+    assert {"archiv/2026-12/000001__Bewerbung.pdf",
+            "ausgang/13.0.70-001-2026/Zusage.docx"} <= names
+
+    new = installation("neu")
+    restore(new, result.path, config_dir=tmp_path / "keine")
+    assert archive_store(new).read_bytes(archive_store(new).location(
+        "2026-12/000001__Bewerbung.pdf")) == archive_store(old).read_bytes(archived)
+    assert output_store(new).read_bytes(output_store(new).location(
+        "13.0.70-001-2026/Zusage.docx")) == output_store(old).read_bytes(letter)
+    with pytest.raises(RestoreRefused, match="Archiv"):
+        restore(new, result.path, config_dir=tmp_path / "keine")
