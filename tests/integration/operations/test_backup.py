@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -22,7 +24,7 @@ from ews.letters.samples import sample_applications
 from ews.operations.backup import backup_name, backups_in, make_backup, prune
 from ews.operations.backup_layout import read_manifest, verify
 from ews.operations.restore import RestoreRefused, restore
-from ews.register.database import engine_for
+from ews.register.database import alembic_config, engine_for
 from ews.register.reports import application_records, journal_records
 from ews.runtime.settings import Settings, StorageSettings
 from ews.runtime.storage import archive_store, output_store
@@ -239,3 +241,18 @@ def test_a_storage_url_is_backed_up_and_restored_through_fsspec(tmp_path: Path) 
         "13.0.70-001-2026/Zusage.docx")) == output_store(old).read_bytes(letter)
     with pytest.raises(RestoreRefused, match="Archiv"):
         restore(new, result.path, config_dir=tmp_path / "keine")
+
+
+def test_a_backup_of_an_older_schema_is_upgraded_on_restore(tmp_path: Path) -> None:
+    old, old_config = _installation(tmp_path / "alt", None)
+    old.data_dir.mkdir(parents=True)
+    config = alembic_config(old.db_url)
+    with engine_for(old.db_url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    result = make_backup(old, tmp_path / "s", NOW, config_dir=old_config)
+    assert result.manifest["schema"] == "0007"
+
+    new, new_config = _installation(tmp_path / "neu", None)
+    restored = restore(new, result.path, config_dir=new_config)
+    assert restored.revision == ScriptDirectory.from_config(config).get_current_head() != "0007"
