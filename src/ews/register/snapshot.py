@@ -86,6 +86,7 @@ def load_register(db_url: str, source: Path) -> None:
             target.close()
         return
     url = _libpq(db_url)
+    _drop_empty_tables(db_url)
     engine_for(db_url).dispose()
     subprocess.run(["psql", "--quiet", "--no-psqlrc", "--single-transaction",
                     "--set", "ON_ERROR_STOP=1", "--file", str(source), "--dbname", _dsn(url)],
@@ -113,6 +114,16 @@ def filled_tables(db_url: str) -> list[str]:
                  if name != "alembic_version"]
         return [name for name in names if connection.execute(
             text(f'SELECT 1 FROM "{name}" LIMIT 1')).first() is not None]
+
+
+def _drop_empty_tables(db_url: str) -> None:
+    """Drop the tables of an empty PostgreSQL register (one migrated by a first start): a copy
+    at an older schema must not meet tables of a newer one."""
+    if filled_tables(db_url):
+        raise ValueError("Das Register enthält Daten; es wird nichts überschrieben.")
+    with engine_for(db_url).begin() as connection:
+        for name in inspect(connection).get_table_names():
+            connection.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
 
 
 def _sqlite_path(db_url: str) -> Path:

@@ -243,8 +243,9 @@ def test_a_storage_url_is_backed_up_and_restored_through_fsspec(tmp_path: Path) 
         restore(new, result.path, config_dir=tmp_path / "keine")
 
 
-def test_a_backup_of_an_older_schema_is_upgraded_on_restore(tmp_path: Path) -> None:
-    old, old_config = _installation(tmp_path / "alt", None)
+def test_a_backup_of_an_older_schema_is_upgraded_on_restore(
+        tmp_path: Path, database_url: str | None, second_url: str | None) -> None:
+    old, old_config = _installation(tmp_path / "alt", database_url)
     old.data_dir.mkdir(parents=True)
     config = alembic_config(old.db_url)
     with engine_for(old.db_url).begin() as connection:
@@ -253,6 +254,7 @@ def test_a_backup_of_an_older_schema_is_upgraded_on_restore(tmp_path: Path) -> N
     result = make_backup(old, tmp_path / "s", NOW, config_dir=old_config)
     assert result.manifest["schema"] == "0007"
 
-    new, new_config = _installation(tmp_path / "neu", None)
+    new, new_config = _installation(tmp_path / "neu", second_url)
+    intake.prepare(new)  # someone ran a command in it first: an empty register at head
     restored = restore(new, result.path, config_dir=new_config)
     assert restored.revision == ScriptDirectory.from_config(config).get_current_head() != "0007"
