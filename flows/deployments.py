@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
+from ews.operations.backup_plan import BackupPlan
 from ews.runtime.settings import FollowUpSettings
 
 WORK_POOL = "ews"
@@ -45,10 +46,11 @@ class Deployment:
         return getattr(importlib.import_module(module), function)
 
 
-def office_deployments(plan: list[Mailing], follow_up_cron: str = FollowUpSettings().cron
-                       ) -> list[Deployment]:
+def office_deployments(plan: list[Mailing], follow_up_cron: str = FollowUpSettings().cron,
+                       backup: BackupPlan | None = None) -> list[Deployment]:
     """The table; ``follow_up_cron`` (``EWS_FOLLOW_UPS__CRON``) schedules the daily check of
-    the follow-ups."""
+    the follow-ups, ``backup`` (config/sicherung.toml) the daily backup."""
+    backup = backup or BackupPlan()
     deployments = [
         Deployment("posteingang", "flows/intake.py:posteingang",
                    "Posteingang verarbeiten (auch manuell startbar)"),
@@ -67,6 +69,9 @@ def office_deployments(plan: list[Mailing], follow_up_cron: str = FollowUpSettin
         Deployment("wiedervorlagen", "flows/follow_ups.py:wiedervorlagen_pruefen",
                    "Überfällige Wiedervorlagen prüfen und die Kommunen erinnern (täglich)",
                    cron=follow_up_cron, limit=1),
+        Deployment("sicherung", "flows/sicherung.py:sicherung",
+                   f"Tägliche Sicherung um {backup.uhrzeit} (behält {backup.behalten})",
+                   cron=backup.cron, active=backup.aktiv, limit=1),
     ]
     deployments += [Deployment(
         mailing.deployment_name, "flows/circulars.py:geplanter_versand",

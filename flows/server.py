@@ -21,6 +21,7 @@ from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
 from ews.core.errors import PlanError
 from ews.intake.passes import prepare
 from ews.intake.pipeline import preload
+from ews.operations.backup_plan import BackupPlan, read_backup_plan
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.runtime import workers
 from ews.runtime.folders import observe_inbox, unchanged
@@ -241,7 +242,16 @@ def office_deployments(settings: Settings, console: Console) -> list[Any]:
     plan = read_plan_or_report(settings, console)
     for mailing in plan:
         console.print(f"Geplanter Versand: {mailing.name} ({mailing.cron}, {TIMEZONE})")
-    return runner_deployments(table(plan, settings.follow_ups.cron))
+    return runner_deployments(table(plan, settings.follow_ups.cron,
+                                    read_backup_plan_or_report(console)))
+
+
+def read_backup_plan_or_report(console: Console) -> BackupPlan:
+    try:
+        return read_backup_plan()
+    except PlanError as exc:
+        console.print(f"[red]Sicherungsplan nicht geladen (es gelten die Standardwerte):[/] {exc}")
+        return BackupPlan()
 
 
 def read_plan_or_report(settings: Settings, console: Console) -> list[Mailing]:

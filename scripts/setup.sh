@@ -2,14 +2,15 @@
 # Sets up everything the service needs on a fresh Debian machine: the Debian packages
 # (LibreOffice for PDF/A, tesseract for scanned forms, poppler, Dovecot for the mail tests,
 # PostgreSQL for the multi-worker tests: they start their own cluster in a temporary folder;
-# faketime for the guard that runs the tests with the clock a year ahead),
+# faketime for the guard that runs the tests with the clock a year ahead; systemd for
+# `systemd-analyze verify` of the units `ews betrieb installieren` writes),
 # uv, and the locked Python environment in .venv. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
                  tesseract-ocr tesseract-ocr-deu ghostscript
-                 dovecot-imapd dovecot-lmtpd openssl postgresql faketime)
+                 dovecot-imapd dovecot-lmtpd openssl postgresql faketime systemd)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -33,7 +33,8 @@ _ARGS = "ews.args"
 #: settings, and creates no folder and no database for them
 WITHOUT_REGISTER = {("posteingang", "verarbeiten"), ("process",), ("vorlagen",),
                     ("templates",), ("formular",), ("betrieb", "starten"), ("serve",),
-                    ("betrieb", "cluster"), ("cluster",), ("rundschreiben", "zeitplan")}
+                    ("betrieb", "cluster"), ("cluster",), ("rundschreiben", "zeitplan"),
+                    ("betrieb", "wiederherstellen"), ("betrieb", "installieren")}
 
 
 class OfficeGroup(TyperGroup):

@@ -1,5 +1,6 @@
 """``ews betrieb …``: running the service — starten (the office's Prefect server, watchers and
-deployments), status (the health view), cluster (the distributed setup). Starts processes."""
+deployments), status (the health view), cluster (the distributed setup), sicherung and
+wiederherstellen (backups), installieren (systemd units). Starts processes."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import typer
 
 from ews.runtime.redaction import redact, secret_values
 from flows.cli.cluster import cluster_app
+from flows.cli.dienst import installieren
 from flows.cli.office import office
 from flows.cli.output import console, errors
+from flows.cli.sicherung import sicherung, wiederherstellen
 from flows.cli.status import status
 from flows.server import serve_office
 
-betrieb_app = typer.Typer(help="Betrieb: Dauerbetrieb starten, Zustand, mehrere Rechner.",
+betrieb_app = typer.Typer(help="Betrieb: Dauerbetrieb starten, Zustand, mehrere Rechner, "
+                               "Sicherung.",
                           no_args_is_help=True)
 
 
@@ -37,3 +41,6 @@ def starten(ctx: typer.Context) -> None:
 
 betrieb_app.command("status")(status)
 betrieb_app.add_typer(cluster_app, name="cluster")
+betrieb_app.command("sicherung")(sicherung)
+betrieb_app.command("wiederherstellen")(wiederherstellen)
+betrieb_app.command("installieren")(installieren)

@@ -14,7 +14,7 @@ import typer
 from flows.cli.office import office
 from flows.cli.output import console, errors
 from flows.deployments import WORK_POOL, office_deployments, prefect_yaml
-from flows.server import read_plan_or_report
+from flows.server import read_backup_plan_or_report, read_plan_or_report
 
 cluster_app = typer.Typer(
     help="Betrieb auf mehreren Rechnern: Prefect-Server auf PostgreSQL, Arbeitspool, Worker.",
@@ -29,7 +29,8 @@ def write_prefect_yaml(
     """prefect.yaml mit allen Deployments neu schreiben (nach Änderungen am Versandplan)."""
     settings = office(ctx)
     plan = read_plan_or_report(settings, console)
-    deployments = office_deployments(plan, settings.follow_ups.cron)
+    deployments = office_deployments(plan, settings.follow_ups.cron,
+                                     read_backup_plan_or_report(console))
     ziel.write_text(prefect_yaml(deployments), encoding="utf-8")
     console.print(f"{ziel} geschrieben: {len(deployments)} Deployments, davon "
                   f"{len(plan)} geplante Versände.")

@@ -1,0 +1,149 @@
+"""Copies of the whole register for backups: a consistent snapshot while the service runs,
+loading one into an empty register, and what a backup notes about it (I/O: database, files,
+``pg_dump``/``psql`` child processes on PostgreSQL).
+
+SQLite copies with its online backup API (``sqlite3.Connection.backup``): readers and writers
+go on, the copy is one consistent state. PostgreSQL dumps with ``pg_dump`` (one snapshot
+transaction) as plain SQL that drops and recreates every table, loaded with ``psql`` in one
+transaction. The password travels in the child's environment (PGPASSWORD), never on its
+command line.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import URL, inspect, make_url, select, text
+
+from ews.register.database import engine_for
+from ews.register.schema import AzCounter
+
+SQLITE_MEMBER = "register.sqlite3"
+POSTGRES_MEMBER = "register.sql"
+TIMEOUT = 3600  # seconds a dump or a load may take
+
+
+@dataclass(frozen=True)
+class RegisterState:
+    """What a backup notes about the register it copied."""
+
+    dialect: str
+    revision: str | None
+    #: the last Az. serial issued per year
+    az_counters: dict[int, int]
+
+
+def dialect_of(db_url: str) -> str:
+    return "sqlite" if db_url.startswith("sqlite") else "postgresql"
+
+
+def member_name(db_url: str) -> str:
+    """The name the register's copy has in a backup."""
+    return SQLITE_MEMBER if dialect_of(db_url) == "sqlite" else POSTGRES_MEMBER
+
+
+def copy_register(db_url: str, target: Path) -> RegisterState:
+    """Write a consistent copy of the register to ``target``; the state is read from the copy
+    itself (SQLite) or just before the dump (PostgreSQL: counters only grow)."""
+    if dialect_of(db_url) == "sqlite":
+        source = sqlite3.connect(_sqlite_path(db_url), timeout=60)
+        copy = sqlite3.connect(target)
+        try:
+            with copy:
+                source.backup(copy)
+        finally:
+            source.close()
+            copy.close()
+        return state_of(f"sqlite:///{target.resolve()}")
+    state = state_of(db_url)
+    url = _libpq(db_url)
+    subprocess.run(["pg_dump", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+                    "--file", str(target), "--dbname", _dsn(url)],
+                   env=_pg_env(url), check=True, timeout=TIMEOUT, capture_output=True)
+    return state
+
+
+def load_register(db_url: str, source: Path) -> None:
+    """Put a copy made by ``copy_register`` in place of an empty register."""
+    if dialect_of(db_url) == "sqlite":
+        path = _sqlite_path(db_url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine_for(db_url).dispose()
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+        copy = sqlite3.connect(source)
+        target = sqlite3.connect(path)
+        try:
+            with target:
+                copy.backup(target)
+        finally:
+            copy.close()
+            target.close()
+        return
+    url = _libpq(db_url)
+    _drop_empty_tables(db_url)
+    engine_for(db_url).dispose()
+    subprocess.run(["psql", "--quiet", "--no-psqlrc", "--single-transaction",
+                    "--set", "ON_ERROR_STOP=1", "--file", str(source), "--dbname", _dsn(url)],
+                   env=_pg_env(url), check=True, timeout=TIMEOUT, capture_output=True)
+
+
+def state_of(db_url: str) -> RegisterState:
+    engine = engine_for(db_url)
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+        counters: dict[int, int] = {}
+        if inspect(connection).has_table(AzCounter.__tablename__):
+            counters = {year: last for year, last in connection.execute(
+                select(AzCounter.year, AzCounter.last_serial))}
+    return RegisterState(dialect_of(db_url), revision, counters)
+
+
+def filled_tables(db_url: str) -> list[str]:
+    """The register's tables that hold rows (none: the register is empty)."""
+    if dialect_of(db_url) == "sqlite" and not _sqlite_path(db_url).exists():
+        return []
+    engine = engine_for(db_url)
+    with engine.connect() as connection:
+        names = [name for name in inspect(connection).get_table_names()
+                 if name != "alembic_version"]
+        return [name for name in names if connection.execute(
+            text(f'SELECT 1 FROM "{name}" LIMIT 1')).first() is not None]
+
+
+def _drop_empty_tables(db_url: str) -> None:
+    """Drop the tables of an empty PostgreSQL register (one migrated by a first start): a copy
+    at an older schema must not meet tables of a newer one."""
+    if filled_tables(db_url):
+        raise ValueError("Das Register enthält Daten; es wird nichts überschrieben.")
+    with engine_for(db_url).begin() as connection:
+        for name in inspect(connection).get_table_names():
+            connection.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
+
+
+def _sqlite_path(db_url: str) -> Path:
+    database = make_url(db_url).database
+    if not database or database == ":memory:":
+        raise ValueError("Ein Register im Arbeitsspeicher lässt sich nicht sichern.")
+    return Path(database)
+
+
+def _libpq(db_url: str) -> URL:
+    return make_url(db_url).set(drivername="postgresql")
+
+
+def _dsn(url: URL) -> str:
+    """The connection URL without its password (that goes in PGPASSWORD)."""
+    return url.set(password=None).render_as_string(hide_password=False)
+
+
+def _pg_env(url: URL) -> dict[str, str]:
+    environment = dict(os.environ)
+    if url.password:
+        environment["PGPASSWORD"] = str(url.password)
+    return environment
