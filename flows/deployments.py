@@ -15,6 +15,8 @@ import yaml
 from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
 
 WORK_POOL = "ews"
+#: the nightly deletion run (Europe/Berlin), when nothing else runs
+DELETION_CRON = "30 2 * * *"
 #: a watcher run lasts this long; its schedule starts the next one right after
 WATCH_EVERY = 300
 WATCH_SECONDS = 290
@@ -60,6 +62,9 @@ def office_deployments(plan: list[Mailing]) -> list[Deployment]:
                    "Ausstehende Bescheide schreiben und versenden", limit=1),
         Deployment("rundschreiben", "flows/circulars.py:rundschreiben_versenden",
                    "Ausgegebene Rundschreiben versenden", limit=1),
+        Deployment("loeschlauf", "flows/retention.py:loeschlauf",
+                   "Fällige Daten nach dem Löschkonzept löschen (jede Nacht)",
+                   cron=DELETION_CRON, limit=1),
     ]
     deployments += [Deployment(
         mailing.deployment_name, "flows/circulars.py:geplanter_versand",

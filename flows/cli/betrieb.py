@@ -11,6 +11,7 @@ import typer
 
 from ews.runtime.redaction import redact, secret_values
 from flows.cli.cluster import cluster_app
+from flows.cli.datenschutz import loeschen
 from flows.cli.office import office
 from flows.cli.output import console, errors
 from flows.cli.status import status
@@ -36,4 +37,5 @@ def starten(ctx: typer.Context) -> None:
 
 
 betrieb_app.command("status")(status)
+betrieb_app.command("loeschen")(loeschen)
 betrieb_app.add_typer(cluster_app, name="cluster")

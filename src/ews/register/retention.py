@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,8 @@ from ews.register.schema import (
     NetworkMember,
     OutgoingMail,
 )
+
+Row = TypeVar("Row")
 
 #: letters that tell a municipality it was not selected (or too late)
 NOTICE_KINDS = ("absage", "wartelistenbescheid", "verspaetungsschreiben")
@@ -209,3 +211,32 @@ def compact(url: str) -> None:
         cursor.close()
     finally:
         connection.close()
+
+
+def rows_of(session: Session, table: type[Row]) -> list[Row]:
+    """Every row of one table, in id order (the access search reads them all)."""
+    return list(session.scalars(select(table)))
+
+
+def input_row_of(session: Session, input_id: int) -> Input | None:
+    return session.get(Input, input_id)
+
+
+def case_of_mail(session: Session, mail_id: int) -> str | None:
+    """The Az. of the case a mail belongs to (through its inputs or as correspondence)."""
+    via_input = session.scalars(
+        select(ApplicationRow.az).join(MailInput, MailInput.input_id == ApplicationRow.input_id)
+        .where(MailInput.mail_id == mail_id)).first()
+    if via_input is not None:
+        return via_input
+    return session.scalars(select(CorrespondenceRow.az).where(
+        CorrespondenceRow.mail_id == mail_id)).first()
+
+
+def application_by_az(session: Session, az: str) -> ApplicationRow | None:
+    return session.scalars(select(ApplicationRow).where(ApplicationRow.az == az)).first()
+
+
+def decision_of(session: Session, application_id: int) -> DecisionRow | None:
+    return session.scalars(select(DecisionRow).where(
+        DecisionRow.application_id == application_id)).first()

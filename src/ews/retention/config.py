@@ -21,6 +21,7 @@ EXPORTS = "exporte"
 NETWORK = "netzwerk-ansprechperson"
 BACKUPS = "sicherungen"
 REQUEST = "antrag-betroffene-person"
+PREFECT_RUNS = "prefect-laeufe"
 
 
 class _Section(BaseModel):
@@ -50,6 +51,8 @@ class Retention(_Section):
     teilnahme: Participants = Participants()
     quarantaene: Days = Days(tage=90)
     exporte: Days = Days(tage=180)
+    #: Prefect's flow runs with their logs and artifacts (they name files and municipalities)
+    prefect: Days = Days(tage=90)
     #: round name → the day its Verwendungsnachweis was submitted (earlier rounds; the open
     #: round's comes from EWS_ROUND__PROOF_OF_USE_DATE)
     verwendungsnachweis: dict[str, date] = Field(default_factory=dict)

@@ -196,3 +196,11 @@ def _network(session: Session, run: Run) -> Entry | None:
     removal = scrub_former_contacts(queries.network_events(session),
                                     queries.members_by_ags(session))
     return finish(session, run, removal, rule=classes.NETWORK, way=DELETED, az=None)
+
+
+def log_deletion(settings: Settings, *, rule: str, counts: dict[str, int], now: datetime,
+                 actor: str) -> None:
+    """Log a deletion outside the register (Prefect's runs): counts only."""
+    with transaction(settings.db_url) as session:
+        queries.add_log(session, at=now, actor=actor, rule=rule, way=DELETED, az=None,
+                        record_ids={}, counts=counts)

@@ -102,9 +102,10 @@ def person_elsewhere(settings: Settings, az: str, now: datetime, *, roster: bool
                               auto_submitted="auto-generated")
         enqueue(session, settings, f"brief:{letter.id}", message, [EMAIL], now)
         if roster:
-            join(session, None, signatory=PERSON, function="Beigeordnete", signed_on=now.date(),
-                 joined_on=now.date(), actor="frau.meier", now=now, ags=app.ags,
-                 kommune_name=app.kommune_name)
+            member = join(session, None, signatory=PERSON, function="Beigeordnete",
+                          signed_on=now.date(), joined_on=now.date(), actor="frau.meier",
+                          now=now, ags=app.ags, kommune_name=app.kommune_name)
+            member.contact_person, member.contact_email = PERSON, EMAIL
 
 
 @pytest.fixture
