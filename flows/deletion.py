@@ -13,9 +13,12 @@ scheduled or running."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 from ews.retention.backups import prune_backups
 from ews.retention.config import PREFECT_RUNS, read_retention
@@ -48,6 +51,7 @@ def delete_prefect_runs(settings: Settings, *, now: datetime, actor: str,
             {"before_": now - timedelta(days=days)}),
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(s) for s in FINAL])))
     counts: Counter[str] = Counter()
+    deleted: list[UUID] = []
     with get_client(sync_client=True) as client:
         for batch in range(MAX_BATCHES):
             found = client.read_flow_runs(flow_run_filter=runs, limit=BATCH,
@@ -61,11 +65,49 @@ def delete_prefect_runs(settings: Settings, *, now: datetime, actor: str,
                     for artifact in artifacts:
                         client.delete_artifact(artifact.id)
                     client.delete_flow_run(run.id)
+                    deleted.append(run.id)
             if len(found) < BATCH:
                 break
     if counts and not dry_run:
+        _wait_for_logs(client_ids=deleted)
+        compact_prefect_database()
         log_deletion(settings, rule=PREFECT_RUNS, counts=dict(counts), now=now, actor=actor)
     return counts
+
+
+def _wait_for_logs(client_ids: list[UUID], seconds: float = 60.0) -> None:
+    """Until the server's background job deleted the runs' logs (bounded)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    logs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=client_ids))
+    deadline = time.monotonic() + seconds
+    with get_client(sync_client=True) as client:
+        while client.read_logs(log_filter=logs, limit=1) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+
+def compact_prefect_database() -> bool:
+    """Prefect's SQLite database rebuilt without its freed pages (deleted rows linger there
+    otherwise) and its write-ahead log emptied; False when it is not a local SQLite file or
+    was busy (then the next run tries again). PostgreSQL reclaims rows by autovacuum."""
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from sqlalchemy import make_url
+
+    url = make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value() or "sqlite://")
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return False
+    if not Path(url.database).exists():
+        return False
+    connection = sqlite3.connect(url.database, timeout=60, isolation_level=None)
+    try:
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        connection.close()
 
 
 def delete_due(settings: Settings, *, now: datetime, actor: str, dry_run: bool,
