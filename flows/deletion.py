@@ -111,11 +111,13 @@ def compact_prefect_database() -> bool:
 
 
 def delete_due(settings: Settings, *, now: datetime, actor: str, dry_run: bool,
-               backups: Path | None = None) -> tuple[RunReport, Counter[str]]:
+               backups: Path | None = None, prefect: bool = True
+               ) -> tuple[RunReport, Counter[str]]:
     """Everything the deletion run covers: the register and its files, Prefect's runs and,
     given their folder, old backups."""
     report = run_deletion(settings, now=now, actor=actor, dry_run=dry_run)
-    counts = delete_prefect_runs(settings, now=now, actor=actor, dry_run=dry_run)
+    counts = delete_prefect_runs(settings, now=now, actor=actor, dry_run=dry_run) \
+        if prefect else Counter()
     if backups is not None:
         counts["sicherungen"] = prune_backups(backups, settings, now=now, actor=actor,
                                               dry_run=dry_run)

@@ -133,13 +133,17 @@ def loeschen(ctx: typer.Context,
                  "--probelauf", help="Nur auflisten, was fällig ist; nichts ändern.")] = False,
              sicherungen: Annotated[Path | None, typer.Option(
                  "--sicherungen", help="Ordner der Sicherungen: ältere als die längste Frist "
-                 "werden mit gelöscht.")] = None) -> None:
+                 "werden mit gelöscht.")] = None,
+             ohne_prefect: Annotated[bool, typer.Option(
+                 "--ohne-prefect", help="Prefect-Läufe nicht löschen (etwa wenn der "
+                 "Prefect-Server nicht erreichbar ist).")] = False) -> None:
     """Löschlauf nach dem Löschkonzept (config/aufbewahrung.toml): Fälliges löschen oder
     anonymisieren und im Löschprotokoll festhalten."""
     settings = office(ctx)
     try:
         report, counts = delete_due(settings, now=datetime.now(UTC), actor=user(),
-                                    dry_run=probelauf, backups=sicherungen)
+                                    dry_run=probelauf, backups=sicherungen,
+                                    prefect=not ohne_prefect)
     except EwsError as exc:
         errors.print(f"[red]Löschlauf abgebrochen:[/] {exc}")
         raise typer.Exit(1) from exc

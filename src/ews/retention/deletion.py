@@ -123,13 +123,18 @@ def case_rule(app: ApplicationRow, decision: DecisionRow | None, notice: datetim
                     f"„{app.round_name}“ noch nicht eingetragen")
         until = classes.due_after_proof(proof, retention)
         return (classes.PARTICIPANT, until, f"Teilnahme: {retention.teilnahme.jahre} Jahre "
-                f"nach dem Verwendungsnachweis, bis {until:%d.%m.%Y}")
+                f"nach dem Verwendungsnachweis, bis {_last_day(until)}")
     start = max(filter(None, (notice, decision.decided_at if decision else None)), default=None)
     if start is None:
         return classes.NOT_SELECTED, None, "noch kein Bescheid ergangen"
     until = classes.due_after_notice(start, retention)
     return (classes.NOT_SELECTED, until, f"nicht ausgewählt: {retention.nicht_ausgewaehlt.monate}"
-            f" Monate nach dem Bescheid, bis {until:%d.%m.%Y}")
+            f" Monate nach dem Bescheid, bis {_last_day(until)}")
+
+
+def _last_day(until: datetime) -> str:
+    """The last day a record is kept (``until`` is the first instant after it)."""
+    return f"{until - timedelta(seconds=1):%d.%m.%Y}"
 
 
 def _step(run: Run, report: RunReport, work: Callable[[Session, Run], Entry | None]) -> None:
