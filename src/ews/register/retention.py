@@ -15,6 +15,8 @@ from ews.register.retention_tables import DeletionLogRow, ExportRow, LegalHold
 from ews.register.schema import (
     ApplicationRow,
     BounceRow,
+    CircularRow,
+    CircularSend,
     CorrespondenceRow,
     DecisionRow,
     DeclarationRow,
@@ -240,3 +242,13 @@ def application_by_az(session: Session, az: str) -> ApplicationRow | None:
 def decision_of(session: Session, application_id: int) -> DecisionRow | None:
     return session.scalars(select(DecisionRow).where(
         DecisionRow.application_id == application_id)).first()
+
+
+def old_circular_sends(session: Session, before: datetime
+                       ) -> list[tuple[CircularSend, OutgoingMail | None]]:
+    """The send ledger of circulars issued before ``before``, with the mail each went by."""
+    query = (select(CircularSend, OutgoingMail)
+             .join(CircularRow, CircularRow.id == CircularSend.circular_id)
+             .outerjoin(OutgoingMail, OutgoingMail.id == CircularSend.outgoing_mail_id)
+             .where(CircularRow.issued_at < before).order_by(CircularSend.id))
+    return [(send, mail) for send, mail in session.execute(query)]

@@ -22,6 +22,7 @@ NETWORK = "netzwerk-ansprechperson"
 BACKUPS = "sicherungen"
 REQUEST = "antrag-betroffene-person"
 PREFECT_RUNS = "prefect-laeufe"
+CIRCULARS = "rundschreiben-versand"
 
 
 class _Section(BaseModel):
@@ -51,6 +52,8 @@ class Retention(_Section):
     teilnahme: Participants = Participants()
     quarantaene: Days = Days(tage=90)
     exporte: Days = Days(tage=180)
+    #: circulars' send ledgers and mails (the addresses and salutations they went to)
+    rundschreiben: Days = Days(tage=365)
     #: Prefect's flow runs with their logs and artifacts (they name files and municipalities)
     prefect: Days = Days(tage=90)
     #: round name → the day its Verwendungsnachweis was submitted (earlier rounds; the open
@@ -65,7 +68,8 @@ class Retention(_Section):
     def longest_months(self) -> int:
         """The longest period of any class in months (backups older than it are deleted)."""
         return max(12 * self.teilnahme.jahre, self.nicht_ausgewaehlt.monate,
-                   -(-self.quarantaene.tage // 30), -(-self.exporte.tage // 30))
+                   -(-self.quarantaene.tage // 30), -(-self.exporte.tage // 30),
+                   -(-self.rundschreiben.tage // 30))
 
 
 def read_retention(path: Path) -> Retention:

@@ -85,7 +85,7 @@ def run_deletion(settings: Settings, *, now: datetime, actor: str, dry_run: bool
     run = Run(settings, retention, now, actor, dry_run)
     for application_id, rule in due:
         _step(run, report, partial(_case, application_id=application_id, rule=rule))
-    for work in (_quarantine, _exports, _network):
+    for work in (_quarantine, _exports, _network, _circular_sends):
         _step(run, report, work)
     if report.entries and not dry_run:
         queries.compact(settings.db_url)
@@ -209,3 +209,16 @@ def log_deletion(settings: Settings, *, rule: str, counts: dict[str, int], now: 
     with transaction(settings.db_url) as session:
         queries.add_log(session, at=now, actor=actor, rule=rule, way=DELETED, az=None,
                         record_ids={}, counts=counts)
+
+
+def _circular_sends(session: Session, run: Run) -> Entry | None:
+    """Circulars' send ledgers: addresses and salutations cleared, their mails deleted."""
+    removal = Removal()
+    before = run.now - timedelta(days=run.retention.rundschreiben.tage)
+    for send, mail in queries.old_circular_sends(session, before):
+        if send.emails or send.salutation or send.problem:
+            send.emails, send.salutation, send.problem = [], "", None
+            removal.note("rundschreiben_verteiler", send.id)
+        if mail is not None:
+            scrub_outgoing(mail, removal)
+    return finish(session, run, removal, rule=classes.CIRCULARS, way=DELETED, az=None)
