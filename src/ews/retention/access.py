@@ -18,6 +18,7 @@ from ews.register.schema import (
     CircularSend,
     CorrespondenceRow,
     DeclarationRow,
+    Input,
     LetterRow,
     MailRow,
     NetworkMember,
@@ -49,7 +50,8 @@ def find_person(settings: Settings, query: str) -> list[Finding]:
                        "angeben.")
     person = Person(query.strip())
     with transaction(settings.db_url) as session:
-        found = (_applications(session, person) + _mails(session, settings, person)
+        found = (_applications(session, person) + _inputs(session, person)
+                 + _mails(session, settings, person)
                  + _letters(session, person) + _roster(session, person)
                  + _declarations(session, person) + _correspondence(session, person)
                  + _outgoing(session, person) + _circular_sends(session, person))
@@ -74,6 +76,21 @@ def _applications(session: Session, person: Person) -> list[Finding]:
                 "Bewerbung", f"{row.az} ({row.kommune_name}, {row.round_name})", _shown(hits),
                 "applications", row.id, az=row.az,
                 documents=[item.stored_path] if item and item.stored_path else []))
+    return found
+
+
+def _inputs(session: Session, person: Person) -> list[Finding]:
+    """Inputs whose file name or reasons name the person (the file itself is searched with
+    its application)."""
+    found = []
+    for row in queries.rows_of(session, Input):
+        hits = _matching_fields({"Dateiname": row.source_name, "Gründe": row.reasons}, person)
+        if hits:
+            app = queries.application_by_id(session, row.application_id) \
+                if row.application_id else None
+            found.append(Finding("Eingang", f"Nr. {row.id}", _shown(hits), "inputs", row.id,
+                                 az=app.az if app else None,
+                                 documents=[row.stored_path] if row.stored_path else []))
     return found
 
 

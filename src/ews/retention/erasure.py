@@ -22,6 +22,7 @@ from ews.register.database import Session, transaction
 from ews.register.schema import (
     CircularSend,
     CorrespondenceRow,
+    Input,
     MailRow,
     NetworkMember,
     OutgoingMail,
@@ -35,6 +36,7 @@ from ews.retention.scrub import (
     Removal,
     scrub_case,
     scrub_correspondence,
+    scrub_input,
     scrub_mail,
     scrub_outgoing,
 )
@@ -115,7 +117,9 @@ def case_duty(session: Session, settings: Settings, az: str, now: datetime) -> s
 def _erase_loose(session: Session, finding: Finding, person: Person, removal: Removal
                  ) -> str | None:
     """A record outside a case."""
-    if finding.table == "mails":
+    if finding.table == "inputs":
+        scrub_input(session.get_one(Input, finding.row_id), removal)
+    elif finding.table == "mails":
         scrub_mail(session.get_one(MailRow, finding.row_id), removal)
     elif finding.table == "correspondence":
         scrub_correspondence(session.get_one(CorrespondenceRow, finding.row_id), removal)

@@ -45,9 +45,10 @@ class TwoRounds:
     azs: dict[str, str]  # case name → Az.
 
 
-def round_settings(root: Path, name: str) -> Settings:
+def round_settings(root: Path, name: str, database_url: str | None = None) -> Settings:
     return make_settings(root, round=RoundSettings(name=name, deadline=open_deadline()),
-                         retention_file=root / "config" / "aufbewahrung.toml")
+                         retention_file=root / "config" / "aufbewahrung.toml",
+                         database_url=database_url)
 
 
 def application(name: str, ags: str, kommune: str) -> bytes:
@@ -108,16 +109,26 @@ def person_elsewhere(settings: Settings, az: str, now: datetime, *, roster: bool
             member.contact_person, member.contact_email = PERSON, EMAIL
 
 
-@pytest.fixture
-def two_rounds(tmp_path: Path) -> TwoRounds:
+def build_two_rounds(tmp_path: Path, database_url: str | None = None) -> TwoRounds:
     start = datetime.now(UTC).replace(microsecond=0)
-    ews5 = round_settings(tmp_path, "EWS 5")
+    ews5 = round_settings(tmp_path, "EWS 5", database_url)
     intake.prepare(ews5)
     azs = take_round(ews5, {k: v for k, v in CASES.items() if v[0] == "EWS 5"}, start, set())
-    ews6 = round_settings(tmp_path, "EWS 6")
+    ews6 = round_settings(tmp_path, "EWS 6", database_url)
     azs |= take_round(ews6, {k: v for k, v in CASES.items() if v[0] == "EWS 6"}, start,
                       {"absage6"})
     return TwoRounds(settings=ews6, start=start, azs=azs)
+
+
+@pytest.fixture
+def two_rounds(tmp_path: Path) -> TwoRounds:
+    return build_two_rounds(tmp_path)
+
+
+@pytest.fixture
+def two_rounds_any_register(tmp_path: Path, database_url: str | None) -> TwoRounds:
+    """The two rounds once on SQLite, once on PostgreSQL."""
+    return build_two_rounds(tmp_path, database_url)
 
 
 def proof_of_use(path: Path, round_name: str, day: date) -> None:
