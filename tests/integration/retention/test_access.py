@@ -5,7 +5,6 @@ stays and why, and both are logged without content."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +20,6 @@ from ews.retention.access_export import export_access
 from ews.retention.erasure import erase_person
 from ews.runtime.settings import LetterSettings
 from tests.integration.retention.conftest import EMAIL, PERSON, TwoRounds, person_elsewhere
-
-SOFFICE = shutil.which("soffice") or "soffice"
 
 
 def poppler(tool: str, *args: str) -> str:
@@ -55,7 +52,10 @@ def test_access_export_finds_the_application_two_mails_and_the_roster(
     assert ("applications", az) in kinds and ("network_members", None) in kinds
     assert sum(1 for table, _ in kinds if table == "mails") == 2
     xmp = " ".join(poppler("pdfinfo", "-meta", str(result.summary)).split())
-    assert "<pdfaid:part>2</pdfaid:part>" in xmp
+    assert "<pdfaid:part>2</pdfaid:part>" in xmp  # the letters' PDF/A-2b check
+    assert "<pdfaid:conformance>B</pdfaid:conformance>" in xmp
+    fonts = poppler("pdffonts", str(result.summary)).splitlines()[2:]
+    assert fonts and all(" yes " in line for line in fonts), fonts
     text = " ".join(poppler("pdftotext", str(result.summary), "-").split())
     assert az in text and "Netzwerkverzeichnis" in text and EMAIL in text
     names = sorted(path.name for path in result.documents)
