@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ews.core.models import OutboxState
 from ews.core.names import REASON_SUFFIX
 from ews.register.retention import CaseRecords
 from ews.register.schema import (
@@ -20,6 +21,12 @@ from ews.register.schema import (
     OutgoingMail,
 )
 from ews.runtime.storage import with_suffix
+
+#: the state of a letter whose content was deleted (``letters.state``; not a LetterState:
+#: nothing renders, converts or mails it again)
+LETTER_DELETED = "deleted"
+UNSENT = (OutboxState.QUEUED, OutboxState.SENDING)
+CANCELLED_NOTE = "nach dem Löschkonzept gelöscht"
 
 
 @dataclass
@@ -107,6 +114,7 @@ def scrub_letter(letter: LetterRow, removal: Removal) -> None:
         return
     removal.add_files(letter.docx_path, letter.pdf_path)
     letter.data, letter.docx_path, letter.pdf_path = {}, "", None
+    letter.state = LETTER_DELETED  # out of rendering, conversion and mailing for good
     removal.note("briefe", letter.id)
 
 
@@ -119,10 +127,13 @@ def scrub_mail(mail: MailRow, removal: Removal) -> None:
 
 
 def scrub_outgoing(row: OutgoingMail, removal: Removal) -> None:
-    if not (row.recipients or row.eml_path or row.refused or row.last_error):
+    if not (row.recipients or row.eml_path or row.refused
+            or row.last_error not in (None, CANCELLED_NOTE)):
         return
     removal.add_files(row.eml_path)
     row.recipients, row.eml_path, row.refused, row.last_error = [], "", {}, None
+    if row.state in UNSENT:  # never sent now: its file is gone
+        row.state, row.last_error = OutboxState.CANCELLED, CANCELLED_NOTE
     removal.note("ausgehende_mails", row.id)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ews.register.database import engine_for, transaction
 from ews.register.retention_tables import DeletionLogRow
-from ews.register.schema import ApplicationRow, DecisionRow
+from ews.register.schema import ApplicationRow, DecisionRow, LetterRow, OutgoingMail
 from ews.retention.deletion import run_deletion
 from ews.retention.holds import set_hold
 from tests.integration.retention.conftest import (
@@ -91,9 +91,16 @@ def test_exactly_the_due_cases_go_and_the_statistics_stay(two_rounds_any_registe
     assert {row.az for row in deletions} == gone
     assert all(row.actor == "zeitplan" and row.at == later for row in deletions)
     bochum = next(row for row in deletions if row.az == azs["absage5"])
+    bochum_id = bochum.record_ids["bewerbungen"][0]
     assert bochum.rule == "nicht-ausgewaehlt"
     assert bochum.counts["bewerbungen"] == 1 and bochum.counts["mails"] == 1
     assert bochum.counts["ausgehende_mails"] == 1 and bochum.counts["dateien"] >= 4
+    with transaction(settings.db_url) as session:  # nothing renders or mails them again
+        states = {(row.state, row.data == {}) for row in session.scalars(select(LetterRow).where(
+            LetterRow.application_id == bochum_id))}
+        outgoing = session.scalars(select(OutgoingMail)).one()
+    assert states == {("deleted", True)}
+    assert outgoing.state == "storniert" and outgoing.recipients == []
     logged = json.dumps([(r.record_ids, r.counts, r.note) for r in log], ensure_ascii=False)
     assert "Nußbaum" not in logged and "ueberall" not in logged.lower()
 
