@@ -17,6 +17,8 @@ from ews.operations.backup_plan import BackupPlan
 from ews.runtime.settings import FollowUpSettings
 
 WORK_POOL = "ews"
+#: the nightly deletion run (Europe/Berlin), when nothing else runs
+DELETION_CRON = "30 2 * * *"
 #: a watcher run lasts this long; its schedule starts the next one right after
 WATCH_EVERY = 300
 WATCH_SECONDS = 290
@@ -72,6 +74,9 @@ def office_deployments(plan: list[Mailing], follow_up_cron: str = FollowUpSettin
         Deployment("sicherung", "flows/sicherung.py:sicherung",
                    f"Tägliche Sicherung um {backup.uhrzeit} (behält {backup.behalten})",
                    cron=backup.cron, active=backup.aktiv, limit=1),
+        Deployment("loeschlauf", "flows/retention.py:loeschlauf",
+                   "Fällige Daten nach dem Löschkonzept löschen (jede Nacht)",
+                   cron=DELETION_CRON, limit=1),
     ]
     deployments += [Deployment(
         mailing.deployment_name, "flows/circulars.py:geplanter_versand",

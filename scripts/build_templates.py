@@ -702,7 +702,30 @@ def build_aktenauszug(document: DocumentObject) -> None:
     )
 
 
+def build_auskunft(document: DocumentObject) -> None:
+    """The summary of an access request (Art. 15 DSGVO), not a DIN letter: what was found
+    about one person, where, and which documents are enclosed."""
+    add_paragraph(document, "Auskunft nach Art. 15 DSGVO", size=16, bold=True, after=12)
+    add_paragraph(document, "Verantwortlicher: {{ absender_name }}, {{ absender_strasse }}, "
+                  "{{ absender_plz }} {{ absender_ort }}", after=4)
+    add_paragraph(document, "Gesucht nach: {{ gesucht }}", after=4)
+    add_paragraph(document, "Stand: {{ datum }}", after=12)
+    add_paragraph(document, "Gespeicherte Angaben ({{ anzahl }} Fundstellen)", bold=True, after=6)
+    add_bullets(document, "eintrag in eintraege",
+                "{{ eintrag.quelle }} – {{ eintrag.bezug }}: {{ eintrag.angaben }}")
+    add_paragraph(document, "Beigefügte Dokumente", bold=True, after=6).paragraph_format \
+        .space_before = Pt(12)
+    add_bullets(document, "dokument in dokumente", "{{ dokument }}")
+    paragraph = add_paragraph(document, "Zwecke und Speicherdauer", bold=True, after=6)
+    paragraph.paragraph_format.space_before = Pt(12)
+    add_paragraph(document, "{{ zwecke }}", after=6)
+    add_paragraph(document, "{{ fristen }}", after=6)
+
+
 Builder = Callable[[DocumentObject], None]
+#: the access summary (ews.retention.access_export renders it)
+ACCESS = "auskunft"
+ACCESS_HEAD = "{{ absender_einheit }} · Auskunft nach Art. 15 DSGVO · Seite "
 #: the template file stem is the kind's value: ews.letters.render looks the file up by it
 LETTERS: dict[LetterKind, tuple[str, Builder]] = {
     LetterKind.EINGANGSBESTAETIGUNG: ("Eingangsbestätigung", build_eingangsbestaetigung),
@@ -774,6 +797,8 @@ def main(argv: list[str]) -> int:
     print(circular)
     print(write_named_template(out_dir, AKTENAUSZUG, "Aktenauszug", build_aktenauszug,
                                letter=False, running_head=AKTENAUSZUG_HEAD))
+    print(write_named_template(out_dir, ACCESS, "Auskunft nach Art. 15 DSGVO", build_auskunft,
+                               letter=False, running_head=ACCESS_HEAD))
     return 0
 
 

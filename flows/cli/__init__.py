@@ -19,6 +19,7 @@ from flows.cli.akte import akte
 from flows.cli.auswahl import auswahl_app, bescheide, entscheiden, export, import_sheet
 from flows.cli.betrieb import betrieb_app, starten
 from flows.cli.cluster import cluster_app
+from flows.cli.datenschutz import datenschutz_app
 from flows.cli.netzwerk import erklaerung, netzwerk_app
 from flows.cli.office import Office
 from flows.cli.postausgang import postausgang
@@ -77,6 +78,7 @@ app.command("postausgang")(postausgang)
 app.add_typer(vorlagen_app, name="vorlagen")
 app.add_typer(wiedervorlagen_app, name="wiedervorlagen")
 app.add_typer(betrieb_app, name="betrieb")
+app.add_typer(datenschutz_app, name="datenschutz")
 app.command("demo")(demo)
 
 #: the old names, for one release: hidden from the help, working as before

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ews.core.errors import DecisionSheetError, EwsError, SelectionError
 from ews.register.database import transaction
 from ews.register.reports import application_records
+from ews.retention.records import note_export
 from ews.runtime.settings import Settings
 from ews.selection import decisions as selection
 from ews.selection.deciding import decide_now
@@ -135,6 +136,7 @@ def export(
         errors.print(f"Die Datei {ziel} konnte nicht geschrieben werden: "
                      f"{_write_failure(exc, ziel)}.")
         raise typer.Exit(1) from exc
+    note_export(settings, "register", ziel, actor=user(), now=datetime.now(UTC))
     count = len(application_records(settings))
     console.print(f"Register mit {count} {'Bewerbung' if count == 1 else 'Bewerbungen'} nach "
                   f"{ziel} geschrieben. Entscheidungen im Blatt „Entscheidungen“ eintragen "

@@ -12,6 +12,7 @@ import typer
 
 from ews.runtime.redaction import redact, secret_values
 from flows.cli.cluster import cluster_app
+from flows.cli.datenschutz import loeschen
 from flows.cli.dienst import installieren
 from flows.cli.office import office
 from flows.cli.output import console, errors
@@ -40,6 +41,7 @@ def starten(ctx: typer.Context) -> None:
 
 
 betrieb_app.command("status")(status)
+betrieb_app.command("loeschen")(loeschen)
 betrieb_app.add_typer(cluster_app, name="cluster")
 betrieb_app.command("sicherung")(sicherung)
 betrieb_app.command("wiederherstellen")(wiederherstellen)

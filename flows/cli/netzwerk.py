@@ -18,6 +18,7 @@ from ews.network.roster import roster, update_member
 from ews.network.rules import EHRENAMTSKARTE
 from ews.register.database import transaction
 from ews.register.reports import input_id_for
+from ews.retention.records import note_export
 from ews.selection.export_xlsx import write_roster
 from flows.cli.office import office
 from flows.cli.output import (
@@ -212,4 +213,5 @@ def netzwerk_export(
     except OSError as exc:
         errors.print(f"Die Datei {ziel} konnte nicht geschrieben werden: {exc.strerror or exc}.")
         raise typer.Exit(1) from exc
+    note_export(settings, "netzwerk", ziel, actor=user(), now=datetime.now(UTC))
     console.print(f"Netzwerkverzeichnis mit {len(records)} Mitgliedern nach {ziel} geschrieben.")

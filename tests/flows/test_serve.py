@@ -21,8 +21,8 @@ from tests.support import pdfgen
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 #: what `ews serve` offers in the Prefect UI: intake, decisions, notices, circulars (no plan)
-DEPLOYMENTS = ["auswahl", "bescheide", "posteingang", "rundschreiben", "sicherung",
-               "wiedervorlagen"]
+DEPLOYMENTS = ["auswahl", "bescheide", "loeschlauf", "posteingang", "rundschreiben",
+               "sicherung", "wiedervorlagen"]
 #: the basic authentication of the Prefect API, as scripts/setup.sh writes it to config/ews.env
 AUTH = f"admin:{secrets.token_urlsafe(16)}"
 #: what a deployment parameter may choose: how long, how many, which mailing, who

@@ -58,6 +58,11 @@ class RoundSettings(BaseModel):
     correction_days: int = Field(default=14, ge=1, le=120)
     #: the signed Gemeinsame Erklärung is asked back within this many days
     declaration_days: int = Field(default=28, ge=1, le=365)
+    #: the day the round's Verwendungsnachweis was submitted (EWS_ROUND__PROOF_OF_USE_DATE);
+    #: participants' data are kept five years from it (config/aufbewahrung.toml). None: not
+    #: submitted yet, nothing of the round's participants is deleted. Earlier rounds' dates
+    #: are listed in config/aufbewahrung.toml under [verwendungsnachweis]
+    proof_of_use_date: date | None = None
 
 
 class AzSettings(BaseModel):
@@ -315,6 +320,8 @@ class Settings(BaseSettings):
     network: NetworkSettings = NetworkSettings()
     #: sender address of answers (default: the office's e-mail address)
     mail_from: str | None = None
+    #: the retention periods (Löschkonzept, TOML); missing: the defaults of ews.retention
+    retention_file: Path = Path("config/aufbewahrung.toml")
 
     @property
     def db_url(self) -> str:

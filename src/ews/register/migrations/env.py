@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from ews.register.schema import Base
+from ews.register.retention_tables import Base
 
 config = context.config
 
