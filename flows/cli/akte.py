@@ -16,8 +16,10 @@ from ews.casefile.akte import case_record, entry_lines, load_case
 from ews.casefile.export import ExportRefused, export_case, target_refusal
 from ews.core.errors import EwsError
 from ews.register.case_file import CaseFile
+from ews.register.database import transaction
+from ews.retention.holds import lift_hold, set_hold
 from flows.cli.office import office
-from flows.cli.output import console, errors, folding_table
+from flows.cli.output import console, errors, folding_table, user
 
 
 def akte(
@@ -30,6 +32,13 @@ def akte(
         "--export", metavar="ORDNER",
         help="Aktenauszug in diesen (neuen oder leeren) Ordner schreiben: "
              "Inhaltsverzeichnis als PDF/A, alle Dokumente, Prüfsummen.",
+        show_default=False)] = None,
+    sperre: Annotated[str | None, typer.Option(
+        "--sperre", metavar="GRUND",
+        help="Die Akte sperren (Aufbewahrungspflicht, Rechtsstreit …): sie wird nicht "
+             "gelöscht, bis die Sperre aufgehoben ist.", show_default=False)] = None,
+    sperre_aufheben: Annotated[str | None, typer.Option(
+        "--sperre-aufheben", metavar="GRUND", help="Die Sperre der Akte aufheben.",
         show_default=False)] = None,
 ) -> None:
     """Die Akte eines Falls in zeitlicher Folge: Eingänge, Briefe, E-Mails ein und aus,
@@ -47,7 +56,9 @@ def akte(
                      "gibt es keine Bewerbung und keine Gemeinsame Erklärung. Bitte das "
                      "Aktenzeichen prüfen (z. B. mit „ews bewerbungen“).")
         raise typer.Exit(1)
-    if ordner is not None:
+    if sperre is not None or sperre_aufheben is not None:
+        _hold(ctx, case.az, sperre, sperre_aufheben)
+    elif ordner is not None:
         _export(ctx, case, ordner)
     elif as_json:
         sys.stdout.write(json.dumps(case_record(case), ensure_ascii=False) + "\n")
@@ -80,3 +91,22 @@ def _export(ctx: typer.Context, case: CaseFile, target: Path) -> None:
         errors.print(f"[yellow]Achtung:[/] {escape(reason)}")
     if report.problems:
         raise typer.Exit(1)
+
+
+def _hold(ctx: typer.Context, az: str, reason: str | None, lift_reason: str | None) -> None:
+    """Set or lift the legal hold of the case (``ews datenschutz sperre`` by another name)."""
+    settings = office(ctx)
+    try:
+        with transaction(settings.db_url) as session:
+            if reason is not None:
+                set_hold(session, az, reason, user(), datetime.now(UTC))
+            else:
+                lift_hold(session, az, lift_reason or "", user(), datetime.now(UTC))
+    except EwsError as exc:
+        errors.print(f"[red]Nicht geändert:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    if reason is not None:
+        console.print(f"Akte {escape(az)} ist gesperrt und wird nicht gelöscht, bis die Sperre "
+                      "aufgehoben ist.")
+    else:
+        console.print(f"Die Sperre der Akte {escape(az)} ist aufgehoben.")
