@@ -1,6 +1,7 @@
 """The ``ews`` command line, grouped like the office works (German messages; a table by
-default, JSON on request): posteingang, bewerbungen, auswahl, netzwerk, rundschreiben,
-wiedervorlagen, postausgang, vorlagen, betrieb. The app callback builds the settings, prepares
+default, JSON on request): posteingang, bewerbungen, auswahl, netzwerk, rundschreiben, akte,
+wiedervorlagen, schriftverkehr, postausgang, vorlagen, betrieb, datenschutz. The app callback
+builds the settings, prepares
 Prefect's environment and decides once whether folders and register are set up for the command
 (``flows.cli.office``). The English names of the first releases stay as hidden aliases for
 one release (``process``, ``journal --json`` and ``applications --json`` are the acceptance
@@ -25,6 +26,7 @@ from flows.cli.office import Office
 from flows.cli.postausgang import postausgang
 from flows.cli.posteingang import bewerbungen, demo, journal, posteingang_app, stempel, verarbeiten
 from flows.cli.rundschreiben import rundschreiben_app
+from flows.cli.schriftverkehr import schriftverkehr_app
 from flows.cli.status import status
 from flows.cli.vorlagen import formular, pruefen, vorlagen_app
 from flows.cli.wiedervorlagen import wiedervorlagen_app
@@ -77,6 +79,7 @@ app.add_typer(rundschreiben_app, name="rundschreiben")
 app.command("postausgang")(postausgang)
 app.add_typer(vorlagen_app, name="vorlagen")
 app.add_typer(wiedervorlagen_app, name="wiedervorlagen")
+app.add_typer(schriftverkehr_app, name="schriftverkehr")
 app.add_typer(betrieb_app, name="betrieb")
 app.add_typer(datenschutz_app, name="datenschutz")
 app.command("demo")(demo)

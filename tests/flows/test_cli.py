@@ -16,7 +16,7 @@ from tests.conftest import cli_env
 runner = CliRunner()
 
 GROUPS = ("posteingang", "bewerbungen", "auswahl", "netzwerk", "rundschreiben", "postausgang",
-          "vorlagen", "wiedervorlagen", "betrieb", "datenschutz")
+          "vorlagen", "wiedervorlagen", "schriftverkehr", "betrieb", "datenschutz")
 OLD_NAMES = ("process", "journal", "applications", "decide", "export", "import", "erklaerung",
              "eingangsstempel", "formular", "serve", "status", "letters", "templates", "cluster")
 

@@ -22,7 +22,8 @@ and meant for the office. The tree, with when each is raised:
     ├── CircularError             a circular draft or issued circular the office has to correct
     ├── DistributionError         a distribution list (contacts file, list spec) cannot be built
     ├── PlanError                 the mailing plan file cannot be used
-    └── FollowUpError             a follow-up (Wiedervorlage) staff cannot change so
+    ├── FollowUpError             a follow-up (Wiedervorlage) staff cannot change so
+    └── CorrespondenceError       a piece of correspondence staff cannot mark or file so
 
 A ``DocumentRejected`` becomes an outcome (``invalid``) in the pipeline; every other error is an
 infrastructure failure or a refused command: it propagates so that Prefect retries and marks the
@@ -158,3 +159,8 @@ class PlanError(EwsError):
 class FollowUpError(EwsError):
     """A change to a follow-up that is refused: unknown id or Az., already closed, a date in
     the past (German message)."""
+
+
+class CorrespondenceError(EwsError):
+    """A change to a piece of correspondence that is refused: unknown number or Az., no open
+    release follow-up to close (German message)."""

@@ -80,6 +80,19 @@ def unassigned(session: Session, *, only_new: bool = True) -> list[Correspondenc
                                                CorrespondenceRow.id)))
 
 
+def all_pieces(session: Session) -> list[CorrespondenceRow]:
+    """Every piece of correspondence, oldest first."""
+    return list(session.scalars(select(CorrespondenceRow).order_by(
+        CorrespondenceRow.received_at, CorrespondenceRow.id)))
+
+
+def pieces_in_state(session: Session, state: CorrespondenceState) -> list[CorrespondenceRow]:
+    """The pieces in ``state`` (e.g. ``neu``: still for staff), oldest first."""
+    return list(session.scalars(select(CorrespondenceRow).where(
+        CorrespondenceRow.state == state.value).order_by(CorrespondenceRow.received_at,
+                                                         CorrespondenceRow.id)))
+
+
 def mark_handled(session: Session, correspondence_id: int, *, actor: str, now: datetime,
                  note: str = "") -> CorrespondenceRow:
     """Staff dealt with a piece (``erledigt``), logged with who and when."""
@@ -253,3 +266,14 @@ def _az_of_application(session: Session, application_id: int | None) -> str | No
         return None
     application = session.get(ApplicationRow, application_id)
     return application.az if application else None
+
+
+def current_application_id(session: Session, application_id: int) -> int:
+    """The application that is current in the replacement chain of ``application_id`` (a
+    reply may name the Az. of an application a corrected one replaced since)."""
+    seen = {application_id}
+    row = session.get(ApplicationRow, application_id)
+    while row is not None and row.replaced_by_id is not None and row.replaced_by_id not in seen:
+        seen.add(row.replaced_by_id)
+        row = session.get(ApplicationRow, row.replaced_by_id)
+    return row.id if row is not None else application_id
