@@ -14,7 +14,9 @@ is needed to tell them. Callers translate pypdf's exceptions.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pypdf import PageObject
@@ -41,13 +43,21 @@ _Box = tuple[float, float, float, float]
 
 @dataclass
 class _Piece:
-    """A run of text on the page: its start, end and baseline in points, its font size."""
+    """A run of text on the page: its start and baseline in points, its font size; its end is
+    measured only when another piece follows on its line (font metrics cost time)."""
 
     text: str
     x: float
-    end: float
     y: float
     size: float
+    measure: Callable[[], float]
+    _end: float | None = None
+
+    @property
+    def end(self) -> float:
+        if self._end is None:
+            self._end = self.x + self.measure()
+        return self._end
 
 
 def _times(a: _Matrix, b: _Matrix) -> _Matrix:
@@ -133,12 +143,16 @@ class _Collector:
                 continue
             x, y = placed[4], placed[5] - index * points * 1.2
             self.pieces.append(
-                _Piece(line, x, x + self._width(font, line) * width_scale, y, points)
+                _Piece(line, x, y, points, partial(self._scaled_width, font, line, width_scale))
             )
+
+    def _scaled_width(self, font: Any, text: str, scale: float) -> float:
+        return self._width(font, text) * scale
 
     def _width(self, font: Any, text: str) -> float:
         """The text's advance in 1/1000 of the font size (0.5 a character when unknown)."""
-        key = id(font)
+        reference = getattr(font, "indirect_reference", None)
+        key = hash((reference.idnum, reference.generation)) if reference else id(font)
         if key not in self._fonts:
             try:
                 self._fonts[key] = (
