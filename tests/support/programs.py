@@ -26,6 +26,9 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
 from ews.core.form_contract import CHECKBOX_FIELDS, LABELS, MULTILINE_FIELDS
 from ews.letters.blank_form import build_blank_form
 
@@ -111,6 +114,9 @@ _SENTENCES = ("Wir möchten das bürgerschaftliche Engagement strategisch stärk
               "Die Ehrenamtsbörse vermittelt jährlich über 300 Freiwillige.",
               "Integrationsrat und Seniorenbeirat arbeiten eng zusammen.",
               "Straßenfeste, Sportvereine und Moscheegemeinden tragen das Quartier.")  # fmt: skip
+#: the motivation box: text width (points, Helvetica 10) and the lines it shows
+_BOX_WIDTH = 475.0
+_BOX_LINES = 17
 THEMES = ("türkisch", "polnisch", "tschechisch", "griechisch", "arabisch", "nfd", "lang")
 
 
@@ -140,8 +146,9 @@ def value_set(theme: str, seed: int) -> Values:
         "team2_name": names[2], "team2_funktion": rng.choice(_FUNCTIONS),
         "team2_email": f"team2.{rng.randrange(10, 99)}@example.de",
         "team2_telefon": f"(0{rng.randrange(200, 999)}) {rng.randrange(100000, 999999)}",
-        "motivation": _paragraphs(rng, names, lines=14 if theme == "lang" else rng.randrange(2, 6)),
-        "strukturen": _paragraphs(rng, names, lines=rng.randrange(1, 4)),
+        "motivation": _paragraphs(rng, names, count=5, least=2) if theme == "lang"
+                      else _paragraphs(rng, names, count=rng.randrange(1, 4)),
+        "strukturen": _paragraphs(rng, names, count=rng.randrange(1, 3)),
         "ehrenamtskarte": rng.random() < 0.5, "freistellung": True, "datenschutz": True,
         "ort_datum": f"{ort}, {rng.randrange(1, 28):02d}.02.2027", "unterzeichner": names[3],
     }  # fmt: skip
@@ -154,11 +161,37 @@ def value_set(theme: str, seed: int) -> Values:
     return values
 
 
-def _paragraphs(rng: random.Random, names: list[str], *, lines: int) -> str:
-    """Lines short enough not to wrap in the box (paragraphs separated by one line break)."""
-    chosen = [rng.choice(_SENTENCES) for _ in range(lines)]
-    chosen[rng.randrange(lines)] = f"Ansprechperson ist {rng.choice(names)}, Kontakt s. o."
-    return "\n".join(chosen)
+def _paragraphs(rng: random.Random, names: list[str], *, count: int, least: int = 1) -> str:
+    """``count`` paragraphs of ``least`` to three sentences (long ones wrap in the box),
+    separated by a line break or an empty line; at most ``_BOX_LINES`` lines as the box shows.
+
+    Where a paragraph ends, its last line and the next word must leave room on the line:
+    otherwise no reader (and no person) can tell the break from a wrap on a printed page.
+    """
+    paragraphs: list[str] = []
+    for index in range(count):
+        for _attempt in range(20):
+            sentences = [rng.choice(_SENTENCES) for _ in range(rng.randrange(least, 4))]
+            if index == 0:
+                sentences[0] = f"Ansprechperson ist {rng.choice(names)}, Kontakt s. o."
+            paragraph = " ".join(sentences)
+            if _leaves_room(paragraph, "Ansprechperson") and _box_lines(
+                    [*paragraphs, paragraph]) <= _BOX_LINES:
+                paragraphs.append(paragraph)
+                break
+    text = paragraphs[0]
+    for paragraph in paragraphs[1:]:
+        text += rng.choice(("\n", "\n\n")) + paragraph
+    return text
+
+
+def _leaves_room(paragraph: str, next_word: str) -> bool:
+    last = simpleSplit(paragraph, "Helvetica", 10, _BOX_WIDTH)[-1]
+    return stringWidth(f"{last} {next_word}", "Helvetica", 10) < _BOX_WIDTH - 40
+
+
+def _box_lines(paragraphs: list[str]) -> int:
+    return sum(len(simpleSplit(p, "Helvetica", 10, _BOX_WIDTH)) + 1 for p in paragraphs)
 
 
 def _ascii(text: str) -> str:

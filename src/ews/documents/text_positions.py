@@ -1,21 +1,16 @@
-"""A page's text laid out by position, Form XObjects included (pypdf objects in, text out; no I/O).
+"""Text pieces and painted paths of a page in page space, Form XObjects included (pypdf
+objects in, text out; no I/O).
 
 pypdf's layout mode does not look into Form XObjects, which is where a flattened or re-drawn
 form keeps its values; its plain mode does, but in content order. Here every text piece is
-collected with the plain mode's visitor and placed on the page (text matrix × CTM × the CTMs of
-the enclosing XObjects), then the pieces are grouped into lines from top to bottom. A wide gap
-between two pieces of a line becomes a run of spaces, so that ``Label:     value`` stays one
-line the label parser splits. A label alone on its line followed closely by a value line (the
-value in a box below) is joined into one line. Checkboxes drawn as vector paths (a box, and a
-filled cross or tick inside it) become ``[ ]`` and ``[x]`` before their label, so no page image
-is needed to tell them. Callers translate pypdf's exceptions.
+collected with the plain mode's visitors and placed on the page (text matrix × CTM × the CTMs
+of the enclosing XObjects), and so is every painted path's bounding box (for drawn checkboxes).
+``ews.documents.text_lines`` turns them into lines. Callers translate pypdf's exceptions.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -23,41 +18,15 @@ from pypdf import PageObject
 from pypdf.generic import DictionaryObject
 from pypdf.generic._font import Font
 
-from ews.core.form_contract import CHECKBOX_FIELDS, LABELS
+from ews.documents.text_lines import Box, Piece, page_lines
 
 _Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-#: gap between two pieces of a line (in font sizes) that separates a label from its value
-_COLUMN_GAP = 1.2
-#: a value line at most this far (in font sizes, baseline to baseline) below its lone label
-_BELOW_GAP = 1.9
 #: characters producers write for a glyph they cannot map to Unicode
 _UNMAPPED = str.maketrans("", "", "\x00\ufffd")
-_LABEL_STARTS = tuple(label.lower() for label in LABELS.values())
-_CHECKBOX_LABELS = tuple(LABELS[name].lower() for name in CHECKBOX_FIELDS)
 _PATH_POINTS = {b"m": 2, b"l": 2, b"c": 6, b"v": 4, b"y": 4}
 _FILLS = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"))
 _STROKES = frozenset((b"S", b"s"))
-_Box = tuple[float, float, float, float]
-
-
-@dataclass
-class _Piece:
-    """A run of text on the page: its start and baseline in points, its font size; its end is
-    measured only when another piece follows on its line (font metrics cost time)."""
-
-    text: str
-    x: float
-    y: float
-    size: float
-    measure: Callable[[], float]
-    _end: float | None = None
-
-    @property
-    def end(self) -> float:
-        if self._end is None:
-            self._end = self.x + self.measure()
-        return self._end
 
 
 def _times(a: _Matrix, b: _Matrix) -> _Matrix:
@@ -76,12 +45,13 @@ class _Collector:
     """The visitors of one extraction: pieces in page space, XObject nesting as a CTM stack."""
 
     def __init__(self) -> None:
-        self.pieces: list[_Piece] = []
+        self.pieces: list[Piece] = []
         self._stack: list[_Matrix] = [_IDENTITY]
         self._entering: _Matrix | None = None
         self._fonts: dict[int, Font | None] = {}
+        self._reported = (math.nan, math.nan)
         #: painted paths: their bounding box, and whether they are filled shapes (not rectangles)
-        self.shapes: list[tuple[_Box, bool]] = []
+        self.shapes: list[tuple[Box, bool]] = []
         self._path: list[tuple[float, float]] = []
         self._shaped = False
 
@@ -142,11 +112,14 @@ class _Collector:
             if not line.strip():
                 continue
             x, y = placed[4], placed[5] - index * points * 1.2
+            reported, self._reported = self._reported, (x, y)
+            if self.pieces and abs(reported[0] - x) < 0.01 and abs(reported[1] - y) < 0.01:
+                x = self.pieces[-1].end  # pypdf reports a font change at the line's start
             self.pieces.append(
-                _Piece(line, x, y, points, partial(self._scaled_width, font, line, width_scale))
+                Piece(line, x, y, points, partial(self._scaled_width, font, width_scale))
             )
 
-    def _scaled_width(self, font: Any, text: str, scale: float) -> float:
+    def _scaled_width(self, font: Any, scale: float, text: str) -> float:
         return self._width(font, text) * scale
 
     def _width(self, font: Any, text: str) -> float:
@@ -173,104 +146,5 @@ def laid_out_text(page: PageObject) -> str:
         visitor_operand_before=collector.before,
         visitor_operand_after=collector.after,
     )
-    lines = _lines(collector.pieces)
-    texts = _lines_below_labels_joined(lines)
-    return "\n".join(_with_drawn_boxes(lines, texts, collector))
-
-
-def _lines(pieces: list[_Piece]) -> list[list[_Piece]]:
-    lines: list[list[_Piece]] = []
-    for piece in sorted(pieces, key=lambda p: (-p.y, p.x)):
-        if lines and abs(lines[-1][0].y - piece.y) <= 0.4 * max(piece.size, lines[-1][0].size):
-            lines[-1].append(piece)
-        else:
-            lines.append([piece])
-    return [sorted(line, key=lambda p: p.x) for line in lines]
-
-
-def _line_text(line: list[_Piece]) -> str:
-    text = line[0].text
-    for previous, piece in zip(line, line[1:], strict=False):
-        gap = piece.x - previous.end
-        size = max(previous.size, piece.size)
-        if gap > _COLUMN_GAP * size:
-            text = text.rstrip() + "    " + piece.text.lstrip()
-        elif gap > 0.12 * size and not text.endswith(" ") and not piece.text.startswith(" "):
-            text += " " + piece.text
-        else:
-            text += piece.text
-    return text
-
-
-def _lines_below_labels_joined(lines: list[list[_Piece]]) -> list[str]:
-    """Lines as text; a lone single-line label takes the value line just below it."""
-    texts: list[str] = []
-    skip = False
-    for index, line in enumerate(lines):
-        if skip:
-            skip = False
-            continue
-        text = _line_text(line)
-        below = lines[index + 1] if index + 1 < len(lines) else None
-        if below is not None and _is_lone_label(text) and _is_value_below(line, below):
-            texts.append(text.rstrip() + "    " + _line_text(below).lstrip())
-            skip = True
-            continue
-        texts.append(text)
-    return texts
-
-
-def _is_lone_label(text: str) -> bool:
-    stripped = text.strip()
-    return stripped.endswith(":") and stripped[:-1].strip().lower() in _LABEL_STARTS
-
-
-def _is_value_below(line: list[_Piece], below: list[_Piece]) -> bool:
-    size = max(piece.size for piece in line)
-    close = line[0].y - below[0].y <= _BELOW_GAP * size
-    text = _line_text(below).strip().lower()
-    return close and not text.startswith(_LABEL_STARTS)
-
-
-def _with_drawn_boxes(lines: list[list[_Piece]], texts: list[str], found: _Collector) -> list[str]:
-    """Checkbox label lines with ``[x]``/``[ ]`` for a drawn box just left of the label.
-
-    A tick is a filled shape (not a rectangle) inside another shape there; producers draw the
-    box itself as a stroked rectangle, a filled frame or a background.
-    """
-    by_start = {(line[0].x, line[0].y): line[0] for line in lines}
-    marked: list[str] = []
-    for text in texts:
-        marked.append(text)
-        if not text.strip().lower().startswith(_CHECKBOX_LABELS):
-            continue
-        piece = next((p for p in by_start.values() if p.text.strip() == text.strip()), None)
-        if piece is None:
-            continue
-        beside = [(box, shaped) for box, shaped in found.shapes if _left_of(piece, box)]
-        if any(shaped and _inside_another(box, beside) for box, shaped in beside):
-            marked[-1] = "[x] " + text
-        elif beside:
-            marked[-1] = "[ ] " + text
-    return marked
-
-
-def _left_of(piece: _Piece, box: _Box) -> bool:
-    """Whether a box (or mark) sits just left of the piece, on its line, checkbox-sized."""
-    left, bottom, right, top = box
-    size = piece.size
-    centre_x, centre_y = (left + right) / 2, (bottom + top) / 2
-    return (
-        piece.x - 4 * size <= centre_x <= piece.x - 0.2 * size
-        and piece.y - 0.8 * size <= centre_y <= piece.y + 1.4 * size
-        and right - left <= 3 * size and top - bottom <= 3 * size
-    )
-
-
-def _inside_another(box: _Box, shapes: list[tuple[_Box, bool]]) -> bool:
-    left, bottom, right, top = box
-    return any(
-        other[0] < left - 0.5 and other[1] < bottom - 0.5
-        and other[2] > right + 0.5 and other[3] > top + 0.5
-        for other, _shaped in shapes
-    )
+    width = float(page.mediabox.width) if page.mediabox is not None else 595.0
+    return page_lines(collector.pieces, collector.shapes, page_width=width)
