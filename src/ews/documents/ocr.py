@@ -1,9 +1,10 @@
 """Text of scanned PDF pages: pdftoppm rasterises, tesseract reads them (adapter: subprocesses).
 
 Tesseract reads a page in German (``LANGUAGES``); the values of the name fields are read again,
-line by line, with German plus the script packs of NRW's names in Latin script
-(``NAME_LANGUAGES``): those packs cost German letters elsewhere (``ß`` read as ``B``, ``ä`` as
-``á``), but find ``Ş``, ``ğ``, ``ř``, ``ł`` in names. Chosen by measurement (issue 21).
+line by line, with the script packs of NRW's names in Latin script and German
+(``NAME_LANGUAGES``), and that reading is taken when it has a letter German lacks (``Ş``, ``ğ``,
+``ř``, ``ł``, ``ó`` …): the packs read German's own letters worse (``ß`` as ``B``, ``Ä`` as
+``A``). Chosen by measurement (issue 21).
 
 Both tools run contained (``ews.runtime.child_processes``): own process group killed on the timeout,
 limits on address space, CPU time, file size and open files, a minimal environment without
@@ -26,7 +27,10 @@ from ews.runtime.child_processes import ChildLimits, ChildResult, ChildTimeout, 
 
 #: the language of a page, and of the name fields' values (Turkish, Polish, Czech letters)
 LANGUAGES = "deu"
-NAME_LANGUAGES = "deu+tur+pol+ces"
+NAME_LANGUAGES = "pol+tur+ces+deu"
+#: a letter German lacks: only then is the packs' reading of a name taken (they read German's
+#: own letters worse: "Weiß" as "WeiB", "Änne" as "Anne")
+_GERMAN_LACKS = re.compile(r"[^\W\dA-Za-zÄÖÜäöüß_]")
 _MISSING_LANGUAGE = re.compile(r"Failed loading language '([a-z_]+)'")
 #: the long side of A4 at 300 dpi; also caps the raster size of oversized pages
 _LONG_SIDE_PX = 3508
@@ -80,11 +84,20 @@ def page_text(image: Path, *, timeout: float, languages: str = LANGUAGES,
             return "\n".join(texts)
         for index, (label, box) in name_value_boxes(lines, picture.size).items():
             crop = image.with_name(f"{image.stem}-zeile{index}.pgm")
-            picture.crop(box).save(crop)
+            _with_margin(picture.crop(box)).save(crop)
             value = _line_value(crop, name_languages, timeout)
-            if value:
+            if _GERMAN_LACKS.search(value):
                 texts[index] = f"{label}    {value}"
     return "\n".join(texts)
+
+
+def _with_margin(line: Image.Image) -> Image.Image:
+    """The line on white with a margin of one line height: tesseract reads letters at the
+    image's edge badly (diacritics first)."""
+    margin = line.height
+    framed = Image.new(line.mode, (line.width + 2 * margin, line.height + 2 * margin), 255)
+    framed.paste(line, (margin, margin))
+    return framed
 
 
 def _line_value(crop: Path, languages: str, timeout: float) -> str:

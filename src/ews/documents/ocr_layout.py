@@ -110,7 +110,7 @@ def name_value_boxes(
         if not value:
             continue
         pad = max(word.height for word in value)
-        left = max(0, value[0].left - pad)
+        left = max(0, value[0].left - pad // 4)  # not into the label's colon
         right = min(size[0], max(word.left + word.width for word in value) + pad)
         top = max(0, min(word.top for word in value) - pad // 2)
         bottom = min(size[1], max(word.top + word.height for word in value) + pad // 2)

@@ -1,5 +1,5 @@
-"""The journal tells staff which inputs text recognition read: a real intake pass (SQLite
-register, worker pool, tesseract) over a scanned form and a form that pdftk flattened."""
+"""Scans: the letters of NRW's names read by OCR, and the journal telling staff which inputs
+text recognition read (a real intake pass: SQLite register, worker pool, tesseract)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ews.core.models import ReadMethod
+from ews.documents.pdf import read_form
 from ews.intake import passes as intake
 from ews.register.reports import READ_NOTES, journal_records
 from tests.conftest import make_settings
@@ -33,3 +35,15 @@ def test_only_what_ocr_read_gets_the_note_to_check_the_values(tmp_path: Path) ->
     assert records["flach.pdf"]["read_method"] == "text"
     assert records["flach.pdf"]["notes"] == []
     assert set(READ_NOTES) == {"ocr"}
+
+
+def test_a_scan_without_text_is_read_with_the_letters_of_turkish_names() -> None:
+    values = programs.value_set("türkisch", 5)
+    scan = pdfgen.scanned_pages(pdfgen.printed_form(values), seed=5)
+
+    reading = read_form(scan)
+
+    assert reading.method == ReadMethod.OCR
+    names = ("hvb_name", "team1_name", "team2_name", "unterzeichner")
+    assert {name: reading.fields[name] for name in names} == {name: values[name] for name in names}
+    assert "ğ" in str(values["hvb_name"]) + str(values["team2_name"]) + str(values["team1_name"])
