@@ -10,6 +10,9 @@ that runs but cannot do the job raises ``ProgramCannot``: the tests skip with th
 What a program draws with the form's font (Helvetica, WinAnsi and the few more glyphs of the
 standard Helvetica metrics) shows no letter outside that font: ``shown_by_form_font`` is what
 such a page can show, and so what any reader can read from it.
+
+Longer than 300 lines because the value sets, what each program keeps of them and the eleven
+program runs are one corpus, read together.
 """
 
 from __future__ import annotations
