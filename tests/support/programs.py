@@ -189,8 +189,14 @@ def _paragraphs(rng: random.Random, names: list[str], *, count: int, least: int 
 
 
 def _leaves_room(paragraph: str, next_word: str) -> bool:
-    last = simpleSplit(paragraph, "Helvetica", 10, _BOX_WIDTH)[-1]
-    return stringWidth(f"{last} {next_word}", "Helvetica", 10) < _BOX_WIDTH - 40
+    """For every box width a program may wrap at, and with or without the letters the form's
+    font drops, the paragraph's last line leaves room for the next word."""
+    for text in (paragraph, shown_by_form_font(paragraph)):
+        for width in (_BOX_WIDTH - 15, _BOX_WIDTH - 5, _BOX_WIDTH, _BOX_WIDTH + 8):
+            last = simpleSplit(text, "Helvetica", 10, width)[-1]
+            if stringWidth(f"{last} {next_word}", "Helvetica", 10) >= width - 40:
+                return False
+    return True
 
 
 def _box_lines(paragraphs: list[str]) -> int:
