@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the service needs on a fresh Debian machine: the Debian packages
-# (LibreOffice for PDF/A, tesseract for scanned forms, poppler, Dovecot for the mail tests,
-# PostgreSQL for the multi-worker tests: they start their own cluster in a temporary folder;
+# (LibreOffice for PDF/A, tesseract for scanned forms with the script packs of NRW's names,
+# poppler, Dovecot for the mail tests, PostgreSQL for the multi-worker tests: they start their
+# own cluster in a temporary folder; the PDF programs of the form corpus;
 # faketime for the guard that runs the tests with the clock a year ahead; systemd for
 # `systemd-analyze verify` of the units `ews betrieb installieren` writes),
 # uv, and the locked Python environment in .venv. Safe to run again; skips what is already there.
@@ -9,8 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
-                 tesseract-ocr tesseract-ocr-deu ghostscript
-                 dovecot-imapd dovecot-lmtpd openssl postgresql faketime systemd)
+                 tesseract-ocr tesseract-ocr-deu tesseract-ocr-tur tesseract-ocr-pol
+                 tesseract-ocr-ces ghostscript
+                 dovecot-imapd dovecot-lmtpd openssl postgresql faketime systemd
+                 # the PDF programs of the form corpus (tests/support/programs.py)
+                 pdftk-java qpdf mupdf-tools libreoffice-draw-nogui chromium)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -95,7 +95,7 @@ def journal(ctx: typer.Context, json_lines: AsJson = False) -> None:
     for r in records:
         table.add_row(str(r["eingangsnummer"]), r["source"], local(r["received_at"]),
                       OUTCOME_LABELS[r["outcome"]], r["az"] or "–", r["kommune_name"] or "–",
-                      "\n".join(r["reasons"]))
+                      "\n".join(r["reasons"] + r["notes"]))
     console.print(table)
 
 

@@ -10,6 +10,8 @@ machine.
 5. The hostile inbox corpus against an ordinary batch of the same size: seconds and peak
    memory per pass as ratios, and each hostile input against the workers' limits
    (``scripts.bench.hostile``; only this part: ``python -m scripts.bench feindlich``).
+6. The median time to read one form per PDF program that filled, saved or printed it
+   (``scripts.bench.programs``; only this part: ``python -m scripts.bench programme``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts.bench import circulars, cluster, hostile, mail
+from scripts.bench import circulars, cluster, hostile, mail, programs
 from scripts.bench.throughput import (
     COUNT,
     ROUNDS,
@@ -54,6 +56,10 @@ def main() -> None:
 
     if sys.argv[1:2] == ["feindlich"]:  # only the hostile corpus against an ordinary batch
         hostile.run()
+        return
+
+    if sys.argv[1:2] == ["programme"]:  # only reading the forms of the PDF programs
+        programs.main()
         return
 
     files = sample_applications(COUNT, seed=2026)
@@ -91,6 +97,7 @@ def main() -> None:
         circulars.main(root / "rundschreiben")
         cluster.main(files, warm_up, root / "cluster")
         hostile.main(root / "feindlich")
+        programs.main()
         big = peak_rss_mb(pdfgen.long_form(3000), root, "3000.pdf")
         small = peak_rss_mb(pdfgen.filled_form(), root, "1.pdf")
         print(f"Speicherspitze 3.000-Seiten-PDF: {big} MB (1 Seite: {small} MB; Ziel ≤ 300 MB)")

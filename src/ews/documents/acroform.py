@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from pypdf import PdfReader
@@ -160,7 +161,9 @@ def _text_value(value: PdfObject | None, *, multiline: bool) -> str | None:
     text = _as_text(resolved) if resolved is not None else None
     if text is None:
         return None
-    text = text[:_MAX_VALUE_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    # composed (NFC): a program may store "Ö" as "O" and a combining diaeresis
+    text = unicodedata.normalize("NFC", text[:_MAX_VALUE_CHARS])
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not multiline:
         text = " ".join(text.split())
     text = text.strip()

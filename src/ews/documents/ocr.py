@@ -1,4 +1,10 @@
-"""Text of scanned PDF pages: pdftoppm rasterises, tesseract reads German (adapter: subprocesses).
+"""Text of scanned PDF pages: pdftoppm rasterises, tesseract reads them (adapter: subprocesses).
+
+Tesseract reads a page in German (``LANGUAGES``); the values of the name fields are read again,
+line by line, with the script packs of NRW's names in Latin script and German
+(``NAME_LANGUAGES``), and that reading is taken when it has a letter German lacks (``Ş``, ``ğ``,
+``ř``, ``ł``, ``ó`` …): the packs read German's own letters worse (``ß`` as ``B``, ``Ä`` as
+``A``). Chosen by measurement (issue 21).
 
 Both tools run contained (``ews.runtime.child_processes``): own process group killed on the timeout,
 limits on address space, CPU time, file size and open files, a minimal environment without
@@ -9,15 +15,23 @@ that makes them hit a limit, raises ``UnreadablePdf``.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from ews.core.errors import ConfigurationError, UnreadablePdf
-from ews.documents.ocr_layout import lines_from_tsv, text_with_ticks
+from ews.documents.ocr_layout import lines_from_tsv, name_value_boxes, text_with_ticks
 from ews.runtime.child_processes import ChildLimits, ChildResult, ChildTimeout, run_contained
 
+#: the language of a page, and of the name fields' values (Turkish, Polish, Czech letters)
+LANGUAGES = "deu"
+NAME_LANGUAGES = "pol+tur+ces+deu"
+#: a letter German lacks: only then is the packs' reading of a name taken (they read German's
+#: own letters worse: "Weiß" as "WeiB", "Änne" as "Anne")
+_GERMAN_LACKS = re.compile(r"[^\W\dA-Za-zÄÖÜäöüß_]")
+_MISSING_LANGUAGE = re.compile(r"Failed loading language '([a-z_]+)'")
 #: the long side of A4 at 300 dpi; also caps the raster size of oversized pages
 _LONG_SIDE_PX = 3508
 #: a page image is at most 3508 x 3508 grey bytes (12 MB); inside a pool worker the address
@@ -56,22 +70,51 @@ def rasterised_pages(
     return sorted(workdir.glob("seite*.pgm"))
 
 
-def page_text(image: Path, *, timeout: float) -> str:
-    """What tesseract reads on one page image (German, lines kept in order, ticks marked)."""
+def page_text(image: Path, *, timeout: float, languages: str = LANGUAGES,
+              name_languages: str | None = NAME_LANGUAGES) -> str:
+    """What tesseract reads on one page image (lines kept in order, ticks marked); the values
+    of name fields read again with ``name_languages`` (None: not)."""
     # --psm 4: one column of lines, so a label and the value printed beside it stay together
-    command = ["tesseract", str(image), "stdout", "-l", "deu", "--psm", "4", "tsv"]
+    command = ["tesseract", str(image), "stdout", "-l", languages, "--psm", "4", "tsv"]
     tsv = _run(command, timeout=timeout, tool="tesseract")
+    lines = lines_from_tsv(tsv)
     with Image.open(image) as picture:
-        return text_with_ticks(lines_from_tsv(tsv), picture)
+        texts = text_with_ticks(lines, picture).split("\n")
+        if name_languages is None:
+            return "\n".join(texts)
+        for index, (label, box) in name_value_boxes(lines, picture.size).items():
+            crop = image.with_name(f"{image.stem}-zeile{index}.pgm")
+            _with_margin(picture.crop(box)).save(crop)
+            value = _line_value(crop, name_languages, timeout)
+            if _GERMAN_LACKS.search(value):
+                texts[index] = f"{label}    {value}"
+    return "\n".join(texts)
+
+
+def _with_margin(line: Image.Image) -> Image.Image:
+    """The line on white with a margin of one line height: tesseract reads letters at the
+    image's edge badly (diacritics first)."""
+    margin = line.height
+    framed = Image.new(line.mode, (line.width + 2 * margin, line.height + 2 * margin), 255)
+    framed.paste(line, (margin, margin))
+    return framed
+
+
+def _line_value(crop: Path, languages: str, timeout: float) -> str:
+    """One line of text on a cropped image (--psm 7: a single line)."""
+    command = ["tesseract", str(crop), "stdout", "-l", languages, "--psm", "7"]
+    return " ".join(_run(command, timeout=timeout, tool="tesseract").split())
 
 
 def _run(command: list[str], *, timeout: float, tool: str) -> str:
     """The tool's standard output; its failures as ConfigurationError or UnreadablePdf."""
     result = _completed(command, timeout=timeout, tool=tool)
     stderr = result.stderr.decode("utf-8", errors="replace")
-    if "Failed loading language" in stderr:
+    missing = _MISSING_LANGUAGE.search(stderr)
+    if missing is not None:
         raise ConfigurationError(
-            "Für die Texterkennung fehlt das deutsche Sprachpaket (tesseract-ocr-deu)."
+            f"Für die Texterkennung fehlt ein Sprachpaket (tesseract-ocr-{missing.group(1)}); "
+            f"benötigt werden {', '.join(NAME_LANGUAGES.split('+'))}."
         )
     if result.returncode != 0:
         raise UnreadablePdf(

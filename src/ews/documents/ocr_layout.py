@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from ews.documents.text_layer import checkbox_label_start
+from ews.documents.text_layer import checkbox_label_start, name_label_end
 
 _DARK = 128
 #: share of dark pixels inside a box that makes it ticked; an empty box has none, a cross ~15 %
@@ -87,3 +87,32 @@ def is_ticked_left_of(image: Image.Image, word: Word) -> bool:
         return False
     histogram = inner.point(lambda value: 255 if value < _DARK else 0).histogram()
     return histogram[255] / (inner.width * inner.height) >= _TICK_SHARE
+
+
+def name_value_boxes(
+    lines: list[list[Word]], size: tuple[int, int]
+) -> dict[int, tuple[str, tuple[int, int, int, int]]]:
+    """Per line index: the label text and the pixel box of the value, for lines that start
+    with the label of a name field and have words after it."""
+    boxes: dict[int, tuple[str, tuple[int, int, int, int]]] = {}
+    for index, words in enumerate(lines):
+        text = " ".join(word.text for word in words)
+        end = name_label_end(text)
+        if end is None:
+            continue
+        offset, count = 0, 0
+        for word in words:
+            if offset >= end:
+                break
+            offset += len(word.text) + 1
+            count += 1
+        value = words[count:]
+        if not value:
+            continue
+        pad = max(word.height for word in value)
+        left = max(0, value[0].left - pad // 4)  # not into the label's colon
+        right = min(size[0], max(word.left + word.width for word in value) + pad)
+        top = max(0, min(word.top for word in value) - pad // 2)
+        bottom = min(size[1], max(word.top + word.height for word in value) + pad // 2)
+        boxes[index] = (" ".join(word.text for word in words[:count]), (left, top, right, bottom))
+    return boxes

@@ -22,6 +22,7 @@ from pypdf.errors import LimitReachedError, PyPdfError
 
 from ews.core.errors import NotAPdf, UnreadablePdf
 from ews.core.sniff import is_pdf, not_a_pdf_reason
+from ews.documents.text_positions import laid_out_text
 
 __all__ = ["checked_pdf", "limits", "opened", "page_texts", "pdf_call", "text_layer"]
 
@@ -135,7 +136,13 @@ def page_texts(reader: PdfReader, pages: int) -> list[str]:
 def _page_text(reader: PdfReader, index: int) -> str:
     page = reader.pages[index]
     try:
-        # layout mode keeps a label and the value printed beside it on one line
+        # by position, Form XObjects included: a label and the value beside it on one line
+        return laid_out_text(page)
+    except LimitReachedError:
+        raise
+    except _PDF_ERRORS:
+        pass
+    try:
         return page.extract_text(extraction_mode="layout")
     except LimitReachedError:
         raise

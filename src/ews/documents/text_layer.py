@@ -4,6 +4,8 @@ Used for forms without fields: "printed to PDF" text layers and OCR output. Labe
 at the start of a line, longest first, tolerant of case, spacing, dash variants and typical OCR
 confusions (``|`` or ``1`` for ``l``, ``ss`` for ``ß``). Multi-line fields run until the next
 label; checkboxes are read from a mark before or after the label, or from ``ja``/``nein``.
+Blank lines are layout, except a line holding only ``PARAGRAPH_BREAK`` (an empty line of a
+multi-line value, as the positioned text layer found it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ _CONFUSABLE: dict[str, str] = {
     "ö": "(?:ö|o|oe)",
     "ü": "(?:ü|u|ue|ii)",
 }
+#: a line of its own in the text: the value has an empty line here (a paragraph's end)
+PARAGRAPH_BREAK = "\u2029"
 _DASHES = "-‐‑‒–—―−~"
 _CHECK_SYMBOLS = "xX×✗✘✓✔☒☑⊠"
 _YES = {"ja", "yes", "x", "angekreuzt", "bestätigt", "zugestimmt"}
@@ -146,6 +150,18 @@ def checkbox_label_start(line: str) -> int | None:
     return match.start(name) if name in CHECKBOX_FIELDS else None
 
 
+#: the fields whose values are people's names (read again with the script packs of names)
+NAME_FIELDS = ("hvb_name", "team1_name", "team2_name", "unterzeichner")
+
+
+def name_label_end(line: str) -> int | None:
+    """Where the label and its separator end, in a line that starts with a name field's label."""
+    match = _label_match(normalised_text(line))
+    if match is None or _matched_name(match) not in NAME_FIELDS:
+        return None
+    return match.end("sep")
+
+
 def _label_match(line: str) -> re.Match[str] | None:
     """The label a line starts with, after nothing but box edges or a checkbox mark."""
     match = _LABEL_LINE.match(line)
@@ -219,8 +235,10 @@ def _joined(lines: list[str], *, multiline: bool) -> str | None:
     if not multiline:
         value = re.sub(r"\s+", " ", " ".join(lines)).strip(_FILLER)
     else:
-        # blank lines are layout (OCR, line spacing), not content
+        # blank lines are layout (OCR, line spacing), not content; an empty line of the value
+        # itself is marked PARAGRAPH_BREAK by the reader that saw it on the page
         cleaned = (re.sub(r"\s{2,}", " ", line).strip(_FILLER) for line in lines)
-        value = "\n".join(line for line in cleaned if line).strip(_FILLER + "\n")
+        joined = "\n".join(line for line in cleaned if line).replace(PARAGRAPH_BREAK, "")
+        value = re.sub(r"\n{3,}", "\n\n", joined).strip(_FILLER + "\n")
     # a printed fill-in line ("______", ".....") is no value
     return value if value.strip("._…- \n") else None

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ews.core.deadlines import BERLIN
-from ews.core.models import Outcome
+from ews.core.models import Outcome, ReadMethod
 from ews.register import cases as register
 from ews.register.database import session_factory
 from ews.runtime.settings import Settings
+
+#: the journal's note on an input whose values text recognition read (staff check them)
+READ_NOTES = {ReadMethod.OCR.value: "Per Texterkennung gelesen: bitte die Werte prüfen."}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -35,6 +38,8 @@ def journal_records(settings: Settings) -> list[dict[str, Any]]:
             "stamped_at": _iso(row.stamped_at),
             "stored_path": row.stored_path,
             "state": row.state,
+            "read_method": row.read_method,
+            "notes": [READ_NOTES[row.read_method]] if row.read_method in READ_NOTES else [],
         } for row, app, declaration_az in register.journal_rows(session)]
 
 

@@ -104,6 +104,53 @@ def test_missing_program_is_an_installation_fault(
         ocr.page_text(tmp_path / "seite.pgm", timeout=10)
 
 
+def test_a_name_value_is_read_again_with_the_script_packs_of_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    image = tmp_path / "seite-1.pgm"
+    Image.new("L", (1000, 300), 255).save(image)
+    tsv = "\n".join([
+        TSV_HEADER,
+        _word(1, 1, 100, "Name"), _word(1, 2, 190, "der"), _word(1, 3, 280, "Kommune:"),
+        _word(1, 4, 380, "Stadt"), _word(1, 5, 470, "Hagen"),
+        _word(2, 1, 100, "Teammitglied"), _word(2, 2, 190, "1"), _word(2, 3, 280, "–"),
+        _word(2, 4, 370, "Name:"), _word(2, 5, 480, "Sukru"), _word(2, 6, 570, "Yilmaz"),
+    ])  # fmt: skip
+
+    def tesseract(command: list[str], timeout: float) -> ChildResult:
+        if "--psm" in command and command[command.index("--psm") + 1] == "7":
+            return ChildResult(0, "Şükrü Yılmaz\n\f".encode(), b"")
+        return ChildResult(0, tsv.encode(), b"")
+
+    calls = _replace_runner(monkeypatch, tesseract)
+    lines = ocr.page_text(image, timeout=10).split("\n")
+
+    assert lines == ["Name der Kommune: Stadt Hagen", "Teammitglied 1 – Name:    Şükrü Yılmaz"]
+    [again] = calls[1:]
+    assert again[again.index("-l") + 1] == "pol+tur+ces+deu" == ocr.NAME_LANGUAGES
+    crop = Image.open(again[1])
+    assert crop.size[0] < 400  # only the value, right of the label (words at 480..650 px)
+
+
+def test_a_name_read_again_without_letters_german_lacks_keeps_the_german_reading(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    image = tmp_path / "seite-1.pgm"
+    Image.new("L", (1000, 200), 255).save(image)
+    tsv = "\n".join([
+        TSV_HEADER, _word(1, 1, 100, "Unterzeichnet"), _word(1, 2, 250, "von:"),
+        _word(1, 3, 380, "Jürgen"), _word(1, 4, 470, "Weiß"),
+    ])  # fmt: skip
+
+    def tesseract(command: list[str], timeout: float) -> ChildResult:
+        if command[command.index("--psm") + 1] == "7":
+            return ChildResult(0, b"J\xc3\xbcrgen WeiB\n", b"")  # the packs read ß as B
+        return ChildResult(0, tsv.encode(), b"")
+
+    _replace_runner(monkeypatch, tesseract)
+    assert ocr.page_text(image, timeout=10) == "Unterzeichnet von: Jürgen Weiß"
+
+
 def test_missing_german_language_pack_is_an_installation_fault(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
