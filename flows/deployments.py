@@ -48,7 +48,7 @@ class Deployment:
         return getattr(importlib.import_module(module), function)
 
 
-def office_deployments(plan: list[Mailing], follow_up_cron: str = FollowUpSettings().cron,
+def office_deployments(plan: list[Mailing], *, follow_up_cron: str = FollowUpSettings().cron,
                        backup: BackupPlan | None = None) -> list[Deployment]:
     """The table; ``follow_up_cron`` (``EWS_FOLLOW_UPS__CRON``) schedules the daily check of
     the follow-ups, ``backup`` (config/sicherung.toml) the daily backup."""

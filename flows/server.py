@@ -242,8 +242,8 @@ def office_deployments(settings: Settings, console: Console) -> list[Any]:
     plan = read_plan_or_report(settings, console)
     for mailing in plan:
         console.print(f"Geplanter Versand: {mailing.name} ({mailing.cron}, {TIMEZONE})")
-    return runner_deployments(table(plan, settings.follow_ups.cron,
-                                    read_backup_plan_or_report(console)))
+    return runner_deployments(table(plan, follow_up_cron=settings.follow_ups.cron,
+                                    backup=read_backup_plan_or_report(console)))
 
 
 def read_backup_plan_or_report(console: Console) -> BackupPlan:

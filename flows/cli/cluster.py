@@ -29,8 +29,8 @@ def write_prefect_yaml(
     """prefect.yaml mit allen Deployments neu schreiben (nach Änderungen am Versandplan)."""
     settings = office(ctx)
     plan = read_plan_or_report(settings, console)
-    deployments = office_deployments(plan, settings.follow_ups.cron,
-                                     read_backup_plan_or_report(console))
+    deployments = office_deployments(plan, follow_up_cron=settings.follow_ups.cron,
+                                     backup=read_backup_plan_or_report(console))
     ziel.write_text(prefect_yaml(deployments), encoding="utf-8")
     console.print(f"{ziel} geschrieben: {len(deployments)} Deployments, davon "
                   f"{len(plan)} geplante Versände.")

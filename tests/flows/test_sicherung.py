@@ -46,7 +46,7 @@ def test_the_plan_sets_the_schedule_and_bad_plans_are_refused(tmp_path: Path) ->
     plan = tmp_path / "sicherung.toml"
     plan.write_text('[sicherung]\nuhrzeit = "3:05"\nbehalten = 7\naktiv = false\n',
                     encoding="utf-8")
-    [deployment] = [d for d in office_deployments([], read_backup_plan(plan))
+    [deployment] = [d for d in office_deployments([], backup=read_backup_plan(plan))
                     if d.name == "sicherung"]
     assert deployment.cron == "5 3 * * *" and deployment.active is False
     for wrong in ('uhrzeit = "25:00"', "behalten = 0", 'unbekannt = "x"'):
