@@ -20,7 +20,7 @@ from ews.core.deadlines import BERLIN
 from ews.core.errors import TemplateError
 from ews.core.models import LetterKind, Recipient
 from ews.letters.context import LetterData, WorkshopDate, letter_context
-from ews.letters.prepared import Picture, PreparedTemplate, prepare, render
+from ews.letters.prepared import Picture, PreparedTemplate, Unsupported, prepare, render
 from ews.letters.qr import QR_MM, qr_png
 from ews.letters.render import jinja_env, render_letter_docx, template_path
 from ews.runtime.settings import OfficeSettings
@@ -125,3 +125,24 @@ def test_a_changed_template_is_prepared_anew(tmp_path: Path) -> None:
     second = render_letter_docx(path, context)
     assert dict(parts(first))["word/document.xml"] != dict(parts(second))["word/document.xml"]
     assert parts(second) == parts(reference_docx(path, context))
+
+
+def test_an_image_in_a_footer_is_left_to_docxtpl(tmp_path: Path) -> None:
+    source = template_path(TEMPLATES, LetterKind.GEMEINSAME_ERKLAERUNG)
+    path = tmp_path / source.name
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "word/footer1.xml":
+                data = data.replace(b"{{ absender_name }}", b"{{ absender_name }}{{ qr_code }}")
+            new.writestr(info, data)
+    context = letter_context(varied_letter(LetterKind.GEMEINSAME_ERKLAERUNG, random.Random(3)),
+                             OFFICE)
+    context["qr_code"] = "EWS-GE|13.0.70-001/2027|05999999|XPVVNAQEYJ34C6JXXFBLAL5OFE"
+    prepared = prepare(path.read_bytes(), jinja_env(), frozenset({"qr_code"}))
+    with pytest.raises(Unsupported):
+        render(prepared, context, {"qr_code": Picture(qr_png(str(context["qr_code"])),
+                                                      Mm(QR_MM))})
+    letter = parts(render_letter_docx(path, context))
+    assert letter == parts(reference_docx(path, context))
+    assert b"<w:drawing>" in dict(letter)["word/footer1.xml"]
