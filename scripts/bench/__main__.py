@@ -7,7 +7,10 @@ machine.
    archive, on the worker pool (warm service: Prefect and the pool started beforehand).
 3. 200 letters to PDF/A: one batched LibreOffice call per 50 against one start per letter.
 4. Peak RSS of reading the 3,000-page PDF in a fresh process, beside a one-page baseline.
-5. The hostile inbox corpus against an ordinary batch of the same size: seconds and peak
+5. CPU per application of the library path before and after the letter templates were
+   prepared once per process (issue 20), side by side; ``python -m scripts.bench cpu`` runs
+   only this part, ``python -m scripts.bench profil`` prints the cProfile of both paths.
+6. The hostile inbox corpus against an ordinary batch of the same size: seconds and peak
    memory per pass as ratios, and each hostile input against the workers' limits
    (``scripts.bench.hostile``; only this part: ``python -m scripts.bench feindlich``).
 6. The median time to read one form per PDF program that filled, saved or printed it
@@ -30,7 +33,9 @@ from scripts.bench.throughput import (
     SIDES,
     WARM_UP,
     conversion_times,
+    cpu_per_application,
     peak_rss_mb,
+    profile,
 )
 
 from ews.letters.samples import sample_applications
@@ -64,6 +69,13 @@ def main() -> None:
 
     files = sample_applications(COUNT, seed=2026)
     warm_up = sample_applications(WARM_UP, seed=1)
+    if sys.argv[1:2] in (["cpu"], ["profil"]):  # only the CPU per application / its profile
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            if sys.argv[1] == "profil":
+                for name, table in profile(files, Path(tmp), warm_up).items():
+                    print(f"cProfile, Bibliothek {name}:\n{table}")
+            print_cpu(files, Path(tmp), warm_up)
+        return
     if sys.argv[1:2] == ["cluster"]:  # only the distributed setup against the default
         with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
             cluster.main(files, warm_up, Path(tmp))
@@ -87,6 +99,7 @@ def main() -> None:
         print(f"Verhältnis Flow/Bibliothek, Median aus {ROUNDS} Runden: "
               f"{statistics.median(ratios):.2f}x (kleinste {min(ratios):.2f}x, größte "
               f"{max(ratios):.2f}x; Ziel ≥ 1.6x)")
+        print_cpu(files, root, warm_up)
         if only_throughput:
             return
         batched, single = conversion_times(files, root)
@@ -103,6 +116,14 @@ def main() -> None:
         print(f"Speicherspitze 3.000-Seiten-PDF: {big} MB (1 Seite: {small} MB; Ziel ≤ 300 MB)")
     print(f"Benchmark-Prozess gesamt: "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB Spitze")
+
+
+def print_cpu(files: list[tuple[str, bytes]], root: Path,
+              warm_up: list[tuple[str, bytes]]) -> None:
+    cpu = cpu_per_application(files, root, warm_up)
+    print(f"CPU je Bewerbung (lesen+prüfen+Brief), Median aus {ROUNDS} Runden: vorher "
+          f"{cpu['vorher']:.1f} ms, nachher {cpu['nachher']:.1f} ms (Ziel ≤ 25 ms); "
+          f"vorher/nachher {cpu['verhaeltnis']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
-"""The library against the Prefect flow (``make bench``, parts 1 to 4): raw throughput in
+"""The library against the Prefect flow (``make bench``, parts 1 to 5): raw throughput in
 one process, the intake flow on the same files, letters to PDF/A batched against one start
-per letter, and the peak memory of reading a 3,000-page PDF. Writes under the bench's folder."""
+per letter, the peak memory of reading a 3,000-page PDF, and the CPU per application with
+the letter templates prepared against docxtpl opening them anew (with its cProfile). Writes
+under the bench's folder."""
 
 from __future__ import annotations
 
+import cProfile
+import pstats
+import statistics
 import subprocess
 import sys
 import time
@@ -16,8 +21,14 @@ from scripts.bench.common import bench_settings, flow_throughput
 from ews.core.models import Outcome
 from ews.intake.decision import letter_data_for
 from ews.intake.reading import assess_document
+from ews.letters.context import LetterData, letter_context
 from ews.letters.pdfa import convert_to_pdfa
-from ews.letters.render import letter_bytes, render_letter
+from ews.letters.render import (
+    letter_bytes,
+    render_letter,
+    render_letter_docx_unprepared,
+    template_path,
+)
 from ews.outbox.letters import letter_path
 from ews.runtime.settings import Settings
 from ews.runtime.storage import output_store
@@ -26,6 +37,7 @@ COUNT = 500
 WARM_UP = 20  # untimed files before each throughput measurement
 ROUNDS = 5  # the median of paired rounds: these machines are shared and noisy
 LETTERS = 200
+CPU_FILES = 200  # applications per side and round of the CPU measurement
 
 
 def raw_throughput(files: list[tuple[str, bytes]], root: Path,
@@ -38,15 +50,32 @@ def raw_throughput(files: list[tuple[str, bytes]], root: Path,
     return len(files) / (time.perf_counter() - started)
 
 
-def _raw_pass(files: list[tuple[str, bytes]], settings: Settings, now: datetime) -> None:
+#: how a letter becomes .docx bytes: the service's path, and docxtpl opening the template anew
+#: for every letter (the path before templates were prepared, issue 20)
+Render = Callable[[LetterData, Settings], bytes]
+
+
+def _prepared(letter: LetterData, settings: Settings) -> bytes:
+    return letter_bytes(letter, settings.office, settings.templates_dir)
+
+
+def _unprepared(letter: LetterData, settings: Settings) -> bytes:
+    return render_letter_docx_unprepared(template_path(settings.templates_dir, letter.kind),
+                                         letter_context(letter, settings.office))
+
+
+PATHS: dict[str, Render] = {"vorher": _unprepared, "nachher": _prepared}
+
+
+def _raw_pass(files: list[tuple[str, bytes]], settings: Settings, now: datetime,
+              render: Render = _prepared) -> None:
     for index, (name, data) in enumerate(files):
         assessment = assess_document(data, settings)
         outcome = Outcome.REGISTERED if assessment.is_valid else Outcome.INVALID
         letter = letter_data_for(outcome, assessment, reference=f"13.0.70-{index:03d}/2026",
                                  source_name=name, received=now, settings=settings, now=now)
         if letter is not None:
-            output_store(settings).put(letter_path(letter, settings), letter_bytes(
-                letter, settings.office, settings.templates_dir))
+            output_store(settings).put(letter_path(letter, settings), render(letter, settings))
 
 
 def conversion_times(files: list[tuple[str, bytes]], root: Path) -> tuple[float, float]:
@@ -73,6 +102,58 @@ def conversion_times(files: list[tuple[str, bytes]], root: Path) -> tuple[float,
     (batched_s, n), (single_s, _) = timings
     print(f"  {n} Briefe")
     return batched_s, single_s
+
+
+def cpu_per_application(files: list[tuple[str, bytes]], root: Path,
+                        warm_up: list[tuple[str, bytes]]) -> dict[str, float]:
+    """Process CPU ms per application (read + validate + letter), before and after the
+    templates were prepared, side by side: the median of paired rounds, order alternating."""
+    settings = bench_settings(root / "cpu")
+    now = datetime.now(UTC)
+    for render in PATHS.values():
+        _raw_pass(warm_up, settings, now, render)
+    sample = files[:CPU_FILES]
+    measured: dict[str, list[float]] = {name: [] for name in PATHS}
+    for round_ in range(ROUNDS):
+        for name in (list(PATHS) if round_ % 2 == 0 else list(PATHS)[::-1]):
+            started = time.process_time()
+            _raw_pass(sample, settings, now, PATHS[name])
+            measured[name].append((time.process_time() - started) / len(sample) * 1000)
+    ratios = [before / after for before, after in zip(*measured.values(), strict=True)]
+    medians = {name: statistics.median(values) for name, values in measured.items()}
+    return {**medians, "verhaeltnis": statistics.median(ratios)}
+
+
+def profile(files: list[tuple[str, bytes]], root: Path, warm_up: list[tuple[str, bytes]],
+            top: int = 10) -> dict[str, str]:
+    """cProfile of the library path, before and after: the ``top`` functions by cumulative
+    and by own time, ms per application (cProfile's own overhead included)."""
+    settings = bench_settings(root / "profil")
+    now = datetime.now(UTC)
+    sample = files[:CPU_FILES]
+    tables = {}
+    for name, render in PATHS.items():
+        _raw_pass(warm_up, settings, now, render)
+        profiler = cProfile.Profile()
+        profiler.runcall(_raw_pass, sample, settings, now, render)
+        stats = pstats.Stats(profiler)
+        tables[f"{name}, nach kumulierter Zeit"] = _top(stats, len(sample), top, column=3)
+        tables[f"{name}, nach eigener Zeit"] = _top(stats, len(sample), top, column=2)
+    return tables
+
+
+def _top(stats: pstats.Stats, count: int, top: int, column: int) -> str:
+    """The ``top`` rows by cumulative (``column`` 3) or own time (2)."""
+    rows = sorted(stats.stats.items(),  # type: ignore[attr-defined]
+                  key=lambda item: item[1][column], reverse=True)
+    lines = [f"{'kumuliert':>10} {'eigen':>8}  ms je Bewerbung, Funktion"]
+    for (filename, line, function), (_calls, _prim, own, total, _callers) in rows:
+        if function == "_raw_pass" or len(lines) > top:
+            continue
+        where = filename.split("site-packages/")[-1].split("/src/")[-1]
+        lines.append(f"{total / count * 1000:10.2f} {own / count * 1000:8.2f}  "
+                     f"{where}:{line}({function})")
+    return "\n".join(lines)
 
 
 RSS_PROBE = """

@@ -10,6 +10,7 @@ Templates are staff-editable Word files ``<templates_dir>/<LetterKind value>.doc
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from ews.core.errors import ConfigurationError, TemplateError
 from ews.core.models import LetterKind
 from ews.core.templating import sandboxed_environment
 from ews.letters.context import LetterData, letter_context
+from ews.letters.prepared import Picture, PreparedTemplate, Unsupported, prepare, render
 from ews.letters.qr import QR_MM, qr_png
 from ews.letters.template_errors import describe_template_error
 from ews.runtime.folders import write_atomic
@@ -54,9 +56,50 @@ def letter_bytes(data: LetterData, office: OfficeSettings, templates_dir: Path) 
 Preparation = Callable[[DocxTemplate, dict[str, object]], dict[str, object]]
 
 
+#: placeholders of the letters that are drawn as images
+_PICTURES = frozenset({"qr_code"})
+#: what docxtpl raises about a template while rendering it
+_RENDER_ERRORS = (jinja2.TemplateError, etree.XMLSyntaxError, TypeError, ValueError)
+
+
 def render_letter_docx(path: Path, context: dict[str, object]) -> bytes:
-    """A letter template filled with ``context`` (its QR code drawn as an image)."""
+    """A letter template filled with ``context`` (its QR code drawn as an image): from the
+    template prepared once per process, or with docxtpl itself where that does not apply."""
+    content, digest = _template_file(path)
+    prepared = _prepared(digest, content)
+    if prepared is not None:
+        try:
+            return render(prepared, context, _pictures(context))
+        except Unsupported:
+            pass
+        except _RENDER_ERRORS as exc:
+            raise TemplateError(
+                f"Briefvorlage „{path.name}“: {describe_template_error(exc, context)}"
+            ) from exc
     return render_docx(path, context, prepare=_with_qr_image)
+
+
+def render_letter_docx_unprepared(path: Path, context: dict[str, object]) -> bytes:
+    """The same letter with docxtpl opening the template anew (the reference, and the bench's
+    path before templates were prepared)."""
+    return render_docx(path, context, prepare=_with_qr_image)
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared(digest: str, content: bytes) -> PreparedTemplate | None:
+    """The template prepared once per process and content (keyed by its sha256, so a changed
+    template is prepared anew); None where docxtpl itself must render it, or explain it."""
+    try:
+        return prepare(content, jinja_env(), _PICTURES)
+    except (Unsupported, PackageNotFoundError, zipfile.BadZipFile, KeyError, *_RENDER_ERRORS):
+        return None
+
+
+def _pictures(context: dict[str, object]) -> dict[str, Picture]:
+    payload = context.get("qr_code")
+    if not isinstance(payload, str) or not payload:
+        return {}
+    return {"qr_code": Picture(png=qr_png(payload), width=Mm(QR_MM))}
 
 
 def render_docx(path: Path, context: dict[str, object], *, prepare: Preparation) -> bytes:
@@ -70,7 +113,7 @@ def render_docx(path: Path, context: dict[str, object], *, prepare: Preparation)
     context = prepare(template, context)
     try:
         template.render(context, jinja_env=jinja_env())
-    except (jinja2.TemplateError, etree.XMLSyntaxError, TypeError, ValueError) as exc:
+    except _RENDER_ERRORS as exc:
         raise TemplateError(
             f"Briefvorlage „{path.name}“: {describe_template_error(exc, context)}"
         ) from exc
@@ -90,6 +133,11 @@ def _with_qr_image(template: DocxTemplate, context: dict[str, object]) -> dict[s
 
 
 def template_bytes(path: Path) -> bytes:
+    return _template_file(path)[0]
+
+
+def _template_file(path: Path) -> tuple[bytes, str]:
+    """The template's bytes and their sha256."""
     try:
         status = path.stat()
     except FileNotFoundError as exc:
@@ -98,9 +146,10 @@ def template_bytes(path: Path) -> bytes:
 
 
 @functools.lru_cache(maxsize=16)
-def _read_template(path: Path, mtime_ns: int, size: int) -> bytes:
-    """Cached per process; a changed file has a new mtime and size, hence a new key."""
-    return path.read_bytes()
+def _read_template(path: Path, mtime_ns: int, size: int) -> tuple[bytes, str]:
+    """Cached per process; a changed file has a new mtime or size, hence a new key."""
+    content = path.read_bytes()
+    return content, hashlib.sha256(content).hexdigest()
 
 
 @functools.cache
