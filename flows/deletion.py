@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from ews.core.errors import PlanError
+from ews.operations.backup_plan import read_backup_plan
 from ews.retention.backups import prune_backups
 from ews.retention.config import PREFECT_RUNS, read_retention
 from ews.retention.deletion import RunReport, log_deletion, run_deletion
@@ -113,14 +115,26 @@ def compact_prefect_database() -> bool:
 def delete_due(settings: Settings, *, now: datetime, actor: str, dry_run: bool,
                backups: Path | None = None, prefect: bool = True
                ) -> tuple[RunReport, Counter[str]]:
-    """Everything the deletion run covers: the register and its files, Prefect's runs and,
-    given their folder, old backups."""
+    """Everything the deletion run covers: the register and its files, Prefect's runs and
+    old backups (in ``backups``, else in the folder of config/sicherung.toml)."""
     report = run_deletion(settings, now=now, actor=actor, dry_run=dry_run)
     counts = delete_prefect_runs(settings, now=now, actor=actor, dry_run=dry_run) \
         if prefect else Counter()
+    backups = backups or planned_backup_folder()
     if backups is not None:
         counts["sicherungen"] = prune_backups(backups, settings, now=now, actor=actor,
                                               dry_run=dry_run)
     return report, counts
 
 
+
+
+def planned_backup_folder() -> Path | None:
+    """The folder the scheduled backups go to (config/sicherung.toml), if it exists; a plan
+    that cannot be read is reported, and its backups are left for the next run."""
+    try:
+        folder = read_backup_plan().ziel
+    except PlanError as exc:
+        print(f"Sicherungsplan nicht lesbar; alte Sicherungen bleiben bis zum nächsten Lauf: {exc}")
+        return None
+    return folder if folder.is_dir() else None

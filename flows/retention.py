@@ -17,8 +17,8 @@ from flows.deletion import delete_due
 @redacted
 def loeschlauf() -> int:
     """Fällige Daten nach dem Löschkonzept löschen oder anonymisieren
-    (config/aufbewahrung.toml), auch alte Prefect-Läufe. Alte Sicherungen löscht die
-    Sicherung selbst (``ews.retention.backups.prune_backups``)."""
+    (config/aufbewahrung.toml), auch alte Prefect-Läufe und Sicherungen, die älter sind als
+    die längste Frist (im Ordner aus config/sicherung.toml)."""
     settings = service_settings()
     intake.prepare(settings)
     report, counts = delete_due(settings, now=datetime.now(UTC), actor="zeitplan",

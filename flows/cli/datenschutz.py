@@ -133,7 +133,7 @@ def loeschen(ctx: typer.Context,
                  "--probelauf", help="Nur auflisten, was fällig ist; nichts ändern.")] = False,
              sicherungen: Annotated[Path | None, typer.Option(
                  "--sicherungen", help="Ordner der Sicherungen: ältere als die längste Frist "
-                 "werden mit gelöscht.")] = None,
+                 "werden mit gelöscht (sonst der Ordner aus config/sicherung.toml).")] = None,
              ohne_prefect: Annotated[bool, typer.Option(
                  "--ohne-prefect", help="Prefect-Läufe nicht löschen (etwa wenn der "
                  "Prefect-Server nicht erreichbar ist).")] = False) -> None:

@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from ews.circulars.drafts import read_draft
@@ -18,6 +19,7 @@ from ews.register.schema import CircularSend
 from ews.retention.backups import prune_backups
 from ews.retention.deletion import run_deletion
 from ews.retention.records import note_export, protocol
+from flows.deletion import planned_backup_folder
 from tests.conftest import make_settings
 from tests.integration.circulars.test_circulars import add_members, write_draft
 
@@ -77,3 +79,17 @@ def test_circular_send_ledgers_lose_their_addresses_after_their_period(tmp_path:
     with transaction(settings.db_url) as session:
         sends = list(session.scalars(select(CircularSend)))
     assert [(s.emails, s.salutation) for s in sends] == [([], ""), ([], "")]
+
+
+def test_the_deletion_run_finds_the_backups_of_the_backup_plan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert planned_backup_folder() is None  # no plan, no default folder
+    (tmp_path / "config").mkdir()
+    plan = tmp_path / "config" / "sicherung.toml"
+    plan.write_text('[sicherung]\nziel = "woanders"\n', encoding="utf-8")
+    assert planned_backup_folder() is None  # the folder is not there yet
+    (tmp_path / "woanders").mkdir()
+    assert planned_backup_folder() == Path("woanders")
+    plan.write_text('[sicherung]\nbehalten = 0\n', encoding="utf-8")
+    assert planned_backup_folder() is None  # a broken plan is reported, nothing deleted
