@@ -24,6 +24,7 @@ from ews.register.schema import (
     ApplicationRow,
     CorrespondenceRow,
     DeclarationRow,
+    FollowUpRow,
     LetterRow,
     MailRow,
 )
@@ -324,3 +325,33 @@ def test_a_declaration_recognised_by_its_qr_code_is_filed_to_its_akte_too(
     assert len(mail.dovecot.messages(OFFICE, DONE)) == 1  # answered in full: not for staff
     [answer] = answers(mail, "buero@hagen.de")
     assert "Beitritt" in str(answer["Subject"])
+
+
+def test_a_corrected_form_sent_as_a_reply_to_the_maengelschreiben_closes_its_follow_up(
+        tmp_path: Path, mail: MailServers) -> None:
+    """The defective application has no Az.: the reply to our answer finds no case, and its
+    form is an application of the same municipality that closes the correction follow-up."""
+    settings = mail_settings(tmp_path, mail)
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", form(datenschutz=False)),
+                                                 sender=SENDER))
+    [invalid] = intake.run_pass(settings)
+    assert invalid.outcome == "invalid" and invalid.az is None
+    [ours] = answers(mail, SENDER)
+    with session_factory(settings.db_url).begin() as session:
+        [opened] = session.scalars(select(FollowUpRow)).all()
+        assert (opened.kind, opened.state) == ("korrektur", "offen")
+    mail.dovecot.append(OFFICE, people_mail(
+        "AW: Ihre Bewerbung – Mängel", "Anbei der vollständige Bogen.\n\n> Ihre Bewerbung …",
+        sender=SENDER, attachments=(("Bewerbung berichtigt.pdf", form()),),
+        In_Reply_To=ours["Message-ID"], References=ours["Message-ID"]))
+
+    [corrected] = intake.run_pass(settings)
+
+    assert corrected.outcome == "registered" and corrected.az
+    with session_factory(settings.db_url).begin() as session:
+        [closed] = session.scalars(select(FollowUpRow)).all()
+        letters = [letter.kind for letter in session.scalars(
+            select(LetterRow).order_by(LetterRow.id))]
+    assert (closed.state, closed.closed_by) == ("erledigt", "posteingang")
+    assert corrected.az in (closed.close_note or "")
+    assert letters == ["maengelschreiben", "eingangsbestaetigung"]  # no second Mängelschreiben
