@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
+# python3-uno: the warm LibreOffice (ews.letters.warm) runs under Debian's python3
+DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui python3-uno fonts-liberation2 poppler-utils
                  tesseract-ocr tesseract-ocr-deu tesseract-ocr-tur tesseract-ocr-pol
                  tesseract-ocr-ces ghostscript
                  dovecot-imapd dovecot-lmtpd openssl postgresql faketime systemd

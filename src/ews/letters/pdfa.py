@@ -33,6 +33,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from ews.core.errors import ConfigurationError, ConversionError
+from ews.letters.warm import ListenerDown, ListenerTimeout, WarmListener
 from ews.runtime.child_processes import ChildLimits, ChildTimeout, run_contained
 
 #: The JSON filter syntax (LibreOffice >= 7.4); the older ``SelectPdfVersion=2`` is ignored.
@@ -84,6 +85,22 @@ class _Soffice:
         return f"LibreOffice meldet: {' '.join(errors)}" if errors else None
 
 
+@dataclass(frozen=True)
+class _WarmFirst:
+    """The warm listener, and a cold soffice for a batch when the listener is down."""
+
+    warm: WarmListener
+    cold: _Soffice
+
+    def run(self, sources: Sequence[Path], out_dir: Path) -> str | None:
+        try:
+            return self.warm.run(sources, out_dir)
+        except ListenerTimeout as exc:  # the same limit again, cold, would double it
+            return str(exc)
+        except ListenerDown:
+            return self.cold.run(sources, out_dir)
+
+
 def convert_to_pdfa(
     docx_paths: Sequence[Path],
     *,
@@ -91,17 +108,20 @@ def convert_to_pdfa(
     profile_dir: Path,
     timeout: float,
     batch_size: int = 50,
+    warm: WarmListener | None = None,
 ) -> list[Path]:
     """Converts each .docx to a PDF/A-2b beside it (same stem, ``.pdf``); returns the PDFs in
     the order of ``docx_paths``.
 
     Raises ``ConversionError`` naming every file that failed, after all others were converted.
-    ``timeout`` applies to each soffice process.
+    ``timeout`` applies to each soffice process (or request to the ``warm`` listener, which
+    is used first when given).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     sources = list(dict.fromkeys(Path(path).absolute() for path in docx_paths))
-    runner = _Soffice(soffice, profile_dir, timeout)
+    cold = _Soffice(soffice, profile_dir, timeout)
+    runner: _Soffice | _WarmFirst = cold if warm is None else _WarmFirst(warm, cold)
     failures: dict[Path, str] = {}
     for batch in _batches(sources, batch_size):
         failures.update(_convert_isolating(batch, runner))
@@ -120,7 +140,7 @@ def _batches(sources: list[Path], size: int) -> Iterator[list[Path]]:
             yield paths[start : start + size]
 
 
-def _convert_isolating(batch: list[Path], runner: _Soffice) -> dict[Path, str]:
+def _convert_isolating(batch: list[Path], runner: _Soffice | _WarmFirst) -> dict[Path, str]:
     failures = _convert_batch(batch, runner)
     if len(batch) == 1 or not failures:
         return failures
@@ -130,7 +150,7 @@ def _convert_isolating(batch: list[Path], runner: _Soffice) -> dict[Path, str]:
     return remaining
 
 
-def _convert_batch(batch: list[Path], runner: _Soffice) -> dict[Path, str]:
+def _convert_batch(batch: list[Path], runner: _Soffice | _WarmFirst) -> dict[Path, str]:
     """Converts one batch; returns the German reason for each file that failed."""
     failures = {source: reason for source in batch if (reason := _source_problem(source))}
     todo = [source for source in batch if source not in failures]

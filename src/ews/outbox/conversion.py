@@ -3,12 +3,16 @@ by LibreOffice with the service's limits (I/O: files, database, processes)."""
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
 from ews.core.errors import ConversionError
 from ews.letters.pdfa import convert_to_pdfa
+from ews.letters.warm import WarmListener
 from ews.register import cases as register
 from ews.register import letters as letters_register
 from ews.register.database import transaction
@@ -17,6 +21,9 @@ from ews.runtime import storage
 from ews.runtime.settings import Settings
 
 LETTER_LOCKS = "brief"  # lock space of the letters a process is converting
+#: this process's one warm LibreOffice, under the key of the settings it was made for
+_LISTENER: dict[tuple[object, ...], WarmListener] = {}
+_LISTENER_LOCK = threading.Lock()
 
 
 def convert_pending_letters(settings: Settings) -> list[str]:
@@ -116,4 +123,38 @@ def convert_letters(docx_paths: list[Path], settings: Settings) -> None:
             "libreoffice", letters.parallel, wait=letters.timeout_seconds * 4) as slot:
         convert_to_pdfa(docx_paths, soffice=letters.soffice,
                         profile_dir=settings.data_dir / "libreoffice" / f"profil-{slot}",
-                        timeout=letters.timeout_seconds, batch_size=letters.batch_size)
+                        timeout=letters.timeout_seconds, batch_size=letters.batch_size,
+                        warm=warm_listener(settings))
+
+
+def warm_listener(settings: Settings) -> WarmListener | None:
+    """This process's warm LibreOffice (started on its first batch, stopped at exit; one per
+    process: other settings replace it), or None when ``letters.warm`` is off. It converts
+    only inside a slot of ``convert_letters``, so the global limit on parallel conversions
+    holds."""
+    letters = settings.letters
+    if not letters.warm:
+        return None
+    key = (os.getpid(), settings.data_dir.absolute(), letters.soffice, letters.uno_python,
+           letters.timeout_seconds, letters.restart_after, letters.batch_size)
+    with _LISTENER_LOCK:
+        if key not in _LISTENER:
+            for old in [old for old in _LISTENER if old[0] == os.getpid()]:
+                _LISTENER.pop(old).stop()
+            _LISTENER.clear()  # a forked child's copy of its parent's: not its own
+            profile = settings.data_dir / "libreoffice" / f"warm-{os.getpid()}"
+            _LISTENER[key] = WarmListener(
+                soffice=letters.soffice, python=letters.uno_python, profile_dir=profile,
+                timeout=letters.timeout_seconds, restart_after=letters.restart_after,
+                batch_size=letters.batch_size)
+        return _LISTENER[key]
+
+
+def stop_warm_listener() -> None:
+    """Stops this process's warm LibreOffice (at exit; the tests call it)."""
+    with _LISTENER_LOCK:
+        for key in [key for key in _LISTENER if key[0] == os.getpid()]:
+            _LISTENER.pop(key).stop()
+
+
+atexit.register(stop_warm_listener)

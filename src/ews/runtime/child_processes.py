@@ -148,12 +148,8 @@ def run_contained(
     if program is None:
         raise FileNotFoundError(f"Programm nicht gefunden: {command[0]}")
     with tempfile.TemporaryDirectory(prefix="ews-kind-") as private:
-        launcher = [
-            sys.executable, "-I", "-S", str(_LAUNCHER), str(os.getpid()),
-            *limits.launcher_args(timeout), "--", program, *command[1:],
-        ]  # fmt: skip
         process = subprocess.Popen(
-            launcher,
+            launcher_command([program, *command[1:]], limits, timeout),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -168,6 +164,13 @@ def run_contained(
         finally:
             kill_group(process)
     return ChildResult(process.returncode, stdout, stderr)
+
+
+def launcher_command(command: Sequence[str], limits: ChildLimits, timeout: float) -> list[str]:
+    """``command`` under the supervisor (``child_launcher``) with ``limits``; run it with
+    ``start_new_session=True`` and ``minimal_environment`` as ``run_contained`` does."""
+    return [sys.executable, "-I", "-S", str(_LAUNCHER), str(os.getpid()),
+            *limits.launcher_args(timeout), "--", *command]
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:

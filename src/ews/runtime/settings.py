@@ -126,6 +126,13 @@ class LetterSettings(BaseModel):
     #: LibreOffice conversions at once, over every worker of the register (each one is a
     #: soffice process of about 200 MB with its own profile)
     parallel: int = Field(default=2, ge=1, le=16)
+    #: keep one LibreOffice running per process (ews.letters.warm; needs Debian's
+    #: python3-uno); without it, or while it is down, one soffice start per batch
+    warm: bool = True
+    #: the Python that can import ``uno`` (Debian's, not the service's own)
+    uno_python: str = "/usr/bin/python3"
+    #: a warm LibreOffice is restarted after this many documents (and after any error)
+    restart_after: int = Field(default=200, ge=1)
 
 
 Security = Literal["ssl", "starttls", "none"]
