@@ -19,6 +19,7 @@ from rich.console import Console
 
 from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
 from ews.core.errors import PlanError
+from ews.intake.inbox_changes import InboxChanges
 from ews.intake.passes import prepare
 from ews.intake.pipeline import preload
 from ews.operations.backup_plan import BackupPlan, read_backup_plan
@@ -141,7 +142,9 @@ class PassRunner(threading.Thread):
 
 
 class InboxWatcher(threading.Thread):
-    """Polls the inbox; asks for a pass when a file stayed unchanged for one poll."""
+    """Asks for a pass the moment a file is added or written in the inbox (inotify: the
+    pass's stability window is the only wait) and, as the fallback, when a file stayed
+    unchanged for one poll."""
 
     def __init__(self, settings: Settings, runner: PassRunner) -> None:
         super().__init__(name="posteingang-ordner", daemon=True)
@@ -154,7 +157,11 @@ class InboxWatcher(threading.Thread):
     def run(self) -> None:
         previous = observe_inbox(self.settings.inbox_dir)
         self.runner.request()  # whatever waited while the service was down
-        while not self.stopping.wait(self.settings.intake.poll_seconds):
+        changes = InboxChanges(self.settings.inbox_dir, self.stopping)
+        while not self.stopping.is_set():
+            if changes.wait(self.settings.intake.poll_seconds):
+                self.runner.request()
+                continue
             current = observe_inbox(self.settings.inbox_dir)
             if unchanged(previous, current):
                 self.runner.request()

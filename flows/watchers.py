@@ -29,6 +29,7 @@ from pydantic import Field
 
 from ews.intake import passes as intake
 from ews.intake import sharing
+from ews.intake.inbox_changes import InboxChanges
 from ews.intake.watching import InboxWatch
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.register.locks import locks_for
@@ -101,17 +102,23 @@ def ordner_beobachten(laufzeit: Laufzeit = RUN_SECONDS) -> str:
         starter = PassStarter(settings.prefect.pass_deployment, settings.prefect.passes)
         logger.info("Beobachte den Posteingang %s", inbox)
         watch = InboxWatch(observe_inbox(inbox))
-        end = time.monotonic() + laufzeit
-        while time.monotonic() < end:
-            stable, left = watch.look(observe_inbox(inbox), time.monotonic(),
-                                      lambda: sharing.free_work(settings, locks))
-            if stable or left:
-                starter.request(len(stable) + left)
-            if (started := starter.pump()) > 0:
-                logger.info("%d Posteingangsläufe gestartet (%d Dateien, %d offen)", started,
-                            len(stable), left)
-            heartbeat.beat()
-            time.sleep(settings.intake.poll_seconds)
+        stopped = threading.Event()
+        changes = InboxChanges(inbox, stopped)  # inotify wakes the loop; the poll stays
+        try:
+            end = time.monotonic() + laufzeit
+            while time.monotonic() < end:
+                stable, left = watch.look(observe_inbox(inbox), time.monotonic(),
+                                          lambda: sharing.free_work(settings, locks))
+                if stable or left:
+                    starter.request(len(stable) + left)
+                if (started := starter.pump()) > 0:
+                    logger.info("%d Posteingangsläufe gestartet (%d Dateien, %d offen)", started,
+                                len(stable), left)
+                heartbeat.beat()
+                changes.wait(watch.next_wait(settings.intake.stable_seconds,
+                                             settings.intake.poll_seconds))
+        finally:
+            stopped.set()
         heartbeat.beat(ended=True)
     return f"{starter.started} Posteingangsläufe gestartet"
 

@@ -5,7 +5,9 @@ machine.
    no register).
 2. The Prefect intake flow on the same 500 files: claim, read, validate, register, render,
    archive, on the worker pool (warm service: Prefect and the pool started beforehand).
-3. 200 letters to PDF/A: one batched LibreOffice call per 50 against one start per letter.
+3. Letters to PDF/A: the warm LibreOffice batched (50 a call) against one start per letter,
+   and a single letter through the warm listener (``scripts.bench.conversion``; only this
+   part: ``python -m scripts.bench pdfa [N]``, N letters a side, 40 by default).
 4. Peak RSS of reading the 3,000-page PDF in a fresh process, beside a one-page baseline.
 5. CPU per application of the library path before and after the letter templates were
    prepared once per process (issue 20), side by side; ``python -m scripts.bench cpu`` runs
@@ -26,13 +28,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts.bench import circulars, cluster, hostile, mail, programs
+from scripts.bench import circulars, cluster, conversion, hostile, mail, programs
 from scripts.bench.throughput import (
     COUNT,
     ROUNDS,
     SIDES,
     WARM_UP,
-    conversion_times,
     cpu_per_application,
     peak_rss_mb,
     profile,
@@ -57,6 +58,12 @@ def main() -> None:
     if sys.argv[1:2] == ["rundschreiben"]:  # only the circulars
         with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
             circulars.main(Path(tmp))
+        return
+
+    if sys.argv[1:2] == ["pdfa"]:  # only letters to PDF/A; optional: letters a side
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            count = int(sys.argv[2]) if len(sys.argv) > 2 else conversion.LETTERS
+            conversion.main(sample_applications(2 * count, seed=2026), Path(tmp), count)
         return
 
     if sys.argv[1:2] == ["feindlich"]:  # only the hostile corpus against an ordinary batch
@@ -102,10 +109,7 @@ def main() -> None:
         print_cpu(files, root, warm_up)
         if only_throughput:
             return
-        batched, single = conversion_times(files, root)
-        print(f"PDF/A gebündelt (50 je Aufruf): {batched:6.1f} s")
-        print(f"PDF/A einzeln (ein soffice je Brief): {single:6.1f} s")
-        print(f"Verhältnis einzeln/gebündelt: {single / batched:.1f}x (Ziel ≥ 10x)")
+        conversion.main(files, root / "pdfa")
         mail.main(sample_applications(40, seed=3), root)
         circulars.main(root / "rundschreiben")
         cluster.main(files, warm_up, root / "cluster")

@@ -1,8 +1,7 @@
-"""The library against the Prefect flow (``make bench``, parts 1 to 5): raw throughput in
-one process, the intake flow on the same files, letters to PDF/A batched against one start
-per letter, the peak memory of reading a 3,000-page PDF, and the CPU per application with
-the letter templates prepared against docxtpl opening them anew (with its cProfile). Writes
-under the bench's folder."""
+"""The library against the Prefect flow (``make bench``, parts 1, 2, 4, 5): raw throughput in
+one process, the intake flow on the same files, the peak memory of reading a 3,000-page PDF,
+and the CPU per application with the letter templates prepared against docxtpl opening them
+anew (with its cProfile). Writes under the bench's folder."""
 
 from __future__ import annotations
 
@@ -22,10 +21,8 @@ from ews.core.models import Outcome
 from ews.intake.decision import letter_data_for
 from ews.intake.reading import assess_document
 from ews.letters.context import LetterData, letter_context
-from ews.letters.pdfa import convert_to_pdfa
 from ews.letters.render import (
     letter_bytes,
-    render_letter,
     render_letter_docx_unprepared,
     template_path,
 )
@@ -36,7 +33,6 @@ from ews.runtime.storage import output_store
 COUNT = 500
 WARM_UP = 20  # untimed files before each throughput measurement
 ROUNDS = 5  # the median of paired rounds: these machines are shared and noisy
-LETTERS = 200
 CPU_FILES = 200  # applications per side and round of the CPU measurement
 
 
@@ -76,32 +72,6 @@ def _raw_pass(files: list[tuple[str, bytes]], settings: Settings, now: datetime,
                                  source_name=name, received=now, settings=settings, now=now)
         if letter is not None:
             output_store(settings).put(letter_path(letter, settings), render(letter, settings))
-
-
-def conversion_times(files: list[tuple[str, bytes]], root: Path) -> tuple[float, float]:
-    settings = bench_settings(root / "pdf")
-    now = datetime.now(UTC)
-    batched: list[Path] = []
-    single: list[Path] = []
-    for index, (name, data) in enumerate(files[:LETTERS]):
-        assessment = assess_document(data, settings)
-        letter = letter_data_for(Outcome.REGISTERED, assessment,
-                                 reference=f"13.0.70-{index:03d}/2026", source_name=name,
-                                 received=now, settings=settings, now=now)
-        if letter is None:
-            continue
-        for target, folder in ((batched, "gebuendelt"), (single, "einzeln")):
-            path = root / "pdf" / folder / f"brief-{index:03d}.docx"
-            target.append(render_letter(letter, settings.office, settings.templates_dir, path))
-    timings = []
-    for paths, batch_size in ((batched, 50), (single, 1)):
-        started = time.perf_counter()
-        convert_to_pdfa(paths, soffice="soffice", profile_dir=root / f"lo-{batch_size}",
-                        timeout=600, batch_size=batch_size)
-        timings.append((time.perf_counter() - started, len(paths)))
-    (batched_s, n), (single_s, _) = timings
-    print(f"  {n} Briefe")
-    return batched_s, single_s
 
 
 def cpu_per_application(files: list[tuple[str, bytes]], root: Path,

@@ -96,6 +96,22 @@ def test_the_inbox_watcher_asks_once_at_start_and_again_for_a_file_that_stopped_
     assert not watcher.is_alive()
 
 
+def test_the_inbox_watcher_asks_for_a_dropped_file_at_once_not_after_the_poll(
+        tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, intake=IntakeSettings(poll_seconds=60))
+    runner = CountingRunner()
+    watcher = InboxWatcher(settings, runner)  # type: ignore[arg-type]
+    watcher.start()
+    try:
+        time.sleep(0.3)  # the inotify watch is set up
+        (settings.inbox_dir / "bewerbung.pdf").write_bytes(b"%PDF-1.7")
+        assert runner.asked.wait(5)
+    finally:
+        watcher.stop()
+        watcher.join(timeout=5)
+    assert not watcher.is_alive()
+
+
 def test_a_broken_versandplan_is_reported_and_nothing_is_planned(tmp_path: Path) -> None:
     plan = tmp_path / "versandplan.toml"
     plan.write_text("[[versand]]\nname = 'Kein gültiger Name'\n", encoding="utf-8")

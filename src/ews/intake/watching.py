@@ -56,6 +56,8 @@ class InboxWatch:
     #: when a pass was asked for a file (or, under ``LEFTOVERS``, for leftover work)
     asked: dict[str, float] = field(default_factory=dict)
     leftovers: Leftovers = field(default_factory=Leftovers)
+    #: whether the last look found a file new or changed (look again after the window)
+    changing: bool = False
 
     def look(self, current: dict[Path, Observation], now: float,
              count_leftovers: Callable[[], int]) -> tuple[list[str], int]:
@@ -67,5 +69,11 @@ class InboxWatch:
         self.leftovers.record(left)
         if stable or left:
             self.asked.update({key: now for key in [*stable, LEFTOVERS]})
+        self.changing = any(self.previous.get(path) != obs for path, obs in current.items())
         self.previous = current
         return stable, left
+
+    def next_wait(self, window: float, poll: float) -> float:
+        """Seconds until the next look: the stability window while a file is changing (so
+        that it is asked for as soon as it stopped), else the poll."""
+        return window if self.changing else poll

@@ -70,3 +70,14 @@ def test_a_file_still_being_written_is_not_asked_for() -> None:
     assert watch.look(seen(A, 20, 2), 0.0, lambda: 0) == ([], 0)
     assert watch.look(seen(A, 20, 2), 1.0, lambda: 0) == ([str(A)], 0)
     assert watch.previous == seen(A, 20, 2)
+
+
+def test_after_a_look_that_saw_a_change_the_next_look_comes_after_the_window() -> None:
+    watch = InboxWatch(seen(A, 10))
+
+    watch.look(seen(A, 20, 2), 0.0, lambda: 0)
+    assert watch.next_wait(0.5, 5.0) == 0.5  # still being written, or new
+    watch.look(seen(A, 20, 2), 0.5, lambda: 0)
+    assert watch.next_wait(0.5, 5.0) == 5.0  # stopped changing and asked for: the poll
+    watch.look({}, 1.0, lambda: 0)  # taken out of the inbox by a pass
+    assert watch.next_wait(0.5, 5.0) == 5.0
