@@ -8,6 +8,9 @@ machine.
 3. Letters to PDF/A: the warm LibreOffice batched (50 a call) against one start per letter,
    and a single letter through the warm listener (``scripts.bench.conversion``; only this
    part: ``python -m scripts.bench pdfa [N]``, N letters a side, 40 by default).
+   The folder's latency, file dropped to PDF/A letter, under ``ews serve``'s watcher
+   (``scripts.bench.latency``); with the mail latency (``scripts.bench.mail``) alone:
+   ``python -m scripts.bench latenz``.
 4. Peak RSS of reading the 3,000-page PDF in a fresh process, beside a one-page baseline.
 5. CPU per application of the library path before and after the letter templates were
    prepared once per process (issue 20), side by side; ``python -m scripts.bench cpu`` runs
@@ -28,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts.bench import circulars, cluster, conversion, hostile, mail, programs
+from scripts.bench import circulars, cluster, conversion, hostile, latency, mail, programs
 from scripts.bench.throughput import (
     COUNT,
     ROUNDS,
@@ -64,6 +67,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
             count = int(sys.argv[2]) if len(sys.argv) > 2 else conversion.LETTERS
             conversion.main(sample_applications(2 * count, seed=2026), Path(tmp), count)
+        return
+
+    if sys.argv[1:2] == ["latenz"]:  # only the folder's and the mailbox's latency
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            latency.main(sample_applications(30, seed=4), Path(tmp))
+            mail.print_latency(sample_applications(40, seed=3), Path(tmp))
         return
 
     if sys.argv[1:2] == ["feindlich"]:  # only the hostile corpus against an ordinary batch
@@ -110,6 +119,7 @@ def main() -> None:
         if only_throughput:
             return
         conversion.main(files, root / "pdfa")
+        latency.main(sample_applications(30, seed=4), root / "latenz")
         mail.main(sample_applications(40, seed=3), root)
         circulars.main(root / "rundschreiben")
         cluster.main(files, warm_up, root / "cluster")

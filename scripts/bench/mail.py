@@ -137,15 +137,19 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
 def main(files: list[tuple[str, bytes]], root: Path, count: int = 1000) -> None:
     from ews.letters.samples import sample_applications
 
+    print_latency(files, root)
+    many = sample_applications(count, seed=7)
+    folder, mailbox, answers = mailbox_against_folder(many, root)
+    print(f"{count} Bewerbungen: Ordner {folder:.1f} s, Postfach {mailbox:.1f} s "
+          f"→ Postfach/Ordner {mailbox / folder:.2f}x (Ziel ≤ 1.5x); "
+          f"danach {count} Antworten senden: {answers:.1f} s")
+
+
+def print_latency(files: list[tuple[str, bytes]], root: Path) -> None:
     print("E-Mail: Zeit von IMAP APPEND bis zur Eingangsbestätigung im Postfach des Absenders")
     seconds = latency(files, root)
     print(f"  erste E-Mail nach dem Start: {seconds[0]:.1f} s")
     seconds = seconds[1:]
     quantiles = statistics.quantiles(seconds, n=20)
     print(f"  {len(seconds)} E-Mails nacheinander: p50 {statistics.median(seconds):.2f} s, "
-          f"p95 {quantiles[18]:.2f} s, max {max(seconds):.2f} s (Ziel p50 ≤ 3 s)")
-    many = sample_applications(count, seed=7)
-    folder, mailbox, answers = mailbox_against_folder(many, root)
-    print(f"{count} Bewerbungen: Ordner {folder:.1f} s, Postfach {mailbox:.1f} s "
-          f"→ Postfach/Ordner {mailbox / folder:.2f}x (Ziel ≤ 1.5x); "
-          f"danach {count} Antworten senden: {answers:.1f} s")
+          f"p95 {quantiles[18]:.2f} s, max {max(seconds):.2f} s (Ziel p50 ≤ 1.5 s)")
