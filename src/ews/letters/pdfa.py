@@ -5,6 +5,8 @@ One soffice process converts a batch of files into a temporary folder beside the
 is checked (PDF header and trailer, XMP ``pdfaid:part`` 2, readable by pypdf, at least one page)
 and only then moved beside its source with ``os.replace``. When a batch fails, its failed files
 are retried one by one, so one bad file costs one extra soffice start, not the batch.
+Given a ``warm`` listener (``ews.letters.warm``), batches go to it instead; while it is down,
+each batch takes the cold path above. The output is checked the same way on both paths.
 Give every concurrent converter its own ``profile_dir``: two soffice processes sharing a profile
 silently drop files.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,33 @@ def test_stop_leaves_no_process_and_no_profile(tmp_path: Path, listener: WarmLis
     assert time.monotonic() - started < 15
     assert left_running(tmp_path / "warm") == []
     assert not (tmp_path / "warm").exists()
+
+
+WORKER = """
+import sys, time
+from pathlib import Path
+from ews.letters.pdfa import convert_to_pdfa
+from ews.letters.warm import WarmListener
+warm = WarmListener(soffice="soffice", python="/usr/bin/python3", profile_dir=Path(sys.argv[1]),
+                    timeout=120, restart_after=100, batch_size=50)
+convert_to_pdfa([Path(sys.argv[2])], soffice="soffice", profile_dir=Path(sys.argv[3]),
+                timeout=120, warm=warm)
+print("bereit", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_worker_takes_its_listener_with_it(tmp_path: Path) -> None:
+    docx = render_letters(tmp_path / "briefe", 1)[0]
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / "warm"), str(docx),
+                               str(tmp_path / "kalt")], stdout=subprocess.PIPE)
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == b"bereit"
+        assert soffice_processes_using(tmp_path / "warm")
+    finally:
+        worker.kill()
+        worker.wait(10)
+
+    assert left_running(tmp_path / "warm") == []
+    assert docx.with_suffix(".pdf").is_file()
