@@ -13,22 +13,19 @@ from pathlib import Path
 
 from watchfiles import Change, watch
 
+from ews.runtime.folders import is_candidate
+
 #: changes closer together than this are reported as one (milliseconds)
 STEP_MS = 50
 #: the longest that changes are grouped while a file keeps being written (milliseconds)
 DEBOUNCE_MS = 500
 
 
-def _added_or_written(change: Change, _path: str) -> bool:
-    """Files taken out of the inbox (by a pass) need no new pass."""
-    return change in (Change.added, Change.modified)
-
-
 class InboxChanges:
     """Watches ``inbox`` (with its subfolders) until ``stopping`` is set."""
 
     def __init__(self, inbox: Path, stopping: threading.Event) -> None:
-        self.inbox, self.stopping = inbox, stopping
+        self.inbox, self.stopping = inbox.resolve(), stopping
         self.changed = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="posteingang-inotify",
                                         daemon=True)
@@ -49,9 +46,20 @@ class InboxChanges:
         self.changed.clear()
         return changed and not self.stopping.is_set()
 
+    def _wanted(self, change: Change, path: str) -> bool:
+        """A candidate added or written: not a file a pass took out of the inbox or moved
+        into its hidden work folder, not a temporary file (``ews.runtime.folders``)."""
+        if change not in (Change.added, Change.modified):
+            return False
+        try:
+            parts = Path(path).relative_to(self.inbox).parts
+        except ValueError:
+            return False
+        return bool(parts) and all(is_candidate(Path(part)) for part in parts)
+
     def _watch(self) -> None:
         try:
-            for _changes in watch(self.inbox, watch_filter=_added_or_written,
+            for _changes in watch(self.inbox, watch_filter=self._wanted,
                                   debounce=DEBOUNCE_MS, step=STEP_MS,
                                   stop_event=self.stopping, raise_interrupt=False,
                                   force_polling=False):

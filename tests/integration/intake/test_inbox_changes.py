@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from ews.intake.inbox_changes import InboxChanges
 
 
@@ -31,11 +33,13 @@ def test_a_file_written_into_a_subfolder_wakes_the_waiter_well_before_the_poll(
         stopping.set()
 
 
-def test_a_file_taken_out_of_the_inbox_wakes_nobody(tmp_path: Path) -> None:
+def test_a_file_a_pass_takes_out_or_into_its_work_folder_wakes_nobody(tmp_path: Path) -> None:
     (tmp_path / "bewerbung.pdf").write_bytes(b"%PDF-1.7")
+    (tmp_path / ".ews-in-arbeit").mkdir()
     changes, stopping = started(tmp_path)
     try:
-        (tmp_path / "bewerbung.pdf").unlink()
+        (tmp_path / "bewerbung.pdf").rename(tmp_path / ".ews-in-arbeit" / "bewerbung.pdf")
+        (tmp_path / "scan.pdf.part").write_bytes(b"%PDF-1.7")  # still being downloaded
         assert not changes.wait(1.0)
     finally:
         stopping.set()
@@ -62,5 +66,17 @@ def test_a_missing_inbox_leaves_the_poll(tmp_path: Path) -> None:
         begun = time.monotonic()
         assert not changes.wait(0.2)
         assert time.monotonic() - begun >= 0.2
+    finally:
+        stopping.set()
+
+
+def test_an_inbox_given_relative_to_the_working_folder_is_watched(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "inbox").mkdir()
+    monkeypatch.chdir(tmp_path)
+    changes, stopping = started(Path("inbox"))
+    try:
+        (tmp_path / "inbox" / "bewerbung.pdf").write_bytes(b"%PDF-1.7")
+        assert changes.wait(10)
     finally:
         stopping.set()
