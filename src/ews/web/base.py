@@ -24,7 +24,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 1_000_000
 #: the pages of the navigation: path, German name
 NAVIGATION = (("/", "Übersicht"), ("/bewerbungen", "Bewerbungen"), ("/auswahl", "Auswahl"),
-              ("/postausgang", "Postausgang"))
+              ("/netzwerk", "Netzwerk"), ("/postausgang", "Postausgang"))
 
 
 def when_de(value: datetime | date | str | None, with_time: bool = True) -> str:

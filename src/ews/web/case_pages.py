@@ -5,6 +5,7 @@ the register and the stores, through the functions the CLI calls)."""
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import quote
 from datetime import datetime
 from typing import Any
 
@@ -94,12 +95,18 @@ def document(request: Request, az: str, nr: int, staff: SignedIn) -> Response:
     if found.sha256 and hashlib.sha256(data).hexdigest() != found.sha256:
         raise HTTPException(409, "Das Dokument ist nicht mehr so, wie es eingegangen ist "
                                  "(Prüfsumme weicht ab); es wird nicht angezeigt.")
-    name = (found.name + document_suffix(found)).replace('"', "")
+    name = found.name + document_suffix(found)
     if document_suffix(found) == ".pdf" and is_pdf(data):
         return Response(data, media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+                        headers={"Content-Disposition": disposition("inline", name)})
     return Response(data, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": disposition("attachment", name)})
+
+
+def disposition(kind: str, name: str) -> str:
+    """A Content-Disposition header for any file name (RFC 6266: ASCII and UTF-8 forms)."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _moment(text: str) -> datetime | None:

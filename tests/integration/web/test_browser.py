@@ -159,6 +159,14 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     WebDriverWait(browser, 60).until(ready.title_contains("Bescheide versendet"))
     assert "E-Mails: 3 vorbereitet, 3 gesendet" in text(browser), text(browser)
 
+    # Netzwerk: the Gemeinsame Erklärung for a municipality that never applied
+    browser.get(f"{url}/netzwerk")
+    check_page(browser, pictures, "netzwerk")
+    browser.find_element(By.ID, "e-kommune").send_keys("05914000")
+    browser.find_element(By.ID, "e-name").send_keys("Erik O. Schulz")
+    submit(browser, "/netzwerk/erklaerung")
+    assert "Gemeinsame Erklärung für Stadt Hagen erstellt" in text(browser), text(browser)
+
     browser.get(f"{url}/postausgang")
     assert text(browser).count("gesendet") >= 3
     check_page(browser, pictures, "postausgang")

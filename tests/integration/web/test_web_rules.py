@@ -48,7 +48,8 @@ def signed_in(settings: Settings, name: str) -> tuple[TestClient, str]:
 
 def test_every_page_needs_a_sign_in(office: tuple[Settings, list[str]]) -> None:
     client = TestClient(create_app(office[0]))
-    for path in ("/", "/bewerbungen", "/auswahl", "/postausgang", f"/akte?az={office[1][0]}"):
+    for path in ("/", "/bewerbungen", "/auswahl", "/postausgang", "/netzwerk",
+                 f"/akte?az={office[1][0]}", f"/akte/dokument?az={office[1][0]}&nr=0"):
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
 
@@ -91,7 +92,9 @@ def test_a_reader_can_change_nothing(office: tuple[Settings, list[str]]) -> None
                        ("/akte/stempel", {"az": azs[0], "zeitpunkt": "2027-02-01T10:00"}),
                        ("/auswahl/bescheide/vorschau", {}), ("/auswahl/bescheide",
                                                              {"bestaetigt": "ja"}),
-                       ("/postausgang/1/erneut", {})):
+                       ("/postausgang/1/erneut", {}),
+                       ("/netzwerk/erklaerung", {"kommune": "05914000"}),
+                       ("/netzwerk/setzen", {"kommune": "05914000", "beitritt": "2027-01-01"})):
         answer = client.post(path, data={"csrf": token, **form})
         assert answer.status_code == 403, path
         assert "darf das nicht" in answer.text
@@ -130,3 +133,25 @@ def test_a_signed_out_session_stays_out(office: tuple[Settings, list[str]]) -> N
                        ).status_code == 303
     client.cookies.set("ews_sitzung", str(cookie))
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_member_needs_a_joining_date_as_on_the_command_line(
+        office: tuple[Settings, list[str]]) -> None:
+    client, token = signed_in(office[0], "sabine")
+    refused = client.post("/netzwerk/setzen", data={"csrf": token, "kommune": "05914000",
+                                                    "ehrenamtskarte": "geplant"})
+    assert refused.status_code == 409 and "Beitrittsdatum" in refused.text
+    taken = client.post("/netzwerk/setzen", data={"csrf": token, "kommune": "Stadt Hagen",
+                                                  "beitritt": "2027-01-15",
+                                                  "ehrenamtskarte": "geplant"})
+    assert taken.status_code == 200 and "gespeichert" in taken.text
+    assert "Einführung geplant" in client.get("/netzwerk").text
+
+
+def test_documents_are_served_by_number_only(office: tuple[Settings, list[str]]) -> None:
+    client, _ = signed_in(office[0], "lena")
+    az = office[1][0]
+    assert client.get(f"/akte/dokument?az={az}&nr=0").content.startswith(b"%PDF-")
+    assert client.get(f"/akte/dokument?az={az}&nr=999").status_code == 404
+    assert client.get("/akte/dokument?az=../../etc/passwd&nr=0").status_code == 404
+    assert client.get(f"/akte/dokument?az={az}&nr=/etc/passwd").status_code == 422
