@@ -5,9 +5,9 @@ the register and the stores, through the functions the CLI calls)."""
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import quote
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response

@@ -76,7 +76,10 @@ def text(driver: webdriver.Chrome) -> str:
 
 
 def submit(driver: webdriver.Chrome, form_action: str) -> None:
+    """Send a form and wait until the next page replaced this one."""
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, f"form[action='{form_action}'] button").click()
+    WebDriverWait(driver, 60).until(ready.staleness_of(page))
 
 
 def sign_in(driver: webdriver.Chrome, url: str, name: str, password: str) -> None:
