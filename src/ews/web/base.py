@@ -24,7 +24,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 1_000_000
 #: the pages of the navigation: path, German name
 NAVIGATION = (("/", "Übersicht"), ("/bewerbungen", "Bewerbungen"), ("/auswahl", "Auswahl"),
-              ("/netzwerk", "Netzwerk"), ("/postausgang", "Postausgang"))
+              ("/netzwerk", "Netzwerk"), ("/postausgang", "Postausgang"),
+              ("/vorlagen", "Vorlagen"))
 
 
 def when_de(value: datetime | date | str | None, with_time: bool = True) -> str:
@@ -97,20 +98,25 @@ async def form_of(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
+def authorize(request: Request, form: dict[str, str], role: str) -> Staff:
+    """Signed in, the form's CSRF token matches the session, and the user's role has at least
+    the rights of ``role``; else 403 (or the redirect to the sign-in)."""
+    staff = staff_of(request)
+    if not web_of(request).keys.csrf_ok(staff.session.sid, form.get("csrf", "")):
+        raise HTTPException(403, "Das Formular ist abgelaufen oder kam nicht von dieser "
+                                 "Seite (Sicherheitsprüfung). Bitte die Seite neu laden.")
+    if not staff.user.may(role):
+        raise HTTPException(403, f"Ihre Rolle „{staff.user.role_de}“ darf das nicht; "
+                                 f"nötig ist mindestens „{ROLES[role]}“.")
+    return staff
+
+
 def changing(role: str) -> Callable[[Request], Awaitable[tuple[Staff, dict[str, str]]]]:
-    """A dependency of every POST that changes something: signed in, the form's CSRF token
-    matches the session, and the user's role has at least the rights of ``role``; else 403."""
+    """A dependency of every POST that changes something (``authorize`` on its form)."""
 
     async def check(request: Request) -> tuple[Staff, dict[str, str]]:
-        staff = staff_of(request)
         form = await form_of(request)
-        if not web_of(request).keys.csrf_ok(staff.session.sid, form.get("csrf", "")):
-            raise HTTPException(403, "Das Formular ist abgelaufen oder kam nicht von dieser "
-                                     "Seite (Sicherheitsprüfung). Bitte die Seite neu laden.")
-        if not staff.user.may(role):
-            raise HTTPException(403, f"Ihre Rolle „{staff.user.role_de}“ darf das nicht; "
-                                     f"nötig ist mindestens „{ROLES[role]}“.")
-        return staff, form
+        return authorize(request, form, role), form
 
     return check
 

@@ -65,6 +65,10 @@ def check_page(driver: webdriver.Chrome, pictures: Path, name: str) -> None:
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
     violations = axe_violations(driver)
     assert not violations, (name, violations)
+    for width in (1280, 1920):  # no sideways scrolling on the office's screens
+        driver.set_window_size(width, 800)
+        assert driver.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth"), (name, width)
     height = int(driver.execute_script("return document.body.scrollHeight"))
     driver.set_window_size(1280, min(max(height, 800), 2400))
     driver.save_screenshot(str(pictures / f"{name}.png"))
@@ -170,9 +174,20 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     submit(browser, "/netzwerk/erklaerung")
     assert "Gemeinsame Erklärung für Stadt Hagen erstellt" in text(browser), text(browser)
 
+    browser.get(f"{url}/vorlagen")
+    assert "zusage.docx herunterladen" in text(browser)
+    check_page(browser, pictures, "vorlagen")
+
     browser.get(f"{url}/postausgang")
     assert text(browser).count("gesendet") >= 3
     check_page(browser, pictures, "postausgang")
+    # printed: the content without navigation and forms
+    browser.get(f"{url}/auswahl")
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not browser.find_element(By.CSS_SELECTOR, ".kopf nav").is_displayed()
+    assert browser.find_element(By.CSS_SELECTOR, "main table").is_displayed()
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
     submit(browser, "/abmelden")
     assert browser.current_url.endswith("/anmelden")
     browser.get(f"{url}/auswahl")
