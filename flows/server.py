@@ -32,6 +32,7 @@ from flows import auth_string
 from flows.deployments import office_deployments as table
 from flows.deployments import runner_deployments
 from flows.mailbox_watch import MailboxWatcher
+from flows.web_server import WebThread, announce
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -196,8 +197,10 @@ def serve_office(settings: Settings, console: Console) -> None:
         watchers.append(MailboxWatcher(settings, runner, heartbeat=mailbox.report))
         beats[watchers[-1]] = mailbox
         console.print(f"Postfach: {settings.imap.account}, Ordner {settings.imap.folder} (IDLE)")
-    for thread in (runner, *watchers):
+    web = WebThread(settings)
+    for thread in (runner, *watchers, web):
         thread.start()
+    announce(settings, console)
     stop = _stop_on_signals(console)
     serving = threading.Thread(target=_serve_deployment, args=(settings, console),
                                name="prefect-serve", daemon=True)
@@ -212,6 +215,7 @@ def serve_office(settings: Settings, console: Console) -> None:
         console.print("Beende: der laufende Durchgang wird noch abgeschlossen …")
         for watcher in watchers:
             watcher.stop()
+        web.stop()
         runner.stopping.set()
         runner.join(timeout=300)  # let a pass in progress commit before the process ends
         for heartbeat in beats.values():

@@ -14,6 +14,7 @@ DEBIAN_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui python3-uno fon
                  tesseract-ocr tesseract-ocr-deu tesseract-ocr-tur tesseract-ocr-pol
                  tesseract-ocr-ces ghostscript
                  dovecot-imapd dovecot-lmtpd openssl postgresql faketime systemd
+                 chromium-driver  # the web interface's browser tests (with chromium)
                  # the PDF programs of the form corpus (tests/support/programs.py)
                  pdftk-java qpdf mupdf-tools libreoffice-draw-nogui chromium)
 
@@ -69,6 +70,7 @@ ensure_secret() {  # NAME VALUE_PREFIX COMMENT
 }
 ensure_secret EWS_NETWORK__QR_KEY "" "Schlüssel der Prüfsumme im QR-Code der Gemeinsamen Erklärung"
 ensure_secret EWS_PREFECT__AUTH_STRING "admin:" "Anmeldung an Prefect"
+ensure_secret EWS_WEB__SECRET "" "Schlüssel der Sitzungs-Cookies der Weboberfläche"
 chmod 600 config/ews.env  # passwords: for the service's user only
 mkdir -p inbox outbox data
 echo "Einrichtung abgeschlossen: .venv/bin/ews ist bereit."

@@ -176,7 +176,7 @@ SERVER_FIXTURES = {"dovecot": frozenset({"dovecot", "smtp_server", "mail", "imap
                    "postgresql": frozenset({"postgres"})}
 FLOW_TESTS = Path(__file__).parent / "flows"  # each runs a Prefect server (prefect_test_harness)
 #: what each server marker means for the clock guard: all of them are ``server``
-SERVER_MARKERS = ("dovecot", "postgresql", "prefect_server")
+SERVER_MARKERS = ("dovecot", "postgresql", "prefect_server", "browser")
 
 
 def needs_postgresql(item: pytest.Item) -> bool:

@@ -11,6 +11,7 @@ import signal
 import typer
 
 from ews.runtime.redaction import redact, secret_values
+from flows.cli.benutzer import benutzer_app, web
 from flows.cli.cluster import cluster_app
 from flows.cli.datenschutz import loeschen
 from flows.cli.dienst import installieren
@@ -46,3 +47,5 @@ betrieb_app.add_typer(cluster_app, name="cluster")
 betrieb_app.command("sicherung")(sicherung)
 betrieb_app.command("wiederherstellen")(wiederherstellen)
 betrieb_app.command("installieren")(installieren)
+betrieb_app.add_typer(benutzer_app, name="benutzer")
+betrieb_app.command("web")(web)

@@ -51,6 +51,7 @@ def secret_values(settings: Settings) -> list[str]:
     if settings.prefect.auth_string is not None:
         auth = settings.prefect.auth_string.get_secret_value()
         secrets += [auth, auth.partition(":")[2]]
+    secrets.append(settings.web.secret.get_secret_value())
     return [secret for secret in secrets if secret]
 
 

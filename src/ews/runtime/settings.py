@@ -297,6 +297,22 @@ class PrefectSettings(BaseModel):
     pass_deployment: str = "posteingang/posteingang"
 
 
+class WebSettings(BaseModel):
+    """The office's web interface (``ews serve``, ``ews betrieb web``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: signs the session cookies and CSRF tokens; scripts/setup.sh writes a random one.
+    #: Empty: a new random key per start (everyone signs in again after a restart)
+    secret: SecretStr = SecretStr("")
+    #: a session ends this many minutes after sign-in
+    session_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    #: failed sign-ins per user name and per client address within ``throttle_minutes``
+    #: before further attempts are refused until the window has passed
+    max_failures: int = Field(default=5, ge=1)
+    throttle_minutes: int = Field(default=15, ge=1)
+
+
 class Settings(BaseSettings):
     """All settings; build explicitly in tests: ``Settings(_env_file=None, inbox_dir=...)``."""
 
@@ -325,6 +341,7 @@ class Settings(BaseSettings):
     follow_ups: FollowUpSettings = FollowUpSettings()
     storage: StorageSettings = StorageSettings()
     network: NetworkSettings = NetworkSettings()
+    web: WebSettings = WebSettings()
     #: sender address of answers (default: the office's e-mail address)
     mail_from: str | None = None
     #: the retention periods (Löschkonzept, TOML); missing: the defaults of ews.retention

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from ews.register.retention_tables import Base
+from ews.register.web_tables import WebUserRow  # noqa: F401 - its tables in Base.metadata
 
 config = context.config
 

@@ -1,0 +1,157 @@
+"""The web interface's rules over a demo round, through its HTTP interface (FastAPI's test
+client, no browser): sign-in, the CSRF check, the roles, and the CLI's decision rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ews.intake.passes import prepare
+from ews.register.database import transaction
+from ews.register.schema import EventRow
+from ews.runtime.settings import RoundSettings, Settings
+from ews.web.accounts import create_user
+from ews.web.app import create_app
+from tests.conftest import make_settings, open_deadline
+from tests.support.webround import PASSWORD, demo_round
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, list[str]]]:
+    settings = make_settings(tmp_path_factory.mktemp("web"),
+                             round=RoundSettings(name="EWS 6", deadline=open_deadline(),
+                                                 seats=2))
+    yield settings, demo_round(settings)
+
+
+def signed_in(settings: Settings, name: str) -> tuple[TestClient, str]:
+    client = TestClient(create_app(settings))
+    token = CSRF.search(client.get("/anmelden").text)
+    assert token is not None
+    answer = client.post("/anmelden", data={"csrf": token[1], "name": name,
+                                            "passwort": PASSWORD}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    page = client.get("/")
+    assert page.status_code == 200
+    found = CSRF.search(page.text)
+    assert found is not None
+    return client, found[1]
+
+
+def test_every_page_needs_a_sign_in(office: tuple[Settings, list[str]]) -> None:
+    client = TestClient(create_app(office[0]))
+    for path in ("/", "/bewerbungen", "/auswahl", "/postausgang", "/netzwerk",
+                 f"/akte?az={office[1][0]}", f"/akte/dokument?az={office[1][0]}&nr=0"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
+
+
+def test_a_wrong_password_is_refused_and_logged(office: tuple[Settings, list[str]]) -> None:
+    settings = office[0]
+    client = TestClient(create_app(settings))
+    token = CSRF.search(client.get("/anmelden").text)
+    assert token is not None
+    answer = client.post("/anmelden", data={"csrf": token[1], "name": "sabine",
+                                            "passwort": "falsch-falsch"})
+    assert answer.status_code == 401
+    assert "Anmeldung fehlgeschlagen" in answer.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+    with transaction(settings.db_url) as session:
+        actions = session.scalars(select(EventRow.action).where(
+            EventRow.actor == "sabine")).all()
+    assert "web-anmeldung-fehlgeschlagen" in actions
+
+
+def test_failed_sign_ins_are_throttled_per_name(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    prepare(settings)
+    create_user(settings, "leo", PASSWORD, "leitung", actor="test", now=datetime.now(UTC))
+    client = TestClient(create_app(settings))
+    token = CSRF.search(client.get("/anmelden").text)
+    assert token is not None
+    for _ in range(settings.web.max_failures):
+        client.post("/anmelden", data={"csrf": token[1], "name": "leo", "passwort": "x" * 12})
+    answer = client.post("/anmelden", data={"csrf": token[1], "name": "leo",
+                                            "passwort": PASSWORD})
+    assert answer.status_code == 401 and "Zu viele fehlgeschlagene" in answer.text
+
+
+def test_a_reader_can_change_nothing(office: tuple[Settings, list[str]]) -> None:
+    settings, azs = office
+    client, token = signed_in(settings, "lena")
+    assert "kann die Akte lesen, aber nichts ändern" in client.get(f"/akte?az={azs[0]}").text
+    for path, form in (("/akte/entscheidung", {"az": azs[0], "entscheidung": "angenommen"}),
+                       ("/akte/stempel", {"az": azs[0], "zeitpunkt": "2027-02-01T10:00"}),
+                       ("/auswahl/bescheide/vorschau", {}), ("/auswahl/bescheide",
+                                                             {"bestaetigt": "ja"}),
+                       ("/postausgang/1/erneut", {}),
+                       ("/netzwerk/erklaerung", {"kommune": "05914000"}),
+                       ("/netzwerk/setzen", {"kommune": "05914000", "beitritt": "2027-01-01"})):
+        answer = client.post(path, data={"csrf": token, **form})
+        assert answer.status_code == 403, path
+        assert "darf das nicht" in answer.text
+    assert "angenommen" not in client.get("/auswahl").text.split("Alle Bewerbungen")[1]
+
+
+def test_a_post_without_the_csrf_token_is_refused(office: tuple[Settings, list[str]]) -> None:
+    settings, azs = office
+    client, token = signed_in(settings, "leo")
+    for form in ({}, {"csrf": token[:-2] + "xx"}):
+        answer = client.post("/akte/entscheidung",
+                             data={"az": azs[0], "entscheidung": "angenommen", **form})
+        assert answer.status_code == 403
+        assert "Sicherheitsprüfung" in answer.text
+    assert "Entscheidung gespeichert" not in client.get(f"/akte?az={azs[0]}").text
+
+
+def test_staff_may_decide_but_not_send_notices(office: tuple[Settings, list[str]]) -> None:
+    settings, azs = office
+    client, token = signed_in(settings, "sabine")
+    answer = client.post("/akte/entscheidung", data={"csrf": token, "az": azs[1],
+                                                    "entscheidung": "warteliste", "rang": "1"})
+    assert answer.status_code == 200, re.findall(r"Nicht möglich[^<]*", answer.text)
+    assert "Entscheidung gespeichert" in answer.text
+    assert client.post("/auswahl/bescheide/vorschau", data={"csrf": token}).status_code == 403
+    with transaction(settings.db_url) as session:
+        actors = session.scalars(select(EventRow.actor).where(
+            EventRow.subject == azs[1])).all()
+    assert "sabine" in actors
+
+
+def test_a_signed_out_session_stays_out(office: tuple[Settings, list[str]]) -> None:
+    client, token = signed_in(office[0], "leo")
+    cookie = client.cookies.get("ews_sitzung")
+    assert client.post("/abmelden", data={"csrf": token}, follow_redirects=False
+                       ).status_code == 303
+    client.cookies.set("ews_sitzung", str(cookie))
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_member_needs_a_joining_date_as_on_the_command_line(
+        office: tuple[Settings, list[str]]) -> None:
+    client, token = signed_in(office[0], "sabine")
+    refused = client.post("/netzwerk/setzen", data={"csrf": token, "kommune": "05914000",
+                                                    "ehrenamtskarte": "geplant"})
+    assert refused.status_code == 409 and "Beitrittsdatum" in refused.text
+    taken = client.post("/netzwerk/setzen", data={"csrf": token, "kommune": "Stadt Hagen",
+                                                  "beitritt": "2027-01-15",
+                                                  "ehrenamtskarte": "geplant"})
+    assert taken.status_code == 200 and "gespeichert" in taken.text
+    assert "Einführung geplant" in client.get("/netzwerk").text
+
+
+def test_documents_are_served_by_number_only(office: tuple[Settings, list[str]]) -> None:
+    client, _ = signed_in(office[0], "lena")
+    az = office[1][0]
+    assert client.get(f"/akte/dokument?az={az}&nr=0").content.startswith(b"%PDF-")
+    assert client.get(f"/akte/dokument?az={az}&nr=999").status_code == 404
+    assert client.get("/akte/dokument?az=../../etc/passwd&nr=0").status_code == 404
+    assert client.get(f"/akte/dokument?az={az}&nr=/etc/passwd").status_code == 422
