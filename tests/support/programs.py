@@ -7,9 +7,11 @@ Ghostscript, Poppler, qpdf, MuPDF, LibreOffice Draw and Chromium. Runs those pro
 temporary folder (subprocesses). A program that is not installed raises ``ProgramMissing``; one
 that runs but cannot do the job raises ``ProgramCannot``: the tests skip with that reason.
 
-What a program draws with the form's font (Helvetica, WinAnsi and the few more glyphs of the
-standard Helvetica metrics) shows no letter outside that font: ``shown_by_form_font`` is what
-such a page can show, and so what any reader can read from it.
+The form's fields draw with an embedded Liberation Sans (``ews.letters.form_font``). Every
+program here that draws the values (flatten, print, re-export) draws what pdftk-java put into
+the appearance streams, and pdftk-java encodes only letters its Adobe glyph list names: ḥ, Ḫ,
+ʿ, Ț and the combining accents of NFD text (but the acute) have no name there and vanish.
+``drawn_by_pdftk`` is what such a page shows, and so what any reader can read from it.
 
 Longer than 300 lines because the value sets, what each program keeps of them and the eleven
 program runs are one corpus, read together.
@@ -34,14 +36,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ews.core.form_contract import CHECKBOX_FIELDS, LABELS, MULTILINE_FIELDS
 from ews.letters.blank_form import build_blank_form
+from ews.letters.form_font import FIELD_LETTERS
 
 ROUND = "EWS 6"
 Values = dict[str, str | bool]
-
-#: Helvetica glyphs outside WinAnsi that pdftk, Ghostscript, Poppler and LibreOffice still draw
-_HELVETICA_EXTRA = "ıŁł"
-#: the letters the form's font shows, besides everything WinAnsi (cp1252) encodes
-FORM_FONT_EXTRA = frozenset(_HELVETICA_EXTRA)
 
 _CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                    "--no-first-run", "--disable-background-networking",
@@ -189,9 +187,10 @@ def _paragraphs(rng: random.Random, names: list[str], *, count: int, least: int 
 
 
 def _leaves_room(paragraph: str, next_word: str) -> bool:
-    """For every box width a program may wrap at, and with or without the letters the form's
-    font drops, the paragraph's last line leaves room for the next word."""
-    for text in (paragraph, shown_by_form_font(paragraph)):
+    """For every box width a program may wrap at, and with or without the letters pdftk drops,
+    the paragraph's last line leaves room for the next word (Liberation Sans has Helvetica's
+    metrics)."""
+    for text in (paragraph, drawn_by_pdftk(paragraph)):
         for width in (_BOX_WIDTH - 15, _BOX_WIDTH - 5, _BOX_WIDTH, _BOX_WIDTH + 8):
             last = simpleSplit(text, "Helvetica", 10, width)[-1]
             if stringWidth(f"{last} {next_word}", "Helvetica", 10) >= width - 40:
@@ -216,11 +215,12 @@ def _long_line(rng: random.Random, length: int) -> str:
 
 def expected(values: Values, program: Program) -> Values:
     """What a reader can read from that program's file: NFC; for drawn values only the letters
-    the form's font shows, and the line structure as drawn."""
+    pdftk-java draws (all drawing programs here draw its appearance streams), and the line
+    structure as drawn."""
     result: Values = {}
     for name, value in values.items():
         if isinstance(value, str) and not program.keeps_fields:
-            value = shown_by_form_font(value)
+            value = drawn_by_pdftk(value)
         if isinstance(value, str):
             value = unicodedata.normalize("NFC", value)
             value = value.strip() if name in MULTILINE_FIELDS else " ".join(value.split())
@@ -228,19 +228,14 @@ def expected(values: Values, program: Program) -> Values:
     return result
 
 
-def shown_by_form_font(text: str) -> str:
-    """The text as Helvetica (WinAnsi) draws it: other letters and combining marks vanish."""
-    return "".join(char for char in text if _shown(char))
+def drawn_by_pdftk(text: str) -> str:
+    """The text as pdftk-java draws it with the form's field font.
 
-
-def _shown(char: str) -> bool:
-    if char in "\n\r" or char in FORM_FONT_EXTRA:
-        return True
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
+    pdftk-java (iText 2) encodes a letter only if the font's encoding names it with a glyph
+    name of its own Adobe glyph list; the field font encodes WinAnsi and 57 more letters
+    (``FIELD_LETTERS``); what has no such name (ḥ, Ḫ, ʿ, most combining accents) vanishes.
+    """
+    return "".join(char for char in text if char in "\n\r" or char in FIELD_LETTERS)
 
 
 # --- the programs -----------------------------------------------------------------------------

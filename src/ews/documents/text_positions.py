@@ -49,6 +49,7 @@ class _Collector:
         self._stack: list[_Matrix] = [_IDENTITY]
         self._entering: _Matrix | None = None
         self._fonts: dict[int, Font | None] = {}
+        self._codes: dict[int, dict[str, str]] = {}
         self._reported = (math.nan, math.nan)
         #: painted paths: their bounding box, and whether they are filled shapes (not rectangles)
         self.shapes: list[tuple[Box, bool]] = []
@@ -133,9 +134,21 @@ class _Collector:
                 )
             except Exception:  # noqa: BLE001 - a broken font dictionary: estimate instead
                 self._fonts[key] = None
-        metrics = self._fonts[key]
+            self._codes[key] = _codes_of(self._fonts[key])
+        metrics, codes = self._fonts[key], self._codes[key]
+        if codes:
+            text = "".join(codes.get(char, char) for char in text)
         width = metrics.get_text_width(text) if metrics is not None else 0.0
         return width if width > 0 else 500.0 * len(text)
+
+
+def _codes_of(metrics: Font | None) -> dict[str, str]:
+    """A composite font's widths are keyed by its codes (CIDs), not by the Unicode text: the
+    way back through its ToUnicode (pypdf filling a form with a TrueType font writes such
+    fonts). Empty for simple fonts."""
+    if metrics is None or str(metrics.sub_type).lstrip("/") != "Type0":
+        return {}
+    return {unicode: code for code, unicode in metrics.character_map.items() if len(unicode) == 1}
 
 
 def laid_out_text(page: PageObject) -> str:

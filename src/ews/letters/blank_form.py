@@ -1,19 +1,25 @@
 """The office's blank fillable application form (Bewerbungsbogen), drawn with reportlab.
 
-Builds the two-page A4 AcroForm in memory (no I/O). The field contract it draws (names, kinds,
-printed labels, headings) lives in ``ews.core.form_contract``.
+Builds the two-page A4 AcroForm in memory; reads only the fields' Unicode font file
+(``ews.letters.form_font``), which pypdf adds after reportlab as the fields' default appearance
+font, so that programs drawing the values keep every letter of a name. The field contract it
+draws (names, kinds, printed labels, headings) lives in ``ews.core.form_contract``.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import cast
 
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from ews.core.form_contract import CHECKBOX_FIELDS, CHOICE_OPTIONS, HEADINGS, LABELS
+from ews.letters.form_font import RESOURCE, add_form_font, use_form_font
 
 _SUBTITLE = "Entwicklungswerkstatt für kommunale Engagementstrategien in Nordrhein-Westfalen"
 _INTRO = (
@@ -68,7 +74,24 @@ def build_blank_form(round_name: str) -> bytes:
     _draw_page_two(canvas, round_name)
     canvas.showPage()
     canvas.save()
-    return buffer.getvalue()
+    return _with_form_font(buffer.getvalue())
+
+
+def _with_form_font(data: bytes) -> bytes:
+    """The form with the Unicode font in ``/AcroForm /DR`` and in every text field's ``/DA``."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    acroform = cast(DictionaryObject, writer.root_object["/AcroForm"])
+    resources = cast(DictionaryObject, acroform["/DR"])
+    fonts = cast(DictionaryObject, resources.setdefault(NameObject("/Font"), DictionaryObject()))
+    fonts[NameObject(f"/{RESOURCE}")] = add_form_font(writer)
+    acroform[NameObject("/DA")] = TextStringObject(use_form_font(str(acroform["/DA"])))
+    for reference in cast(ArrayObject, acroform["/Fields"]):
+        field = cast(DictionaryObject, reference.get_object())
+        if "Tf" in str(field.get("/DA", "")):
+            field[NameObject("/DA")] = TextStringObject(use_form_font(str(field["/DA"])))
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
 
 
 def _draw_page_one(canvas: Canvas, round_name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ews.core.forms import assess_fields
+from ews.core.forms import assess_fields, normalise_round
 from ews.core.models import ReadMethod
 from ews.documents.pdf import read_form
 from tests.support import pdfgen
@@ -38,8 +38,11 @@ def test_every_field_of_a_scanned_printout_is_read() -> None:
 def test_skewed_low_resolution_scan_is_still_read() -> None:
     data = pdfgen.scanned_pages(pdfgen.filled_form(), angle=1.0, dpi=200, seed=3)
     fields = read_form(data).fields
-    assert {name: fields[name] for name in REQUIRED} == {
-        name: pdfgen.VALUES[name] for name in REQUIRED
+    # the field font (Liberation Sans) at 200 dpi, 1° skewed: tesseract may close the gap in
+    # "EWS 6"; the round is compared as the assessment compares it
+    assert normalise_round(str(fields["runde"])) == pdfgen.VALUES["runde"]
+    assert {name: fields[name] for name in REQUIRED if name != "runde"} == {
+        name: pdfgen.VALUES[name] for name in REQUIRED if name != "runde"
     }
 
 

@@ -191,7 +191,8 @@ def test_mail_without_pdf_and_oversized_pdf_get_reasons_and_an_answer(
         tmp_path: Path, mail: MailServers) -> None:
     settings = mail_settings(tmp_path, mail)
     mail.dovecot.append(OFFICE, attempt_without_pdf())  # evidently tried to apply
-    big = form() + b"%" + b"0" * (30 * 1024 * 1024)
+    filled = form()
+    big = filled + b"%" + b"0" * (30 * 1024 * 1024 - len(filled) - 1)  # 30,0 MB exactly
     mail.dovecot.append(OFFICE, application_mail(("Bewerbung gross.pdf", big),
                                                  sender="ordnungsamt@luedenscheid.de"))
 
