@@ -77,7 +77,7 @@ def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
                 tarfile.open(temporary, "w:", format=tarfile.PAX_FORMAT) as tar:
             register_copy = Path(scratch) / member_name(settings.db_url)
             state = copy_register(settings.db_url, register_copy)
-            _add_file(tar, f"register/{register_copy.name}", register_copy, entries)
+            add_file(tar, f"register/{register_copy.name}", register_copy, entries)
             register_copy.unlink()
             for part in all_parts(settings, config_dir):
                 folder = part.folder
@@ -95,7 +95,7 @@ def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
                         notes.append(f"{path}: Geheimnisse nicht gesichert (Werte geleert); "
                                      "mit --mit-geheimnissen vollständig sichern.")
                     else:
-                        _add_file(tar, name, path, entries)
+                        add_file(tar, name, path, entries)
             manifest = {"format": FORMAT, "erstellt": now.isoformat(),
                         "version": version("ews"), "datenbank": state.dialect,
                         "schema": state.revision,
@@ -141,11 +141,17 @@ def prune(folder: Path, keep: int) -> list[Path]:
     return doomed
 
 
-def _add_file(tar: tarfile.TarFile, name: str, path: Path, entries: list[dict[str, Any]]
+def add_file(tar: tarfile.TarFile, name: str, path: Path, entries: list[dict[str, Any]]
               ) -> None:
     """Stream one file in, hashing as it goes. The service replaces files only whole (a new
-    file renamed into place), so the open file stays the one version that was opened."""
-    with path.open("rb") as handle:
+    file renamed into place), so the open file stays the one version that was opened. A file
+    the running service moved away since it was listed is left out: the register was copied
+    before the folders were listed, so nothing it knows of was written after the listing."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    with handle:
         info = tarfile.TarInfo(name)
         info.size = os.fstat(handle.fileno()).st_size
         info.mode = 0o600

@@ -25,6 +25,8 @@ from fsspec.core import url_to_fs
 from ews.runtime.settings import DEFAULT_ENV_FILE, Settings
 from ews.runtime.storage import local_root
 
+#: the name of a file the service is still writing (``core.names.temporary_name``)
+_IN_PROGRESS = re.compile(r"^\..*\.[0-9a-f]{8}\.tmp$")
 MANIFEST = "manifest.json"
 FORMAT = 1
 PREFIX = "ews-sicherung-"
@@ -63,10 +65,13 @@ def all_parts(settings: Settings, config_dir: Path = DEFAULT_ENV_FILE.parent) ->
 
 
 def files_of(folder: Path) -> list[Path]:
-    """Every regular file below ``folder``, sorted (links and special files are left out)."""
+    """Every regular file below ``folder``, sorted (links and special files are left out, and
+    the temporary files of writes still under way: ``.{name}.{8 hex}.tmp``)."""
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+    return sorted(path for path in folder.rglob("*")
+                  if path.is_file() and not path.is_symlink()
+                  and not _IN_PROGRESS.match(path.name))
 
 
 def remote_files(root: str | Path, options: Mapping[str, Any]) -> Iterator[tuple[str, bytes]]:

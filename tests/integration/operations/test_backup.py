@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -21,8 +22,8 @@ from typer.testing import CliRunner
 
 from ews.intake import passes as intake
 from ews.letters.samples import sample_applications
-from ews.operations.backup import backup_name, backups_in, make_backup, prune
-from ews.operations.backup_layout import read_manifest, verify
+from ews.operations.backup import add_file, backup_name, backups_in, make_backup, prune
+from ews.operations.backup_layout import files_of, read_manifest, verify
 from ews.operations.restore import RestoreRefused, restore
 from ews.register.database import alembic_config, engine_for
 from ews.register.reports import application_records, journal_records
@@ -258,3 +259,22 @@ def test_a_backup_of_an_older_schema_is_upgraded_on_restore(
     intake.prepare(new)  # someone ran a command in it first: an empty register at head
     restored = restore(new, result.path, config_dir=new_config)
     assert restored.revision == ScriptDirectory.from_config(config).get_current_head() != "0007"
+
+
+def test_files_still_being_written_or_moved_away_are_left_out(tmp_path: Path) -> None:
+    """A backup runs beside the service: a write under way (its hidden temporary name) is not
+    listed, and a file the service moved away after the listing is skipped, not an error."""
+    folder = tmp_path / "ausgang"
+    folder.mkdir()
+    finished = folder / "Eingangsbestätigung.docx"
+    finished.write_bytes(b"fertig")
+    (folder / f".Eingangsbestätigung.docx.{'ab12cd34'}.tmp").write_bytes(b"halb")
+    (folder / ".notiz.tmp").write_bytes(b"kein Schreibvorgang des Dienstes")
+    listed = files_of(folder)
+    assert [path.name for path in listed] == [".notiz.tmp", "Eingangsbestätigung.docx"]
+    entries: list[dict[str, Any]] = []
+    with tarfile.open(tmp_path / "probe.tar", "w") as tar:
+        listed[0].unlink()  # moved away by the service after the listing
+        for path in listed:
+            add_file(tar, path.name, path, entries)
+    assert [entry["name"] for entry in entries] == ["Eingangsbestätigung.docx"]
