@@ -20,7 +20,7 @@ test: lint
 	$(MAKE) --no-print-directory clock-guard
 
 clock-guard:
-	FAKETIME_DONT_RESET=1 faketime -f "+365d" .venv/bin/pytest -q -m "not server and not slow" \
+	FAKETIME_DONT_RESET=1 faketime -f "+365d" .venv/bin/pytest -q -m "not server and not slow and not realclock" \
 		-p no:cacheprovider tests/unit tests/integration
 
 # The inner loop (under a minute on two cores): unit tests and the integration tests that need nothing

@@ -11,6 +11,9 @@ import pytest
 
 from ews.intake.inbox_changes import InboxChanges
 
+#: timed waits on the watch thread stall under libfaketime (the clock guard)
+pytestmark = pytest.mark.realclock
+
 
 def started(inbox: Path) -> tuple[InboxChanges, threading.Event]:
     stopping = threading.Event()
