@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import URL, inspect, make_url, select, text
+from sqlalchemy import URL, Connection, inspect, make_url, select, text
 
 from ews.register.database import engine_for
 from ews.register.schema import AzCounter
@@ -49,7 +49,8 @@ def member_name(db_url: str) -> str:
 
 def copy_register(db_url: str, target: Path) -> RegisterState:
     """Write a consistent copy of the register to ``target``; the state is read from the copy
-    itself (SQLite) or just before the dump (PostgreSQL: counters only grow)."""
+    itself (SQLite) or in the very snapshot ``pg_dump`` copies (PostgreSQL: an exported
+    snapshot of a repeatable-read transaction), so the manifest describes the copy."""
     if dialect_of(db_url) == "sqlite":
         source = sqlite3.connect(_sqlite_path(db_url), timeout=60)
         copy = sqlite3.connect(target)
@@ -60,11 +61,15 @@ def copy_register(db_url: str, target: Path) -> RegisterState:
             source.close()
             copy.close()
         return state_of(f"sqlite:///{target.resolve()}")
-    state = state_of(db_url)
     url = _libpq(db_url)
-    subprocess.run(["pg_dump", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                    "--file", str(target), "--dbname", _dsn(url)],
-                   env=_pg_env(url), check=True, timeout=TIMEOUT, capture_output=True)
+    with engine_for(db_url).connect() as connection:
+        with connection.execution_options(isolation_level="REPEATABLE READ").begin():
+            snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            state = _state(connection, dialect_of(db_url))
+            subprocess.run(["pg_dump", "--clean", "--if-exists", "--no-owner",
+                            "--no-privileges", f"--snapshot={snapshot}", "--file", str(target),
+                            "--dbname", _dsn(url)],
+                           env=_pg_env(url), check=True, timeout=TIMEOUT, capture_output=True)
     return state
 
 
@@ -94,14 +99,17 @@ def load_register(db_url: str, source: Path) -> None:
 
 
 def state_of(db_url: str) -> RegisterState:
-    engine = engine_for(db_url)
-    with engine.connect() as connection:
-        revision = MigrationContext.configure(connection).get_current_revision()
-        counters: dict[int, int] = {}
-        if inspect(connection).has_table(AzCounter.__tablename__):
-            counters = {year: last for year, last in connection.execute(
-                select(AzCounter.year, AzCounter.last_serial))}
-    return RegisterState(dialect_of(db_url), revision, counters)
+    with engine_for(db_url).connect() as connection:
+        return _state(connection, dialect_of(db_url))
+
+
+def _state(connection: Connection, dialect: str) -> RegisterState:
+    revision = MigrationContext.configure(connection).get_current_revision()
+    counters: dict[int, int] = {}
+    if inspect(connection).has_table(AzCounter.__tablename__):
+        counters = {year: last for year, last in connection.execute(
+            select(AzCounter.year, AzCounter.last_serial))}
+    return RegisterState(dialect, revision, counters)
 
 
 def filled_tables(db_url: str) -> list[str]:

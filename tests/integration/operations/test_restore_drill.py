@@ -77,8 +77,6 @@ def test_restore_drill_on_sqlite(tmp_path: Path) -> None:
            make_settings(tmp_path / "neu", inbox_dir=inbox))
 
 
-@pytest.mark.skip(reason="Wiederherstellungsprobe auf PostgreSQL scheitert zeitweise "
-                  "(2 von 4 Läufen, Ursache offen; Aufgabe 18 nicht erledigt)")
 @pytest.mark.postgresql
 def test_restore_drill_on_postgresql_with_mail(tmp_path: Path, postgres: Postgres,
                                                mail: MailServers) -> None:
