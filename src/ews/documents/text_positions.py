@@ -48,8 +48,9 @@ class _Collector:
         self.pieces: list[Piece] = []
         self._stack: list[_Matrix] = [_IDENTITY]
         self._entering: _Matrix | None = None
-        self._fonts: dict[int, Font | None] = {}
-        self._codes: dict[int, dict[str, str]] = {}
+        #: by object number and generation, else by identity (a direct font dictionary)
+        self._fonts: dict[tuple[int, int] | int, Font | None] = {}
+        self._codes: dict[tuple[int, int] | int, dict[str, str]] = {}
         self._reported = (math.nan, math.nan)
         #: painted paths: their bounding box, and whether they are filled shapes (not rectangles)
         self.shapes: list[tuple[Box, bool]] = []
@@ -126,7 +127,7 @@ class _Collector:
     def _width(self, font: Any, text: str) -> float:
         """The text's advance in 1/1000 of the font size (0.5 a character when unknown)."""
         reference = getattr(font, "indirect_reference", None)
-        key = hash((reference.idnum, reference.generation)) if reference else id(font)
+        key = (reference.idnum, reference.generation) if reference else id(font)
         if key not in self._fonts:
             try:
                 self._fonts[key] = (

@@ -14,12 +14,12 @@ after a failed start it is not tried again for ``RETRY_SECONDS``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -28,7 +28,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ews.runtime.child_processes import ChildLimits, launcher_command, minimal_environment
+from ews.runtime.child_processes import (
+    ChildLimits,
+    kill_group,
+    launcher_command,
+    minimal_environment,
+)
 
 BRIDGE = Path(__file__).with_name("uno_bridge.py")
 #: a fresh profile takes LibreOffice a few seconds; more on a loaded machine
@@ -85,15 +90,7 @@ class WarmListener:
     def stop(self, *, wipe: bool = True) -> None:
         """Ends the listener (graceful, then its whole group is killed; bounded) and removes
         its profile unless ``wipe`` is False."""
-        process, self._process = self._process, None
-        self._converted = 0
-        if process is not None:
-            _end(process)
-        if self._home is not None:
-            self._home.cleanup()
-            self._home = None
-        if wipe:
-            shutil.rmtree(self.profile_dir, ignore_errors=True)
+        self._release(graceful=True, wipe=wipe)
 
     def pid(self) -> int | None:
         """The process id of the listener's supervisor while it runs (tests kill it)."""
@@ -159,10 +156,21 @@ class WarmListener:
         return process
 
     def _kill(self, *, wipe: bool) -> None:
+        self._release(graceful=False, wipe=wipe)
+
+    def _release(self, *, graceful: bool, wipe: bool) -> None:
+        """Ends the listener (``graceful``: first lets the bridge close soffice) and its
+        temporary home; removes its profile when ``wipe``."""
         process, self._process = self._process, None
         self._converted = 0
         if process is not None:
-            _kill_group(process)
+            if graceful:
+                _end_input(process)
+            kill_group(process)
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
         if self._home is not None:
             self._home.cleanup()
             self._home = None
@@ -216,29 +224,11 @@ def _read_line(process: subprocess.Popen[bytes], timeout: float) -> dict[str, ob
     return answer
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    """Graceful: end of input lets the bridge close soffice; then the group is killed."""
+def _end_input(process: subprocess.Popen[bytes]) -> None:
+    """Graceful: end of input lets the bridge close soffice (bounded wait)."""
     try:
         if process.stdin is not None:
             process.stdin.close()
         process.wait(timeout=STOP_SECONDS)
     except (OSError, subprocess.TimeoutExpired):
-        pass
-    _kill_group(process)
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            try:
-                stream.close()
-            except OSError:
-                pass
-    try:
-        process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
         pass
