@@ -194,10 +194,6 @@ def bounces_of_mails(session: Session, mail_ids: list[int]) -> list[BounceRow]:
     return list(session.scalars(select(BounceRow).where(BounceRow.mail_id.in_(mail_ids))))
 
 
-def application_by_id(session: Session, application_id: int) -> ApplicationRow | None:
-    return session.get(ApplicationRow, application_id)
-
-
 def compact(url: str) -> None:
     """After a deletion on SQLite: rebuild the file without the freed pages and empty the
     write-ahead log, so that no deleted value lingers in the database files. PostgreSQL
@@ -233,15 +229,6 @@ def case_of_mail(session: Session, mail_id: int) -> str | None:
         return via_input
     return session.scalars(select(CorrespondenceRow.az).where(
         CorrespondenceRow.mail_id == mail_id)).first()
-
-
-def application_by_az(session: Session, az: str) -> ApplicationRow | None:
-    return session.scalars(select(ApplicationRow).where(ApplicationRow.az == az)).first()
-
-
-def decision_of(session: Session, application_id: int) -> DecisionRow | None:
-    return session.scalars(select(DecisionRow).where(
-        DecisionRow.application_id == application_id)).first()
 
 
 def old_circular_sends(session: Session, before: datetime

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from ews.register import cases as register
 from ews.register import retention as queries
 from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, DecisionRow
@@ -164,7 +165,7 @@ def finish(session: Session, run: Run, removal: Removal, *, rule: str, way: str,
 
 
 def _case(session: Session, run: Run, *, application_id: int, rule: str) -> Entry | None:
-    app = queries.application_by_id(session, application_id)
+    app = register.application_of(session, application_id)
     if app is None:
         return None
     removal = scrub_case(queries.case_records(session, app))
