@@ -3,11 +3,12 @@ retention class, legal holds, recorded exports and the deletion log (adapter: da
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ews.register.database import engine_for
@@ -63,14 +64,16 @@ def current_applications(session: Session) -> list[tuple[ApplicationRow, Decisio
     return [(app, decision) for app, decision in session.execute(query)]
 
 
-def notice_times(session: Session) -> dict[int, datetime]:
-    """The latest notice of non-selection (or lateness) per application id."""
-    result: dict[int, datetime] = {}
-    for letter in session.scalars(select(LetterRow).where(LetterRow.kind.in_(NOTICE_KINDS))):
-        if letter.application_id is not None:
-            known = result.get(letter.application_id)
-            result[letter.application_id] = max(known or letter.created_at, letter.created_at)
-    return result
+def notice_times(session: Session, application_ids: Collection[int] | None = None
+                 ) -> dict[int, datetime]:
+    """The latest notice of non-selection (or lateness) per application id (of every
+    application, or of ``application_ids``)."""
+    query = (select(LetterRow.application_id, func.max(LetterRow.created_at))
+             .where(LetterRow.kind.in_(NOTICE_KINDS), LetterRow.application_id.is_not(None))
+             .group_by(LetterRow.application_id))
+    if application_ids is not None:
+        query = query.where(LetterRow.application_id.in_(application_ids))
+    return {application_id: at for application_id, at in session.execute(query)}
 
 
 def case_records(session: Session, application: ApplicationRow) -> CaseRecords:

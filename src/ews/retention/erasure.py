@@ -106,7 +106,7 @@ def case_duty(session: Session, settings: Settings, az: str, now: datetime) -> s
     if application is None:
         return None
     decision = decisions.decision_of(session, application.id)
-    notice = queries.notice_times(session).get(application.id)
+    notice = queries.notice_times(session, [application.id]).get(application.id)
     retention = read_retention(settings.retention_file)
     _rule, until, why = case_rule(application, decision, notice, retention,
                                   (settings.round.name, settings.round.proof_of_use_date))
