@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
 from ews.register import cases as register
@@ -113,12 +113,12 @@ def due_cases(session: Session, settings: Settings, retention: Retention, now: d
 
 
 def case_rule(app: ApplicationRow, decision: DecisionRow | None, notice: datetime | None,
-              retention: Retention, current: tuple[str, object]
+              retention: Retention, current: tuple[str, date | None]
               ) -> tuple[str, datetime | None, str]:
     """The retention class of a case, when its period ends (None: not running yet), and a
     German sentence why it stays until then (pure)."""
     if decision is not None and decision.decision == "angenommen":
-        proof = retention.proof_of_use(app.round_name, current)  # type: ignore[arg-type]
+        proof = retention.proof_of_use(app.round_name, current)
         if proof is None:
             return (classes.PARTICIPANT, None, f"Teilnahme: Verwendungsnachweis der Runde "
                     f"„{app.round_name}“ noch nicht eingetragen")
