@@ -15,6 +15,7 @@ from ews.register.database import engine_for
 from ews.register.retention_tables import DeletionLogRow, ExportRow, LegalHold
 from ews.register.schema import (
     ApplicationRow,
+    Base,
     BounceRow,
     CircularRow,
     CircularSend,
@@ -31,7 +32,7 @@ from ews.register.schema import (
     OutgoingMail,
 )
 
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound=Base)
 
 #: letters that tell a municipality it was not selected (or too late)
 NOTICE_KINDS = ("absage", "wartelistenbescheid", "verspaetungsschreiben")
@@ -216,7 +217,7 @@ def compact(url: str) -> None:
 
 def rows_of(session: Session, table: type[Row]) -> list[Row]:
     """Every row of one table, in id order (the access search reads them all)."""
-    return list(session.scalars(select(table)))
+    return list(session.scalars(select(table).order_by(*table.__mapper__.primary_key)))
 
 
 def input_row_of(session: Session, input_id: int) -> Input | None:
