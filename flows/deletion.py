@@ -71,18 +71,18 @@ def delete_prefect_runs(settings: Settings, *, now: datetime, actor: str,
             if len(found) < BATCH:
                 break
     if counts and not dry_run:
-        _wait_for_logs(client_ids=deleted)
+        _wait_for_logs(deleted)
         compact_prefect_database()
         log_deletion(settings, rule=PREFECT_RUNS, counts=dict(counts), now=now, actor=actor)
     return counts
 
 
-def _wait_for_logs(client_ids: list[UUID], seconds: float = 60.0) -> None:
+def _wait_for_logs(run_ids: list[UUID], seconds: float = 60.0) -> None:
     """Until the server's background job deleted the runs' logs (bounded)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    logs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=client_ids))
+    logs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids))
     deadline = time.monotonic() + seconds
     with get_client(sync_client=True) as client:
         while client.read_logs(log_filter=logs, limit=1) and time.monotonic() < deadline:
@@ -125,8 +125,6 @@ def delete_due(settings: Settings, *, now: datetime, actor: str, dry_run: bool,
         counts["sicherungen"] = prune_backups(backups, settings, now=now, actor=actor,
                                               dry_run=dry_run)
     return report, counts
-
-
 
 
 def planned_backup_folder() -> Path | None:

@@ -102,10 +102,16 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
+    yield from fresh_database(request, "register")
+
+
+def fresh_database(request: pytest.FixtureRequest, prefix: str) -> Iterator[str]:
+    """For a fixture to ``yield from``: the URL of a new database ``prefix_…`` in the
+    session's PostgreSQL cluster, dropped afterwards."""
     from ews.register.database import engine_for
 
     server = request.getfixturevalue("postgres")
-    name = f"register_{uuid.uuid4().hex}"
+    name = f"{prefix}_{uuid.uuid4().hex}"
     url = server.create_database(name)
     try:
         yield url

@@ -5,6 +5,7 @@ ews.retention."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ews.core.errors import EwsError
-from ews.register.database import transaction
+from ews.register.database import Session, transaction
 from ews.retention.access_export import export_access
 from ews.retention.deletion import RunReport
 from ews.retention.erasure import erase_person
@@ -24,6 +25,9 @@ from flows.deletion import delete_due
 
 datenschutz_app = typer.Typer(help="Datenschutz: Löschprotokoll, Sperren, Auskunft und "
                               "Löschung für eine Person.", no_args_is_help=True)
+
+#: set_hold or lift_hold
+HoldChange = Callable[[Session, str, str, str, datetime], object]
 
 WAYS = {"geloescht": "gelöscht", "anonymisiert": "anonymisiert", "auskunft": "Auskunft",
         "sperre": "gesperrt", "sperre-aufgehoben": "Sperre aufgehoben"}
@@ -57,14 +61,8 @@ def sperre(ctx: typer.Context, az: Annotated[str, typer.Argument(help="Aktenzeic
            grund: Annotated[str, typer.Option("--grund", help="Warum der Vorgang nicht "
                                               "gelöscht werden darf")]) -> None:
     """Einen Vorgang sperren: er wird nicht gelöscht, bis die Sperre aufgehoben ist."""
-    settings = office(ctx)
-    try:
-        with transaction(settings.db_url) as session:
-            set_hold(session, az, grund, user(), datetime.now(UTC))
-    except EwsError as exc:
-        errors.print(f"[red]Nicht gesperrt:[/] {exc}")
-        raise typer.Exit(1) from exc
-    console.print(f"{az} ist gesperrt und wird nicht gelöscht, bis die Sperre aufgehoben ist.")
+    _change_hold(ctx, set_hold, az, grund, "Nicht gesperrt",
+                 f"{az} ist gesperrt und wird nicht gelöscht, bis die Sperre aufgehoben ist.")
 
 
 @datenschutz_app.command("sperre-aufheben")
@@ -72,14 +70,21 @@ def sperre_aufheben(ctx: typer.Context,
                     az: Annotated[str, typer.Argument(help="Aktenzeichen")],
                     grund: Annotated[str, typer.Option("--grund")]) -> None:
     """Die Sperre eines Vorgangs aufheben; seine Fristen gelten ab dem nächsten Löschlauf."""
+    _change_hold(ctx, lift_hold, az, grund, "Nicht aufgehoben",
+                 f"Die Sperre von {az} ist aufgehoben.")
+
+
+def _change_hold(ctx: typer.Context, change: HoldChange, az: str, grund: str, failed: str,
+                 done: str) -> None:
+    """Set or lift a hold (``change``: set_hold or lift_hold) in one transaction."""
     settings = office(ctx)
     try:
         with transaction(settings.db_url) as session:
-            lift_hold(session, az, grund, user(), datetime.now(UTC))
+            change(session, az, grund, user(), datetime.now(UTC))
     except EwsError as exc:
-        errors.print(f"[red]Nicht aufgehoben:[/] {exc}")
+        errors.print(f"[red]{failed}:[/] {exc}")
         raise typer.Exit(1) from exc
-    console.print(f"Die Sperre von {az} ist aufgehoben.")
+    console.print(done)
 
 
 @datenschutz_app.command("auskunft")

@@ -141,15 +141,18 @@ def install(home: Path, user: str, *, cluster: bool, data_dir: Path,
     systemd, create the user and enable the units."""
     if not home.is_absolute():
         raise InstallRefused(f"Der Installationsordner muss absolut angegeben sein: {home}")
-    result = Installation(notes=secure_env_files(home, user, cluster=cluster))
+    enable = target is None and systemd_running() and os.geteuid() == 0
+    result = Installation()
+    if enable:  # first, so that the env files below are given to the new user
+        _create_user(user, home, result)
+    result.notes += secure_env_files(home, user, cluster=cluster)
     unit_dir = target or SYSTEMD_DIR
     rule = (target / "logrotate.d" / "ews") if target else LOGROTATE_FILE
     for name, text in units(home, user, cluster=cluster).items():
         result.written.append(write_atomic(unit_dir / name, text.encode("utf-8")))
     result.written.append(write_atomic(rule, logrotate_rule(data_dir.resolve(), user)
                                        .encode("utf-8")))
-    if target is None and systemd_running() and os.geteuid() == 0:
-        _create_user(user, home, result)
+    if enable:
         subprocess.run(["systemctl", "daemon-reload"], check=True, timeout=60)
         for name in units(home, user, cluster=cluster):
             subprocess.run(["systemctl", "enable", name], check=True, timeout=60)

@@ -3,17 +3,19 @@ retention class, legal holds, recorded exports and the deletion log (adapter: da
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ews.register.database import engine_for
 from ews.register.retention_tables import DeletionLogRow, ExportRow, LegalHold
 from ews.register.schema import (
     ApplicationRow,
+    Base,
     BounceRow,
     CircularRow,
     CircularSend,
@@ -30,7 +32,7 @@ from ews.register.schema import (
     OutgoingMail,
 )
 
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound=Base)
 
 #: letters that tell a municipality it was not selected (or too late)
 NOTICE_KINDS = ("absage", "wartelistenbescheid", "verspaetungsschreiben")
@@ -63,14 +65,16 @@ def current_applications(session: Session) -> list[tuple[ApplicationRow, Decisio
     return [(app, decision) for app, decision in session.execute(query)]
 
 
-def notice_times(session: Session) -> dict[int, datetime]:
-    """The latest notice of non-selection (or lateness) per application id."""
-    result: dict[int, datetime] = {}
-    for letter in session.scalars(select(LetterRow).where(LetterRow.kind.in_(NOTICE_KINDS))):
-        if letter.application_id is not None:
-            known = result.get(letter.application_id)
-            result[letter.application_id] = max(known or letter.created_at, letter.created_at)
-    return result
+def notice_times(session: Session, application_ids: Collection[int] | None = None
+                 ) -> dict[int, datetime]:
+    """The latest notice of non-selection (or lateness) per application id (of every
+    application, or of ``application_ids``)."""
+    query = (select(LetterRow.application_id, func.max(LetterRow.created_at))
+             .where(LetterRow.kind.in_(NOTICE_KINDS), LetterRow.application_id.is_not(None))
+             .group_by(LetterRow.application_id))
+    if application_ids is not None:
+        query = query.where(LetterRow.application_id.in_(application_ids))
+    return {application_id: at for application_id, at in session.execute(query)}
 
 
 def case_records(session: Session, application: ApplicationRow) -> CaseRecords:
@@ -194,10 +198,6 @@ def bounces_of_mails(session: Session, mail_ids: list[int]) -> list[BounceRow]:
     return list(session.scalars(select(BounceRow).where(BounceRow.mail_id.in_(mail_ids))))
 
 
-def application_by_id(session: Session, application_id: int) -> ApplicationRow | None:
-    return session.get(ApplicationRow, application_id)
-
-
 def compact(url: str) -> None:
     """After a deletion on SQLite: rebuild the file without the freed pages and empty the
     write-ahead log, so that no deleted value lingers in the database files. PostgreSQL
@@ -217,7 +217,7 @@ def compact(url: str) -> None:
 
 def rows_of(session: Session, table: type[Row]) -> list[Row]:
     """Every row of one table, in id order (the access search reads them all)."""
-    return list(session.scalars(select(table)))
+    return list(session.scalars(select(table).order_by(*table.__mapper__.primary_key)))
 
 
 def input_row_of(session: Session, input_id: int) -> Input | None:
@@ -233,15 +233,6 @@ def case_of_mail(session: Session, mail_id: int) -> str | None:
         return via_input
     return session.scalars(select(CorrespondenceRow.az).where(
         CorrespondenceRow.mail_id == mail_id)).first()
-
-
-def application_by_az(session: Session, az: str) -> ApplicationRow | None:
-    return session.scalars(select(ApplicationRow).where(ApplicationRow.az == az)).first()
-
-
-def decision_of(session: Session, application_id: int) -> DecisionRow | None:
-    return session.scalars(select(DecisionRow).where(
-        DecisionRow.application_id == application_id)).first()
 
 
 def old_circular_sends(session: Session, before: datetime

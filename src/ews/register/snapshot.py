@@ -52,14 +52,7 @@ def copy_register(db_url: str, target: Path) -> RegisterState:
     itself (SQLite) or in the very snapshot ``pg_dump`` copies (PostgreSQL: an exported
     snapshot of a repeatable-read transaction), so the manifest describes the copy."""
     if dialect_of(db_url) == "sqlite":
-        source = sqlite3.connect(_sqlite_path(db_url), timeout=60)
-        copy = sqlite3.connect(target)
-        try:
-            with copy:
-                source.backup(copy)
-        finally:
-            source.close()
-            copy.close()
+        _sqlite_copy(_sqlite_path(db_url), target)
         return state_of(f"sqlite:///{target.resolve()}")
     url = _libpq(db_url)
     with engine_for(db_url).connect() as connection:
@@ -81,14 +74,7 @@ def load_register(db_url: str, source: Path) -> None:
         engine_for(db_url).dispose()
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)
-        copy = sqlite3.connect(source)
-        target = sqlite3.connect(path)
-        try:
-            with target:
-                copy.backup(target)
-        finally:
-            copy.close()
-            target.close()
+        _sqlite_copy(source, path)
         return
     url = _libpq(db_url)
     _drop_empty_tables(db_url)
@@ -132,6 +118,19 @@ def _drop_empty_tables(db_url: str) -> None:
     with engine_for(db_url).begin() as connection:
         for name in inspect(connection).get_table_names():
             connection.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """Copy one SQLite database into another with the online backup API (one consistent
+    state; the source's readers and writers go on)."""
+    reader = sqlite3.connect(source, timeout=60)
+    writer = sqlite3.connect(target)
+    try:
+        with writer:
+            reader.backup(writer)
+    finally:
+        reader.close()
+        writer.close()
 
 
 def _sqlite_path(db_url: str) -> Path:

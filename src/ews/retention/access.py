@@ -11,6 +11,7 @@ from typing import Any
 
 from ews.circulars.contacts import read_contacts
 from ews.core.errors import EwsError
+from ews.register import cases as register
 from ews.register import retention as queries
 from ews.register.database import Session, transaction
 from ews.register.schema import (
@@ -86,8 +87,7 @@ def _inputs(session: Session, person: Person) -> list[Finding]:
     for row in queries.rows_of(session, Input):
         hits = _matching_fields({"Dateiname": row.source_name, "Gründe": row.reasons}, person)
         if hits:
-            app = queries.application_by_id(session, row.application_id) \
-                if row.application_id else None
+            app = register.application_of(session, row.application_id)
             found.append(Finding("Eingang", f"Nr. {row.id}", _shown(hits), "inputs", row.id,
                                  az=app.az if app else None,
                                  documents=[row.stored_path] if row.stored_path else []))

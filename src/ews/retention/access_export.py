@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ews.core.deadlines import BERLIN
 from ews.core.names import safe_name
+from ews.letters.context import office_context
 from ews.letters.render import render_docx
 from ews.outbox.conversion import convert_letters
 from ews.register import cases as register
@@ -81,13 +82,9 @@ def _copies(settings: Settings, findings: list[Finding], folder: Path) -> list[P
 
 def _context(settings: Settings, query: str, findings: list[Finding], documents: list[Path],
              now: datetime) -> dict[str, object]:
-    office, retention = settings.office, read_retention(settings.retention_file)
+    retention = read_retention(settings.retention_file)
     return {
-        "absender_name": office.name, "absender_einheit": office.unit,
-        "absender_strasse": office.street, "absender_plz": office.plz,
-        "absender_ort": office.ort, "absender_telefon": office.phone,
-        "absender_email": office.email, "absender_website": office.website,
-        "absender_register": office.register_note,
+        **office_context(settings.office),
         "gesucht": query, "datum": now.astimezone(BERLIN).strftime("%d.%m.%Y"),
         "anzahl": str(len(findings)),
         "eintraege": [{"quelle": f.source, "bezug": f.reference, "angaben": f.details}

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
+from ews.register import cases as register
 from ews.register import retention as queries
 from ews.register.database import Session, transaction
 from ews.register.schema import ApplicationRow, DecisionRow
@@ -112,12 +113,12 @@ def due_cases(session: Session, settings: Settings, retention: Retention, now: d
 
 
 def case_rule(app: ApplicationRow, decision: DecisionRow | None, notice: datetime | None,
-              retention: Retention, current: tuple[str, object]
+              retention: Retention, current: tuple[str, date | None]
               ) -> tuple[str, datetime | None, str]:
     """The retention class of a case, when its period ends (None: not running yet), and a
     German sentence why it stays until then (pure)."""
     if decision is not None and decision.decision == "angenommen":
-        proof = retention.proof_of_use(app.round_name, current)  # type: ignore[arg-type]
+        proof = retention.proof_of_use(app.round_name, current)
         if proof is None:
             return (classes.PARTICIPANT, None, f"Teilnahme: Verwendungsnachweis der Runde "
                     f"„{app.round_name}“ noch nicht eingetragen")
@@ -164,7 +165,7 @@ def finish(session: Session, run: Run, removal: Removal, *, rule: str, way: str,
 
 
 def _case(session: Session, run: Run, *, application_id: int, rule: str) -> Entry | None:
-    app = queries.application_by_id(session, application_id)
+    app = register.application_of(session, application_id)
     if app is None:
         return None
     removal = scrub_case(queries.case_records(session, app))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ews.register import cases as register
+from ews.register import decisions
 from ews.register import retention as queries
 from ews.register.database import Session, transaction
 from ews.register.schema import (
@@ -90,7 +91,7 @@ def _erase(session: Session, settings: Settings, finding: Finding, person: Perso
         why = case_duty(session, settings, finding.az, now)
         if why is not None:
             return why
-        application = queries.application_by_az(session, finding.az)
+        application = register.application_by_az(session, finding.az)
         if application is not None:
             removal.merge(scrub_case(queries.case_records(session, application)))
             return None
@@ -101,11 +102,11 @@ def case_duty(session: Session, settings: Settings, az: str, now: datetime) -> s
     """Why the case ``az`` must still be kept at ``now`` (German), or None."""
     if queries.active_hold(session, az) is not None:
         return f"bleibt, weil der Vorgang {az} gesperrt ist"
-    application = queries.application_by_az(session, az)
+    application = register.application_by_az(session, az)
     if application is None:
         return None
-    decision = queries.decision_of(session, application.id)
-    notice = queries.notice_times(session).get(application.id)
+    decision = decisions.decision_of(session, application.id)
+    notice = queries.notice_times(session, [application.id]).get(application.id)
     retention = read_retention(settings.retention_file)
     _rule, until, why = case_rule(application, decision, notice, retention,
                                   (settings.round.name, settings.round.proof_of_use_date))

@@ -30,7 +30,7 @@ from ews.register.reports import application_records, journal_records
 from ews.runtime.settings import Settings, StorageSettings
 from ews.runtime.storage import archive_store, output_store
 from flows.cli import app
-from tests.conftest import REPO, cli_env, make_settings
+from tests.conftest import REPO, cli_env, fresh_database, make_settings
 
 NOW = datetime(2026, 12, 5, 10, 30, 15, tzinfo=UTC)
 SECRET = "streng-geheim-4711"
@@ -43,14 +43,7 @@ def second_url(database_url: str | None, request: pytest.FixtureRequest
     if database_url is None:
         yield None
         return
-    server = request.getfixturevalue("postgres")
-    name = f"restored_{uuid.uuid4().hex}"
-    url = server.create_database(name)
-    try:
-        yield url
-    finally:
-        engine_for(url).dispose()
-        server.drop_database(name)
+    yield from fresh_database(request, "restored")
 
 
 def _installation(root: Path, url: str | None) -> tuple[Settings, Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ews.register.database import engine_for, transaction
+from ews.register.retention import notice_times
 from ews.register.retention_tables import DeletionLogRow
 from ews.register.schema import ApplicationRow, DecisionRow, LetterRow, OutgoingMail
 from ews.retention.deletion import run_deletion
@@ -124,3 +125,24 @@ def test_after_deletion_no_byte_of_the_person_is_left(two_rounds: TwoRounds) -> 
     engine_for(settings.db_url).dispose()
 
     assert files_containing(roots, needles) == []
+
+
+def test_notice_times_are_the_latest_notice_of_non_selection(two_rounds: TwoRounds) -> None:
+    """The period of a case not selected runs from its latest notice; acceptances do not
+    count, and asking for some applications gives only theirs."""
+    with transaction(two_rounds.settings.db_url) as session:
+        apps = {row.az: row.id for row in session.scalars(select(ApplicationRow))}
+        refused = [apps[two_rounds.azs[key]] for key in ("absage5", "absage6")]
+        first = session.scalars(select(LetterRow).where(
+            LetterRow.application_id == refused[0], LetterRow.kind == "absage")).one()
+        later = first.created_at + timedelta(days=3)
+        session.add(LetterRow(input_id=first.input_id, application_id=refused[0],
+                              kind="verspaetungsschreiben", state=first.state,
+                              data={}, reference=first.reference, docx_path="",
+                              created_at=later))
+        session.flush()
+        times = notice_times(session)
+        assert times[refused[0]] == later
+        assert refused[1] in times
+        assert apps[two_rounds.azs["teilnahme5"]] not in times
+        assert notice_times(session, [refused[1]]) == {refused[1]: times[refused[1]]}
