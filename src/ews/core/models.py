@@ -298,6 +298,19 @@ OUTCOME_LABELS: dict[str | None, str] = {
     Outcome.DECLARATION.value: "Gemeinsame Erklärung", None: "in Arbeit",
 }
 
+#: German names of the letters: in letter file names and in the case file
+LETTER_TITLES: dict[str, str] = {
+    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
+    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
+    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
+    LetterKind.ZUSAGE: "Zusage",
+    LetterKind.ABSAGE: "Absage",
+    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
+    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
+    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
+    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
+}
+
 
 def final_letter_states(pdf: bool) -> frozenset[LetterState]:
     """The letter states in which nothing is left to do: done, or also rendered when the service

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ews.core.models import OUTCOME_LABELS
+from ews.core.models import LETTER_TITLES, OUTCOME_LABELS
 from ews.register.case_titles import (
     DECISION_TITLES,
     EVENT_TITLES,
     FOLLOW_UP_TITLES,
-    LETTER_TITLES,
     MATCH_TITLES,
     PURPOSE_TITLES,
 )
