@@ -16,7 +16,8 @@ from ews.core.deadlines import BERLIN
 from ews.core.references import the_reference
 from ews.register.case_entries import CaseDocument, CaseEntry
 from ews.register.case_file import CaseFile, case_file
-from ews.register.database import transaction
+from ews.register.correspondence import az_exists
+from ews.register.database import Session, transaction
 from ews.runtime import storage
 from ews.runtime.settings import Settings
 
@@ -32,6 +33,11 @@ def az_candidates(settings: Settings, typed: str) -> list[str]:
     """The Az. to look up for what staff typed: as given, then in the register's spelling."""
     read = the_reference(typed, settings.az.file_plan_key, settings.az.serial_digits)
     return list(dict.fromkeys(az for az in (typed.strip(), read) if az))
+
+
+def known_az(session: Session, settings: Settings, typed: str) -> str | None:
+    """The application's or declaration's Az. staff typed (``az_candidates``), or None."""
+    return next((az for az in az_candidates(settings, typed) if az_exists(session, az)), None)
 
 
 def document_suffix(document: CaseDocument) -> str:
