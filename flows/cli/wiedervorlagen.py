@@ -18,6 +18,7 @@ from ews.casefile.follow_ups import (
 )
 from ews.casefile.reminders import ReminderReport, remind_overdue, report_text
 from ews.core.errors import EwsError, FollowUpError
+from ews.core.models import OUTBOX_STATE_LABELS
 from flows.cli.office import office
 from flows.cli.output import (
     Von,
@@ -35,8 +36,6 @@ wiedervorlagen_app = typer.Typer(help="Wiedervorlagen: erwartete Antworten und E
 
 Notiz = Annotated[str, typer.Option("--notiz", help="Vermerk (wird protokolliert).")]
 Bis = Annotated[str, typer.Option("--bis", help="Neues Fälligkeitsdatum TT.MM.JJJJ.")]
-REMINDER_STATES = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
-                   "failed": "fehlgeschlagen"}
 
 
 @wiedervorlagen_app.callback()
@@ -72,7 +71,7 @@ def wiedervorlagen(
 def _reminder(record: dict[str, object]) -> str:
     if not record["erinnerung_fuer"]:
         return "–"
-    state = REMINDER_STATES.get(str(record["erinnerung_status"]), "eingereiht")
+    state = OUTBOX_STATE_LABELS.get(str(record["erinnerung_status"]), "eingereiht")
     sent = record["erinnerung_gesendet"]
     when = f" {date_de(str(sent))}" if sent else ""
     return f"{state}{when} (Frist {date_de(str(record['erinnerung_fuer']))})"

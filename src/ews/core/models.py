@@ -87,6 +87,14 @@ class OutboxState(StrEnum):
     CANCELLED = "storniert"  # a circular's mail stopped before it went (circular withdrawn)
 
 
+#: German words for the outbox states, as staff read them
+OUTBOX_STATE_LABELS: dict[str, str] = {
+    OutboxState.QUEUED: "wartet", OutboxState.SENDING: "wird gesendet",
+    OutboxState.SENT: "gesendet", OutboxState.FAILED: "gescheitert",
+    OutboxState.WITHHELD: "zurückgehalten", OutboxState.CANCELLED: "storniert",
+}
+
+
 class Decision(StrEnum):
     """The office's decision on an application (``decisions.decision``)."""
 
