@@ -69,6 +69,8 @@ MAIL_HEADERS: tuple[str, ...] = (
     "Aktenzeichen", "Kommune", "Datum (MEZ/MESZ)", "Richtung", "Absender/Empfänger", "Betreff",
     "zugeordnet durch", "Status",
 )
+#: how much of a stored outgoing mail is read for its subject (our headers are far shorter)
+HEADER_BYTES = 64 * 1024
 MAIL_STATES = {"neu": "neu", "erledigt": "erledigt", **OUTBOX_STATE_LABELS}
 
 
@@ -102,7 +104,7 @@ def _stored_subject(settings: Settings, location: str | None) -> str:
     if not location:
         return ""
     try:
-        raw = storage.read_location(location, settings.storage.options)
+        raw = storage.read_head(location, HEADER_BYTES, settings.storage.options)
     except FileNotFoundError:
         return ""
     return str(BytesHeaderParser(policy=default_policy).parsebytes(raw)["subject"] or "")
