@@ -6,18 +6,33 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ews.core.deadlines import BERLIN
 
 console = Console()
 errors = Console(stderr=True)
+T = TypeVar("T")
+#: ``--von``: who acts, for the journal
+Von = Annotated[str | None, typer.Option("--von", help="Wer es tut (Protokoll); sonst der "
+                                                       "angemeldete Benutzer.")]
+
+
+def refused_or(action: Callable[[], T], refusal: type[Exception]) -> T:
+    """``action``'s result; a ``refusal`` it raises is printed in German, exit code 2."""
+    try:
+        return action()
+    except refusal as exc:
+        errors.print(f"[red]Nicht möglich:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
 
 
 def refuse_existing(target: Path, advice: str) -> NoReturn:

@@ -5,9 +5,8 @@ writes the register through ``ews.casefile``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -19,16 +18,21 @@ from ews.casefile.correspondence import (
 )
 from ews.core.errors import CorrespondenceError
 from flows.cli.office import office
-from flows.cli.output import console, errors, folding_table, local, print_json_lines, user
+from flows.cli.output import (
+    Von,
+    console,
+    folding_table,
+    local,
+    print_json_lines,
+    refused_or,
+    user,
+)
 
 schriftverkehr_app = typer.Typer(
     help="Schriftverkehr: E-Mails und Dateien, die keine neue Bewerbung sind (Fragen, "
          "Antworten, Bestätigungen).", invoke_without_command=True)
 
-Von = Annotated[str | None, typer.Option("--von", help="Wer es tut (Protokoll); sonst der "
-                                                       "angemeldete Benutzer.")]
 Nummer = Annotated[int, typer.Argument(help="Nr. des Eingangs (ews schriftverkehr).")]
-T = TypeVar("T")
 
 
 @schriftverkehr_app.callback()
@@ -66,9 +70,9 @@ def erledigt(ctx: typer.Context, nummer: Nummer,
              von: Von = None) -> None:
     """Einen Eingang als bearbeitet vermerken."""
     settings = office(ctx)
-    row, closed = _refused_or(lambda: handle_by_staff(
+    row, closed = refused_or(lambda: handle_by_staff(
         settings, nummer, actor=von or user(), now=datetime.now(UTC), note=notiz,
-        release=freistellung))
+        release=freistellung), CorrespondenceError)
     more = f"; Wiedervorlage „Freistellung“ zu {row.az} erledigt" if closed else ""
     console.print(f"Eingang {row.id} erledigt{more}.")
 
@@ -79,14 +83,6 @@ def zuordnen(ctx: typer.Context, nummer: Nummer,
              von: Von = None) -> None:
     """Einen Eingang von Hand einer Akte zuordnen."""
     settings = office(ctx)
-    row = _refused_or(lambda: assign_by_staff(settings, nummer, aktenzeichen,
-                                              actor=von or user(), now=datetime.now(UTC)))
+    row = refused_or(lambda: assign_by_staff(settings, nummer, aktenzeichen, actor=von or user(),
+                                             now=datetime.now(UTC)), CorrespondenceError)
     console.print(f"Eingang {row.id} liegt jetzt in der Akte {row.az}.")
-
-
-def _refused_or(action: Callable[[], T]) -> T:
-    try:
-        return action()
-    except CorrespondenceError as exc:
-        errors.print(f"[red]Nicht möglich:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from exc

@@ -4,9 +4,8 @@ run now (``erinnern [--probelauf]``). Reads and writes the register through ``ew
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
@@ -19,19 +18,24 @@ from ews.casefile.follow_ups import (
 )
 from ews.casefile.reminders import ReminderReport, remind_overdue, report_text
 from ews.core.errors import EwsError, FollowUpError
+from ews.core.models import OUTBOX_STATE_LABELS
 from flows.cli.office import office
-from flows.cli.output import console, date_de, errors, folding_table, print_json_lines, user
+from flows.cli.output import (
+    Von,
+    console,
+    date_de,
+    errors,
+    folding_table,
+    print_json_lines,
+    refused_or,
+    user,
+)
 
 wiedervorlagen_app = typer.Typer(help="Wiedervorlagen: erwartete Antworten und Erinnerungen.",
                                  invoke_without_command=True)
 
-Von = Annotated[str | None, typer.Option("--von", help="Wer es tut (Protokoll); sonst der "
-                                                       "angemeldete Benutzer.")]
 Notiz = Annotated[str, typer.Option("--notiz", help="Vermerk (wird protokolliert).")]
 Bis = Annotated[str, typer.Option("--bis", help="Neues Fälligkeitsdatum TT.MM.JJJJ.")]
-T = TypeVar("T")
-REMINDER_STATES = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
-                   "failed": "fehlgeschlagen"}
 
 
 @wiedervorlagen_app.callback()
@@ -67,7 +71,7 @@ def wiedervorlagen(
 def _reminder(record: dict[str, object]) -> str:
     if not record["erinnerung_fuer"]:
         return "–"
-    state = REMINDER_STATES.get(str(record["erinnerung_status"]), "eingereiht")
+    state = OUTBOX_STATE_LABELS.get(str(record["erinnerung_status"]), "eingereiht")
     sent = record["erinnerung_gesendet"]
     when = f" {date_de(str(sent))}" if sent else ""
     return f"{state}{when} (Frist {date_de(str(record['erinnerung_fuer']))})"
@@ -80,8 +84,8 @@ def erledigen(ctx: typer.Context,
     """Eine Wiedervorlage als erledigt vermerken, z. B. „Freistellung bestätigt (E-Mail vom
     …)“."""
     settings = office(ctx)
-    row = _refused_or(lambda: close_by_staff(settings, nummer, actor=von or user(),
-                                             now=datetime.now(UTC), note=notiz))
+    row = refused_or(lambda: close_by_staff(settings, nummer, actor=von or user(),
+                                            now=datetime.now(UTC), note=notiz), FollowUpError)
     console.print(f"Wiedervorlage {row.id} ({row.az}, {KIND_LABELS[row.kind]}) erledigt.")
 
 
@@ -93,9 +97,9 @@ def verlaengern(ctx: typer.Context,
     werden."""
     due = _date(bis)
     settings = office(ctx)
-    row = _refused_or(lambda: extend_by_staff(settings, nummer, due_on=due,
-                                              actor=von or user(), now=datetime.now(UTC),
-                                              note=notiz))
+    row = refused_or(lambda: extend_by_staff(settings, nummer, due_on=due,
+                                             actor=von or user(), now=datetime.now(UTC),
+                                             note=notiz), FollowUpError)
     console.print(f"Wiedervorlage {row.id} ({row.az}) jetzt fällig am {due:%d.%m.%Y}.")
 
 
@@ -106,9 +110,9 @@ def neu(ctx: typer.Context,
     """Eine Wiedervorlage von Hand anlegen (Art „Von Hand“)."""
     due = _date(bis)
     settings = office(ctx)
-    row = _refused_or(lambda: add_by_hand(settings, aktenzeichen, due_on=due,
-                                          actor=von or user(), now=datetime.now(UTC),
-                                          note=notiz))
+    row = refused_or(lambda: add_by_hand(settings, aktenzeichen, due_on=due,
+                                         actor=von or user(), now=datetime.now(UTC),
+                                         note=notiz), FollowUpError)
     console.print(f"Wiedervorlage {row.id} zu {row.az} angelegt, fällig am {due:%d.%m.%Y}.")
 
 
@@ -150,11 +154,3 @@ def _date(text: str) -> date:
     except ValueError:
         errors.print(f"„{text}“ ist kein Datum im Format TT.MM.JJJJ.")
         raise typer.Exit(2) from None
-
-
-def _refused_or(action: Callable[[], T]) -> T:
-    try:
-        return action()
-    except FollowUpError as exc:
-        errors.print(f"[red]Nicht möglich:[/] {exc}")
-        raise typer.Exit(2) from exc

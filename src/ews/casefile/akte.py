@@ -1,9 +1,9 @@
 """The case file (Akte) as staff read it: one case found by its Az. however it is spelled, its
 entries as German lines and as JSON (I/O: database read).
 
-An Az. is looked up as given first, then in its plain form: spaces removed, every kind of
-dash (en dash, em dash, minus, non-breaking hyphen) a hyphen, a leading "Az." dropped; so
-"13.0.70 – 004/2026" finds "13.0.70-004/2026".
+An Az. is looked up as given first, then as ``ews.core.references`` reads it (any dash, any
+spaces, a leading "Az." or "Aktenzeichen:", the serial without its zeros); so
+"13.0.70 – 4/2026" finds "13.0.70-004/2026".
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ews.core.deadlines import BERLIN
+from ews.core.references import the_reference
 from ews.register.case_entries import CaseDocument, CaseEntry
 from ews.register.case_file import CaseFile, case_file
-from ews.register.database import transaction
+from ews.register.correspondence import az_exists
+from ews.register.database import Session, transaction
 from ews.runtime import storage
 from ews.runtime.settings import Settings
 
@@ -24,15 +26,18 @@ KIND_LABELS = {"eingang": "Eingang", "stempel": "Eingangsstempel", "brief": "Bri
                "post_ein": "Post ein", "post_aus": "Post aus", "entscheidung": "Entscheidung",
                "erklaerung": "Gemeinsame Erklärung", "wiedervorlage": "Wiedervorlage",
                "ereignis": "Ereignis"}
-_DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d]")
-_PREFIX = re.compile(r"^\s*(?:az|aktenzeichen)\s*[.:]?\s*", re.IGNORECASE)
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 
-def plain_az(text: str) -> str:
-    """The plain form of an Az. as written by hand: no spaces, hyphens for dashes, no
-    leading "Az."."""
-    return re.sub(r"\s+", "", _DASHES.sub("-", _PREFIX.sub("", text)))
+def az_candidates(settings: Settings, typed: str) -> list[str]:
+    """The Az. to look up for what staff typed: as given, then in the register's spelling."""
+    read = the_reference(typed, settings.az.file_plan_key, settings.az.serial_digits)
+    return list(dict.fromkeys(az for az in (typed.strip(), read) if az))
+
+
+def known_az(session: Session, settings: Settings, typed: str) -> str | None:
+    """The application's or declaration's Az. staff typed (``az_candidates``), or None."""
+    return next((az for az in az_candidates(settings, typed) if az_exists(session, az)), None)
 
 
 def document_suffix(document: CaseDocument) -> str:
@@ -42,12 +47,13 @@ def document_suffix(document: CaseDocument) -> str:
 
 
 def load_case(settings: Settings, az: str) -> CaseFile | None:
-    """The case of this Az. (as given, else in its plain form), or None."""
+    """The case of this Az. (as given, else in the register's spelling), or None."""
     with transaction(settings.db_url) as session:
-        found = case_file(session, az)
-        if found is None and plain_az(az) != az:
-            found = case_file(session, plain_az(az))
-        return found
+        for candidate in az_candidates(settings, az):
+            found = case_file(session, candidate)
+            if found is not None:
+                return found
+        return None
 
 
 @dataclass(frozen=True)

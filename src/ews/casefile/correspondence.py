@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ews.casefile.akte import plain_az
+from ews.casefile.akte import known_az
 from ews.core.errors import CorrespondenceError
 from ews.core.models import CorrespondenceState, FollowUpKind
 from ews.register import correspondence, follow_ups
@@ -80,10 +80,9 @@ def assign_by_staff(settings: Settings, piece_id: int, az: str, *, actor: str,
     """Staff file a piece to the case ``az`` (as typed: spaces and dashes are tolerated)."""
     with transaction(settings.db_url) as session:
         _piece(session, piece_id)
-        for candidate in dict.fromkeys((az.strip(), plain_az(az))):
-            if correspondence.az_exists(session, candidate):
-                return correspondence.assign(session, piece_id, candidate, actor=actor,
-                                             now=now)
+        found = known_az(session, settings, az)
+        if found is not None:
+            return correspondence.assign(session, piece_id, found, actor=actor, now=now)
         raise CorrespondenceError(f"Das Aktenzeichen {az.strip()} ist nicht vergeben "
                                   "(ews bewerbungen, ews netzwerk).")
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ews.casefile.akte import known_az
 from ews.core.deadlines import BERLIN
 from ews.core.errors import FollowUpError
 from ews.core.models import FollowUpKind, FollowUpState
-from ews.register import cases as register
-from ews.register import declarations as declarations_register
-from ews.register import follow_ups
+from ews.register import correspondence, follow_ups
 from ews.register.database import Session, transaction
 from ews.register.schema import FollowUpRow
 from ews.runtime.settings import Settings
@@ -101,23 +100,19 @@ def extend_by_staff(settings: Settings, follow_up_id: int, *, due_on: date, acto
 
 def add_by_hand(settings: Settings, az: str, *, due_on: date, actor: str, now: datetime,
                 note: str) -> FollowUpRow:
-    """Staff add a follow-up to a case (an application's or a declaration's Az.), logged."""
+    """Staff add a follow-up to a case (an application's or a declaration's Az., as typed:
+    spaces and dashes are tolerated), logged."""
     _refuse_past(due_on, now)
     if not note.strip():
         raise FollowUpError("Bitte mit --notiz angeben, worauf die Wiedervorlage wartet.")
     with transaction(settings.db_url) as session:
-        az = az.strip()
-        application = register.application_by_az(session, az)
-        declaration = None if application is not None else \
-            declarations_register.declaration_by_az(session, az)
-        if application is None and declaration is None:
-            raise FollowUpError(f"Das Aktenzeichen {az} ist nicht vergeben (ews bewerbungen, "
-                                "ews netzwerk).")
+        found = known_az(session, settings, az)
+        if found is None:
+            raise FollowUpError(f"Das Aktenzeichen {az.strip()} ist nicht vergeben "
+                                "(ews bewerbungen, ews netzwerk).")
         return follow_ups.open_follow_up(
-            session, az=az, kind=FollowUpKind.MANUAL, due_on=due_on, actor=actor, now=now,
-            application_id=application.id if application is not None
-            else declaration.application_id if declaration is not None else None,
-            note=note.strip())
+            session, az=found, kind=FollowUpKind.MANUAL, due_on=due_on, actor=actor, now=now,
+            application_id=correspondence.application_id_of(session, found), note=note.strip())
 
 
 def _open_one(session: Session, follow_up_id: int) -> FollowUpRow:

@@ -87,6 +87,14 @@ class OutboxState(StrEnum):
     CANCELLED = "storniert"  # a circular's mail stopped before it went (circular withdrawn)
 
 
+#: German words for the outbox states, as staff read them
+OUTBOX_STATE_LABELS: dict[str, str] = {
+    OutboxState.QUEUED: "wartet", OutboxState.SENDING: "wird gesendet",
+    OutboxState.SENT: "gesendet", OutboxState.FAILED: "gescheitert",
+    OutboxState.WITHHELD: "zurückgehalten", OutboxState.CANCELLED: "storniert",
+}
+
+
 class Decision(StrEnum):
     """The office's decision on an application (``decisions.decision``)."""
 
@@ -296,6 +304,19 @@ OUTCOME_LABELS: dict[str | None, str] = {
     Outcome.REGISTERED.value: "registriert", Outcome.LATE.value: "verspätet",
     Outcome.INVALID.value: "ungültig", Outcome.DUPLICATE.value: "Duplikat",
     Outcome.DECLARATION.value: "Gemeinsame Erklärung", None: "in Arbeit",
+}
+
+#: German names of the letters: in letter file names and in the case file
+LETTER_TITLES: dict[str, str] = {
+    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
+    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
+    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
+    LetterKind.ZUSAGE: "Zusage",
+    LetterKind.ABSAGE: "Absage",
+    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
+    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
+    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
+    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
 }
 
 

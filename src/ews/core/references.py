@@ -89,11 +89,18 @@ def az_of_mail(subject: str, body: str, file_plan_key: str, serial_digits: int) 
     return found
 
 
+def the_reference(text: str, file_plan_key: str, serial_digits: int, *,
+                  folder: bool = False) -> str | None:
+    """The one Az. of ours ``text`` names, normalised (as staff type it: „Az. 13.0.70 –
+    4/2026“), or None when it names none or several."""
+    found = references_in(text, file_plan_key, serial_digits, folder=folder)
+    return found[0] if len(found) == 1 else None
+
+
 def az_of_folder(name: str, file_plan_key: str, serial_digits: int) -> str | None:
     """The Az. a folder is named after („13.0.70-004-2026“, „13.0.70-004_2026“, „Az 13.0.70
     – 4/2026“ …), or None when the name is not one Az."""
-    found = references_in(name, file_plan_key, serial_digits, folder=True)
-    return found[0] if len(found) == 1 else None
+    return the_reference(name, file_plan_key, serial_digits, folder=True)
 
 
 def looks_like_az_folder(name: str, file_plan_key: str) -> bool:

@@ -22,6 +22,7 @@ from ews.outbox.queue import enqueue
 from ews.outbox.templates import render_body
 from ews.register import correspondence
 from ews.register import outbox as ledger
+from ews.register.case_keys import ACKNOWLEDGMENT
 from ews.register.correspondence import ToAcknowledge
 from ews.register.database import transaction
 from ews.runtime.settings import Settings
@@ -37,7 +38,7 @@ def sender_day_key(address: str, received_at: datetime) -> str:
     normalised = normalised_address(address)
     if len(normalised) > 90:  # the key column holds 128 characters
         normalised = hashlib.sha256(normalised.encode()).hexdigest()[:40]
-    return f"absender:{normalised}:{received_at.astimezone(BERLIN):%Y-%m-%d}"
+    return f"{ACKNOWLEDGMENT}{normalised}:{received_at.astimezone(BERLIN):%Y-%m-%d}"
 
 
 def queue_acknowledgments(settings: Settings, now: datetime) -> list[int]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ews.core.models import LetterKind, LetterState
+from ews.core.models import LETTER_TITLES, LetterState
 from ews.core.names import safe_title
 from ews.letters.render import LetterData, letter_bytes
 from ews.register.schema import LetterRow
@@ -11,18 +11,6 @@ from ews.runtime import storage
 from ews.runtime.settings import Settings
 
 PlannedLetter = tuple[int, LetterData, str]  # letter id, its data, where its .docx goes
-
-LETTER_TITLES = {
-    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
-    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
-    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
-    LetterKind.ZUSAGE: "Zusage",
-    LetterKind.ABSAGE: "Absage",
-    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
-    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
-    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
-    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
-}
 
 
 def letter_path(data: LetterData, settings: Settings) -> str:

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ews.core.models import OUTCOME_LABELS
+from ews.core.models import LETTER_TITLES, OUTBOX_STATE_LABELS, OUTCOME_LABELS
 from ews.register.case_titles import (
     DECISION_TITLES,
     EVENT_TITLES,
     FOLLOW_UP_TITLES,
-    LETTER_TITLES,
     MATCH_TITLES,
     PURPOSE_TITLES,
 )
@@ -102,8 +101,7 @@ def correspondence_entry(row: CorrespondenceRow) -> CaseEntry:
 
 
 def outgoing_entry(row: OutgoingMail) -> CaseEntry:
-    state = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
-             "failed": "gescheitert", "withheld": "zurückgehalten"}.get(row.state, row.state)
+    state = OUTBOX_STATE_LABELS.get(row.state, row.state)
     title = PURPOSE_TITLES.get(row.purpose, row.purpose)
     return CaseEntry(row.sent_at or row.created_at, "post_aus", f"E-Mail versandt: {title}",
                      f"an {', '.join(row.recipients) or '–'}; {state}",

@@ -144,9 +144,9 @@ def _add_history(session: Session, rows: _Rows, azs: set[str]) -> None:
         letters=[row.id for row in rows.letters], correspondence=rows.correspondence,
         follow_ups=[row.id for row in rows.follow_ups], azs=azs)))
     rows.outgoing = [row for row in outgoing if acknowledges(row, rows.correspondence)]
+    # follow-ups log under the Az.; a reminder's failure under its outbox key
     subjects = azs | {f"Eingang {row.id}" for row in rows.inputs} | {
         row.subject_key for row in rows.outgoing} | {
-        f"wiedervorlage:{row.id}" for row in rows.follow_ups} | {
         f"Schriftverkehr {row.id}" for row in rows.correspondence}
     rows.events = list(session.scalars(select(EventRow).where(EventRow.subject.in_(subjects))))
 

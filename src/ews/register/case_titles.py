@@ -1,21 +1,8 @@
-"""German words for the rows of a case: letters, outbox purposes, how correspondence was
+"""German words for the rows of a case: outbox purposes, how correspondence was
 filed, follow-ups and decisions (pure data)."""
 
 from __future__ import annotations
 
-from ews.core.models import LetterKind
-
-LETTER_TITLES: dict[str, str] = {
-    LetterKind.EINGANGSBESTAETIGUNG: "Eingangsbestätigung",
-    LetterKind.MAENGELSCHREIBEN: "Mängelschreiben",
-    LetterKind.VERSPAETUNGSSCHREIBEN: "Verspätungsschreiben",
-    LetterKind.ZUSAGE: "Zusage",
-    LetterKind.ABSAGE: "Absage",
-    LetterKind.WARTELISTENBESCHEID: "Wartelistenbescheid",
-    LetterKind.NACHRUECKERZUSAGE: "Nachrückerzusage",
-    LetterKind.GEMEINSAME_ERKLAERUNG: "Gemeinsame Erklärung",
-    LetterKind.BEITRITTSBESTAETIGUNG: "Beitrittsbestätigung",
-}
 #: German words of the outbox's purposes (``outgoing_mails.purpose``)
 PURPOSE_TITLES = {"antwort": "Antwort auf die Zusendung", "bescheid": "Bescheid per E-Mail",
                   "erinnerung": "Erinnerung (Wiedervorlage)",

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ews.core.models import ApplicationStatus, InputState, LetterState, Outcome
+from ews.core.references import normalised_az
 from ews.core.replacement import Receipt, replaces
 from ews.register.schema import (
     ApplicationRow,
@@ -155,7 +156,7 @@ _NEXT_SERIAL = text(
 def issue_az(session: Session, year: int, scheme: AzSettings) -> tuple[str, int]:
     """Next Aktenzeichen of ``year`` (gap-free: the counter moves in the caller's transaction)."""
     serial = int(session.execute(_NEXT_SERIAL, {"year": year}).scalar_one())
-    return f"{scheme.file_plan_key}-{serial:0{scheme.serial_digits}d}/{year}", serial
+    return normalised_az(serial, year, scheme.file_plan_key, scheme.serial_digits), serial
 
 
 def add_application(session: Session, row: ApplicationRow, basis: DecisionBasis | None = None

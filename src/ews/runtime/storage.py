@@ -139,6 +139,16 @@ def read_location(location: str, options: Mapping[str, Any] | None = None) -> by
     return bytes(fs.cat_file(path))
 
 
+def read_head(location: str, size: int, options: Mapping[str, Any] | None = None) -> bytes:
+    """The first ``size`` bytes at a location (all of a shorter file), e.g. a mail's header."""
+    local = local_root(location)
+    if local is not None:
+        with local.open("rb") as stream:
+            return stream.read(size)
+    fs, path = url_to_fs(location, **dict(options or {}))
+    return bytes(fs.cat_file(path, start=0, end=size))
+
+
 def join_location(location: str, *names: str) -> str:
     """A location inside the folder at ``location`` (pure)."""
     checked = [checked_key(name) for name in names]

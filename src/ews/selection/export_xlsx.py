@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ews.core.form_contract import LABELS
-from ews.core.models import OUTCOME_LABELS, ApplicationStatus, Outcome
+from ews.core.models import OUTBOX_STATE_LABELS, OUTCOME_LABELS, ApplicationStatus, Outcome
 from ews.network.rules import EHRENAMTSKARTE
 from ews.register.case_keys import MailLine, mail_lines
 from ews.register.case_titles import MATCH_TITLES, PURPOSE_TITLES
@@ -69,9 +69,9 @@ MAIL_HEADERS: tuple[str, ...] = (
     "Aktenzeichen", "Kommune", "Datum (MEZ/MESZ)", "Richtung", "Absender/Empfänger", "Betreff",
     "zugeordnet durch", "Status",
 )
-MAIL_STATES = {"neu": "neu", "erledigt": "erledigt", "queued": "wartet",
-               "sending": "wird gesendet", "sent": "gesendet", "failed": "gescheitert",
-               "withheld": "zurückgehalten"}
+#: how much of a stored outgoing mail is read for its subject (our headers are far shorter)
+HEADER_BYTES = 64 * 1024
+MAIL_STATES = {"neu": "neu", "erledigt": "erledigt", **OUTBOX_STATE_LABELS}
 
 
 def export_register(settings: Settings, target: Path, *, overwrite: bool = False) -> Path:
@@ -104,7 +104,7 @@ def _stored_subject(settings: Settings, location: str | None) -> str:
     if not location:
         return ""
     try:
-        raw = storage.read_location(location, settings.storage.options)
+        raw = storage.read_head(location, HEADER_BYTES, settings.storage.options)
     except FileNotFoundError:
         return ""
     return str(BytesHeaderParser(policy=default_policy).parsebytes(raw)["subject"] or "")

@@ -87,6 +87,14 @@ def test_staff_close_extend_and_add_are_logged_with_who_and_when(settings: Setti
         "herr.schulz", done, "Teilnehmerliste anfordern")
 
 
+def test_a_follow_up_added_by_hand_takes_the_az_as_staff_type_it(settings: Settings,
+                                                                   case: Case) -> None:
+    typed = "Az. " + case.az.replace("-0", " \u2013 ", 1)  # "Az. 13.0.70 – 01/2027"
+    added = add_by_hand(settings, typed, due_on=date(2027, 5, 3), actor="herr.schulz",
+                        now=LATER, note="Teilnehmerliste anfordern")
+    assert (added.az, added.application_id) == (case.az, case.application_id)
+
+
 @pytest.mark.parametrize(("action", "message"), [
     (lambda s, c: close_by_staff(s, 999, actor="a", now=LATER, note="x"),
      "Eine Wiedervorlage 999 gibt es nicht"),

@@ -1,4 +1,4 @@
-"""The Az. as written by hand, and the file names of an Aktenauszug (pure)."""
+"""The file names of an Aktenauszug (pure)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ews.casefile.akte import plain_az
 from ews.casefile.export import file_slug, planned_files
 from ews.register.case_entries import CaseDocument, CaseEntry
 from ews.register.case_file import CaseFile
-
-
-@pytest.mark.parametrize("written", [
-    "13.0.70-004/2026", " 13.0.70-004/2026 ", "13.0.70 – 004/2026", "13.0.70—004/2026",
-    "13.0.70\u2212004/2026", "Az. 13.0.70-004/2026", "Aktenzeichen: 13.0.70 - 004 / 2026",
-    "az 13.0.70\u2011004/2026",
-])
-def test_the_usual_spellings_have_one_plain_form(written: str) -> None:
-    assert plain_az(written) == "13.0.70-004/2026"
 
 
 @pytest.mark.parametrize(("text", "slug"), [

@@ -8,6 +8,7 @@ from ews.core.references import (
     first_lines,
     looks_like_az_folder,
     references_in,
+    the_reference,
 )
 
 KEY = "13.0.70"
@@ -98,3 +99,17 @@ def test_folder_names_that_are_no_one_az() -> None:
     assert looks_like_az_folder("13.0.70-xyz", KEY)
     assert looks_like_az_folder("Az. 13.0.70-4", KEY)
     assert not looks_like_az_folder("Scans 2026", KEY)
+
+
+@pytest.mark.parametrize("written", [
+    "13.0.70-004/2026", " 13.0.70-004/2026 ", "13.0.70 – 004/2026", "13.0.70—004/2026",
+    "13.0.70\u2212004/2026", "Az. 13.0.70-004/2026", "Aktenzeichen: 13.0.70 - 004 / 2026",
+    "az 13.0.70\u2011004/2026", "13.0.70\uff0d004/2026", "13.0.70\ufe58004/2026",
+])
+def test_an_az_as_staff_type_it_has_the_register_spelling(written: str) -> None:
+    assert the_reference(written, KEY, 3) == AZ
+
+
+def test_text_naming_no_or_two_az_has_no_reference() -> None:
+    assert the_reference("Stadt Beispiel", KEY, 3) is None
+    assert the_reference("13.0.70-004/2026 und 13.0.70-005/2026", KEY, 3) is None

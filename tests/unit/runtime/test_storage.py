@@ -27,6 +27,7 @@ from ews.runtime.storage import (
     outgoing_mail_store,
     output_store,
     quarantine_store,
+    read_head,
     read_location,
     with_suffix,
 )
@@ -354,3 +355,13 @@ def test_numbered_keys_of_a_long_name_stay_within_255_bytes() -> None:
     assert len(keys) == 1000 and len(set(keys)) == 1000
     assert all(len(key.rpartition("/")[2].encode("utf-8")) <= 255 for key in keys)
     assert all(key.startswith("2026-11/000001__") and key.endswith(".pdf") for key in keys)
+
+
+def test_the_head_of_a_location_is_its_first_bytes_local_or_fsspec(store: FsspecStore,
+                                                                   tmp_path: Path) -> None:
+    remote = store.write_bytes("mail/1.eml", PDF)
+    local = tmp_path / "1.eml"
+    local.write_bytes(PDF)
+    for location in (remote, str(local)):
+        assert read_head(location, 100) == PDF[:100]
+        assert read_head(location, len(PDF) + 50) == PDF == read_location(location)
