@@ -155,3 +155,20 @@ def test_documents_are_served_by_number_only(office: tuple[Settings, list[str]])
     assert client.get(f"/akte/dokument?az={az}&nr=999").status_code == 404
     assert client.get("/akte/dokument?az=../../etc/passwd&nr=0").status_code == 404
     assert client.get(f"/akte/dokument?az={az}&nr=/etc/passwd").status_code == 422
+
+
+def test_a_huge_form_is_refused_before_it_is_read_whole(
+        office: tuple[Settings, list[str]]) -> None:
+    client, token = signed_in(office[0], "sabine")
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    declared = client.post("/akte/entscheidung", headers=form,
+                           content=f"csrf={token}&notiz=".encode() + b"x" * 1_000_001)
+    assert declared.status_code == 413 and "zu groß" in declared.text
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the stream itself must be cut off
+        yield f"csrf={token}&notiz=".encode()
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    streamed = client.post("/akte/entscheidung", headers=form, content=chunks())
+    assert streamed.status_code == 413 and "zu groß" in streamed.text
