@@ -91,7 +91,7 @@ def entsperren(ctx: typer.Context, name: Name) -> None:
 
 @benutzer_app.command("passwort")
 def passwort(ctx: typer.Context, name: Name, passwort_stdin: FromStdin = False) -> None:
-    """Das Passwort eines Zugangs neu setzen."""
+    """Das Passwort eines Zugangs neu setzen; angemeldete Sitzungen dieses Zugangs enden."""
     try:
         change_password(office(ctx), name, _password(passwort_stdin), actor=user(),
                         now=datetime.now(UTC))

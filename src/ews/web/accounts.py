@@ -86,11 +86,14 @@ def user_list(settings: Settings) -> list[dict[str, object]]:
                  "von": row.created_by} for row in web_users.all_users(session)]
 
 
-def active_user(settings: Settings, name: str) -> User | None:
-    """The user of a session, if still there and not locked."""
+def active_user(settings: Settings, name: str, signed_in_at: datetime) -> User | None:
+    """The user of a session signed in at ``signed_in_at``, if still there, not locked, and
+    the password not changed since (a new password ends the sessions of the old one)."""
     with transaction(settings.db_url) as session:
         row = web_users.user_named(session, name)
-        return User(row.name, row.role) if row is not None and row.active else None
+        if row is None or not row.active or row.password_changed_at > signed_in_at:
+            return None
+        return User(row.name, row.role)
 
 
 def sign_in(settings: Settings, name: str, password: str, client: str,

@@ -84,7 +84,7 @@ def staff_of(request: Request) -> Staff:
     """The signed-in user, or a redirect to the sign-in page (303)."""
     web = web_of(request)
     session = web.keys.check(request.cookies.get(COOKIE), web.now())
-    user = active_user(web.settings, session.name) if session else None
+    user = active_user(web.settings, session.name, session.issued) if session else None
     if session is None or user is None:
         raise HTTPException(303, headers={"Location": "/anmelden"})
     return Staff(user, session, web.keys.csrf(session.sid))

@@ -16,7 +16,7 @@ from ews.intake.passes import prepare
 from ews.register.database import transaction
 from ews.register.schema import EventRow
 from ews.runtime.settings import RoundSettings, Settings
-from ews.web.accounts import create_user
+from ews.web.accounts import change_password, create_user, set_locked
 from ews.web.app import create_app
 from tests.conftest import make_settings, open_deadline
 from tests.support.webround import PASSWORD, demo_round
@@ -172,3 +172,18 @@ def test_a_huge_form_is_refused_before_it_is_read_whole(
 
     streamed = client.post("/akte/entscheidung", headers=form, content=chunks())
     assert streamed.status_code == 413 and "zu groß" in streamed.text
+
+
+def test_a_new_password_or_a_lock_ends_the_running_sessions(
+        office: tuple[Settings, list[str]]) -> None:
+    settings = office[0]
+    for name in ("paula", "piet"):
+        create_user(settings, name, PASSWORD, "sachbearbeitung", actor="test",
+                    now=datetime.now(UTC))
+    changed, _ = signed_in(settings, "paula")
+    locked, _ = signed_in(settings, "piet")
+    change_password(settings, "paula", PASSWORD + "-neu", actor="test", now=datetime.now(UTC))
+    set_locked(settings, "piet", True, actor="test")
+    for client in (changed, locked):
+        answer = client.get("/", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
