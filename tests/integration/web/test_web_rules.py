@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select
 
 from ews.intake.passes import prepare
 from ews.register.database import transaction
+from ews.register.reports import application_records
 from ews.register.schema import EventRow
 from ews.runtime.settings import RoundSettings, Settings
 from ews.web.accounts import change_password, create_user, set_locked
@@ -187,3 +189,14 @@ def test_a_new_password_or_a_lock_ends_the_running_sessions(
     for client in (changed, locked):
         answer = client.get("/", follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
+
+
+def test_the_akte_shows_the_form_fields_as_read(office: tuple[Settings, list[str]]) -> None:
+    settings, azs = office
+    client, _ = signed_in(settings, "lena")
+    record = next(r for r in application_records(settings) if r["az"] == azs[0])
+    page = client.get(f"/akte?az={azs[0]}").text
+    assert "Keine gelesenen Felder" not in page
+    shown = [str(value) for value in record["fields"].values()
+             if isinstance(value, str) and value.strip()]
+    assert shown and all(str(escape(value)) in page for value in shown)
