@@ -14,6 +14,9 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from ews.intake.passes import prepare
+from ews.outbox.office import office_mail
+from ews.outbox.queue import enqueue, outgoing_records
+from ews.register import outbox as outbox_register
 from ews.register.database import transaction
 from ews.register.reports import application_records
 from ews.register.schema import EventRow
@@ -200,3 +203,25 @@ def test_the_akte_shows_the_form_fields_as_read(office: tuple[Settings, list[str
     shown = [str(value) for value in record["fields"].values()
              if isinstance(value, str) and value.strip()]
     assert shown and all(str(escape(value)) in page for value in shown)
+
+
+def test_a_failed_mail_can_be_sent_again(office: tuple[Settings, list[str]]) -> None:
+    settings = office[0]
+    now = datetime.now(UTC)
+    with transaction(settings.db_url) as session:
+        message = office_mail(settings, "Ihre Bewerbung", ["team@kommune.test"], now, "Text",
+                              [], auto_submitted="auto-generated")
+        mail_id = enqueue(session, settings, "test:erneut", message, ["team@kommune.test"],
+                          now)
+        outbox_register.mark_failed(session, mail_id, "550 Postfach unbekannt")
+    client, token = signed_in(settings, "sabine")
+    answer = client.post(f"/postausgang/{mail_id}/erneut", data={"csrf": token})
+    assert answer.status_code == 200 and "wartet wieder auf den Versand" in answer.text
+    state = next(r["status"] for r in outgoing_records(settings) if r["id"] == mail_id)
+    assert state == "queued"
+    again = client.post(f"/postausgang/{mail_id}/erneut", data={"csrf": token})
+    assert "ist nicht gescheitert" in again.text
+    with transaction(settings.db_url) as session:
+        actors = session.scalars(select(EventRow.actor).where(
+            EventRow.action == "mail-erneut-senden")).all()
+    assert actors == ["sabine"]
