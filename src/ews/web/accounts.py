@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,9 +19,15 @@ from ews.runtime.settings import Settings
 ROLES = {"lesen": "Lesen", "sachbearbeitung": "Sachbearbeitung", "leitung": "Leitung"}
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
-#: verified against when the name is unknown, so that a wrong name costs as long as a wrong
-#: password (the answer's timing does not tell which names exist)
-_DUMMY_HASH = _HASHER.hash("kein-benutzer-mit-diesem-namen")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that a wrong name costs as long as a
+    wrong password (the answer's timing does not tell which names exist). Made at the first
+    sign-in, not at import: hashing takes a noticeable fraction of a second, and every ``ews``
+    command imports this module."""
+    return _HASHER.hash("kein-benutzer-mit-diesem-namen")
 
 
 class AccountError(EwsError):
@@ -110,7 +117,7 @@ def sign_in(settings: Settings, name: str, password: str, client: str,
         if max(by_name, by_client) >= settings.web.max_failures:
             refusal = ("Zu viele fehlgeschlagene Anmeldungen. Bitte in "
                        f"{settings.web.throttle_minutes} Minuten erneut versuchen.")
-        elif _matches(row.password_hash if row else _DUMMY_HASH, password) and row and \
+        elif _matches(row.password_hash if row else _dummy_hash(), password) and row and \
                 row.active:
             web_users.clear_failures(session, name)
             web_users.note_signin(session, name, client)
