@@ -225,3 +225,13 @@ def test_a_failed_mail_can_be_sent_again(office: tuple[Settings, list[str]]) -> 
         actors = session.scalars(select(EventRow.actor).where(
             EventRow.action == "mail-erneut-senden")).all()
     assert actors == ["sabine"]
+
+
+def test_an_unknown_name_gets_the_same_refusal(office: tuple[Settings, list[str]]) -> None:
+    client = TestClient(create_app(office[0]))
+    token = CSRF.search(client.get("/anmelden").text)
+    assert token is not None
+    answer = client.post("/anmelden", data={"csrf": token[1], "name": "niemand",
+                                            "passwort": PASSWORD})
+    assert answer.status_code == 401
+    assert "Benutzername oder Passwort falsch" in answer.text
