@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -235,3 +235,16 @@ def test_an_unknown_name_gets_the_same_refusal(office: tuple[Settings, list[str]
                                             "passwort": PASSWORD})
     assert answer.status_code == 401
     assert "Benutzername oder Passwort falsch" in answer.text
+
+
+def test_the_server_ends_a_session_after_its_minutes(office: tuple[Settings, list[str]]) -> None:
+    settings = office[0]
+    clock = [datetime.now(UTC)]
+    client = TestClient(create_app(settings, now=lambda: clock[0]))
+    token = CSRF.search(client.get("/anmelden").text)
+    assert token is not None
+    client.post("/anmelden", data={"csrf": token[1], "name": "lena", "passwort": PASSWORD})
+    assert client.get("/", follow_redirects=False).status_code == 200
+    clock[0] += timedelta(minutes=settings.web.session_minutes, seconds=1)
+    answer = client.get("/", follow_redirects=False)  # the cookie is still sent
+    assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
