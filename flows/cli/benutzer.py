@@ -72,26 +72,26 @@ def liste(ctx: typer.Context) -> None:
 @benutzer_app.command("sperren")
 def sperren(ctx: typer.Context, name: Name) -> None:
     """Einen Zugang sperren: die Person kann sich nicht mehr anmelden, ihre Sitzung endet."""
-    try:
-        set_locked(office(ctx), name, True, actor=user())
-    except AccountError as exc:
-        _refuse(exc)
-    console.print(f"Zugang „{escape(name)}“ gesperrt.")
+    _lock(ctx, name, True, f"Zugang „{escape(name)}“ gesperrt.")
 
 
 @benutzer_app.command("entsperren")
 def entsperren(ctx: typer.Context, name: Name) -> None:
     """Einen gesperrten Zugang wieder freigeben."""
+    _lock(ctx, name, False, f"Zugang „{escape(name)}“ ist wieder aktiv.")
+
+
+def _lock(ctx: typer.Context, name: str, locked: bool, done: str) -> None:
     try:
-        set_locked(office(ctx), name, False, actor=user())
+        set_locked(office(ctx), name, locked, actor=user())
     except AccountError as exc:
         _refuse(exc)
-    console.print(f"Zugang „{escape(name)}“ ist wieder aktiv.")
+    console.print(done)
 
 
 @benutzer_app.command("passwort")
 def passwort(ctx: typer.Context, name: Name, passwort_stdin: FromStdin = False) -> None:
-    """Das Passwort eines Zugangs neu setzen."""
+    """Das Passwort eines Zugangs neu setzen; angemeldete Sitzungen dieses Zugangs enden."""
     try:
         change_password(office(ctx), name, _password(passwort_stdin), actor=user(),
                         now=datetime.now(UTC))

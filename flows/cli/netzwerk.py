@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ews.core.errors import EwsError, NetworkError
-from ews.core.municipalities import by_key, by_name
+from ews.core.municipalities import by_key_or_name
 from ews.intake.declaration_returns import file_return_by_hand
 from ews.network.declarations import issue_declaration_document
 from ews.network.roster import roster, update_member
@@ -67,8 +67,7 @@ def erklaerung(
 
 
 def _municipality(text: str) -> Any:
-    compact = text.replace(" ", "")
-    match = by_key(compact) if compact.isdigit() else by_name(text.strip())
+    match = by_key_or_name(text)
     if match.municipality is None:
         errors.print(f"[red]Kommune nicht gefunden:[/] {match.reason}")
         raise typer.Exit(2)

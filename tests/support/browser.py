@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from ews.runtime.settings import Settings
-from ews.web.app import create_app
+from flows.web_server import web_server
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 AXE = Path(__file__).parent / "axe" / "axe.min.js"
@@ -31,13 +30,14 @@ def free_port() -> int:
 
 
 class WebServer:
-    """The web interface on 127.0.0.1 and a free port, in a thread, until ``stop``."""
+    """The web interface on 127.0.0.1 and a free port, in a thread, until ``stop`` (the
+    server ``ews serve`` runs, with its configuration)."""
 
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1",
-                                                    port=self.port, log_level="warning"))
+        web = settings.web.model_copy(update={"host": "127.0.0.1", "port": self.port})
+        self.server = web_server(settings.model_copy(update={"web": web}))  # as ews serve does
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self, timeout: float = 20.0) -> WebServer:

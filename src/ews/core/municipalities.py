@@ -159,3 +159,10 @@ def identify(*, ags: str | None, name: str | None, kind_hint: str | None = None,
         return MunicipalityMatch(None, f"Der Amtliche Gemeindeschlüssel {ags} gehört zu "
                                        f"{keyed.municipality.letter_name}, nicht zu „{name}“.")
     return keyed
+
+
+def by_key_or_name(text: str) -> MunicipalityMatch:
+    """Find as staff name it on the command line or in the web interface: by AGS or
+    Kreisschlüssel when ``text`` is digits (spaces allowed), else by name."""
+    compact = text.replace(" ", "")
+    return by_key(compact) if compact.isdigit() else by_name(text.strip())

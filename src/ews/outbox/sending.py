@@ -1,5 +1,5 @@
 """Sending what the outbox holds, with a copy of each mail in the mailbox's Sent folder when
-there is one (I/O: SMTP, mailbox, database)."""
+there is one, and sending a failed mail again (I/O: SMTP, mailbox, database)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from ews.core.models import OutboxState
 from ews.mail.imap import Mailbox
 from ews.outbox.delivery import SendReport, send_due
+from ews.register import outbox as outbox_register
+from ews.register.cases import log_event
+from ews.register.database import transaction
+from ews.register.schema import OutgoingMail
 from ews.runtime.settings import Settings
 
 
@@ -34,3 +39,20 @@ def _send_with_copies(settings: Settings, mailbox: Mailbox, now: datetime) -> Se
     return send_due(settings, now, copy_to_sent=mailbox.append_sent if sent_folder else None,
                     in_sent=(lambda mid: mailbox.has_message_id(sent_folder, mid))
                     if sent_folder else None)
+
+
+def send_again(settings: Settings, mail_id: int, *, actor: str, now: datetime) -> str:
+    """Queue a failed mail again and run the sender; a German sentence on what happened."""
+    with transaction(settings.db_url) as session:
+        row = session.get(OutgoingMail, mail_id)
+        if row is None or row.state != OutboxState.FAILED:
+            return (f"E-Mail Nr. {mail_id} ist nicht gescheitert; nur gescheiterte E-Mails "
+                    "werden erneut gesendet.")
+        outbox_register.requeue(session, mail_id, now, row.last_error or "")
+        log_event(session, actor=actor, action="mail-erneut-senden", subject=row.subject_key,
+                  detail={"nummer": mail_id})
+    if not settings.smtp.host:
+        return (f"E-Mail Nr. {mail_id} wartet wieder auf den Versand; es ist kein "
+                "E-Mail-Versand eingerichtet (EWS_SMTP__HOST).")
+    send_queued(settings, now)
+    return f"E-Mail Nr. {mail_id} wurde erneut gesendet (Stand siehe Tabelle)."

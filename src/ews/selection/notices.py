@@ -111,17 +111,23 @@ class NoticeReport:
     failed: int = 0
 
 
+def outstanding_notices(session: Session, round_name: str
+                        ) -> list[tuple[DecisionRow, ApplicationRow, tuple[LetterKind, ...]]]:
+    """Every decision of the round with the letters still due for it (none: left out);
+    reads only. Stage 1 plans exactly these; the web interface shows them beforehand."""
+    rows = decisions_register.decisions_with_applications(session, round_name)
+    written = letters_register.kinds_written(session, [a.id for _, a in rows])
+    due = [(decision, application, letters_due(notice_kind(decision), application.id, written))
+           for decision, application in rows]
+    return [row for row in due if row[2]]
+
+
 def plan_notices(session: Session, settings: Settings, now: datetime, *, actor: str
                  ) -> list[tuple[str, str, str]]:
     """Stage 1 (in the caller's transaction): plan every outstanding notice of the round."""
     register.lock_decisions(session)
-    rows = decisions_register.decisions_with_applications(session, settings.round.name)
-    written = letters_register.kinds_written(session, [a.id for _, a in rows])
     planned = []
-    for decision, application in rows:
-        due = letters_due(notice_kind(decision), application.id, written)
-        if not due:
-            continue
+    for decision, application, due in outstanding_notices(session, settings.round.name):
         kind = due[0]
         data = notice_data(application, decision, kind, settings, now)
         letter = register.plan_letter(session, input_id=application.input_id,

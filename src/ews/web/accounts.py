@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,9 +19,15 @@ from ews.runtime.settings import Settings
 ROLES = {"lesen": "Lesen", "sachbearbeitung": "Sachbearbeitung", "leitung": "Leitung"}
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
-#: verified against when the name is unknown, so that a wrong name costs as long as a wrong
-#: password (the answer's timing does not tell which names exist)
-_DUMMY_HASH = _HASHER.hash("kein-benutzer-mit-diesem-namen")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that a wrong name costs as long as a
+    wrong password (the answer's timing does not tell which names exist). Made at the first
+    sign-in, not at import: hashing takes a noticeable fraction of a second, and every ``ews``
+    command imports this module."""
+    return _HASHER.hash("kein-benutzer-mit-diesem-namen")
 
 
 class AccountError(EwsError):
@@ -86,11 +93,14 @@ def user_list(settings: Settings) -> list[dict[str, object]]:
                  "von": row.created_by} for row in web_users.all_users(session)]
 
 
-def active_user(settings: Settings, name: str) -> User | None:
-    """The user of a session, if still there and not locked."""
+def active_user(settings: Settings, name: str, signed_in_at: datetime) -> User | None:
+    """The user of a session signed in at ``signed_in_at``, if still there, not locked, and
+    the password not changed since (a new password ends the sessions of the old one)."""
     with transaction(settings.db_url) as session:
         row = web_users.user_named(session, name)
-        return User(row.name, row.role) if row is not None and row.active else None
+        if row is None or not row.active or row.password_changed_at > signed_in_at:
+            return None
+        return User(row.name, row.role)
 
 
 def sign_in(settings: Settings, name: str, password: str, client: str,
@@ -107,7 +117,7 @@ def sign_in(settings: Settings, name: str, password: str, client: str,
         if max(by_name, by_client) >= settings.web.max_failures:
             refusal = ("Zu viele fehlgeschlagene Anmeldungen. Bitte in "
                        f"{settings.web.throttle_minutes} Minuten erneut versuchen.")
-        elif _matches(row.password_hash if row else _DUMMY_HASH, password) and row and \
+        elif _matches(row.password_hash if row else _dummy_hash(), password) and row and \
                 row.active:
             web_users.clear_failures(session, name)
             web_users.note_signin(session, name, client)

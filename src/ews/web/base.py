@@ -84,17 +84,29 @@ def staff_of(request: Request) -> Staff:
     """The signed-in user, or a redirect to the sign-in page (303)."""
     web = web_of(request)
     session = web.keys.check(request.cookies.get(COOKIE), web.now())
-    user = active_user(web.settings, session.name) if session else None
+    user = active_user(web.settings, session.name, session.issued) if session else None
     if session is None or user is None:
         raise HTTPException(303, headers={"Location": "/anmelden"})
     return Staff(user, session, web.keys.csrf(session.sid))
 
 
+async def body_of(request: Request, limit: int, refusal: str) -> bytes:
+    """The request's body, refused with 413 and ``refusal`` as soon as it passes ``limit``
+    bytes (read in chunks: a huge body is never held in memory, signed in or not)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, refusal)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, refusal)
+    return bytes(body)
+
+
 async def form_of(request: Request) -> dict[str, str]:
     """The fields of an ``application/x-www-form-urlencoded`` body (the last of each name)."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(413, "Das Formular ist zu groß.")
+    body = await body_of(request, MAX_FORM_BYTES, "Das Formular ist zu groß.")
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 

@@ -21,7 +21,9 @@ from ews.core.wording import REJECTION_REASONS
 from ews.intake.pipeline import restamp
 from ews.register.case_entries import CaseDocument
 from ews.register.case_file import CaseFile
-from ews.register.reports import application_records, input_id_for
+from ews.register.cases import application_by_az
+from ews.register.database import transaction
+from ews.register.reports import input_id_for
 from ews.runtime.storage import read_location
 from ews.selection.deciding import decide_now
 from ews.selection.decisions import DECISIONS
@@ -48,10 +50,10 @@ def documents_of(case: CaseFile) -> list[CaseDocument]:
 
 
 def _fields(web: Web, case: CaseFile) -> dict[str, Any]:
-    for record in application_records(web.settings):
-        if record["az"] == case.az:
-            return dict(record["fields"] or {})
-    return {}
+    """The form fields as read (none for a case without an application of this Az.)."""
+    with transaction(web.settings.db_url) as session:
+        application = application_by_az(session, case.az)
+        return dict(application.fields or {}) if application else {}
 
 
 def _page(request: Request, staff: Staff, case: CaseFile, status: int = 200,

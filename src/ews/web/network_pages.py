@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ews.core.errors import EwsError, NetworkError
-from ews.core.municipalities import Municipality, all_municipalities, by_key, by_name
+from ews.core.municipalities import Municipality, all_municipalities, by_key_or_name
 from ews.network.declarations import issue_declaration_document
 from ews.network.roster import roster, update_member
 from ews.network.rules import EHRENAMTSKARTE
@@ -24,8 +24,7 @@ CHOICES = {"": None, "ja": True, "nein": False}
 
 def _municipality(text: str) -> Municipality | str:
     """The municipality named by AGS or name, or the German reason why none."""
-    compact = text.replace(" ", "")
-    match = by_key(compact) if compact.isdigit() else by_name(text.strip())
+    match = by_key_or_name(text)
     return match.municipality or (match.reason or f"„{text}“ ist keine NRW-Kommune.")
 
 

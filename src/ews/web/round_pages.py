@@ -19,6 +19,7 @@ from ews.core.errors import EwsError
 from ews.core.municipalities import by_key
 from ews.operations.health import register_health
 from ews.outbox.queue import outgoing_records
+from ews.outbox.sending import send_again
 from ews.register.database import transaction
 from ews.register.reports import application_records
 from ews.selection import decisions as selection
@@ -26,7 +27,6 @@ from ews.selection.export_xlsx import export_register
 from ews.selection.notices import send_notices
 from ews.web.base import ForLeitung, ForStaff, SignedIn, web_of
 from ews.web.notice_preview import preview_notices
-from ews.web.outbox_actions import send_again
 
 router = APIRouter()
 STATUS_DE = {"registered": "fristgerecht", "late": "verspätet", "replaced": "ersetzt"}

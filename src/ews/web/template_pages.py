@@ -24,7 +24,7 @@ from ews.register.cases import log_event
 from ews.register.database import transaction
 from ews.runtime.folders import write_atomic
 from ews.runtime.settings import Settings
-from ews.web.base import SignedIn, Staff, authorize, web_of
+from ews.web.base import SignedIn, Staff, authorize, body_of, web_of
 
 router = APIRouter()
 MAX_UPLOAD = 10_000_000
@@ -93,9 +93,7 @@ def check_replacement(settings: Settings, kind: LetterKind, data: bytes) -> list
 @router.post("/vorlagen/hochladen")
 async def upload(request: Request) -> Response:
     web = web_of(request)
-    body = await request.body()
-    if len(body) > MAX_UPLOAD:
-        raise HTTPException(413, "Die Datei ist zu groß (höchstens 10 MB).")
+    body = await body_of(request, MAX_UPLOAD, "Die Datei ist zu groß (höchstens 10 MB).")
     parts = upload_parts(request.headers.get("content-type", ""), body)
     fields = {name: value.decode("utf-8", "replace") for name, (file, value) in parts.items()
               if file is None}

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select
 
 from ews.intake.passes import prepare
+from ews.outbox.office import office_mail
+from ews.outbox.queue import enqueue, outgoing_records
+from ews.register import outbox as outbox_register
 from ews.register.database import transaction
+from ews.register.reports import application_records
 from ews.register.schema import EventRow
 from ews.runtime.settings import RoundSettings, Settings
-from ews.web.accounts import create_user
+from ews.web.accounts import change_password, create_user, set_locked
 from ews.web.app import create_app
 from tests.conftest import make_settings, open_deadline
 from tests.support.webround import PASSWORD, demo_round
@@ -155,3 +160,91 @@ def test_documents_are_served_by_number_only(office: tuple[Settings, list[str]])
     assert client.get(f"/akte/dokument?az={az}&nr=999").status_code == 404
     assert client.get("/akte/dokument?az=../../etc/passwd&nr=0").status_code == 404
     assert client.get(f"/akte/dokument?az={az}&nr=/etc/passwd").status_code == 422
+
+
+def test_a_huge_form_is_refused_before_it_is_read_whole(
+        office: tuple[Settings, list[str]]) -> None:
+    client, token = signed_in(office[0], "sabine")
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    declared = client.post("/akte/entscheidung", headers=form,
+                           content=f"csrf={token}&notiz=".encode() + b"x" * 1_000_001)
+    assert declared.status_code == 413 and "zu groß" in declared.text
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the stream itself must be cut off
+        yield f"csrf={token}&notiz=".encode()
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    streamed = client.post("/akte/entscheidung", headers=form, content=chunks())
+    assert streamed.status_code == 413 and "zu groß" in streamed.text
+
+
+def test_a_new_password_or_a_lock_ends_the_running_sessions(
+        office: tuple[Settings, list[str]]) -> None:
+    settings = office[0]
+    for name in ("paula", "piet"):
+        create_user(settings, name, PASSWORD, "sachbearbeitung", actor="test",
+                    now=datetime.now(UTC))
+    changed, _ = signed_in(settings, "paula")
+    locked, _ = signed_in(settings, "piet")
+    change_password(settings, "paula", PASSWORD + "-neu", actor="test", now=datetime.now(UTC))
+    set_locked(settings, "piet", True, actor="test")
+    for client in (changed, locked):
+        answer = client.get("/", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
+
+
+def test_the_akte_shows_the_form_fields_as_read(office: tuple[Settings, list[str]]) -> None:
+    settings, azs = office
+    client, _ = signed_in(settings, "lena")
+    record = next(r for r in application_records(settings) if r["az"] == azs[0])
+    page = client.get(f"/akte?az={azs[0]}").text
+    assert "Keine gelesenen Felder" not in page
+    shown = [str(value) for value in record["fields"].values()
+             if isinstance(value, str) and value.strip()]
+    assert shown and all(str(escape(value)) in page for value in shown)
+
+
+def test_a_failed_mail_can_be_sent_again(office: tuple[Settings, list[str]]) -> None:
+    settings = office[0]
+    now = datetime.now(UTC)
+    with transaction(settings.db_url) as session:
+        message = office_mail(settings, "Ihre Bewerbung", ["team@kommune.test"], now, "Text",
+                              [], auto_submitted="auto-generated")
+        mail_id = enqueue(session, settings, "test:erneut", message, ["team@kommune.test"],
+                          now)
+        outbox_register.mark_failed(session, mail_id, "550 Postfach unbekannt")
+    client, token = signed_in(settings, "sabine")
+    answer = client.post(f"/postausgang/{mail_id}/erneut", data={"csrf": token})
+    assert answer.status_code == 200 and "wartet wieder auf den Versand" in answer.text
+    state = next(r["status"] for r in outgoing_records(settings) if r["id"] == mail_id)
+    assert state == "queued"
+    again = client.post(f"/postausgang/{mail_id}/erneut", data={"csrf": token})
+    assert "ist nicht gescheitert" in again.text
+    with transaction(settings.db_url) as session:
+        actors = session.scalars(select(EventRow.actor).where(
+            EventRow.action == "mail-erneut-senden")).all()
+    assert actors == ["sabine"]
+
+
+def test_an_unknown_name_gets_the_same_refusal(office: tuple[Settings, list[str]]) -> None:
+    client = TestClient(create_app(office[0]))
+    token = CSRF.search(client.get("/anmelden").text)
+    assert token is not None
+    answer = client.post("/anmelden", data={"csrf": token[1], "name": "niemand",
+                                            "passwort": PASSWORD})
+    assert answer.status_code == 401
+    assert "Benutzername oder Passwort falsch" in answer.text
+
+
+def test_the_server_ends_a_session_after_its_minutes(office: tuple[Settings, list[str]]) -> None:
+    settings = office[0]
+    clock = [datetime.now(UTC)]
+    client = TestClient(create_app(settings, now=lambda: clock[0]))
+    token = CSRF.search(client.get("/anmelden").text)
+    assert token is not None
+    client.post("/anmelden", data={"csrf": token[1], "name": "lena", "passwort": PASSWORD})
+    assert client.get("/", follow_redirects=False).status_code == 200
+    clock[0] += timedelta(minutes=settings.web.session_minutes, seconds=1)
+    answer = client.get("/", follow_redirects=False)  # the cookie is still sent
+    assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
