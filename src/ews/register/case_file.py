@@ -27,7 +27,7 @@ from ews.register.case_entries import (
     mail_entry,
     outgoing_entry,
 )
-from ews.register.case_keys import acknowledges, case_outgoing
+from ews.register.case_keys import acknowledges, case_event_subjects, case_outgoing
 from ews.register.schema import (
     ApplicationRow,
     CorrespondenceRow,
@@ -144,10 +144,7 @@ def _add_history(session: Session, rows: _Rows, azs: set[str]) -> None:
         letters=[row.id for row in rows.letters], correspondence=rows.correspondence,
         follow_ups=[row.id for row in rows.follow_ups], azs=azs)))
     rows.outgoing = [row for row in outgoing if acknowledges(row, rows.correspondence)]
-    # follow-ups log under the Az.; a reminder's failure under its outbox key
-    subjects = azs | {f"Eingang {row.id}" for row in rows.inputs} | {
-        row.subject_key for row in rows.outgoing} | {
-        f"Schriftverkehr {row.id}" for row in rows.correspondence}
+    subjects = case_event_subjects(azs, rows.inputs, rows.outgoing, rows.correspondence)
     rows.events = list(session.scalars(select(EventRow).where(EventRow.subject.in_(subjects))))
 
 

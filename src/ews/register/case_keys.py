@@ -55,6 +55,17 @@ def case_outgoing(*, mails: Iterable[int], inputs: Iterable[int], letters: Itera
                       OutgoingMail.subject_key.endswith(f":{day}")) for day in days))
 
 
+def case_event_subjects(azs: Iterable[str], inputs: Iterable[Input],
+                        outgoing: Iterable[OutgoingMail],
+                        correspondence: Iterable[CorrespondenceRow]) -> set[str]:
+    """The journal subjects under which a case's events are logged: its Az. (decisions,
+    notices, follow-ups, holds), ``Eingang <id>`` (a stamp on a decided input), the outbox keys
+    of its mails (a failure, a resend, a bounce) and ``Schriftverkehr <id>``."""
+    return (set(azs) | {f"Eingang {row.id}" for row in inputs}
+            | {row.subject_key for row in outgoing}
+            | {f"Schriftverkehr {row.id}" for row in correspondence})
+
+
 def acknowledges(mail: OutgoingMail, correspondence: Iterable[CorrespondenceRow]) -> bool:
     """Whether ``mail`` belongs with these pieces: any mail but an acknowledgment, and an
     acknowledgment sent to one of their senders for the day it came in."""

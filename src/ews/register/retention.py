@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ews.register.case_keys import acknowledges, case_event_subjects, case_outgoing
 from ews.register.database import engine_for
 from ews.register.retention_tables import DeletionLogRow, ExportRow, LegalHold
 from ews.register.schema import (
@@ -97,18 +98,17 @@ def case_records(session: Session, application: ApplicationRow) -> CaseRecords:
     case.mails = list(session.scalars(select(MailRow).where(MailRow.id.in_(mail_ids))))
     case.follow_ups = list(session.scalars(select(FollowUpRow).where(or_(
         FollowUpRow.az == application.az, FollowUpRow.application_id.in_(app_ids)))))
-    keys = ({f"mail:{m}" for m in mail_ids} | {f"brief:{row.id}" for row in case.letters}
-            | {f"input:{i}" for i in input_ids})
-    reminders = [OutgoingMail.subject_key.like(f"wiedervorlage:{row.id}:%")
-                 for row in case.follow_ups]
-    case.outgoing = list(session.scalars(select(OutgoingMail).where(or_(
-        OutgoingMail.subject_key.in_(keys), *reminders))))
     case.decisions = list(session.scalars(select(DecisionRow).where(
         DecisionRow.application_id.in_(app_ids))))
     case.declarations = list(session.scalars(select(DeclarationRow).where(or_(
         DeclarationRow.application_id.in_(app_ids), DeclarationRow.az == application.az))))
-    subjects = {application.az, *keys, *(str(i) for i in input_ids)} | {
-        row.claim_path for row in case.inputs}
+    azs = {application.az} | {row.az for row in case.declarations}
+    outgoing = session.scalars(select(OutgoingMail).where(case_outgoing(
+        mails=mail_ids, inputs=input_ids, letters=[row.id for row in case.letters],
+        correspondence=case.correspondence, follow_ups=[row.id for row in case.follow_ups],
+        azs=azs)))
+    case.outgoing = [row for row in outgoing if acknowledges(row, case.correspondence)]
+    subjects = case_event_subjects(azs, case.inputs, case.outgoing, case.correspondence)
     case.events = list(session.scalars(select(EventRow).where(EventRow.subject.in_(subjects))))
     outgoing_ids = [row.id for row in case.outgoing]
     case.bounces = list(session.scalars(select(BounceRow).where(or_(

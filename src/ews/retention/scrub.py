@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ews.core.models import OutboxState
 from ews.core.names import REASON_SUFFIX
+from ews.register.case_keys import ACKNOWLEDGMENT
 from ews.register.retention import CaseRecords
 from ews.register.schema import (
     BounceRow,
@@ -132,6 +133,9 @@ def scrub_outgoing(row: OutgoingMail, removal: Removal) -> None:
         return
     removal.add_files(row.eml_path)
     row.recipients, row.eml_path, row.refused, row.last_error = [], "", {}, None
+    if row.subject_key.startswith(ACKNOWLEDGMENT):  # absender:<address>:<day>
+        day = row.subject_key.rsplit(":", 1)[-1]
+        row.subject_key = f"{ACKNOWLEDGMENT}geloescht-{row.id}:{day}"
     if row.state in UNSENT:  # never sent now: its file is gone
         row.state, row.last_error = OutboxState.CANCELLED, CANCELLED_NOTE
     removal.note("ausgehende_mails", row.id)
@@ -155,11 +159,12 @@ def scrub_declaration(row: DeclarationRow, removal: Removal) -> None:
 
 
 def scrub_event(event: EventRow, az: str, removal: Removal) -> None:
-    path = event.subject != az and ("/" in event.subject or "\\" in event.subject)
-    if not event.detail and not path:
+    # a file path names a file; an acknowledgment's outbox key names its recipient
+    named = event.subject != az and any(mark in event.subject for mark in ("/", "\\", "@"))
+    if not event.detail and not named:
         return
     event.detail = {}
-    if path:  # a file path names a file
+    if named:
         event.subject = az
     removal.note("ereignisse", event.id)
 

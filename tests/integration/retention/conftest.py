@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from ews.core.models import MailKind
 from ews.intake import passes as intake
 from ews.letters.samples import filled_form_pdf
 from ews.network.roster import join
+from ews.outbox.acknowledgments import queue_acknowledgments
 from ews.outbox.office import office_mail
 from ews.outbox.queue import enqueue
 from ews.register import cases as register
+from ews.register import correspondence
 from ews.register import mails as mail_register
 from ews.register.database import transaction
 from ews.register.schema import LetterRow
@@ -107,6 +110,25 @@ def person_elsewhere(settings: Settings, az: str, now: datetime, *, roster: bool
                           signed_on=now.date(), joined_on=now.date(), actor="frau.meier",
                           now=now, ags=app.ags, kommune_name=app.kommune_name)
             member.contact_person, member.contact_email = PERSON, EMAIL
+
+
+def filed_question(settings: Settings, az: str, now: datetime) -> None:
+    """A question of the person filed to the case ``az`` as correspondence (mail archived
+    raw), and its acknowledgment queued the way the service does it (key
+    ``absender:<address>:<day>``)."""
+    raw = (f"From: {PERSON} <{EMAIL}>\r\nTo: ews@example.org\r\nSubject: AW: {az}\r\n\r\n"
+           f"Wann beginnt die Werkstatt?\r\n{PERSON}\r\n").encode()
+    location = storage.archive_store(settings).write_bytes("mail/000003.eml", raw)
+    with transaction(settings.db_url) as session:
+        row = mail_register.add_mail(session, mail_register.new_mail(
+            ("ews@test", "INBOX", 1, 3), message_id="<m3@bochum.de>", sha256="3" * 64,
+            internaldate=now, sender=f"{PERSON} <{EMAIL}>", subject=f"AW: {az}",
+            kind=MailKind.CORRESPONDENCE.value, raw_path=location))
+        correspondence.record(session, az=az, channel="postfach", mail_id=row.id,
+                              matched_by="az", sender=f"{PERSON} <{EMAIL}>",
+                              subject=f"AW: {az}", excerpt="Wann beginnt die Werkstatt?",
+                              received_at=now, raw_path=location, sha256="3" * 64)
+    assert len(queue_acknowledgments(settings, now)) == 1
 
 
 def build_two_rounds(tmp_path: Path, database_url: str | None = None) -> TwoRounds:

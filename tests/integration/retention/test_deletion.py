@@ -21,6 +21,7 @@ from tests.integration.retention.conftest import (
     EMAIL,
     PERSON,
     TwoRounds,
+    filed_question,
     person_elsewhere,
     proof_of_use,
 )
@@ -116,6 +117,7 @@ def test_after_deletion_no_byte_of_the_person_is_left(two_rounds: TwoRounds) -> 
     settings = two_rounds.settings
     az = two_rounds.azs["absage5"]
     person_elsewhere(settings, az, two_rounds.start, roster=False)
+    filed_question(settings, az, two_rounds.start)
     needles = variants(PERSON) | variants(EMAIL) | variants("Überall") | variants("Nußbaum")
     roots = [settings.data_dir, settings.outbox_dir]
     assert files_containing(roots, needles)  # the search can fail
