@@ -12,10 +12,10 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from ews.casefile.follow_ups import KIND_LABELS
 from ews.casefile.reminders import ReminderReport, remind_overdue, report_text
 from ews.circulars.text import markdown_literal
 from ews.intake import passes as intake
+from ews.register.case_titles import FOLLOW_UP_TITLES
 from ews.runtime.settings import Settings
 from flows import redacted, service_settings
 
@@ -49,7 +49,7 @@ def report_markdown(report: ReminderReport) -> str:
         if items:
             lines.append(f"\n### {title}\n")
             lines += [f"- {markdown_literal(item.az)} ({markdown_literal(item.kommune)}): "
-                      f"{KIND_LABELS.get(item.kind, item.kind)}, fällig am "
+                      f"{FOLLOW_UP_TITLES.get(item.kind, item.kind)}, fällig am "
                       f"{datetime.fromisoformat(item.due_on):%d.%m.%Y}"
                       for item in items]
     return "\n".join(lines)

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from ews.casefile.follow_ups import (
-    KIND_LABELS,
     add_by_hand,
     close_by_staff,
     extend_by_staff,
@@ -19,6 +18,7 @@ from ews.casefile.follow_ups import (
 from ews.casefile.reminders import ReminderReport, remind_overdue, report_text
 from ews.core.errors import EwsError, FollowUpError
 from ews.core.models import OUTBOX_STATE_LABELS
+from ews.register.case_titles import FOLLOW_UP_TITLES
 from flows.cli.office import office
 from flows.cli.output import (
     Von,
@@ -86,7 +86,7 @@ def erledigen(ctx: typer.Context,
     settings = office(ctx)
     row = refused_or(lambda: close_by_staff(settings, nummer, actor=von or user(),
                                             now=datetime.now(UTC), note=notiz), FollowUpError)
-    console.print(f"Wiedervorlage {row.id} ({row.az}, {KIND_LABELS[row.kind]}) erledigt.")
+    console.print(f"Wiedervorlage {row.id} ({row.az}, {FOLLOW_UP_TITLES[row.kind]}) erledigt.")
 
 
 @wiedervorlagen_app.command("verlaengern")
@@ -134,10 +134,10 @@ def erinnern(ctx: typer.Context,
 def _print_report(report: ReminderReport, probelauf: bool) -> None:
     verb = "würde erinnert" if probelauf else "erinnert"
     for item in report.reminders:
-        console.print(f"{item.az} ({item.kommune or '–'}): {KIND_LABELS[item.kind]} {verb} – "
+        console.print(f"{item.az} ({item.kommune or '–'}): {FOLLOW_UP_TITLES[item.kind]} {verb} – "
                       f"an {', '.join(item.recipients)}")
     for item in report.without_address:
-        console.print(f"[yellow]{item.az} ({item.kommune or '–'}): {KIND_LABELS[item.kind]} "
+        console.print(f"[yellow]{item.az} ({item.kommune or '–'}): {FOLLOW_UP_TITLES[item.kind]} "
                       "überfällig, aber keine E-Mail-Adresse bekannt – bitte per Post oder "
                       "Telefon erinnern.[/]")
     if probelauf:

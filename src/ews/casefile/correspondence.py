@@ -15,14 +15,10 @@ from ews.casefile.akte import known_az
 from ews.core.errors import CorrespondenceError
 from ews.core.models import CorrespondenceState, FollowUpKind
 from ews.register import correspondence, follow_ups
+from ews.register.case_titles import MATCH_TITLES
 from ews.register.database import Session, transaction
 from ews.register.schema import CorrespondenceRow
 from ews.runtime.settings import Settings
-
-#: how a piece was filed to its case, as staff read it
-MATCH_LABELS = {"antwort": "Antwort auf unsere E-Mail", "az": "Aktenzeichen im Text",
-                "qr": "QR-Code der Erklärung", "ordner": "Ordner der Akte",
-                "keine": "kein Fall erkannt"}
 
 
 def correspondence_records(settings: Settings, *, everything: bool = False
@@ -39,7 +35,7 @@ def _record(row: CorrespondenceRow) -> dict[str, Any]:
         "id": row.id, "aktenzeichen": row.az, "eingang": row.received_at.isoformat(),
         "weg": row.channel, "absender": row.sender, "betreff": row.subject,
         "zugeordnet_durch": row.matched_by,
-        "zugeordnet_text": MATCH_LABELS.get(row.matched_by, row.matched_by),
+        "zugeordnet_text": MATCH_TITLES.get(row.matched_by, row.matched_by),
         "anhaenge": [item.get("name", "") for item in row.attachments],
         "auszug": row.excerpt, "status": row.state,
         "erledigt_von": row.handled_by,

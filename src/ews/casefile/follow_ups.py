@@ -15,15 +15,11 @@ from ews.core.deadlines import BERLIN
 from ews.core.errors import FollowUpError
 from ews.core.models import FollowUpKind, FollowUpState
 from ews.register import correspondence, follow_ups
+from ews.register.case_titles import FOLLOW_UP_TITLES
 from ews.register.database import Session, transaction
 from ews.register.schema import FollowUpRow
 from ews.runtime.settings import Settings
 
-#: what a follow-up waits for, as staff read it
-KIND_LABELS = {FollowUpKind.CORRECTION.value: "Berichtigter Bewerbungsbogen",
-               FollowUpKind.RELEASE.value: "Bestätigung der Freistellung",
-               FollowUpKind.DECLARATION.value: "Unterzeichnete Gemeinsame Erklärung",
-               FollowUpKind.MANUAL.value: "Von Hand"}
 #: the outbox purpose of reminders (key ``wiedervorlage:<id>:<due_on>``)
 REMINDER = "erinnerung"
 
@@ -63,7 +59,7 @@ def _record(row: FollowUpRow, kommune: str, today: date,
     mail = mails.get(f"wiedervorlage:{row.id}:{row.reminded_on}") if row.reminded_on else None
     return {
         "id": row.id, "aktenzeichen": row.az, "kommune": kommune, "art": row.kind,
-        "art_text": KIND_LABELS.get(row.kind, row.kind), "faellig_am": row.due_on,
+        "art_text": FOLLOW_UP_TITLES.get(row.kind, row.kind), "faellig_am": row.due_on,
         "ueberfaellig_seit": (due + timedelta(days=1)).isoformat() if late else None,
         "ueberfaellig_tage": (today - due).days if late else 0,
         "erinnerung_fuer": row.reminded_on,

@@ -7,13 +7,15 @@ from __future__ import annotations
 PURPOSE_TITLES = {"antwort": "Antwort auf die Zusendung", "bescheid": "Bescheid per E-Mail",
                   "erinnerung": "Erinnerung (Wiedervorlage)",
                   "eingang": "Eingangsnachricht („Ihre Nachricht ist eingegangen“)"}
+#: how a piece of correspondence was filed to its case (``correspondence.matched_by``)
 MATCH_TITLES = {"antwort": "Antwort auf unsere E-Mail", "az": "Aktenzeichen im Betreff/Text",
                 "qr": "QR-Code im PDF", "ordner": "Aktenordner im Posteingang",
                 "keine": "noch nicht zugeordnet"}
-FOLLOW_UP_TITLES = {"korrektur": "Korrektur des Bewerbungsbogens",
+#: what a follow-up waits for (``follow_ups.kind``)
+FOLLOW_UP_TITLES = {"korrektur": "Berichtigter Bewerbungsbogen",
                     "freistellung": "Bestätigung der Freistellung",
-                    "erklaerung": "Rücksendung der Gemeinsamen Erklärung",
-                    "manuell": "Wiedervorlage"}
+                    "erklaerung": "Unterzeichnete Gemeinsame Erklärung",
+                    "manuell": "Von Hand angelegt"}
 DECISION_TITLES = {"angenommen": "angenommen", "warteliste": "Warteliste",
                    "abgelehnt": "abgelehnt", "zurueckgezogen": "zurückgezogen"}
 #: German words of the journal's actions (``events.action``); others are shown as they are

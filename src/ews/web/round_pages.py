@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ews.casefile.follow_ups import follow_up_records
 from ews.circulars.reports import circular_records
 from ews.core.errors import EwsError
+from ews.core.models import OUTBOX_STATE_LABELS
 from ews.core.municipalities import by_key
 from ews.operations.health import register_health
 from ews.outbox.queue import outgoing_records
@@ -32,8 +33,6 @@ router = APIRouter()
 STATUS_DE = {"registered": "fristgerecht", "late": "verspätet", "replaced": "ersetzt"}
 DECISION_DE = {None: "offen", "angenommen": "angenommen", "warteliste": "Warteliste",
                "abgelehnt": "abgelehnt", "zurueckgezogen": "zurückgezogen"}
-MAIL_DE = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
-           "failed": "gescheitert", "withheld": "zurückgehalten"}
 SORTS = {"az": "az", "kommune": "kommune_name", "eingang": "received_at", "status": "status",
          "bezirk": "bezirk", "entscheidung": "entscheidung"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -148,7 +147,7 @@ def notices_send(request: Request, checked: ForLeitung) -> Response:
 def outbox(request: Request, staff: SignedIn) -> Response:
     web = web_of(request)
     return web.page(request, "postausgang.html", staff, mails=outgoing_records(web.settings),
-                    states=MAIL_DE, message=request.query_params.get("meldung", ""))
+                    states=OUTBOX_STATE_LABELS, message=request.query_params.get("meldung", ""))
 
 
 @router.post("/postausgang/{mail_id}/erneut")
@@ -156,4 +155,5 @@ def outbox_again(request: Request, mail_id: int, checked: ForStaff) -> Response:
     web = web_of(request)
     message = send_again(web.settings, mail_id, actor=checked[0].user.name, now=web.now())
     return web.page(request, "postausgang.html", checked[0],
-                    mails=outgoing_records(web.settings), states=MAIL_DE, message=message)
+                    mails=outgoing_records(web.settings), states=OUTBOX_STATE_LABELS,
+                    message=message)

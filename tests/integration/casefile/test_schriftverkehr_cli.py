@@ -70,7 +70,7 @@ def test_staff_mark_a_release_confirmation_and_file_a_piece_by_hand(tmp_path: Pa
     assert filed["anhaenge"] == ["Freistellung.pdf"] and filed["zugeordnet_durch"] == "ordner"
     [stray] = [r["id"] for r in records if r["aktenzeichen"] is None]
     code, output = ews(settings)
-    assert code == 0 and "Freistellung.pdf" in output and "Ordner der Akte" in output
+    assert code == 0 and "Freistellung.pdf" in output and "Aktenordner im Posteingang" in output
 
     code, output = ews(settings, "erledigt", str(stray), "--freistellung")
     assert code == 2 and "keinem Fall" in output
