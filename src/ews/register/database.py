@@ -60,12 +60,22 @@ def session_factory(url: str) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(url: str) -> Iterator[Session]:
+def transaction(url: str, *, dry_run: bool = False) -> Iterator[Session]:
     """One transaction of the register: committed when the block ends, rolled back when it
-    raises. Capabilities hand the session to the repository modules of ``ews.register`` and
-    never query it themselves."""
-    with session_factory(url).begin() as session:
-        yield session
+    raises, and also when ``dry_run`` (a Probelauf: everything is done, nothing is kept).
+    Capabilities hand the session to the repository modules of ``ews.register`` and never
+    query it themselves."""
+    with session_factory(url)() as session:
+        work = session.begin()
+        try:
+            yield session
+        except BaseException:
+            work.rollback()
+            raise
+        if dry_run:
+            work.rollback()
+        else:
+            work.commit()
 
 
 def alembic_config(url: str) -> Config:

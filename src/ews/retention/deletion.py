@@ -71,11 +71,6 @@ class Run:
     dry_run: bool
 
 
-class _Rollback(Exception):
-    def __init__(self, entry: Entry | None) -> None:
-        self.entry = entry
-
-
 def run_deletion(settings: Settings, *, now: datetime, actor: str, dry_run: bool = False
                  ) -> RunReport:
     """Delete or anonymise everything due at ``now``; ``actor`` is the user or "zeitplan"."""
@@ -140,13 +135,8 @@ def _last_day(until: datetime) -> str:
 
 def _step(run: Run, report: RunReport, work: Callable[[Session, Run], Entry | None]) -> None:
     """``work`` in a transaction of its own; rolled back in a Probelauf."""
-    try:
-        with transaction(run.settings.db_url) as session:
-            entry = work(session, run)
-            if run.dry_run:
-                raise _Rollback(entry)
-    except _Rollback as rollback:
-        entry = rollback.entry
+    with transaction(run.settings.db_url, dry_run=run.dry_run) as session:
+        entry = work(session, run)
     if entry is not None:
         report.entries.append(entry)
 

@@ -51,36 +51,28 @@ class ErasureReport:
     counts: Counter[str] = field(default_factory=Counter)
 
 
-class _Rollback(Exception):
-    pass
-
-
 def erase_person(settings: Settings, query: str, *, reason: str, actor: str, now: datetime,
                  dry_run: bool = False) -> ErasureReport:
     """Erase what may go of the person ``query``; a Probelauf shows the same, changes
     nothing."""
     findings = find_person(settings, query)
     report = ErasureReport()
-    try:
-        with transaction(settings.db_url) as session:
-            removal = Removal()
-            for finding in findings:
-                why = _erase(session, settings, finding, Person(query), removal, now)
-                if why is None:
-                    report.erased.append(finding)
-                else:
-                    report.stays.append((finding, why))
-            report.counts = removal.counts
-            if dry_run:
-                raise _Rollback
+    with transaction(settings.db_url, dry_run=dry_run) as session:
+        removal = Removal()
+        for finding in findings:
+            why = _erase(session, settings, finding, Person(query), removal, now)
+            if why is None:
+                report.erased.append(finding)
+            else:
+                report.stays.append((finding, why))
+        report.counts = removal.counts
+        if not dry_run:
             remove_files(settings, removal.files)
             register.log_event(session, actor=actor, action="loeschantrag",
                                subject="datenschutz", detail=dict(removal.counts))
             queries.add_log(session, at=now, actor=actor, rule=REQUEST, way="geloescht",
                             az=None, record_ids=removal.ids, counts=dict(removal.counts),
                             note=reason)
-    except _Rollback:
-        pass
     return report
 
 
