@@ -16,7 +16,6 @@ however often.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,12 +24,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from ews.core.config_values import ClockTime, german_errors
 from ews.core.deadlines import BERLIN, Deadline, is_werktag
 from ews.core.errors import PlanError
 from ews.runtime.settings import RoundSettings
 
 TIMEZONE = BERLIN.key
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class Mailing(BaseModel):
@@ -42,17 +41,10 @@ class Mailing(BaseModel):
     entwurf: str  # the draft used as the text of every issue
     zeitplan: str | None = None
     tage_vor_frist: int | None = Field(default=None, ge=1, le=120)
-    uhrzeit: str = "09:00"
+    uhrzeit: ClockTime = "09:00"
     verteiler: str | None = None  # instead of the draft's
     probelauf: bool = False  # every mail to the staff address instead; nothing is issued
     aktiv: bool = True
-
-    @field_validator("uhrzeit")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        if not _CLOCK.match(value):
-            raise ValueError("uhrzeit muss die Form 09:00 haben")
-        return value
 
     @field_validator("zeitplan")
     @classmethod
@@ -94,9 +86,8 @@ def read_plan(path: Path) -> list[Mailing]:
         try:
             mailings.append(Mailing.model_validate(entry))
         except ValidationError as exc:
-            details = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'Eintrag'}: {e['msg']}"
-                                for e in exc.errors())
-            raise PlanError(f"Versandplan {path}, Eintrag {number}: {details}") from exc
+            raise PlanError(f"Versandplan {path}, Eintrag {number}: "
+                            f"{german_errors(exc, whole='Eintrag')}") from exc
     names = [m.name for m in mailings]
     if len(set(names)) != len(names):
         raise PlanError(f"Versandplan {path}: jeder Name darf nur einmal vorkommen.")

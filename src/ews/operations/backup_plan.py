@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 
+from ews.core.config_values import ClockTime, german_errors
 from ews.core.errors import PlanError
 
 PLAN_FILE = Path("config/sicherung.toml")
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class BackupPlan(BaseModel):
@@ -23,19 +22,12 @@ class BackupPlan(BaseModel):
     #: the folder the backups go to: best a disk or share other than the data folder's
     ziel: Path = Path("sicherungen")
     #: daily, at this time (Europe/Berlin)
-    uhrzeit: str = "02:30"
+    uhrzeit: ClockTime = "02:30"
     #: the newest this many backups are kept, older ones deleted after each new one
     behalten: int = Field(default=14, ge=1, le=3650)
     #: also the passwords and keys of config/ews.env (then keep the backups safe)
     mit_geheimnissen: bool = False
     aktiv: bool = True
-
-    @field_validator("uhrzeit")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        if not _CLOCK.match(value):
-            raise ValueError("uhrzeit muss die Form 02:30 haben")
-        return value
 
     @property
     def cron(self) -> str:
@@ -49,6 +41,9 @@ def read_backup_plan(path: Path = PLAN_FILE) -> BackupPlan:
         return BackupPlan()
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: keine gültige TOML-Datei ({exc}).") from exc
+    try:
         return BackupPlan.model_validate(document.get("sicherung", {}))
-    except (tomllib.TOMLDecodeError, ValidationError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: {exc}") from exc
+    except ValidationError as exc:
+        raise PlanError(f"{path}: {german_errors(exc)}") from exc

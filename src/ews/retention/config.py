@@ -8,8 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
 
+from ews.core.config_values import german_errors
 from ews.core.deadlines import BERLIN, add_months, end_of_day
 from ews.core.errors import ConfigurationError
 
@@ -83,29 +83,7 @@ def read_retention(path: Path) -> Retention:
     try:
         return Retention.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigurationError(f"{path}: " + "; ".join(_german(e) for e in exc.errors())
-                                 ) from exc
-
-
-_MESSAGES = {
-    "int_parsing": "eine ganze Zahl wird erwartet",
-    "int_type": "eine ganze Zahl wird erwartet",
-    "greater_than_equal": "die Zahl ist zu klein",
-    "less_than_equal": "die Zahl ist zu groß",
-    "extra_forbidden": "unbekannter Eintrag",
-    "missing": "fehlt",
-    "date_parsing": "ein Datum wie 2027-06-30 wird erwartet",
-    "date_from_datetime_parsing": "ein Datum wie 2027-06-30 wird erwartet",
-    "date_type": "ein Datum wie 2027-06-30 wird erwartet",
-    "model_type": "ein Abschnitt [..] wird erwartet",
-    "dict_type": "ein Abschnitt [..] wird erwartet",
-}
-
-
-def _german(error: ErrorDetails) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "Datei"
-    text = _MESSAGES.get(error["type"], "ungültiger Wert")
-    return f"„{where}“: {text} (gefunden: {error.get('input')!r})"
+        raise ConfigurationError(f"{path}: {german_errors(exc)}") from exc
 
 
 def due_after_notice(notice: datetime, retention: Retention) -> datetime:
