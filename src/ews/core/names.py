@@ -25,12 +25,21 @@ NUMBER_ROOM = len(" (1000)")  # the collision suffix of a stored file, up to the
 #: a stored (archived or quarantined) name: room for its number and its reason file
 STORED_NAME_MAX_BYTES = NAME_MAX_BYTES - len(REASON_SUFFIX) - NUMBER_ROOM
 
+#: a backup archive's name, ``ews-sicherung-2027-03-01T023000.tar`` (its time in Berlin)
+BACKUP_PREFIX, BACKUP_SUFFIX = "ews-sicherung-", ".tar"
+BACKUP_NAME = re.compile(r"ews-sicherung-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}\.tar")
+
 _MAX_EXTENSION = 10  # ``.pdf``, ``.eml``, ``.docx``; a longer "extension" is part of the name
 _INVALID = re.compile(r'[<>:"/\\|?*]')
 _ZWJ = "\u200d"
 _DEVICES = frozenset(
     {"con", "prn", "aux", "nul", "conin$", "conout$"}
     | {f"{port}{digit}" for port in ("com", "lpt") for digit in "0123456789¹²³"})
+
+
+def is_backup_name(name: str) -> bool:
+    """Whether ``name`` is one of our backup archives (made by ``ews betrieb sicherung``)."""
+    return BACKUP_NAME.fullmatch(name) is not None
 
 
 def safe_name(name: str, *, max_bytes: int = NAME_MAX_BYTES) -> str:

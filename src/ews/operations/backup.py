@@ -23,12 +23,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ews.core.names import BACKUP_PREFIX, BACKUP_SUFFIX, is_backup_name
 from ews.operations.backup_layout import (
     FORMAT,
     MANIFEST,
-    NAME_PATTERN,
-    PREFIX,
-    SUFFIX,
     all_parts,
     files_of,
     remote_files,
@@ -57,7 +55,7 @@ class BackupResult:
 
 
 def backup_name(now: datetime) -> str:
-    return f"{PREFIX}{now.strftime('%Y-%m-%dT%H%M%S')}{SUFFIX}"
+    return f"{BACKUP_PREFIX}{now.strftime('%Y-%m-%dT%H%M%S')}{BACKUP_SUFFIX}"
 
 
 def make_backup(settings: Settings, target_dir: Path, now: datetime, *,
@@ -130,7 +128,7 @@ def backups_in(folder: Path) -> list[Path]:
     """The backups in ``folder``, oldest first (their names sort by time)."""
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.iterdir() if NAME_PATTERN.match(path.name))
+    return sorted(path for path in folder.iterdir() if is_backup_name(path.name))
 
 
 def prune(folder: Path, keep: int) -> list[Path]:

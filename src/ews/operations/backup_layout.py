@@ -29,9 +29,6 @@ from ews.runtime.storage import local_root
 _IN_PROGRESS = re.compile(r"^\..*\.[0-9a-f]{8}\.tmp$")
 MANIFEST = "manifest.json"
 FORMAT = 1
-PREFIX = "ews-sicherung-"
-SUFFIX = ".tar"
-NAME_PATTERN = re.compile(r"^ews-sicherung-\d{4}-\d{2}-\d{2}T\d{6}\.tar$")
 CHUNK = 1 << 20
 
 

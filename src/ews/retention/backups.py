@@ -2,8 +2,8 @@
 a backup holds every case, so it may not outlive the longest period (I/O: the backup folder,
 database).
 
-The age of an archive is its modification time (the moment it was written); an archive
-named ``ews-sicherung-*`` is the only kind touched."""
+The age of an archive is its modification time (the moment it was written); only files
+named as ``ews betrieb sicherung`` names them are touched (``core.names.is_backup_name``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ews.core.deadlines import BERLIN, add_months
+from ews.core.names import is_backup_name
 from ews.register import retention as queries
 from ews.register.database import transaction
 from ews.retention.config import BACKUPS, read_retention
 from ews.runtime.settings import Settings
-
-PATTERN = "ews-sicherung-*"
 
 
 def expired_backups(folder: Path, settings: Settings, now: datetime) -> list[Path]:
@@ -26,8 +25,8 @@ def expired_backups(folder: Path, settings: Settings, now: datetime) -> list[Pat
     limit = datetime.combine(limit_day, datetime.min.time(), tzinfo=BERLIN)
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.glob(PATTERN) if path.is_file()
-                  and datetime.fromtimestamp(path.stat().st_mtime, UTC) < limit)
+    return sorted(path for path in folder.iterdir() if is_backup_name(path.name)
+                  and path.is_file() and datetime.fromtimestamp(path.stat().st_mtime, UTC) < limit)
 
 
 def prune_backups(folder: Path, settings: Settings, *, now: datetime, actor: str,

@@ -47,9 +47,12 @@ def test_backups_older_than_the_longest_period_go(tmp_path: Path) -> None:
     intake.prepare(settings)
     folder = tmp_path / "sicherungen"
     folder.mkdir()
-    old, young, other = (folder / "ews-sicherung-2021.tar", folder / "ews-sicherung-2026.tar",
-                         folder / "notizen.txt")
-    for path, years in ((old, 5.1), (young, 4.9), (other, 9)):
+    old, young = (folder / "ews-sicherung-2021-11-01T023000.tar",
+                  folder / "ews-sicherung-2022-01-03T023000.tar")
+    # not ours, though old: a note, a copy in the works, a hand-named archive
+    others = [folder / name for name in ("notizen.txt", "ews-sicherung-2021-11-01T023000.tar.part",
+                                         "ews-sicherung-alt.tar")]
+    for path, years in ((old, 5.1), (young, 4.9), *((other, 9) for other in others)):
         path.write_bytes(b"x")
         moment = (NOW - timedelta(days=365.25 * years)).timestamp()
         os.utime(path, (moment, moment))
@@ -58,7 +61,7 @@ def test_backups_older_than_the_longest_period_go(tmp_path: Path) -> None:
     assert old.exists()
     assert prune_backups(folder, settings, now=NOW, actor="zeitplan") == 1
 
-    assert not old.exists() and young.exists() and other.exists()
+    assert not old.exists() and young.exists() and all(other.exists() for other in others)
     assert [(r["regel"], r["umfang"]) for r in protocol(settings)] == [
         ("sicherungen", {"sicherungen": 1})]
 
