@@ -132,6 +132,15 @@ def mail_lines(session: Session) -> list[MailLine]:
     return sorted(lines, key=lambda line: (line.az or "", line.at))
 
 
+def case_of_key(session: Session, subject_key: str) -> str | None:
+    """The Az. of the case one outbox key names (``mail:``, ``eingang:``, ``brief:``,
+    ``wiedervorlage:`` or an Az. itself); None for an acknowledgment, a circular, a probe or
+    a key of no case."""
+    azs = set(session.scalars(select(ApplicationRow.az).where(ApplicationRow.az == subject_key)))
+    azs |= set(session.scalars(select(DeclarationRow.az).where(DeclarationRow.az == subject_key)))
+    return _case_of_keys(session, [subject_key], [], azs).get(subject_key)
+
+
 def _acknowledged_case(mail: OutgoingMail, by_sender_day: dict[tuple[str, str], str | None]
                        ) -> str | None:
     return next((by_sender_day[pair] for pair in _recipient_days(mail)
@@ -175,14 +184,13 @@ def _az_by_mail(session: Session, mail_ids: set[int]) -> dict[int, str | None]:
         return {}
     query = (select(MailInput.mail_id, ApplicationRow.az, DeclarationRow.az)
              .join(Input, Input.id == MailInput.input_id)
-             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(ApplicationRow, _application_of_input(), isouter=True)
              .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
              .where(MailInput.mail_id.in_(mail_ids)).order_by(MailInput.input_id))
     found: dict[int, str | None] = {}
     for mail_id, application_az, declaration_az in session.execute(query).tuples():
-        found.setdefault(mail_id, application_az or declaration_az)
-        if found[mail_id] is None:
-            found[mail_id] = application_az or declaration_az
+        if found.get(mail_id) is None:  # a returned declaration belongs to the declaration
+            found[mail_id] = declaration_az or application_az
     return found
 
 
@@ -190,8 +198,17 @@ def _az_by_input(session: Session, input_ids: set[int]) -> dict[int, str | None]
     if not input_ids:
         return {}
     query = (select(Input.id, ApplicationRow.az, DeclarationRow.az)
-             .join(ApplicationRow, ApplicationRow.id == Input.application_id, isouter=True)
+             .join(ApplicationRow, _application_of_input(), isouter=True)
              .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
              .where(Input.id.in_(input_ids)))
-    return {input_id: application_az or declaration_az
-            for input_id, application_az, declaration_az in session.execute(query).tuples()}
+    found: dict[int, str | None] = {}
+    for input_id, application_az, declaration_az in session.execute(query).tuples():
+        if found.get(input_id) is None:
+            found[input_id] = declaration_az or application_az
+    return found
+
+
+def _application_of_input() -> ColumnElement[bool]:
+    """An input's application: the one it was decided into, or the one made from it (an
+    input still being decided has no ``application_id`` yet)."""
+    return or_(ApplicationRow.id == Input.application_id, ApplicationRow.input_id == Input.id)

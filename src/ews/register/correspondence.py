@@ -18,14 +18,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ews.core.models import CorrespondenceMatch, CorrespondenceState, MailKind
+from ews.register.case_keys import case_of_key
 from ews.register.cases import log_event
 from ews.register.schema import (
     ApplicationRow,
     CorrespondenceRow,
     DeclarationRow,
-    FollowUpRow,
-    Input,
-    LetterRow,
     MailInput,
     MailRow,
     OutgoingMail,
@@ -218,54 +216,10 @@ def case_of_message_ids(session: Session, message_ids: Sequence[str]) -> str | N
             OutgoingMail.message_id == f"<{bare}>", OutgoingMail.message_id == bare))).first()
         if outgoing is None:
             continue
-        az = case_of_subject_key(session, outgoing.subject_key)
+        az = case_of_key(session, outgoing.subject_key)
         if az is not None:
             return az
     return None
-
-
-def case_of_subject_key(session: Session, subject_key: str) -> str | None:
-    """The Az. an outbox key names: ``mail:<mail>`` (an answer), ``eingang:<input>``,
-    ``brief:<letter>`` (a notice), ``wiedervorlage:<follow-up>:<date>`` (a reminder)."""
-    kind, _, rest = subject_key.partition(":")
-    number = rest.split(":", 1)[0]
-    if not number.isdigit():
-        return None
-    key = int(number)
-    if kind == "mail":
-        input_ids = list(session.scalars(select(MailInput.input_id).where(
-            MailInput.mail_id == key).order_by(MailInput.input_id)))
-        return _az_of_inputs(session, input_ids)
-    if kind == "eingang":
-        return _az_of_inputs(session, [key])
-    if kind == "brief":
-        letter = session.get(LetterRow, key)
-        return _az_of_application(session, letter.application_id if letter else None)
-    if kind == "wiedervorlage":
-        follow_up = session.get(FollowUpRow, key)
-        return follow_up.az if follow_up else None
-    return None
-
-
-def _az_of_inputs(session: Session, input_ids: list[int]) -> str | None:
-    for item in session.scalars(select(Input).where(Input.id.in_(input_ids))
-                                .order_by(Input.id)):
-        if item.declaration_id is not None:
-            declaration = session.get(DeclarationRow, item.declaration_id)
-            if declaration is not None:
-                return declaration.az
-        az = _az_of_application(session, item.application_id) or session.scalars(
-            select(ApplicationRow.az).where(ApplicationRow.input_id == item.id)).first()
-        if az is not None:
-            return az
-    return None
-
-
-def _az_of_application(session: Session, application_id: int | None) -> str | None:
-    if application_id is None:
-        return None
-    application = session.get(ApplicationRow, application_id)
-    return application.az if application else None
 
 
 def current_application_id(session: Session, application_id: int) -> int:

@@ -58,7 +58,11 @@ def test_the_case_of_our_outgoing_mails(settings: Settings) -> None:
         session.add(MailInput(input_id=application.input_id, mail_id=mail.id))
         for purpose, key, message_id in (("bescheid", f"brief:{letter.id}", "<z@ews>"),
                                          ("antwort", f"mail:{mail.id}", "<a@ews>"),
-                                         ("rundschreiben", "1:05962024", "<r@ews>")):
+                                         ("rundschreiben", "1:05962024", "<r@ews>"),
+                                         ("antwort", f"eingang:{application.input_id}",
+                                          "<e@ews>"),
+                                         ("bescheid", application.az, "<b@ews>"),
+                                         ("eingang", "absender:a@b.de:2026-03-02", "<q@ews>")):
             session.add(OutgoingMail(purpose=purpose, subject_key=key, message_id=message_id,
                                      recipients=[], eml_path="", next_attempt_at=T0))
         session.flush()
@@ -66,5 +70,8 @@ def test_the_case_of_our_outgoing_mails(settings: Settings) -> None:
         assert correspondence.case_of_message_ids(session, ["<a@ews>"]) == application.az
         assert correspondence.case_of_message_ids(session, ["r@ews", "x@y"]) is None
         assert correspondence.case_of_message_ids(session, ["x@y", "z@ews"]) == application.az
+        assert correspondence.case_of_message_ids(session, ["<e@ews>"]) == application.az
+        assert correspondence.case_of_message_ids(session, ["b@ews"]) == application.az
+        assert correspondence.case_of_message_ids(session, ["<q@ews>"]) is None
         assert correspondence.az_exists(session, application.az)
         assert not correspondence.az_exists(session, "13.0.70-999/2026")
