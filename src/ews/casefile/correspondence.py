@@ -84,7 +84,7 @@ def assign_by_staff(settings: Settings, piece_id: int, az: str, *, actor: str,
 
 
 def _piece(session: Session, piece_id: int) -> CorrespondenceRow:
-    row = session.get(CorrespondenceRow, piece_id)
+    row = correspondence.piece(session, piece_id)
     if row is None:
         raise CorrespondenceError(f"Einen Eingang {piece_id} im Schriftverkehr gibt es nicht "
                                   "(ews schriftverkehr --alle).")

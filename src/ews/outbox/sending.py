@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from ews.core.models import OutboxState
 from ews.mail.imap import Mailbox
 from ews.outbox.delivery import SendReport, send_due
 from ews.register import outbox as outbox_register
 from ews.register.cases import log_event
 from ews.register.database import transaction
-from ews.register.schema import OutgoingMail
 from ews.runtime.settings import Settings
 
 
@@ -44,12 +42,11 @@ def _send_with_copies(settings: Settings, mailbox: Mailbox, now: datetime) -> Se
 def send_again(settings: Settings, mail_id: int, *, actor: str, now: datetime) -> str:
     """Queue a failed mail again and run the sender; a German sentence on what happened."""
     with transaction(settings.db_url) as session:
-        row = session.get(OutgoingMail, mail_id)
-        if row is None or row.state != OutboxState.FAILED:
+        key = outbox_register.requeue_failed(session, mail_id, now)
+        if key is None:
             return (f"E-Mail Nr. {mail_id} ist nicht gescheitert; nur gescheiterte E-Mails "
                     "werden erneut gesendet.")
-        outbox_register.requeue(session, mail_id, now, row.last_error or "")
-        log_event(session, actor=actor, action="mail-erneut-senden", subject=row.subject_key,
+        log_event(session, actor=actor, action="mail-erneut-senden", subject=key,
                   detail={"nummer": mail_id})
     if not settings.smtp.host:
         return (f"E-Mail Nr. {mail_id} wartet wieder auf den Versand; es ist kein "

@@ -181,6 +181,10 @@ def file_declaration_mail(session: Session, input_id: int, az: str) -> None:
            input_id=input_id)
 
 
+def piece(session: Session, correspondence_id: int) -> CorrespondenceRow | None:
+    return session.get(CorrespondenceRow, correspondence_id)
+
+
 def _row(session: Session, correspondence_id: int) -> CorrespondenceRow:
     row = session.get(CorrespondenceRow, correspondence_id)
     if row is None:

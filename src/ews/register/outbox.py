@@ -220,6 +220,16 @@ def requeue(session: Session, mail_id: int, next_attempt_at: datetime, error: st
     row.last_error = error[:2000]
 
 
+def requeue_failed(session: Session, mail_id: int, now: datetime) -> str | None:
+    """Put a failed mail back in the queue, due ``now``; its outbox key, or None when there is
+    no such mail or it did not fail."""
+    row = session.get(OutgoingMail, mail_id)
+    if row is None or row.state != OutboxState.FAILED:
+        return None
+    row.state, row.next_attempt_at = OutboxState.QUEUED, now
+    return row.subject_key
+
+
 def mark_failed(session: Session, mail_id: int, error: str) -> None:
     """``failed`` with the reason, and the event in the journal."""
     row = _outgoing(session, mail_id)

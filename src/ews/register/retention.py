@@ -220,6 +220,16 @@ def rows_of(session: Session, table: type[Row]) -> list[Row]:
     return list(session.scalars(select(table).order_by(*table.__mapper__.primary_key)))
 
 
+def found_row(session: Session, table: str, row_id: int) -> Base:
+    """The row an access finding names (``table``: its table's name in the register)."""
+    kind = next((mapper.class_ for mapper in Base.registry.mappers
+                 if getattr(mapper.class_, "__tablename__", None) == table), None)
+    if kind is None:
+        raise LookupError(f"the register has no table {table!r}")
+    found: Base = session.get_one(kind, row_id)
+    return found
+
+
 def input_row_of(session: Session, input_id: int) -> Input | None:
     return session.get(Input, input_id)
 

@@ -110,23 +110,23 @@ def case_duty(session: Session, settings: Settings, az: str, now: datetime) -> s
 def _erase_loose(session: Session, finding: Finding, person: Person, removal: Removal
                  ) -> str | None:
     """A record outside a case."""
-    if finding.table == "inputs":
-        scrub_input(session.get_one(Input, finding.row_id), removal)
-    elif finding.table == "mails":
-        scrub_mail(session.get_one(MailRow, finding.row_id), removal)
-    elif finding.table == "correspondence":
-        scrub_correspondence(session.get_one(CorrespondenceRow, finding.row_id), removal)
-    elif finding.table == "outgoing_mails":
-        scrub_outgoing(session.get_one(OutgoingMail, finding.row_id), removal)
-    elif finding.table == "circular_sends":
-        send = session.get_one(CircularSend, finding.row_id)
-        send.emails = [address for address in send.emails if not person.matches(address)]
-        removal.note("rundschreiben_verteiler", send.id)
-    elif finding.table == "network_members":
-        return _erase_contact(session.get_one(NetworkMember, finding.row_id), person, removal)
-    elif finding.table == "kontakte":
+    if finding.table == "kontakte":
         return ("bleibt, weil die Kontaktliste (config/kontakte.csv) vom Büro gepflegt wird: "
                 "die Zeile bitte dort von Hand löschen")
+    row = queries.found_row(session, finding.table, finding.row_id)
+    if isinstance(row, Input):
+        scrub_input(row, removal)
+    elif isinstance(row, MailRow):
+        scrub_mail(row, removal)
+    elif isinstance(row, CorrespondenceRow):
+        scrub_correspondence(row, removal)
+    elif isinstance(row, OutgoingMail):
+        scrub_outgoing(row, removal)
+    elif isinstance(row, CircularSend):
+        row.emails = [address for address in row.emails if not person.matches(address)]
+        removal.note("rundschreiben_verteiler", row.id)
+    elif isinstance(row, NetworkMember):
+        return _erase_contact(row, person, removal)
     else:
         return "bleibt, weil der Nachweis zum Vorgang gehört"
     return None
