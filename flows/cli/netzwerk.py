@@ -22,6 +22,7 @@ from ews.retention.records import note_export
 from ews.selection.export_xlsx import write_roster
 from flows.cli.office import office
 from flows.cli.output import (
+    AsJson,
     console,
     date_de,
     errors,
@@ -77,7 +78,7 @@ def _municipality(text: str) -> Any:
 @netzwerk_app.callback()
 def netzwerk(
     ctx: typer.Context,
-    json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False,
+    json_lines: AsJson = False,
 ) -> None:
     """Die Mitglieder des Netzwerks mit Beitritt, Ansprechperson und Kriterien."""
     if ctx.invoked_subcommand is not None:

@@ -22,6 +22,10 @@ console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
 #: ``--von``: who acts, for the journal
+#: ``--json``: one JSON object per line instead of the table (the office's scripts read it)
+AsJson = Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")]
+#: ``--alle``: the handled ones too
+Alle = Annotated[bool, typer.Option("--alle", help="Auch die erledigten.")]
 Von = Annotated[str | None, typer.Option("--von", help="Wer es tut (Protokoll); sonst der "
                                                        "angemeldete Benutzer.")]
 

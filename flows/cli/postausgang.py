@@ -3,13 +3,11 @@ state. Reads the register."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from ews.outbox.queue import outgoing_records
 from flows.cli.office import office
-from flows.cli.output import console, folding_table, local, print_json_lines
+from flows.cli.output import AsJson, console, folding_table, local, print_json_lines
 
 STATUS_DE = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
              "failed": "gescheitert", "withheld": "zurückgehalten"}
@@ -17,7 +15,7 @@ STATUS_DE = {"queued": "wartet", "sending": "wird gesendet", "sent": "gesendet",
 
 def postausgang(
     ctx: typer.Context,
-    json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False,
+    json_lines: AsJson = False,
 ) -> None:
     """Alle ausgehenden E-Mails (Antworten) mit ihrem Versandstand."""
     records = outgoing_records(office(ctx))

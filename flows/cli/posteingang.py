@@ -22,13 +22,12 @@ from ews.runtime.folders import write_atomic
 from ews.runtime.redaction import redact, secret_values
 from ews.runtime.settings import Settings
 from flows.cli.office import office
-from flows.cli.output import console, errors, folding_table, local, print_json_lines
+from flows.cli.output import AsJson, console, errors, folding_table, local, print_json_lines
 from flows.server import use_running_server
 
 posteingang_app = typer.Typer(
     help="Posteingang: Eingänge verarbeiten, Eingangsjournal, Eingangsstempel.",
     no_args_is_help=True)
-AsJson = Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")]
 
 
 @posteingang_app.command("verarbeiten")

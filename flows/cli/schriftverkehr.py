@@ -19,6 +19,8 @@ from ews.casefile.correspondence import (
 from ews.core.errors import CorrespondenceError
 from flows.cli.office import office
 from flows.cli.output import (
+    Alle,
+    AsJson,
     Von,
     console,
     folding_table,
@@ -38,8 +40,8 @@ Nummer = Annotated[int, typer.Argument(help="Nr. des Eingangs (ews schriftverkeh
 @schriftverkehr_app.callback()
 def schriftverkehr(
     ctx: typer.Context,
-    alle: Annotated[bool, typer.Option("--alle", help="Auch die erledigten.")] = False,
-    json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False,
+    alle: Alle = False,
+    json_lines: AsJson = False,
 ) -> None:
     """Der Schriftverkehr, der noch zu bearbeiten ist: Eingang, Absender, Betreff, Fall."""
     if ctx.invoked_subcommand is not None:

@@ -21,6 +21,8 @@ from ews.core.models import OUTBOX_STATE_LABELS
 from ews.register.case_titles import FOLLOW_UP_TITLES
 from flows.cli.office import office
 from flows.cli.output import (
+    Alle,
+    AsJson,
     Von,
     console,
     date_de,
@@ -41,8 +43,8 @@ Bis = Annotated[str, typer.Option("--bis", help="Neues Fälligkeitsdatum TT.MM.J
 @wiedervorlagen_app.callback()
 def wiedervorlagen(
     ctx: typer.Context,
-    alle: Annotated[bool, typer.Option("--alle", help="Auch die erledigten.")] = False,
-    json_lines: Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")] = False,
+    alle: Alle = False,
+    json_lines: AsJson = False,
 ) -> None:
     """Die offenen Wiedervorlagen: Az., Kommune, Art, fällig am, überfällig seit, Erinnerung."""
     if ctx.invoked_subcommand is not None:
