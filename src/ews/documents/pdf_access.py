@@ -23,6 +23,7 @@ from pypdf.errors import LimitReachedError, PyPdfError
 from ews.core.errors import NotAPdf, UnreadablePdf
 from ews.core.sniff import is_pdf, not_a_pdf_reason
 from ews.documents.text_positions import laid_out_text
+from ews.documents.text_walk import DocumentFonts
 
 __all__ = ["checked_pdf", "limits", "opened", "page_texts", "pdf_call", "text_layer"]
 
@@ -129,15 +130,17 @@ def opened(data: bytes) -> PdfReader:
 
 
 def page_texts(reader: PdfReader, pages: int) -> list[str]:
-    """The text layer of the first ``pages`` pages, one string per page."""
-    return [pdf_call(partial(_page_text, reader, index)) for index in range(pages)]
+    """The text layer of the first ``pages`` pages, one string per page (each font of the
+    document parsed once for all of them)."""
+    fonts = DocumentFonts()
+    return [pdf_call(partial(_page_text, reader, index, fonts)) for index in range(pages)]
 
 
-def _page_text(reader: PdfReader, index: int) -> str:
+def _page_text(reader: PdfReader, index: int, fonts: DocumentFonts) -> str:
     page = reader.pages[index]
     try:
         # by position, Form XObjects included: a label and the value beside it on one line
-        return laid_out_text(page)
+        return laid_out_text(page, fonts)
     except LimitReachedError:
         raise
     except _PDF_ERRORS:

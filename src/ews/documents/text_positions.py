@@ -3,8 +3,9 @@ objects in, text out; no I/O).
 
 pypdf's layout mode does not look into Form XObjects, which is where a flattened or re-drawn
 form keeps its values; its plain mode does, but in content order. Here every text piece is
-collected with the plain mode's visitors and placed on the page (text matrix × CTM × the CTMs
-of the enclosing XObjects), and so is every painted path's bounding box (for drawn checkboxes).
+collected with the plain mode's visitors (``ews.documents.text_walk``, which parses each font
+once per document) and placed on the page (text matrix × CTM × the CTMs of the enclosing
+XObjects), and so is every painted path's bounding box (for drawn checkboxes).
 ``ews.documents.text_lines`` turns them into lines. Callers translate pypdf's exceptions.
 """
 
@@ -19,6 +20,7 @@ from pypdf.generic import DictionaryObject
 from pypdf.generic._font import Font
 
 from ews.documents.text_lines import Box, Piece, page_lines
+from ews.documents.text_walk import DocumentFonts, Visitors, walk_page
 
 _Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -44,10 +46,11 @@ def _matrix(values: Any) -> _Matrix:
 class _Collector:
     """The visitors of one extraction: pieces in page space, XObject nesting as a CTM stack."""
 
-    def __init__(self) -> None:
+    def __init__(self, fonts: DocumentFonts) -> None:
         self.pieces: list[Piece] = []
         self._stack: list[_Matrix] = [_IDENTITY]
         self._entering: _Matrix | None = None
+        self._document_fonts = fonts
         #: by object number and generation, else by identity (a direct font dictionary)
         self._fonts: dict[tuple[int, int] | int, Font | None] = {}
         self._codes: dict[tuple[int, int] | int, dict[str, str]] = {}
@@ -131,7 +134,8 @@ class _Collector:
         if key not in self._fonts:
             try:
                 self._fonts[key] = (
-                    Font.from_font_resource(font) if isinstance(font, DictionaryObject) else None
+                    self._document_fonts.font(font) if isinstance(font, DictionaryObject)
+                    else None
                 )
             except Exception:  # noqa: BLE001 - a broken font dictionary: estimate instead
                 self._fonts[key] = None
@@ -152,13 +156,12 @@ def _codes_of(metrics: Font | None) -> dict[str, str]:
     return {unicode: code for code, unicode in metrics.character_map.items() if len(unicode) == 1}
 
 
-def laid_out_text(page: PageObject) -> str:
-    """The page's text, one line per visual line from top to bottom."""
-    collector = _Collector()
-    page.extract_text(
-        visitor_text=collector.text,
-        visitor_operand_before=collector.before,
-        visitor_operand_after=collector.after,
-    )
+def laid_out_text(page: PageObject, fonts: DocumentFonts | None = None) -> str:
+    """The page's text, one line per visual line from top to bottom. ``fonts``: the parsed
+    fonts of the page's document, shared by its pages (a new set when not given)."""
+    fonts = fonts if fonts is not None else DocumentFonts()
+    collector = _Collector(fonts)
+    walk_page(page, fonts,
+              Visitors(before=collector.before, after=collector.after, text=collector.text))
     width = float(page.mediabox.width) if page.mediabox is not None else 595.0
     return page_lines(collector.pieces, collector.shapes, page_width=width)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import shutil
 import zipfile
 from datetime import UTC, date, datetime
@@ -190,6 +192,49 @@ def test_changed_template_is_used_although_templates_are_cached(
     text = text_of(render(LetterKind.MAENGELSCHREIBEN, tmp_path, templates=template_copy))
 
     assert "Neuer Satz für Stadt Bergkamen." in text
+
+
+def _stored(template: bytes, old: bytes, new: bytes) -> bytes:
+    """The .docx with its members stored uncompressed and ``old`` replaced by ``new`` (of the
+    same length) in the document part: a file of exactly the same size."""
+    assert len(old) == len(new)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(template)) as source, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "word/document.xml":
+                assert content.count(old) == 1
+                content = content.replace(old, new)
+            info.compress_type = zipfile.ZIP_STORED
+            target.writestr(info, content)
+    return buffer.getvalue()
+
+
+def test_a_template_replaced_with_the_same_size_and_mtime_is_used(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    """The template is keyed by its SHA-256, not by mtime and size: staff replacing it within
+    one mtime tick with a file of the same size get their new text at once."""
+    template = template_copy / "eingangsbestaetigung.docx"
+    shipped = template.read_bytes()
+    before = _stored(shipped, b"Telefon:", b"Telefon:")
+    after = _stored(shipped, b"Telefon:", b"Telefax:")
+    assert len(before) == len(after) and before != after
+    template.write_bytes(before)
+    tick = template.stat().st_mtime_ns
+    os.utime(template, ns=(tick, tick))
+    assert "Telefon:" in text_of(render(LetterKind.EINGANGSBESTAETIGUNG, tmp_path,
+                                        templates=template_copy))
+
+    replacement = template_copy / "neu.docx"
+    replacement.write_bytes(after)
+    os.utime(replacement, ns=(tick, tick))
+    os.replace(replacement, template)
+    assert (template.stat().st_mtime_ns, template.stat().st_size) == (tick, len(before))
+
+    text = text_of(render(LetterKind.EINGANGSBESTAETIGUNG, tmp_path, templates=template_copy))
+    assert "Telefax:" in text and "Telefon:" not in text
 
 
 def test_unknown_placeholder_raises_template_error_naming_file_and_tag(
