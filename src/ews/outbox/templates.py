@@ -1,12 +1,15 @@
 """The mail templates staff edit (``vorlagen/mail``): rendering and checking (I/O: files).
 
-Sandboxed Jinja; a template is compiled once per folder and recompiled only when its file
-changed. ``check_mail_templates`` fills each template with sample contexts that take each of
-its branches.
+Sandboxed Jinja; a template is compiled once per folder and recompiled only when its file's
+content changed (its SHA-256, not its modification time: a file replaced within one tick of
+the file system's clock is picked up too). ``check_mail_templates`` fills each template with
+sample contexts that take each of its branches.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,11 +32,29 @@ def render_body(settings: Settings, context: dict[str, Any],
         context)
 
 
+class _DigestLoader(jinja2.FileSystemLoader):
+    """Jinja's file loader, but a template counts as changed when its bytes did."""
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        _, filename, _ = super().get_source(environment, template)
+        data = Path(filename).read_bytes()
+        digest = hashlib.sha256(data).digest()
+
+        def uptodate() -> bool:
+            try:
+                return hashlib.sha256(Path(filename).read_bytes()).digest() == digest
+            except OSError:
+                return False
+
+        return data.decode(self.encoding), filename, uptodate
+
+
 @cache
 def _mail_templates(folder: Path) -> SandboxedEnvironment:
     """One environment per folder: a template is compiled once and recompiled only when staff
-    changed its file (the loader checks the modification time)."""
-    return sandboxed_environment(loader=jinja2.FileSystemLoader(folder), autoescape=False,
+    changed its file."""
+    return sandboxed_environment(loader=_DigestLoader(folder), autoescape=False,
                                  keep_trailing_newline=True)
 
 
