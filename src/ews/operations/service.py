@@ -1,6 +1,7 @@
-"""Running as a system service: the systemd units (one office, or the Prefect server and a
-worker of the cluster recipe), the logrotate rule, the checks of ``config/ews.env`` (I/O:
-writes files; with root and a running systemd also ``useradd`` and ``systemctl``)."""
+"""Running as a system service: the systemd units (one office, or the Prefect server, a
+worker and the web interface of the cluster recipe), the logrotate rule, the checks of
+``config/ews.env`` (I/O: writes files; with root and a running systemd also ``useradd`` and
+``systemctl``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ LOGROTATE_FILE = Path("/etc/logrotate.d/ews")
 OFFICE_UNIT = "ews.service"
 SERVER_UNIT = "ews-prefect-server.service"
 WORKER_UNIT = "ews-worker.service"
+WEB_UNIT = "ews-web.service"
 #: the Prefect variables of the cluster units (database, API, auth string); mode 0600 too
 PREFECT_ENV = Path("config/prefect.env")
 SECRET_MODE = 0o600
@@ -83,7 +85,8 @@ class InstallRefused(Exception):
 
 
 def units(home: Path, user: str, *, cluster: bool) -> dict[str, str]:
-    """The unit files by name: ``ews serve`` for one office, or server and worker."""
+    """The unit files by name: ``ews serve`` for one office, or the Prefect server, a worker
+    and the web interface of the cluster recipe."""
     venv = home / ".venv" / "bin"
     if not cluster:
         return {OFFICE_UNIT: _unit(
@@ -99,6 +102,9 @@ def units(home: Path, user: str, *, cluster: bool) -> dict[str, str]:
                            f"{venv / 'prefect'} worker start --pool ews --limit 4",
                            "ews-worker", environment
                            + "Environment=PREFECT_WORKER_QUERY_SECONDS=2\n"),
+        # the office's web interface, its own process beside the Prefect server
+        WEB_UNIT: _unit("EWS: Weboberfläche des Büros (ews betrieb web)", home, user,
+                        f"{venv / 'ews'} betrieb web", "ews-web", environment),
     }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ews.operations.service import OFFICE_UNIT, SERVER_UNIT, WORKER_UNIT, units
+from ews.operations.service import OFFICE_UNIT, SERVER_UNIT, WEB_UNIT, WORKER_UNIT, units
 from ews.runtime.settings import Settings
 from flows.cli import app
 from tests.conftest import REPO, cli_env
@@ -42,7 +42,7 @@ def test_installed_units_verify(tmp_path: Path, settings: Settings, cluster: boo
     assert "Rechte von 0644 auf 0600 gesetzt" in result.output
     assert env_file.stat().st_mode & 0o777 == 0o600
 
-    names = [SERVER_UNIT, WORKER_UNIT] if cluster else [OFFICE_UNIT]
+    names = [SERVER_UNIT, WORKER_UNIT, WEB_UNIT] if cluster else [OFFICE_UNIT]
     assert sorted(path.name for path in target.glob("*.service")) == sorted(names)
     for name in names:
         text = (target / name).read_text("utf-8")
