@@ -1,7 +1,7 @@
 """The web interface in Debian's Chromium (Selenium): a staff journey over a demo round, from
-sign-in to the notices sent over the session's SMTP server, with axe-core on every page and a
-screenshot of every page (into EWS_BILDER, e.g. docs/bilder, when set; else a temporary
-folder)."""
+sign-in to the notices sent over the session's SMTP server and a circular's Probelauf, with
+axe-core on every page and a screenshot of every page (into EWS_BILDER, e.g. docs/bilder, when
+set; else a temporary folder)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from ews.circulars.reports import circular_records
 from ews.outbox.queue import outgoing_records
 from ews.register.reports import application_records
 from ews.runtime.settings import RoundSettings, Settings, SmtpSettings
@@ -172,6 +174,10 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     WebDriverWait(browser, 60).until(ready.title_contains("Bescheide versendet"))
     assert "E-Mails: 3 vorbereitet, 3 gesendet" in text(browser), text(browser)
 
+    # Rundschreiben: a draft to the participants, its live preview, a Probelauf
+    run_a_circular_probelauf(browser, url, pictures)
+    assert circular_records(settings) == []  # no number taken
+
     # Netzwerk: the Gemeinsame Erklärung for a municipality that never applied
     browser.get(f"{url}/netzwerk")
     check_page(browser, pictures, "netzwerk")
@@ -198,6 +204,32 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     assert browser.current_url.endswith("/anmelden")
     browser.get(f"{url}/auswahl")
     assert browser.current_url.endswith("/anmelden")
+
+
+def run_a_circular_probelauf(driver: webdriver.Chrome, url: str, pictures: Path) -> None:
+    """A new draft, a line typed into its text (the preview follows, filled for the chosen
+    recipient), saved, and its Probelauf."""
+    driver.get(f"{url}/rundschreiben")
+    driver.find_element(By.ID, "n-titel").send_keys("Netzwerktreffen im Januar")
+    Select(driver.find_element(By.ID, "n-verteiler")).select_by_value("teilnehmende")
+    submit(driver, "/rundschreiben/neu")
+    assert "Rundschreiben-Entwurf" in text(driver)
+    action = "/rundschreiben/entwurf/" + driver.current_url.rsplit("/", 1)[1]
+    chosen = Select(driver.find_element(By.ID, "empfaenger")).first_selected_option.text
+    editor = driver.find_element(By.ID, "entwurfstext")
+    editor.send_keys(Keys.CONTROL, Keys.END)
+    editor.send_keys("\nWir grüßen {{ kommune }} herzlich.")
+    WebDriverWait(driver, 30).until(lambda d: f"Wir grüßen {chosen} herzlich" in d.find_element(
+        By.ID, "vorschau").text)
+    assert "Wir grüßen Ihre Kommune herzlich" in driver.find_element(By.ID, "vorschau").text
+    driver.execute_script("window.scrollTo(0, 0)")
+    check_page(driver, pictures, "rundschreiben")
+    submit(driver, f"{action}/speichern")
+    assert "Der Entwurf ist gespeichert" in text(driver)
+    submit(driver, f"{action}/probelauf")
+    assert "E-Mails gingen als „[Probelauf]“" in text(driver), text(driver)
+    assert chosen in text(driver)
+    assert not axe_violations(driver)
 
 
 def smtp_messages_after(settings: Settings) -> list[str]:

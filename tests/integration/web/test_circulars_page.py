@@ -60,7 +60,7 @@ def new_draft(client: TestClient, token: str, title: str) -> str:
     assert answer.status_code == 303, answer.text
     name = answer.headers["location"].rsplit("/", 1)[1]
     page = client.get(f"/rundschreiben/entwurf/{name}").text
-    content = re.search(r'<textarea id="inhalt"[^>]*>(.*?)</textarea>', page, re.DOTALL)
+    content = re.search(r'<textarea id="entwurfstext"[^>]*>(.*?)</textarea>', page, re.DOTALL)
     assert content is not None
     header = content[1].replace("&#34;", '"').split("---\n")[1]
     saved = client.post(f"/rundschreiben/entwurf/{name}/speichern",
