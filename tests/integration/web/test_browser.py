@@ -230,6 +230,14 @@ def run_a_circular_probelauf(driver: webdriver.Chrome, url: str, pictures: Path)
     assert "E-Mails gingen als „[Probelauf]“" in text(driver), text(driver)
     assert chosen in text(driver)
     assert not axe_violations(driver)
+    driver.get(f"{url}{action}")  # the confirmation names the number; cancelled here
+    submit(driver, f"{action}/ausgeben/bestaetigen")
+    assert "Rundschreiben ausgeben: Mitteilung 1/" in text(driver), text(driver)
+    assert not axe_violations(driver)
+    driver.find_element(By.LINK_TEXT, "Abbrechen").click()
+    driver.get(f"{url}/rundschreiben")
+    assert "Noch keine Rundschreiben ausgegeben" in text(driver)
+    assert not axe_violations(driver)
 
 
 def smtp_messages_after(settings: Settings) -> list[str]:
