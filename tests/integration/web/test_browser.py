@@ -19,15 +19,16 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from ews.circulars.reports import circular_records
+from ews.outbox.conversion import convert_pending_letters
 from ews.outbox.queue import outgoing_records
 from ews.register.reports import application_records
-from ews.runtime.settings import RoundSettings, Settings, SmtpSettings
+from ews.runtime.settings import LetterSettings, RoundSettings, Settings, SmtpSettings
 from tests.conftest import make_settings, open_deadline
 from tests.support.browser import WebServer, axe_violations, chromium
 from tests.support.mailserver import SmtpServer
 from tests.support.webround import PASSWORD, demo_round
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.libreoffice]
 SEATS = 2
 
 
@@ -43,6 +44,9 @@ def office(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer
                              round=RoundSettings(name="EWS 6", deadline=open_deadline(),
                                                  seats=SEATS))
     azs = demo_round(settings)
+    # the demo round's letters as PDF/A, once, so that the journey can open a letter's PDF
+    convert_pending_letters(settings.model_copy(update={"letters": LetterSettings(
+        pdf=True, warm=False, timeout_seconds=240)}))
     server = WebServer(settings).start()
     yield settings, azs, server
     server.stop()
@@ -135,16 +139,12 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     browser.get(f"{url}/bewerbungen")
     check_page(browser, pictures, "bewerbungen")
 
-    # Akte: the original PDF in the preview, a stamp, a decision
+    # Akte: the original PDF in the preview, then the letter's; a stamp, a decision
     browser.get(f"{url}/akte?az={azs[0]}")
     assert f"Akte {azs[0]}" in text(browser)
     frame = browser.find_element(By.ID, "vorschau")
-    pdf: Any = browser.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.headers.get("
-        "'content-type'), new TextDecoder().decode(b.slice(0, 5))])));",
-        frame.get_attribute("src"))
-    assert pdf == ["application/pdf", "%PDF-"]
+    assert pdf_at(browser, str(frame.get_attribute("src"))) == ["application/pdf", "%PDF-"]
+    open_letter_pdf(browser)
     check_page(browser, pictures, "akte")
     stamp = browser.find_element(By.ID, "zeitpunkt")
     browser.execute_script("arguments[0].value = arguments[1]", stamp,
@@ -238,6 +238,27 @@ def run_a_circular_probelauf(driver: webdriver.Chrome, url: str, pictures: Path)
     driver.get(f"{url}/rundschreiben")
     assert "Noch keine Rundschreiben ausgegeben" in text(driver)
     assert not axe_violations(driver)
+
+
+def pdf_at(driver: webdriver.Chrome, address: str) -> Any:
+    """The content type and the first five bytes the page's origin serves at ``address``."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.headers.get("
+        "'content-type'), new TextDecoder().decode(b.slice(0, 5))])));", address)
+
+
+def open_letter_pdf(driver: webdriver.Chrome) -> None:
+    """Click the Eingangsbestätigung's PDF in the document list: the preview shows it."""
+    [letter] = [link for link in driver.find_elements(By.CSS_SELECTOR, "ul.dokumente a")
+                if "Eingangsbestätigung" in link.text and link.text.endswith(".pdf")]
+    address = str(letter.get_attribute("href"))
+    letter.click()
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "const w = document.getElementById('vorschau').contentWindow;"
+        "return w.location.href === arguments[0] && w.document.readyState === 'complete'",
+        address))
+    assert pdf_at(driver, address) == ["application/pdf", "%PDF-"]
 
 
 def smtp_messages_after(settings: Settings) -> list[str]:
