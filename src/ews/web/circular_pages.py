@@ -45,26 +45,33 @@ def _folder(settings: Settings, name: str) -> Path:
         raise HTTPException(404) from None
 
 
-def _drafts(settings: Settings) -> list[dict[str, Any]]:
+def issued_from(records: list[dict[str, Any]], name: str) -> list[str]:
+    """The numbers of the circulars issued from the draft ``name`` (oldest first)."""
+    return [r["nummer"] for r in reversed(records) if r.get("entwurf") == name]
+
+
+def _drafts(settings: Settings, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for name in draft_names(settings.drafts_dir):
         try:
             draft = read_draft(settings.drafts_dir / name, settings.round.name)
         except CircularError as exc:
-            rows.append({"name": name, "problems": exc.problems})
+            rows.append({"name": name, "problems": exc.problems,
+                         "ausgegeben": issued_from(records, name)})
             continue
         rows.append({"name": name, "titel": draft.title, "aktenzeichen": draft.az,
                      "verteiler": draft.list_spec.label(), "anlagen": draft.attachments,
-                     "problems": []})
+                     "problems": [], "ausgegeben": issued_from(records, name)})
     return rows
 
 
 def _overview(request: Request, staff: Staff, status: int = 200, **values: Any) -> Response:
     settings = web_of(request).settings
     kinds = {kind: text.format(runde=settings.round.name) for kind, text in LIST_KINDS.items()}
+    records = circular_records(settings)
     return web_of(request).page(
-        request, "rundschreiben.html", staff, status=status, drafts=_drafts(settings),
-        issued=circular_records(settings), kinds=kinds, summary=send_summary,
+        request, "rundschreiben.html", staff, status=status, drafts=_drafts(settings, records),
+        issued=records, kinds=kinds, summary=send_summary,
         default_az=settings.rundschreiben.az, **values)
 
 
@@ -94,7 +101,7 @@ def _draft_page(request: Request, staff: Staff, folder: Path, content: str | Non
                 ags: str | None = None, status: int = 200, **values: Any) -> Response:
     web = web_of(request)
     if content is None:
-        content = (folder / DRAFT_FILE).read_text(encoding="utf-8-sig")
+        content = (folder / DRAFT_FILE).read_text(encoding="utf-8-sig", errors="replace")
     files = sorted(p.name for p in folder.iterdir()
                    if p.is_file() and p.name != DRAFT_FILE and not p.name.startswith("."))
     return web.page(request, "rundschreiben_entwurf.html", staff, status=status,
@@ -184,7 +191,8 @@ def confirm_issue(request: Request, name: str, checked: ForLeitung) -> Response:
     except EwsError as exc:
         return _draft_page(request, staff, folder, status=422, action_problems=problems_of(exc))
     return web.page(request, "rundschreiben_ausgeben.html", staff, name=name, draft=draft,
-                    number=next_label(web.settings, now), people=people, today=now)
+                    number=next_label(web.settings, now), people=people, today=now,
+                    before=issued_from(circular_records(web.settings), name))
 
 
 @router.post("/rundschreiben/entwurf/{name}/ausgeben")

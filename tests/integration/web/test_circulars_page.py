@@ -202,6 +202,11 @@ def test_only_leitung_issues_and_under_the_number_it_confirmed(office: Settings)
     assert all(m.letter_name in details for m in MEMBERS) and "wartet auf Versand" in details
     assert f"Mitteilung 1/{year} vom" in client.get("/rundschreiben").text
 
+    # confirmed again: the draft was issued before, and the next number is the next one
+    reconfirm = client.post(f"{base}/ausgeben/bestaetigen", data={"csrf": token}).text
+    assert f"schon als Mitteilung {shown[1]} ausgegeben" in reconfirm
+    assert f"Mitteilung 2/{year} vom" in reconfirm
+    assert f"schon ausgegeben als Mitteilung {shown[1]}" in client.get("/rundschreiben").text
     # a number confirmed before another circular took it is refused, nothing is issued
     again = client.post(f"{base}/ausgeben", data={"csrf": token, "bestaetigt": "ja",
                                                   "nummer": shown[1]})
