@@ -6,7 +6,7 @@ set; else a temporary folder)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +175,7 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     assert "E-Mails: 3 vorbereitet, 3 gesendet" in text(browser), text(browser)
 
     # Rundschreiben: a draft to the participants, its live preview, a Probelauf
-    run_a_circular_probelauf(browser, url, pictures)
-    assert circular_records(settings) == []  # no number taken
+    run_a_circular_probelauf(browser, url, pictures, lambda: circular_records(settings))
 
     # Netzwerk: the Gemeinsame Erklärung for a municipality that never applied
     browser.get(f"{url}/netzwerk")
@@ -206,9 +205,11 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     assert browser.current_url.endswith("/anmelden")
 
 
-def run_a_circular_probelauf(driver: webdriver.Chrome, url: str, pictures: Path) -> None:
+def run_a_circular_probelauf(driver: webdriver.Chrome, url: str, pictures: Path,
+                             issued: Callable[[], list[dict[str, Any]]]) -> None:
     """A new draft, a line typed into its text (the preview follows, filled for the chosen
-    recipient), saved, and its Probelauf."""
+    recipient), saved, its Probelauf (no number taken), and its issue after the
+    confirmation."""
     driver.get(f"{url}/rundschreiben")
     driver.find_element(By.ID, "n-titel").send_keys("Netzwerktreffen im Januar")
     Select(driver.find_element(By.ID, "n-verteiler")).select_by_value("teilnehmende")
@@ -230,13 +231,18 @@ def run_a_circular_probelauf(driver: webdriver.Chrome, url: str, pictures: Path)
     assert "E-Mails gingen als „[Probelauf]“" in text(driver), text(driver)
     assert chosen in text(driver)
     assert not axe_violations(driver)
-    driver.get(f"{url}{action}")  # the confirmation names the number; cancelled here
+    assert issued() == []
+    driver.get(f"{url}{action}")  # the confirmation names the number, then it is issued
     submit(driver, f"{action}/ausgeben/bestaetigen")
     assert "Rundschreiben ausgeben: Mitteilung 1/" in text(driver), text(driver)
     assert not axe_violations(driver)
-    driver.find_element(By.LINK_TEXT, "Abbrechen").click()
+    driver.find_element(By.NAME, "bestaetigt").click()
+    submit(driver, f"{action}/ausgeben")
+    assert "Mitteilung 1/" in text(driver) and "ist ausgegeben" in text(driver), text(driver)
+    assert "2 gesendet" in text(driver) and chosen in text(driver), text(driver)
+    assert not axe_violations(driver)
     driver.get(f"{url}/rundschreiben")
-    assert "Noch keine Rundschreiben ausgegeben" in text(driver)
+    assert "schon ausgegeben als Mitteilung 1/" in text(driver)
     assert not axe_violations(driver)
 
 
