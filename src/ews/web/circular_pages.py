@@ -208,6 +208,12 @@ def issue(request: Request, name: str, checked: ForLeitung) -> Response:
         issued = issue_circular(web.settings, draft, actor=staff.user.name, now=now,
                                 expected=form["nummer"])
     except EwsError as exc:
+        if form["nummer"] in issued_from(circular_records(web.settings), name):
+            return _details(request, staff, form["nummer"], status=500, unfinished=(
+                f"Mitteilung {form['nummer']} ist ausgegeben, ihr Dokument aber noch nicht "
+                f"fertig: {' '.join(problems_of(exc))} Versendet wird noch nichts; „ews "
+                "rundschreiben senden“ oder der nächste geplante Versand stellt es fertig "
+                "und versendet es."))
         return web.page(request, "meldung.html", staff, status=409,
                         title="Nicht ausgegeben", message=" ".join(problems_of(exc)))
     return _details(request, staff, issued.label, sending=_send(web.settings, issued.id, now),
@@ -228,13 +234,15 @@ def _send(settings: Settings, circular_id: int, now: datetime) -> str:
                                             "warten im Postausgang."))
 
 
-def _details(request: Request, staff: Staff, label: str, **values: Any) -> Response:
+def _details(request: Request, staff: Staff, label: str, status: int = 200,
+             **values: Any) -> Response:
     try:
         record, entries = circular_details(web_of(request).settings, label)
     except EwsError:
         raise HTTPException(404) from None
-    return web_of(request).page(request, "rundschreiben_zeigen.html", staff, record=record,
-                                entries=entries, summary=send_summary, **values)
+    return web_of(request).page(request, "rundschreiben_zeigen.html", staff, status=status,
+                                record=record, entries=entries, summary=send_summary,
+                                **values)
 
 
 @router.get("/rundschreiben/mitteilung/{year}/{number}")

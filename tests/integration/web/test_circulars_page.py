@@ -18,7 +18,12 @@ from ews.core.municipalities import all_municipalities
 from ews.outbox.queue import outgoing_records
 from ews.register.database import transaction
 from ews.register.schema import EventRow
-from ews.runtime.settings import CircularSettings, RoundSettings, Settings
+from ews.runtime.settings import (
+    CircularSettings,
+    LetterSettings,
+    RoundSettings,
+    Settings,
+)
 from ews.web.app import create_app
 from tests.conftest import make_settings, open_deadline
 from tests.integration.circulars.test_circulars import add_members
@@ -213,3 +218,21 @@ def test_only_leitung_issues_and_under_the_number_it_confirmed(office: Settings)
     assert again.status_code == 409 and "Bestätigt war Mitteilung" in again.text
     assert len(circular_records(office)) == 1
     assert "rundschreiben-ausgegeben" in actions_of(office, "leo")
+
+
+def test_an_issued_circular_whose_document_failed_says_so(office: Settings) -> None:
+    broken = office.model_copy(update={"letters": LetterSettings(
+        pdf=True, warm=False, soffice="/nicht/vorhanden/soffice", timeout_seconds=20)})
+    writer, writer_token = signed_in(office, "sabine")
+    name = new_draft(writer, writer_token, "Ohne PDF")
+    client, token = signed_in(broken, "leo")
+    base = f"/rundschreiben/entwurf/{name}"
+    confirm = client.post(f"{base}/ausgeben/bestaetigen", data={"csrf": token}).text
+    shown = re.search(r"Mitteilung (\d+/\d{4}) vom", confirm)
+    assert shown is not None
+    answer = client.post(f"{base}/ausgeben", data={"csrf": token, "bestaetigt": "ja",
+                                                   "nummer": shown[1]})
+    assert answer.status_code == 500, answer.text
+    assert f"Mitteilung {shown[1]} ist ausgegeben, ihr Dokument aber noch nicht" in answer.text
+    assert "Nicht ausgegeben" not in answer.text
+    assert shown[1] in [r["nummer"] for r in circular_records(office)]
