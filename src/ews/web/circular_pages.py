@@ -203,12 +203,14 @@ def issue(request: Request, name: str, checked: ForLeitung) -> Response:
         raise HTTPException(400, "Bitte die Ausgabe auf der Bestätigungsseite bestätigen.")
     folder = _folder(web.settings, name)
     now = web.now()
+    before = issued_from(circular_records(web.settings), name)
     try:
         draft = read_draft(folder, web.settings.round.name)
         issued = issue_circular(web.settings, draft, actor=staff.user.name, now=now,
                                 expected=form["nummer"])
     except EwsError as exc:
-        if form["nummer"] in issued_from(circular_records(web.settings), name):
+        after = issued_from(circular_records(web.settings), name)
+        if form["nummer"] in after and form["nummer"] not in before:  # taken, then failed
             return _details(request, staff, form["nummer"], status=500, unfinished=(
                 f"Mitteilung {form['nummer']} ist ausgegeben, ihr Dokument aber noch nicht "
                 f"fertig: {' '.join(problems_of(exc))} Versendet wird noch nichts; „ews "
