@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ews.circulars.contacts import read_contacts
-from ews.circulars.distribution import ListSpec, addressees
-from ews.circulars.drafts import create_draft, draft_folder, read_draft
+from ews.circulars.distribution import ListSpec
+from ews.circulars.drafts import draft_folder, read_draft
+from ews.circulars.editing import new_draft
 from ews.circulars.issuing import check_document, issue_circular
 from ews.circulars.mailing import probelauf, send_circulars
+from ews.circulars.preview import draft_recipients
 from ews.circulars.reports import (
     circular_details,
     circular_records,
@@ -23,7 +24,6 @@ from ews.circulars.reports import (
 from ews.circulars.schedule import TIMEZONE, read_plan, reminder_day
 from ews.core.deadlines import BERLIN
 from ews.core.errors import CircularError, DistributionError, EwsError, PlanError
-from ews.register.database import transaction
 from ews.runtime.settings import Settings
 from flows.cli.office import office
 from flows.cli.output import (
@@ -65,9 +65,8 @@ def neu(
     settings = office(ctx)
     try:
         spec = ListSpec.parse(verteiler, settings.round.name)
-        path = create_draft(settings.drafts_dir, settings.templates_dir, title=titel,
-                            az=aktenzeichen or settings.rundschreiben.az, list_spec=spec,
-                            name=name)
+        path = new_draft(settings, title=titel, az=aktenzeichen or settings.rundschreiben.az,
+                         list_spec=spec, actor=user(), name=name)
     except (DistributionError, CircularError) as exc:
         raise _fail(exc) from exc
     console.print(f"Entwurf angelegt: [bold]{path}[/]\nText und Kopf bearbeiten, Anlagen in "
@@ -84,9 +83,7 @@ def pruefen(ctx: typer.Context, entwurf: Draft) -> None:
         check_document(settings, draft, datetime.now(UTC))
     except EwsError as exc:
         raise _fail(exc) from exc
-    contacts, problems = read_contacts(settings.rundschreiben.contacts_file)
-    with transaction(settings.db_url) as session:
-        people = addressees(session, draft.list_spec, contacts, address_to=draft.address_to)
+    people, problems = draft_recipients(settings, draft.list_spec, draft.address_to)
     table = folding_table(f"Empfänger: {draft.list_spec.label()}",
                           ("Kommune", "E-Mail", "Anrede", "Hinweis"))
     for person in people:

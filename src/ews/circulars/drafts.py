@@ -27,6 +27,7 @@ from ews.core.templating import sandboxed_environment
 
 DRAFT_FILE = "rundschreiben.md"
 SKELETON = "rundschreiben.md"  # in the templates folder
+PROBE_FOLDER = "probelauf"  # in a draft's folder: the Probelauf's document
 KEYS = {"titel", "aktenzeichen", "verteiler", "anrede_an", "anlagen"}
 ADDRESS_TO = ("ansprechperson", "hvb")
 _AZ = re.compile(r"^\d+(\.\d+)*-\d{1,6}(/\d{4})?$")
@@ -63,7 +64,13 @@ def read_draft(folder: Path, default_round: str) -> Draft:
     path = folder / DRAFT_FILE
     if not path.is_file():
         raise CircularError([f"Entwurf „{folder.name}“ nicht gefunden: {path} fehlt."])
-    header, text = split_front_matter(path.read_text(encoding="utf-8-sig"))
+    return parse_draft(folder, path.read_text(encoding="utf-8-sig"), default_round)
+
+
+def parse_draft(folder: Path, content: str, default_round: str) -> Draft:
+    """The draft ``content`` (header and text) as if it lay in ``folder`` (its attachments
+    are looked up there); CircularError with every problem found."""
+    header, text = split_front_matter(content.removeprefix("\ufeff"))
     problems = _header_problems(header, folder)
     problems += template_problems(text)
     problems += [f"titel: {p}" for p in template_problems(str(header.get("titel") or ""))]
@@ -163,9 +170,46 @@ def create_draft(drafts_dir: Path, templates_dir: Path, *, title: str, az: str,
     header.update(titel=title, aktenzeichen=az, verteiler=str(list_spec))
     folder = _free_folder(drafts_dir, name or slug(title))
     folder.mkdir(parents=True)
-    content = "---\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False) + "---\n"
-    (folder / DRAFT_FILE).write_text(content + text, encoding="utf-8")
+    (folder / DRAFT_FILE).write_text(draft_content(header, text), encoding="utf-8")
     return folder / DRAFT_FILE
+
+
+def draft_content(header: dict[str, Any], text: str) -> str:
+    """The ``rundschreiben.md`` of a header and a text."""
+    return ("---\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False) + "---\n"
+            + text)
+
+
+def draft_names(drafts_dir: Path) -> list[str]:
+    """The drafts in the drafts folder (folders holding a ``rundschreiben.md``), by name."""
+    if not drafts_dir.is_dir():
+        return []
+    return sorted(p.name for p in drafts_dir.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and (p / DRAFT_FILE).is_file())
+
+
+def existing_draft(drafts_dir: Path, name: str) -> Path:
+    """The folder of the draft ``name``, only a folder directly in the drafts folder (never a
+    path given from outside); CircularError when there is none."""
+    if name not in draft_names(drafts_dir):
+        raise CircularError([f"Einen Entwurf „{name}“ gibt es nicht."])
+    return drafts_dir / name
+
+
+def attachment_name(given: str) -> str:
+    """A safe file name for an attachment uploaded as ``given``: a name without any folder,
+    characters other than letters, digits, space and ``._-()+`` replaced by ``_``;
+    CircularError for a path, a hidden name or the draft's own file."""
+    name = unicodedata.normalize("NFC", given).strip()
+    if (not name or "/" in name or "\\" in name or name.startswith(".")
+            or any(ord(c) < 32 for c in name)):
+        raise CircularError([f"Der Dateiname „{given}“ ist für eine Anlage nicht erlaubt "
+                             "(keine Ordnerangabe, kein Punkt am Anfang)."])
+    cleaned = re.sub(r"[^\w .()+-]", "_", name)[-120:].strip()
+    if cleaned.casefold() in (DRAFT_FILE, PROBE_FOLDER) or cleaned.startswith("."):
+        raise CircularError([f"„{given}“ kann keine Anlage sein: der Name gehört dem "
+                             "Entwurf selbst."])
+    return cleaned
 
 
 def _free_folder(drafts_dir: Path, base: str) -> Path:

@@ -90,17 +90,27 @@ class Issued:
     contact_problems: list[str] = field(default_factory=list)
 
 
+def next_label(settings: Settings, now: datetime) -> str:
+    """The number the next circular issued at ``now`` would take (``146/2026``); takes
+    nothing (``issue_circular(expected=…)`` refuses if another took it meanwhile)."""
+    year = now.astimezone(BERLIN).year
+    with transaction(settings.db_url) as session:
+        return f"{circulars_register.last_number(session, year) + 1}/{year}"
+
+
 def issue_circular(settings: Settings, draft: Draft, *, actor: str, now: datetime,
-                   slot: str | None = None, list_spec: ListSpec | None = None) -> Issued:
+                   slot: str | None = None, list_spec: ListSpec | None = None,
+                   expected: str | None = None) -> Issued:
     """Issue ``draft`` under the next number (for ``slot``: at most once) and make its
-    documents."""
+    documents; with ``expected`` (``146/2026``, as confirmed by staff) only under that
+    number, else CircularError and nothing is taken."""
     check_document(settings, draft, now)
     contacts, contact_problems = read_contacts(settings.rundschreiben.contacts_file)
     store = output_store(settings)
     staging = _stage(settings, draft)
     try:
         row, sends = _record_once(settings, draft, list_spec or draft.list_spec, contacts,
-                                  staging, actor=actor, now=now, slot=slot)
+                                  staging, actor=actor, now=now, slot=slot, expected=expected)
     except BaseException:
         store.remove(staging)  # our own copies, never staff files
         raise
@@ -114,7 +124,8 @@ def issue_circular(settings: Settings, draft: Draft, *, actor: str, now: datetim
 
 
 def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any,
-                 staging: str, *, actor: str, now: datetime, slot: str | None
+                 staging: str, *, actor: str, now: datetime, slot: str | None,
+                 expected: str | None = None
                  ) -> tuple[CircularRow, list[CircularSend] | None]:
     """The new circular with its ledger rows, or the slot's existing one with None."""
     try:
@@ -123,7 +134,7 @@ def _record_once(settings: Settings, draft: Draft, spec: ListSpec, contacts: Any
             if existing is not None:
                 return existing, None
             return _record(session, settings, draft, spec, contacts, staging,
-                           actor=actor, now=now, slot=slot)
+                           actor=actor, now=now, slot=slot, expected=expected)
     except IntegrityError:  # another worker issued this slot meanwhile
         with transaction(settings.db_url) as session:
             existing = _by_slot(session, slot)
@@ -153,10 +164,15 @@ def _stage(settings: Settings, draft: Draft) -> str:
 
 
 def _record(session: Session, settings: Settings, draft: Draft, spec: ListSpec,
-            contacts: Any, staging: str, *, actor: str, now: datetime, slot: str | None
-            ) -> tuple[CircularRow, list[CircularSend]]:
+            contacts: Any, staging: str, *, actor: str, now: datetime, slot: str | None,
+            expected: str | None = None) -> tuple[CircularRow, list[CircularSend]]:
     issued_on = now.astimezone(BERLIN).date()
     number = circulars_register.next_number(session, issued_on.year)
+    if expected is not None and f"{number}/{issued_on.year}" != expected:
+        raise CircularError([f"Bestätigt war Mitteilung {expected}, die nächste Nummer ist "
+                             f"jetzt aber {number}/{issued_on.year} (inzwischen wurde ein "
+                             "anderes Rundschreiben ausgegeben). Nichts wurde ausgegeben; "
+                             "bitte erneut bestätigen."])
     folder = output_store(settings).location(
         f"{CIRCULARS}/{issued_on.year}/{number:03d}_{draft.name}")
     values = circular_values(settings, number=f"{number}/{issued_on.year}",
@@ -204,8 +220,13 @@ def document_bytes(settings: Settings, body: str, values: dict[str, Any], spec: 
         "unser_zeichen": values["aktenzeichen"], "briefdatum": values["datum"],
         "mitteilung": values["mitteilung"], "titel": values["titel"],
         "anrede": f"{GENERAL['anrede']},", "anlagen": list(attachments)}
-    markdown = fill_text(body, {**values, **GENERAL})
-    return render_circular_document(settings.templates_dir / TEMPLATE, context, markdown)
+    return render_circular_document(settings.templates_dir / TEMPLATE, context,
+                                    document_markdown(body, values))
+
+
+def document_markdown(body: str, values: dict[str, Any]) -> str:
+    """The circular's text as its document shows it: filled with the general values."""
+    return fill_text(body, {**values, **GENERAL})
 
 
 def finish_documents(settings: Settings, circular_id: int) -> CircularRow:

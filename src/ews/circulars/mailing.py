@@ -24,6 +24,7 @@ from markupsafe import Markup
 from ews.circulars.contacts import read_contacts
 from ews.circulars.distribution import ListSpec, addressees
 from ews.circulars.drafts import (
+    PROBE_FOLDER,
     SKELETON,
     Draft,
     compiled_text,
@@ -174,6 +175,23 @@ class ProbeReport:
     queued: int = 0
     without_address: list[tuple[str, str]] = field(default_factory=list)
     sent: int = 0
+    #: who each mail would have gone to: municipality and addresses
+    planned: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+def draft_values(settings: Settings, draft: Draft, now: datetime) -> dict[str, Any]:
+    """The circular's values for a draft not yet issued: the number „(Entwurf)/JJJJ“."""
+    issued_on = now.astimezone(BERLIN).date()
+    return circular_values(settings, number=f"(Entwurf)/{issued_on.year}",
+                           issued_on=issued_on, title=draft.title, az=draft.az)
+
+
+def draft_letterhead(draft: Draft, values: dict[str, Any], files: tuple[str, ...]
+                     ) -> Letterhead:
+    """What every mail of a draft shares, as a Probelauf or a preview sends or shows it."""
+    return Letterhead(subject=f"Mitteilung {values['nummer']}: {values['titel']}",
+                      mitteilung=values["mitteilung"], body=compiled_text(draft.text),
+                      values=values, files=files)
 
 
 def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
@@ -181,17 +199,12 @@ def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
     """Every mail the draft would give, sent to the staff address instead and marked as a
     Probelauf; no number is taken and the ledger stays untouched."""
     target = to or settings.rundschreiben.test_address or settings.office.email
-    issued_on = now.astimezone(BERLIN).date()
-    values = circular_values(settings, number=f"(Entwurf)/{issued_on.year}",
-                             issued_on=issued_on, title=draft.title, az=draft.az)
-    document = write_atomic(draft.folder / "probelauf" / "Entwurf.docx",
+    values = draft_values(settings, draft, now)
+    document = write_atomic(draft.folder / PROBE_FOLDER / "Entwurf.docx",
                             document_bytes(settings, draft.text, values, draft.list_spec,
                                            draft.attachments))
-    head = Letterhead(subject=f"Mitteilung {values['nummer']}: {values['titel']}",
-                      mitteilung=values["mitteilung"], body=compiled_text(draft.text),
-                      values=values,
-                      files=(str(document),
-                             *(str(draft.folder / n) for n in draft.attachments)))
+    head = draft_letterhead(draft, values, (str(document), *(
+        str(draft.folder / n) for n in draft.attachments)))
     report = ProbeReport(to=target)
     contacts, _problems = read_contacts(settings.rundschreiben.contacts_file)
     token = now.astimezone(BERLIN).strftime("%Y%m%d%H%M%S")
@@ -209,6 +222,7 @@ def probelauf(settings: Settings, draft: Draft, now: datetime, *, actor: str,
                                     key=f"{PROBE}/{key}", now=now, probe_note=note)
             enqueue(session, settings, key, message, [target], now, purpose=PROBE)
             report.queued += 1
+            report.planned.append((person.kommune, person.emails))
         register.log_event(session, actor=actor, action="rundschreiben-probelauf",
                            subject=draft.name, detail={"an": target, "mails": report.queued})
     report.sent = send_outbox(settings, now).sent

@@ -64,7 +64,7 @@ def circular_record(session: Session, row: CircularRow, settings: Settings) -> d
         "titel": row.title, "verteiler": row.list_spec,
         "verteiler_text": ListSpec.parse(row.list_spec, settings.round.name).label(),
         "status": row.state, "empfaenger": sum(counts.values()), "versand": dict(counts),
-        "dokument": row.pdf_path or row.docx_path, "slot": row.slot,
+        "dokument": row.pdf_path or row.docx_path, "slot": row.slot, "entwurf": row.draft,
         "aufgehoben_grund": row.withdrawn_reason,
     }
 

@@ -11,7 +11,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ews.core.models import CircularSendState, CircularState
-from ews.register.schema import BounceRow, CircularRow, CircularSend, OutgoingMail
+from ews.register.schema import (
+    BounceRow,
+    CircularCounter,
+    CircularRow,
+    CircularSend,
+    OutgoingMail,
+)
 
 _NEXT_NUMBER = text(
     "INSERT INTO circular_counters (year, last_number) VALUES (:year, 1) "
@@ -23,6 +29,13 @@ def next_number(session: Session, year: int) -> int:
     """The next circular number of ``year`` (an upsert: two workers queue on the counter's
     row; the counter moves in the caller's transaction)."""
     return int(session.execute(_NEXT_NUMBER, {"year": year}).scalar_one())
+
+
+def last_number(session: Session, year: int) -> int:
+    """The last circular number issued in ``year`` (0: none yet); moves nothing."""
+    found = session.scalar(select(CircularCounter.last_number)
+                           .where(CircularCounter.year == year))
+    return int(found or 0)
 
 
 def circular_by_number(session: Session, number: int, year: int) -> CircularRow | None:

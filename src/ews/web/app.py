@@ -13,7 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ews.runtime.settings import Settings
-from ews.web import case_pages, network_pages, round_pages, template_pages
+from ews.web import (
+    case_pages,
+    circular_pages,
+    network_pages,
+    round_pages,
+    template_pages,
+)
 from ews.web.accounts import AccountError, sign_in
 from ews.web.base import Web, environment, form_of, staff_of, web_of
 from ews.web.sessions import COOKIE, PRE_COOKIE, SessionKeys
@@ -39,6 +45,7 @@ def create_app(settings: Settings, *, now: Callable[[], datetime] | None = None)
     app.include_router(case_pages.router)
     app.include_router(network_pages.router)
     app.include_router(template_pages.router)
+    app.include_router(circular_pages.router)
     app.add_api_route("/anmelden", signin_form, methods=["GET"])
     app.add_api_route("/anmelden", signin, methods=["POST"])
     app.add_api_route("/abmelden", signout, methods=["POST"])

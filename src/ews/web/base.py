@@ -24,7 +24,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 1_000_000
 #: the pages of the navigation: path, German name
 NAVIGATION = (("/", "Übersicht"), ("/bewerbungen", "Bewerbungen"), ("/auswahl", "Auswahl"),
-              ("/netzwerk", "Netzwerk"), ("/postausgang", "Postausgang"),
+              ("/netzwerk", "Netzwerk"), ("/rundschreiben", "Rundschreiben"),
+              ("/postausgang", "Postausgang"),
               ("/vorlagen", "Vorlagen"))
 
 

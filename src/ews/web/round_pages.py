@@ -4,9 +4,8 @@ the CLI calls; the notices write letters and send mail)."""
 
 from __future__ import annotations
 
-import tempfile
+import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -15,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ews.casefile.follow_ups import follow_up_records
 from ews.circulars.reports import circular_records
+from ews.core.deadlines import BERLIN
 from ews.core.errors import EwsError
 from ews.core.models import OUTBOX_STATE_LABELS
 from ews.core.municipalities import by_key
@@ -23,6 +23,7 @@ from ews.outbox.queue import outgoing_records
 from ews.outbox.sending import send_again
 from ews.register.database import transaction
 from ews.register.reports import application_records
+from ews.retention.records import note_export
 from ews.selection import decisions as selection
 from ews.selection.export_xlsx import export_register
 from ews.selection.notices import send_notices
@@ -36,6 +37,7 @@ DECISION_DE = {None: "offen", "angenommen": "angenommen", "warteliste": "Warteli
 SORTS = {"az": "az", "kommune": "kommune_name", "eingang": "received_at", "status": "status",
          "bezirk": "bezirk", "entscheidung": "entscheidung"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORTS = "exporte"  # in the data folder: the register downloads, until the deletion run
 
 
 def _district(ags: str) -> str:
@@ -100,13 +102,19 @@ def applications(request: Request, staff: SignedIn) -> Response:
 
 @router.get("/bewerbungen/register.xlsx")
 def export(request: Request, staff: SignedIn) -> Response:
-    """The register as ``ews auswahl export`` writes it, as a download."""
+    """The register as ``ews auswahl export`` writes it, as a download. The file is kept in
+    the exports folder and recorded like the command's export (who, when), so the deletion
+    run removes it after ``[exporte] tage``."""
     web = web_of(request)
-    with tempfile.TemporaryDirectory(prefix="ews-export-") as folder:
-        target = export_register(web.settings, Path(folder) / "register.xlsx")
-        data = target.read_bytes()
-    name = f"register-{web.now():%Y-%m-%d}.xlsx"
-    return Response(data, media_type=XLSX,
+    now = web.now()
+    stamp = now.astimezone(BERLIN).strftime("%Y-%m-%d_%H%M%S")
+    folder = web.settings.data_dir / EXPORTS
+    folder.mkdir(parents=True, exist_ok=True)
+    target = export_register(web.settings,
+                             folder / f"register_{stamp}_{uuid.uuid4().hex[:8]}.xlsx")
+    note_export(web.settings, "register", target, actor=staff.user.name, now=now)
+    name = f"register-{now.astimezone(BERLIN):%Y-%m-%d}.xlsx"
+    return Response(target.read_bytes(), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -1,12 +1,12 @@
 """The web interface in Debian's Chromium (Selenium): a staff journey over a demo round, from
-sign-in to the notices sent over the session's SMTP server, with axe-core on every page and a
-screenshot of every page (into EWS_BILDER, e.g. docs/bilder, when set; else a temporary
-folder)."""
+sign-in to the notices sent over the session's SMTP server and a circular's Probelauf, with
+axe-core on every page and a screenshot of every page (into EWS_BILDER, e.g. docs/bilder, when
+set; else a temporary folder)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +14,21 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from ews.circulars.reports import circular_records
+from ews.outbox.conversion import convert_pending_letters
 from ews.outbox.queue import outgoing_records
 from ews.register.reports import application_records
-from ews.runtime.settings import RoundSettings, Settings, SmtpSettings
+from ews.runtime.settings import LetterSettings, RoundSettings, Settings, SmtpSettings
 from tests.conftest import make_settings, open_deadline
 from tests.support.browser import WebServer, axe_violations, chromium
 from tests.support.mailserver import SmtpServer
 from tests.support.webround import PASSWORD, demo_round
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.libreoffice]
 SEATS = 2
 
 
@@ -41,6 +44,9 @@ def office(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer
                              round=RoundSettings(name="EWS 6", deadline=open_deadline(),
                                                  seats=SEATS))
     azs = demo_round(settings)
+    # the demo round's letters as PDF/A, once, so that the journey can open a letter's PDF
+    convert_pending_letters(settings.model_copy(update={"letters": LetterSettings(
+        pdf=True, warm=False, timeout_seconds=240)}))
     server = WebServer(settings).start()
     yield settings, azs, server
     server.stop()
@@ -133,16 +139,12 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     browser.get(f"{url}/bewerbungen")
     check_page(browser, pictures, "bewerbungen")
 
-    # Akte: the original PDF in the preview, a stamp, a decision
+    # Akte: the original PDF in the preview, then the letter's; a stamp, a decision
     browser.get(f"{url}/akte?az={azs[0]}")
     assert f"Akte {azs[0]}" in text(browser)
     frame = browser.find_element(By.ID, "vorschau")
-    pdf: Any = browser.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.headers.get("
-        "'content-type'), new TextDecoder().decode(b.slice(0, 5))])));",
-        frame.get_attribute("src"))
-    assert pdf == ["application/pdf", "%PDF-"]
+    assert pdf_at(browser, str(frame.get_attribute("src"))) == ["application/pdf", "%PDF-"]
+    open_letter_pdf(browser)
     check_page(browser, pictures, "akte")
     stamp = browser.find_element(By.ID, "zeitpunkt")
     browser.execute_script("arguments[0].value = arguments[1]", stamp,
@@ -172,6 +174,9 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     WebDriverWait(browser, 60).until(ready.title_contains("Bescheide versendet"))
     assert "E-Mails: 3 vorbereitet, 3 gesendet" in text(browser), text(browser)
 
+    # Rundschreiben: a draft to the participants, its live preview, a Probelauf
+    run_a_circular_probelauf(browser, url, pictures, lambda: circular_records(settings))
+
     # Netzwerk: the Gemeinsame Erklärung for a municipality that never applied
     browser.get(f"{url}/netzwerk")
     check_page(browser, pictures, "netzwerk")
@@ -198,6 +203,68 @@ def test_a_staff_journey_through_the_round(office: tuple[Settings, list[str], We
     assert browser.current_url.endswith("/anmelden")
     browser.get(f"{url}/auswahl")
     assert browser.current_url.endswith("/anmelden")
+
+
+def run_a_circular_probelauf(driver: webdriver.Chrome, url: str, pictures: Path,
+                             issued: Callable[[], list[dict[str, Any]]]) -> None:
+    """A new draft, a line typed into its text (the preview follows, filled for the chosen
+    recipient), saved, its Probelauf (no number taken), and its issue after the
+    confirmation."""
+    driver.get(f"{url}/rundschreiben")
+    driver.find_element(By.ID, "n-titel").send_keys("Netzwerktreffen im Januar")
+    Select(driver.find_element(By.ID, "n-verteiler")).select_by_value("teilnehmende")
+    submit(driver, "/rundschreiben/neu")
+    assert "Rundschreiben-Entwurf" in text(driver)
+    action = "/rundschreiben/entwurf/" + driver.current_url.rsplit("/", 1)[1]
+    chosen = Select(driver.find_element(By.ID, "empfaenger")).first_selected_option.text
+    editor = driver.find_element(By.ID, "entwurfstext")
+    editor.send_keys(Keys.CONTROL, Keys.END)
+    editor.send_keys("\nWir grüßen {{ kommune }} herzlich.")
+    WebDriverWait(driver, 30).until(lambda d: f"Wir grüßen {chosen} herzlich" in d.find_element(
+        By.ID, "vorschau").text)
+    assert "Wir grüßen Ihre Kommune herzlich" in driver.find_element(By.ID, "vorschau").text
+    driver.execute_script("window.scrollTo(0, 0)")
+    check_page(driver, pictures, "rundschreiben")
+    submit(driver, f"{action}/speichern")
+    assert "Der Entwurf ist gespeichert" in text(driver)
+    submit(driver, f"{action}/probelauf")
+    assert "E-Mails gingen als „[Probelauf]“" in text(driver), text(driver)
+    assert chosen in text(driver)
+    assert not axe_violations(driver)
+    assert issued() == []
+    driver.get(f"{url}{action}")  # the confirmation names the number, then it is issued
+    submit(driver, f"{action}/ausgeben/bestaetigen")
+    assert "Rundschreiben ausgeben: Mitteilung 1/" in text(driver), text(driver)
+    assert not axe_violations(driver)
+    driver.find_element(By.NAME, "bestaetigt").click()
+    submit(driver, f"{action}/ausgeben")
+    assert "Mitteilung 1/" in text(driver) and "ist ausgegeben" in text(driver), text(driver)
+    assert "2 gesendet" in text(driver) and chosen in text(driver), text(driver)
+    assert not axe_violations(driver)
+    driver.get(f"{url}/rundschreiben")
+    assert "schon ausgegeben als Mitteilung 1/" in text(driver)
+    assert not axe_violations(driver)
+
+
+def pdf_at(driver: webdriver.Chrome, address: str) -> Any:
+    """The content type and the first five bytes the page's origin serves at ``address``."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.headers.get("
+        "'content-type'), new TextDecoder().decode(b.slice(0, 5))])));", address)
+
+
+def open_letter_pdf(driver: webdriver.Chrome) -> None:
+    """Click the Eingangsbestätigung's PDF in the document list: the preview shows it."""
+    [letter] = [link for link in driver.find_elements(By.CSS_SELECTOR, "ul.dokumente a")
+                if "Eingangsbestätigung" in link.text and link.text.endswith(".pdf")]
+    address = str(letter.get_attribute("href"))
+    letter.click()
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "const w = document.getElementById('vorschau').contentWindow;"
+        "return w.location.href === arguments[0] && w.document.readyState === 'complete'",
+        address))
+    assert pdf_at(driver, address) == ["application/pdf", "%PDF-"]
 
 
 def smtp_messages_after(settings: Settings) -> list[str]:

@@ -19,7 +19,9 @@ from ews.outbox.queue import enqueue, outgoing_records
 from ews.register import outbox as outbox_register
 from ews.register.database import transaction
 from ews.register.reports import application_records
+from ews.register.retention_tables import ExportRow
 from ews.register.schema import EventRow
+from ews.retention.deletion import run_deletion
 from ews.runtime.settings import RoundSettings, Settings
 from ews.web.accounts import change_password, create_user, set_locked
 from ews.web.app import create_app
@@ -248,3 +250,20 @@ def test_the_server_ends_a_session_after_its_minutes(office: tuple[Settings, lis
     clock[0] += timedelta(minutes=settings.web.session_minutes, seconds=1)
     answer = client.get("/", follow_redirects=False)  # the cookie is still sent
     assert answer.status_code == 303 and answer.headers["location"] == "/anmelden"
+
+
+def test_the_register_download_is_recorded_and_goes_with_the_deletion_run(tmp_path: Path
+                                                                          ) -> None:
+    settings = make_settings(tmp_path, retention_file=tmp_path / "aufbewahrung.toml")
+    prepare(settings)
+    create_user(settings, "lena", PASSWORD, "lesen", actor="test", now=datetime.now(UTC))
+    client, _ = signed_in(settings, "lena")
+    answer = client.get("/bewerbungen/register.xlsx")
+    assert answer.status_code == 200 and answer.content.startswith(b"PK")
+    with transaction(settings.db_url) as session:
+        [row] = session.scalars(select(ExportRow)).all()
+        kept, kind, actor = Path(row.location), row.kind, row.created_by
+    assert (kind, actor) == ("register", "lena") and kept.read_bytes() == answer.content
+    later = datetime.now(UTC) + timedelta(days=181)
+    report = run_deletion(settings, now=later, actor="zeitplan")
+    assert [e.rule for e in report.entries] == ["exporte"] and not kept.exists()
