@@ -31,7 +31,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts.bench import circulars, cluster, conversion, hostile, latency, mail, programs
+from scripts.bench import (
+    circulars,
+    cluster,
+    conversion,
+    hostile,
+    latency,
+    mail,
+    programs,
+    steps,
+)
 from scripts.bench.throughput import (
     COUNT,
     ROUNDS,
@@ -73,6 +82,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
             latency.main(sample_applications(30, seed=4), Path(tmp))
             mail.print_latency(sample_applications(40, seed=3), Path(tmp))
+        return
+
+    if sys.argv[1:2] == ["latenz-schritte"]:  # where the latency goes; optional: the window
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            window = float(sys.argv[2]) if len(sys.argv) > 2 else latency.WINDOWS[0]
+            steps.main(sample_applications(30, seed=4), Path(tmp), window)
         return
 
     if sys.argv[1:2] == ["feindlich"]:  # only the hostile corpus against an ordinary batch

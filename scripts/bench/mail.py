@@ -56,8 +56,10 @@ def application_mail(number: int, name: str, data: bytes) -> EmailMessage:
     return message
 
 
-def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list[float]:
-    """Seconds from APPEND to the answer in the sender's mailbox, per mail."""
+def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20,
+            marks: list[tuple[float, float]] | None = None) -> list[float]:
+    """Seconds from APPEND to the answer in the sender's mailbox, per mail; ``marks`` gets
+    each mail's ``perf_counter`` before its APPEND and once its answer arrived."""
     from flows.mailbox_watch import MailboxWatcher
     from flows.server import PassRunner
     from tests.support.mailserver import Dovecot, SmtpServer
@@ -81,6 +83,8 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list
                 dovecot.append(OFFICE, application_mail(number, name, data))
                 dovecot.wait_for_messages(sender, 1, timeout=60)
                 seconds.append(time.perf_counter() - started)
+                if marks is not None:
+                    marks.append((started, started + seconds[-1]))
                 time.sleep(0.5)  # back in IDLE
             watcher.stop()
             runner.stopping.set()
