@@ -153,9 +153,9 @@ class PassRunner(threading.Thread):
 
 
 class InboxWatcher(threading.Thread):
-    """Asks for a pass the moment a file is added or written in the inbox (inotify: the
-    pass's stability window is the only wait) and, as the fallback, when a file stayed
-    unchanged for one poll."""
+    """Asks for a pass the moment a file in the inbox was closed by its writer or moved in
+    (inotify: the pass's stability window, counted from the close, is the only wait) and,
+    as the fallback, when a file stayed unchanged for one poll."""
 
     def __init__(self, settings: Settings, runner: PassRunner) -> None:
         super().__init__(name="posteingang-ordner", daemon=True)

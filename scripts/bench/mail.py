@@ -8,6 +8,7 @@ server delivering into it, both on 127.0.0.1).
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from datetime import UTC, datetime
@@ -75,6 +76,7 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20,
             runner.start()
             watcher.start()
             time.sleep(3)  # connected, first (empty) pass done, IDLE entered
+            pauses = random.Random(20)
             # the first mail after the start also waits for the first LibreOffice start and
             # the worker processes' first reads: reported, not counted
             for number, (name, data) in enumerate(files[:count + 1]):
@@ -85,7 +87,9 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20,
                 seconds.append(time.perf_counter() - started)
                 if marks is not None:
                     marks.append((started, started + seconds[-1]))
-                time.sleep(0.5)  # back in IDLE
+                # back in IDLE; a random pause, so that the mail meets Dovecot's IDLE check
+                # (every second in the test server) at any phase, not at one the loop fixed
+                time.sleep(pauses.uniform(0.5, 1.5))
             watcher.stop()
             runner.stopping.set()
             watcher.join(10)

@@ -84,7 +84,8 @@ def breakdown(marks: list[tuple[float, float]]) -> list[str]:
     ordered = sorted(rows.items(), key=lambda item: statistics.median(s for s, _ in item[1]))
     return [f"  {label:42s} {statistics.median(s for s, _ in spans):6.3f} → "
             f"{statistics.median(e for _, e in spans):6.3f} s "
-            f"(Dauer {statistics.median(e - s for s, e in spans):.3f} s, n={len(spans)})"
+            f"(Dauer {statistics.median(e - s for s, e in spans):.3f} s; Ende "
+            f"{min(e for _, e in spans):.2f}–{max(e for _, e in spans):.2f} s; n={len(spans)})"
             for label, spans in ordered]
 
 
