@@ -10,7 +10,8 @@ machine.
    part: ``python -m scripts.bench pdfa [N]``, N letters a side, 40 by default).
    The folder's latency, file dropped to PDF/A letter, under ``ews serve``'s watcher
    (``scripts.bench.latency``); with the mail latency (``scripts.bench.mail``) alone:
-   ``python -m scripts.bench latenz``.
+   ``python -m scripts.bench latenz``; where their time goes, step by step:
+   ``python -m scripts.bench latenz-schritte`` (``scripts.bench.steps``).
 4. Peak RSS of reading the 3,000-page PDF in a fresh process, beside a one-page baseline.
 5. CPU per application of the library path before and after the letter templates were
    prepared once per process (issue 20), side by side; ``python -m scripts.bench cpu`` runs
