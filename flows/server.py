@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from rich.console import Console
@@ -33,6 +33,9 @@ from flows.deployments import office_deployments as table
 from flows.deployments import runner_deployments
 from flows.mailbox_watch import MailboxWatcher
 from flows.web_server import WebThread, announce
+
+if TYPE_CHECKING:
+    from flows.intake import WarmPasses
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -117,15 +120,22 @@ class PassRunner(threading.Thread):
         self.wanted.set()
 
     def run(self) -> None:
-        from flows.intake import run_posteingang  # deferred: Prefect reads its settings at import
+        from flows.intake import WarmPasses  # deferred: Prefect reads its settings at import
 
+        passes = WarmPasses()  # one event loop and one Prefect client for every pass
+        try:
+            self._serve(passes)
+        finally:
+            passes.close()
+
+    def _serve(self, passes: WarmPasses) -> None:
         backoff = 0.0  # after a failed pass (database, mailbox, disk): 5 s, 10 s … 5 min
         while not self.stopping.is_set():
             if not self.wanted.wait(0.2) or self.stopping.is_set():
                 continue
             self.wanted.clear()
             try:
-                results = run_posteingang()  # the settings of this process's environment
+                results = passes.run()  # the settings of this process's environment
             except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect
                 # only the service's own failures end a pass (an input's end it alone): the
                 # watchers ask again at once, so wait, longer each time, before the next
@@ -143,9 +153,9 @@ class PassRunner(threading.Thread):
 
 
 class InboxWatcher(threading.Thread):
-    """Asks for a pass the moment a file is added or written in the inbox (inotify: the
-    pass's stability window is the only wait) and, as the fallback, when a file stayed
-    unchanged for one poll."""
+    """Asks for a pass the moment a file in the inbox was closed by its writer or moved in
+    (inotify: the pass's stability window, counted from the close, is the only wait) and,
+    as the fallback, when a file stayed unchanged for one poll."""
 
     def __init__(self, settings: Settings, runner: PassRunner) -> None:
         super().__init__(name="posteingang-ordner", daemon=True)

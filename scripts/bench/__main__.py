@@ -10,7 +10,8 @@ machine.
    part: ``python -m scripts.bench pdfa [N]``, N letters a side, 40 by default).
    The folder's latency, file dropped to PDF/A letter, under ``ews serve``'s watcher
    (``scripts.bench.latency``); with the mail latency (``scripts.bench.mail``) alone:
-   ``python -m scripts.bench latenz``.
+   ``python -m scripts.bench latenz``; where their time goes, step by step:
+   ``python -m scripts.bench latenz-schritte`` (``scripts.bench.steps``).
 4. Peak RSS of reading the 3,000-page PDF in a fresh process, beside a one-page baseline.
 5. CPU per application of the library path before and after the letter templates were
    prepared once per process (issue 20), side by side; ``python -m scripts.bench cpu`` runs
@@ -31,7 +32,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts.bench import circulars, cluster, conversion, hostile, latency, mail, programs
+from scripts.bench import (
+    circulars,
+    cluster,
+    conversion,
+    hostile,
+    latency,
+    mail,
+    programs,
+    steps,
+)
 from scripts.bench.throughput import (
     COUNT,
     ROUNDS,
@@ -73,6 +83,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
             latency.main(sample_applications(30, seed=4), Path(tmp))
             mail.print_latency(sample_applications(40, seed=3), Path(tmp))
+        return
+
+    if sys.argv[1:2] == ["latenz-schritte"]:  # where the latency goes; optional: the window
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            window = float(sys.argv[2]) if len(sys.argv) > 2 else latency.WINDOWS[0]
+            steps.main(sample_applications(30, seed=4), Path(tmp), window)
         return
 
     if sys.argv[1:2] == ["feindlich"]:  # only the hostile corpus against an ordinary batch

@@ -8,6 +8,7 @@ server delivering into it, both on 127.0.0.1).
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from datetime import UTC, datetime
@@ -56,8 +57,10 @@ def application_mail(number: int, name: str, data: bytes) -> EmailMessage:
     return message
 
 
-def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list[float]:
-    """Seconds from APPEND to the answer in the sender's mailbox, per mail."""
+def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20,
+            marks: list[tuple[float, float]] | None = None) -> list[float]:
+    """Seconds from APPEND to the answer in the sender's mailbox, per mail; ``marks`` gets
+    each mail's ``perf_counter`` before its APPEND and once its answer arrived."""
     from flows.mailbox_watch import MailboxWatcher
     from flows.server import PassRunner
     from tests.support.mailserver import Dovecot, SmtpServer
@@ -73,6 +76,7 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list
             runner.start()
             watcher.start()
             time.sleep(3)  # connected, first (empty) pass done, IDLE entered
+            pauses = random.Random(20)
             # the first mail after the start also waits for the first LibreOffice start and
             # the worker processes' first reads: reported, not counted
             for number, (name, data) in enumerate(files[:count + 1]):
@@ -81,7 +85,11 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20) -> list
                 dovecot.append(OFFICE, application_mail(number, name, data))
                 dovecot.wait_for_messages(sender, 1, timeout=60)
                 seconds.append(time.perf_counter() - started)
-                time.sleep(0.5)  # back in IDLE
+                if marks is not None:
+                    marks.append((started, started + seconds[-1]))
+                # back in IDLE; a random pause, so that the mail meets Dovecot's IDLE check
+                # (every second in the test server) at any phase, not at one the loop fixed
+                time.sleep(pauses.uniform(0.5, 1.5))
             watcher.stop()
             runner.stopping.set()
             watcher.join(10)

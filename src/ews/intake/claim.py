@@ -11,6 +11,7 @@ from pathlib import Path
 from ews.core.names import readable, safe_name
 from ews.intake.case_folders import claim_and_file, split_case_files
 from ews.intake.failures import failure_reason, is_infrastructure
+from ews.intake.inbox_changes import closed_files
 from ews.register import cases as register
 from ews.register import inputs
 from ews.register.database import transaction
@@ -42,7 +43,10 @@ def claim_new_inputs(settings: Settings, now: Callable[[], datetime] | None = No
                                       seen_at)
         # files in an Az.-named subfolder belong to that case (``ews.intake.case_folders``)
         in_case, ordinary = split_case_files(
-            folders.stable_files(inbox, settings.intake.stable_seconds), inbox, settings)
+            folders.stable_files(inbox, settings.intake.stable_seconds,
+                                 closed=closed_files(inbox),
+                                 settle=settings.intake.stable_after_close_seconds),
+            inbox, settings)
         moved = [(target, obs) for obs in ordinary
                  if (target := _claimed(obs, inbox)) is not None]
         # a crash between the renames and this commit leaves orphans, adopted by the next pass

@@ -136,17 +136,23 @@ class MailReport:
 
 
 def answer_and_finish(settings: Settings, now: datetime) -> MailReport:
-    """After the register committed: post-actions, answers queued, due mails sent."""
+    """After the register committed: answers queued, due mails sent, post-actions. The
+    answers go out first (the post-actions need nothing the sending does), so that the
+    sender's answer does not wait for the moving and marking; these run even when the
+    sending failed."""
     report = MailReport()
     if settings.smtp.host:  # without a server the answers are written once it is configured
         with locks_for(settings) as locks, locks.named("antworten", wait=MAILBOX_WAIT):
             report.queued = len(queue_answers(settings, now)) + \
                 len(queue_acknowledgments(settings, now))
-    if settings.imap.host:
-        with locks_for(settings) as locks, locks.named(mailbox_name(settings),
-                                                       wait=MAILBOX_WAIT), \
-                open_mailbox(settings) as mailbox:
-            report.finished = finish_mails(settings, mailbox, now)
-    sending = send_queued(settings, now)
-    report.sent, report.retrying, report.failed = sending.sent, sending.retrying, sending.failed
+    try:
+        sending = send_queued(settings, now)
+        report.sent, report.retrying, report.failed = (sending.sent, sending.retrying,
+                                                       sending.failed)
+    finally:
+        if settings.imap.host:
+            with locks_for(settings) as locks, locks.named(mailbox_name(settings),
+                                                           wait=MAILBOX_WAIT), \
+                    open_mailbox(settings) as mailbox:
+                report.finished = finish_mails(settings, mailbox, now)
     return report

@@ -78,13 +78,17 @@ def process_inputs(input_ids: list[int], settings: Settings, *,
 
 
 def _pipeline(batches: Batches, waiting: list[int], run: StepRunner) -> None:
+    """The chunks' steps, staggered; a step with nothing to work on is not run (as a task
+    it would cost the pass Prefect's bookkeeping and nothing else: a single file's pass runs
+    four steps, not twelve)."""
     reading: list[Reading] = []
     rendering: list[Rendering] = []
     while waiting or reading or rendering:
-        next_reading = run("lesen", batches.read_next, waiting)
-        letters = run("entscheiden", batches.decide, reading)
-        next_rendering = run("schreiben", batches.render, letters)
-        run("ablegen", batches.file, rendering)
+        next_reading = run("lesen", batches.read_next, waiting) if waiting else []
+        letters = run("entscheiden", batches.decide, reading) if reading else {}
+        next_rendering = run("schreiben", batches.render, letters) if letters else []
+        if rendering:
+            run("ablegen", batches.file, rendering)
         reading, rendering = next_reading, next_rendering
 
 

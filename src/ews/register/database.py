@@ -16,6 +16,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import IntegrityError as IntegrityError  # re-exported: a unique key hit
 from sqlalchemy.orm import Session as Session  # re-exported: capabilities type with it
@@ -86,8 +88,10 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Bring the database to the newest schema (idempotent)."""
+    """Bring the database to the newest schema (idempotent; one query when it is there)."""
     engine = engine_for(url)
+    if _current_revision(engine) == _head_revision():  # each pass calls this
+        return
     config = alembic_config(url)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -95,3 +99,15 @@ def migrate(url: str) -> None:
                                {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@cache
+def _head_revision() -> str | None:
+    """The newest revision of the migrations shipped with this code (read once: Alembic
+    loads every migration file to find it)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -91,15 +91,29 @@ def _walk(folder: Path, *, regular: bool) -> Iterator[Path]:
             yield path
 
 
-def stable_files(inbox: Path, window: float, *, sleep: Callable[[float], None] = time.sleep
-                 ) -> list[Observation]:
-    """Files whose size and mtime did not change across ``window`` seconds (sorted by mtime)."""
+def stable_files(inbox: Path, window: float, *, sleep: Callable[[float], None] = time.sleep,
+                 closed: Callable[[Observation], float | None] | None = None,
+                 settle: float = 0.0) -> list[Observation]:
+    """Files whose size and mtime did not change across ``window`` seconds (sorted by mtime).
+    A file that ``closed`` reports closed by its writer (the seconds since then, None when not
+    known: ``ews.intake.inbox_changes``) needs only ``settle`` quiet seconds, counted from the
+    close (``stability_wait``)."""
     before = observe_inbox(inbox)
     if not before:
         return []
-    sleep(window)
+    sleep(stability_wait(list(before.values()), window, closed, settle))
     stable = unchanged(before, observe_inbox(inbox))
     return sorted(stable, key=lambda obs: (obs.mtime_ns, obs.path.name))
+
+
+def stability_wait(observations: list[Observation], window: float,
+                   closed: Callable[[Observation], float | None] | None, settle: float
+                   ) -> float:
+    """Seconds to wait before the second look: the whole window, unless every file was seen
+    closed by its writer; then what is left of ``settle`` since the latest close."""
+    waits = [window if (quiet := closed(obs) if closed is not None else None) is None
+             else max(0.0, min(settle, window) - quiet) for obs in observations]
+    return max(waits, default=0.0)
 
 
 def unchanged(before: Mapping[Path, Observation], after: Mapping[Path, Observation]

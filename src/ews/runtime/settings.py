@@ -102,6 +102,15 @@ class IntakeSettings(BaseModel):
 
     #: a file is taken once its size and mtime stayed unchanged this long
     stable_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
+    #: the shorter wait for a file that the inotify watch of ``ews serve`` saw its writer
+    #: close (IN_CLOSE_WRITE) or that was renamed into the inbox whole, with no write since:
+    #: the writer has let go of it, so the wait only has to outlast a writer that opens it
+    #: once more at once (a copy that sets times or attributes after closing). A file still
+    #: open for writing never counts as closed, however long its writer pauses: it waits for
+    #: ``stable_seconds`` like every file that the watch did not see closed (files already
+    #: there at the start, after an overflow of the kernel's queue, on a network share whose
+    #: remote writes inotify never sees, passes in another process or without inotify)
+    stable_after_close_seconds: float = Field(default=0.25, ge=0.0, le=60.0)
     poll_seconds: float = Field(default=5.0, gt=0.0)
     #: worker processes for reading and rendering; 0 means one per CPU core
     workers: int = Field(default=0, ge=0)

@@ -6,8 +6,10 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import docx
 import pytest
@@ -22,6 +24,8 @@ from ews.runtime.folders import WORK_FOLDER
 from ews.runtime.settings import RoundSettings, Settings
 from tests.conftest import REPO, make_settings
 from tests.support import pdfgen
+
+T = TypeVar("T")
 
 
 def drop(settings: Settings, name: str, data: bytes) -> Path:
@@ -363,3 +367,20 @@ def test_a_file_name_in_latin_1_is_registered_under_its_readable_name(
     assert result.source_name == "Bewerbung Lüdenscheid.pdf"
     assert Path(result.stored_path or "").name.endswith("__Bewerbung Lüdenscheid.pdf")
     assert list(by_source(settings)) == ["Bewerbung Lüdenscheid.pdf"]
+
+
+def test_a_single_files_pass_runs_each_step_once_and_no_step_without_work(
+        settings: Settings) -> None:
+    drop(settings, "bewerbung.pdf", pdfgen.filled_form())
+    intake.prepare(settings)
+    ids = intake.claim_new_inputs(settings)
+    steps: list[str] = []
+
+    def recording(name: str, step: Callable[..., T], /, *args: Any) -> T:
+        steps.append(name)
+        return step(*args)
+
+    [result] = intake.process_inputs(ids, settings, run=recording)
+
+    assert result.outcome.value == "registered"
+    assert steps == ["lesen", "entscheiden", "schreiben", "ablegen"]  # four tasks, not twelve
