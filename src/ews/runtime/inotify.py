@@ -1,4 +1,4 @@
-"""Linux inotify through the C library (ctypes): a watch on a folder and its subfolders that
+"""A Linux inotify watch on a folder and its subfolders (through ``inotify_simple``) that
 reports each event with its path, also a file closed by its writer (``IN_CLOSE_WRITE``), which
 watchfiles does not report (I/O: an inotify descriptor).
 
@@ -9,25 +9,21 @@ refuses (hidden, temporary) is not watched; a subfolder created or moved in is w
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
-import select
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-MODIFY, ATTRIB, CLOSE_WRITE = 0x2, 0x4, 0x8
-MOVED_FROM, MOVED_TO, CREATE, DELETE = 0x40, 0x80, 0x100, 0x200
-DELETE_SELF, MOVE_SELF = 0x400, 0x800
-OVERFLOW, IGNORED, ISDIR = 0x4000, 0x8000, 0x40000000
-_ONLYDIR, _DONT_FOLLOW = 0x01000000, 0x02000000
+from inotify_simple import INotify, flags
+
+MODIFY, ATTRIB, CLOSE_WRITE = flags.MODIFY, flags.ATTRIB, flags.CLOSE_WRITE
+MOVED_FROM, MOVED_TO, CREATE, DELETE = (flags.MOVED_FROM, flags.MOVED_TO, flags.CREATE,
+                                        flags.DELETE)
+DELETE_SELF, MOVE_SELF = flags.DELETE_SELF, flags.MOVE_SELF
+OVERFLOW, IGNORED, ISDIR = flags.Q_OVERFLOW, flags.IGNORED, flags.ISDIR
 _MASK = (MODIFY | ATTRIB | CLOSE_WRITE | MOVED_FROM | MOVED_TO | CREATE | DELETE
-         | DELETE_SELF | MOVE_SELF | _ONLYDIR | _DONT_FOLLOW)
-_NONBLOCK, _CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
-_HEADER = struct.Struct("iIII")  # wd, mask, cookie, len (struct inotify_event)
+         | DELETE_SELF | MOVE_SELF | flags.ONLYDIR | flags.DONT_FOLLOW)
 
 
 @dataclass(frozen=True)
@@ -41,22 +37,12 @@ class Event:
         return bool(self.mask & flag)
 
 
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    if not hasattr(libc, "inotify_init1"):
-        raise OSError(errno.ENOSYS, "inotify ist auf diesem System nicht verfügbar")
-    return libc
-
-
 class TreeWatch:
     """inotify watches on ``root`` and every subfolder ``follow`` accepts."""
 
     def __init__(self, root: Path, follow: Callable[[Path], bool]) -> None:
         self.root, self.follow = root, follow
-        self._libc = _libc()
-        self.fd = self._libc.inotify_init1(_NONBLOCK | _CLOEXEC)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1")
+        self._inotify: INotify | None = INotify(nonblocking=True)
         self.folders: dict[int, Path] = {}
         try:
             self._add_tree(root)
@@ -65,10 +51,8 @@ class TreeWatch:
             raise
 
     def _add(self, folder: Path) -> None:
-        wd = self._libc.inotify_add_watch(self.fd, os.fsencode(folder), _MASK)
-        if wd < 0:
-            raise OSError(ctypes.get_errno(), f"inotify_add_watch {folder}")
-        self.folders[wd] = folder
+        assert self._inotify is not None, "the watch is closed"
+        self.folders[self._inotify.add_watch(folder, _MASK)] = folder
 
     def _add_tree(self, folder: Path) -> None:
         self._add(folder)
@@ -80,19 +64,10 @@ class TreeWatch:
     def read(self, timeout: float) -> list[Event]:
         """The events within ``timeout`` seconds (none: an empty list). ``OSError`` once the
         root folder is gone."""
-        if not select.select([self.fd], [], [], timeout)[0]:
-            return []
-        try:
-            data = os.read(self.fd, 64 * 1024)
-        except BlockingIOError:
-            return []
+        assert self._inotify is not None, "the watch is closed"
         events: list[Event] = []
-        offset = 0
-        while offset < len(data):
-            wd, mask, _cookie, length = _HEADER.unpack_from(data, offset)
-            name = data[offset + _HEADER.size:offset + _HEADER.size + length].rstrip(b"\0")
-            offset += _HEADER.size + length
-            events += self._event(wd, mask, os.fsdecode(name))
+        for raw in self._inotify.read(timeout=max(0, round(timeout * 1000))):
+            events += self._event(raw.wd, raw.mask, raw.name)
         return events
 
     def _event(self, wd: int, mask: int, name: str) -> list[Event]:
@@ -117,6 +92,6 @@ class TreeWatch:
         return [Event(path, mask)]
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        if self._inotify is not None:
+            self._inotify.close()
+            self._inotify = None
