@@ -9,22 +9,25 @@ first input is claimed) and the work (first claim to last filing)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy
 from scripts.bench.common import REPO, bench_settings, flow_throughput
 
 from ews.core.names import safe_name
+from tests.support.pgserver import Postgres, ProcessWorker
 
 PREFECT = Path(sys.executable).parent / "prefect"
 
 
 def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root: Path) -> None:
-    from tests.support.pgserver import Postgres, PrefectServer
+    from tests.support.pgserver import PrefectServer
 
     print(f"Verteilter Betrieb: {len(files)} Bewerbungen, ohne PDF/A, ohne OCR")
     sqlite = flow_throughput(files, root / "sqlite", warm_up)
@@ -58,8 +61,6 @@ def _prefect(env: dict[str, str], *args: str) -> None:
 
 def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: object,
              env: dict[str, str]) -> float:
-    from tests.support.pgserver import Postgres, ProcessWorker
-
     assert isinstance(postgres, Postgres)
     url = postgres.create_database(f"ews_w{count}")
     settings = bench_settings(root)
@@ -70,10 +71,12 @@ def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: o
                "EWS_TEMPLATES_DIR": str(settings.templates_dir),
                "EWS_LETTERS__PDF": "false", "EWS_INTAKE__STABLE_SECONDS": "0",
                "EWS_RUNDSCHREIBEN__PLAN_FILE": str(root / "kein-plan.toml")}
-    workers = [ProcessWorker("ews", f"bench{count}-{n}", env=service, cwd=REPO, limit=2,
-                             log_path=root / f"worker-{n}.log").start()
+    workers = [PinnedWorker(n - 1, "ews", f"bench{count}-{n}", env=service, cwd=REPO, limit=2,
+                            log_path=root / f"worker-{n}.log").start()
                for n in range(1, count + 1)]
     try:
+        for worker in workers:  # a worker of the cluster runs all day: its own start is not
+            worker.wait_registered(env["PREFECT_API_URL"], timeout=120)  # in the clock
         for name, data in files:
             (settings.inbox_dir / safe_name(name)).write_bytes(data)
         engine = sqlalchemy.create_engine(url)
@@ -91,6 +94,21 @@ def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: o
     print(f"PostgreSQL, {count} Worker: {rate:6.1f} Bewerbungen/s (Wanduhr {elapsed:.1f} s: "
           f"Start bis zur ersten Übernahme {first:.1f} s, Arbeit {elapsed - first:.1f} s)")
     return rate
+
+
+class PinnedWorker(ProcessWorker):
+    """A process worker held to one core (``taskset -c``), with the flow runs it starts and
+    their reading processes: two workers show what two machines of one core each would do,
+    which two workers sharing both cores of one machine cannot. PostgreSQL and the Prefect
+    server are not pinned."""
+
+    def __init__(self, core: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.core = core % (os.cpu_count() or 1)
+
+    @property
+    def command(self) -> list[str]:
+        return ["taskset", "-c", str(self.core), *super().command]
 
 
 def _create_run(api: str, name: str) -> None:
