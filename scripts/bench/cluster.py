@@ -1,7 +1,8 @@
 """``python -m scripts.bench cluster``: the same 500 applications through the SQLite default
 (one process, ``posteingang`` as under ``ews serve``) and through the distributed setup
-(PostgreSQL, a Prefect server on it, prefect.yaml deployed, process workers) with 1 and
-with 2 workers, side by side in one run on this machine.
+(PostgreSQL, a Prefect server on it, prefect.yaml deployed, process workers): 1 worker
+against SQLite, and 2 workers against 1 with each worker pinned to a core of its own
+(``taskset``), side by side in one run on this machine, beside their targets.
 
 For the workers the clock runs from starting the intake runs to the last input filed; it is
 split into the start-up (run submitted, subprocess started, flow code imported: until the
