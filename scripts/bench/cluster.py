@@ -4,9 +4,10 @@
 against SQLite, and 2 workers against 1 with each worker pinned to a core of its own
 (``taskset``), side by side in one run on this machine, beside their targets.
 
-For the workers the clock runs from starting the intake runs to the last input filed; it is
-split into the start-up (run submitted, subprocess started, flow code imported: until the
-first input is claimed) and the work (first claim to last filing)."""
+For the workers the clock runs from starting the intake runs (the workers already up) to the
+last input filed; it is split at the first input claimed (run submitted, subprocess started,
+flow code imported) and at the first input filed (the reading processes started and warm):
+the rate after that is the "warm" one. ``python -m scripts.bench cluster N``: N applications."""
 
 from __future__ import annotations
 
