@@ -15,6 +15,7 @@ import yaml
 from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
 from ews.operations.backup_plan import BackupPlan
 from ews.runtime.settings import FollowUpSettings
+from flows import early_workers
 
 WORK_POOL = "ews"
 #: the nightly deletion run (Europe/Berlin), when nothing else runs
@@ -41,6 +42,8 @@ class Deployment:
     #: at most this many runs at once (a run that finds the limit full waits its turn)
     limit: int | None = None
     served: bool = True  # also by ``ews betrieb starten`` (which has its own watcher threads)
+    #: in the cluster, start the run's reading processes before the flow is loaded
+    early_workers: bool = False
 
     def flow(self) -> Any:
         path, function = self.entrypoint.split(":")
@@ -55,7 +58,7 @@ def office_deployments(plan: list[Mailing], *, follow_up_cron: str = FollowUpSet
     backup = backup or BackupPlan()
     deployments = [
         Deployment("posteingang", "flows/intake.py:posteingang",
-                   "Posteingang verarbeiten (auch manuell startbar)"),
+                   "Posteingang verarbeiten (auch manuell startbar)", early_workers=True),
         Deployment("ordner", "flows/watchers.py:ordner_beobachten",
                    WATCHER_NOTE.format("Posteingangsordner"),
                    parameters={"laufzeit": WATCH_SECONDS}, interval=WATCH_EVERY, served=False),
@@ -97,6 +100,12 @@ def runner_deployments(deployments: list[Deployment]) -> list[Any]:
         for spec in deployments if spec.served]
 
 
+def _pull() -> list[dict[str, Any]]:
+    # every machine has the service at the path in EWS_HOME when `prefect deploy` runs
+    return [{"prefect.deployments.steps.set_working_directory": {
+        "directory": "{{ $EWS_HOME }}"}}]
+
+
 def prefect_yaml(deployments: list[Deployment]) -> str:
     """``prefect.yaml`` for the distributed setup (work pool ``ews``)."""
     document = {
@@ -104,9 +113,7 @@ def prefect_yaml(deployments: list[Deployment]) -> str:
         "prefect-version": "3.8.8",
         "build": None,
         "push": None,
-        # every machine has the service at the path in EWS_HOME when `prefect deploy` runs
-        "pull": [{"prefect.deployments.steps.set_working_directory": {
-            "directory": "{{ $EWS_HOME }}"}}],
+        "pull": _pull(),
         "deployments": [_entry(spec) for spec in deployments],
     }
     header = ("# Erzeugt von `ews betrieb cluster prefect-yaml` aus flows/deployments.py und dem "
@@ -120,6 +127,8 @@ def _entry(spec: Deployment) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": spec.name, "entrypoint": spec.entrypoint,
                              "description": spec.description,
                              "work_pool": {"name": WORK_POOL}}
+    if spec.early_workers:  # a deployment's own pull steps replace the project's
+        entry["pull"] = [*_pull(), {early_workers.STEP: {}}]
     if spec.parameters:
         entry["parameters"] = spec.parameters
     if spec.cron:

@@ -35,6 +35,7 @@ from pathlib import Path
 from scripts.bench import (
     circulars,
     cluster,
+    cluster_profile,
     conversion,
     hostile,
     latency,
@@ -108,7 +109,15 @@ def main() -> None:
                     print(f"cProfile, Bibliothek {name}:\n{table}")
             print_cpu(files, Path(tmp), warm_up)
         return
-    if sys.argv[1:2] == ["cluster"]:  # only the distributed setup against the default
+    if sys.argv[1:2] == ["cluster-profil"]:  # statements and locks per input, no Prefect
+        with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
+            cluster_profile.main(sample_applications(int(sys.argv[2]) if len(sys.argv) > 2
+                                                     else 100, seed=2026),
+                                 sample_applications(WARM_UP, seed=1), Path(tmp))
+        return
+    if sys.argv[1:2] == ["cluster"]:  # only the distributed setup; optional: applications
+        if len(sys.argv) > 2:
+            files = sample_applications(int(sys.argv[2]), seed=2026)
         with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
             cluster.main(files, warm_up, Path(tmp))
         return

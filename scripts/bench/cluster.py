@@ -1,30 +1,35 @@
 """``python -m scripts.bench cluster``: the same 500 applications through the SQLite default
 (one process, ``posteingang`` as under ``ews serve``) and through the distributed setup
-(PostgreSQL, a Prefect server on it, prefect.yaml deployed, process workers) with 1 and
-with 2 workers, side by side in one run on this machine.
+(PostgreSQL, a Prefect server on it, prefect.yaml deployed, process workers): 1 worker
+against SQLite, and 2 workers against 1 with each worker pinned to a core of its own
+(``taskset``), side by side in one run on this machine, beside their targets.
 
-For the workers the clock runs from starting the intake runs to the last input filed; it is
-split into the start-up (run submitted, subprocess started, flow code imported: until the
-first input is claimed) and the work (first claim to last filing)."""
+For the workers the clock runs from starting the intake runs (the workers already up) to the
+last input filed; it is split at the first input claimed (run submitted, subprocess started,
+flow code imported) and at the first input filed (the reading processes started and warm):
+the rate after that is the "warm" one. ``python -m scripts.bench cluster N``: N applications."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy
 from scripts.bench.common import REPO, bench_settings, flow_throughput
 
 from ews.core.names import safe_name
+from tests.support.pgserver import Postgres, ProcessWorker
 
 PREFECT = Path(sys.executable).parent / "prefect"
 
 
 def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root: Path) -> None:
-    from tests.support.pgserver import Postgres, PrefectServer
+    from tests.support.pgserver import PrefectServer
 
     print(f"Verteilter Betrieb: {len(files)} Bewerbungen, ohne PDF/A, ohne OCR")
     sqlite = flow_throughput(files, root / "sqlite", warm_up)
@@ -37,16 +42,28 @@ def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root:
             env = {**server.client_env(), "EWS_HOME": str(REPO)}
             _prefect(env, "work-pool", "create", "ews", "--type", "process")
             _prefect(env, "--no-prompt", "deploy", "--all")
-            rates = {}
-            for count in (1, 2):
-                rates[count] = _workers(count, files, root / f"w{count}", postgres, env)
+            runs = {name: _workers(count, pinned, files, root / name, postgres, env)
+                    for name, count, pinned in SETUPS}
         finally:
             server.cleanup()
     finally:
         postgres.stop()
-    print(f"Verhältnis 1 Worker (PostgreSQL) / SQLite-Standard: {rates[1] / sqlite:.2f}x")
-    print(f"Verhältnis 2 Worker / 1 Worker: {rates[2] / rates[1]:.2f}x")
-    print(f"Verhältnis 2 Worker / SQLite-Standard: {rates[2] / sqlite:.2f}x")
+    _ratio("1 Worker (PostgreSQL) / SQLite-Standard", runs["1"], (sqlite, sqlite), 0.9)
+    _ratio("2 Worker / 1 Worker, je ein Kern (taskset)", runs["2-kern"], runs["1-kern"], 1.6)
+    _ratio("2 Worker je ein Kern / SQLite-Standard", runs["2-kern"], (sqlite, sqlite), None)
+
+
+#: the worker runs: name, workers, each pinned to its own core
+SETUPS = (("1", 1, False), ("1-kern", 1, True), ("2-kern", 2, True))
+
+
+def _ratio(what: str, rates: tuple[float, float], base: tuple[float, float],
+           target: float | None) -> None:
+    """Wall clock from the runs' start (what the target is about), and warm: from the first
+    input filed to the last (the reading processes started and their code imported)."""
+    goal = f" (Ziel ≥ {target:.1f}x)" if target else ""
+    print(f"Verhältnis {what}: {rates[0] / base[0]:.2f}x{goal}; "
+          f"warm (ab der ersten Ablage) {rates[1] / base[1]:.2f}x")
 
 
 def _prefect(env: dict[str, str], *args: str) -> None:
@@ -56,12 +73,11 @@ def _prefect(env: dict[str, str], *args: str) -> None:
                    check=True, capture_output=True, timeout=300)
 
 
-def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: object,
-             env: dict[str, str]) -> float:
-    from tests.support.pgserver import Postgres, ProcessWorker
-
+def _workers(count: int, pinned: bool, files: list[tuple[str, bytes]], root: Path,
+             postgres: object, env: dict[str, str]) -> tuple[float, float]:
+    """Applications per second: from the runs' start, and warm: from the first input filed."""
     assert isinstance(postgres, Postgres)
-    url = postgres.create_database(f"ews_w{count}")
+    url = postgres.create_database(f"ews_{root.name.replace('-', '_')}")
     settings = bench_settings(root)
     settings.inbox_dir.mkdir(parents=True)
     service = {**env, "EWS_DATABASE_URL": url, "EWS_INBOX_DIR": str(settings.inbox_dir),
@@ -70,10 +86,15 @@ def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: o
                "EWS_TEMPLATES_DIR": str(settings.templates_dir),
                "EWS_LETTERS__PDF": "false", "EWS_INTAKE__STABLE_SECONDS": "0",
                "EWS_RUNDSCHREIBEN__PLAN_FILE": str(root / "kein-plan.toml")}
-    workers = [ProcessWorker("ews", f"bench{count}-{n}", env=service, cwd=REPO, limit=2,
-                             log_path=root / f"worker-{n}.log").start()
+    # one run a worker: each of the runs started below goes to its own worker
+    workers = [(PinnedWorker(n - 1, "ews", f"{root.name}-{n}", env=service, cwd=REPO, limit=1,
+                             log_path=root / f"worker-{n}.log") if pinned else
+                ProcessWorker("ews", f"{root.name}-{n}", env=service, cwd=REPO, limit=1,
+                              log_path=root / f"worker-{n}.log")).start()
                for n in range(1, count + 1)]
     try:
+        for worker in workers:  # a worker of the cluster runs all day: its own start is not
+            worker.wait_registered(env["PREFECT_API_URL"], timeout=120)  # in the clock
         for name, data in files:
             (settings.inbox_dir / safe_name(name)).write_bytes(data)
         engine = sqlalchemy.create_engine(url)
@@ -81,16 +102,39 @@ def _workers(count: int, files: list[tuple[str, bytes]], root: Path, postgres: o
         for _ in range(count):  # what the inbox watcher starts for a large batch
             _create_run(env["PREFECT_API_URL"], "posteingang/posteingang")
         first = _wait(engine, "SELECT count(*) FROM inputs", 1, started)
-        _wait(engine, "SELECT count(*) FROM inputs WHERE state = 'done'", len(files), started)
-        elapsed = time.perf_counter() - started
+        done = "SELECT count(*) FROM inputs WHERE state = 'done'"
+        filed, warm = _wait(engine, done, 1, started), _count(engine, done)
+        elapsed = _wait(engine, done, len(files), started)
         engine.dispose()
     finally:
         for worker in workers:
             worker.stop()
     rate = len(files) / elapsed
-    print(f"PostgreSQL, {count} Worker: {rate:6.1f} Bewerbungen/s (Wanduhr {elapsed:.1f} s: "
-          f"Start bis zur ersten Übernahme {first:.1f} s, Arbeit {elapsed - first:.1f} s)")
-    return rate
+    cores = ", je Worker ein Kern" if pinned else ""
+    print(f"PostgreSQL, {count} Worker{cores}: {rate:6.1f} Bewerbungen/s (Wanduhr {elapsed:.1f} s: "
+          f"Start bis zur ersten Übernahme {first:.1f} s, bis zur ersten Ablage {filed:.1f} s, "
+          f"die übrigen {len(files) - warm} in {elapsed - filed:.1f} s)")
+    return rate, (len(files) - warm) / max(elapsed - filed, 1e-3)
+
+
+def _count(engine: sqlalchemy.Engine, query: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sqlalchemy.text(query)).scalar_one())
+
+
+class PinnedWorker(ProcessWorker):
+    """A process worker held to one core (``taskset -c``), with the flow runs it starts and
+    their reading processes: two workers show what two machines of one core each would do,
+    which two workers sharing both cores of one machine cannot. PostgreSQL and the Prefect
+    server are not pinned."""
+
+    def __init__(self, core: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.core = core % (os.cpu_count() or 1)
+
+    @property
+    def command(self) -> list[str]:
+        return ["taskset", "-c", str(self.core), *super().command]
 
 
 def _create_run(api: str, name: str) -> None:

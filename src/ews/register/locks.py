@@ -35,6 +35,10 @@ def _key(name: str) -> int:
                           signed=True)
 
 
+def _items_namespace(space: str) -> int:
+    return _ITEMS ^ _key(space) & 0x7FFF0000
+
+
 class Locks:
     """The locks of one register; use as a context manager (``with Locks(...) as locks``).
     Every lock this object holds is released when it closes."""
@@ -115,17 +119,26 @@ class Locks:
     # -- item locks: which worker works on which input --------------------------------------
 
     def try_items(self, space: str, ids: list[int]) -> list[int]:
-        """Take the locks of those ids that no other process holds; returns them."""
+        """Take the locks of those ids that no other process holds; returns them, in their
+        order. On PostgreSQL one statement for all of them (a round trip per chunk, not per
+        input); each id is still its own lock."""
         if self._connection is not None:
-            namespace = _ITEMS ^ _key(space) & 0x7FFF0000
-            return [i for i in ids if self._try(namespace, i)]
+            if not ids:
+                return []
+            held = set(self._connection.execute(
+                text("SELECT id FROM unnest(CAST(:ids AS integer[])) AS id "
+                     "WHERE pg_try_advisory_lock(:a, id)"),
+                {"a": _items_namespace(space), "ids": ids}).scalars())
+            return [i for i in ids if i in held]
         return [i for i in ids if self._try_file(f"items-{space}", i + 1)]
 
     def release_items(self, space: str, ids: list[int]) -> None:
         if self._connection is not None:
-            namespace = _ITEMS ^ _key(space) & 0x7FFF0000
-            for i in ids:
-                self._unlock(namespace, i)
+            if ids:
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:a, id) "
+                         "FROM unnest(CAST(:ids AS integer[])) AS id"),
+                    {"a": _items_namespace(space), "ids": ids})
         else:
             for i in ids:
                 self._unlock_file(f"items-{space}", i + 1)

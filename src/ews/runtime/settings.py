@@ -418,7 +418,9 @@ class Settings(BaseSettings):
 
     @property
     def worker_count(self) -> int:
-        return self.intake.workers or (os.cpu_count() or 1)
+        """``intake.workers``, else the cores this process may run on (``taskset``, a
+        container's cpuset), not every core of the machine."""
+        return self.intake.workers or len(os.sched_getaffinity(0)) or 1
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import importlib
 import math
 import multiprocessing
 import os
@@ -102,6 +103,19 @@ def warm_up(workers: int, memory_mb: int, preload: Callable[[], object]) -> None
     futures = [pool(workers, memory_mb).schedule(preload) for _ in range(workers * 2)]
     for future in futures:
         future.result()
+
+
+def start(workers: int, memory_mb: int, module: str) -> None:
+    """Start the worker processes and have each import ``module`` (named, so that this
+    process need not import it first), without waiting for them: a new process starts its
+    workers while it still imports its own code."""
+    started = pool(workers, memory_mb)
+    for _ in range(workers):
+        started.schedule(_import, args=(module,))
+
+
+def _import(module: str) -> None:
+    importlib.import_module(module)  # a worker job: by module and name
 
 
 def submit(function: Callable[..., T], args: tuple[Any, ...], *, workers: int, memory_mb: int,
