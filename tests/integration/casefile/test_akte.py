@@ -17,7 +17,6 @@ import pytest
 from docx import Document
 from fsspec.core import url_to_fs
 from openpyxl import load_workbook
-from sqlalchemy import event
 from typer.testing import CliRunner
 
 from ews.casefile.export import check_toc_template
@@ -44,6 +43,7 @@ from ews.selection.export_xlsx import export_register
 from flows.cli import app
 from tests.conftest import cli_env, make_settings
 from tests.support import pdfgen
+from tests.support.sql import statements_sent
 
 REPLY_SUBJECT = "AW: Ihre Bewerbung, Az. {az}"
 REMINDER_SUBJECT = "Erinnerung: Bestätigung der Freistellung"
@@ -293,18 +293,9 @@ def test_the_register_workbook_has_the_correspondence_sheet(case: tuple[Any, ...
 
 def test_the_case_is_read_in_a_fixed_number_of_queries(case: tuple[Any, ...]) -> None:
     settings, first_az, second_az, _files = case
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    with transaction(settings.db_url) as session:
-        engine = session.get_bind()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            found = case_file(session, first_az)  # the replaced one: not the first lookup
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+    with transaction(settings.db_url) as session, statements_sent(
+            session.get_bind().engine) as statements:
+        found = case_file(session, first_az)  # the replaced one: not the first lookup
     assert found is not None and second_az in found.azs and len(found.entries) >= 9
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 12, selects  # the bound case_file promises

@@ -5,19 +5,16 @@ bounded per input; a chunk with one input that fails still files the others (iss
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from ews.intake import passes as intake
 from ews.intake.sharing import CHUNK, INPUT_LOCKS
-from ews.register.database import engine_for
 from ews.register.locks import Locks
 from tests.conftest import fresh_database, make_settings
 from tests.support import pdfgen
+from tests.support.sql import statements_sent
 
 #: statements of a whole pass per input on PostgreSQL, with the item locks batched (8.6 with
 #: two lock statements per input before; 6.7 on SQLite)
@@ -29,31 +26,18 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield from fresh_database(request, "chunks")
 
 
-@contextmanager
-def statements(url: str) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = engine_for(url)
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def test_a_chunk_of_input_locks_is_one_statement_and_each_id_stays_its_own_lock(
         postgres_url: str, tmp_path: Path) -> None:
     ids = list(range(1, CHUNK + 1))
     with Locks(postgres_url, tmp_path) as first, Locks(postgres_url, tmp_path) as second:
-        with statements(postgres_url) as seen:
+        with statements_sent(postgres_url) as seen:
             assert first.try_items(INPUT_LOCKS, ids) == ids
         assert len(seen) == 1
         # the other holder gets exactly the ids the first does not hold, in their order
         assert second.try_items(INPUT_LOCKS, [40, 3, 33, 7, 34]) == [40, 33, 34]
-        with statements(postgres_url) as seen:
+        with statements_sent(postgres_url) as seen:
             first.release_items(INPUT_LOCKS, [3, 7])
         assert len(seen) == 1
         assert second.try_items(INPUT_LOCKS, [7, 3, 8]) == [7, 3]
@@ -69,7 +53,7 @@ def test_a_pass_takes_a_bounded_number_of_statements_and_a_failing_input_holds_n
         (settings.inbox_dir / f"{number:03d}.pdf").write_bytes(pdfgen.filled_form())
     (settings.inbox_dir / "010-kaputt.pdf").write_bytes(b"%PDF-1.7\n kein PDF")
 
-    with statements(postgres_url) as seen:
+    with statements_sent(postgres_url) as seen:
         results = intake.run_pass(settings)
 
     outcomes = {r.source_name: r for r in results}

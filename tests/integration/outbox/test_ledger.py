@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import event
 
 from ews.register import outbox as ledger
-from ews.register.database import engine_for, migrate, transaction
+from ews.register.database import migrate, transaction
 from ews.register.schema import (
     ApplicationRow,
     DeclarationRow,
@@ -20,23 +15,11 @@ from ews.register.schema import (
     MailRow,
 )
 from ews.runtime.settings import Settings
+from tests.support.sql import statements_sent
 
 NOW = datetime(2027, 3, 1, 13, 3, tzinfo=UTC)
 
 
-@contextmanager
-def counted(url: str) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = engine_for(url)
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def add_mails(url: str, count: int, start: int) -> None:
@@ -74,10 +57,10 @@ def test_mails_to_answer_carry_plain_data_in_four_queries(settings: Settings) ->
     url = settings.db_url
     migrate(url)
     add_mails(url, 1, 1)
-    with counted(url) as one, transaction(url) as session:
+    with statements_sent(url) as one, transaction(url) as session:
         found = ledger.mails_to_answer(session, ("application",), "antwort")
     add_mails(url, 9, 2)
-    with counted(url) as ten, transaction(url) as session:
+    with statements_sent(url) as ten, transaction(url) as session:
         assert len(ledger.mails_to_answer(session, ("application",), "antwort")) == 10
     assert len(one) == len(ten)
     assert len([s for s in ten if s.lstrip().upper().startswith("SELECT")]) == 4
