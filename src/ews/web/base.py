@@ -1,5 +1,5 @@
 """What every page of the web interface uses: the Jinja environment (autoescaped, German dates
-in Berlin time), the signed-in user, form parsing, the CSRF check and the role check (no I/O
+in Berlin time), the signed-in user, form and upload parsing, the CSRF check and the role check (no I/O
 beyond reading the user's row)."""
 
 from __future__ import annotations
@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import HTTP
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -109,6 +112,40 @@ async def form_of(request: Request) -> dict[str, str]:
     """The fields of an ``application/x-www-form-urlencoded`` body (the last of each name)."""
     body = await body_of(request, MAX_FORM_BYTES, "Das Formular ist zu groß.")
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def upload_parts(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The fields of a ``multipart/form-data`` body: name → (file name, bytes)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body)
+    parts: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts() if message.is_multipart() else ():
+        assert isinstance(part, Message)
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            parts[name] = (part.get_filename(), payload)
+    return parts
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A ``multipart/form-data`` form, checked: its text fields, all its parts (name → (file
+    name or None, bytes)), sent by ``staff``."""
+
+    staff: Staff
+    fields: dict[str, str]
+    parts: dict[str, tuple[str | None, bytes]]
+
+
+async def upload_of(request: Request, limit: int, refusal: str, role: str) -> Upload:
+    """The upload form of ``request``: the body read in chunks up to ``limit`` (else 413 with
+    ``refusal``), its text fields checked like every form (CSRF, the ``role``)."""
+    body = await body_of(request, limit, refusal)
+    parts = upload_parts(request.headers.get("content-type", ""), body)
+    fields = {name: value.decode("utf-8", "replace") for name, (file, value) in parts.items()
+              if file is None}
+    return Upload(authorize(request, fields, role), fields, parts)
 
 
 def authorize(request: Request, form: dict[str, str], role: str) -> Staff:

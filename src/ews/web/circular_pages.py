@@ -27,8 +27,14 @@ from ews.circulars.preview import draft_recipients, preview_draft
 from ews.circulars.reports import circular_details, circular_records, send_summary
 from ews.core.errors import CircularError, EwsError
 from ews.runtime.settings import Settings
-from ews.web.base import ForLeitung, ForStaff, SignedIn, Staff, authorize, body_of, web_of
-from ews.web.template_pages import upload_parts
+from ews.web.base import (
+    ForLeitung,
+    ForStaff,
+    SignedIn,
+    Staff,
+    upload_of,
+    web_of,
+)
 
 router = APIRouter()
 MAX_ATTACHMENT = 10_000_000
@@ -143,13 +149,11 @@ def save(request: Request, name: str, checked: ForStaff) -> Response:
 async def attach(request: Request, name: str) -> Response:
     """An attachment into the draft's folder (the body read in chunks, at most 10 MB)."""
     web = web_of(request)
-    body = await body_of(request, MAX_ATTACHMENT, "Die Anlage ist zu groß (höchstens 10 MB).")
-    parts = upload_parts(request.headers.get("content-type", ""), body)
-    fields = {key: value.decode("utf-8", "replace") for key, (file, value) in parts.items()
-              if file is None}
-    staff = authorize(request, fields, "sachbearbeitung")
+    form = await upload_of(request, MAX_ATTACHMENT,
+                           "Die Anlage ist zu groß (höchstens 10 MB).", "sachbearbeitung")
+    staff = form.staff
     folder = _folder(web.settings, name)
-    given, data = parts.get("datei", (None, b""))
+    given, data = form.parts.get("datei", (None, b""))
     try:
         if not given or not data:
             raise CircularError(["Es wurde keine Datei gewählt (oder sie ist leer)."])

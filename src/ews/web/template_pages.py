@@ -7,9 +7,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from datetime import datetime
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,7 @@ from ews.register.cases import log_event
 from ews.register.database import transaction
 from ews.runtime.folders import write_atomic
 from ews.runtime.settings import Settings
-from ews.web.base import SignedIn, Staff, authorize, body_of, web_of
+from ews.web.base import SignedIn, Staff, upload_of, web_of
 
 router = APIRouter()
 MAX_UPLOAD = 10_000_000
@@ -61,20 +58,6 @@ def download(request: Request, staff: SignedIn, art: str) -> Response:
         "Content-Disposition": f'attachment; filename="{path.name}"'})
 
 
-def upload_parts(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
-    """The fields of a ``multipart/form-data`` body: name → (file name, bytes)."""
-    message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body)
-    parts: dict[str, tuple[str | None, bytes]] = {}
-    for part in message.iter_parts() if message.is_multipart() else ():
-        assert isinstance(part, Message)
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if isinstance(name, str) and isinstance(payload, bytes):
-            parts[name] = (part.get_filename(), payload)
-    return parts
-
-
 def check_replacement(settings: Settings, kind: LetterKind, data: bytes) -> list[str]:
     """The template check's findings for ``data`` in place of the template of ``kind``,
     run on a copy of the templates folder (the real one is untouched)."""
@@ -93,13 +76,11 @@ def check_replacement(settings: Settings, kind: LetterKind, data: bytes) -> list
 @router.post("/vorlagen/hochladen")
 async def upload(request: Request) -> Response:
     web = web_of(request)
-    body = await body_of(request, MAX_UPLOAD, "Die Datei ist zu groß (höchstens 10 MB).")
-    parts = upload_parts(request.headers.get("content-type", ""), body)
-    fields = {name: value.decode("utf-8", "replace") for name, (file, value) in parts.items()
-              if file is None}
-    staff = authorize(request, fields, "sachbearbeitung")
-    kind = _kind(fields.get("art", ""))
-    data = parts.get("datei", (None, b""))[1]
+    form = await upload_of(request, MAX_UPLOAD, "Die Datei ist zu groß (höchstens 10 MB).",
+                           "sachbearbeitung")
+    staff = form.staff
+    kind = _kind(form.fields.get("art", ""))
+    data = form.parts.get("datei", (None, b""))[1]
     problems = ["Es wurde keine Word-Datei (.docx) gewählt."] if not data else \
         check_replacement(web.settings, kind, data)
     if problems:
