@@ -1,6 +1,6 @@
 """What every page of the web interface uses: the Jinja environment (autoescaped, German dates
-in Berlin time), the signed-in user, form and upload parsing, the CSRF check and the role check (no I/O
-beyond reading the user's row)."""
+in Berlin time), the signed-in user, form and upload parsing, the CSRF check and the role
+check (no I/O beyond reading the user's row)."""
 
 from __future__ import annotations
 
