@@ -127,7 +127,8 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
             return _complete(engine)
 
         finished.retrigger = time.monotonic() + 45  # type: ignore[attr-defined]
-        wait_for(finished, 600, "all inputs done and all answers sent", interval=1.0)
+        wait_for(finished, 600, "all inputs done, all answers sent, all mails finished",
+                 interval=1.0)
         result = _register(engine)
         engine.dispose()
     except Exception:
@@ -190,8 +191,11 @@ def _complete(engine: sqlalchemy.Engine) -> bool:
         counts = connection.execute(sqlalchemy.text(
             "SELECT (SELECT count(*) FROM inputs WHERE state = 'done'),"
             " (SELECT count(*) FROM inputs WHERE state <> 'done'),"
-            " (SELECT count(*) FROM outgoing_mails WHERE state = 'sent')")).one()
-    return bool(counts[0] == FILES + MAILS and counts[1] == 0 and counts[2] >= MAILS)
+            " (SELECT count(*) FROM outgoing_mails WHERE state = 'sent'),"
+            " (SELECT count(*) FROM mails WHERE state <> 'done')")).one()
+    # the mailbox's post-actions (moved, marked: state done) come after the answers are sent
+    return bool(counts[0] == FILES + MAILS and counts[1] == 0 and counts[2] >= MAILS
+                and counts[3] == 0)
 
 
 def _register(engine: sqlalchemy.Engine) -> dict[str, Any]:
