@@ -24,13 +24,11 @@ from ews.runtime.settings import (
     RoundSettings,
     Settings,
 )
-from ews.web.app import create_app
 from tests.conftest import make_settings, open_deadline
 from tests.integration.circulars.test_circulars import add_members
 from tests.support import pdfgen
-from tests.support.webround import PASSWORD, demo_round
+from tests.support.webround import demo_round, signed_in
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 TEST_ADDRESS = "buero@ews.test"
 TEXT = "wir laden {{ kommune }} zum Netzwerktreffen im {{ monat }} ein.\n\n- Austausch\n"
 MEMBERS = [m for m in all_municipalities() if len(m.ags) == 8][:3]
@@ -45,17 +43,6 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     demo_round(settings)
     add_members(settings, len(MEMBERS), without=(2,))
     yield settings
-
-
-def signed_in(settings: Settings, name: str) -> tuple[TestClient, str]:
-    client = TestClient(create_app(settings))
-    token = CSRF.search(client.get("/anmelden").text)
-    assert token is not None
-    client.post("/anmelden", data={"csrf": token[1], "name": name, "passwort": PASSWORD})
-    page = client.get("/rundschreiben")
-    found = CSRF.search(page.text)
-    assert found is not None and page.url.path == "/rundschreiben", "not signed in"
-    return client, found[1]
 
 
 def new_draft(client: TestClient, token: str, title: str) -> str:
@@ -80,7 +67,7 @@ def actions_of(settings: Settings, actor: str) -> list[str]:
 
 
 def test_a_draft_is_written_and_previewed_for_the_chosen_recipient(office: Settings) -> None:
-    client, token = signed_in(office, "sabine")
+    client, token = signed_in(office, "sabine", "/rundschreiben")
     name = new_draft(client, token, "Netzwerktreffen Januar")
     draft = read_draft(office.drafts_dir / name, office.round.name)
     assert draft.title == "Netzwerktreffen Januar" and draft.text == TEXT
@@ -108,7 +95,7 @@ def test_a_draft_is_written_and_previewed_for_the_chosen_recipient(office: Setti
 
 def test_attachments_are_uploaded_into_the_draft_only(office: Settings, tmp_path: Path
                                                       ) -> None:
-    client, token = signed_in(office, "sabine")
+    client, token = signed_in(office, "sabine", "/rundschreiben")
     name = new_draft(client, token, "Mit Anlage")
     folder = office.drafts_dir / name
     pdf = pdfgen.filled_form()
@@ -135,7 +122,7 @@ def test_attachments_are_uploaded_into_the_draft_only(office: Settings, tmp_path
 
 
 def test_a_probelauf_numbers_nothing_and_shows_who_would_get_what(office: Settings) -> None:
-    client, token = signed_in(office, "sabine")
+    client, token = signed_in(office, "sabine", "/rundschreiben")
     name = new_draft(client, token, "Probe")
     answer = client.post(f"/rundschreiben/entwurf/{name}/probelauf", data={"csrf": token})
     assert answer.status_code == 200, answer.text
@@ -151,10 +138,10 @@ def test_a_probelauf_numbers_nothing_and_shows_who_would_get_what(office: Settin
 
 
 def test_a_reader_is_refused_every_change(office: Settings) -> None:
-    writer, writer_token = signed_in(office, "sabine")
+    writer, writer_token = signed_in(office, "sabine", "/rundschreiben")
     name = new_draft(writer, writer_token, "Nur lesen")
     content = (office.drafts_dir / name / DRAFT_FILE).read_text(encoding="utf-8")
-    client, token = signed_in(office, "lena")
+    client, token = signed_in(office, "lena", "/rundschreiben")
     page = client.get(f"/rundschreiben/entwurf/{name}").text
     assert "wir laden" in page and "<textarea" not in page
     base = f"/rundschreiben/entwurf/{name}"
@@ -177,7 +164,7 @@ def test_a_reader_is_refused_every_change(office: Settings) -> None:
 
 
 def test_only_leitung_issues_and_under_the_number_it_confirmed(office: Settings) -> None:
-    staff, staff_token = signed_in(office, "sabine")
+    staff, staff_token = signed_in(office, "sabine", "/rundschreiben")
     name = new_draft(staff, staff_token, "Ausgabe")
     base = f"/rundschreiben/entwurf/{name}"
     for path in (f"{base}/ausgeben/bestaetigen", f"{base}/ausgeben"):
@@ -186,7 +173,7 @@ def test_only_leitung_issues_and_under_the_number_it_confirmed(office: Settings)
         assert answer.status_code == 403 and "Leitung" in answer.text, path
     assert circular_records(office) == []
 
-    client, token = signed_in(office, "leo")
+    client, token = signed_in(office, "leo", "/rundschreiben")
     confirm = client.post(f"{base}/ausgeben/bestaetigen", data={"csrf": token})
     assert confirm.status_code == 200
     shown = re.search(r"Mitteilung (\d+/\d{4}) vom", confirm.text)
@@ -223,9 +210,9 @@ def test_only_leitung_issues_and_under_the_number_it_confirmed(office: Settings)
 def test_an_issued_circular_whose_document_failed_says_so(office: Settings) -> None:
     broken = office.model_copy(update={"letters": LetterSettings(
         pdf=True, warm=False, soffice="/nicht/vorhanden/soffice", timeout_seconds=20)})
-    writer, writer_token = signed_in(office, "sabine")
+    writer, writer_token = signed_in(office, "sabine", "/rundschreiben")
     name = new_draft(writer, writer_token, "Ohne PDF")
-    client, token = signed_in(broken, "leo")
+    client, token = signed_in(broken, "leo", "/rundschreiben")
     base = f"/rundschreiben/entwurf/{name}"
     confirm = client.post(f"{base}/ausgeben/bestaetigen", data={"csrf": token}).text
     shown = re.search(r"Mitteilung (\d+/\d{4}) vom", confirm)

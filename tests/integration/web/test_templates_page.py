@@ -4,7 +4,6 @@ finds nothing; the old one is kept as a version; a reader may only download."""
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import zipfile
 from datetime import UTC, datetime
@@ -15,11 +14,8 @@ from fastapi.testclient import TestClient
 from ews.intake.passes import prepare
 from ews.runtime.settings import Settings
 from ews.web.accounts import create_user
-from ews.web.app import create_app
 from tests.conftest import REPO, make_settings
-from tests.support.webround import PASSWORD
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+from tests.support.webround import PASSWORD, signed_in
 
 
 def office(tmp_path: Path) -> Settings:
@@ -29,16 +25,6 @@ def office(tmp_path: Path) -> Settings:
     for name, role in (("leo", "leitung"), ("lena", "lesen")):
         create_user(settings, name, PASSWORD, role, actor="test", now=datetime.now(UTC))
     return settings
-
-
-def signed_in(settings: Settings, name: str) -> tuple[TestClient, str]:
-    client = TestClient(create_app(settings))
-    token = CSRF.search(client.get("/anmelden").text)
-    assert token is not None
-    client.post("/anmelden", data={"csrf": token[1], "name": name, "passwort": PASSWORD})
-    found = CSRF.search(client.get("/vorlagen").text)
-    assert found is not None
-    return client, found[1]
 
 
 def with_unknown_placeholder(docx: bytes) -> bytes:
@@ -62,7 +48,7 @@ def test_only_a_clean_template_replaces_the_old_one(tmp_path: Path) -> None:
     settings = office(tmp_path)
     template = settings.templates_dir / "zusage.docx"
     original = template.read_bytes()
-    client, token = signed_in(settings, "leo")
+    client, token = signed_in(settings, "leo", "/vorlagen")
     assert client.get("/vorlagen/datei?art=zusage").content == original
 
     status, page = upload(client, token, with_unknown_placeholder(original))
@@ -81,7 +67,7 @@ def test_only_a_clean_template_replaces_the_old_one(tmp_path: Path) -> None:
 
 def test_a_reader_cannot_upload(tmp_path: Path) -> None:
     settings = office(tmp_path)
-    client, token = signed_in(settings, "lena")
+    client, token = signed_in(settings, "lena", "/vorlagen")
     status, page = upload(client, token, (settings.templates_dir / "zusage.docx").read_bytes())
     assert status == 403 and "darf das nicht" in page
     without_token = client.post("/vorlagen/hochladen", data={"art": "zusage"},

@@ -26,9 +26,7 @@ from ews.runtime.settings import RoundSettings, Settings
 from ews.web.accounts import change_password, create_user, set_locked
 from ews.web.app import create_app
 from tests.conftest import make_settings, open_deadline
-from tests.support.webround import PASSWORD, demo_round
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+from tests.support.webround import CSRF, PASSWORD, demo_round, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +35,6 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings,
                              round=RoundSettings(name="EWS 6", deadline=open_deadline(),
                                                  seats=2))
     yield settings, demo_round(settings)
-
-
-def signed_in(settings: Settings, name: str) -> tuple[TestClient, str]:
-    client = TestClient(create_app(settings))
-    token = CSRF.search(client.get("/anmelden").text)
-    assert token is not None
-    answer = client.post("/anmelden", data={"csrf": token[1], "name": name,
-                                            "passwort": PASSWORD}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    page = client.get("/")
-    assert page.status_code == 200
-    found = CSRF.search(page.text)
-    assert found is not None
-    return client, found[1]
 
 
 def test_every_page_needs_a_sign_in(office: tuple[Settings, list[str]]) -> None:
