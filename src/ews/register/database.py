@@ -7,6 +7,8 @@ writers queue on the busy timeout instead of failing on lock upgrades; PostgreSQ
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -26,13 +28,39 @@ from sqlalchemy.orm import sessionmaker
 _MIGRATION_LOCK = 0x45575331  # "EWS1": workers starting at once on PostgreSQL migrate in turn
 
 
+_WAL_SWITCH_SECONDS = 60.0  # as long as the busy timeout
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=60000"):
+    for pragma in ("busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
+    _switch_to_wal(cursor)
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """WAL mode is kept in the database file, so it is set once, by the first connection.
+
+    Switching needs an exclusive lock, and SQLite answers "database is locked" at once, without
+    waiting out the busy timeout, while another process holds the write lock (several workers
+    starting on a new register: one migrates while another connects). So the switch is tried
+    again for a bounded time, and skipped when another connection has done it meanwhile.
+    """
+    deadline = time.monotonic() + _WAL_SWITCH_SECONDS
+    pause = 0.01
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 def _sqlite_begin(connection: Any) -> None:
