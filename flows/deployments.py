@@ -100,6 +100,11 @@ def runner_deployments(deployments: list[Deployment]) -> list[Any]:
         for spec in deployments if spec.served]
 
 
+#: how a worker starts a run: warm through this machine's warm start process when it runs,
+#: else as ``python -m prefect.engine`` (flows.warm_start); the Python of the installation
+RUN_COMMAND = "{{ $EWS_HOME }}/.venv/bin/python -m flows.warm_start"
+
+
 def _pull() -> list[dict[str, Any]]:
     # every machine has the service at the path in EWS_HOME when `prefect deploy` runs
     return [{"prefect.deployments.steps.set_working_directory": {
@@ -126,7 +131,8 @@ def prefect_yaml(deployments: list[Deployment]) -> str:
 def _entry(spec: Deployment) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": spec.name, "entrypoint": spec.entrypoint,
                              "description": spec.description,
-                             "work_pool": {"name": WORK_POOL}}
+                             "work_pool": {"name": WORK_POOL,
+                                           "job_variables": {"command": RUN_COMMAND}}}
     if spec.early_workers:  # a deployment's own pull steps replace the project's
         entry["pull"] = [*_pull(), {early_workers.STEP: {}}]
     if spec.parameters:

@@ -702,3 +702,52 @@ class ProcessWorker:
             self._reaper.detach()
             self._reaper = None
         return proc
+
+
+class WarmStart:
+    """A warm start process (``python -m flows.warm_start --dienst``) on `socket_path`, in its
+    own session, optionally held to one core (``taskset -c``): what ``ews-vorstart.service``
+    runs beside a worker. Give the worker ``EWS_VORSTART_SOCKET`` = `socket_path` (`env_var`).
+
+    `kill` ends it and every run it forked (they stay in its process group)."""
+
+    def __init__(self, socket_path: Path, env: Mapping[str, str], cwd: Path | str,
+                 core: int | None = None, log_path: Path | None = None) -> None:
+        self.socket_path = socket_path
+        self.env = {**clean_environ(), **env, "EWS_VORSTART_SOCKET": str(socket_path),
+                    "PYTHONUNBUFFERED": "1"}
+        self.cwd = Path(cwd)
+        self.core = core
+        self.log_path = log_path or socket_path.with_suffix(".log")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env_var(self) -> dict[str, str]:
+        return {"EWS_VORSTART_SOCKET": str(self.socket_path)}
+
+    def start(self, timeout: float = 120.0) -> Self:
+        """Start it and wait until it listens (its imports take seconds)."""
+        command = [sys.executable, "-m", "flows.warm_start", "--dienst"]
+        if self.core is not None:
+            command = ["taskset", "-c", str(self.core), *command]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(command, env=self.env, cwd=self.cwd,
+                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        weakref.finalize(self, _kill_tree, self.proc)
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise ServiceError(f"warm start exited:\n{_tail(self.log_path)}")
+            return "Warmstart bereit" in _read(self.log_path)
+
+        wait_for(ready, timeout, "warm start listening", 0.2)
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            _kill_tree(self.proc)
+            self.proc = None
+
+    def log_text(self) -> str:
+        return _read(self.log_path)

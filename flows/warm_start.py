@@ -1,0 +1,287 @@
+"""Flow runs of the cluster started warm (I/O: processes, a Unix socket).
+
+A process worker starts a new Python process for each flow run, and that process spends
+seconds of CPU importing Prefect and the service before the first input is read: on a worker
+held to one core, more than the run then needs for a few hundred applications. The warm
+start pays that once per machine:
+
+- ``python -m flows.warm_start --dienst`` (systemd unit ``ews-vorstart``) imports Prefect and
+  every flow of the service, listens on the Unix socket in ``EWS_VORSTART_SOCKET`` (mode
+  0600) and forks a copy of itself for each run it is asked for;
+- ``python -m flows.warm_start``, the command the deployments give the process worker, asks
+  for that copy. It hands over its environment, working directory and standard streams,
+  forwards the signals the worker sends (cancellation), and exits with the run's exit code.
+  The copy runs ``prefect.engine`` as ``python -m prefect.engine`` would.
+
+When no warm start process answers (not installed, not running, or its code is older than the
+files on disk), the run starts cold, as ``python -m prefect.engine``: the warm start only
+saves time, and a run never waits for it or fails for want of it. After an update the warm
+start process notices the changed code, sends the next run to the cold start and ends;
+systemd starts it again with the new code.
+
+The run's process is a child of the warm start process: a run keeps going when the warm
+start process is restarted (``KillMode=process``), and ends when the worker's process for it
+ends (its connection closes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import runpy
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+#: the socket of this machine's warm start process; unset: every run starts cold
+SOCKET_ENV = "EWS_VORSTART_SOCKET"
+#: what a run executes (``python -m prefect.engine``)
+ENGINE = "prefect.engine"
+#: the signals a worker sends a run (cancellation, shutdown), passed on to the run
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+#: a run that outlives its worker's process by this long after SIGTERM is killed
+ORPHAN_GRACE_SECONDS = 30.0
+_MESSAGE = 1 << 20  # the largest message (an environment of 1 MiB)
+_CONNECT_SECONDS = 10.0
+
+
+class ColdStart(Exception):
+    """No warm start for this run (German reason); it starts cold."""
+
+
+# -- the worker's side: the command of the deployments ------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    """The command a process worker runs for a flow run: warm when the warm start process
+    answers, cold (``python -m prefect.engine``) otherwise."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--dienst"]:
+        serve(Path(os.environ[SOCKET_ENV]))
+    module, rest = (args[1], args[2:]) if args[:1] == ["--modul"] else (ENGINE, args)
+    path = os.environ.get(SOCKET_ENV)
+    if path:
+        try:
+            return run_warm(Path(path), module, rest)
+        except ColdStart as reason:
+            print(f"Warmstart nicht möglich ({reason}): der Lauf startet neu.",
+                  file=sys.stderr, flush=True)
+    os.execv(sys.executable, [sys.executable, "-m", module, *rest])
+
+
+def run_warm(path: Path, module: str, argv: list[str]) -> int:
+    """Have the warm start process run ``module`` for this process; its exit code.
+
+    Raises ``ColdStart`` only while nothing has started yet."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    connection.settimeout(_CONNECT_SECONDS)
+    try:
+        connection.connect(str(path))
+        request = {"env": dict(os.environ), "cwd": os.getcwd(), "module": module,
+                   "argv": argv}
+        socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
+        reply = json.loads(connection.recv(_MESSAGE) or b"{}")
+    except (FileNotFoundError, ConnectionRefusedError) as error:
+        connection.close()
+        raise ColdStart(f"kein Warmstart-Prozess an {path}") from error
+    except (OSError, ValueError) as error:
+        connection.close()
+        raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig ({error})"
+                        ) from error
+    if "pid" not in reply:
+        connection.close()
+        raise ColdStart(str(reply.get("kalt", "keine Antwort")))
+    print(f"Warmstart: Lauf in Prozess {reply['pid']}", file=sys.stderr, flush=True)
+    connection.settimeout(None)
+    with _forwarding(connection):
+        while True:
+            message = connection.recv(_MESSAGE)
+            if not message:  # the run's process died without a word (SIGKILL, a crash)
+                print(f"Warmstart: Prozess {reply['pid']} endete ohne Rückmeldung",
+                      file=sys.stderr, flush=True)
+                return 1
+            answer = json.loads(message)
+            if "code" in answer:
+                return int(answer["code"])
+
+
+@contextlib.contextmanager
+def _forwarding(connection: socket.socket) -> Iterator[None]:
+    """Pass the worker's signals on to the run (the worker signals only this process)."""
+    def forward(number: int, _frame: Any) -> None:
+        with contextlib.suppress(OSError):
+            connection.send(json.dumps({"signal": number}).encode())
+
+    previous = {number: signal.signal(number, forward) for number in FORWARDED}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+# -- the warm start process ---------------------------------------------------------------
+
+def serve(path: Path) -> NoReturn:
+    """Import everything a run needs, then fork a copy for each request on ``path``."""
+    code = code_state()
+    _preload()
+    if threading.active_count() != 1:  # a fork copies one thread: the others' locks hang
+        raise SystemExit("Warmstart: nach dem Laden laufen "
+                         f"{threading.active_count()} Threads, erwartet 1")
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the runs' processes
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    old_mask = os.umask(0o177)
+    try:
+        listener.bind(str(path))
+    finally:
+        os.umask(old_mask)
+    listener.listen(16)
+    print(f"Warmstart bereit: {path} (Prozess {os.getpid()})", file=sys.stderr, flush=True)
+    while True:
+        connection, _address = listener.accept()
+        with connection:
+            try:
+                message, fds, _flags, _address = socket.recv_fds(connection, _MESSAGE, 3)
+                request = json.loads(message)
+            except (OSError, ValueError) as error:
+                print(f"Warmstart: Anfrage nicht lesbar ({error})", file=sys.stderr, flush=True)
+                continue
+            if len(fds) != 3:
+                _close(fds)
+                continue
+            if code_state() != code:
+                _reply(connection, {"kalt": "der Programmcode wurde geändert; "
+                                            "der Warmstart beginnt neu"})
+                _close(fds)
+                print("Warmstart: Programmcode geändert, Ende (systemd startet neu)",
+                      file=sys.stderr, flush=True)
+                listener.close()
+                path.unlink(missing_ok=True)
+                raise SystemExit(0)
+            if os.fork() == 0:
+                listener.close()
+                _run(connection, request, fds)
+            _close(fds)
+
+
+def _run(connection: socket.socket, request: dict[str, Any], fds: list[int]) -> NoReturn:
+    """In the forked copy: become the run's process, run it, report its exit code."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the run waits for its own children
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    _close(fds)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = [request["module"], *request["argv"]]
+    # the search path ``python -m`` would build here: the working directory, PYTHONPATH, then
+    # the installation's (this process's, without its own working directory)
+    extra = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    sys.path[:] = [os.getcwd(), *extra, *sys.path[1:]]
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()  # the settings of the run's environment
+    _reply(connection, {"pid": os.getpid()})
+    finished = threading.Event()
+    threading.Thread(target=_listen, args=(connection, finished), daemon=True).start()
+    code = _execute(request["module"])
+    finished.set()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    _reply(connection, {"code": code})
+    os._exit(code)
+
+
+def _execute(module: str) -> int:
+    """``python -m module`` in this process, with the exit handlers of an interpreter's end
+    (Prefect sends its last log lines from one)."""
+    import atexit
+
+    code = 0
+    try:
+        sys.modules.pop(module, None)  # run a fresh copy as __main__, as ``-m`` does
+        runpy.run_module(module, run_name="__main__", alter_sys=False)
+    except SystemExit as end:
+        code = end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+        if end.code is not None and not isinstance(end.code, int):
+            print(end.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 — as the interpreter would: print it, exit 1
+        traceback.print_exc()
+        code = 1
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+    return code
+
+
+def _listen(connection: socket.socket, finished: threading.Event) -> None:
+    """Signals from the worker's side; when that side goes away, the run ends too."""
+    while True:
+        try:
+            message = connection.recv(_MESSAGE)
+        except OSError:
+            message = b""
+        if not message:
+            if finished.is_set():
+                return
+            os.kill(os.getpid(), signal.SIGTERM)
+            if not finished.wait(ORPHAN_GRACE_SECONDS):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            os.kill(os.getpid(), int(json.loads(message)["signal"]))
+
+
+def _reply(connection: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        connection.send(json.dumps(message).encode())
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _preload() -> None:
+    """Prefect's engine and every flow of the service, as the runs will need them."""
+    from ews.runtime.settings import Settings
+    from flows import prepare_prefect_environment
+    from flows.deployments import office_deployments
+
+    prepare_prefect_environment(Settings())
+    for name in ("prefect.engine", "prefect.flow_engine", "prefect.deployments.steps",
+                 "flows.early_workers"):
+        importlib.import_module(name)
+    for spec in office_deployments([]):
+        importlib.import_module(spec.entrypoint.split(":")[0].removesuffix(".py")
+                                .replace("/", "."))
+
+
+def code_state(packages: tuple[Path, ...] | None = None) -> tuple[int, int]:
+    """The Python files of ``packages`` (the service's: flows/ and ews/) as this process
+    loaded them: how many, and the newest change (an update changes one or both)."""
+    if packages is None:
+        packages = (Path(__file__).parent,
+                    Path(importlib.import_module("ews").__file__ or "").parent)
+    count = newest = 0
+    for package in packages:
+        for file in package.rglob("*.py"):
+            with contextlib.suppress(OSError):
+                newest = max(newest, file.stat().st_mtime_ns)
+                count += 1
+    return count, newest
+
+if __name__ == "__main__":
+    sys.exit(main())
