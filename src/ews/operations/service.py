@@ -1,7 +1,7 @@
 """Running as a system service: the systemd units (one office, or the Prefect server, a
-worker and the web interface of the cluster recipe), the logrotate rule, the checks of
-``config/ews.env`` (I/O: writes files; with root and a running systemd also ``useradd`` and
-``systemctl``)."""
+worker, its warm start process and the web interface of the cluster recipe), the logrotate
+rule, the checks of ``config/ews.env`` (I/O: writes files; with root and a running systemd
+also ``useradd`` and ``systemctl``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ OFFICE_UNIT = "ews.service"
 SERVER_UNIT = "ews-prefect-server.service"
 WORKER_UNIT = "ews-worker.service"
 WEB_UNIT = "ews-web.service"
+#: the worker machine's warm start process (flows.warm_start): runs start forked from it
+VORSTART_UNIT = "ews-vorstart.service"
+#: its socket, in the runtime folder systemd gives the unit (``RuntimeDirectory=``)
+VORSTART_SOCKET = Path("/run/ews-vorstart/vorstart.sock")
 #: the Prefect variables of the cluster units (database, API, auth string); mode 0600 too
 PREFECT_ENV = Path("config/prefect.env")
 SECRET_MODE = 0o600
@@ -28,8 +32,8 @@ _COMMON = """\
 [Unit]
 Description={description}
 Documentation=file://{home}/README.md
-After=network-online.target
-Wants=network-online.target
+After=network-online.target{after}
+Wants=network-online.target{after}
 StartLimitIntervalSec=600
 StartLimitBurst=5
 
@@ -39,9 +43,9 @@ User={user}
 Group={user}
 WorkingDirectory={home}
 {environment}ExecStart={exec_start}
-Restart=on-failure
+Restart={restart}
 RestartSec=10
-KillSignal=SIGTERM
+{service_extra}KillSignal=SIGTERM
 TimeoutStopSec=180
 StandardOutput=journal
 StandardError=journal
@@ -86,7 +90,7 @@ class InstallRefused(Exception):
 
 def units(home: Path, user: str, *, cluster: bool) -> dict[str, str]:
     """The unit files by name: ``ews serve`` for one office, or the Prefect server, a worker
-    and the web interface of the cluster recipe."""
+    with its warm start process and the web interface of the cluster recipe."""
     venv = home / ".venv" / "bin"
     if not cluster:
         return {OFFICE_UNIT: _unit(
@@ -94,14 +98,25 @@ def units(home: Path, user: str, *, cluster: bool) -> dict[str, str]:
             home, user, f"{venv / 'ews'} betrieb starten", "ews",
             "# config/ews.env liest der Dienst selbst (Arbeitsordner oben), Rechte 0600\n")}
     environment = (f"EnvironmentFile={home / PREFECT_ENV}\nEnvironment=EWS_HOME={home}\n")
+    socket = f"Environment=EWS_VORSTART_SOCKET={VORSTART_SOCKET}\n"
     return {
         SERVER_UNIT: _unit("EWS: Prefect-Server des Verbunds", home, user,
                            f"{venv / 'prefect'} server start --host 127.0.0.1 --port 4200",
                            "ews-prefect-server", environment),
         WORKER_UNIT: _unit("EWS: Prefect-Worker (Arbeitspool ews)", home, user,
                            f"{venv / 'prefect'} worker start --pool ews --limit 4",
-                           "ews-worker", environment
-                           + "Environment=PREFECT_WORKER_QUERY_SECONDS=2\n"),
+                           "ews-worker", environment + socket
+                           + "Environment=PREFECT_WORKER_QUERY_SECONDS=1\n",
+                           after=f" {VORSTART_UNIT}"),
+        # forks each run of this machine's worker warm; restarted after an update (it ends
+        # itself when the code changed), without ending the runs it started
+        VORSTART_UNIT: _unit("EWS: Warmstart der Läufe dieses Workers (flows.warm_start)",
+                             home, user, f"{venv / 'python'} -m flows.warm_start --dienst",
+                             "ews-vorstart", environment + socket, restart="always",
+                             service_extra=f"RuntimeDirectory={VORSTART_SOCKET.parent.name}\n"
+                                           "RuntimeDirectoryMode=0700\n"
+                                           "RuntimeDirectoryPreserve=yes\n"
+                                           "KillMode=process\n"),
         # the office's web interface, its own process beside the Prefect server
         WEB_UNIT: _unit("EWS: Weboberfläche des Büros (ews betrieb web)", home, user,
                         f"{venv / 'ews'} betrieb web", "ews-web", environment),
@@ -109,9 +124,11 @@ def units(home: Path, user: str, *, cluster: bool) -> dict[str, str]:
 
 
 def _unit(description: str, home: Path, user: str, exec_start: str, identifier: str,
-          environment: str) -> str:
+          environment: str, *, after: str = "", restart: str = "on-failure",
+          service_extra: str = "") -> str:
     return _COMMON.format(description=description, home=home, user=user,
-                          exec_start=exec_start, identifier=identifier, environment=environment)
+                          exec_start=exec_start, identifier=identifier, environment=environment,
+                          after=after, restart=restart, service_extra=service_extra)
 
 
 def logrotate_rule(data_dir: Path, user: str) -> str:

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ews.operations.service import OFFICE_UNIT, SERVER_UNIT, WEB_UNIT, WORKER_UNIT, units
+from ews.operations.service import (
+    OFFICE_UNIT,
+    SERVER_UNIT,
+    VORSTART_SOCKET,
+    VORSTART_UNIT,
+    WEB_UNIT,
+    WORKER_UNIT,
+    units,
+)
 from ews.runtime.settings import Settings
 from flows.cli import app
 from tests.conftest import REPO, cli_env
@@ -42,13 +50,22 @@ def test_installed_units_verify(tmp_path: Path, settings: Settings, cluster: boo
     assert "Rechte von 0644 auf 0600 gesetzt" in result.output
     assert env_file.stat().st_mode & 0o777 == 0o600
 
-    names = [SERVER_UNIT, WORKER_UNIT, WEB_UNIT] if cluster else [OFFICE_UNIT]
+    names = [SERVER_UNIT, WORKER_UNIT, VORSTART_UNIT, WEB_UNIT] if cluster else [OFFICE_UNIT]
     assert sorted(path.name for path in target.glob("*.service")) == sorted(names)
     for name in names:
         text = (target / name).read_text("utf-8")
-        for line in ("Restart=on-failure", "User=ews-dienst", "StandardOutput=journal",
+        restart = "Restart=always" if name == VORSTART_UNIT else "Restart=on-failure"
+        for line in (restart, "User=ews-dienst", "StandardOutput=journal",
                      f"WorkingDirectory={home}", "WantedBy=multi-user.target"):
             assert line in text, (name, line)
+    if cluster:  # the worker and its warm start process meet at one socket
+        socket = f"Environment=EWS_VORSTART_SOCKET={VORSTART_SOCKET}"
+        worker, vorstart = ((target / name).read_text("utf-8")
+                            for name in (WORKER_UNIT, VORSTART_UNIT))
+        assert socket in worker and socket in vorstart
+        assert f"After=network-online.target {VORSTART_UNIT}" in worker
+        assert "KillMode=process" in vorstart  # a restart leaves the runs it started alone
+        assert f"RuntimeDirectory={VORSTART_SOCKET.parent.name}" in vorstart
     checked = _verify([target / name for name in names])
     assert checked.returncode == 0 and checked.stderr == "", checked.stderr
     rule = (target / "logrotate.d" / "ews").read_text("utf-8")
