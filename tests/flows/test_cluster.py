@@ -1,8 +1,9 @@
 """The distributed setup as the Land would run it: PostgreSQL (a cluster in a temporary
 folder), a Prefect server on it, the deployments of prefect.yaml, and two ``prefect worker``
 processes sharing one inbox, one mailbox and one storage (fsspec, for every file the service
-keeps), each with outbox and data folders of its own as on two machines. One worker dies by
-SIGKILL in the middle."""
+keeps), each with outbox and data folders of its own as on two machines. The first machine
+starts its runs warm (flows.warm_start), the second cold. The first machine dies by SIGKILL in
+the middle."""
 
 from __future__ import annotations
 
@@ -26,7 +27,14 @@ from ews.runtime.folders import WORK_FOLDER, observe_inbox
 from ews.runtime.settings import Settings
 from ews.runtime.storage import read_location
 from tests.conftest import open_deadline
-from tests.support.pgserver import Postgres, PrefectServer, ProcessWorker, clean_environ, wait_for
+from tests.support.pgserver import (
+    Postgres,
+    PrefectServer,
+    ProcessWorker,
+    WarmStart,
+    clean_environ,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from tests.support.mailserver import MailServers
@@ -95,6 +103,7 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
     server = PrefectServer(postgres.url("prefect_cluster", driver="postgresql+asyncpg")).start()
     env = {**server.client_env(), **_env(tmp_path, database_url, mail), "EWS_HOME": str(REPO)}
     workers: list[ProcessWorker] = []
+    warm: WarmStart | None = None
     try:
         # the README's commands: the work pool, then the repository's prefect.yaml
         set_up = subprocess.run([sys.executable, "-m", "flows.cli", "cluster", "einrichten"],
@@ -106,7 +115,11 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
         files = [(safe_name(name), data) for name, data in sample_applications(FILES, seed=61)]
         for number, (name, data) in enumerate(sample_applications(MAILS, seed=62), start=1):
             mail.dovecot.append(OFFICE, application_mail(number, name, data))
-        workers = [ProcessWorker("ews", f"w{n}", env={**env, **_own_folders(tmp_path / f"w{n}")},
+        # the first machine's warm start process, as ews-vorstart.service runs it
+        warm = WarmStart(tmp_path / "w1-vorstart.sock",
+                         {**env, **_own_folders(tmp_path / "w1")}, REPO).start()
+        workers = [ProcessWorker("ews", f"w{n}", env={**env, **_own_folders(tmp_path / f"w{n}"),
+                                                      **(warm.env_var if n == 1 else {})},
                                  cwd=REPO, limit=4, log_path=tmp_path / f"w{n}.log").start()
                    for n in (1, 2)]
         inbox = tmp_path / "inbox"
@@ -117,7 +130,8 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
 
         engine = sqlalchemy.create_engine(database_url)
         wait_for(lambda: _done(engine) >= 60, 300, "60 inputs done", interval=0.5)
-        workers[0].kill()  # the machine dies: worker, its flow runs, their process pools
+        warm.kill()  # the machine dies: warm start, worker, their flow runs and pools
+        workers[0].kill()
         killed_at = _done(engine)
 
         def finished() -> bool:
@@ -138,10 +152,15 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
     finally:
         for worker in workers:
             worker.stop()
+        if warm is not None:
+            warm.kill()
         server.cleanup()
         postgres.drop_database("ews_cluster")
 
     assert killed_at < FILES + MAILS
+    logs = [worker.log_text() for worker in workers]
+    assert "Warmstart: Lauf in Prozess" in logs[0] and "Warmstart nicht möglich" not in logs[0]
+    assert "Warmstart" not in logs[1]  # no socket given: cold, as before
     inputs = result["inputs"]
     assert len(inputs) == FILES + MAILS  # every input exactly once
     assert Counter(i.channel for i in inputs) == {"ordner": FILES, "mail": MAILS}
