@@ -132,6 +132,12 @@ def serve(path: Path) -> NoReturn:
     """Import everything a run needs, then fork a copy for each request on ``path``."""
     code = code_state()
     _preload()
+    # the runs' reading processes fork from a server with their modules imported, instead of
+    # each importing them anew (seconds of CPU on a worker held to one core)
+    from ews.runtime import workers
+    from flows import early_workers
+
+    workers.use_forkserver([early_workers.JOBS])
     if threading.active_count() != 1:  # a fork copies one thread: the others' locks hang
         raise SystemExit("Warmstart: nach dem Laden laufen "
                          f"{threading.active_count()} Threads, erwartet 1")
@@ -189,7 +195,10 @@ def _run(connection: socket.socket, request: dict[str, Any], fds: list[int]) -> 
     sys.path[:] = [os.getcwd(), *extra, *sys.path[1:]]
     from prefect.context import refresh_global_settings_context
 
+    from ews.runtime import workers
+
     refresh_global_settings_context()  # the settings of the run's environment
+    workers.adopt_forkserver()
     _reply(connection, {"pid": os.getpid()})
     finished = threading.Event()
     threading.Thread(target=_listen, args=(connection, finished), daemon=True).start()

@@ -26,6 +26,7 @@ import signal
 from collections.abc import Callable, MutableMapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
+from multiprocessing import forkserver, resource_tracker
 from typing import Any, TypeVar
 
 import pebble
@@ -80,12 +81,56 @@ def _limited_job(function: Callable[..., T], cpu_seconds: int, args: tuple[Any, 
     return function(*args)
 
 
+#: how worker processes start: each a fresh interpreter ("spawn"), or forked from a fork
+#: server that has the jobs' modules imported already ("forkserver": the cluster's warm start
+#: process starts one for itself and the runs it forks, see ``use_forkserver``)
+_start_method = "spawn"
+
+
+def use_forkserver(modules: list[str]) -> None:
+    """Start the fork server now, with ``modules`` imported, and start the worker processes of
+    this process, and of its forked copies (``adopt_forkserver``), from it. Each worker is still
+    a process of its own with the limits above and without the service's secrets."""
+    global _start_method
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(modules)
+    forkserver.ensure_running()
+    _start_method = "forkserver"
+
+
+def adopt_forkserver() -> None:
+    """In a forked copy of the process that called ``use_forkserver``: use its fork server.
+
+    multiprocessing checks that its fork server lives by waiting for it as a child, which it
+    is not of the copy; the copy checks by signal 0 instead, and starts a fork server of its
+    own (as multiprocessing would) once the inherited one is gone."""
+    server: Any = forkserver._forkserver  # its private state
+    original = server.ensure_running
+
+    def ensure_running() -> None:
+        pid = server._forkserver_pid
+        if pid is not None:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                if server._forkserver_alive_fd is not None:
+                    os.close(server._forkserver_alive_fd)
+                server._forkserver_address = server._forkserver_alive_fd = None
+                server._forkserver_pid = None
+            else:
+                resource_tracker.ensure_running()
+                return
+        original()
+
+    server.ensure_running = ensure_running
+
+
 @cache
 def pool(workers: int, memory_mb: int) -> pebble.ProcessPool:
     """A process pool kept for the lifetime of this process."""
     created = pebble.ProcessPool(max_workers=workers, initializer=_limit_worker,
                                  initargs=(memory_mb,),
-                                 context=multiprocessing.get_context("spawn"))
+                                 context=multiprocessing.get_context(_start_method))
     atexit.register(_shut_down, created)
     return created
 
