@@ -54,6 +54,20 @@ def test_a_run_gets_the_callers_environment_folder_arguments_streams_and_exit_co
     assert "auf stderr" in err  # the run writes into the caller's own streams
 
 
+def test_the_runs_reading_processes_fork_from_the_warm_fork_server(warm: WarmStart) -> None:
+    """Not started anew by the run (which would import their modules again): forked by the
+    fork server the warm start process started with them imported."""
+    client = _client(warm.socket_path, {"PROBE": "lesen"})
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    run, worker = (json.loads(line) for line in out.splitlines()[:2])
+    server = worker["worker_parent"]
+    assert server != run["pid"]
+    stat = Path(f"/proc/{server}/stat").read_text().rsplit(")", 1)[1].split()
+    assert warm.proc is not None and int(stat[1]) == warm.proc.pid  # the warm start's child
+    assert b"forkserver" in Path(f"/proc/{server}/cmdline").read_bytes()
+
+
 def test_a_signal_to_the_caller_reaches_the_run(warm: WarmStart) -> None:
     client = _client(warm.socket_path, {"PROBE": "warten"})
     assert client.stdout is not None

@@ -30,6 +30,11 @@ def main() -> None:
     print("auf stderr", file=sys.stderr, flush=True)
     if os.environ.get("PROBE") == "warten":
         time.sleep(BOUND_SECONDS)
+    if os.environ.get("PROBE") == "lesen":  # a reading process, as a pass starts them
+        from ews.runtime import workers
+
+        parent = workers.pool(1, 1024).schedule(os.getppid).result(timeout=BOUND_SECONDS)
+        print(json.dumps({"worker_parent": parent}), flush=True)
     sys.exit(int(os.environ.get("PROBE_CODE", "0")))
 
 
