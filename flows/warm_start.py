@@ -271,7 +271,9 @@ def _preload() -> None:
 
     prepare_prefect_environment(Settings())
     for name in ("prefect.engine", "prefect.flow_engine", "prefect.deployments.steps",
-                 "flows.early_workers"):
+                 "flows.early_workers",
+                 # the register's driver on PostgreSQL (SQLAlchemy imports it on first connect)
+                 "sqlalchemy.dialects.postgresql.psycopg", "psycopg"):
         importlib.import_module(name)
     for spec in office_deployments([]):
         importlib.import_module(spec.entrypoint.split(":")[0].removesuffix(".py")

@@ -97,7 +97,7 @@ def _workers(count: int, pinned: bool, warm: bool, files: list[tuple[str, bytes]
                "EWS_TEMPLATES_DIR": str(settings.templates_dir),
                "EWS_LETTERS__PDF": "false", "EWS_INTAKE__STABLE_SECONDS": "0",
                "EWS_RUNDSCHREIBEN__PLAN_FILE": str(root / "kein-plan.toml"),
-               "PREFECT_WORKER_QUERY_SECONDS": "1"}  # as ews-worker.service
+               "PREFECT_WORKER_QUERY_SECONDS": "0.5"}  # as ews-worker.service
     cores = os.cpu_count() or 1
     # a machine's warm start process, started before its worker (as systemd does)
     starters = [WarmStart(root / f"vorstart-{n}.sock", service, REPO,

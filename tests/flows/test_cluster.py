@@ -192,6 +192,57 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
             assert not [p for p in (tmp_path / worker / folder).rglob("*") if p.is_file()]
 
 
+def test_a_warm_run_cancelled_in_prefect_ends_as_cancelled(
+        tmp_path: Path, postgres: Postgres, mail: MailServers) -> None:
+    """Cancelling a run that the warm start forked (the Prefect UI's "Cancel"): the worker
+    signals its command, which passes it on; the run ends "Cancelled" and its process is
+    gone."""
+    import httpx
+
+    database_url = postgres.create_database("ews_abbruch")
+    postgres.create_database("prefect_abbruch")
+    server = PrefectServer(postgres.url("prefect_abbruch", driver="postgresql+asyncpg")).start()
+    env = {**server.client_env(), **_env(tmp_path, database_url, mail), "EWS_HOME": str(REPO)}
+    (tmp_path / "inbox").mkdir()
+    api = server.api_url
+    warm = worker = None
+    try:
+        _prefect("work-pool", "create", "ews", "--type", "process", env=env)
+        _prefect("--no-prompt", "deploy", "--name", "ordner", env=env)
+        warm = WarmStart(tmp_path / "vorstart.sock", env, REPO).start()
+        worker = ProcessWorker("ews", "w", env={**env, **warm.env_var}, cwd=REPO,
+                               log_path=tmp_path / "w.log").start()
+        worker.wait_registered(api, timeout=120)
+        deployment = httpx.get(f"{api}/deployments/name/ordner/ordner", timeout=30).json()
+        run = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run",
+                         json={"parameters": {"laufzeit": 600}}, timeout=30).json()["id"]
+
+        def state() -> str:
+            return str(httpx.get(f"{api}/flow_runs/{run}", timeout=30).json()["state_type"])
+
+        wait_for(lambda: state() == "RUNNING", 120, "the watcher run running", 0.5)
+        process = int(worker.log_text().split("Warmstart: Lauf in Prozess ")[1].split()[0])
+        assert warm.proc is not None
+        assert Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()[1] \
+            == str(warm.proc.pid)  # forked by the warm start
+
+        httpx.post(f"{api}/flow_runs/{run}/set_state", timeout=30,
+                   json={"state": {"type": "CANCELLING"}, "force": True}).raise_for_status()
+        wait_for(lambda: state() == "CANCELLED", 120, "the run cancelled", 0.5)
+        # the warm start lets the kernel reap its runs: an ended run leaves no entry behind
+        wait_for(lambda: not Path(f"/proc/{process}").exists(), 60, "the run's process gone")
+    except Exception:
+        if worker is not None:
+            print(f"--- worker ---\n{worker.log_text()[-6000:]}")
+        raise
+    finally:
+        if worker is not None:
+            worker.stop()
+        if warm is not None:
+            warm.kill()
+        server.cleanup()
+
+
 def _own_folders(root: Path) -> dict[str, str]:
     return {"EWS_OUTBOX_DIR": str(root / "outbox"), "EWS_DATA_DIR": str(root / "data")}
 

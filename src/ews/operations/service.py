@@ -106,7 +106,7 @@ def units(home: Path, user: str, *, cluster: bool) -> dict[str, str]:
         WORKER_UNIT: _unit("EWS: Prefect-Worker (Arbeitspool ews)", home, user,
                            f"{venv / 'prefect'} worker start --pool ews --limit 4",
                            "ews-worker", environment + socket
-                           + "Environment=PREFECT_WORKER_QUERY_SECONDS=1\n",
+                           + "Environment=PREFECT_WORKER_QUERY_SECONDS=0.5\n",
                            after=f" {VORSTART_UNIT}"),
         # forks each run of this machine's worker warm; restarted after an update (it ends
         # itself when the code changed), without ending the runs it started
