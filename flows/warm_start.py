@@ -19,7 +19,8 @@ saves time, and a run never waits for it or fails for want of it. After an updat
 start process notices the changed code, sends the next run to the cold start and ends;
 systemd starts it again with the new code.
 
-The run's process is a child of the warm start process: a run keeps going when the warm
+``ews betrieb status`` asks the warm start process how it is (``state``). The run's process
+is a child of the warm start process: a run keeps going when the warm
 start process is restarted (``KillMode=process``), and ends when the worker's process for it
 ends (its connection closes).
 """
@@ -37,6 +38,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,6 +52,7 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 ORPHAN_GRACE_SECONDS = 30.0
 _MESSAGE = 1 << 20  # the largest message (an environment of 1 MiB)
 _CONNECT_SECONDS = 10.0
+_REQUEST_SECONDS = 2.0  # a caller sends its request at once
 
 
 class ColdStart(Exception):
@@ -151,18 +154,26 @@ def serve(path: Path) -> NoReturn:
     finally:
         os.umask(old_mask)
     listener.listen(16)
+    since, runs = datetime.now(UTC).isoformat(timespec="seconds"), 0
     print(f"Warmstart bereit: {path} (Prozess {os.getpid()})", file=sys.stderr, flush=True)
     while True:
         connection, _address = listener.accept()
         with connection:
+            connection.settimeout(_REQUEST_SECONDS)  # a silent caller holds up no run long
             try:
                 message, fds, _flags, _address = socket.recv_fds(connection, _MESSAGE, 3)
                 request = json.loads(message)
             except (OSError, ValueError) as error:
                 print(f"Warmstart: Anfrage nicht lesbar ({error})", file=sys.stderr, flush=True)
                 continue
-            if len(fds) != 3:
+            if isinstance(request, dict) and request.get("frage") == "zustand":
+                _reply(connection, {"pid": os.getpid(), "seit": since, "laeufe": runs,
+                                    "code_aktuell": code_state() == code})
                 _close(fds)
+                continue
+            if len(fds) != 3 or not _valid(request):
+                _close(fds)
+                print("Warmstart: Anfrage unvollständig, verworfen", file=sys.stderr, flush=True)
                 continue
             if code_state() != code:
                 _reply(connection, {"kalt": "der Programmcode wurde geändert; "
@@ -175,7 +186,9 @@ def serve(path: Path) -> NoReturn:
                 raise SystemExit(0)
             if os.fork() == 0:
                 listener.close()
+                connection.settimeout(None)
                 _run(connection, request, fds)
+            runs += 1
             _close(fds)
 
 
@@ -250,6 +263,34 @@ def _listen(connection: socket.socket, finished: threading.Event) -> None:
             return
         with contextlib.suppress(ValueError, KeyError, TypeError):
             os.kill(os.getpid(), int(json.loads(message)["signal"]))
+
+
+def _valid(request: Any) -> bool:
+    return (isinstance(request, dict) and isinstance(request.get("env"), dict)
+            and isinstance(request.get("cwd"), str) and isinstance(request.get("module"), str)
+            and isinstance(request.get("argv"), list))
+
+
+def state(path: Path) -> dict[str, Any]:
+    """What the warm start process on ``path`` says about itself (for ``ews betrieb
+    status``): its process, since when, how many runs it started, whether its code is the
+    one on disk. Raises ``ColdStart`` with the German reason when it does not answer."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    connection.settimeout(_CONNECT_SECONDS)
+    try:
+        connection.connect(str(path))
+        connection.send(json.dumps({"frage": "zustand"}).encode())
+        answer = json.loads(connection.recv(_MESSAGE) or b"{}")
+    except (FileNotFoundError, ConnectionRefusedError) as error:
+        raise ColdStart(f"kein Warmstart-Prozess an {path}") from error
+    except (OSError, ValueError) as error:
+        raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig ({error})"
+                        ) from error
+    finally:
+        connection.close()
+    if not isinstance(answer, dict) or "pid" not in answer:
+        raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig")
+    return answer
 
 
 def _reply(connection: socket.socket, message: dict[str, Any]) -> None:

@@ -1,12 +1,15 @@
 """``ews betrieb status``: the health view for the office and for monitoring – deployments and their
-runs, the watchers' heartbeats, what waits and what failed; exit code 1 when something needs
-a person. Reads the register and asks the Prefect API."""
+runs, the watchers' heartbeats, what waits and what failed, and on a worker machine its warm
+start; exit code 1 when something needs a person. Reads the register and asks the Prefect API
+and the warm start process."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +18,9 @@ from rich.markup import escape
 from ews.core.deadlines import BERLIN
 from ews.core.models import WatcherState
 from ews.operations.health import Health, register_health
+from ews.operations.service import VORSTART_SOCKET
 from ews.runtime.redaction import redact, secret_values
+from flows import warm_start
 from flows.cli.office import office
 from flows.cli.output import console, folding_table
 from flows.server import api_url
@@ -47,13 +52,48 @@ def status(ctx: typer.Context, json_lines: Annotated[bool, typer.Option(
         runs, note = [], redact(str(exc), secret_values(settings))
     problems = [redact(problem, secret_values(settings))
                 for problem in health.problems + deployment_problems(runs)]
+    warm = _warm_start()
     if json_lines:
-        sys.stdout.write(json.dumps(_document(health, runs, note, problems),
-                                    ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({**_document(health, runs, note, problems),
+                                     "warm_start": warm}, ensure_ascii=False) + "\n")
     else:
+        _print_warm_start(warm)
         _print_view(health, runs, note, problems)
     if problems:
         raise typer.Exit(1)
+
+
+def _warm_start() -> dict[str, Any] | None:
+    """The warm start of this machine (a worker of the cluster), None where there is none:
+    its socket from ``EWS_VORSTART_SOCKET``, else the one ``ews-vorstart.service`` uses. Not
+    a problem when it is down: the runs then start without it, only slower."""
+    configured = os.environ.get(warm_start.SOCKET_ENV)
+    path = Path(configured) if configured else VORSTART_SOCKET
+    if not configured and not path.exists():
+        return None
+    try:
+        answer = warm_start.state(path)
+    except warm_start.ColdStart as reason:
+        return {"socket": str(path), "ready": False, "reason": str(reason)}
+    return {"socket": str(path), "ready": True, "pid": answer.get("pid"),
+            "since": answer.get("seit"), "runs": answer.get("laeufe"),
+            "code_current": answer.get("code_aktuell")}
+
+
+def _print_warm_start(warm: dict[str, Any] | None) -> None:
+    if warm is None:
+        return
+    if not warm["ready"]:
+        console.print(f"[yellow]Warmstart dieses Rechners nicht erreichbar:[/] "
+                      f"{escape(warm['reason'])} – die Läufe starten ohne ihn, langsamer "
+                      "(systemctl status ews-vorstart).")
+        return
+    since = datetime.fromisoformat(warm["since"]) if warm.get("since") else None
+    text = (f"Warmstart dieses Rechners bereit: Prozess {warm['pid']}, seit {_time(since)}, "
+            f"{warm['runs']} Läufe gestartet")
+    if warm.get("code_current") is False:
+        text += " – der Programmcode wurde geändert; er beginnt beim nächsten Lauf neu"
+    console.print(text + ".")
 
 
 def _document(health: Health, runs: list[DeploymentRun], note: str | None,

@@ -88,6 +88,23 @@ def test_the_run_ends_when_its_caller_dies(warm: WarmStart, tmp_path: Path) -> N
     wait_for(lambda: not Path(f"/proc/{run}").exists(), 30, "the run's process gone")
 
 
+def test_a_silent_or_garbled_caller_holds_up_no_run(warm: WarmStart) -> None:
+    import socket as sockets
+
+    with sockets.socket(sockets.AF_UNIX, sockets.SOCK_SEQPACKET) as silent, \
+            sockets.socket(sockets.AF_UNIX, sockets.SOCK_SEQPACKET) as garbled:
+        silent.connect(str(warm.socket_path))  # connects and says nothing
+        garbled.connect(str(warm.socket_path))
+        sockets.send_fds(garbled, [b'{"env": "kein Objekt"}'], [0, 1, 2])
+        client = _client(warm.socket_path, {"PROBE_CODE": "5"})
+        out, err = client.communicate(timeout=60)
+        assert client.returncode == 5
+        assert json.loads(out.splitlines()[0])["ppid"] == (warm.proc.pid if warm.proc else 0)
+        assert garbled.recv(100) == b""  # closed without a run
+    assert "Anfrage unvollständig, verworfen" in warm.log_text()
+    assert "Anfrage nicht lesbar" in warm.log_text()  # the silent one, after its time
+
+
 def test_without_a_warm_start_the_run_starts_cold(tmp_path: Path) -> None:
     client = _client(tmp_path / "fehlt.sock", {"PROBE_CODE": "4"}, "x")
     out, err = client.communicate(timeout=120)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,9 @@ from ews.runtime.settings import Settings
 from flows.cli import app
 from flows.status import deployment_problems, deployment_runs
 from tests.conftest import cli_env
+from tests.support.pgserver import WarmStart
+
+REPO = Path(__file__).resolve().parents[3]
 
 NOW = datetime(2026, 11, 21, 13, 3, tzinfo=UTC)
 CLOSED_PORT = "http://127.0.0.1:9/api"
@@ -174,8 +178,10 @@ def test_files_left_in_the_inbox_are_waiting_and_old_ones_a_problem(office: Sett
 # -- the command ---------------------------------------------------------------------------
 
 
-def ews_status(settings: Settings, *args: str) -> tuple[int, str]:
-    env = cli_env(settings) | {"PREFECT_API_URL": CLOSED_PORT, "COLUMNS": "200"}
+def ews_status(settings: Settings, *args: str, env_extra: dict[str, str] | None = None
+               ) -> tuple[int, str]:
+    env = cli_env(settings) | {"PREFECT_API_URL": CLOSED_PORT, "COLUMNS": "200"} \
+        | (env_extra or {})
     result = CliRunner().invoke(app, ["betrieb", "status", *args], env=env)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, result.output
@@ -226,6 +232,36 @@ def test_status_table_shows_watchers_and_the_problems(office: Settings) -> None:
     assert "eingang:1 an k1@kommune.test: 550 [no such user]" in output
     assert "1 E-Mail in den letzten 7 Tagen endgültig nicht zugestellt" in output
     assert "Alles in Ordnung." not in output
+
+
+def test_status_shows_the_warm_start_of_this_worker_machine(settings: Settings,
+                                                             tmp_path: Path) -> None:
+    """On a worker machine: whether its warm start answers (flows.warm_start). When it does
+    not, the runs start without it: a note, not a problem for the exit code."""
+    socket = {"EWS_VORSTART_SOCKET": str(tmp_path / "v.sock")}
+    warm = WarmStart(tmp_path / "v.sock", {"EWS_DATA_DIR": str(tmp_path / "vorstart")},
+                     REPO).start()
+    try:
+        code, output = ews_status(settings, "--json", env_extra=socket)
+        document = json.loads(output)
+        assert code == 0, output
+        assert warm.proc is not None
+        assert document["warm_start"] == {
+            "socket": str(tmp_path / "v.sock"), "ready": True, "pid": warm.proc.pid,
+            "since": document["warm_start"]["since"], "runs": 0, "code_current": True}
+        assert datetime.fromisoformat(document["warm_start"]["since"]).tzinfo is not None
+        code, output = ews_status(settings, env_extra=socket)
+        assert f"Warmstart dieses Rechners bereit: Prozess {warm.proc.pid}, seit " in output
+        assert "0 Läufe gestartet." in output
+    finally:
+        warm.kill()
+
+    code, output = ews_status(settings, env_extra=socket)
+    assert code == 0, output
+    assert "Warmstart dieses Rechners nicht erreichbar: kein Warmstart-Prozess an" in output
+    assert "die Läufe starten ohne ihn, langsamer" in output
+    code, output = ews_status(settings, "--json")  # no warm start here: not shown
+    assert json.loads(output)["warm_start"] is None
 
 
 # -- the deployments, from a temporary Prefect server ------------------------------------------
