@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return run_warm(Path(path), module, rest)
         except ColdStart as reason:
-            print(f"Warmstart nicht möglich ({reason}): der Lauf startet neu.",
+            print(f"Warmstart nicht möglich ({reason}): der Lauf startet ohne ihn (langsamer).",
                   file=sys.stderr, flush=True)
     os.execv(sys.executable, [sys.executable, "-m", module, *rest])
 

@@ -113,7 +113,7 @@ def test_without_a_warm_start_the_run_starts_cold(tmp_path: Path) -> None:
     assert client.returncode == 4 and report["argv"] == ["x"]
     assert report["pid"] == client.pid  # the command became the run itself (exec)
     assert "Warmstart nicht möglich (kein Warmstart-Prozess an" in err
-    assert "der Lauf startet neu" in err
+    assert "der Lauf startet ohne ihn (langsamer)" in err
 
 
 def test_changed_code_sends_the_run_cold_and_ends_the_warm_start(tmp_path: Path) -> None:
