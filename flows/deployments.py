@@ -131,8 +131,12 @@ def prefect_yaml(deployments: list[Deployment]) -> str:
 def _entry(spec: Deployment) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": spec.name, "entrypoint": spec.entrypoint,
                              "description": spec.description,
-                             "work_pool": {"name": WORK_POOL,
-                                           "job_variables": {"command": RUN_COMMAND}}}
+                             "work_pool": {"name": WORK_POOL, "job_variables": {
+                                 "command": RUN_COMMAND,
+                                 # not a temporary folder of the worker's: the run may be
+                                 # forked by the warm start, which has a /tmp of its own
+                                 # (systemd's PrivateTmp=)
+                                 "working_dir": "{{ $EWS_HOME }}"}}}
     if spec.early_workers:  # a deployment's own pull steps replace the project's
         entry["pull"] = [*_pull(), {early_workers.STEP: {}}]
     if spec.parameters:

@@ -32,9 +32,11 @@ import importlib
 import json
 import os
 import runpy
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Iterator
@@ -198,7 +200,7 @@ def _run(connection: socket.socket, request: dict[str, Any], fds: list[int]) -> 
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     _close(fds)
-    os.chdir(request["cwd"])
+    scratch = enter_folder(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = [request["module"], *request["argv"]]
@@ -217,11 +219,26 @@ def _run(connection: socket.socket, request: dict[str, Any], fds: list[int]) -> 
     threading.Thread(target=_listen, args=(connection, finished), daemon=True).start()
     code = _execute(request["module"])
     finished.set()
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
     _reply(connection, {"code": code})
     os._exit(code)
+
+
+def enter_folder(folder: str) -> str | None:
+    """Work in the caller's folder; where this process cannot see it (systemd gives the
+    warm start a /tmp of its own, ``PrivateTmp=``), in a new temporary folder, returned so
+    that it is removed after the run."""
+    try:
+        os.chdir(folder)
+    except OSError:
+        scratch = tempfile.mkdtemp(prefix="ews-lauf-")
+        os.chdir(scratch)
+        return scratch
+    return None
 
 
 def _execute(module: str) -> int:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from flows.deployments import RUN_COMMAND
-from flows.warm_start import code_state
+from flows.warm_start import code_state, enter_folder
 from tests.support.pgserver import WarmStart, clean_environ, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,3 +166,16 @@ def test_every_deployment_starts_its_runs_through_the_warm_start() -> None:
     assert len(commands) >= 9
     assert set(commands.values()) == {RUN_COMMAND}
     assert RUN_COMMAND.endswith("/.venv/bin/python -m flows.warm_start")
+
+
+def test_a_folder_the_warm_start_cannot_see_becomes_a_temporary_one(tmp_path: Path) -> None:
+    """The worker's temporary folder may lie in a /tmp the warm start does not share."""
+    before = os.getcwd()
+    try:
+        assert enter_folder(str(tmp_path)) is None and os.getcwd() == str(tmp_path)
+        scratch = enter_folder(str(tmp_path / "gibt-es-nicht"))
+        assert scratch is not None and os.getcwd() == scratch
+        assert Path(scratch).name.startswith("ews-lauf-") and not any(Path(scratch).iterdir())
+        Path(scratch).rmdir()
+    finally:
+        os.chdir(before)
