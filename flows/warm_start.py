@@ -14,15 +14,15 @@ start pays that once per machine:
   The copy runs ``prefect.engine`` as ``python -m prefect.engine`` would.
 
 When no warm start process answers (not installed, not running, or its code is older than the
-files on disk), the run starts cold, as ``python -m prefect.engine``: the warm start only
-saves time, and a run never waits for it or fails for want of it. After an update the warm
-start process notices the changed code, sends the next run to the cold start and ends;
-systemd starts it again with the new code.
+files on disk: the service's or an installed library's), the run starts cold, as ``python -m
+prefect.engine``: the warm start only saves time, and a run never waits for it or fails for
+want of it. After an update the warm start process notices the changed code, sends the next
+run to the cold start and ends; systemd starts it again with the new code.
 
 ``ews betrieb status`` asks the warm start process how it is (``state``). The run's process
-is a child of the warm start process: a run keeps going when the warm
-start process is restarted (``KillMode=process``), and ends when the worker's process for it
-ends (its connection closes).
+is a child of the warm start process: a run keeps going when the warm start process is
+restarted (``KillMode=process``), and ends when the worker's process for it ends (its
+connection closes).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import shutil
 import signal
 import socket
 import sys
+import sysconfig
 import tempfile
 import threading
 import traceback
@@ -339,17 +340,24 @@ def _preload() -> None:
 
 
 def code_state(packages: tuple[Path, ...] | None = None) -> tuple[int, int]:
-    """The Python files of ``packages`` (the service's: flows/ and ews/) as this process
-    loaded them: how many, and the newest change (an update changes one or both)."""
+    """The Python files of ``packages`` as this process loaded them: how many, and the newest
+    change (an update changes one or both). By default the service's own (flows/ and ews/)
+    and the installed libraries, by the folder they are installed in: installing or removing
+    one changes its entries, and so its time."""
+    folders: tuple[Path, ...] = ()
     if packages is None:
         packages = (Path(__file__).parent,
                     Path(importlib.import_module("ews").__file__ or "").parent)
+        folders = (Path(sysconfig.get_paths()["purelib"]),)
     count = newest = 0
     for package in packages:
         for file in package.rglob("*.py"):
             with contextlib.suppress(OSError):
                 newest = max(newest, file.stat().st_mtime_ns)
                 count += 1
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            newest = max(newest, folder.stat().st_mtime_ns)
     return count, newest
 
 if __name__ == "__main__":

@@ -157,6 +157,21 @@ def test_the_code_state_follows_the_files(tmp_path: Path) -> None:
     assert code_state()[0] > 100  # the service's own: flows/ and src/ews/
 
 
+def test_installing_a_library_changes_the_code_state(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update of the dependencies (``make setup``) adds and removes folders where the
+    libraries are installed: the warm start must not go on with the old ones loaded."""
+    import sysconfig
+
+    libraries = tmp_path / "site-packages"
+    libraries.mkdir()
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: {"purelib": str(libraries)})
+    os.utime(libraries, ns=(0, 0))
+    before = code_state()
+    (libraries / "paket-2.0.dist-info").mkdir()  # what an installer does
+    assert code_state()[1] > before[1]
+
+
 def test_every_deployment_starts_its_runs_through_the_warm_start() -> None:
     """prefect.yaml gives the process worker this command for every run (the cluster test
     runs it on a real worker)."""
