@@ -45,6 +45,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ews.runtime import workers
+from ews.runtime.settings import Settings
+from flows import early_workers, prepare_prefect_environment
+from flows.deployments import office_deployments
+
 #: the socket of this machine's warm start process; unset: every run starts cold
 SOCKET_ENV = "EWS_VORSTART_SOCKET"
 #: what a run executes (``python -m prefect.engine``)
@@ -140,9 +145,6 @@ def serve(path: Path) -> NoReturn:
     _preload()
     # the runs' reading processes fork from a server with their modules imported, instead of
     # each importing them anew (seconds of CPU on a worker held to one core)
-    from ews.runtime import workers
-    from flows import early_workers
-
     workers.use_forkserver([early_workers.JOBS])
     if threading.active_count() != 1:  # a fork copies one thread: the others' locks hang
         raise SystemExit("Warmstart: nach dem Laden laufen "
@@ -210,8 +212,6 @@ def _run(connection: socket.socket, request: dict[str, Any], fds: list[int]) -> 
     extra = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
     sys.path[:] = [os.getcwd(), *extra, *sys.path[1:]]
     from prefect.context import refresh_global_settings_context
-
-    from ews.runtime import workers
 
     refresh_global_settings_context()  # the settings of the run's environment
     workers.adopt_forkserver()
@@ -324,10 +324,6 @@ def _close(fds: list[int]) -> None:
 
 def _preload() -> None:
     """Prefect's engine and every flow of the service, as the runs will need them."""
-    from ews.runtime.settings import Settings
-    from flows import prepare_prefect_environment
-    from flows.deployments import office_deployments
-
     prepare_prefect_environment(Settings())
     for name in ("prefect.engine", "prefect.flow_engine", "prefect.deployments.steps",
                  "flows.early_workers",
