@@ -37,9 +37,10 @@ def mail_bench_settings(root: Path, dovecot: Dovecot, smtp: SmtpServer, *, pdf: 
     settings.imap = ImapSettings(host="127.0.0.1", port=dovecot.imap_port, user=OFFICE,
                                  password=SecretStr("geheim"), security="none", batch_size=50,
                                  poll_seconds=600)
-    if answers:
-        settings.smtp = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none",
-                                     retry_seconds=0)
+    # without answers: no server at all, not one an earlier part of the bench left in the
+    # environment (Settings() reads it) and has stopped since
+    settings.smtp = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none",
+                                 retry_seconds=0) if answers else SmtpSettings()
     settings.mail_from = OFFICE
     settings.letters = LetterSettings(pdf=pdf, timeout_seconds=120)
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
