@@ -36,6 +36,10 @@ _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _MB = 1024 * 1024
+#: the server's untagged reports of a change in the selected folder
+_CHANGES = ("EXISTS", "RECENT", "EXPUNGE", "FETCH")
+#: how long after sending IDLE a change report that imaplib2 did not act on is looked for
+_IDLE_SETTLE_SECONDS = 0.25
 #: what of an oversized mail is fetched: its header, at most this many bytes of it
 _MAX_HEADER_BYTES = 256 * 1024
 
@@ -271,12 +275,26 @@ class Mailbox:
             outcome.append(args)
             ended.set()
 
+        for name in _CHANGES:  # those the command before IDLE reported: its caller saw them
+            self.conn.response(name)
         self.conn.idle(timeout=max(int(seconds), 1), callback=done)  # imaplib2 wants an int
+        # imaplib2 ends IDLE on the server's change reports only once its command thread has
+        # taken the server's "+ idling"; a report right behind it (a mail that came in while
+        # IDLE was being sent) can reach its reader thread first and is then only stored,
+        # and IDLE would wait its full time. A command of ours ends it at once.
+        if (not ended.wait(min(_IDLE_SETTLE_SECONDS, seconds)) and self._changes_reported()
+                and not ended.is_set()):
+            self._call("Verbindung prüfen (NOOP)", self.conn.noop)
         if not ended.wait(seconds + self.settings.timeout_seconds):
             raise MailboxError("Der Mailserver beendete IDLE nicht rechtzeitig.")
         _response, _arg, error = outcome[0]
         if error is not None:
             raise MailboxError(f"Verbindung zum Postfach während IDLE verloren: {error[1]}")
+
+    def _changes_reported(self) -> bool:
+        """Whether the server reported a change (a new mail, flags, an expunge) that no one
+        has taken from imaplib2's store yet."""
+        return any(name in _CHANGES for name, _data in list(self.conn.untagged_responses))
 
     def close(self) -> None:
         try:

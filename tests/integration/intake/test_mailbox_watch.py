@@ -54,6 +54,26 @@ def test_new_mail_is_pushed_by_idle_within_seconds(tmp_path: Path, mail: MailSer
     assert not watcher.is_alive()
 
 
+def test_a_mail_that_arrives_as_idle_begins_ends_it_at_once(tmp_path: Path,
+                                                             mail: MailServers) -> None:
+    """A mail appended between the watcher's look at the folder and its IDLE: the server
+    reports it right behind "+ idling", and imaplib2 may store that report without ending
+    IDLE, which would then wait its full time (here 20 s, in the office the poll interval)."""
+    from ews.mail.imap import Mailbox
+
+    settings = mail_settings(tmp_path, mail)
+    mailbox = Mailbox(settings.imap)
+    try:
+        for number in range(12):
+            mailbox.uids_to_look_at()  # as the watcher does before each IDLE
+            mail.dovecot.append(OFFICE, application_mail((f"Bewerbung-{number}.pdf", form())))
+            started = time.monotonic()
+            mailbox.idle(20)
+            assert time.monotonic() - started < 5.0, f"mail {number}: IDLE missed it"
+    finally:
+        mailbox.close()
+
+
 def test_dropped_connection_reconnects_and_catches_up(
         tmp_path: Path, mail: MailServers, imap_proxy: CuttingProxy) -> None:
     settings = mail_settings(tmp_path, mail)
