@@ -27,6 +27,7 @@ connection closes).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import json
@@ -189,7 +190,13 @@ def serve(path: Path) -> NoReturn:
                 listener.close()
                 path.unlink(missing_ok=True)
                 raise SystemExit(0)
-            if os.fork() == 0:
+            try:
+                child = os.fork()
+            except OSError as error:  # no process left (a limit): this run starts cold
+                _reply(connection, {"kalt": f"kein neuer Prozess möglich ({error.strerror})"})
+                _close(fds)
+                continue
+            if child == 0:
                 listener.close()
                 connection.settimeout(None)
                 _run(connection, request, fds)
@@ -245,8 +252,6 @@ def enter_folder(folder: str) -> str | None:
 def _execute(module: str) -> int:
     """``python -m module`` in this process, with the exit handlers of an interpreter's end
     (Prefect sends its last log lines from one)."""
-    import atexit
-
     code = 0
     try:
         sys.modules.pop(module, None)  # run a fresh copy as __main__, as ``-m`` does
@@ -355,6 +360,7 @@ def code_state(packages: tuple[Path, ...] | None = None) -> tuple[int, int]:
         with contextlib.suppress(OSError):
             newest = max(newest, folder.stat().st_mtime_ns)
     return count, newest
+
 
 if __name__ == "__main__":
     sys.exit(main())
