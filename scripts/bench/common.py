@@ -12,15 +12,25 @@ from pathlib import Path
 from ews.core.names import safe_name
 from ews.intake.pipeline import preload
 from ews.runtime import workers
-from ews.runtime.settings import IntakeSettings, LetterSettings, Settings, settings_environment
+from ews.runtime.settings import (
+    ImapSettings,
+    IntakeSettings,
+    LetterSettings,
+    Settings,
+    SmtpSettings,
+    settings_environment,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def bench_settings(root: Path) -> Settings:
+    """Settings of one part of the bench: no mailbox and no mail server, whatever an earlier
+    part left in the environment (``use_settings``; ``Settings()`` reads it)."""
     return Settings(_env_file=None, inbox_dir=root / "inbox", outbox_dir=root / "outbox",
                     data_dir=root / "data", templates_dir=REPO / "templates",
-                    intake=IntakeSettings(stable_seconds=0.0),
+                    intake=IntakeSettings(stable_seconds=0.0), imap=ImapSettings(),
+                    smtp=SmtpSettings(),
                     letters=LetterSettings(pdf=False))  # type: ignore[call-arg]
 
 
