@@ -91,24 +91,11 @@ def run_warm(path: Path, module: str, argv: list[str]) -> int:
     """Have the warm start process run ``module`` for this process; its exit code.
 
     Raises ``ColdStart`` only while nothing has started yet."""
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    connection.settimeout(_CONNECT_SECONDS)
-    try:
-        connection.connect(str(path))
-        request = {"env": dict(os.environ), "cwd": os.getcwd(), "module": module,
-                   "argv": argv}
-        socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
-        reply = json.loads(connection.recv(_MESSAGE) or b"{}")
-    except (FileNotFoundError, ConnectionRefusedError) as error:
-        connection.close()
-        raise ColdStart(f"kein Warmstart-Prozess an {path}") from error
-    except (OSError, ValueError) as error:
-        connection.close()
-        raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig ({error})"
-                        ) from error
+    request = {"env": dict(os.environ), "cwd": os.getcwd(), "module": module, "argv": argv}
+    connection, reply = _ask(path, request, fds=[0, 1, 2])
     if "pid" not in reply:
         connection.close()
-        raise ColdStart(str(reply.get("kalt", "keine Antwort")))
+        raise ColdStart(str(reply.get("cold", "keine Antwort")))
     print(f"Warmstart: Lauf in Prozess {reply['pid']}", file=sys.stderr, flush=True)
     connection.settimeout(None)
     with _forwarding(connection):
@@ -172,9 +159,9 @@ def serve(path: Path) -> NoReturn:
             except (OSError, ValueError) as error:
                 print(f"Warmstart: Anfrage nicht lesbar ({error})", file=sys.stderr, flush=True)
                 continue
-            if isinstance(request, dict) and request.get("frage") == "zustand":
-                _reply(connection, {"pid": os.getpid(), "seit": since, "laeufe": runs,
-                                    "code_aktuell": code_state() == code})
+            if isinstance(request, dict) and request.get("query") == "state":
+                _reply(connection, {"pid": os.getpid(), "since": since, "runs": runs,
+                                    "code_current": code_state() == code})
                 _close(fds)
                 continue
             if len(fds) != 3 or not _valid(request):
@@ -182,7 +169,7 @@ def serve(path: Path) -> NoReturn:
                 print("Warmstart: Anfrage unvollständig, verworfen", file=sys.stderr, flush=True)
                 continue
             if code_state() != code:
-                _reply(connection, {"kalt": "der Programmcode wurde geändert; "
+                _reply(connection, {"cold": "der Programmcode wurde geändert; "
                                             "der Warmstart beginnt neu"})
                 _close(fds)
                 print("Warmstart: Programmcode geändert, Ende (systemd startet neu)",
@@ -193,7 +180,7 @@ def serve(path: Path) -> NoReturn:
             try:
                 child = os.fork()
             except OSError as error:  # no process left (a limit): this run starts cold
-                _reply(connection, {"kalt": f"kein neuer Prozess möglich ({error.strerror})"})
+                _reply(connection, {"cold": f"kein neuer Prozess möglich ({error.strerror})"})
                 _close(fds)
                 continue
             if child == 0:
@@ -296,24 +283,37 @@ def _valid(request: Any) -> bool:
 
 def state(path: Path) -> dict[str, Any]:
     """What the warm start process on ``path`` says about itself (for ``ews betrieb
-    status``): its process, since when, how many runs it started, whether its code is the
-    one on disk. Raises ``ColdStart`` with the German reason when it does not answer."""
+    status``): ``pid``, ``since`` (ISO time), ``runs`` it started, and ``code_current``,
+    whether its code is the one on disk. Raises ``ColdStart`` with the German reason when it
+    does not answer."""
+    connection, answer = _ask(path, {"query": "state"})
+    connection.close()
+    if "pid" not in answer:
+        raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig")
+    return answer
+
+
+def _ask(path: Path, message: dict[str, Any], fds: list[int] | None = None
+         ) -> tuple[socket.socket, dict[str, Any]]:
+    """Send ``message`` (with ``fds``) to the warm start process on ``path``; the open
+    connection and its first answer. Raises ``ColdStart`` when it does not answer."""
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     connection.settimeout(_CONNECT_SECONDS)
     try:
         connection.connect(str(path))
-        connection.send(json.dumps({"frage": "zustand"}).encode())
+        socket.send_fds(connection, [json.dumps(message).encode()], fds or [])
         answer = json.loads(connection.recv(_MESSAGE) or b"{}")
     except (FileNotFoundError, ConnectionRefusedError) as error:
+        connection.close()
         raise ColdStart(f"kein Warmstart-Prozess an {path}") from error
     except (OSError, ValueError) as error:
+        connection.close()
         raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig ({error})"
                         ) from error
-    finally:
+    if not isinstance(answer, dict):
         connection.close()
-    if not isinstance(answer, dict) or "pid" not in answer:
         raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig")
-    return answer
+    return connection, answer
 
 
 def _reply(connection: socket.socket, message: dict[str, Any]) -> None:
@@ -331,7 +331,6 @@ def _preload() -> None:
     """Prefect's engine and every flow of the service, as the runs will need them."""
     prepare_prefect_environment(Settings())
     for name in ("prefect.engine", "prefect.flow_engine", "prefect.deployments.steps",
-                 "flows.early_workers",
                  # the register's driver on PostgreSQL (SQLAlchemy imports it on first connect)
                  "sqlalchemy.dialects.postgresql.psycopg", "psycopg"):
         importlib.import_module(name)

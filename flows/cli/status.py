@@ -75,9 +75,9 @@ def _warm_start() -> dict[str, Any] | None:
         answer = warm_start.state(path)
     except warm_start.ColdStart as reason:
         return {"socket": str(path), "ready": False, "reason": str(reason)}
-    return {"socket": str(path), "ready": True, "pid": answer.get("pid"),
-            "since": answer.get("seit"), "runs": answer.get("laeufe"),
-            "code_current": answer.get("code_aktuell")}
+    return {"socket": str(path), "ready": True, "pid": answer["pid"],
+            "since": answer.get("since"), "runs": answer.get("runs"),
+            "code_current": answer.get("code_current")}
 
 
 def _print_warm_start(warm: dict[str, Any] | None) -> None:
