@@ -41,7 +41,7 @@ from ews.circulars.text import markdown_html, markdown_literal, markdown_plain
 from ews.core.deadlines import BERLIN
 from ews.core.errors import EwsError
 from ews.core.models import CircularSendState, CircularState
-from ews.core.templating import sandboxed_environment
+from ews.core.templating import DigestLoader, sandboxed_environment
 from ews.outbox.delivery import SendReport
 from ews.outbox.office import office_mail
 from ews.outbox.queue import enqueue
@@ -105,7 +105,7 @@ def circular_mail(settings: Settings, head: Letterhead, *, kommune: str, salutat
 def _templates(folder: Path) -> SandboxedEnvironment:
     """Mail templates of circulars; HTML ones escape every value not marked safe."""
     return sandboxed_environment(
-        loader=jinja2.FileSystemLoader(folder),
+        loader=DigestLoader(folder),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
                                             default_for_string=False),
         keep_trailing_newline=True)

@@ -8,7 +8,9 @@ escaped depends on what is rendered (Word XML, HTML mail, plain text, Markdown):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -37,6 +39,25 @@ class _CompiledOnce(SandboxedEnvironment):
                 self._compiled.clear()
             self._compiled[source] = super().from_string(source)
         return self._compiled[source]
+
+
+class DigestLoader(jinja2.FileSystemLoader):
+    """Jinja's file loader, but a template counts as changed when its bytes did, not its
+    modification time: staff replace templates, and a copy within one clock tick or with an
+    old time kept would otherwise stay unseen."""
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, _ = super().get_source(environment, template)
+        digest = hashlib.sha256(source.encode(self.encoding)).digest()
+
+        def uptodate() -> bool:
+            try:
+                return hashlib.sha256(Path(filename).read_bytes()).digest() == digest
+            except OSError:
+                return False
+
+        return source, filename, uptodate
 
 
 def sandboxed_environment(

@@ -8,8 +8,6 @@ sample contexts that take each of its branches.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from ews.core.models import Outcome
-from ews.core.templating import sandboxed_environment
+from ews.core.templating import DigestLoader, sandboxed_environment
 from ews.runtime.settings import OfficeSettings, Settings
 
 #: an input's outcome as the answer templates name it (``ergebnis``)
@@ -32,29 +30,11 @@ def render_body(settings: Settings, context: dict[str, Any],
         context)
 
 
-class _DigestLoader(jinja2.FileSystemLoader):
-    """Jinja's file loader, but a template counts as changed when its bytes did."""
-
-    def get_source(self, environment: jinja2.Environment, template: str
-                   ) -> tuple[str, str, Callable[[], bool]]:
-        _, filename, _ = super().get_source(environment, template)
-        data = Path(filename).read_bytes()
-        digest = hashlib.sha256(data).digest()
-
-        def uptodate() -> bool:
-            try:
-                return hashlib.sha256(Path(filename).read_bytes()).digest() == digest
-            except OSError:
-                return False
-
-        return data.decode(self.encoding), filename, uptodate
-
-
 @cache
 def _mail_templates(folder: Path) -> SandboxedEnvironment:
     """One environment per folder: a template is compiled once and recompiled only when staff
     changed its file."""
-    return sandboxed_environment(loader=_DigestLoader(folder), autoescape=False,
+    return sandboxed_environment(loader=DigestLoader(folder), autoescape=False,
                                  keep_trailing_newline=True)
 
 

@@ -27,3 +27,23 @@ def test_a_template_replaced_within_one_clock_tick_is_picked_up(tmp_path: Path) 
         "Telefax: 0211 1\n")
     assert render_body(settings, {"nummer": "0211 2"}, template=template.name) == (
         "Telefax: 0211 2\n")
+
+
+def test_every_mail_template_environment_compares_contents(tmp_path: Path) -> None:
+    """The circulars' mail templates (rundschreiben.*.j2) lie in the same folder staff edit:
+    they are loaded the same way as the answers' (ews.core.templating.DigestLoader)."""
+    from ews.circulars.mailing import _templates
+    from ews.core.templating import DigestLoader
+    from ews.outbox.templates import _mail_templates
+
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    for environment in (_templates(folder), _mail_templates(folder)):
+        assert isinstance(environment.loader, DigestLoader)
+    template = folder / "rundschreiben.txt.j2"
+    template.write_text("Guten Tag {{ name }}\n", encoding="utf-8")
+    moment = template.stat().st_mtime_ns
+    assert _templates(folder).get_template(template.name).render(name="A") == "Guten Tag A\n"
+    template.write_text("Hallo, Tag {{ name }}\n", encoding="utf-8")  # same size
+    os.utime(template, ns=(moment, moment))
+    assert _templates(folder).get_template(template.name).render(name="A") == "Hallo, Tag A\n"
