@@ -76,7 +76,7 @@ def render_letter_docx(path: Path, context: dict[str, object]) -> bytes:
             raise TemplateError(
                 f"Briefvorlage „{path.name}“: {describe_template_error(exc, context)}"
             ) from exc
-    return render_docx(path, context, prepare=_with_qr_image)
+    return _render_docx(content, path.name, context, _with_qr_image)
 
 
 def render_letter_docx_unprepared(path: Path, context: dict[str, object]) -> bytes:
@@ -85,22 +85,10 @@ def render_letter_docx_unprepared(path: Path, context: dict[str, object]) -> byt
     return render_docx(path, context, prepare=_with_qr_image)
 
 
-#: prepared templates by their content's sha256; beyond ``_KEPT``, all are dropped
-_PREPARED: dict[str, PreparedTemplate | None] = {}
-_KEPT = 16
-
-
+@functools.lru_cache(maxsize=16)
 def _prepared(digest: str, content: bytes) -> PreparedTemplate | None:
     """The template prepared once per process and content (keyed by its sha256, so a changed
     template is prepared anew); None where docxtpl itself must render it, or explain it."""
-    if digest not in _PREPARED:
-        if len(_PREPARED) >= _KEPT:
-            _PREPARED.clear()
-        _PREPARED[digest] = _preparation(content)
-    return _PREPARED[digest]
-
-
-def _preparation(content: bytes) -> PreparedTemplate | None:
     try:
         return prepare(content, jinja_env(), _PICTURES)
     except (Unsupported, PackageNotFoundError, zipfile.BadZipFile, KeyError, *_RENDER_ERRORS):
@@ -117,17 +105,22 @@ def _pictures(context: dict[str, object]) -> dict[str, Picture]:
 def render_docx(path: Path, context: dict[str, object], *, prepare: Preparation) -> bytes:
     """The template at ``path`` filled with ``context`` as .docx bytes; every template error
     becomes a TemplateError in German that names the template."""
-    template = DocxTemplate(io.BytesIO(template_bytes(path)))
+    return _render_docx(template_bytes(path), path.name, context, prepare)
+
+
+def _render_docx(content: bytes, name: str, context: dict[str, object],
+                 prepare: Preparation) -> bytes:
+    template = DocxTemplate(io.BytesIO(content))
     try:
         template.init_docx()
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as exc:
-        raise TemplateError(f"Briefvorlage „{path.name}“ ist keine lesbare Word-Datei.") from exc
+        raise TemplateError(f"Briefvorlage „{name}“ ist keine lesbare Word-Datei.") from exc
     context = prepare(template, context)
     try:
         template.render(context, jinja_env=jinja_env())
     except _RENDER_ERRORS as exc:
         raise TemplateError(
-            f"Briefvorlage „{path.name}“: {describe_template_error(exc, context)}"
+            f"Briefvorlage „{name}“: {describe_template_error(exc, context)}"
         ) from exc
     buffer = io.BytesIO()
     template.save(buffer)
