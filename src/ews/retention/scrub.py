@@ -86,8 +86,9 @@ def scrub_case(case: CaseRecords) -> Removal:
             removal.note("wiedervorlagen", follow_up.id)
     for declaration in case.declarations:
         scrub_declaration(declaration, removal)
+    azs = {case.az} | {declaration.az for declaration in case.declarations}
     for event in case.events:
-        scrub_event(event, case.az, removal)
+        scrub_event(event, case.az, azs, removal)
     for bounce in case.bounces:
         scrub_bounce(bounce, removal)
     return removal
@@ -158,9 +159,12 @@ def scrub_declaration(row: DeclarationRow, removal: Removal) -> None:
     removal.note("erklaerungen", row.id)
 
 
-def scrub_event(event: EventRow, az: str, removal: Removal) -> None:
-    # a file path names a file; an acknowledgment's outbox key names its recipient
-    named = event.subject != az and any(mark in event.subject for mark in ("/", "\\", "@"))
+def scrub_event(event: EventRow, az: str, azs: set[str], removal: Removal) -> None:
+    """An event of the case keeps no detail; a subject that names a file (a path) or a
+    recipient (an acknowledgment's outbox key) becomes the case's Az. The case's own
+    Aktenzeichen (its application's and its declarations', which hold a ``/`` too) stay."""
+    named = event.subject not in azs and any(mark in event.subject
+                                             for mark in ("/", "\\", "@"))
     if not event.detail and not named:
         return
     event.detail = {}
