@@ -22,21 +22,17 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import sqlalchemy
-from scripts.bench.common import REPO, bench_settings, flow_throughput
+from scripts.bench.common import REPO, bench_settings, flow_throughput, write_inbox
 
-from ews.core.names import safe_name
-from tests.support.pgserver import Postgres, ProcessWorker, WarmStart
+from tests.support.pgserver import Postgres, PrefectServer, ProcessWorker, WarmStart
 
 PREFECT = Path(sys.executable).parent / "prefect"
 
 
 def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root: Path) -> None:
-    from tests.support.pgserver import PrefectServer
-
     print(f"Verteilter Betrieb: {len(files)} Bewerbungen, ohne PDF/A, ohne OCR")
     sqlite = flow_throughput(files, root / "sqlite", warm_up)
     print(f"SQLite-Standard (ein Prozess, Flow posteingang): {sqlite:6.1f} Bewerbungen/s")
@@ -71,9 +67,10 @@ def _ratio(what: str, rates: tuple[float, float, float], base: tuple[float, floa
     """Wall clock from creating the runs, from the first run's start (the worker's poll and
     the new process behind it), and warm: from the first input filed to the last."""
     goal = f" (Ziel ≥ {target:.1f}x)" if target else ""
-    print(f"Verhältnis {what}: Wanduhr {rates[0] / base[0]:.2f}x{goal}; "
-          f"ab Laufbeginn {rates[1] / base[1]:.2f}x; "
-          f"warm (ab der ersten Ablage) {rates[2] / base[2]:.2f}x")
+    wall, started, warm = (f"{mine / other:.2f}x" if other > 0 else "–"  # – : all filed at once
+                           for mine, other in zip(rates, base, strict=True))
+    print(f"Verhältnis {what}: Wanduhr {wall}{goal}; ab Laufbeginn {started}; "
+          f"warm (ab der ersten Ablage) {warm}")
 
 
 def _prefect(env: dict[str, str], *args: str) -> None:
@@ -84,10 +81,12 @@ def _prefect(env: dict[str, str], *args: str) -> None:
 
 
 def _workers(count: int, pinned: bool, warm: bool, files: list[tuple[str, bytes]], root: Path,
-             postgres: object, env: dict[str, str]) -> tuple[float, float, float]:
+             postgres: Postgres, env: dict[str, str]) -> tuple[float, float, float]:
     """Applications per second: from creating the runs, from the first run's start, and warm:
-    from the first input filed."""
-    assert isinstance(postgres, Postgres)
+    from the first input filed. With ``pinned``, each worker, its warm start and the runs and
+    reading processes they start are held to a core of their own (``taskset``): two workers
+    show what two machines of one core each would do, which two workers sharing both cores of
+    one machine cannot. PostgreSQL and the Prefect server are not pinned."""
     url = postgres.create_database(f"ews_{root.name.replace('-', '_')}")
     settings = bench_settings(root)
     settings.inbox_dir.mkdir(parents=True)
@@ -99,30 +98,30 @@ def _workers(count: int, pinned: bool, warm: bool, files: list[tuple[str, bytes]
                "EWS_RUNDSCHREIBEN__PLAN_FILE": str(root / "kein-plan.toml"),
                "PREFECT_WORKER_QUERY_SECONDS": "0.5"}  # as ews-worker.service
     cores = os.cpu_count() or 1
-    # a machine's warm start process, started before its worker (as systemd does)
-    starters = [WarmStart(root / f"vorstart-{n}.sock", service, REPO,
-                          core=(n - 1) % cores if pinned else None).start()
-                for n in range(1, count + 1)] if warm else []
-    # one run a worker: each of the runs started below goes to its own worker
-    workers = [(PinnedWorker(n - 1, "ews", f"{root.name}-{n}", env=own, cwd=REPO, limit=1,
-                             log_path=root / f"worker-{n}.log") if pinned else
-                ProcessWorker("ews", f"{root.name}-{n}", env=own, cwd=REPO, limit=1,
-                              log_path=root / f"worker-{n}.log")).start()
-               for n in range(1, count + 1)
-               for own in [{**service, **(starters[n - 1].env_var if warm else {})}]]
+    starters: list[WarmStart] = []
+    workers: list[ProcessWorker] = []
+    # one run a worker: each of the runs started below goes to its own worker, with the warm
+    # start process of its machine started first (as systemd does)
+    for n in range(1, count + 1):
+        own, core = dict(service), (n - 1) % cores if pinned else None
+        if warm:
+            starters.append(WarmStart(root / f"vorstart-{n}.sock", service, REPO,
+                                      core=core).start())
+            own.update(starters[-1].env_var)
+        workers.append(ProcessWorker("ews", f"{root.name}-{n}", env=own, cwd=REPO, limit=1,
+                                     log_path=root / f"worker-{n}.log", core=core).start())
     try:
         for worker in workers:  # a worker of the cluster runs all day: its own start is not
             worker.wait_registered(env["PREFECT_API_URL"], timeout=120)  # in the clock
-        for name, data in files:
-            (settings.inbox_dir / safe_name(name)).write_bytes(data)
+        write_inbox(settings.inbox_dir, files)
         engine = sqlalchemy.create_engine(url)
         created_at, started = time.time(), time.perf_counter()
         runs = [_create_run(env["PREFECT_API_URL"], "posteingang/posteingang")
                 for _ in range(count)]  # what the inbox watcher starts for a large batch
-        first = _wait(engine, "SELECT count(*) FROM inputs", 1, started)
+        first, _ = _wait(engine, "SELECT count(*) FROM inputs", 1, started)
         done = "SELECT count(*) FROM inputs WHERE state = 'done'"
-        filed, warm = _wait(engine, done, 1, started), _count(engine, done)
-        elapsed = _wait(engine, done, len(files), started)
+        filed, done_then = _wait(engine, done, 1, started)  # the count at that moment
+        elapsed, _ = _wait(engine, done, len(files), started)
         engine.dispose()
         began = min(_start_time(env["PREFECT_API_URL"], run) for run in runs) - created_at
     finally:
@@ -134,30 +133,10 @@ def _workers(count: int, pinned: bool, warm: bool, files: list[tuple[str, bytes]
     how = (", je Worker ein Kern" if pinned else "") + ("" if warm else ", ohne Warmstart")
     print(f"PostgreSQL, {count} Worker{how}: {rate:6.1f} Bewerbungen/s (Wanduhr {elapsed:.1f} s: "
           f"bis zum Laufbeginn {began:.1f} s, zur ersten Übernahme {first:.1f} s, "
-          f"zur ersten Ablage {filed:.1f} s, die übrigen {len(files) - warm} in "
+          f"zur ersten Ablage {filed:.1f} s, die übrigen {len(files) - done_then} in "
           f"{elapsed - filed:.1f} s)")
     return (rate, len(files) / max(elapsed - began, 1e-3),
-            (len(files) - warm) / max(elapsed - filed, 1e-3))
-
-
-def _count(engine: sqlalchemy.Engine, query: str) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(sqlalchemy.text(query)).scalar_one())
-
-
-class PinnedWorker(ProcessWorker):
-    """A process worker held to one core (``taskset -c``), with the flow runs it starts and
-    their reading processes: two workers show what two machines of one core each would do,
-    which two workers sharing both cores of one machine cannot. PostgreSQL and the Prefect
-    server are not pinned."""
-
-    def __init__(self, core: int, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.core = core % (os.cpu_count() or 1)
-
-    @property
-    def command(self) -> list[str]:
-        return ["taskset", "-c", str(self.core), *super().command]
+            (len(files) - done_then) / max(elapsed - filed, 1e-3))
 
 
 def _create_run(api: str, name: str) -> str:
@@ -178,12 +157,15 @@ def _start_time(api: str, run: str) -> float:
 
 
 def _wait(engine: sqlalchemy.Engine, query: str, target: int, started: float,
-          limit: float = 1800.0) -> float:
+          limit: float = 1800.0) -> tuple[float, int]:
+    """Seconds since ``started`` until the count ``query`` gives reaches ``target``, and the
+    count then."""
     while time.perf_counter() - started < limit:
         try:
             with engine.connect() as connection:
-                if int(connection.execute(sqlalchemy.text(query)).scalar_one()) >= target:
-                    return time.perf_counter() - started
+                found = int(connection.execute(sqlalchemy.text(query)).scalar_one())
+            if found >= target:
+                return time.perf_counter() - started, found
         except sqlalchemy.exc.ProgrammingError:  # the first run has not migrated yet
             pass
         time.sleep(0.2)

@@ -7,17 +7,15 @@ files under the bench's temporary folder."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from scripts.bench.common import bench_settings
+from scripts.bench.common import bench_settings, write_inbox
 from sqlalchemy import event
 
-from ews.core.names import safe_name
 from ews.intake import passes
 from ews.intake.claim import claim_new_inputs
 from ews.intake.pipeline import preload
@@ -25,6 +23,7 @@ from ews.intake.sharing import open_input_ids
 from ews.register.database import engine_for
 from ews.runtime import workers
 from ews.runtime.settings import Settings
+from tests.support.sql import statements_sent
 
 
 def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root: Path) -> None:
@@ -50,47 +49,35 @@ def _profile(settings: Settings, files: list[tuple[str, bytes]],
              warm_up: list[tuple[str, bytes]]) -> dict[str, float]:
     settings.inbox_dir.mkdir(parents=True)
     passes.prepare(settings)
-    _write(settings, warm_up)
+    write_inbox(settings.inbox_dir, warm_up)
     passes.run_pass(settings)
-    _write(settings, files)
-    with counting(settings.db_url) as counts:
+    write_inbox(settings.inbox_dir, files)
+    with statements_sent(settings.db_url) as sent, checkouts(settings.db_url) as taken:
         started = time.perf_counter()
         claim_new_inputs(settings)
-        claimed = time.perf_counter()
-        claim_counts = Counter(counts)
+        claimed, at_claim = time.perf_counter(), (len(sent), taken[0])
         results = passes.process_inputs(open_input_ids(settings), settings)
         finished = time.perf_counter()
     assert len(results) == len(files), f"{len(results)} of {len(files)}"
-    work = counts - claim_counts
+    work = sent[at_claim[0]:]
     per = float(len(files))
-    return {"statements": work["statements"] / per, "locks": work["locks"] / per,
-            "checkouts": work["checkouts"] / per, "claim": claimed - started,
+    return {"statements": len(work) / per,
+            "locks": sum("advisory" in statement for statement in work) / per,
+            "checkouts": (taken[0] - at_claim[1]) / per, "claim": claimed - started,
             "process": finished - claimed}
 
 
-def _write(settings: Settings, files: list[tuple[str, bytes]]) -> None:
-    for name, data in files:
-        (settings.inbox_dir / safe_name(name)).write_bytes(data)
-
-
 @contextmanager
-def counting(url: str) -> Iterator[Counter[str]]:
-    """Statements, advisory-lock statements and pool check-outs on ``url``'s engine."""
-    counts: Counter[str] = Counter()
-
-    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
-        counts["statements"] += 1
-        if "advisory" in text:
-            counts["locks"] += 1
+def checkouts(url: str) -> Iterator[list[int]]:
+    """How often a connection is taken from the pool of ``url``'s engine (a one-item list)."""
+    taken = [0]
 
     def checkout(*_args: Any) -> None:
-        counts["checkouts"] += 1
+        taken[0] += 1
 
     engine = engine_for(url)
-    event.listen(engine, "before_cursor_execute", statement)
     event.listen(engine.pool, "checkout", checkout)
     try:
-        yield counts
+        yield taken
     finally:
-        event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine.pool, "checkout", checkout)

@@ -34,6 +34,12 @@ def bench_settings(root: Path) -> Settings:
                     letters=LetterSettings(pdf=False))  # type: ignore[call-arg]
 
 
+def write_inbox(inbox: Path, files: list[tuple[str, bytes]]) -> None:
+    """Drop ``files`` into ``inbox`` under safe names, as staff would."""
+    for name, data in files:
+        (inbox / safe_name(name)).write_bytes(data)
+
+
 def use_settings(settings: Settings) -> None:
     """Make ``settings`` the settings of this process: flows build theirs from the
     environment (``flows.service_settings``), never from a parameter."""
@@ -54,12 +60,10 @@ def flow_throughput(files: list[tuple[str, bytes]], root: Path,
     workers.warm_up(settings.worker_count, settings.intake.read_memory_mb, preload)
     # warm, as under `ews serve`: Prefect's server and client are up, the workers have read
     # and written before (the same warm-up files as the single process)
-    for name, data in warm_up:
-        (settings.inbox_dir / safe_name(name)).write_bytes(data)
+    write_inbox(settings.inbox_dir, warm_up)
     use_settings(settings)
     run_posteingang()
-    for name, data in files:
-        (settings.inbox_dir / safe_name(name)).write_bytes(data)
+    write_inbox(settings.inbox_dir, files)
     before = cpu_seconds()
     started = time.perf_counter()
     results = run_posteingang()

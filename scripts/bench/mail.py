@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from rich.console import Console
-from scripts.bench.common import bench_settings, use_settings
+from scripts.bench.common import bench_settings, use_settings, write_inbox
 
-from ews.core.names import safe_name
 from ews.intake.pipeline import preload
 from ews.runtime.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
 
@@ -118,8 +117,7 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path
             workers.warm_up(folder.worker_count, folder.intake.read_memory_mb, preload)
             use_settings(folder)
             run_posteingang()
-            for name, data in files:
-                (folder.inbox_dir / safe_name(name)).write_bytes(data)
+            write_inbox(folder.inbox_dir, files)
             started = time.perf_counter()
             assert len(run_posteingang()) == len(files)
             folder_seconds = time.perf_counter() - started

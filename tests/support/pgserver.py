@@ -585,8 +585,9 @@ class ProcessWorker:
 
     def __init__(self, pool: str, name: str, env: Mapping[str, str], cwd: Path | str,
                  limit: int | None = None, log_path: Path | None = None,
-                 stop_timeout: float = 30.0) -> None:
+                 stop_timeout: float = 30.0, core: int | None = None) -> None:
         self.pool = pool
+        self.core = core  # held to this core (``taskset -c``), with the runs it starts
         self.name = name
         self.env = dict(env)
         self.cwd = Path(cwd)
@@ -608,7 +609,7 @@ class ProcessWorker:
                    "--type", "process"]
         if self.limit is not None:
             command += ["--limit", str(self.limit)]
-        return command
+        return command if self.core is None else ["taskset", "-c", str(self.core), *command]
 
     @property
     def pid(self) -> int | None:
