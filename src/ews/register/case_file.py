@@ -27,7 +27,7 @@ from ews.register.case_entries import (
     mail_entry,
     outgoing_entry,
 )
-from ews.register.case_keys import acknowledges, case_event_subjects, case_outgoing
+from ews.register.case_keys import case_outgoing_and_events
 from ews.register.schema import (
     ApplicationRow,
     CorrespondenceRow,
@@ -139,13 +139,10 @@ def _add_history(session: Session, rows: _Rows, azs: set[str]) -> None:
         MailRow.id.in_(_known(row.mail_id for row in rows.correspondence))))))
     rows.decisions = list(session.scalars(select(DecisionRow).where(
         DecisionRow.application_id.in_([row.id for row in rows.applications]))))
-    outgoing = session.scalars(select(OutgoingMail).where(case_outgoing(
-        mails=[row.id for row in rows.mails], inputs=[row.id for row in rows.inputs],
+    rows.outgoing, rows.events = case_outgoing_and_events(
+        session, mails=[row.id for row in rows.mails], inputs=rows.inputs,
         letters=[row.id for row in rows.letters], correspondence=rows.correspondence,
-        follow_ups=[row.id for row in rows.follow_ups], azs=azs)))
-    rows.outgoing = [row for row in outgoing if acknowledges(row, rows.correspondence)]
-    subjects = case_event_subjects(azs, rows.inputs, rows.outgoing, rows.correspondence)
-    rows.events = list(session.scalars(select(EventRow).where(EventRow.subject.in_(subjects))))
+        follow_ups=[row.id for row in rows.follow_ups], azs=set(azs))
 
 
 def _known(ids: Iterable[int | None]) -> list[int]:

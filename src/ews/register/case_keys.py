@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from ews.core.deadlines import BERLIN
@@ -24,6 +25,7 @@ from ews.register.schema import (
     ApplicationRow,
     CorrespondenceRow,
     DeclarationRow,
+    EventRow,
     FollowUpRow,
     Input,
     LetterRow,
@@ -39,9 +41,24 @@ NOT_CASE_PURPOSES = ("rundschreiben", "probelauf")
 ACKNOWLEDGMENT = "absender:"
 
 
-def case_outgoing(*, mails: Iterable[int], inputs: Iterable[int], letters: Iterable[int],
-                  correspondence: Iterable[CorrespondenceRow], follow_ups: Iterable[int],
-                  azs: Iterable[str]) -> ColumnElement[bool]:
+def case_outgoing_and_events(session: Session, *, mails: Iterable[int], inputs: list[Input],
+                             letters: Iterable[int], correspondence: list[CorrespondenceRow],
+                             follow_ups: Iterable[int], azs: set[str]
+                             ) -> tuple[list[OutgoingMail], list[EventRow]]:
+    """A case's outgoing mails and the journal's events about it (the Akte and the deletion
+    run ask the same way)."""
+    candidates = session.scalars(select(OutgoingMail).where(_case_outgoing(
+        mails=mails, inputs=[row.id for row in inputs], letters=letters,
+        correspondence=correspondence, follow_ups=follow_ups, azs=azs)))
+    outgoing = [row for row in candidates if acknowledges(row, correspondence)]
+    subjects = _case_event_subjects(azs, inputs, outgoing, correspondence)
+    events = session.scalars(select(EventRow).where(EventRow.subject.in_(subjects)))
+    return outgoing, list(events)
+
+
+def _case_outgoing(*, mails: Iterable[int], inputs: Iterable[int], letters: Iterable[int],
+                   correspondence: Iterable[CorrespondenceRow], follow_ups: Iterable[int],
+                   azs: Iterable[str]) -> ColumnElement[bool]:
     """Which outgoing mails may belong to a case: by exact key, by a reminder's key prefix
     (it ends with the due date), and acknowledgments of the days a piece came in (check
     those with ``acknowledges``)."""
@@ -55,9 +72,9 @@ def case_outgoing(*, mails: Iterable[int], inputs: Iterable[int], letters: Itera
                       OutgoingMail.subject_key.endswith(f":{day}")) for day in days))
 
 
-def case_event_subjects(azs: Iterable[str], inputs: Iterable[Input],
-                        outgoing: Iterable[OutgoingMail],
-                        correspondence: Iterable[CorrespondenceRow]) -> set[str]:
+def _case_event_subjects(azs: Iterable[str], inputs: Iterable[Input],
+                         outgoing: Iterable[OutgoingMail],
+                         correspondence: Iterable[CorrespondenceRow]) -> set[str]:
     """The journal subjects under which a case's events are logged: its Az. (decisions,
     notices, follow-ups, holds), ``Eingang <id>`` (a stamp on a decided input), the outbox keys
     of its mails (a failure, a resend, a bounce) and ``Schriftverkehr <id>``."""
@@ -136,8 +153,12 @@ def case_of_key(session: Session, subject_key: str) -> str | None:
     """The Az. of the case one outbox key names (``mail:``, ``eingang:``, ``brief:``,
     ``wiedervorlage:`` or an Az. itself); None for an acknowledgment, a circular, a probe or
     a key of no case."""
-    azs = set(session.scalars(select(ApplicationRow.az).where(ApplicationRow.az == subject_key)))
-    azs |= set(session.scalars(select(DeclarationRow.az).where(DeclarationRow.az == subject_key)))
+    azs: set[str] = set()
+    if ":" not in subject_key:  # an Az. itself (the other keys are "<kind>:<id>…")
+        azs |= set(session.scalars(select(ApplicationRow.az)
+                                   .where(ApplicationRow.az == subject_key)))
+        azs |= set(session.scalars(select(DeclarationRow.az)
+                                   .where(DeclarationRow.az == subject_key)))
     return _case_of_keys(session, [subject_key], [], azs).get(subject_key)
 
 
@@ -160,12 +181,8 @@ def _case_of_keys(session: Session, keys: list[str], correspondence: list[Corres
     by_mail: dict[int, str | None] = {row.mail_id: row.az for row in correspondence
                                        if row.mail_id and row.az}
     by_mail.update(_az_by_mail(session, ids.get("mail", set())))
-    by_letter: dict[int, str | None] = dict(session.execute(
-        select(LetterRow.id, LetterRow.reference)
-        .where(LetterRow.id.in_(ids.get("brief", set())))).tuples().all())
-    by_follow_up: dict[int, str | None] = dict(session.execute(
-        select(FollowUpRow.id, FollowUpRow.az)
-        .where(FollowUpRow.id.in_(ids.get("wiedervorlage", set())))).tuples().all())
+    by_letter = _az_by_id(session, LetterRow.id, LetterRow.reference, ids.get("brief"))
+    by_follow_up = _az_by_id(session, FollowUpRow.id, FollowUpRow.az, ids.get("wiedervorlage"))
     tables: dict[str, dict[int, str | None]] = {
         "mail": by_mail, "eingang": _az_by_input(session, ids.get("eingang", set())),
         "brief": by_letter, "wiedervorlage": by_follow_up}
@@ -179,32 +196,36 @@ def _case_of_keys(session: Session, keys: list[str], correspondence: list[Corres
     return found
 
 
-def _az_by_mail(session: Session, mail_ids: set[int]) -> dict[int, str | None]:
-    if not mail_ids:
+def _az_by_id(session: Session, key: Any, az: Any, ids: set[int] | None
+              ) -> dict[int, str | None]:
+    if not ids:
         return {}
-    query = (select(MailInput.mail_id, ApplicationRow.az, DeclarationRow.az)
-             .join(Input, Input.id == MailInput.input_id)
-             .join(ApplicationRow, _application_of_input(), isouter=True)
-             .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
-             .where(MailInput.mail_id.in_(mail_ids)).order_by(MailInput.input_id))
-    found: dict[int, str | None] = {}
-    for mail_id, application_az, declaration_az in session.execute(query).tuples():
-        if found.get(mail_id) is None:  # a returned declaration belongs to the declaration
-            found[mail_id] = declaration_az or application_az
-    return found
+    return dict(session.execute(select(key, az).where(key.in_(ids))).tuples().all())
+
+
+def _az_by_mail(session: Session, mail_ids: set[int]) -> dict[int, str | None]:
+    return _first_az(session, select(MailInput.mail_id, ApplicationRow.az, DeclarationRow.az)
+                     .join(Input, Input.id == MailInput.input_id), MailInput.mail_id, mail_ids)
 
 
 def _az_by_input(session: Session, input_ids: set[int]) -> dict[int, str | None]:
-    if not input_ids:
+    return _first_az(session, select(Input.id, ApplicationRow.az, DeclarationRow.az), Input.id,
+                     input_ids)
+
+
+def _first_az(session: Session, query: Select[Any], key: Any,
+              ids: set[int]) -> dict[int, str | None]:
+    """The Az. of each ``key`` through its inputs: a returned declaration belongs to the
+    declaration, else the input's application; the first input with one wins."""
+    if not ids:
         return {}
-    query = (select(Input.id, ApplicationRow.az, DeclarationRow.az)
-             .join(ApplicationRow, _application_of_input(), isouter=True)
+    query = (query.join(ApplicationRow, _application_of_input(), isouter=True)
              .join(DeclarationRow, DeclarationRow.id == Input.declaration_id, isouter=True)
-             .where(Input.id.in_(input_ids)))
+             .where(key.in_(ids)).order_by(Input.id))
     found: dict[int, str | None] = {}
-    for input_id, application_az, declaration_az in session.execute(query).tuples():
-        if found.get(input_id) is None:
-            found[input_id] = declaration_az or application_az
+    for key_id, application_az, declaration_az in session.execute(query).tuples():
+        if found.get(key_id) is None:
+            found[key_id] = declaration_az or application_az
     return found
 
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ews.register.case_keys import acknowledges, case_event_subjects, case_outgoing
+from ews.register.case_keys import case_outgoing_and_events
 from ews.register.database import engine_for
 from ews.register.retention_tables import DeletionLogRow, ExportRow, LegalHold
 from ews.register.schema import (
@@ -103,13 +103,10 @@ def case_records(session: Session, application: ApplicationRow) -> CaseRecords:
     case.declarations = list(session.scalars(select(DeclarationRow).where(or_(
         DeclarationRow.application_id.in_(app_ids), DeclarationRow.az == application.az))))
     azs = {application.az} | {row.az for row in case.declarations}
-    outgoing = session.scalars(select(OutgoingMail).where(case_outgoing(
-        mails=mail_ids, inputs=input_ids, letters=[row.id for row in case.letters],
+    case.outgoing, case.events = case_outgoing_and_events(
+        session, mails=mail_ids, inputs=case.inputs, letters=[row.id for row in case.letters],
         correspondence=case.correspondence, follow_ups=[row.id for row in case.follow_ups],
-        azs=azs)))
-    case.outgoing = [row for row in outgoing if acknowledges(row, case.correspondence)]
-    subjects = case_event_subjects(azs, case.inputs, case.outgoing, case.correspondence)
-    case.events = list(session.scalars(select(EventRow).where(EventRow.subject.in_(subjects))))
+        azs=azs)
     outgoing_ids = [row.id for row in case.outgoing]
     case.bounces = list(session.scalars(select(BounceRow).where(or_(
         BounceRow.mail_id.in_(mail_ids), BounceRow.outgoing_mail_id.in_(outgoing_ids)))))
