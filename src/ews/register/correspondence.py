@@ -186,7 +186,7 @@ def piece(session: Session, correspondence_id: int) -> CorrespondenceRow | None:
 
 
 def _row(session: Session, correspondence_id: int) -> CorrespondenceRow:
-    row = session.get(CorrespondenceRow, correspondence_id)
+    row = piece(session, correspondence_id)
     if row is None:
         raise LookupError(f"correspondence {correspondence_id} is not in the register")
     return row

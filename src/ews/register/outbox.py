@@ -226,7 +226,7 @@ def requeue_failed(session: Session, mail_id: int, now: datetime) -> str | None:
     row = session.get(OutgoingMail, mail_id)
     if row is None or row.state != OutboxState.FAILED:
         return None
-    row.state, row.next_attempt_at = OutboxState.QUEUED, now
+    requeue(session, mail_id, now, row.last_error or "")  # the last reason stays shown
     return row.subject_key
 
 
