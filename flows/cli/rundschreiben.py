@@ -23,7 +23,7 @@ from ews.circulars.reports import (
 )
 from ews.circulars.schedule import TIMEZONE, read_plan, reminder_day
 from ews.core.deadlines import BERLIN
-from ews.core.errors import CircularError, DistributionError, EwsError, PlanError
+from ews.core.errors import CircularError, DistributionError, EwsError, PlanError, error_problems
 from ews.runtime.settings import Settings
 from flows.cli.office import office
 from flows.cli.output import (
@@ -46,8 +46,8 @@ AsJson = Annotated[bool, typer.Option("--json", help="JSON-Zeilen.")]
 
 
 def _fail(exc: EwsError) -> typer.Exit:
-    problems = getattr(exc, "problems", None) or [str(exc)]
-    errors.print("[red]Nicht möglich:[/]\n" + "\n".join(f"  – {p}" for p in problems))
+    errors.print("[red]Nicht möglich:[/]\n"
+                 + "\n".join(f"  – {p}" for p in error_problems(exc)))
     return typer.Exit(1)
 
 
@@ -147,11 +147,7 @@ def senden(ctx: typer.Context) -> None:
 def _send(settings: Settings, only: int | None) -> None:
     with console.status("Versende …"):
         report = send_circulars(settings, datetime.now(UTC), only=only)
-    console.print(f"{report.queued} E-Mails vorbereitet, {report.sent} gesendet, "
-                  f"{report.retrying} warten auf einen neuen Versuch, {report.failed} "
-                  "gescheitert." + ("" if settings.smtp.host else
-                                    " (Kein Mailserver eingestellt: die E-Mails warten im "
-                                    "Postausgang.)"))
+    console.print(report.summary(mail_server=bool(settings.smtp.host)))
 
 
 @rundschreiben_app.command("aufheben")

@@ -143,6 +143,13 @@ class MailingReport:
     retrying: int = 0
     failed: int = 0
 
+    def summary(self, *, mail_server: bool) -> str:
+        """What happened, in German, for the office (the CLI and the web say the same)."""
+        return (f"{self.queued} E-Mails vorbereitet, {self.sent} gesendet, {self.retrying} "
+                f"warten auf einen neuen Versuch, {self.failed} gescheitert."
+                + ("" if mail_server else
+                   " Kein Mailserver eingestellt: die E-Mails warten im Postausgang."))
+
 
 def send_circulars(settings: Settings, now: datetime, *, only: int | None = None
                    ) -> MailingReport:

@@ -17,7 +17,7 @@ from ews.circulars.drafts import Draft, parse_draft
 from ews.circulars.issuing import check_document, document_markdown
 from ews.circulars.mailing import circular_mail, draft_letterhead, draft_values
 from ews.circulars.text import markdown_html
-from ews.core.errors import EwsError
+from ews.core.errors import EwsError, error_problems
 from ews.register.database import transaction
 from ews.runtime.settings import Settings
 
@@ -71,7 +71,7 @@ def preview_draft(settings: Settings, folder: Path, content: str, now: datetime,
             recipients=people, contact_problems=contact_problems,
             mail=mail_preview(settings, draft, values, person, now) if person else None)
     except EwsError as exc:
-        return DraftPreview(problems=list(getattr(exc, "problems", None) or [str(exc)]))
+        return DraftPreview(problems=error_problems(exc))
     except jinja2.TemplateError as exc:
         return DraftPreview(problems=[f"Ein Platzhalter lässt sich nicht ausfüllen: {exc}."])
 

@@ -42,6 +42,12 @@ class EwsError(Exception):
     """Base of all errors raised on purpose by the ews package."""
 
 
+def error_problems(exc: EwsError) -> list[str]:
+    """The German sentences of an error: its ``problems`` where it lists several, else its
+    message."""
+    return list(getattr(exc, "problems", None) or [str(exc)])
+
+
 class DocumentRejected(EwsError):
     """The input cannot be acted on; ``reasons`` are German sentences for office and sender."""
 

@@ -25,7 +25,7 @@ from ews.circulars.issuing import check_document, issue_circular, next_label
 from ews.circulars.mailing import probelauf, send_circulars
 from ews.circulars.preview import draft_recipients, preview_draft
 from ews.circulars.reports import circular_details, circular_records, send_summary
-from ews.core.errors import CircularError, EwsError
+from ews.core.errors import CircularError, EwsError, error_problems
 from ews.runtime.settings import Settings
 from ews.web.base import (
     ForLeitung,
@@ -38,10 +38,6 @@ from ews.web.base import (
 
 router = APIRouter()
 MAX_ATTACHMENT = 10_000_000
-
-
-def problems_of(exc: EwsError) -> list[str]:
-    return list(getattr(exc, "problems", None) or [str(exc)])
 
 
 def _folder(settings: Settings, name: str) -> Path:
@@ -98,7 +94,7 @@ def create(request: Request, checked: ForStaff) -> Response:
         path = new_draft(settings, title=title, list_spec=spec, actor=staff.user.name,
                          az=form.get("aktenzeichen", "").strip() or settings.rundschreiben.az)
     except EwsError as exc:
-        return _overview(request, staff, status=422, problems=problems_of(exc), form=form)
+        return _overview(request, staff, status=422, problems=error_problems(exc), form=form)
     return RedirectResponse(f"/rundschreiben/entwurf/{quote(path.parent.name)}",
                             status_code=303)
 
@@ -176,7 +172,7 @@ def trial(request: Request, name: str, checked: ForStaff) -> Response:
         draft = read_draft(folder, web.settings.round.name)
         report = probelauf(web.settings, draft, web.now(), actor=staff.user.name)
     except EwsError as exc:
-        return _draft_page(request, staff, folder, status=422, action_problems=problems_of(exc))
+        return _draft_page(request, staff, folder, status=422, action_problems=error_problems(exc))
     return web.page(request, "rundschreiben_probelauf.html", staff, name=name, draft=draft,
                     report=report, smtp=bool(web.settings.smtp.host))
 
@@ -193,7 +189,7 @@ def confirm_issue(request: Request, name: str, checked: ForLeitung) -> Response:
         check_document(web.settings, draft, now)
         people, _ = draft_recipients(web.settings, draft.list_spec, draft.address_to)
     except EwsError as exc:
-        return _draft_page(request, staff, folder, status=422, action_problems=problems_of(exc))
+        return _draft_page(request, staff, folder, status=422, action_problems=error_problems(exc))
     return web.page(request, "rundschreiben_ausgeben.html", staff, name=name, draft=draft,
                     number=next_label(web.settings, now), people=people, today=now,
                     before=issued_from(circular_records(web.settings), name))
@@ -217,11 +213,11 @@ def issue(request: Request, name: str, checked: ForLeitung) -> Response:
         if form["nummer"] in after and form["nummer"] not in before:  # taken, then failed
             return _details(request, staff, form["nummer"], status=500, unfinished=(
                 f"Mitteilung {form['nummer']} ist ausgegeben, ihr Dokument aber noch nicht "
-                f"fertig: {' '.join(problems_of(exc))} Versendet wird noch nichts; „ews "
+                f"fertig: {' '.join(error_problems(exc))} Versendet wird noch nichts; „ews "
                 "rundschreiben senden“ oder der nächste geplante Versand stellt es fertig "
                 "und versendet es."))
         return web.page(request, "meldung.html", staff, status=409,
-                        title="Nicht ausgegeben", message=" ".join(problems_of(exc)))
+                        title="Nicht ausgegeben", message=" ".join(error_problems(exc)))
     return _details(request, staff, issued.label, sending=_send(web.settings, issued.id, now),
                     issued=issued)
 
@@ -234,10 +230,7 @@ def _send(settings: Settings, circular_id: int, now: datetime) -> str:
     except (EwsError, OSError) as exc:
         return (f"Der Versand wurde unterbrochen: {exc}. Nichts geht doppelt hinaus; "
                 "„ews rundschreiben senden“ oder der nächste geplante Versand setzt fort.")
-    return (f"{report.queued} E-Mails vorbereitet, {report.sent} gesendet, {report.retrying} "
-            f"warten auf einen neuen Versuch, {report.failed} gescheitert."
-            + ("" if settings.smtp.host else " Kein Mailserver eingestellt: die E-Mails "
-                                            "warten im Postausgang."))
+    return report.summary(mail_server=bool(settings.smtp.host))
 
 
 def _details(request: Request, staff: Staff, label: str, status: int = 200,

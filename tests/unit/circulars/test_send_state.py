@@ -41,3 +41,13 @@ def test_otherwise_the_outbox_state_in_the_ledger_words() -> None:
 def test_the_summary_counts_in_table_order() -> None:
     assert send_summary({"ohne_adresse": 3, "gesendet": 12}) == "12 gesendet, 3 ohne Adresse"
     assert send_summary({}) == "–"
+
+
+def test_the_mailing_report_says_what_happened_and_that_mails_wait_without_a_server() -> None:
+    from ews.circulars.mailing import MailingReport
+
+    report = MailingReport(queued=5, sent=3, retrying=1, failed=1)
+    assert report.summary(mail_server=True) == (
+        "5 E-Mails vorbereitet, 3 gesendet, 1 warten auf einen neuen Versuch, 1 gescheitert.")
+    assert report.summary(mail_server=False).endswith(
+        " Kein Mailserver eingestellt: die E-Mails warten im Postausgang.")
