@@ -82,8 +82,8 @@ def test_serve_registers_a_dropped_file_and_shows_the_deployment(tmp_path: Path)
         wrong = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10,
                            auth=("admin", "falsch"))
         assert wrong.status_code == 401
-        runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10, auth=_auth()).json()
-        assert any(run["state_type"] == "COMPLETED" for run in runs)
+        # the journal line is written inside the run, the run completes after its letters
+        _wait_for(lambda: "COMPLETED" in _run_states(api), 60)
         # task runs reach the server over the events websocket, which needs the auth too
         _wait_for(lambda: _task_runs(api) > 0, 60)
         _wait_for(lambda: "ordner" in _watchers(env), 60)  # heartbeats every 20 s
@@ -114,6 +114,11 @@ def _deployments(api: str) -> list[str]:
     except httpx.HTTPError:
         return []
     return [d["name"] for d in found.json()] if found.status_code == 200 else []
+
+
+def _run_states(api: str) -> list[str]:
+    found = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=5, auth=_auth())
+    return [run["state_type"] for run in found.json()] if found.status_code == 200 else []
 
 
 def _task_runs(api: str) -> int:
