@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"
 OFFICE = "bewerbung@ews.test"
 FILES, MAILS = 200, 50
+WARM_RUN = "Warmstart: Lauf in Prozess"  # the worker's log line of a run started warm
 
 
 def _storage_options(tmp_path: Path) -> dict[str, str]:
@@ -120,13 +121,19 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
                          {**env, **_own_folders(tmp_path / "w1")}, REPO).start()
         workers = [ProcessWorker("ews", f"w{n}", env={**env, **_own_folders(tmp_path / f"w{n}"),
                                                       **(warm.env_var if n == 1 else {})},
-                                 cwd=REPO, limit=4, log_path=tmp_path / f"w{n}.log").start()
+                                 cwd=REPO, limit=4, log_path=tmp_path / f"w{n}.log")
                    for n in (1, 2)]
+        workers[0].start()
         inbox = tmp_path / "inbox"
         inbox.mkdir(parents=True, exist_ok=True)
         for name, data in files:  # dropped at once
             (inbox / name).write_bytes(data)
         _start_watchers(env)
+        # the second machine joins once the first works (warm): whichever polls first takes a
+        # run, and on a loaded machine the second could otherwise take every run before it
+        wait_for(lambda: WARM_RUN in workers[0].log_text(), 300, "first warm run on w1",
+                 interval=0.5)
+        workers[1].start()
 
         engine = sqlalchemy.create_engine(database_url)
         wait_for(lambda: _done(engine) >= 60, 300, "60 inputs done", interval=0.5)
@@ -159,7 +166,7 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
 
     assert killed_at < FILES + MAILS
     logs = [worker.log_text() for worker in workers]
-    assert "Warmstart: Lauf in Prozess" in logs[0] and "Warmstart nicht möglich" not in logs[0]
+    assert WARM_RUN in logs[0] and "Warmstart nicht möglich" not in logs[0]
     assert "Warmstart" not in logs[1]  # no socket given: cold, as before
     inputs = result["inputs"]
     assert len(inputs) == FILES + MAILS  # every input exactly once
