@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from prefect import Task, flow, get_run_logger, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 from prefect.context import AsyncClientContext, SyncClientContext
@@ -58,27 +58,21 @@ def answer_mails(settings: Settings) -> mail_intake.MailReport:
     return report
 
 
-def _step(name: str) -> Task[..., Any]:
-    """A chunk's step as a task of its own (``intake.STEPS``). No retries: a step works on
-    what the steps before it left (locks, queued jobs, counted attempts), so it runs once; an
-    input it did not finish is taken up by the next pass."""
-
-    @task(name=f"eingänge-{name}", cache_policy=NONE)
-    @redacted
-    def step(stage: Callable[[], Any]) -> Any:
-        return stage()
-
-    return step
+@task(name="eingänge-takt", cache_policy=NONE)
+@redacted
+def beat_task(beat: Callable[[], Any]) -> Any:
+    """A beat of the pass's pipeline (``intake.beat``: read chunk k+1, decide and render
+    chunk k, file chunk k-1) as a task run, shown in the flow run. No retries: a beat works
+    on what the beats before it left (locks, queued jobs, counted attempts), so it runs
+    once; an input it did not finish is taken up by the next pass."""
+    return beat()
 
 
-STEP_TASKS = {name: _step(name) for name in intake.STEPS}
-
-
-def run_step(name: str, stage: Callable[..., T], /, *args: Any) -> T:
-    """``intake.StepRunner``: each step of each chunk a task run, shown in the flow run. The
-    step gets its arguments bound (``partial``): Prefect copies the collections it is given as
-    parameters, and a step works on the pass's own (``read_next`` takes from ``waiting``)."""
-    return cast(T, STEP_TASKS[name](functools.partial(stage, *args)))
+def run_beat(beat: Callable[..., T], /, *args: Any) -> T:
+    """``intake.StepRunner``: each beat a task run. The beat gets its arguments bound
+    (``partial``): Prefect copies the collections it is given as parameters, and a beat
+    works on the pass's own (``read_next`` takes from ``waiting``)."""
+    return cast(T, beat_task(functools.partial(beat, *args)))
 
 
 @task(name="eingänge-verarbeiten", cache_policy=NONE)
@@ -92,7 +86,7 @@ def process_inputs(settings: Settings, input_ids: list[int]) -> list[InputResult
         if len(done) % 25 == 0 or len(done) == len(input_ids):
             logger.info("%d von %d Eingängen verarbeitet", len(done), len(input_ids))
 
-    return intake.process_inputs(input_ids, settings, progress=report, run=run_step)
+    return intake.process_inputs(input_ids, settings, progress=report, run=run_beat)
 
 
 # no tag: a tag makes Prefect acquire a concurrency lease (~2 s) even without a limit

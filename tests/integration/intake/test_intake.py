@@ -17,6 +17,9 @@ import pytest
 from ews.core.errors import LettersNotWritten
 from ews.intake import passes as intake
 from ews.intake import pipeline
+from ews.intake.sharing import CHUNK
+from ews.intake.stages import Batches
+from ews.letters.samples import sample_applications
 from ews.outbox import letters as outbox_letters
 from ews.register.reports import application_records, journal_records
 from ews.runtime import folders
@@ -369,18 +372,49 @@ def test_a_file_name_in_latin_1_is_registered_under_its_readable_name(
     assert list(by_source(settings)) == ["Bewerbung Lüdenscheid.pdf"]
 
 
-def test_a_single_files_pass_runs_each_step_once_and_no_step_without_work(
-        settings: Settings) -> None:
+def test_a_single_files_pass_runs_three_beats_and_each_step_once(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     drop(settings, "bewerbung.pdf", pdfgen.filled_form())
     intake.prepare(settings)
     ids = intake.claim_new_inputs(settings)
-    steps: list[str] = []
+    beats: list[list[str]] = []
 
-    def recording(name: str, step: Callable[..., T], /, *args: Any) -> T:
-        steps.append(name)
-        return step(*args)
+    def recorded(name: str) -> Callable[..., Any]:
+        step = getattr(Batches, name)
+
+        def recording_step(self: Batches, *args: Any) -> Any:
+            beats[-1].append(name)
+            return step(self, *args)
+        return recording_step
+
+    for name in ("read_next", "decide", "render", "file"):
+        monkeypatch.setattr(Batches, name, recorded(name))
+
+    def recording(beat: Callable[..., T], /, *args: Any) -> T:
+        beats.append([])
+        return beat(*args)
 
     [result] = intake.process_inputs(ids, settings, run=recording)
 
     assert result.outcome.value == "registered"
-    assert steps == ["lesen", "entscheiden", "schreiben", "ablegen"]  # four tasks, not twelve
+    # three task runs in the flow: read; decide and render; file. No step without work
+    assert beats == [["read_next"], ["decide", "render"], ["file"]]
+
+
+def test_a_pass_of_many_chunks_runs_one_beat_more_than_chunks(settings: Settings) -> None:
+    """Chunk k+1 is read while chunk k is decided and rendered and chunk k-1 filed."""
+    files = sample_applications(CHUNK * 2 + 1, seed=5)
+    for name, data in files:
+        drop(settings, name, data)
+    intake.prepare(settings)
+    ids = intake.claim_new_inputs(settings)
+    beats = 0
+
+    def counting(beat: Callable[..., T], /, *args: Any) -> T:
+        nonlocal beats
+        beats += 1
+        return beat(*args)
+
+    results = intake.process_inputs(ids, settings, run=counting)
+    assert len(results) == len(files) == len({r.input_id for r in results})
+    assert beats == 3 + 2  # three chunks: read, then one beat each, then the last filing
