@@ -159,11 +159,12 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
         application, replaced = _register(session, row, assessment, decision, settings,
                                           received, basis)
         inputs.set_application(row, application.id)
-        follow_ups.close_corrections(
-            session, application, actor=INTAKE, now=now,
-            note=f"Berichtigte Bewerbung registriert: {application.az} (Eingang {row.id}).")
+        if application.ags in basis.corrections_open:  # else a query for nothing
+            follow_ups.close_corrections(
+                session, application, actor=INTAKE, now=now,
+                note=f"Berichtigte Bewerbung registriert: {application.az} (Eingang {row.id}).")
     _plan_letters(session, row, assessment, decision.outcome, application, replaced,
-                  settings, now, received)
+                  settings, now, received, basis)
 
 
 def _register(session: Session, row: Input, assessment: Assessment, decision: Decision,
@@ -185,7 +186,8 @@ def _register(session: Session, row: Input, assessment: Assessment, decision: De
 
 def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome: Outcome,
                   application: ApplicationRow | None, replaced: ApplicationRow | None,
-                  settings: Settings, now: datetime, received: datetime) -> None:
+                  settings: Settings, now: datetime, received: datetime,
+                  basis: register.DecisionBasis | None = None) -> None:
     data = letter_data_for(
         outcome, assessment, reference=application.az if application else f"Eingang {row.id:06d}",
         source_name=row.source_name, received=received, settings=settings, now=now,
@@ -202,6 +204,8 @@ def _plan_letters(session: Session, row: Input, assessment: Assessment, outcome:
         follow_ups.open_follow_up(session, az=data.reference, kind=FollowUpKind.CORRECTION,
                                   due_on=data.reply_by, actor=INTAKE, now=now,
                                   application_id=letter.application_id, letter_id=letter.id)
+        if basis is not None and row.ags is not None:  # a later application closes it
+            basis.corrections_open.add(row.ags)
 
 
 def _result(session: Session, row: Input, letter_rows: list[LetterRow]) -> InputResult:

@@ -18,13 +18,21 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ews.core.models import ApplicationStatus, InputState, LetterState, Outcome
+from ews.core.models import (
+    ApplicationStatus,
+    FollowUpKind,
+    FollowUpState,
+    InputState,
+    LetterState,
+    Outcome,
+)
 from ews.core.references import normalised_az
 from ews.core.replacement import Receipt, replaces
 from ews.register.schema import (
     ApplicationRow,
     DeclarationRow,
     EventRow,
+    FollowUpRow,
     Input,
     LetterRow,
     MailAttempt,
@@ -104,13 +112,17 @@ ON_FILE = (Outcome.REGISTERED.value, Outcome.LATE.value, Outcome.DUPLICATE.value
 @dataclass
 class DecisionBasis:
     """What deciding many inputs in one transaction needs to know of the register, loaded in
-    two queries: the inputs on file with the same bytes, and the current application of each
-    municipality concerned. The decisions keep it up to date (``note_decided``,
-    ``add_application``), so that each of them needs no query of its own."""
+    three queries: the inputs on file with the same bytes, the current application of each
+    municipality concerned, and which of them have an open correction follow-up. The
+    decisions keep it up to date (``note_decided``, ``add_application``,
+    ``corrections_open``), so that each of them needs no query of its own."""
 
     round_name: str
     on_file: dict[str, list[Input]]  # by sha256, in id order
     current: dict[str, ApplicationRow]  # by ags, in round ``round_name``
+    #: the municipalities (ags) with an open correction follow-up, in any round: only a new
+    #: application of one of them may close one (``follow_ups.close_corrections``)
+    corrections_open: set[str]
 
     def twin(self, row: Input) -> Input | None:
         """The earliest other input with the same bytes that led to an application, a
@@ -143,7 +155,20 @@ def decision_basis(session: Session, sha256s: set[str], round_name: str, ags: se
         if session.get_bind().dialect.name == "postgresql":
             current_query = current_query.with_for_update()
         current = {app.ags: app for app in session.scalars(current_query)}
-    return DecisionBasis(round_name, on_file, current)
+    return DecisionBasis(round_name, on_file, current, _corrections_open(session, ags))
+
+
+def _corrections_open(session: Session, ags: set[str]) -> set[str]:
+    """The municipalities among ``ags`` with an open correction follow-up (its
+    Mängelschreiben's input names the municipality, as ``close_corrections`` looks it up)."""
+    if not ags:
+        return set()
+    query = (select(Input.ags).distinct()
+             .join(LetterRow, LetterRow.input_id == Input.id)
+             .join(FollowUpRow, FollowUpRow.letter_id == LetterRow.id)
+             .where(FollowUpRow.kind == FollowUpKind.CORRECTION.value,
+                    FollowUpRow.state == FollowUpState.OPEN.value, Input.ags.in_(ags)))
+    return {ags for ags in session.scalars(query) if ags is not None}
 
 
 # one statement for SQLite (≥ 3.35) and PostgreSQL; as text it stays in the statement cache

@@ -67,3 +67,18 @@ def test_application_of_another_municipality_leaves_it_open(settings: Settings) 
     [result] = intake.run_pass(settings)
     assert result.outcome == "registered", result.reasons
     assert [row.state for row in _follow_ups(settings)] == ["offen"]
+
+
+def test_a_correction_in_the_same_pass_closes_the_follow_up_opened_just_before(
+        settings: Settings) -> None:
+    """Both forms in one chunk: the Mängelschreiben's follow-up is opened while deciding the
+    chunk, and the corrected form decided after it closes it (the chunk's basis knows it)."""
+    broken = dict(pdfgen.VALUES, datenschutz=False)
+    (settings.inbox_dir / "a-unvollständig.pdf").write_bytes(pdfgen.filled_form(broken))
+    (settings.inbox_dir / "b-berichtigt.pdf").write_bytes(pdfgen.filled_form())
+    invalid, corrected = intake.run_pass(settings)
+    assert (invalid.outcome, corrected.outcome) == ("invalid", "registered")
+    assert invalid.input_id < corrected.input_id  # decided in this order
+    [row] = _follow_ups(settings)
+    assert (row.state, row.closed_by) == ("erledigt", "posteingang")
+    assert corrected.az in (row.close_note or "")
