@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pebble
+
 from ews.core.deadlines import BERLIN
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_name, safe_title
 from ews.core.references import az_of_mail, first_lines
@@ -100,17 +102,40 @@ class _PrepareFailed:
 
 
 def prepare_all(settings: Settings, uidvalidity: int, batch: list[FetchedMail],
-                 now: datetime) -> list[PreparedMail | UnreadableMail]:
+                now: datetime) -> list[PreparedMail | UnreadableMail]:
     """Prepare every mail on the worker pool, with its limits (even a batch of one). A mail
     whose preparation fails is counted and left for the next pass; after
     ``intake.max_attempts`` it is taken as unreadable, so the mails behind it go on."""
+    return prepared_of(start_preparing(settings, uidvalidity, batch), now)
+
+
+@dataclass
+class Preparing:
+    """A batch of mails queued on the worker pool (``start_preparing``)."""
+
+    settings: Settings
+    uidvalidity: int
+    batch: list[FetchedMail]
+    futures: list[pebble.ProcessFuture[PreparedMail | _PrepareFailed]]
+
+
+def start_preparing(settings: Settings, uidvalidity: int, batch: list[FetchedMail]
+                    ) -> Preparing:
+    """Queue the batch's preparation on the worker pool and return at once: the caller
+    may fetch the next batch meanwhile (``prepared_of`` waits for this one)."""
     futures = [workers.submit(_prepared, (settings, uidvalidity, fetched),
                               workers=settings.worker_count,
                               memory_mb=settings.intake.read_memory_mb,
                               timeout=settings.intake.read_timeout_seconds)
                for fetched in batch]
+    return Preparing(settings, uidvalidity, batch, futures)
+
+
+def prepared_of(preparing: Preparing, now: datetime) -> list[PreparedMail | UnreadableMail]:
+    """The prepared mails of a queued batch, in its order (``prepare_all``)."""
+    settings, uidvalidity = preparing.settings, preparing.uidvalidity
     prepared: list[PreparedMail | UnreadableMail] = []
-    for fetched, future in zip(batch, futures, strict=True):
+    for fetched, future in zip(preparing.batch, preparing.futures, strict=True):
         result = workers.outcome(future, settings.intake.read_timeout_seconds)
         if isinstance(result, PreparedMail):
             prepared.append(result)

@@ -25,7 +25,14 @@ from datetime import datetime
 from ews.core.errors import MailboxError
 from ews.intake.failures import is_infrastructure
 from ews.intake.mail_ledger import record_alone, recorded
-from ews.intake.mail_preparation import prepare_all
+from ews.intake.mail_preparation import (
+    PreparedMail,
+    Preparing,
+    UnreadableMail,
+    prepare_all,
+    prepared_of,
+    start_preparing,
+)
 from ews.mail.imap import FetchedMail, Mailbox
 from ews.outbox.acknowledgments import queue_acknowledgments
 from ews.outbox.queue import queue_answers
@@ -44,27 +51,46 @@ REBUILT = "UIDVALIDITY des Ordners hat sich geändert; die E-Mail wird neu zugeo
 
 def take_new_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> list[int]:
     """Take every mail of the folder that the ledger has not seen; returns the new inputs.
-    Each fetch batch is recorded in one transaction."""
+    Each fetch batch is recorded in one transaction. While the workers prepare one batch,
+    the next is fetched from the server; a batch prepared is recorded even when fetching the
+    next one fails."""
     imap = settings.imap
     with transaction(settings.db_url) as session:
         seen = mails.seen_uids(session, imap.account, imap.folder, mailbox.uidvalidity)
     new = [uid for uid in mailbox.uids_to_look_at() if uid not in seen]
     input_ids: list[int] = []
+    preparing: Preparing | None = None  # on the workers while the next batch is fetched
+
+    def queue(batch: list[FetchedMail]) -> None:
+        nonlocal preparing
+        queued = start_preparing(settings, mailbox.uidvalidity, batch)
+        if preparing is not None:
+            input_ids.extend(take_prepared(settings, prepared_of(preparing, now), now))
+        preparing = queued
+
     batch: list[FetchedMail] = []
-    for fetched in mailbox.fetch(new):
-        batch.append(fetched)
-        if len(batch) >= imap.batch_size:
-            input_ids += take_mails_of(settings, mailbox.uidvalidity, batch, now)
-            batch = []
-    return input_ids + take_mails_of(settings, mailbox.uidvalidity, batch, now)
+    try:
+        for fetched in mailbox.fetch(new):
+            batch.append(fetched)
+            if len(batch) >= imap.batch_size:
+                queue(batch)
+                batch = []
+        if batch:
+            queue(batch)
+    except Exception:  # e.g. the server went away: what was fetched and prepared is kept
+        if preparing is not None:
+            take_prepared(settings, prepared_of(preparing, now), now)
+        raise
+    if preparing is not None:
+        input_ids.extend(take_prepared(settings, prepared_of(preparing, now), now))
+    return input_ids
 
 
-def take_mails_of(settings: Settings, uidvalidity: int, batch: list[FetchedMail],
+def take_prepared(settings: Settings, prepared: list[PreparedMail | UnreadableMail],
                   now: datetime) -> list[int]:
-    """Record fetched mails and open their inputs in one transaction; when that fails (another
-    worker recorded one of them meanwhile, or the register refuses one mail's values), each
-    mail is recorded on its own. Parsing and writing the files happen on the worker pool."""
-    prepared = prepare_all(settings, uidvalidity, batch, now)
+    """Record prepared mails and open their inputs in one transaction; when that fails
+    (another worker recorded one of them meanwhile, or the register refuses one mail's
+    values), each mail is recorded on its own."""
     try:
         with transaction(settings.db_url) as session:
             return [i for item in prepared for i in recorded(session, settings, item, now)]

@@ -256,6 +256,38 @@ def test_connection_cut_in_the_middle_of_a_fetch_loses_nothing_and_takes_nothing
     assert len(mail.smtp.received) == 3
 
 
+def test_a_cut_while_the_next_batch_is_fetched_keeps_the_batch_prepared_meanwhile(
+        tmp_path: Path, mail: MailServers, imap_proxy: CuttingProxy) -> None:
+    """The workers prepare one batch while the next is fetched: a cut in the second fetch
+    records the first batch all the same, and the next pass takes only the rest."""
+    settings = mail_settings(tmp_path, mail)
+    settings.imap.port, settings.imap.batch_size = imap_proxy.port, 1
+    raws = []
+    for ags, name, plz in (("05962032", "Stadt Lüdenscheid", "58507"),
+                           ("05974032", "Gemeinde Möhnesee", "59519"),
+                           ("05966000", "Kreis Olpe", "57462")):
+        message = application_mail(("Bewerbung.pdf", form(ags=ags, kommune_name=name, plz=plz)),
+                                   sender=f"post@{plz}.example")
+        raws.append(message.as_bytes(policy=SMTP))
+        mail.dovecot.append(OFFICE, message)
+    imap_proxy.cut_after(len(raws[0]) + len(raws[1]) // 2)  # inside the second mail's FETCH
+
+    with pytest.raises(MailboxError):
+        intake.run_pass(settings)
+    assert imap_proxy.cuts == 1
+    [first] = journal_records(settings)  # the first batch: prepared while the cut came
+    assert (first["outcome"], first["kommune_name"]) == ("registered", "Stadt Lüdenscheid")
+
+    results = intake.run_pass(settings)
+    intake.run_pass(settings)
+
+    assert sorted(r.kommune_name or "" for r in results) == ["Gemeinde Möhnesee", "Kreis Olpe"]
+    records = journal_records(settings)
+    assert len(records) == 3 and {r["outcome"] for r in records} == {"registered"}
+    assert len(mail.dovecot.messages(OFFICE, DONE)) == 3
+    assert len(mail.smtp.received) == 3  # one answer each, none twice
+
+
 def test_smtp_451_is_retried_and_the_answer_arrives_once(
         tmp_path: Path, mail: MailServers) -> None:
     settings = mail_settings(tmp_path, mail)
