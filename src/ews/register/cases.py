@@ -76,6 +76,19 @@ def forget_sighting(session: Session, sighting: Sighting) -> None:
         session.delete(sighting)
 
 
+STAMP = "eingangsstempel"  # the event of a paper receipt stamp
+
+
+def file_stamp_events(session: Session, path: str, input_id: int) -> None:
+    """The stamp events of an inbox file, once it is an input. Logged under the file's path
+    (it had no number yet), they now name the input, ``Eingang <id>``, as a stamp on a
+    decided input does, and keep the path in their detail: so the Akte shows them, and the
+    deletion run finds them with the case and clears the path, which may hold a name."""
+    for event in session.scalars(select(EventRow).where(EventRow.action == STAMP,
+                                                        EventRow.subject == path)):
+        event.subject, event.detail = f"Eingang {input_id}", {**event.detail, "datei": path}
+
+
 def open_input(session: Session, *, claim_path: str, source_name: str, sha256: str, size: int,
                received_at: datetime, stamped_at: datetime | None = None,
                channel: str = "ordner") -> Input:
@@ -168,7 +181,7 @@ def _corrections_open(session: Session, ags: set[str]) -> set[str]:
              .join(FollowUpRow, FollowUpRow.letter_id == LetterRow.id)
              .where(FollowUpRow.kind == FollowUpKind.CORRECTION.value,
                     FollowUpRow.state == FollowUpState.OPEN.value, Input.ags.in_(ags)))
-    return {ags for ags in session.scalars(query) if ags is not None}
+    return {found for found in session.scalars(query) if found is not None}
 
 
 # one statement for SQLite (≥ 3.35) and PostgreSQL; as text it stays in the statement cache
