@@ -85,6 +85,7 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
     digests = [(folders.sha256_of(claim), claim.stat().st_size) for claim, _ in claims]
     with transaction(settings.db_url) as session:
         rows = []
+        stamped = []
         sightings = register.record_sightings(
             session, [(path, size, 0) for (_, path), (_, size) in zip(claims, digests,
                                                                       strict=True)], now)
@@ -94,8 +95,13 @@ def _open_all(claims: list[tuple[Path, str]], settings: Settings, now: datetime)
                 session, claim_path=str(claim), source_name=_source_name(inbox_path),
                 sha256=digest, size=size, received_at=seen.first_seen_at,
                 stamped_at=seen.stamped_at))
+            if seen.stamped_at is not None:
+                stamped.append((inbox_path, rows[-1]))
             register.forget_sighting(session, seen)
-        return inputs.ids_of(session, rows)
+        ids = inputs.ids_of(session, rows)
+        for inbox_path, row in stamped:
+            register.file_stamp_events(session, inbox_path, row.id)
+        return ids
 
 
 def _source_name(inbox_path: str) -> str:

@@ -230,7 +230,7 @@ def restamp(input_id: int, stamped: datetime, settings: Settings, now: datetime,
         row = inputs.input_row(session, input_id)
         previous = row.stamped_at or row.received_at
         inputs.restamp(row, stamped)
-        register.log_event(session, actor=actor, action="eingangsstempel",
+        register.log_event(session, actor=actor, action=register.STAMP,
                            subject=f"Eingang {row.id}",
                            detail={"vorher": previous.isoformat(), "neu": stamped.isoformat()})
         _rejudge(session, row, settings, now, stamped)

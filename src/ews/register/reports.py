@@ -73,7 +73,7 @@ def record_stamp(settings: Settings, file: Path, stamped: datetime, *, actor: st
     with session_factory(settings.db_url).begin() as session:
         seen = register.sighting(session, str(path), stat.st_size, stat.st_mtime_ns, now)
         seen.stamped_at = stamped
-        register.log_event(session, actor=actor, action="eingangsstempel", subject=str(path),
+        register.log_event(session, actor=actor, action=register.STAMP, subject=str(path),
                            detail={"stamped_at": stamped.isoformat()})
     return (f"Eingangsstempel {stamped:%d.%m.%Y %H:%M} Uhr für {file.name} erfasst; er gilt "
             "als Eingangszeit.")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import docx
 import pytest
+from sqlalchemy import select
 
 from ews.core.errors import LettersNotWritten
 from ews.intake import passes as intake
@@ -21,7 +22,10 @@ from ews.intake.sharing import CHUNK
 from ews.intake.stages import Batches
 from ews.letters.samples import sample_applications
 from ews.outbox import letters as outbox_letters
-from ews.register.reports import application_records, journal_records
+from ews.register.case_file import case_file
+from ews.register.database import transaction
+from ews.register.reports import application_records, journal_records, record_stamp
+from ews.register.schema import EventRow
 from ews.runtime import folders
 from ews.runtime.folders import WORK_FOLDER
 from ews.runtime.settings import RoundSettings, Settings
@@ -418,3 +422,29 @@ def test_a_pass_of_many_chunks_runs_one_beat_more_than_chunks(settings: Settings
     results = intake.process_inputs(ids, settings, run=counting)
     assert len(results) == len(files) == len({r.input_id for r in results})
     assert beats == 3 + 2  # three chunks: read, then one beat each, then the last filing
+
+
+def test_a_stamp_on_a_file_in_the_inbox_is_filed_under_its_input(settings: Settings) -> None:
+    """Stamped while it lay in the inbox, the file had no number: its stamp event named the
+    path, which may hold a person's name. Once claimed, the event names the input, so the
+    case finds it (and the deletion run clears it with the case)."""
+    path = drop(settings, "Bewerbung Erika Mustermann.pdf", pdfgen.filled_form())
+    other = drop(settings, "nicht-gestempelt.pdf", pdfgen.filled_form(
+        dict(pdfgen.VALUES, kommune_name="Stadt Hagen", ags="05914000", plz="58095",
+             ort="Hagen", regierungsbezirk="Arnsberg")))
+    now = datetime.now(UTC)
+    intake.prepare(settings)
+    record_stamp(settings, path, now - timedelta(hours=3), actor="Poststelle", now=now)
+    results = {r.source_name: r for r in intake.run_pass(settings)}
+    stamped = results[path.name]
+    assert stamped.outcome.value == "registered" and results[other.name].az
+
+    with transaction(settings.db_url) as session:
+        [event] = session.scalars(select(EventRow).where(EventRow.action == "eingangsstempel"))
+        assert event.subject == f"Eingang {stamped.input_id}"
+        assert event.detail["datei"] == str(path.resolve())
+        assert not session.scalars(select(EventRow).where(
+            EventRow.subject.contains("Mustermann"))).all()
+        case = case_file(session, stamped.az or "")
+    assert case is not None
+    assert ("ereignis", "Eingangsstempel erfasst") in {(e.kind, e.title) for e in case.entries}
