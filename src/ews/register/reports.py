@@ -8,8 +8,10 @@ from typing import Any
 
 from ews.core.deadlines import BERLIN
 from ews.core.models import Outcome, ReadMethod
+from ews.core.references import az_of_folder
 from ews.register import cases as register
-from ews.register.database import session_factory
+from ews.register import correspondence
+from ews.register.database import Session, session_factory
 from ews.runtime.settings import Settings
 
 #: the journal's note on an input whose values text recognition read (staff check them)
@@ -73,10 +75,25 @@ def record_stamp(settings: Settings, file: Path, stamped: datetime, *, actor: st
     with session_factory(settings.db_url).begin() as session:
         seen = register.sighting(session, str(path), stat.st_size, stat.st_mtime_ns, now)
         seen.stamped_at = stamped
-        register.log_event(session, actor=actor, action=register.STAMP, subject=str(path),
-                           detail={"stamped_at": stamped.isoformat()})
+        # logged under the case when the file lies in its folder; else under the path until
+        # the file is claimed (``cases.file_stamp_events``): the Akte and the deletion run
+        # find it there, and a path may hold a person's name
+        az = _case_of_folder(session, settings, path)
+        register.log_event(session, actor=actor, action=register.STAMP, subject=az or str(path),
+                           detail={"stamped_at": stamped.isoformat(),
+                                   **({"datei": str(path)} if az else {})})
     return (f"Eingangsstempel {stamped:%d.%m.%Y %H:%M} Uhr für {file.name} erfasst; er gilt "
             "als Eingangszeit.")
+
+
+def _case_of_folder(session: Session, settings: Settings, path: Path) -> str | None:
+    """The Az. of the case whose folder in the inbox ``path`` lies in (a first-level folder
+    named after it, as ``ews.intake.case_folders`` files its files), if that case exists."""
+    parts = path.relative_to(settings.inbox_dir.resolve()).parts
+    if len(parts) < 2:
+        return None
+    az = az_of_folder(parts[0], settings.az.file_plan_key, settings.az.serial_digits)
+    return az if az is not None and correspondence.az_exists(session, az) else None
 
 
 def input_id_for(settings: Settings, reference: str) -> int | None:

@@ -448,3 +448,30 @@ def test_a_stamp_on_a_file_in_the_inbox_is_filed_under_its_input(settings: Setti
         case = case_file(session, stamped.az or "")
     assert case is not None
     assert ("ereignis", "Eingangsstempel erfasst") in {(e.kind, e.title) for e in case.entries}
+
+
+def test_a_stamp_on_a_file_in_a_case_folder_is_filed_under_the_case(settings: Settings
+                                                                     ) -> None:
+    """A file in the inbox folder named after an Az. goes to that case: its stamp is logged
+    under the Az., not under a path that may hold a name."""
+    drop(settings, "bewerbung.pdf", pdfgen.filled_form())
+    [first] = intake.run_pass(settings)
+    assert first.az is not None
+    folder = settings.inbox_dir / first.az.replace("/", "-")
+    folder.mkdir()
+    reply = folder / "Antwort Erika Mustermann.pdf"
+    reply.write_bytes(pdfgen.filled_form())
+    unknown = settings.inbox_dir / "13.0.70-999-2026"
+    unknown.mkdir()
+    stray = unknown / "Brief.pdf"
+    stray.write_bytes(b"%PDF-1.4 kein Fall")
+    now = datetime.now(UTC)
+    for path in (reply, stray):
+        record_stamp(settings, path, now - timedelta(hours=1), actor="Poststelle", now=now)
+
+    with transaction(settings.db_url) as session:
+        events = {event.detail.get("datei", event.subject): event for event in session.scalars(
+            select(EventRow).where(EventRow.action == "eingangsstempel"))}
+    assert events[str(reply.resolve())].subject == first.az
+    # no such case: under its path, as for a file that is not claimed yet
+    assert events[str(stray.resolve())].subject == str(stray.resolve())
