@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 #: how many lines of a mail's own text (quotes taken out) are searched for an Az.
 FIRST_LINES = 15
@@ -108,3 +109,15 @@ def looks_like_az_folder(name: str, file_plan_key: str) -> bool:
     cannot be read: such a folder is for a case, never an ordinary inbox subfolder."""
     key = r"\s*\.\s*".join(re.escape(part) for part in file_plan_key.split("."))
     return re.match(rf"^\s*(az\.?\s*)?{key}(?!\d)", _clean(name), re.IGNORECASE) is not None
+
+
+def case_folder_of(path: Path, inbox: Path, file_plan_key: str) -> str | None:
+    """The first-level subfolder of the inbox that ``path`` lies in, when it is named like an
+    Az. of ours; else None (pure)."""
+    try:
+        parts = path.relative_to(inbox).parts
+    except ValueError:
+        return None
+    if len(parts) < 2 or not looks_like_az_folder(parts[0], file_plan_key):
+        return None
+    return parts[0]

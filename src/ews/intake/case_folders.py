@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ews.core.names import STORED_NAME_MAX_BYTES, readable, safe_name, safe_title
-from ews.core.references import az_of_folder, looks_like_az_folder
+from ews.core.references import az_of_folder, case_folder_of
 from ews.core.sniff import is_pdf
 from ews.intake.failures import failure_reason, is_infrastructure
 from ews.intake.replies import DECLARATION, FORM, nature_of_reply_pdf
@@ -53,18 +53,6 @@ def unknown_case(folder: str) -> str:
     return (f"Der Ordner „{folder}“ im Posteingang nennt kein Aktenzeichen, das im Register "
             "bekannt ist (Schreibweise z. B. „13.0.70-004-2026“). Die Datei wurde nicht "
             "zugeordnet; bitte in den Ordner des richtigen Aktenzeichens legen.")
-
-
-def case_folder_of(path: Path, inbox: Path, file_plan_key: str) -> str | None:
-    """The first-level subfolder of the inbox that ``path`` lies in, when it is named like an
-    Az. of ours; else None (pure)."""
-    try:
-        parts = path.relative_to(inbox).parts
-    except ValueError:
-        return None
-    if len(parts) < 2 or not looks_like_az_folder(parts[0], file_plan_key):
-        return None
-    return parts[0]
 
 
 def split_case_files(observations: list[folders.Observation], inbox: Path, settings: Settings

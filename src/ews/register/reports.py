@@ -8,7 +8,7 @@ from typing import Any
 
 from ews.core.deadlines import BERLIN
 from ews.core.models import Outcome, ReadMethod
-from ews.core.references import az_of_folder
+from ews.core.references import az_of_folder, case_folder_of
 from ews.register import cases as register
 from ews.register import correspondence
 from ews.register.database import Session, session_factory
@@ -87,13 +87,11 @@ def record_stamp(settings: Settings, file: Path, stamped: datetime, *, actor: st
 
 
 def _case_of_folder(session: Session, settings: Settings, path: Path) -> str | None:
-    """The Az. of the case whose folder in the inbox ``path`` lies in (a first-level folder
-    named after it, as ``ews.intake.case_folders`` files its files), if that case exists."""
-    parts = path.relative_to(settings.inbox_dir.resolve()).parts
-    if len(parts) < 2:
-        return None
-    az = az_of_folder(parts[0], settings.az.file_plan_key, settings.az.serial_digits)
-    return az if az is not None and correspondence.az_exists(session, az) else None
+    """The Az. of the case whose folder in the inbox ``path`` lies in (as
+    ``ews.intake.case_folders`` files its files), if that case exists."""
+    folder = case_folder_of(path, settings.inbox_dir.resolve(), settings.az.file_plan_key)
+    az = folder and az_of_folder(folder, settings.az.file_plan_key, settings.az.serial_digits)
+    return az if az and correspondence.az_exists(session, az) else None
 
 
 def input_id_for(settings: Settings, reference: str) -> int | None:

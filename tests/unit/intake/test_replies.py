@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from ews.core.models import CorrespondenceMatch
-from ews.intake.case_folders import case_folder_of
+from ews.core.references import case_folder_of
 from ews.intake.replies import (
     DECLARATION,
     FORM,
