@@ -57,6 +57,11 @@ class CaseRecords:
     events: list[EventRow] = field(default_factory=list)
     bounces: list[BounceRow] = field(default_factory=list)
 
+    @property
+    def azs(self) -> set[str]:
+        """The case's Aktenzeichen: its application's and its declarations'."""
+        return {self.az} | {row.az for row in self.declarations}
+
 
 def current_applications(session: Session) -> list[tuple[ApplicationRow, DecisionRow | None]]:
     """Every application not replaced, with its decision (None: none taken)."""
@@ -102,11 +107,10 @@ def case_records(session: Session, application: ApplicationRow) -> CaseRecords:
         DecisionRow.application_id.in_(app_ids))))
     case.declarations = list(session.scalars(select(DeclarationRow).where(or_(
         DeclarationRow.application_id.in_(app_ids), DeclarationRow.az == application.az))))
-    azs = {application.az} | {row.az for row in case.declarations}
     case.outgoing, case.events = case_outgoing_and_events(
         session, mails=mail_ids, inputs=case.inputs, letters=[row.id for row in case.letters],
         correspondence=case.correspondence, follow_ups=[row.id for row in case.follow_ups],
-        azs=azs)
+        azs=case.azs)
     outgoing_ids = [row.id for row in case.outgoing]
     case.bounces = list(session.scalars(select(BounceRow).where(or_(
         BounceRow.mail_id.in_(mail_ids), BounceRow.outgoing_mail_id.in_(outgoing_ids)))))

@@ -86,7 +86,7 @@ def scrub_case(case: CaseRecords) -> Removal:
             removal.note("wiedervorlagen", follow_up.id)
     for declaration in case.declarations:
         scrub_declaration(declaration, removal)
-    azs = {case.az} | {declaration.az for declaration in case.declarations}
+    azs = case.azs
     for event in case.events:
         scrub_event(event, case.az, azs, removal)
     for bounce in case.bounces:
