@@ -19,6 +19,7 @@ committed; until then the mail is retried, never lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,30 +61,31 @@ def take_new_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> list[
     new = [uid for uid in mailbox.uids_to_look_at() if uid not in seen]
     input_ids: list[int] = []
     preparing: Preparing | None = None  # on the workers while the next batch is fetched
-
-    def queue(batch: list[FetchedMail]) -> None:
-        nonlocal preparing
-        queued = start_preparing(settings, mailbox.uidvalidity, batch)
-        if preparing is not None:
-            input_ids.extend(take_prepared(settings, prepared_of(preparing, now), now))
-        preparing = queued
-
-    batch: list[FetchedMail] = []
     try:
-        for fetched in mailbox.fetch(new):
-            batch.append(fetched)
-            if len(batch) >= imap.batch_size:
-                queue(batch)
-                batch = []
-        if batch:
-            queue(batch)
+        for batch in _batches(mailbox.fetch(new), imap.batch_size):
+            queued = start_preparing(settings, mailbox.uidvalidity, batch)
+            if preparing is not None:
+                input_ids += take_prepared(settings, prepared_of(preparing, now), now)
+            preparing = queued
     except Exception:  # e.g. the server went away: what was fetched and prepared is kept
         if preparing is not None:
             take_prepared(settings, prepared_of(preparing, now), now)
         raise
     if preparing is not None:
-        input_ids.extend(take_prepared(settings, prepared_of(preparing, now), now))
+        input_ids += take_prepared(settings, prepared_of(preparing, now), now)
     return input_ids
+
+
+def _batches(mails: Iterator[FetchedMail], size: int) -> Iterator[list[FetchedMail]]:
+    """The fetched mails in lists of ``size`` (the last one shorter), as they come."""
+    batch: list[FetchedMail] = []
+    for fetched in mails:
+        batch.append(fetched)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def take_prepared(settings: Settings, prepared: list[PreparedMail | UnreadableMail],
