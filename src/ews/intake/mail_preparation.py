@@ -237,7 +237,8 @@ def prepare_mail(settings: Settings, uidvalidity: int, fetched: FetchedMail) -> 
     if automatic or too_many or fetched.oversized:
         return prepared
     return _as_correspondence(settings, prepared, parsed,
-                              read_conversation(fetched.raw, max_file_bytes=limit),
+                              read_conversation(fetched.raw, max_file_bytes=limit,
+                                                message=parsed.message),
                               (f"mail/{month}/", key))
 
 

@@ -52,12 +52,15 @@ class Conversation:
     left_out: int = 0
 
 
-def read_conversation(raw: bytes, *, max_file_bytes: int) -> Conversation:
-    """The conversation facts of a mail (RFC 822 bytes); never raises."""
-    try:
-        message = message_from(raw)
-    except Exception:  # too many parts or worse: the header alone
-        return Conversation()
+def read_conversation(raw: bytes, *, max_file_bytes: int, message: Message | None = None
+                      ) -> Conversation:
+    """The conversation facts of a mail (RFC 822 bytes, or ``message``, the same parsed);
+    never raises."""
+    if message is None:
+        try:
+            message = message_from(raw)
+        except Exception:  # too many parts or worse: the header alone
+            return Conversation()
     headers = raw_headers(message)
     answers: list[str] = []
     for name, newest_first in (("in-reply-to", False), ("references", True)):

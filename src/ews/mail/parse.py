@@ -90,6 +90,9 @@ class ParsedMail:
     automatic: str | None
     pdfs: list[Attachment] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: the parsed mail when its body could be read (``read_conversation`` needs no second
+    #: parse); None when only its header was
+    message: Message | None = field(default=None, compare=False, repr=False)
 
 
 def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * MB, max_zip_members: int = 100,
@@ -116,6 +119,7 @@ def parse_mail(raw: bytes, *, max_attachment_bytes: int = 25 * MB, max_zip_membe
         automatic=automatic,
         pdfs=collector.pdfs,
         skipped=collector.skipped,
+        message=None if unread else message,
     )
 
 

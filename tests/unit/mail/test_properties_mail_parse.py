@@ -10,6 +10,7 @@ import zipfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ews.mail.conversation import read_conversation
 from ews.mail.parse import ParsedMail, parse_mail
 
 BOUNDED = settings(max_examples=150, deadline=2000,
@@ -114,3 +115,15 @@ def test_any_mime_structure_gives_a_parsed_mail(headers: bytes, body: bytes) -> 
 def test_deep_nesting_gives_a_parsed_mail(depth: int) -> None:
     raw = b"Subject: tief\r\n" + b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" * depth
     _checked(parse_mail(raw))
+
+
+@BOUNDED
+@given(_headers(), _MIME)
+def test_the_parsers_message_gives_the_conversation_of_a_second_parse(headers: bytes,
+                                                                      body: bytes) -> None:
+    """The preparation hands the parser's message to ``read_conversation``: the same facts
+    as parsing the bytes again, whatever the structure."""
+    raw = headers + body
+    parsed = parse_mail(raw, max_attachment_bytes=2000, max_zip_members=3, max_depth=2)
+    again = read_conversation(raw, max_file_bytes=2000)
+    assert read_conversation(raw, max_file_bytes=2000, message=parsed.message) == again
