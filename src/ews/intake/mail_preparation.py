@@ -15,17 +15,12 @@ from typing import Any
 import pebble
 
 from ews.core.deadlines import BERLIN
+from ews.core.models import FormReading
 from ews.core.names import NAME_MAX_BYTES, STORED_NAME_MAX_BYTES, safe_name, safe_title
 from ews.core.references import az_of_mail, first_lines
+from ews.intake.early_readings import EARLY_READINGS
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
-from ews.intake.replies import (
-    MAY_BE_FORM,
-    OTHER,
-    SCAN,
-    mentions_applying,
-    nature_of_reply_pdf,
-    pdf_nature,
-)
+from ews.intake.replies import MAY_BE_FORM, OTHER, SCAN, mentions_applying, read_nature
 from ews.mail.auth import sender_check
 from ews.mail.bounces import Bounce, read_bounce
 from ews.mail.conversation import Conversation, read_conversation
@@ -80,6 +75,9 @@ class PreparedMail:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     applying: bool = False
     carries_something: bool = False
+    #: the PDFs read by their form fields while their nature was decided, in the order of
+    #: ``claims`` (None: read otherwise): the intake takes them (``early_readings``)
+    readings: list[FormReading | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -138,12 +136,22 @@ def prepared_of(preparing: Preparing, now: datetime) -> list[PreparedMail | Unre
     for fetched, future in zip(preparing.batch, preparing.futures, strict=True):
         result = workers.outcome(future, settings.intake.read_timeout_seconds)
         if isinstance(result, PreparedMail):
+            keep_readings(result)
             prepared.append(result)
             continue
         failed = given_up(settings, uidvalidity, fetched, result.reason, now)
         if failed is not None:
             prepared.append(failed)
     return prepared
+
+
+def keep_readings(prepared: PreparedMail) -> None:
+    """Keep the readings of the mail's claimed PDFs for this process's intake."""
+    if len(prepared.readings) != len(prepared.claims):  # none read: automatic, too many …
+        return
+    for claim, reading in zip(prepared.claims, prepared.readings, strict=True):
+        if reading is not None:
+            EARLY_READINGS.keep(claim.path, reading)
 
 
 def _prepared(settings: Settings, uidvalidity: int, fetched: FetchedMail
@@ -248,7 +256,8 @@ def _as_correspondence(settings: Settings, prepared: PreparedMail, parsed: Parse
     excerpt = first_lines(conversation.text)[:2000]
     reply = bool(conversation.answers or az_of_mail(
         prepared.subject, excerpt, settings.az.file_plan_key, settings.az.serial_digits))
-    natures = [(nature_of_reply_pdf if reply else pdf_nature)(pdf.data) for pdf in parsed.pdfs]
+    read = [read_nature(pdf.data, reply=reply) for pdf in parsed.pdfs]
+    natures = [nature for nature, _reading in read]
     # an application without any sign of a reply is no correspondence: nothing to archive
     applies = not reply and any(nature in MAY_BE_FORM for nature in natures)
     files = [] if applies else [(other.name, other.data) for other in conversation.files] + [
@@ -263,7 +272,7 @@ def _as_correspondence(settings: Settings, prepared: PreparedMail, parsed: Parse
     names = [name for name, _data in files] + [pdf.name for pdf in parsed.pdfs]
     return dataclasses.replace(
         prepared, answers=conversation.answers, excerpt=excerpt, natures=natures,
-        attachments=attachments,
+        readings=[reading for _nature, reading in read], attachments=attachments,
         applying=mentions_applying(prepared.subject, excerpt, names),
         carries_something=bool(parsed.pdfs or conversation.files or conversation.left_out
                                or prepared.skipped))

@@ -3,11 +3,12 @@ in a worker process). A document that is rejected becomes reasons, never an erro
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from ews.core.errors import DocumentRejected
 from ews.core.forms import assess_fields
-from ews.core.models import Assessment
+from ews.core.models import Assessment, FormReading
 from ews.core.outcomes import rejection
 from ews.documents.pdf import read_form
 from ews.intake.failures import failure_reason, is_infrastructure
@@ -29,22 +30,31 @@ def assess_document(data: bytes, settings: Settings) -> Assessment:
                             ocr_max_pages=settings.intake.ocr_max_pages)
     except DocumentRejected as rejected:
         return rejection(*rejected.reasons)
+    return assess_reading(reading, settings)
+
+
+def assess_reading(reading: FormReading, settings: Settings) -> Assessment:
+    """Validate what was read from a document."""
     if reading.declaration is not None:
         return Assessment(method=reading.method, declaration=reading.declaration)
     assessment = assess_fields(reading.fields, round_name=settings.round.name)
     return assessment.model_copy(update={"method": reading.method})
 
 
-def assess_file(path: Path, settings: Settings) -> Assessment:
+def assess_file(path: Path, settings: Settings, reading: FormReading | None = None
+                ) -> Assessment:
     """``assess_document`` for a claimed file: its size is checked before it is read, and an
     error of the reader that nobody foresaw becomes the input's reason. An error reading the
-    file itself is raised (the input waits, counted)."""
+    file itself is raised (the input waits, counted). With ``reading`` (the file's form, read
+    while its mail was prepared: ``early_readings``), the file is not read again."""
     limit = settings.intake.max_file_mb
     if path.lstat().st_size > limit * 1024 * 1024:
         return rejection(too_large_reason(limit))
-    data = folders.read_claim(path)  # a symbolic link put in its place is refused
+    assess = (partial(assess_reading, reading, settings) if reading is not None else
+              # a symbolic link put in the file's place is refused
+              partial(assess_document, folders.read_claim(path), settings))
     try:
-        return assess_document(data, settings)
+        return assess()
     except MemoryError:
         raise  # the worker's memory limit: ``workers.outcome`` names it
     except Exception as exc:  # noqa: BLE001 - one input's reader failed: its outcome

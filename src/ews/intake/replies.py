@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ews.core.errors import DocumentRejected, NoFormContent
-from ews.core.models import CorrespondenceMatch
+from ews.core.models import CorrespondenceMatch, FormReading, ReadMethod
 from ews.core.references import az_of_mail
 from ews.documents.declaration_scan import qr_codes
 from ews.documents.pdf import read_form
@@ -69,30 +69,46 @@ _APPLYING = re.compile(r"bewerb", re.IGNORECASE)
 def pdf_nature(data: bytes) -> str:
     """FORM, DECLARATION, OTHER or UNKNOWN for one PDF (no OCR; never raises but for
     MemoryError)."""
-    try:
-        reading = read_form(data, ocr=False)
-    except NoFormContent:
-        try:
-            text = "".join(text_layer(data, 3))
-        except MemoryError:
-            raise
-        except Exception:  # noqa: BLE001 - unreadable text layer: only the intake can tell
-            return UNKNOWN
-        return OTHER if len(text.strip()) >= _MIN_TEXT else UNKNOWN
-    except MemoryError:
-        raise
-    except (DocumentRejected, Exception):  # noqa: BLE001 - damaged, encrypted …
-        return UNKNOWN
-    return DECLARATION if reading.declaration is not None else FORM
+    return read_nature(data)[0]
 
 
 def nature_of_reply_pdf(data: bytes) -> str:
     """``pdf_nature`` for a PDF that may belong to a case: a scan is looked at for our QR
     code (DECLARATION), else it is a SCAN (an attachment of the case, not read by OCR);
     UNKNOWN when even that fails."""
-    nature = pdf_nature(data)
-    if nature != UNKNOWN:
-        return nature
+    return read_nature(data, reply=True)[0]
+
+
+def read_nature(data: bytes, *, reply: bool = False) -> tuple[str, FormReading | None]:
+    """``pdf_nature`` (``nature_of_reply_pdf`` with ``reply``), and the form's reading when it
+    was read by its fields: that reading is the intake's own (no OCR is involved in it), so
+    the intake need not read the PDF again (``ews.intake.early_readings``)."""
+    try:
+        reading = read_form(data, ocr=False)
+    except NoFormContent:
+        nature = _nature_of_text(data)
+        return (_nature_of_scan(data) if reply and nature == UNKNOWN else nature), None
+    except MemoryError:
+        raise
+    except (DocumentRejected, Exception):  # noqa: BLE001 - damaged, encrypted …
+        return (_nature_of_scan(data) if reply else UNKNOWN), None
+    nature = DECLARATION if reading.declaration is not None else FORM
+    return nature, reading if reading.method == ReadMethod.ACROFORM else None
+
+
+def _nature_of_text(data: bytes) -> str:
+    """OTHER for a PDF with a text layer that is no form, else UNKNOWN."""
+    try:
+        text = "".join(text_layer(data, 3))
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - unreadable text layer: only the intake can tell
+        return UNKNOWN
+    return OTHER if len(text.strip()) >= _MIN_TEXT else UNKNOWN
+
+
+def _nature_of_scan(data: bytes) -> str:
+    """DECLARATION for a scan with our QR code, else SCAN; UNKNOWN when even that fails."""
     try:
         return DECLARATION if qr_codes(data, max_pages=2, timeout=60.0) else SCAN
     except MemoryError:

@@ -14,8 +14,9 @@ from typing import TypeVar
 import pebble
 
 from ews.core.errors import LettersNotWritten
-from ews.core.models import Assessment, InputState
+from ews.core.models import Assessment, FormReading, InputState
 from ews.core.outcomes import rejection
+from ews.intake.early_readings import EARLY_READINGS
 from ews.intake.failures import failure_reason, gave_up_reason, is_infrastructure
 from ews.intake.pipeline import InputResult, decide_all, finish
 from ews.intake.reading import assess_file
@@ -99,7 +100,8 @@ class Batches:
 
     def read(self, chunk: list[int]) -> list[Reading]:
         """Queue reading + validation of the chunk's undecided inputs."""
-        return [(input_id, self._submit(_assess_file, self.claims[input_id], self.settings)
+        return [(input_id, self._submit(_assess_file, self.claims[input_id], self.settings,
+                                        EARLY_READINGS.take(self.claims[input_id]))
                  if input_id in self.claims and input_id not in self.given_up else None)
                 for input_id in chunk]
 
@@ -290,5 +292,6 @@ class Batches:
                            self.settings, now) for input_id, letter_ids, _ in ready]
 
 
-def _assess_file(claim_path: str, settings: Settings) -> Assessment:
-    return assess_file(Path(claim_path), settings)  # a worker job: by module and name
+def _assess_file(claim_path: str, settings: Settings, reading: FormReading | None = None
+                 ) -> Assessment:
+    return assess_file(Path(claim_path), settings, reading)  # a worker job: module and name

@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from ews.core.errors import MailboxError
+from ews.intake import mailbox as mail_intake
 from ews.intake import passes as intake
+from ews.intake.early_readings import EARLY_READINGS
 from ews.outbox import queue as mail_out
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
@@ -286,6 +288,34 @@ def test_a_cut_while_the_next_batch_is_fetched_keeps_the_batch_prepared_meanwhil
     assert len(records) == 3 and {r["outcome"] for r in records} == {"registered"}
     assert len(mail.dovecot.messages(OFFICE, DONE)) == 3
     assert len(mail.smtp.received) == 3  # one answer each, none twice
+
+
+def test_a_mailed_form_is_read_once_while_its_mail_is_prepared(
+        tmp_path: Path, mail: MailServers) -> None:
+    """The preparation's reading of a form by its fields is the intake's: kept by the claimed
+    file, taken by the intake, which does not read the file again. A printed form (read by
+    its text layer, and by OCR for its ticks) is read by the intake itself."""
+    settings = mail_settings(tmp_path, mail)
+    mail.dovecot.append(OFFICE, application_mail(("Bewerbung.pdf", form()),
+                                                 ("Gedruckt.pdf", pdfgen.printed_form())))
+
+    intake.prepare(settings)
+    taken = mail_intake.take_mails(settings, datetime.now(UTC))
+
+    claims = sorted((settings.mail_dir).rglob("*.pdf"))
+    assert [claim.name for claim in claims] == ["01__Bewerbung.pdf", "02__Gedruckt.pdf"]
+    kept = EARLY_READINGS.take(str(claims[0]))
+    assert kept is not None and kept.fields["kommune_name"] == pdfgen.VALUES["kommune_name"]
+    assert EARLY_READINGS.take(str(claims[1])) is None  # not kept: the intake reads it
+    # what the intake takes, marked: the register shows that the file was not read again
+    EARLY_READINGS.keep(claims[0], kept.model_copy(
+        update={"fields": {**kept.fields, "kommune_name": None}}))
+
+    first, second = intake.process_inputs(taken, settings)
+
+    assert first.outcome == "invalid" and any("Kommune" in r for r in first.reasons)
+    assert (second.outcome, second.kommune_name) == ("registered", pdfgen.VALUES["kommune_name"])
+    assert EARLY_READINGS.take(str(claims[0])) is None  # taken by the intake
 
 
 def test_smtp_451_is_retried_and_the_answer_arrives_once(
