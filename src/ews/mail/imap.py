@@ -30,7 +30,7 @@ from typing import Any
 import imaplib2
 
 from ews.core.errors import MailboxError
-from ews.mail.imap_reader import BlockReader
+from ews.mail.imap_reader import BlockReader, QuietResponses
 from ews.runtime.settings import ImapSettings
 
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
@@ -84,13 +84,13 @@ class _Verified:
         self.read_fd = self.sock.fileno()
 
 
-class _Plain(_Verified, BlockReader, imaplib2.IMAP4):
+class _Plain(_Verified, BlockReader, QuietResponses, imaplib2.IMAP4):
     def __init__(self, host: str, port: int, context: ssl.SSLContext, timeout: float) -> None:
         self.tls_context, self.connect_timeout = context, timeout
         imaplib2.IMAP4.__init__(self, host, port, timeout=timeout)
 
 
-class _Tls(_Verified, BlockReader, imaplib2.IMAP4_SSL):
+class _Tls(_Verified, BlockReader, QuietResponses, imaplib2.IMAP4_SSL):
     def __init__(self, host: str, port: int, context: ssl.SSLContext, timeout: float) -> None:
         self.tls_context, self.connect_timeout = context, timeout
         imaplib2.IMAP4_SSL.__init__(self, host, port, timeout=timeout)

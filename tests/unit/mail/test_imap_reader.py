@@ -1,12 +1,17 @@
 """The IMAP reader's split of the server's bytes into what imaplib2's handler takes: lines, and
-literals in pieces (``ews.mail.imap_reader.Splitter``), for any response and any chunking."""
+literals in pieces (``ews.mail.imap_reader.Splitter``), for any response and any chunking; and
+its bookkeeping of untagged responses, imaplib2's without the repr of every mail."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import imaplib2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ews.mail.imap_reader import Splitter
+from ews.mail.imap_reader import QuietResponses, Splitter
 
 Token = tuple[str, bytes]  # ("line", b"...\r\n") or ("literal", b"...")
 
@@ -89,3 +94,73 @@ def test_an_empty_literal_and_a_line_cut_anywhere() -> None:
         items = _hand_over(stream, [cut])
         assert [item for item in items if item] == [b"* 2 FETCH (BODY[] {0}\r\n", b")\r\n",
                                                     b"A4 OK done\r\n"]
+
+
+class _Mail(bytes):
+    """A fetched mail whose repr counts: imaplib2's debug lines made one of every mail."""
+
+    reprs = 0
+
+    def __repr__(self) -> str:
+        type(self).reprs += 1
+        return super().__repr__()
+
+
+class _Original:
+    """imaplib2's own bookkeeping of untagged responses, on the same state."""
+
+    _append_untagged = imaplib2.IMAP4._append_untagged
+    _get_untagged_response = imaplib2.IMAP4._get_untagged_response
+    _untagged_response = imaplib2.IMAP4._untagged_response
+
+    def __init__(self) -> None:
+        self.untagged_responses: list[list[Any]] = []
+        self.commands_lock = threading.Lock()
+        self.debug = 0  # imaplib2's _log looks at it
+
+    def _log(self, *_args: object) -> None:
+        pass
+
+
+class _Quiet(QuietResponses):
+    def __init__(self) -> None:
+        self.untagged_responses = []
+        self.commands_lock = threading.Lock()
+
+
+_TYPES = st.sampled_from(["FETCH", "EXISTS", "OK", "NO"])
+_OPERATIONS = st.lists(st.one_of(
+    st.tuples(st.just("append"), _TYPES, st.one_of(st.none(), st.binary(max_size=8),
+                                                  st.tuples(st.binary(max_size=8),
+                                                            st.binary(max_size=8)))),
+    st.tuples(st.just("get"), _TYPES, st.booleans()),
+    st.tuples(st.just("result"), _TYPES, st.sampled_from(["OK", "NO"]))), max_size=40)
+
+
+@given(_OPERATIONS)
+def test_the_quiet_bookkeeping_of_untagged_responses_is_imaplib2s(
+        operations: list[tuple[str, str, Any]]) -> None:
+    original, quiet = _Original(), _Quiet()
+    for kind, name, value in operations:
+        for side in (original, quiet):
+            if kind == "append":
+                side._append_untagged(name, value)
+        if kind == "get":
+            assert quiet._get_untagged_response(name, leave=value) == \
+                original._get_untagged_response(name, leave=value)
+        elif kind == "result":
+            assert quiet._untagged_response(value, [b"x"], name) == \
+                original._untagged_response(value, [b"x"], name)
+        assert quiet.untagged_responses == original.untagged_responses
+
+
+def test_a_fetched_mail_is_never_turned_into_its_repr() -> None:
+    quiet, mail = _Quiet(), _Mail(b"QmV3ZXJidW5n\r\n" * 10_000)
+    quiet._append_untagged("FETCH", (b"1 (UID 7 BODY[] {140000}", mail))
+    quiet._append_untagged("FETCH", b")")
+    assert quiet._untagged_response("OK", [None], "FETCH") == (
+        "OK", [(b"1 (UID 7 BODY[] {140000}", mail), b")"])
+    assert _Mail.reprs == 0
+    original = _Original()
+    original._append_untagged("FETCH", (b"1 (UID 7 BODY[] {140000}", mail))
+    assert _Mail.reprs == 1  # what imaplib2 itself does: the repr of the whole mail
