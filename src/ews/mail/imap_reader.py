@@ -144,12 +144,13 @@ class QuietResponses:
     def _append_untagged(self, typ: str, dat: Any) -> None:
         """Add ``dat`` to the last untagged response when it is of the same ``typ``, else
         start a new one."""
+        data = b"" if dat is None else dat
         with self.commands_lock:
             last = self.untagged_responses[-1] if self.untagged_responses else None
             if last is not None and last[0] == typ:
-                last[1].append(b"" if dat is None else dat)
+                last[1].append(data)
             else:
-                self.untagged_responses.append([typ, [b"" if dat is None else dat]])
+                self.untagged_responses.append([typ, [data]])
 
     def _get_untagged_response(self, name: str, leave: bool = False) -> Any:
         """The data of the first untagged response ``name`` (removed unless ``leave``)."""
