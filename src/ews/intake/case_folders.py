@@ -7,7 +7,7 @@ name; ``ews.core.references.az_of_folder``) is a case folder; every stable file 
 deeper) belongs to that case:
 
 - a PDF that is a filled application form by its fields or text layer, or a Gemeinsame
-  Erklärung by its text or QR code (``ews.intake.replies.nature_of_reply_pdf``: FORM,
+  Erklärung by its text or QR code (``ews.intake.replies.read_nature``: FORM,
   DECLARATION) becomes an ordinary input of
   channel ``ordner`` — a corrected application replaces the earlier one as ever — and the
   correspondence row names it (``input_id``);
@@ -34,8 +34,9 @@ from pathlib import Path
 from ews.core.names import STORED_NAME_MAX_BYTES, readable, safe_name, safe_title
 from ews.core.references import az_of_folder, case_folder_of
 from ews.core.sniff import is_pdf
+from ews.intake.early_readings import EARLY_READINGS
 from ews.intake.failures import failure_reason, is_infrastructure
-from ews.intake.replies import DECLARATION, FORM, nature_of_reply_pdf
+from ews.intake.replies import DECLARATION, FORM, read_nature
 from ews.register import cases as register
 from ews.register import correspondence
 from ews.register.database import transaction
@@ -169,8 +170,14 @@ def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int
 
 def _nature(path: Path, size: int, max_mb: int) -> str:
     """The nature of a PDF within the intake's size limit; "" for anything else (read only
-    then: a huge file is archived as it is)."""
+    then: a huge file is archived as it is). A form read by its fields is kept for the intake
+    (``early_readings``), which then does not read it again."""
     if size > max_mb * 1024 * 1024:
         return ""
     data = folders.read_claim(path)
-    return nature_of_reply_pdf(data) if is_pdf(data) else ""
+    if not is_pdf(data):
+        return ""
+    nature, reading = read_nature(data, reply=True)
+    if reading is not None:
+        EARLY_READINGS.keep(path, reading)
+    return nature

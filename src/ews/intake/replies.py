@@ -34,7 +34,7 @@ printed labels with values), ``DECLARATION`` (the Gemeinsame Erklärung by its t
 ``OTHER`` (a text layer that is neither, e.g. a signed release confirmation) or ``UNKNOWN``
 (no text layer — a scan —, damaged, encrypted: only the intake's full reading can tell). In a
 mail that answers one of ours or names an Az., and in a case folder, a scan is looked at for
-our QR code (``nature_of_reply_pdf``): with it, a DECLARATION; without, a ``SCAN`` — filed to
+our QR code (``read_nature`` with ``reply``): with it, a DECLARATION; without, a ``SCAN`` — filed to
 the case as an attachment, never read by OCR as an application (a corrected application is
 one readable by its fields or text layer). Without a case a SCAN goes the intake's way.
 """
@@ -66,23 +66,13 @@ _MIN_TEXT = 40
 _APPLYING = re.compile(r"bewerb", re.IGNORECASE)
 
 
-def pdf_nature(data: bytes) -> str:
-    """FORM, DECLARATION, OTHER or UNKNOWN for one PDF (no OCR; never raises but for
-    MemoryError)."""
-    return read_nature(data)[0]
-
-
-def nature_of_reply_pdf(data: bytes) -> str:
-    """``pdf_nature`` for a PDF that may belong to a case: a scan is looked at for our QR
-    code (DECLARATION), else it is a SCAN (an attachment of the case, not read by OCR);
-    UNKNOWN when even that fails."""
-    return read_nature(data, reply=True)[0]
-
-
 def read_nature(data: bytes, *, reply: bool = False) -> tuple[str, FormReading | None]:
-    """``pdf_nature`` (``nature_of_reply_pdf`` with ``reply``), and the form's reading when it
-    was read by its fields: that reading is the intake's own (no OCR is involved in it), so
-    the intake need not read the PDF again (``ews.intake.early_readings``)."""
+    """FORM, DECLARATION, OTHER or UNKNOWN for one PDF (no OCR; never raises but for
+    MemoryError). With ``reply`` (a PDF that may belong to a case) a scan is looked at for our
+    QR code: DECLARATION, else SCAN (an attachment of the case, not read by OCR), UNKNOWN when
+    even that fails. And the form's reading when it was read by its fields: that reading is
+    the intake's own (no OCR is involved in it), so the intake need not read the PDF again
+    (``ews.intake.early_readings``)."""
     try:
         reading = read_form(data, ocr=False)
     except NoFormContent:

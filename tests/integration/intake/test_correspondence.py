@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ews.core.deadlines import BERLIN
 from ews.intake import passes as intake
+from ews.intake.early_readings import EARLY_READINGS
 from ews.register.database import session_factory
 from ews.register.reports import journal_records
 from ews.register.schema import (
@@ -25,6 +26,7 @@ from ews.register.schema import (
     CorrespondenceRow,
     DeclarationRow,
     FollowUpRow,
+    Input,
     LetterRow,
     MailRow,
 )
@@ -277,6 +279,33 @@ def test_files_in_an_az_folder_are_filed_to_that_case_and_an_unknown_az_is_quara
     assert [path for path in settings.inbox_dir.rglob("*") if path.is_file()
             and ".ews-" not in str(path)] == []
     assert len(journal_records(settings)) == 2  # the two applications, nothing „invalid“
+
+
+def test_a_form_in_an_az_folder_is_read_once_when_its_nature_is_decided(
+        tmp_path: Path) -> None:
+    """Filing a case-folder file reads it to decide its nature; a form read by its fields is
+    kept for the intake (``early_readings``), which does not read the file again."""
+    settings = make_settings(tmp_path)
+    (settings.inbox_dir / "Bewerbung.pdf").write_bytes(form())
+    [first] = intake.run_pass(settings)
+    assert first.az is not None
+    key, rest = first.az.split("-", 1)
+    serial, year = rest.split("/")
+    case_folder = settings.inbox_dir / f"{key}-{serial}-{year}"
+    case_folder.mkdir()
+    (case_folder / "Bewerbung korrigiert.pdf").write_bytes(form(motivation="Neu gefasst."))
+
+    [opened] = intake.claim_new_inputs(settings)
+
+    with session_factory(settings.db_url).begin() as session:
+        claim = session.get(Input, opened).claim_path
+    kept = EARLY_READINGS.take(claim)
+    assert kept is not None and kept.fields["motivation"] == "Neu gefasst."
+    # what the intake takes, marked: the register shows that the file was not read again
+    EARLY_READINGS.keep(Path(claim), kept.model_copy(
+        update={"fields": {**kept.fields, "kommune_name": None}}))
+    [corrected] = intake.process_inputs([opened], settings)
+    assert corrected.outcome == "invalid" and any("Kommune" in r for r in corrected.reasons)
 
 
 def test_no_acknowledgment_to_a_sender_failing_dmarc_nor_to_ourselves_and_keyword_mode(

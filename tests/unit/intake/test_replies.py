@@ -13,8 +13,7 @@ from ews.intake.replies import (
     Case,
     is_correspondence,
     mentions_applying,
-    nature_of_reply_pdf,
-    pdf_nature,
+    read_nature,
 )
 from tests.support import declgen, pdfgen
 
@@ -57,10 +56,10 @@ def test_mentions_applying_in_names_and_lines() -> None:
 
 
 def test_pdf_natures() -> None:
-    assert pdf_nature(pdfgen.filled_form()) == FORM
-    assert pdf_nature(pdfgen.printed_form()) == FORM
-    assert pdf_nature(b"%PDF-1.7\n kaputt") == UNKNOWN
-    assert pdf_nature(pdfgen.blank_scan()) == UNKNOWN
+    assert read_nature(pdfgen.filled_form())[0] == FORM
+    assert read_nature(pdfgen.printed_form())[0] == FORM
+    assert read_nature(b"%PDF-1.7\n kaputt")[0] == UNKNOWN
+    assert read_nature(pdfgen.blank_scan())[0] == UNKNOWN
 
 
 def test_case_folder_is_the_first_level_folder_named_like_an_az() -> None:
@@ -75,6 +74,6 @@ def test_case_folder_is_the_first_level_folder_named_like_an_az() -> None:
 
 @pytest.mark.ocr
 def test_a_scan_that_may_belong_to_a_case_is_looked_at_for_our_qr_code() -> None:
-    assert nature_of_reply_pdf(declgen.scanned_declaration()) == DECLARATION
-    assert nature_of_reply_pdf(pdfgen.blank_scan()) == SCAN
-    assert nature_of_reply_pdf(pdfgen.filled_form()) == FORM
+    assert read_nature(declgen.scanned_declaration(), reply=True)[0] == DECLARATION
+    assert read_nature(pdfgen.blank_scan(), reply=True)[0] == SCAN
+    assert read_nature(pdfgen.filled_form(), reply=True)[0] == FORM
