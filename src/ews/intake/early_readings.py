@@ -1,11 +1,12 @@
-"""Form readings done while a mail was prepared, kept for the intake of the same process (I/O:
-the claimed files' status).
+"""Form readings done before the intake, kept for the intake of the same process (I/O: the
+claimed files' status).
 
-Preparing a mail reads each of its PDFs to tell an application from other correspondence
+Preparing a mail reads each of its PDFs to tell an application from other correspondence, and
+filing a file of an Az. folder reads it to tell a corrected form from an attachment
 (``ews.intake.replies.read_nature``). For a form read by its fields that reading is exactly
 what the intake's own reading would give: no OCR is involved in it. The flow process keeps it
-by the claimed file's path, with the file's identity (inode, size, modification time) when
-the preparation had written it; the intake takes it instead of reading the file again, as
+by the claimed file's path, with the file's identity (device, inode, size, modification time)
+as it was read; the intake takes it instead of reading the file again, as
 long as the file is still the one read. A file replaced or rewritten since, a reading of
 another process (a second worker of the cluster), one lost with a restart: the intake reads
 the file, as for any other input. Kept in memory only, at most ``LIMIT`` readings, the oldest
@@ -72,5 +73,5 @@ def _identity(path: Path) -> _Identity:
     return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
-#: this process's readings (the flow process: the mail intake keeps, the intake takes)
+#: this process's readings (the flow process: mails and case folders keep, the intake takes)
 EARLY_READINGS = EarlyReadings()
