@@ -242,8 +242,9 @@ def test_a_corrected_application_sent_as_a_reply_replaces_the_first(
     assert len(registered) == 1  # answered with its letter, as any application
 
 
-def test_files_in_an_az_folder_are_filed_to_that_case_and_an_unknown_az_is_quarantined(
-        tmp_path: Path) -> None:
+def registered_with_case_folder(tmp_path: Path) -> tuple[Settings, str, Path]:
+    """Settings, the Az. of an application registered by a first pass, and its case folder in
+    the inbox (named as an office would: „/“ cannot be in a folder name)."""
     settings = make_settings(tmp_path)
     (settings.inbox_dir / "Bewerbung.pdf").write_bytes(form())
     [first] = intake.run_pass(settings)
@@ -252,6 +253,13 @@ def test_files_in_an_az_folder_are_filed_to_that_case_and_an_unknown_az_is_quara
     serial, year = rest.split("/")
     case_folder = settings.inbox_dir / f"{key}-{serial}_{year}"
     case_folder.mkdir()
+    return settings, first.az, case_folder
+
+
+def test_files_in_an_az_folder_are_filed_to_that_case_and_an_unknown_az_is_quarantined(
+        tmp_path: Path) -> None:
+    settings, az, case_folder = registered_with_case_folder(tmp_path)
+    key, year = az.split("-", 1)[0], az.rsplit("/", 1)[1]
     (case_folder / "Freistellung.pdf").write_bytes(RELEASE)
     (case_folder / "Bewerbung korrigiert.pdf").write_bytes(form(motivation="Neu gefasst."))
     unknown = settings.inbox_dir / f"{key}-999-{year}"
@@ -260,14 +268,14 @@ def test_files_in_an_az_folder_are_filed_to_that_case_and_an_unknown_az_is_quara
 
     [corrected] = intake.run_pass(settings)
 
-    assert corrected.outcome == "registered" and corrected.az != first.az
+    assert corrected.outcome == "registered" and corrected.az != az
     with session_factory(settings.db_url).begin() as session:
         statuses = {row.az: row.status for row in session.scalars(select(ApplicationRow))}
-    assert statuses == {first.az: "replaced", corrected.az: "registered"}
+    assert statuses == {az: "replaced", corrected.az: "registered"}
     by_input, filed = sorted(pieces(settings), key=lambda piece: piece.input_id is None)
     assert (by_input.az, by_input.channel, by_input.matched_by, by_input.input_id) == (
-        first.az, "ordner", "ordner", corrected.input_id)
-    assert (filed.az, filed.channel, filed.matched_by) == (first.az, "ordner", "ordner")
+        az, "ordner", "ordner", corrected.input_id)
+    assert (filed.az, filed.channel, filed.matched_by) == (az, "ordner", "ordner")
     [attachment] = filed.attachments
     assert attachment["name"] == "Freistellung.pdf"
     assert storage.read_location(attachment["path"], settings.storage.options) == RELEASE
@@ -285,14 +293,7 @@ def test_a_form_in_an_az_folder_is_read_once_when_its_nature_is_decided(
         tmp_path: Path) -> None:
     """Filing a case-folder file reads it to decide its nature; a form read by its fields is
     kept for the intake (``early_readings``), which does not read the file again."""
-    settings = make_settings(tmp_path)
-    (settings.inbox_dir / "Bewerbung.pdf").write_bytes(form())
-    [first] = intake.run_pass(settings)
-    assert first.az is not None
-    key, rest = first.az.split("-", 1)
-    serial, year = rest.split("/")
-    case_folder = settings.inbox_dir / f"{key}-{serial}-{year}"
-    case_folder.mkdir()
+    settings, _az, case_folder = registered_with_case_folder(tmp_path)
     (case_folder / "Bewerbung korrigiert.pdf").write_bytes(form(motivation="Neu gefasst."))
 
     [opened] = intake.claim_new_inputs(settings)
