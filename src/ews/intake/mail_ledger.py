@@ -7,6 +7,7 @@ in the case file; only those of its PDFs that may be a form or a declaration bec
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from ews.core.deadlines import BERLIN
@@ -38,7 +39,7 @@ def record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: d
     recorded as unreadable at once, with the refusal as its reason (``given_up``)."""
     try:
         with transaction(settings.db_url) as session:
-            return recorded(session, settings, item, now)
+            return recorded(session, settings, item, now, seen_in(session, settings, [item]))
     except Exception as exc:
         if is_infrastructure(exc):
             raise
@@ -66,37 +67,47 @@ def _key(settings: Settings, item: PreparedMail | UnreadableMail) -> mails.MailK
     return settings.imap.account, settings.imap.folder, item.uidvalidity, item.uid
 
 
+def seen_in(session: Session, settings: Settings,
+            items: Sequence[PreparedMail | UnreadableMail]) -> mails.SeenMails:
+    """What of these mails, about to be recorded in this transaction, is on file already."""
+    return mails.SeenMails(session, settings.imap.account, [
+        (item.message_id, item.sha256) for item in items if isinstance(item, PreparedMail)])
+
+
 def recorded(session: Session, settings: Settings, item: PreparedMail | UnreadableMail,
-              now: datetime) -> list[int]:
+              now: datetime, seen: mails.SeenMails) -> list[int]:
+    """Record the mail and open its inputs; ``seen`` (``seen_in``) knows the mails on file,
+    and is told of this one."""
     if isinstance(item, PreparedMail):
-        return _record(session, settings, item, now)
-    return _record_unreadable(session, settings, item, now)
+        return _record(session, settings, item, now, seen)
+    return _record_unreadable(session, settings, item, now, seen)
 
 
 def _record_unreadable(session: Session, settings: Settings, item: UnreadableMail,
-                       now: datetime) -> list[int]:
+                       now: datetime, seen: mails.SeenMails) -> list[int]:
     """The ledger entry of an unreadable mail and its one input, decided invalid with the
     reason: the raw mail goes to the quarantine, and the post-action can run."""
     row = mails.add_mail(session, mails.new_mail(
         _key(settings, item), message_id=None, sha256=item.sha256,
         internaldate=item.internaldate, sender=None, subject="", kind="unreadable",
         reasons=[item.reason], raw_path=item.raw_path))
+    seen.note(row)
     opened = _input(session, row, item.claim, f"E-Mail {_origin(row)} (nicht lesbar)")
     decide(session, opened.id, rejection(item.reason), settings, now)
     return [opened.id]
 
 
-def _record(session: Session, settings: Settings, item: PreparedMail, now: datetime
-            ) -> list[int]:
+def _record(session: Session, settings: Settings, item: PreparedMail, now: datetime,
+            seen: mails.SeenMails) -> list[int]:
     row = mails.new_mail(
         _key(settings, item), message_id=item.message_id, sha256=item.sha256,
         internaldate=item.internaldate, sender=item.sender, subject=item.subject, kind="",
         reasons=list(item.skipped), raw_path=str(item.raw_path))
-    row.kind = _kind(session, row, item)
+    row.kind = _kind(row, item, seen)
     case = _case(session, settings, row, item)
     if case is not None and row.kind != MailKind.UNVERIFIED:
         row.kind = MailKind.CORRESPONDENCE
-    mails.add_mail(session, row)
+    seen.note(mails.add_mail(session, row))
     if case is not None:
         return _file_correspondence(session, row, item, case, now)
     if row.kind == MailKind.DUPLICATE:  # its content is on file already; drop the copies
@@ -123,11 +134,11 @@ def _record(session: Session, settings: Settings, item: PreparedMail, now: datet
             for claim in item.claims]
 
 
-def _kind(session: Session, row: MailRow, item: PreparedMail) -> str:
+def _kind(row: MailRow, item: PreparedMail, seen: mails.SeenMails) -> str:
     if item.automatic:
         row.reasons = [item.automatic, *row.reasons]
         return "bounce" if item.bounce is not None else "automatic"
-    if mails.seen_before(session, row.account, row.message_id, row.sha256):
+    if seen.holds(row.message_id, row.sha256):
         row.reasons = ["Diese E-Mail wurde bereits verarbeitet (gleiche Message-ID)."]
         return "duplicate"
     staff = [reason for reason in (item.unverified, item.too_many) if reason]

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from ews.core.errors import MailboxError
 from ews.intake.failures import is_infrastructure
-from ews.intake.mail_ledger import record_alone, recorded
+from ews.intake.mail_ledger import record_alone, recorded, seen_in
 from ews.intake.mail_preparation import (
     PreparedMail,
     Preparing,
@@ -95,7 +95,8 @@ def take_prepared(settings: Settings, prepared: list[PreparedMail | UnreadableMa
     values), each mail is recorded on its own."""
     try:
         with transaction(settings.db_url) as session:
-            return [i for item in prepared for i in recorded(session, settings, item, now)]
+            seen = seen_in(session, settings, prepared)  # one query for the batch
+            return [i for item in prepared for i in recorded(session, settings, item, now, seen)]
     except Exception as exc:
         if is_infrastructure(exc):
             raise
@@ -129,19 +130,14 @@ def finish_mails(settings: Settings, mailbox: Mailbox, now: datetime) -> int:
         except MailboxError as exc:
             error = str(exc)
             log.warning("Nachbearbeitung im Postfach fehlgeschlagen: %s", error)
-    finished = 0
+    rebuilt = [mail.mail_id for mail in ready if mail.uidvalidity != mailbox.uidvalidity]
+    ours = [mail.mail_id for mail in current]
     with transaction(settings.db_url) as session:
-        for mail in ready:
-            if mail.uidvalidity != mailbox.uidvalidity:
-                # the folder was rebuilt: the mail comes back under a new UID as a duplicate
-                mails.note_post_action(session, mail.mail_id, error=REBUILT, done=True, now=now)
-            elif error is not None:  # stays taken: the next pass tries again
-                mails.note_post_action(session, mail.mail_id, error=error, done=False, now=now)
-                continue
-            else:
-                mails.note_post_action(session, mail.mail_id, error=None, done=True, now=now)
-            finished += 1
-    return finished
+        # the folder was rebuilt: the mail comes back under a new UID as a duplicate
+        mails.note_post_actions(session, rebuilt, error=REBUILT, done=True, now=now)
+        # after a failure the mails stay taken: the next pass tries again
+        mails.note_post_actions(session, ours, error=error, done=error is None, now=now)
+    return len(rebuilt) + (len(ours) if error is None else 0)
 
 
 def take_mails(settings: Settings, now: datetime) -> list[int]:

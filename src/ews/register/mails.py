@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ews.core.models import InputState, MailKind, MailState
 from ews.register.schema import BounceRow, Input, MailInput, MailRow, OutgoingMail
@@ -46,13 +47,48 @@ def add_mail(session: Session, row: MailRow) -> MailRow:
     return row
 
 
-def seen_before(session: Session, account: str, message_id: str | None, sha256: str) -> bool:
-    """Whether the account's ledger holds a mail (not itself a duplicate) with the same
-    Message-ID, or without one, the same bytes."""
-    twin = select(MailRow.id).where(MailRow.account == account, MailRow.kind != MailKind.DUPLICATE)
-    twin = twin.where(MailRow.message_id == message_id) if message_id else \
-        twin.where(MailRow.sha256 == sha256)
-    return session.scalars(twin).first() is not None
+class SeenMails:
+    """Which of a batch's mails the account's ledger holds already (not as duplicates): by
+    Message-ID, or for a mail without one, by its bytes' digest. One query for the batch,
+    kept up to date as the batch's rows are added in the same transaction (``note``); a mail
+    not announced is looked up on its own."""
+
+    def __init__(self, session: Session, account: str,
+                 batch: Sequence[tuple[str | None, str]]) -> None:
+        self.session, self.account = session, account
+        self._ids = {message_id for message_id, _digest in batch if message_id}
+        self._digests = {digest for message_id, digest in batch if not message_id}
+        self._held_ids = self._held(MailRow.message_id, self._ids)
+        self._held_digests = self._held(MailRow.sha256, self._digests)
+
+    def _held(self, column: InstrumentedAttribute[Any], values: set[str]) -> set[str]:
+        ordered, held = sorted(values), set[str]()
+        for start in range(0, len(ordered), _IDS_PER_STATEMENT):
+            held.update(self.session.scalars(select(column).where(
+                MailRow.account == self.account, MailRow.kind != MailKind.DUPLICATE,
+                column.in_(ordered[start:start + _IDS_PER_STATEMENT]))))
+        return held
+
+    def holds(self, message_id: str | None, sha256: str) -> bool:
+        """Whether a mail (not itself a duplicate) with the same Message-ID, or without
+        one, the same bytes is on file."""
+        if message_id:
+            if message_id not in self._ids:
+                self._ids.add(message_id)
+                self._held_ids |= self._held(MailRow.message_id, {message_id})
+            return message_id in self._held_ids
+        if sha256 not in self._digests:
+            self._digests.add(sha256)
+            self._held_digests |= self._held(MailRow.sha256, {sha256})
+        return sha256 in self._held_digests
+
+    def note(self, row: MailRow) -> None:
+        """A row just added to the ledger in this transaction."""
+        if row.account != self.account or row.kind == MailKind.DUPLICATE:
+            return
+        if row.message_id:
+            self._held_ids.add(row.message_id)
+        self._held_digests.add(row.sha256)
 
 
 def link_input(session: Session, item: Input, mail_id: int) -> None:
@@ -82,16 +118,24 @@ def ready_to_finish(session: Session, account: str, folder: str) -> list[TakenMa
             if row.id not in unfinished]
 
 
-def note_post_action(session: Session, mail_id: int, *, error: str | None, done: bool,
-                     now: datetime) -> None:
-    """The post-action's result: ``error`` noted (None: none), and the mail ``done`` or
-    left ``taken`` for the next pass."""
-    row = session.get(MailRow, mail_id)
-    assert row is not None
-    if error is not None:
-        row.error = error
+def note_post_actions(session: Session, mail_ids: Sequence[int], *, error: str | None,
+                      done: bool, now: datetime) -> None:
+    """The post-action's result for these mails, in one statement per thousand: ``error``
+    noted (None: an earlier one stays), and the mails ``done`` or left ``taken`` for the
+    next pass."""
+    values: dict[str, object] = {} if error is None else {"error": error}
     if done:
-        row.state, row.done_at = MailState.DONE, now
+        values.update(state=MailState.DONE, done_at=now)
+    if not values:
+        return
+    ids = list(mail_ids)
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        session.execute(update(MailRow).where(
+            MailRow.id.in_(ids[start:start + _IDS_PER_STATEMENT])).values(**values))
+
+
+#: ids bound in one IN list (SQLite allows 32,766 parameters, PostgreSQL 65,535)
+_IDS_PER_STATEMENT = 1000
 
 
 def reported_mail(session: Session, message_ids: Sequence[str], references: Sequence[str]
