@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ews.core.deadlines import BERLIN
@@ -39,7 +40,7 @@ def record_alone(settings: Settings, item: PreparedMail | UnreadableMail, now: d
     recorded as unreadable at once, with the refusal as its reason (``given_up``)."""
     try:
         with transaction(settings.db_url) as session:
-            return recorded(session, settings, item, now, seen_in(session, settings, [item]))
+            return record_batch(session, settings, [item], now)
     except Exception as exc:
         if is_infrastructure(exc):
             raise
@@ -67,71 +68,85 @@ def _key(settings: Settings, item: PreparedMail | UnreadableMail) -> mails.MailK
     return settings.imap.account, settings.imap.folder, item.uidvalidity, item.uid
 
 
-def seen_in(session: Session, settings: Settings,
-            items: Sequence[PreparedMail | UnreadableMail]) -> mails.SeenMails:
-    """What of these mails, about to be recorded in this transaction, is on file already."""
-    return mails.SeenMails(session, settings.imap.account, [
-        (item.message_id, item.sha256) for item in items if isinstance(item, PreparedMail)])
+@dataclass
+class _Batch:
+    """What one transaction records: the mails on file (``seen``, told of each mail added)
+    and the inputs opened, each with its mail's row."""
+
+    seen: mails.SeenMails
+    opened: list[tuple[Input, MailRow]] = field(default_factory=list)
 
 
-def recorded(session: Session, settings: Settings, item: PreparedMail | UnreadableMail,
-              now: datetime, seen: mails.SeenMails) -> list[int]:
-    """Record the mail and open its inputs; ``seen`` (``seen_in``) knows the mails on file,
-    and is told of this one."""
-    if isinstance(item, PreparedMail):
-        return _record(session, settings, item, now, seen)
-    return _record_unreadable(session, settings, item, now, seen)
+def record_batch(session: Session, settings: Settings,
+                 items: Sequence[PreparedMail | UnreadableMail], now: datetime) -> list[int]:
+    """Record the mails in the caller's transaction and open their inputs; returns the
+    inputs' ids, in the mails' order. The rows are inserted together (one flush for the
+    batch, where a mail another worker recorded first fails on its key), then each input is
+    linked to its mail."""
+    batch = _Batch(mails.SeenMails(session, settings.imap.account, [
+        (item.message_id, item.sha256) for item in items if isinstance(item, PreparedMail)]))
+    for item in items:
+        if isinstance(item, PreparedMail):
+            _record(session, settings, item, now, batch)
+        else:
+            _record_unreadable(session, settings, item, now, batch)
+    session.flush()
+    mails.link_inputs(session, [(opened.id, row.id) for opened, row in batch.opened])
+    return [opened.id for opened, _row in batch.opened]
 
 
 def _record_unreadable(session: Session, settings: Settings, item: UnreadableMail,
-                       now: datetime, seen: mails.SeenMails) -> list[int]:
+                       now: datetime, batch: _Batch) -> None:
     """The ledger entry of an unreadable mail and its one input, decided invalid with the
     reason: the raw mail goes to the quarantine, and the post-action can run."""
-    row = mails.add_mail(session, mails.new_mail(
+    row = mails.stage_mail(session, mails.new_mail(
         _key(settings, item), message_id=None, sha256=item.sha256,
         internaldate=item.internaldate, sender=None, subject="", kind="unreadable",
         reasons=[item.reason], raw_path=item.raw_path))
-    seen.note(row)
-    opened = _input(session, row, item.claim, f"E-Mail {_origin(row)} (nicht lesbar)")
+    batch.seen.note(row)
+    opened = _input(session, batch, row, item.claim, f"E-Mail {_origin(row)} (nicht lesbar)")
+    session.flush()  # the input's id
     decide(session, opened.id, rejection(item.reason), settings, now)
-    return [opened.id]
 
 
 def _record(session: Session, settings: Settings, item: PreparedMail, now: datetime,
-            seen: mails.SeenMails) -> list[int]:
+            batch: _Batch) -> None:
     row = mails.new_mail(
         _key(settings, item), message_id=item.message_id, sha256=item.sha256,
         internaldate=item.internaldate, sender=item.sender, subject=item.subject, kind="",
         reasons=list(item.skipped), raw_path=str(item.raw_path))
-    row.kind = _kind(row, item, seen)
+    row.kind = _kind(row, item, batch.seen)
     case = _case(session, settings, row, item)
     if case is not None and row.kind != MailKind.UNVERIFIED:
         row.kind = MailKind.CORRESPONDENCE
-    seen.note(mails.add_mail(session, row))
+    batch.seen.note(mails.stage_mail(session, row))
     if case is not None:
-        return _file_correspondence(session, row, item, case, now)
+        _file_correspondence(session, batch, row, item, case, now)
+        return
     if row.kind == MailKind.DUPLICATE:  # its content is on file already; drop the copies
         for claim in item.claims:
             claim.path.unlink(missing_ok=True)
-        return []
+        return
     if row.kind == MailKind.BOUNCE and item.bounce is not None:
+        session.flush()  # the mail's id
         record_bounce(session, row, item.bounce)
-        return []
+        return
     if row.kind == MailKind.AUTOMATIC:
-        return []
+        return
     origin = _origin(row)
     note = f" – {STAFF_NOTE}" if row.kind == MailKind.UNVERIFIED and not item.too_many else ""
     if item.too_many or not item.has_pdf:  # the mail itself is the one input
         [claim] = item.claims
         what = (f"zu viele PDF-Dateien – {STAFF_NOTE}" if item.too_many
                 else "zu groß" if item.oversized else "ohne PDF-Anhang")
-        opened = _input(session, row, claim, f"E-Mail {origin} ({what}){note}")
+        opened = _input(session, batch, row, claim, f"E-Mail {origin} ({what}){note}")
         reasons = (list(row.reasons) if item.too_many or item.oversized
                    else [NO_PDF, *row.reasons])
+        session.flush()  # the input's id
         decide(session, opened.id, rejection(*reasons), settings, now)
-        return [opened.id]
-    return [_input(session, row, claim, f"E-Mail {origin}: {claim.name}{note}").id
-            for claim in item.claims]
+        return
+    for claim in item.claims:
+        _input(session, batch, row, claim, f"E-Mail {origin}: {claim.name}{note}")
 
 
 def _kind(row: MailRow, item: PreparedMail, seen: mails.SeenMails) -> str:
@@ -164,27 +179,28 @@ def _case(session: Session, settings: Settings, row: MailRow, item: PreparedMail
     return case
 
 
-def _file_correspondence(session: Session, row: MailRow, item: PreparedMail, case: Case,
-                         now: datetime) -> list[int]:
+def _file_correspondence(session: Session, batch: _Batch, row: MailRow, item: PreparedMail,
+                         case: Case, now: datetime) -> None:
     """The mail in the case file; of a mail with a case, the PDFs that may be a form or a
     declaration become inputs (a corrected application, a returned declaration)."""
+    session.flush()  # the mail's id
     piece = correspondence.record(
         session, az=case.az, channel="postfach", mail_id=row.id,
         matched_by=case.matched_by.value, sender=row.sender, subject=row.subject,
         excerpt=item.excerpt, received_at=row.internaldate, raw_path=row.raw_path,
         attachments=list(item.attachments), sha256=row.sha256, created_at=now)
     natures = item.natures if item.has_pdf else [""] * len(item.claims)
-    opened: list[int] = []
+    opened: list[Input] = []
     note = f" – {STAFF_NOTE}" if row.kind == MailKind.UNVERIFIED else ""
     for claim, nature in zip(item.claims, natures, strict=True):
         if case.az is None or nature not in READ_BY_INTAKE:
             claim.path.unlink(missing_ok=True)  # archived as an attachment, or the mail
             continue
-        opened.append(_input(session, row, claim, f"E-Mail {_origin(row)}: {claim.name} "
-                             f"(zur Akte {case.az}){note}").id)
+        opened.append(_input(session, batch, row, claim, f"E-Mail {_origin(row)}: "
+                             f"{claim.name} (zur Akte {case.az}){note}"))
     if opened:
-        correspondence.link_input(session, piece.id, opened[0])
-    return opened
+        session.flush()  # the input's id
+        correspondence.link_input(session, piece.id, opened[0].id)
 
 
 def _origin(row: MailRow) -> str:
@@ -193,9 +209,11 @@ def _origin(row: MailRow) -> str:
     return f"von {row.sender or 'unbekannt'}{subject} vom {when:%d.%m.%Y %H:%M} Uhr"
 
 
-def _input(session: Session, row: MailRow, claim: Claim, source: str) -> Input:
+def _input(session: Session, batch: _Batch, row: MailRow, claim: Claim, source: str
+           ) -> Input:
+    """An input opened for the mail's claimed file (inserted with the batch)."""
     item = register.open_input(
         session, claim_path=str(claim.path), source_name=source, sha256=claim.sha256,
         size=claim.size, received_at=row.internaldate, channel="mail")
-    mails.link_input(session, item, row.id)
+    batch.opened.append((item, row))
     return item

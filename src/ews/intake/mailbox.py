@@ -25,7 +25,7 @@ from datetime import datetime
 
 from ews.core.errors import MailboxError
 from ews.intake.failures import is_infrastructure
-from ews.intake.mail_ledger import record_alone, recorded, seen_in
+from ews.intake.mail_ledger import record_alone, record_batch
 from ews.intake.mail_preparation import (
     PreparedMail,
     Preparing,
@@ -95,8 +95,7 @@ def take_prepared(settings: Settings, prepared: list[PreparedMail | UnreadableMa
     values), each mail is recorded on its own."""
     try:
         with transaction(settings.db_url) as session:
-            seen = seen_in(session, settings, prepared)  # one query for the batch
-            return [i for item in prepared for i in recorded(session, settings, item, now, seen)]
+            return record_batch(session, settings, prepared, now)
     except Exception as exc:
         if is_infrastructure(exc):
             raise

@@ -47,6 +47,14 @@ def add_mail(session: Session, row: MailRow) -> MailRow:
     return row
 
 
+def stage_mail(session: Session, row: MailRow) -> MailRow:
+    """Add a ledger row to be inserted with the session's next flush (a batch's rows
+    together), which sets its ``id`` and fails on the key when another worker recorded the
+    mail first."""
+    session.add(row)
+    return row
+
+
 class SeenMails:
     """Which of a batch's mails the account's ledger holds already (not as duplicates): by
     Message-ID, or for a mail without one, by its bytes' digest. One query for the batch,
@@ -91,10 +99,10 @@ class SeenMails:
         self._held_digests.add(row.sha256)
 
 
-def link_input(session: Session, item: Input, mail_id: int) -> None:
-    """Record that the input (just opened: it is inserted first) came from the mail."""
-    session.flush()
-    session.add(MailInput(input_id=item.id, mail_id=mail_id))
+def link_inputs(session: Session, links: Sequence[tuple[int, int]]) -> None:
+    """Record that each input (inserted already) came from its mail: (input id, mail id)."""
+    session.add_all([MailInput(input_id=input_id, mail_id=mail_id)
+                     for input_id, mail_id in links])
 
 
 @dataclass(frozen=True)

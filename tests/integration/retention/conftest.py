@@ -99,7 +99,7 @@ def person_elsewhere(settings: Settings, az: str, now: datetime, *, roster: bool
             if uid == 1:
                 item = register.input_by_reference(session, az)
                 assert item is not None
-                mail_register.link_input(session, item, row.id)
+                mail_register.link_inputs(session, [(item.id, row.id)])
         letter = session.query(LetterRow).filter_by(application_id=app.id,
                                                     kind="absage").one()
         message = office_mail(settings, "Ihre Bewerbung", [EMAIL], now, "Text", [],
