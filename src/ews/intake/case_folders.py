@@ -8,7 +8,7 @@ deeper) belongs to that case:
 
 - a PDF that is a filled application form by its fields or text layer, or a Gemeinsame
   Erklärung by its text or QR code (``ews.intake.replies.read_nature``: FORM,
-  DECLARATION) becomes an ordinary input of
+  DECLARATION; read on the worker pool, within the intake's limits) becomes an ordinary input of
   channel ``ordner`` — a corrected application replaces the earlier one as ever — and the
   correspondence row names it (``input_id``);
 - any other file (a signed confirmation, a scan, a letter) is archived byte for byte under
@@ -36,11 +36,11 @@ from ews.core.references import az_of_folder, case_folder_of
 from ews.core.sniff import is_pdf
 from ews.intake.early_readings import EARLY_READINGS
 from ews.intake.failures import failure_reason, is_infrastructure
-from ews.intake.replies import DECLARATION, FORM, read_nature
+from ews.intake.replies import DECLARATION, FORM, UNKNOWN, nature_in_case
 from ews.register import cases as register
 from ews.register import correspondence
 from ews.register.database import transaction
-from ews.runtime import folders, storage
+from ews.runtime import folders, storage, workers
 from ews.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int
         log.warning("Datei „%s“ im Ordner „%s“: kein bekanntes Aktenzeichen, in die "
                     "Quarantäne gelegt", name, claimed.folder)
         return []
-    nature = _nature(claimed.path, size, settings.intake.max_file_mb)
+    nature = _nature(settings, claimed.path, size)
     with transaction(settings.db_url) as session:
         if nature in AS_INPUT:
             item = register.open_input(
@@ -168,16 +168,27 @@ def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int
     return []
 
 
-def _nature(path: Path, size: int, max_mb: int) -> str:
+def _nature(settings: Settings, path: Path, size: int) -> str:
     """The nature of a PDF within the intake's size limit; "" for anything else (read only
-    then: a huge file is archived as it is). A form read by its fields is kept for the intake
+    then: a huge file is archived as it is). The PDF is read on the worker pool, within the
+    intake's memory limit and timeout: one that breaks them is UNKNOWN (filed to the case
+    as it is) and holds up nothing. A form read by its fields is kept for the intake
     (``early_readings``), which then does not read it again."""
-    if size > max_mb * 1024 * 1024:
+    limits = settings.intake
+    if size > limits.max_file_mb * 1024 * 1024:
         return ""
     data = folders.read_claim(path)
     if not is_pdf(data):
         return ""
-    nature, reading = read_nature(data, reply=True)
+    result = workers.outcome(workers.submit(
+        nature_in_case, (data,), workers=settings.worker_count,
+        memory_mb=limits.read_memory_mb, timeout=limits.read_timeout_seconds),
+        limits.read_timeout_seconds)
+    if isinstance(result, workers.WorkerFailed):
+        log.warning("Datei „%s“ im Aktenordner nicht gelesen, wird so zur Akte gelegt: %s",
+                    folders.original_name(path), result.reason)
+        return UNKNOWN
+    nature, reading = result
     if reading is not None:
         EARLY_READINGS.keep(path, reading)
     return nature

@@ -309,6 +309,27 @@ def test_a_form_in_an_az_folder_is_read_once_when_its_nature_is_decided(
     assert corrected.outcome == "invalid" and any("Kommune" in r for r in corrected.reasons)
 
 
+def test_a_case_folder_pdf_is_read_within_the_intake_time_limit(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Deciding a case-folder PDF's nature reads it on the worker pool, under the intake's
+    timeout: a PDF that takes longer (a scan, looked at for our QR code) holds up nothing
+    and is filed to the case byte for byte."""
+    settings, az, case_folder = registered_with_case_folder(tmp_path)
+    settings.intake.read_timeout_seconds = 0.05  # the scan's QR search takes about 0.4 s
+    scan = pdfgen.scanned_form()
+    (case_folder / "Scan.pdf").write_bytes(scan)
+
+    with caplog.at_level("WARNING", logger="ews.intake.case_folders"):
+        assert intake.claim_new_inputs(settings) == []
+
+    assert "„Scan.pdf“ im Aktenordner nicht gelesen" in caplog.text
+    assert "länger als" in caplog.text
+    [piece] = pieces(settings)
+    assert (piece.az, piece.channel, piece.input_id) == (az, "ordner", None)
+    [attachment] = piece.attachments
+    assert storage.read_location(attachment["path"], settings.storage.options) == scan
+
+
 def test_no_acknowledgment_to_a_sender_failing_dmarc_nor_to_ourselves_and_keyword_mode(
         tmp_path: Path, mail: MailServers) -> None:
     settings = mail_settings(tmp_path, mail)
