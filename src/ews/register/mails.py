@@ -17,6 +17,8 @@ from ews.register.schema import BounceRow, Input, MailInput, MailRow, OutgoingMa
 
 #: a mail's place: account, folder, UIDVALIDITY, UID
 MailKey = tuple[str, str, int, int]
+#: values bound in one IN list (SQLite allows 32,766 parameters, PostgreSQL 65,535)
+_IDS_PER_STATEMENT = 1000
 
 
 def seen_uids(session: Session, account: str, folder: str, uidvalidity: int) -> set[int]:
@@ -141,9 +143,6 @@ def note_post_actions(session: Session, mail_ids: Sequence[int], *, error: str |
         session.execute(update(MailRow).where(
             MailRow.id.in_(ids[start:start + _IDS_PER_STATEMENT])).values(**values))
 
-
-#: ids bound in one IN list (SQLite allows 32,766 parameters, PostgreSQL 65,535)
-_IDS_PER_STATEMENT = 1000
 
 
 def reported_mail(session: Session, message_ids: Sequence[str], references: Sequence[str]

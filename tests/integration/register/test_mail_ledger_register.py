@@ -1,5 +1,6 @@
-"""The mail ledger's post-action notes on both registers: many mails in one statement per
-thousand, an error noted without finishing, an earlier error kept when the next try worked."""
+"""The mail ledger in batches, on both registers: post-action notes for many mails in one
+statement per thousand (an error noted without finishing, an earlier error kept when the next
+try worked), and a fetch batch's look-up of the mails on file, kept up to date as it adds."""
 
 from __future__ import annotations
 
