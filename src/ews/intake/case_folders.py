@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ews.core.models import FormReading
 from ews.core.names import STORED_NAME_MAX_BYTES, readable, safe_name, safe_title
 from ews.core.references import az_of_folder, case_folder_of
 from ews.core.sniff import is_pdf
 from ews.intake.early_readings import EARLY_READINGS
 from ews.intake.failures import failure_reason, is_infrastructure
-from ews.intake.replies import DECLARATION, FORM, UNKNOWN, nature_in_case
+from ews.intake.replies import DECLARATION, FORM, UNKNOWN, read_nature
 from ews.register import cases as register
 from ews.register import correspondence
 from ews.register.database import transaction
@@ -170,18 +171,15 @@ def _file(settings: Settings, claimed: _Claimed, received: datetime) -> list[int
 
 def _nature(settings: Settings, path: Path, size: int) -> str:
     """The nature of a PDF within the intake's size limit; "" for anything else (read only
-    then: a huge file is archived as it is). The PDF is read on the worker pool, within the
-    intake's memory limit and timeout: one that breaks them is UNKNOWN (filed to the case
-    as it is) and holds up nothing. A form read by its fields is kept for the intake
-    (``early_readings``), which then does not read it again."""
+    then: a huge file is archived as it is). The file is read on the worker pool, within the
+    intake's memory limit and timeout (``_nature_job``): a PDF that breaks them is UNKNOWN
+    (filed to the case as it is) and holds up nothing. A form read by its fields is kept for
+    the intake (``early_readings``), which then does not read it again."""
     limits = settings.intake
     if size > limits.max_file_mb * 1024 * 1024:
         return ""
-    data = folders.read_claim(path)
-    if not is_pdf(data):
-        return ""
     result = workers.outcome(workers.submit(
-        nature_in_case, (data,), workers=settings.worker_count,
+        _nature_job, (path,), workers=settings.worker_count,
         memory_mb=limits.read_memory_mb, timeout=limits.read_timeout_seconds),
         limits.read_timeout_seconds)
     if isinstance(result, workers.WorkerFailed):
@@ -192,3 +190,13 @@ def _nature(settings: Settings, path: Path, size: int) -> str:
     if reading is not None:
         EARLY_READINGS.keep(path, reading)
     return nature
+
+
+def _nature_job(path: Path) -> tuple[str, FormReading | None]:
+    """A worker job (module and name): a claimed case-folder file read where the limits
+    hold, as the intake reads its inputs; "" for a file that is no PDF, else ``read_nature``
+    of a PDF that belongs to a case (``reply``)."""
+    data = folders.read_claim(path)
+    if not is_pdf(data):
+        return "", None
+    return read_nature(data, reply=True)

@@ -86,11 +86,6 @@ def read_nature(data: bytes, *, reply: bool = False) -> tuple[str, FormReading |
     return nature, reading if reading.method == ReadMethod.ACROFORM else None
 
 
-def nature_in_case(data: bytes) -> tuple[str, FormReading | None]:
-    """``read_nature`` of a PDF that belongs to a case (``reply``): a worker job."""
-    return read_nature(data, reply=True)
-
-
 def _nature_of_text(data: bytes) -> str:
     """OTHER for a PDF with a text layer that is no form, else UNKNOWN."""
     try:
