@@ -178,10 +178,8 @@ def _nature(settings: Settings, path: Path, size: int) -> str:
     limits = settings.intake
     if size > limits.max_file_mb * 1024 * 1024:
         return ""
-    result = workers.outcome(workers.submit(
-        _nature_job, (path,), workers=settings.worker_count,
-        memory_mb=limits.read_memory_mb, timeout=limits.read_timeout_seconds),
-        limits.read_timeout_seconds)
+    result = workers.outcome(workers.submit_limited(settings, _nature_job, path),
+                             limits.read_timeout_seconds)
     if isinstance(result, workers.WorkerFailed):
         log.warning("Datei „%s“ im Aktenordner nicht gelesen, wird so zur Akte gelegt: %s",
                     folders.original_name(path), result.reason)

@@ -121,10 +121,7 @@ def start_preparing(settings: Settings, uidvalidity: int, batch: list[FetchedMai
                     ) -> Preparing:
     """Queue the batch's preparation on the worker pool and return at once: the caller
     may fetch the next batch meanwhile (``prepared_of`` waits for this one)."""
-    futures = [workers.submit(_prepared, (settings, uidvalidity, fetched),
-                              workers=settings.worker_count,
-                              memory_mb=settings.intake.read_memory_mb,
-                              timeout=settings.intake.read_timeout_seconds)
+    futures = [workers.submit_limited(settings, _prepared, settings, uidvalidity, fetched)
                for fetched in batch]
     return Preparing(settings, uidvalidity, batch, futures)
 

@@ -65,10 +65,7 @@ class Batches:
         self.error: Exception | None = None
 
     def _submit(self, function: Callable[..., T], *args: object) -> pebble.ProcessFuture[T]:
-        intake = self.settings.intake
-        return workers.submit(function, args, workers=self.settings.worker_count,
-                              memory_mb=intake.read_memory_mb,
-                              timeout=intake.read_timeout_seconds)
+        return workers.submit_limited(self.settings, function, *args)
 
     def take(self, waiting: list[int]) -> list[int]:
         """Lock the next chunk of inputs that no other pass holds and that are unfinished

@@ -31,6 +31,8 @@ from typing import Any, TypeVar
 
 import pebble
 
+from ews.runtime.settings import Settings
+
 T = TypeVar("T")
 
 #: environment variables a worker does not keep: the service's settings and secrets
@@ -170,6 +172,16 @@ def submit(function: Callable[..., T], args: tuple[Any, ...], *, workers: int, m
     return pool(workers, memory_mb).schedule(
         _limited_job, args=(function, cpu_seconds, args), timeout=timeout
     )
+
+
+def submit_limited(settings: Settings, function: Callable[..., T], *args: Any
+                   ) -> pebble.ProcessFuture[T]:
+    """``submit`` on the service's pool with the limits of the settings: the worker count,
+    ``intake.read_memory_mb`` and the timeout ``intake.read_timeout_seconds`` (every job on
+    what an input brought: reading, preparing a mail, rendering)."""
+    limits = settings.intake
+    return submit(function, args, workers=settings.worker_count,
+                  memory_mb=limits.read_memory_mb, timeout=limits.read_timeout_seconds)
 
 
 def outcome(future: pebble.ProcessFuture[T], timeout: float) -> T | WorkerFailed:
