@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -21,21 +21,19 @@ from ews.circulars.schedule import TIMEZONE, Mailing, read_plan
 from ews.core.errors import PlanError
 from ews.intake.inbox_changes import InboxChanges
 from ews.intake.passes import prepare
-from ews.intake.pipeline import preload
+from ews.intake.pipeline import InputResult, preload
 from ews.operations.backup_plan import BackupPlan, read_backup_plan
 from ews.register.heartbeats import Heartbeat, inbox_name, mailbox_name
 from ews.runtime import workers
 from ews.runtime.folders import observe_inbox, unchanged
-from ews.runtime.redaction import redact, redact_logging, secret_values
+from ews.runtime.redaction import redact_logging, secret_values
 from ews.runtime.settings import Settings
 from flows import auth_string
 from flows.deployments import office_deployments as table
 from flows.deployments import runner_deployments
 from flows.mailbox_watch import MailboxWatcher
+from flows.pass_runner import PassRunner
 from flows.web_server import WebThread, announce
-
-if TYPE_CHECKING:
-    from flows.intake import WarmPasses
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -100,56 +98,19 @@ def start_server(settings: Settings, *, timeout: float = 180.0) -> subprocess.Po
     raise RuntimeError(f"Prefect-Server antwortet nicht nach {timeout:.0f} s; siehe {log.name}")
 
 
-PASS_BACKOFF, MAX_PASS_BACKOFF = 5.0, 300.0  # seconds after the first and any failed pass
+def console_runner(settings: Settings, console: Console) -> PassRunner:
+    """The pass runner of ``ews betrieb starten``: each result and each failure on the
+    console."""
 
+    def failed(reason: str, backoff: float) -> None:
+        console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {reason} – "
+                      f"nächster Versuch in {backoff:.0f} s")
 
-def pass_backoff(previous: float) -> float:
-    """Seconds to wait after a failed pass, given the wait after the one before (0: none)."""
-    return min(max(previous * 2, PASS_BACKOFF), MAX_PASS_BACKOFF)
+    def finished(results: list[InputResult]) -> None:
+        for result in results:
+            console.print(f"{result.source_name}: {result.outcome.value} {result.az or ''}")
 
-
-class PassRunner(threading.Thread):
-    """Runs one intake pass at a time, whenever a watcher asked for one since the last."""
-
-    def __init__(self, settings: Settings, console: Console) -> None:
-        super().__init__(name="posteingang-laeufe", daemon=True)
-        self.settings, self.console = settings, console
-        self.wanted, self.stopping = threading.Event(), threading.Event()
-
-    def request(self) -> None:
-        self.wanted.set()
-
-    def run(self) -> None:
-        from flows.intake import WarmPasses  # deferred: Prefect reads its settings at import
-
-        passes = WarmPasses()  # one event loop and one Prefect client for every pass
-        try:
-            self._serve(passes)
-        finally:
-            passes.close()
-
-    def _serve(self, passes: WarmPasses) -> None:
-        backoff = 0.0  # after a failed pass (database, mailbox, disk): 5 s, 10 s … 5 min
-        while not self.stopping.is_set():
-            if not self.wanted.wait(0.2) or self.stopping.is_set():
-                continue
-            self.wanted.clear()
-            try:
-                results = passes.run()  # the settings of this process's environment
-            except Exception as exc:  # noqa: BLE001 - the run is marked failed in Prefect
-                # only the service's own failures end a pass (an input's end it alone): the
-                # watchers ask again at once, so wait, longer each time, before the next
-                backoff = pass_backoff(backoff)
-                reason = redact(str(exc), secret_values(self.settings))
-                self.console.print(f"[red]Posteingangslauf fehlgeschlagen:[/] {reason} – "
-                                   f"nächster Versuch in {backoff:.0f} s")
-                self.stopping.wait(backoff)
-                self.wanted.set()  # what failed is still there
-                continue
-            backoff = 0.0
-            for result in results:
-                self.console.print(f"{result.source_name}: {result.outcome.value} "
-                                   f"{result.az or ''}")
+    return PassRunner(settings, failed, finished)
 
 
 class InboxWatcher(threading.Thread):
@@ -199,7 +160,7 @@ def serve_office(settings: Settings, console: Console) -> None:
                       "setzen (scripts/setup.sh erzeugt sie).")
     with console.status("Starte Arbeitsprozesse …"):
         workers.warm_up(settings.worker_count, settings.intake.read_memory_mb, preload)
-    runner = PassRunner(settings, console)
+    runner = console_runner(settings, console)
     watchers: list[InboxWatcher | MailboxWatcher] = [InboxWatcher(settings, runner)]
     beats = {watchers[0]: Heartbeat(settings, inbox_name(settings), "ordner")}
     if settings.imap.host:

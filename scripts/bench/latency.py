@@ -35,7 +35,7 @@ def folder_latency(files: list[tuple[str, bytes]], root: Path, window: float,
     """Seconds from the file's last byte in the inbox to its letter's PDF, per file; the
     first (LibreOffice's and the workers' first start) is reported, not counted. ``marks``
     gets each file's ``perf_counter`` at its last byte and at its PDF."""
-    from flows.server import InboxWatcher, PassRunner
+    from flows.server import InboxWatcher, console_runner
 
     settings = bench_settings(root)
     settings.intake = IntakeSettings(stable_seconds=window)
@@ -43,7 +43,7 @@ def folder_latency(files: list[tuple[str, bytes]], root: Path, window: float,
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     workers.warm_up(settings.worker_count, settings.intake.read_memory_mb, preload)
     use_settings(settings)  # the runner's flow runs build theirs from the environment
-    runner = PassRunner(settings, Console(quiet=True))
+    runner = console_runner(settings, Console(quiet=True))
     watcher = InboxWatcher(settings, runner)
     runner.start()
     watcher.start()

@@ -63,7 +63,7 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20,
     """Seconds from APPEND to the answer in the sender's mailbox, per mail; ``marks`` gets
     each mail's ``perf_counter`` before its APPEND and once its answer arrived."""
     from flows.mailbox_watch import MailboxWatcher
-    from flows.server import PassRunner
+    from flows.server import console_runner
     from tests.support.mailserver import Dovecot, SmtpServer
 
     seconds = []
@@ -72,7 +72,7 @@ def latency(files: list[tuple[str, bytes]], root: Path, count: int = 20,
         try:
             settings = mail_bench_settings(root / "latenz", dovecot, smtp, pdf=True)
             use_settings(settings)  # the runner's flow runs build theirs from the environment
-            runner = PassRunner(settings, Console(quiet=True))
+            runner = console_runner(settings, Console(quiet=True))
             watcher = MailboxWatcher(settings, runner)
             runner.start()
             watcher.start()

@@ -42,9 +42,9 @@ def timed(owner: Any, name: str, label: str) -> None:
 def instrument() -> None:
     """Wrap every step of a pass (after Prefect and the flows were imported)."""
     import flows.intake
-    import flows.server
+    import flows.pass_runner
 
-    timed(flows.server.PassRunner, "request", "Wächter weckt den Lauf")
+    timed(flows.pass_runner.PassRunner, "request", "Wächter weckt den Lauf")
     timed(flows.intake.WarmPasses, "run", "Flow-Lauf gesamt")
     timed(flows.intake, "service_settings", "Flow-Rumpf beginnt (Einstellungen)")
     timed(passes, "prepare", "Ordner/Migration prüfen")

@@ -13,13 +13,11 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from ews.runtime.settings import CircularSettings, IntakeSettings, PrefectSettings, Settings
+from flows.pass_runner import MAX_PASS_BACKOFF, PASS_BACKOFF, pass_backoff
 from flows.server import (
-    MAX_PASS_BACKOFF,
-    PASS_BACKOFF,
     InboxWatcher,
     api_url,
     check_exposure,
-    pass_backoff,
     read_plan_or_report,
     server_environment,
     use_running_server,
