@@ -199,11 +199,13 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
             assert not [p for p in (tmp_path / worker / folder).rglob("*") if p.is_file()]
 
 
-def test_a_warm_run_cancelled_in_prefect_ends_as_cancelled(
+def test_the_watcher_works_a_batch_itself_and_ends_as_cancelled_when_cancelled(
         tmp_path: Path, postgres: Postgres, mail: MailServers) -> None:
-    """Cancelling a run that the warm start forked (the Prefect UI's "Cancel"): the worker
-    signals its command, which passes it on; the run ends "Cancelled" and its process is
-    gone."""
+    """A worker that runs one flow at a time and holds the inbox watcher: the watcher works
+    the batch in its own process (the intake deployment is not even deployed: starting
+    further runs fails, and is only a warning). Then cancelling the run, which the warm
+    start forked (the Prefect UI's "Cancel"): the worker signals its command, which passes
+    it on; the run ends "Cancelled" and its process is gone."""
     import httpx
 
     database_url = postgres.create_database("ews_abbruch")
@@ -217,7 +219,7 @@ def test_a_warm_run_cancelled_in_prefect_ends_as_cancelled(
         _prefect("work-pool", "create", "ews", "--type", "process", env=env)
         _prefect("--no-prompt", "deploy", "--name", "ordner", env=env)
         warm = WarmStart(tmp_path / "vorstart.sock", env, REPO).start()
-        worker = ProcessWorker("ews", "w", env={**env, **warm.env_var}, cwd=REPO,
+        worker = ProcessWorker("ews", "w", env={**env, **warm.env_var}, cwd=REPO, limit=1,
                                log_path=tmp_path / "w.log").start()
         worker.wait_registered(api, timeout=120)
         deployment = httpx.get(f"{api}/deployments/name/ordner/ordner", timeout=30).json()
@@ -228,6 +230,18 @@ def test_a_warm_run_cancelled_in_prefect_ends_as_cancelled(
             return str(httpx.get(f"{api}/flow_runs/{run}", timeout=30).json()["state_type"])
 
         wait_for(lambda: state() == "RUNNING", 120, "the watcher run running", 0.5)
+        batch = [(safe_name(name), data) for name, data in sample_applications(40, seed=63)]
+        for name, data in batch:  # more than one chunk: the watcher asks for a second run
+            (tmp_path / "inbox" / name).write_bytes(data)
+        engine = sqlalchemy.create_engine(database_url)
+        wait_for(lambda: _done(engine) == len(batch), 180, "the batch done", interval=0.5)
+        with sqlalchemy.orm.Session(engine) as session:
+            inputs = list(session.scalars(select(Input)))
+        engine.dispose()
+        assert sorted(i.source_name for i in inputs) == sorted(name for name, _ in batch)
+        own = httpx.post(f"{api}/flow_runs/filter", timeout=30, json={
+            "flows": {"name": {"any_": ["posteingang"]}}}).json()
+        assert own and all(run["deployment_id"] is None for run in own)  # the watcher's
         process = int(worker.log_text().split("Warmstart: Lauf in Prozess ")[1].split()[0])
         assert warm.proc is not None
         assert Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()[1] \
@@ -238,6 +252,7 @@ def test_a_warm_run_cancelled_in_prefect_ends_as_cancelled(
         wait_for(lambda: state() == "CANCELLED", 120, "the run cancelled", 0.5)
         # the warm start lets the kernel reap its runs: an ended run leaves no entry behind
         wait_for(lambda: not Path(f"/proc/{process}").exists(), 60, "the run's process gone")
+        assert "Weitere Posteingangsläufe nicht gestartet" in worker.log_text()
     except Exception:
         if worker is not None:
             print(f"--- worker ---\n{worker.log_text()[-6000:]}")

@@ -302,6 +302,10 @@ class PrefectSettings(BaseModel):
     #: several workers (prefect.yaml): intake passes the watchers start at once for a large
     #: batch; the passes share the inputs chunk by chunk
     passes: int = Field(default=2, ge=1, le=32)
+    #: several workers: a watcher works the first of those passes in its own process (its
+    #: reading processes started with it), the others go to whichever worker is free; off,
+    #: every pass is a run of ``pass_deployment`` (the watcher's machine reads nothing)
+    watcher_pass: bool = True
     #: the intake deployment the watchers start, as "flow/deployment"
     pass_deployment: str = "posteingang/posteingang"
 
