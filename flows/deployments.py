@@ -101,8 +101,9 @@ def runner_deployments(deployments: list[Deployment]) -> list[Any]:
 
 
 #: how a worker starts a run: warm through this machine's warm start process when it runs,
-#: else as ``python -m prefect.engine`` (flows.warm_start); the Python of the installation
-RUN_COMMAND = "{{ $EWS_HOME }}/.venv/bin/python -m flows.warm_start"
+#: else as ``python -m prefect.engine`` (ews.runtime.warm_runs: the standard library only,
+#: started in milliseconds); the Python of the installation
+RUN_COMMAND = "{{ $EWS_HOME }}/.venv/bin/python -m ews.runtime.warm_runs"
 
 
 def _pull() -> list[dict[str, Any]]:

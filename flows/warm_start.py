@@ -8,10 +8,12 @@ start pays that once per machine:
 - ``python -m flows.warm_start --dienst`` (systemd unit ``ews-vorstart``) imports Prefect and
   every flow of the service, listens on the Unix socket in ``EWS_VORSTART_SOCKET`` (mode
   0600) and forks a copy of itself for each run it is asked for;
-- ``python -m flows.warm_start``, the command the deployments give the process worker, asks
-  for that copy. It hands over its environment, working directory and standard streams,
-  forwards the signals the worker sends (cancellation), and exits with the run's exit code.
-  The copy runs ``prefect.engine`` as ``python -m prefect.engine`` would.
+- ``python -m ews.runtime.warm_runs``, the command the deployments give the process worker
+  (standard library only, so that it starts in milliseconds), asks for that copy. It hands
+  over its environment, working directory and standard streams, forwards the signals the
+  worker sends (cancellation), and exits with the run's exit code. The copy runs
+  ``prefect.engine`` as ``python -m prefect.engine`` would. ``python -m flows.warm_start``
+  without ``--dienst`` does the same (the command of deployments made before).
 
 When no warm start process answers (not installed, not running, or its code is older than the
 files on disk: the service's or an installed library's), the run starts cold, as ``python -m
@@ -41,88 +43,28 @@ import sysconfig
 import tempfile
 import threading
 import traceback
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ews.runtime import workers
+from ews.runtime import warm_runs, workers
 from ews.runtime.settings import Settings
+from ews.runtime.warm_runs import MESSAGE_BYTES, SOCKET_ENV, ColdStart, ask
 from flows import early_workers, prepare_prefect_environment
 from flows.deployments import office_deployments
 
-#: the socket of this machine's warm start process; unset: every run starts cold
-SOCKET_ENV = "EWS_VORSTART_SOCKET"
-#: what a run executes (``python -m prefect.engine``)
-ENGINE = "prefect.engine"
-#: the signals a worker sends a run (cancellation, shutdown), passed on to the run
-FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 #: a run that outlives its worker's process by this long after SIGTERM is killed
 ORPHAN_GRACE_SECONDS = 30.0
-_MESSAGE = 1 << 20  # the largest message (an environment of 1 MiB)
-_CONNECT_SECONDS = 10.0
 _REQUEST_SECONDS = 2.0  # a caller sends its request at once
 
 
-class ColdStart(Exception):
-    """No warm start for this run (German reason); it starts cold."""
-
-
-# -- the worker's side: the command of the deployments ------------------------------------
-
 def main(argv: list[str] | None = None) -> int:
-    """The command a process worker runs for a flow run: warm when the warm start process
-    answers, cold (``python -m prefect.engine``) otherwise."""
+    """``--dienst``: the warm start process; otherwise the command of a flow run
+    (``ews.runtime.warm_runs``)."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--dienst"]:
         serve(Path(os.environ[SOCKET_ENV]))
-    module, rest = (args[1], args[2:]) if args[:1] == ["--modul"] else (ENGINE, args)
-    path = os.environ.get(SOCKET_ENV)
-    if path:
-        try:
-            return run_warm(Path(path), module, rest)
-        except ColdStart as reason:
-            print(f"Warmstart nicht möglich ({reason}): der Lauf startet ohne ihn (langsamer).",
-                  file=sys.stderr, flush=True)
-    os.execv(sys.executable, [sys.executable, "-m", module, *rest])
-
-
-def run_warm(path: Path, module: str, argv: list[str]) -> int:
-    """Have the warm start process run ``module`` for this process; its exit code.
-
-    Raises ``ColdStart`` only while nothing has started yet."""
-    request = {"env": dict(os.environ), "cwd": os.getcwd(), "module": module, "argv": argv}
-    connection, reply = _ask(path, request, fds=[0, 1, 2])
-    if "pid" not in reply:
-        connection.close()
-        raise ColdStart(str(reply.get("cold", "keine Antwort")))
-    print(f"Warmstart: Lauf in Prozess {reply['pid']}", file=sys.stderr, flush=True)
-    connection.settimeout(None)
-    with _forwarding(connection):
-        while True:
-            message = connection.recv(_MESSAGE)
-            if not message:  # the run's process died without a word (SIGKILL, a crash)
-                print(f"Warmstart: Prozess {reply['pid']} endete ohne Rückmeldung",
-                      file=sys.stderr, flush=True)
-                return 1
-            answer = json.loads(message)
-            if "code" in answer:
-                return int(answer["code"])
-
-
-@contextlib.contextmanager
-def _forwarding(connection: socket.socket) -> Iterator[None]:
-    """Pass the worker's signals on to the run (the worker signals only this process)."""
-    def forward(number: int, _frame: Any) -> None:
-        with contextlib.suppress(OSError):
-            connection.send(json.dumps({"signal": number}).encode())
-
-    previous = {number: signal.signal(number, forward) for number in FORWARDED}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    return warm_runs.main(args)
 
 
 # -- the warm start process ---------------------------------------------------------------
@@ -154,7 +96,7 @@ def serve(path: Path) -> NoReturn:
         with connection:
             connection.settimeout(_REQUEST_SECONDS)  # a silent caller holds up no run long
             try:
-                message, fds, _flags, _address = socket.recv_fds(connection, _MESSAGE, 3)
+                message, fds, _flags, _address = socket.recv_fds(connection, MESSAGE_BYTES, 3)
                 request = json.loads(message)
             except (OSError, ValueError) as error:
                 print(f"Warmstart: Anfrage nicht lesbar ({error})", file=sys.stderr, flush=True)
@@ -261,7 +203,7 @@ def _listen(connection: socket.socket, finished: threading.Event) -> None:
     """Signals from the worker's side; when that side goes away, the run ends too."""
     while True:
         try:
-            message = connection.recv(_MESSAGE)
+            message = connection.recv(MESSAGE_BYTES)
         except OSError:
             message = b""
         if not message:
@@ -286,34 +228,11 @@ def state(path: Path) -> dict[str, Any]:
     status``): ``pid``, ``since`` (ISO time), ``runs`` it started, and ``code_current``,
     whether its code is the one on disk. Raises ``ColdStart`` with the German reason when it
     does not answer."""
-    connection, answer = _ask(path, {"query": "state"})
+    connection, answer = ask(path, {"query": "state"})
     connection.close()
     if "pid" not in answer:
         raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig")
     return answer
-
-
-def _ask(path: Path, message: dict[str, Any], fds: list[int] | None = None
-         ) -> tuple[socket.socket, dict[str, Any]]:
-    """Send ``message`` (with ``fds``) to the warm start process on ``path``; the open
-    connection and its first answer. Raises ``ColdStart`` when it does not answer."""
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    connection.settimeout(_CONNECT_SECONDS)
-    try:
-        connection.connect(str(path))
-        socket.send_fds(connection, [json.dumps(message).encode()], fds or [])
-        answer = json.loads(connection.recv(_MESSAGE) or b"{}")
-    except (FileNotFoundError, ConnectionRefusedError) as error:
-        connection.close()
-        raise ColdStart(f"kein Warmstart-Prozess an {path}") from error
-    except (OSError, ValueError) as error:
-        connection.close()
-        raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig ({error})"
-                        ) from error
-    if not isinstance(answer, dict):
-        connection.close()
-        raise ColdStart(f"Warmstart-Prozess an {path} antwortet nicht richtig")
-    return connection, answer
 
 
 def _reply(connection: socket.socket, message: dict[str, Any]) -> None:

@@ -33,9 +33,10 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmStart]:
     started.kill()
 
 
-def _client(socket: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+def _client(socket: Path, env: dict[str, str], *args: str,
+            command: str = "ews.runtime.warm_runs") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.warm_start", "--modul", PROBE, *args],
+        [sys.executable, "-m", command, "--modul", PROBE, *args],
         env={**clean_environ(), "EWS_VORSTART_SOCKET": str(socket), **env}, cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -52,6 +53,26 @@ def test_a_run_gets_the_callers_environment_folder_arguments_streams_and_exit_co
     assert warm.proc is not None and report["ppid"] == warm.proc.pid  # forked by it
     assert f"Warmstart: Lauf in Prozess {report['pid']}" in err
     assert "auf stderr" in err  # the run writes into the caller's own streams
+
+
+def test_the_command_of_deployments_made_before_still_runs_warm(warm: WarmStart) -> None:
+    client = _client(warm.socket_path, {"PROBE_CODE": "5"}, "y", command="flows.warm_start")
+    out, err = client.communicate(timeout=60)
+
+    report = json.loads(out.splitlines()[0])
+    assert client.returncode == 5 and report["argv"] == ["y"]
+    assert warm.proc is not None and report["ppid"] == warm.proc.pid
+
+
+def test_the_command_of_a_run_imports_only_the_standard_library() -> None:
+    """The worker starts it for every run: the service's settings (pydantic) or Prefect
+    would cost a third of a second of CPU before the request is sent."""
+    probe = ("import sys, ews.runtime.warm_runs; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('pydantic', 'pydantic_settings', 'prefect', 'sqlalchemy', 'flows')))")
+    done = subprocess.run([sys.executable, "-c", probe], env=clean_environ(), cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_runs_reading_processes_fork_from_the_warm_fork_server(warm: WarmStart) -> None:
@@ -180,7 +201,7 @@ def test_every_deployment_starts_its_runs_through_the_warm_start() -> None:
                 for d in document["deployments"]}
     assert len(commands) >= 9
     assert set(commands.values()) == {RUN_COMMAND}
-    assert RUN_COMMAND.endswith("/.venv/bin/python -m flows.warm_start")
+    assert RUN_COMMAND.endswith("/.venv/bin/python -m ews.runtime.warm_runs")
 
 
 def test_a_folder_the_warm_start_cannot_see_becomes_a_temporary_one(tmp_path: Path) -> None:
