@@ -68,9 +68,10 @@ def _claimed(observation: folders.Observation, inbox: Path) -> Path | None:
 
 
 def _orphans(settings: Settings) -> list[Path]:
+    claimed = folders.claimed_files(settings.inbox_dir)
     with transaction(settings.db_url) as session:
-        return [path for path in folders.claimed_files(settings.inbox_dir)
-                if register.input_by_claim(session, str(path)) is None]
+        held = register.claims_on_file(session, (str(path) for path in claimed))
+    return [path for path in claimed if str(path) not in held]
 
 
 def _adopt(path: Path, settings: Settings, now: datetime) -> int:

@@ -10,6 +10,7 @@ letter, no file lost. The outcome is decided by ``ews.intake.decision`` (pure, o
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -104,9 +105,21 @@ def decide_all(session: Session, assessments: dict[int, Assessment], settings: S
     basis = register.decision_basis(
         session, {row.sha256 for row in rows.values()}, settings.round.name,
         {a.municipality.ags for a in assessments.values() if a.municipality is not None})
-    for input_id, assessment in assessments.items():
-        _decide(session, rows[input_id], assessment, settings, now, basis)
-        basis.note_decided(rows[input_id])
+    with register.reserved_az(session, _az_wanted(rows, assessments)):
+        for input_id, assessment in assessments.items():
+            _decide(session, rows[input_id], assessment, settings, now, basis)
+            basis.note_decided(rows[input_id])
+
+
+def _az_wanted(rows: dict[int, Input], assessments: dict[int, Assessment]) -> dict[int, int]:
+    """The most Aktenzeichen the decisions can issue, by year of receipt: one for each
+    undecided input that holds an application (one that turns out a duplicate or invalid
+    issues none: its serial is given back)."""
+    years = Counter((row.stamped_at or row.received_at).astimezone(BERLIN).year
+                    for input_id, assessment in assessments.items()
+                    if (row := rows[input_id]).state == InputState.CLAIMED
+                    and assessment.application is not None)
+    return dict(years)
 
 
 def finish(session: Session, input_id: int, rendered: list[int], letters: list[LetterRow],

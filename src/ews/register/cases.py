@@ -11,6 +11,8 @@ be spread over modules.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,7 @@ from ews.core.models import (
 )
 from ews.core.references import normalised_az
 from ews.core.replacement import Receipt, replaces
+from ews.register.database import in_lists
 from ews.register.schema import (
     ApplicationRow,
     DeclarationRow,
@@ -113,6 +116,15 @@ def input_by_claim(session: Session, claim_path: str) -> Input | None:
     return session.scalars(select(Input).where(Input.claim_path == claim_path)).first()
 
 
+def claims_on_file(session: Session, claim_paths: Iterable[str]) -> set[str]:
+    """Those of ``claim_paths`` that an input holds: one query per thousand (a pass looks
+    at every file in the work folder, hundreds while other passes work a batch)."""
+    held = set[str]()
+    for listed in in_lists(claim_paths):
+        held.update(session.scalars(select(Input.claim_path).where(Input.claim_path.in_(listed))))
+    return held
+
+
 def unfinished_inputs(session: Session) -> list[Input]:
     return list(session.scalars(select(Input).where(Input.state != InputState.DONE).order_by(
         Input.id)))
@@ -191,9 +203,54 @@ _NEXT_SERIAL = text(
     "RETURNING last_serial")
 
 
+_RESERVE_SERIALS = text(
+    "INSERT INTO az_counters (year, last_serial) VALUES (:year, :count) "
+    "ON CONFLICT (year) DO UPDATE SET last_serial = az_counters.last_serial + :count "
+    "RETURNING last_serial")
+_GIVE_BACK_SERIALS = text("UPDATE az_counters SET last_serial = :last WHERE year = :year")
+_RESERVED = "ews.az_reserved"  # the key of the reserved serials in ``Session.info``
+
+
+@dataclass
+class _Reserved:
+    """Serials of one year reserved in this transaction: ``next`` up to ``last``."""
+
+    next: int
+    last: int
+
+
+@contextmanager
+def reserved_az(session: Session, counts: dict[int, int]) -> Iterator[None]:
+    """Reserve up to ``counts[year]`` serials of each year with one statement a year, for the
+    ``issue_az`` calls of the block (a chunk's decisions: not one round trip each). Leaving
+    it, the counter gives back what was not issued: the counter's row stays locked by this
+    transaction from the reservation on, and every serial of the transaction comes from the
+    reservation first, so nobody took one after it and the serials stay gap-free. On an
+    error the transaction is rolled back, the reservation with it."""
+    reserved: dict[int, _Reserved] = session.info.setdefault(_RESERVED, {})
+    assert not reserved, "reservations do not nest"
+    for year, count in counts.items():
+        if count > 0:
+            last = int(session.execute(_RESERVE_SERIALS, {"year": year, "count": count})
+                       .scalar_one())
+            reserved[year] = _Reserved(last - count + 1, last)
+    try:
+        yield
+        for year, left in reserved.items():
+            if left.next <= left.last:
+                session.execute(_GIVE_BACK_SERIALS, {"year": year, "last": left.next - 1})
+    finally:
+        reserved.clear()
+
+
 def issue_az(session: Session, year: int, scheme: AzSettings) -> tuple[str, int]:
-    """Next Aktenzeichen of ``year`` (gap-free: the counter moves in the caller's transaction)."""
-    serial = int(session.execute(_NEXT_SERIAL, {"year": year}).scalar_one())
+    """Next Aktenzeichen of ``year`` (gap-free: the counter moves in the caller's transaction),
+    from the serials ``reserved_az`` holds for the year, if any are left."""
+    left = session.info.get(_RESERVED, {}).get(year)
+    if left is not None and left.next <= left.last:
+        serial, left.next = left.next, left.next + 1
+    else:
+        serial = int(session.execute(_NEXT_SERIAL, {"year": year}).scalar_one())
     return normalised_az(serial, year, scheme.file_plan_key, scheme.serial_digits), serial
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -24,6 +24,8 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import IntegrityError as IntegrityError  # re-exported: a unique key hit
 from sqlalchemy.orm import Session as Session  # re-exported: capabilities type with it
 from sqlalchemy.orm import sessionmaker
+
+T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x45575331  # "EWS1": workers starting at once on PostgreSQL migrate in turn
 
@@ -65,6 +67,17 @@ def _switch_to_wal(cursor: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: values bound in one IN list (SQLite allows 32,766 parameters, PostgreSQL 65,535)
+VALUES_PER_STATEMENT = 1000
+
+
+def in_lists(values: Iterable[T]) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``VALUES_PER_STATEMENT``: one statement each."""
+    listed = list(values)
+    for start in range(0, len(listed), VALUES_PER_STATEMENT):
+        yield listed[start:start + VALUES_PER_STATEMENT]
 
 
 @cache

@@ -13,12 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ews.core.models import InputState, MailKind, MailState
+from ews.register.database import in_lists
 from ews.register.schema import BounceRow, Input, MailInput, MailRow, OutgoingMail
 
 #: a mail's place: account, folder, UIDVALIDITY, UID
 MailKey = tuple[str, str, int, int]
-#: values bound in one IN list (SQLite allows 32,766 parameters, PostgreSQL 65,535)
-_IDS_PER_STATEMENT = 1000
 
 
 def seen_uids(session: Session, account: str, folder: str, uidvalidity: int) -> set[int]:
@@ -72,11 +71,11 @@ class SeenMails:
         self._held_digests = self._held(MailRow.sha256, self._digests)
 
     def _held(self, column: InstrumentedAttribute[Any], values: set[str]) -> set[str]:
-        ordered, held = sorted(values), set[str]()
-        for start in range(0, len(ordered), _IDS_PER_STATEMENT):
+        held = set[str]()
+        for listed in in_lists(sorted(values)):
             held.update(self.session.scalars(select(column).where(
                 MailRow.account == self.account, MailRow.kind != MailKind.DUPLICATE,
-                column.in_(ordered[start:start + _IDS_PER_STATEMENT]))))
+                column.in_(listed))))
         return held
 
     def holds(self, message_id: str | None, sha256: str) -> bool:
@@ -138,10 +137,8 @@ def note_post_actions(session: Session, mail_ids: Sequence[int], *, error: str |
         values.update(state=MailState.DONE, done_at=now)
     if not values:
         return
-    ids = list(mail_ids)
-    for start in range(0, len(ids), _IDS_PER_STATEMENT):
-        session.execute(update(MailRow).where(
-            MailRow.id.in_(ids[start:start + _IDS_PER_STATEMENT])).values(**values))
+    for listed in in_lists(mail_ids):
+        session.execute(update(MailRow).where(MailRow.id.in_(listed)).values(**values))
 
 
 

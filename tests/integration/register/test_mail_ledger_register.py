@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ews.core.models import MailState
 from ews.register import mails
-from ews.register.database import migrate, transaction
+from ews.register.database import VALUES_PER_STATEMENT, migrate, transaction
 from ews.register.schema import MailRow
 from tests.conftest import make_settings
 
@@ -22,7 +22,7 @@ def test_post_actions_are_noted_for_more_mails_than_one_statement_takes(
         tmp_path: Path, database_url: str | None) -> None:
     settings = make_settings(tmp_path, **({"database_url": database_url} if database_url else {}))
     migrate(settings.db_url)
-    count = 2 * mails._IDS_PER_STATEMENT + 7  # three statements, the last one short
+    count = 2 * VALUES_PER_STATEMENT + 7  # three statements, the last one short
     with transaction(settings.db_url) as session:
         rows = [mails.add_mail(session, mails.new_mail(
             ("konto", "INBOX", 1, uid), message_id=f"<{uid}@x>", sha256=f"{uid:064d}",

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
 from ews.register.schema import ApplicationRow, Input
 from ews.runtime.settings import AzSettings, Settings
+from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -75,6 +77,58 @@ def test_az_of_a_rolled_back_transaction_is_issued_again(settings: Settings) -> 
         assert register.issue_az(session, 2026, AzSettings())[0] == "13.0.70-001/2026"
 
 
+def _counter(url: str, year: int) -> int:
+    with session_factory(url).begin() as session:
+        return int(session.execute(text("SELECT last_serial FROM az_counters WHERE year = :y"),
+                                   {"y": year}).scalar_one())
+
+
+def test_a_reservation_issues_its_serials_and_gives_back_the_rest(
+        tmp_path: Path, database_url: str | None) -> None:
+    """One statement a year for a chunk's decisions; what they did not issue goes back, so
+    the next Az. follows without a gap, also one issued in between for another purpose (a
+    declaration) and one of a year nobody reserved."""
+    settings = make_settings(tmp_path, **({"database_url": database_url} if database_url else {}))
+    migrate(settings.db_url)
+    with session_factory(settings.db_url).begin() as session:
+        register.issue_az(session, 2026, AzSettings())  # 001 before
+        with register.reserved_az(session, {2026: 5, 2027: 2}):
+            issued = [register.issue_az(session, 2026, AzSettings())[0] for _ in range(2)]
+            issued.append(register.issue_az(session, 2028, AzSettings())[0])
+            issued.append(register.issue_az(session, 2026, AzSettings())[0])
+    assert issued == ["13.0.70-002/2026", "13.0.70-003/2026", "13.0.70-001/2028",
+                      "13.0.70-004/2026"]
+    assert _counter(settings.db_url, 2026) == 4 and _counter(settings.db_url, 2027) == 0
+    with session_factory(settings.db_url).begin() as session:
+        assert register.issue_az(session, 2026, AzSettings())[0] == "13.0.70-005/2026"
+        assert register.issue_az(session, 2027, AzSettings())[0] == "13.0.70-001/2027"
+
+
+def test_a_reservation_used_up_goes_on_from_the_counter(
+        tmp_path: Path, database_url: str | None) -> None:
+    settings = make_settings(tmp_path, **({"database_url": database_url} if database_url else {}))
+    migrate(settings.db_url)
+    with session_factory(settings.db_url).begin() as session, \
+            register.reserved_az(session, {2026: 2}):
+        issued = [register.issue_az(session, 2026, AzSettings())[1] for _ in range(4)]
+    assert issued == [1, 2, 3, 4] and _counter(settings.db_url, 2026) == 4
+
+
+def test_a_reservation_in_a_failed_transaction_is_rolled_back(
+        tmp_path: Path, database_url: str | None) -> None:
+    settings = make_settings(tmp_path, **({"database_url": database_url} if database_url else {}))
+    migrate(settings.db_url)
+    sessions = session_factory(settings.db_url)
+    with pytest.raises(RuntimeError), sessions.begin() as session, \
+            register.reserved_az(session, {2026: 30}):
+        register.issue_az(session, 2026, AzSettings())
+        raise RuntimeError("the disk")
+    with sessions.begin() as session:
+        assert register.issue_az(session, 2026, AzSettings())[0] == "13.0.70-001/2026"
+        with register.reserved_az(session, {2026: 1}):  # the session's reservation is gone
+            assert register.issue_az(session, 2026, AzSettings())[1] == 2
+
+
 def _issue_many(url: str, count: int) -> list[str]:
     sessions = session_factory(url)
     issued = []
@@ -115,3 +169,19 @@ def test_older_application_processed_late_is_filed_as_replaced(settings: Setting
     assert older.status == "replaced"
     assert older.replaced_by_id == newer.id
     assert newer.status == "registered"
+
+
+def test_the_claims_on_file_are_found_among_more_than_one_statement_takes(
+        tmp_path: Path, database_url: str | None) -> None:
+    """A pass asks which files of the work folder an input holds (the others a crashed run
+    left): in lists of a thousand, so 1,005 paths take two statements."""
+    settings = make_settings(tmp_path, **({"database_url": database_url} if database_url else {}))
+    migrate(settings.db_url)
+    with session_factory(settings.db_url).begin() as session:
+        for n in (1, 500, 1003):
+            _input(session, n)
+    asked = [f"/claim/{n}" for n in range(1, 1006)]
+    with session_factory(settings.db_url).begin() as session:
+        assert register.claims_on_file(session, asked) == {"/claim/1", "/claim/500",
+                                                           "/claim/1003"}
+        assert register.claims_on_file(session, []) == set()
