@@ -11,6 +11,7 @@ letter, no file lost. The outcome is decided by ``ews.intake.decision`` (pure, o
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -105,16 +106,18 @@ def decide_all(session: Session, assessments: dict[int, Assessment], settings: S
     basis = register.decision_basis(
         session, {row.sha256 for row in rows.values()}, settings.round.name,
         {a.municipality.ags for a in assessments.values() if a.municipality is not None})
-    with register.reserved_az(session, _az_wanted(rows, assessments)):
+    wanted = _az_wanted(rows, assessments)
+    ids = iter(register.reserve_application_ids(session, sum(wanted.values())))
+    with register.reserved_az(session, wanted):
         for input_id, assessment in assessments.items():
-            _decide(session, rows[input_id], assessment, settings, now, basis)
+            _decide(session, rows[input_id], assessment, settings, now, basis, ids)
             basis.note_decided(rows[input_id])
 
 
 def _az_wanted(rows: dict[int, Input], assessments: dict[int, Assessment]) -> dict[int, int]:
-    """The most Aktenzeichen the decisions can issue, by year of receipt: one for each
-    undecided input that holds an application (one that turns out a duplicate or invalid
-    issues none: its serial is given back)."""
+    """The most applications (and so Aktenzeichen) the decisions can register, by year of
+    receipt: one for each undecided input that holds an application (one that turns out a
+    duplicate or invalid registers none: its serial is given back)."""
     years = Counter((row.stamped_at or row.received_at).astimezone(BERLIN).year
                     for input_id, assessment in assessments.items()
                     if (row := rows[input_id]).state == InputState.CLAIMED
@@ -143,7 +146,7 @@ def _twin(session: Session, row: Input, basis: register.DecisionBasis) -> Twin |
 
 
 def _decide(session: Session, row: Input, assessment: Assessment, settings: Settings,
-            now: datetime, basis: register.DecisionBasis) -> None:
+            now: datetime, basis: register.DecisionBasis, ids: Iterator[int]) -> None:
     if row.state != InputState.CLAIMED:  # another run decided meanwhile
         return
     received = row.stamped_at or row.received_at
@@ -170,7 +173,7 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
     application = replaced = None
     if decision.registers:
         application, replaced = _register(session, row, assessment, decision, settings,
-                                          received, basis)
+                                          received, basis, next(ids, None))
         inputs.set_application(row, application.id)
         if application.ags in basis.corrections_open:  # else a query for nothing
             follow_ups.close_corrections(
@@ -181,8 +184,8 @@ def _decide(session: Session, row: Input, assessment: Assessment, settings: Sett
 
 
 def _register(session: Session, row: Input, assessment: Assessment, decision: Decision,
-              settings: Settings, received: datetime, basis: register.DecisionBasis
-              ) -> tuple[ApplicationRow, ApplicationRow | None]:
+              settings: Settings, received: datetime, basis: register.DecisionBasis,
+              application_id: int | None) -> tuple[ApplicationRow, ApplicationRow | None]:
     assert assessment.application is not None
     app = assessment.application
     year = received.astimezone(BERLIN).year
@@ -190,7 +193,7 @@ def _register(session: Session, row: Input, assessment: Assessment, decision: De
     status = ApplicationStatus.REGISTERED if decision.outcome is Outcome.REGISTERED else \
         ApplicationStatus.LATE
     return inputs.add_application(
-        session, row, basis, az=az, az_year=year, az_serial=serial,
+        session, row, basis, id=application_id, az=az, az_year=year, az_serial=serial,
         round_name=settings.round.name, ags=app.municipality.ags,
         kommune_name=app.kommune_name, status=status.value, received_at=received,
         deadline_last_day=deadline_of(settings).last_day.isoformat(),

@@ -273,13 +273,32 @@ def add_application(session: Session, row: ApplicationRow, basis: DecisionBasis 
         current.status = ApplicationStatus.REPLACED.value
         session.flush()  # free the one-current-application index before the insert
     session.add(row)
-    session.flush()
+    if row.id is None or current is not None:
+        session.flush()  # the id; a replacement's rows in their order (the index, the keys)
     if row.status != ApplicationStatus.REPLACED.value:
         basis.current[row.ags] = row
     if current is not None and current.status == ApplicationStatus.REPLACED.value:
         current.replaced_by_id = row.id
         return row, current
     return row, None
+
+
+def reserve_application_ids(session: Session, count: int) -> list[int]:
+    """``count`` ids for applications this transaction adds, with one statement: an
+    application given one is inserted with the next flush instead of one of its own
+    (PostgreSQL: from the table's sequence; SQLite: after the highest id, which the
+    transaction's write lock keeps for it). Ids left unused are gaps in no number anyone
+    reads (the Az. is the application's number)."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [int(value) for value in session.scalars(_NEXT_APPLICATION_IDS, {"n": count})]
+    first = int(session.scalar(select(func.coalesce(func.max(ApplicationRow.id), 0))) or 0) + 1
+    return list(range(first, first + count))
+
+
+_NEXT_APPLICATION_IDS = text("SELECT nextval(pg_get_serial_sequence('applications', 'id')) "
+                             "FROM generate_series(1, :n)")
 
 
 def application_of(session: Session, application_id: int | None) -> ApplicationRow | None:

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -143,6 +143,9 @@ class LetterRow(Base):
     data: Mapped[dict[str, Any]]
     state: Mapped[str] = mapped_column(String(16), default="planned")  # planned|rendered|done
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: never set or read: it tells the flush to insert an application before the letters
+    #: that name it when both wait in one flush (without it, the mappers' names decide)
+    application: Mapped[ApplicationRow | None] = relationship(viewonly=False, lazy="raise")
 
 
 class EventRow(Base):

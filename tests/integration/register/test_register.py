@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ews.register import cases as register
 from ews.register.database import migrate, session_factory
-from ews.register.schema import ApplicationRow, Input
+from ews.register.schema import ApplicationRow, Input, LetterRow
 from ews.runtime.settings import AzSettings, Settings
 from tests.conftest import make_settings
 
@@ -185,3 +185,36 @@ def test_the_claims_on_file_are_found_among_more_than_one_statement_takes(
         assert register.claims_on_file(session, asked) == {"/claim/1", "/claim/500",
                                                            "/claim/1003"}
         assert register.claims_on_file(session, []) == set()
+
+
+def test_applications_with_reserved_ids_are_written_with_their_letters_in_one_flush(
+        tmp_path: Path, database_url: str | None) -> None:
+    """A chunk's decisions take their applications' ids up front, so that an application and
+    the letter naming it wait for the same flush; the foreign keys hold on both databases,
+    and an application added without a reserved id later gets one after them."""
+    settings = make_settings(tmp_path, **({"database_url": database_url} if database_url else {}))
+    migrate(settings.db_url)
+    with session_factory(settings.db_url).begin() as session:
+        first = _application(session, 1, "05315000", T0)  # one there before
+    with session_factory(settings.db_url).begin() as session:
+        ids = register.reserve_application_ids(session, 3)
+        assert len(set(ids)) == 3 and min(ids) > first.id
+        assert register.reserve_application_ids(session, 0) == []
+        for n, (ags, application_id) in enumerate(zip(("05111000", "05113000"), ids,
+                                                      strict=False), start=2):
+            row = _input(session, n)
+            application, _ = register.add_application(session, ApplicationRow(
+                id=application_id, az=f"13.0.70-05{n}/2026", az_year=2026, az_serial=50 + n,
+                round_name="EWS 6", ags=ags, kommune_name=ags, status="registered",
+                received_at=T0, deadline_last_day="2027-03-01", fields={}, input_id=row.id))
+            register.plan_letter(session, input_id=row.id, application_id=application.id,
+                                 kind="eingangsbestaetigung", reference=application.az,
+                                 docx_path=f"/out/{n}.docx", data={})
+        assert session.new  # nothing flushed yet: the commit writes them in order
+    with session_factory(settings.db_url).begin() as session:
+        later = _application(session, 9, "05112000", T0)
+        names = dict(session.execute(select(ApplicationRow.id, ApplicationRow.ags)).tuples().all())
+        letters = session.scalars(select(LetterRow.application_id)).all()
+    assert names == {first.id: "05315000", ids[0]: "05111000", ids[1]: "05113000",
+                     later.id: "05112000"}
+    assert later.id > max(ids[:2]) and sorted(letters) == ids[:2]
