@@ -119,9 +119,11 @@ FINISH_SECONDS = 600.0
 
 class OwnPasses:
     """The passes a watcher works itself (``EWS_PREFECT__WATCHER_PASS``): ``start`` them once
-    the watcher holds its lock. On leaving the context, a pass in progress is finished, for
-    at most ``FINISH_SECONDS`` (entered before the lock, it is left after the lock was
-    released, so that the next watcher can take over meanwhile)."""
+    the watcher holds its lock. On leaving the context at the end of the watcher's time, a
+    pass in progress is finished, for at most ``FINISH_SECONDS`` (entered before the lock, it
+    is left after the lock was released, so that the next watcher can take over meanwhile);
+    on leaving it with an error (the run cancelled), not waited for: whatever a pass left,
+    the next one takes up, as after a killed worker."""
 
     def __init__(self, settings: Settings, logger: Logger | LoggerAdapter[Logger]) -> None:
         self.settings, self.logger = settings, logger
@@ -130,10 +132,12 @@ class OwnPasses:
     def __enter__(self) -> OwnPasses:
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, error: type[BaseException] | None, *_details: object) -> None:
         if self.runner is None:
             return
         self.runner.stopping.set()
+        if error is not None:  # cancelled or broken: the process ends now, the pass with it
+            return
         self.runner.join(timeout=FINISH_SECONDS)
         if self.runner.is_alive():
             self.logger.warning("Der Posteingangslauf dieses Prozesses lief nach %.0f s noch; "

@@ -5,11 +5,14 @@ replaced by counters; the real ones run in ``tests/flows/test_cluster.py``)."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pytest
 
 from ews.intake.sharing import CHUNK
-from flows.watchers import PassStarter
+from ews.runtime.settings import PrefectSettings, Settings
+from flows.watchers import OwnPasses, PassStarter
 
 
 class OwnRunner:
@@ -106,3 +109,41 @@ def test_without_its_own_passes_an_api_failure_ends_the_watcher_run() -> None:
     starter.request(1)
     with pytest.raises(ConnectionError):
         starter.pump()
+
+
+class SlowPass(threading.Thread):
+    """Stands in for a pass runner whose pass takes ``seconds`` after it was told to stop."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.seconds, self.stopping = seconds, threading.Event()
+
+    def run(self) -> None:
+        self.stopping.wait(30)
+        time.sleep(self.seconds)
+
+
+def test_a_watcher_at_its_end_finishes_its_own_pass(settings: Settings) -> None:
+    own = OwnPasses(settings, logging.getLogger("test"))
+    own.runner = SlowPass(0.3)  # type: ignore[assignment]
+    own.runner.start()
+    with own:
+        pass
+    assert not own.runner.is_alive()
+
+
+def test_a_cancelled_watcher_does_not_wait_for_its_own_pass(settings: Settings) -> None:
+    own = OwnPasses(settings, logging.getLogger("test"))
+    own.runner = SlowPass(5.0)  # type: ignore[assignment]
+    own.runner.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), own:
+        raise KeyboardInterrupt
+    assert time.monotonic() - started < 2.0 and own.runner.stopping.is_set()
+
+
+def test_a_watcher_without_its_own_passes_starts_no_reading_processes(settings: Settings
+                                                                      ) -> None:
+    off = settings.model_copy(update={"prefect": PrefectSettings(watcher_pass=False)})
+    with OwnPasses(off, logging.getLogger("test")) as own:
+        assert own.start() is None
