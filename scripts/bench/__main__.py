@@ -43,6 +43,7 @@ from scripts.bench import (
     programs,
     steps,
 )
+from scripts.bench.common import paired_order
 from scripts.bench.throughput import (
     COUNT,
     ROUNDS,
@@ -131,7 +132,7 @@ def main() -> None:
             print(f"Runde {round_} von {ROUNDS}")
             folder = root / f"runde-{round_}"
             measured = {}
-            for side in (("raw", "flow") if round_ % 2 else ("flow", "raw")):
+            for side in paired_order(("raw", "flow"), round_):
                 measure, label = SIDES[side]
                 measured[side] = measure(files, folder, warm_up)
                 print(f"{label}: {measured[side]:7.1f} Bewerbungen/s")

@@ -26,7 +26,13 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy
-from scripts.bench.common import REPO, bench_settings, flow_throughput, write_inbox
+from scripts.bench.common import (
+    REPO,
+    bench_settings,
+    flow_throughput,
+    paired_order,
+    write_inbox,
+)
 
 from tests.support.pgserver import Postgres, PrefectServer, ProcessWorker, WarmStart
 
@@ -50,7 +56,7 @@ def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root:
                 # (the machine's neighbours, the Prefect server's database) favours no side
                 print(f"Runde {number} von {ROUNDS}")
                 rates: dict[str, Rates] = {}
-                for name in ORDER if number % 2 else ORDER[::-1]:
+                for name in paired_order(ORDER, number):
                     folder = root / f"{name}-{number}"
                     if name == "sqlite":
                         rate = flow_throughput(files, folder, warm_up)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ews.core.names import safe_name
 from ews.intake.pipeline import preload
@@ -22,6 +24,7 @@ from ews.runtime.settings import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def bench_settings(root: Path) -> Settings:
@@ -32,6 +35,13 @@ def bench_settings(root: Path) -> Settings:
                     intake=IntakeSettings(stable_seconds=0.0), imap=ImapSettings(),
                     smtp=SmtpSettings(),
                     letters=LetterSettings(pdf=False))  # type: ignore[call-arg]
+
+
+def paired_order(sides: Sequence[T], number: int) -> list[T]:
+    """The sides of paired round ``number`` (counted from 1): as given in odd rounds,
+    reversed in even ones, so that a drift over the run (the machine's neighbours, a
+    growing database) favours no side."""
+    return list(sides) if number % 2 else list(sides)[::-1]
 
 
 def write_inbox(inbox: Path, files: list[tuple[str, bytes]]) -> None:

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.bench.common import REPO
+from scripts.bench.common import REPO, paired_order
 
 from ews.runtime.settings import IntakeSettings
 
@@ -171,10 +171,8 @@ def main(root: Path) -> None:
     seconds: list[float] = []
     memory: list[float] = []
     for round_ in range(1, ROUNDS + 1):
-        # alternating order: a drift over the run favours neither side
-        order = ("feindlich", "gewoehnlich") if round_ % 2 else ("gewoehnlich", "feindlich")
         measured = {}
-        for side in order:
+        for side in paired_order(("feindlich", "gewoehnlich"), round_):
             cost = measure_pass(hostile if side == "feindlich" else ordinary,
                                 root / f"runde-{round_}" / side)
             measured[side] = cost

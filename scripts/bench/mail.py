@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from rich.console import Console
-from scripts.bench.common import bench_settings, use_settings, write_inbox
+from scripts.bench.common import bench_settings, paired_order, use_settings, write_inbox
 
 from ews.intake.pipeline import preload
 from ews.runtime.settings import ImapSettings, LetterSettings, Settings, SmtpSettings
@@ -130,7 +130,7 @@ def mailbox_against_folder(files: list[tuple[str, bytes]], root: Path, rounds: i
                 mailbox = mail_bench_settings(root / f"postfach-{number}", dovecot, smtp,
                                               pdf=False, answers=False)
                 seconds = {}
-                for side in (("ordner", "postfach") if number % 2 else ("postfach", "ordner")):
+                for side in paired_order(("ordner", "postfach"), number):
                     if side == "ordner":
                         write_inbox(folder.inbox_dir, files)
                         use_settings(folder)

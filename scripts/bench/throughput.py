@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts.bench.common import bench_settings, flow_throughput
+from scripts.bench.common import bench_settings, flow_throughput, paired_order
 
 from ews.core.models import Outcome
 from ews.intake.decision import letter_data_for
@@ -85,7 +85,7 @@ def cpu_per_application(files: list[tuple[str, bytes]], root: Path,
     sample = files[:CPU_FILES]
     measured: dict[str, list[float]] = {name: [] for name in PATHS}
     for round_ in range(ROUNDS):
-        for name in (list(PATHS) if round_ % 2 == 0 else list(PATHS)[::-1]):
+        for name in paired_order(list(PATHS), round_ + 1):
             started = time.process_time()
             _raw_pass(sample, settings, now, PATHS[name])
             measured[name].append((time.process_time() - started) / len(sample) * 1000)
