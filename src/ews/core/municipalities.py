@@ -105,9 +105,22 @@ def _name_parts(name: str) -> tuple[str, bool | None]:
     return folded, None
 
 
+@cache
+def _by_folded_name() -> dict[str, tuple[Municipality, ...]]:
+    """Each municipality under its short, official and letter name, folded (``_fold``), in
+    register order: folding all 1,281 names anew took about 3 ms a lookup, a fifth of the
+    CPU an application costs (issue 20)."""
+    index: dict[str, list[Municipality]] = {}
+    for municipality in all_municipalities():
+        names = (municipality.short_name, municipality.name, municipality.letter_name)
+        for key in dict.fromkeys(_fold(name) for name in names):
+            index.setdefault(key, []).append(municipality)
+    return {key: tuple(found) for key, found in index.items()}
+
+
 def _candidates(core: str) -> list[Municipality]:
-    return [m for m in all_municipalities()
-            if core in (_fold(m.short_name), _fold(m.name), _fold(m.letter_name))]
+    """The municipalities one of whose names, folded, is ``core``, in register order."""
+    return list(_by_folded_name().get(core, ()))
 
 
 def _pick(candidates: Iterable[Municipality], wants_kreis: bool | None, kind_hint: str | None

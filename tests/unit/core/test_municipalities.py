@@ -1,7 +1,13 @@
 import pytest
 
-from ews.core.models import MunicipalityKind
-from ews.core.municipalities import all_municipalities, by_key, identify
+from ews.core.models import Municipality, MunicipalityKind
+from ews.core.municipalities import (
+    _candidates,
+    _fold,
+    all_municipalities,
+    by_key,
+    identify,
+)
 
 
 def test_register_has_all_427_nrw_bodies() -> None:
@@ -56,3 +62,23 @@ def test_key_outside_nrw_and_unknown_names_are_refused_in_german() -> None:
     assert "nicht zu Nordrhein-Westfalen" in by_key("09162000").reason
     assert "nicht gefunden" in identify(ags=None, name="Stadt München").reason
     assert "kein Gemeindeschlüssel" in by_key("abc").reason
+
+
+def _scanned(core: str) -> list[Municipality]:
+    """The lookup as it was before the index: every name folded anew and compared."""
+    return [m for m in all_municipalities()
+            if core in (_fold(m.short_name), _fold(m.name), _fold(m.letter_name))]
+
+
+def test_the_name_index_finds_what_folding_every_name_found() -> None:
+    names = {name for m in all_municipalities()
+             for name in (m.short_name, m.name, m.letter_name)}
+    # every name as written and in the ways people vary it; and near misses
+    written = [variant for name in sorted(names)
+               for variant in (name, name.upper(), f"  {name}. ", name.replace("ß", "ss"),
+                               name.replace("-", "‐"), name + "x", name[:-1])]
+    for text in written:
+        core = _fold(text)
+        assert _candidates(core) == _scanned(core), text
+    assert _candidates(_fold("Olpe")) == _scanned(_fold("Olpe"))  # the Kreis and its town
+    assert len(_candidates(_fold("Olpe"))) == 2
