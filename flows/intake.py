@@ -21,6 +21,7 @@ from ews.intake import passes as intake
 from ews.intake.failures import is_infrastructure
 from ews.intake.pipeline import InputResult
 from ews.outbox.conversion import convert_pending_letters
+from ews.runtime import heap
 from ews.runtime.settings import Settings
 from flows import redacted, service_settings
 
@@ -145,9 +146,15 @@ class WarmPasses:
     def __init__(self) -> None:
         self._loop = asyncio.Runner()  # its context, and so the clients, outlives each run
         self._clients: contextlib.AsyncExitStack | None = None
+        self._frozen = False
 
     def run(self) -> list[InputResult]:
-        return self._loop.run(self._pass())
+        try:
+            return self._loop.run(self._pass())
+        finally:
+            if not self._frozen:  # the first pass loaded what the process keeps
+                self._frozen = True
+                heap.freeze()
 
     async def _pass(self) -> list[InputResult]:
         if self._clients is None:  # once the API answers (a pass before that fails)

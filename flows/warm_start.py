@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ews.runtime import warm_runs, workers
+from ews.runtime import heap, warm_runs, workers
 from ews.runtime.settings import Settings
 from ews.runtime.warm_runs import MESSAGE_BYTES, SOCKET_ENV, ColdStart, ask
 from flows import early_workers, prepare_prefect_environment
@@ -76,6 +76,7 @@ def serve(path: Path) -> NoReturn:
     # the runs' reading processes fork from a server with their modules imported, instead of
     # each importing them anew (seconds of CPU on a worker held to one core)
     workers.use_forkserver([early_workers.JOBS])
+    heap.freeze()  # the runs share its pages: a collection in one would copy them
     if threading.active_count() != 1:  # a fork copies one thread: the others' locks hang
         raise SystemExit("Warmstart: nach dem Laden laufen "
                          f"{threading.active_count()} Threads, erwartet 1")

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 import pebble
 
+from ews.runtime import heap
 from ews.runtime.settings import Settings
 
 T = TypeVar("T")
@@ -147,9 +148,17 @@ def _shut_down(pool: pebble.ProcessPool) -> None:
 def warm_up(workers: int, memory_mb: int, preload: Callable[[], object]) -> None:
     """Start the worker processes and run ``preload`` in each of them: a module-level function
     of the module whose imports are heavy (unpickling it in the worker imports them)."""
-    futures = [pool(workers, memory_mb).schedule(preload) for _ in range(workers * 2)]
+    futures = [pool(workers, memory_mb).schedule(_warm, args=(preload,))
+               for _ in range(workers * 2)]
     for future in futures:
         future.result()
+
+
+def _warm(preload: Callable[[], object]) -> None:
+    """A worker job: ``preload`` arrived imported (unpickling it imported its module); what
+    the worker has loaded now it keeps, so it is frozen (``heap.freeze``)."""
+    preload()
+    heap.freeze()
 
 
 def start(workers: int, memory_mb: int, module: str) -> None:
@@ -163,6 +172,7 @@ def start(workers: int, memory_mb: int, module: str) -> None:
 
 def _import(module: str) -> None:
     importlib.import_module(module)  # a worker job: by module and name
+    heap.freeze()
 
 
 def submit(function: Callable[..., T], args: tuple[Any, ...], *, workers: int, memory_mb: int,

@@ -1,8 +1,9 @@
-"""The worker pool with real processes: warmed up with the job it is given, and a job that
-never ends stopped without stopping the pool."""
+"""The worker pool with real processes: warmed up with the job it is given (its heap frozen
+after, ``ews.runtime.heap``), and a job that never ends stopped without stopping the pool."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -23,6 +24,10 @@ def _loaded() -> tuple[int, bool]:
     return os.getpid(), "ews.intake.pipeline" in sys.modules
 
 
+def _frozen() -> tuple[int, bool, int]:
+    return os.getpid(), "ews.intake.pipeline" in sys.modules, gc.get_freeze_count()
+
+
 def _spin() -> None:
     while True:
         pass
@@ -31,13 +36,14 @@ def _spin() -> None:
 def test_warm_up_runs_the_preload_job_it_is_given_in_the_workers() -> None:
     workers.warm_up(1, 730, preload)
 
-    result = workers.outcome(workers.submit(_loaded, (), workers=1, memory_mb=730,
+    result = workers.outcome(workers.submit(_frozen, (), workers=1, memory_mb=730,
                                             timeout=60), 60)
 
     assert not isinstance(result, workers.WorkerFailed)
-    pid, loaded = result
+    pid, loaded, frozen = result
     assert loaded  # the intake's modules were imported by the warm-up, in this worker
     assert pid != os.getpid()
+    assert frozen > 10_000  # and kept out of the collector's walks (pypdf, docxtpl …)
 
 
 def test_a_job_that_never_ends_fails_and_the_pool_goes_on_with_a_new_worker() -> None:
@@ -55,8 +61,8 @@ def test_a_job_that_never_ends_fails_and_the_pool_goes_on_with_a_new_worker() ->
     assert first[0] != after[0]  # the worker that ran it was ended and replaced
 
 
-def _stages_loaded() -> tuple[int, bool]:
-    return os.getpid(), "ews.intake.stages" in sys.modules
+def _stages_loaded() -> tuple[int, bool, int]:
+    return os.getpid(), "ews.intake.stages" in sys.modules, gc.get_freeze_count()
 
 
 def test_start_returns_at_once_and_the_worker_imports_the_module_named() -> None:
@@ -70,8 +76,9 @@ def test_start_returns_at_once_and_the_worker_imports_the_module_named() -> None
                                             timeout=60), 60)
 
     assert not isinstance(result, workers.WorkerFailed)
-    pid, loaded = result
+    pid, loaded, frozen = result
     assert loaded and pid != os.getpid()
+    assert frozen > 10_000  # what it imported, frozen
 
 
 def test_a_process_held_to_one_core_reads_with_one_worker() -> None:
