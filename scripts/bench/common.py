@@ -63,21 +63,26 @@ def use_settings(settings: Settings) -> None:
 def flow_throughput(files: list[tuple[str, bytes]], root: Path,
                     warm_up: list[tuple[str, bytes]]) -> float:
     # Prefect reads its settings at import: imported only now, after the bench set them up
-    from flows.intake import run_posteingang
+    from flows.intake import WarmPasses
 
     settings = bench_settings(root / "flow")
     settings.inbox_dir.mkdir(parents=True)
     workers.warm_up(settings.worker_count, settings.intake.read_memory_mb, preload)
-    # warm, as under `ews serve`: Prefect's server and client are up, the workers have read
-    # and written before (the same warm-up files as the single process)
+    # warm, as under `ews serve`: Prefect's server and client are up, the passes run as its
+    # pass runner runs them, the workers have read and written before (the same warm-up
+    # files as the single process)
     write_inbox(settings.inbox_dir, warm_up)
     use_settings(settings)
-    run_posteingang()
-    write_inbox(settings.inbox_dir, files)
-    before = cpu_seconds()
-    started = time.perf_counter()
-    results = run_posteingang()
-    elapsed = time.perf_counter() - started
+    passes = WarmPasses()
+    try:
+        passes.run()
+        write_inbox(settings.inbox_dir, files)
+        before = cpu_seconds()
+        started = time.perf_counter()
+        results = passes.run()
+        elapsed = time.perf_counter() - started
+    finally:
+        passes.close()
     used = {name: seconds - before.get(name, 0.0) for name, seconds in cpu_seconds().items()}
     assert len(results) == len(files), f"{len(results)} of {len(files)} processed"
     print(f"  Wanduhr {elapsed:.1f} s; CPU-Sekunden: "
