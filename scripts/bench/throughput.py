@@ -6,6 +6,8 @@ anew (with its cProfile). Writes under the bench's folder."""
 from __future__ import annotations
 
 import cProfile
+import multiprocessing
+import os
 import pstats
 import statistics
 import subprocess
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from scripts.bench.common import bench_settings, flow_throughput, paired_order
 
@@ -44,6 +47,44 @@ def raw_throughput(files: list[tuple[str, bytes]], root: Path,
     started = time.perf_counter()
     _raw_pass(files, settings, now)
     return len(files) / (time.perf_counter() - started)
+
+
+def parallel_throughput(files: list[tuple[str, bytes]], root: Path,
+                        warm_up: list[tuple[str, bytes]]) -> float:
+    """The library path in as many processes as this process may use cores, each on its
+    share of ``files``, started together once each has warmed up: what the cores give with
+    no orchestration at all, the ceiling of the flow's ratio on this machine."""
+    count = len(os.sched_getaffinity(0))
+    context = multiprocessing.get_context("spawn")
+    start, ended = context.Barrier(count + 1), context.SimpleQueue()
+    shares = [context.Process(target=_share_pass, args=(files[index::count],
+                                                        root / f"teil-{index}", warm_up,
+                                                        start, ended))
+              for index in range(count)]
+    for share in shares:
+        share.start()
+    try:
+        start.wait(timeout=300)  # every share warm: the clock starts for all at once
+        started = time.perf_counter()
+        last = max(ended.get() for _ in shares)
+    finally:
+        for share in shares:
+            share.join(timeout=600)
+    if any(share.exitcode != 0 for share in shares):
+        raise RuntimeError("ein Bibliotheksprozess ist gescheitert")
+    return len(files) / (last - started)
+
+
+def _share_pass(files: list[tuple[str, bytes]], root: Path, warm_up: list[tuple[str, bytes]],
+                start: Any, ended: Any) -> None:
+    """In a process of its own: warm up, wait for the others, pass over ``files``, and say
+    when it ended (``perf_counter`` is one clock for every process of the machine)."""
+    settings = bench_settings(root)
+    now = datetime.now(UTC)
+    _raw_pass(warm_up, settings, now)
+    start.wait(timeout=300)
+    _raw_pass(files, settings, now)
+    ended.put(time.perf_counter())
 
 
 #: how a letter becomes .docx bytes: the service's path, and docxtpl opening the template anew
@@ -151,4 +192,5 @@ SIDES: dict[str, tuple[Callable[[list[tuple[str, bytes]], Path, list[tuple[str, 
                              float], str]] = {
     "raw": (raw_throughput, "Bibliothek, ein Prozess (lesen+prüfen+Brief)"),
     "flow": (flow_throughput, "Prefect-Flow posteingang (mit Register+Archiv)"),
+    "parallel": (parallel_throughput, "Bibliothek, je Kern ein Prozess (Obergrenze)"),
 }
