@@ -222,6 +222,12 @@ def test_the_watcher_works_a_batch_itself_and_ends_as_cancelled_when_cancelled(
         worker = ProcessWorker("ews", "w", env={**env, **warm.env_var}, cwd=REPO, limit=1,
                                log_path=tmp_path / "w.log").start()
         worker.wait_registered(api, timeout=120)
+        # more than one chunk, there when the watcher first looks: it works one pass itself
+        # and asks for a second run at once (asked for one by one, as files trickle in, a
+        # pass of its own that is idle again takes each)
+        batch = [(safe_name(name), data) for name, data in sample_applications(40, seed=63)]
+        for name, data in batch:
+            (tmp_path / "inbox" / name).write_bytes(data)
         deployment = httpx.get(f"{api}/deployments/name/ordner/ordner", timeout=30).json()
         run = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run",
                          json={"parameters": {"laufzeit": 600}}, timeout=30).json()["id"]
@@ -230,9 +236,6 @@ def test_the_watcher_works_a_batch_itself_and_ends_as_cancelled_when_cancelled(
             return str(httpx.get(f"{api}/flow_runs/{run}", timeout=30).json()["state_type"])
 
         wait_for(lambda: state() == "RUNNING", 120, "the watcher run running", 0.5)
-        batch = [(safe_name(name), data) for name, data in sample_applications(40, seed=63)]
-        for name, data in batch:  # more than one chunk: the watcher asks for a second run
-            (tmp_path / "inbox" / name).write_bytes(data)
         engine = sqlalchemy.create_engine(database_url)
         wait_for(lambda: _done(engine) == len(batch), 180, "the batch done", interval=0.5)
         with sqlalchemy.orm.Session(engine) as session:
