@@ -100,16 +100,16 @@ def runner_deployments(deployments: list[Deployment]) -> list[Any]:
         for spec in deployments if spec.served]
 
 
+#: every machine has the service at the path in EWS_HOME when `prefect deploy` runs
+HOME = "{{ $EWS_HOME }}"
 #: how a worker starts a run: warm through this machine's warm start process when it runs,
 #: else as ``python -m prefect.engine`` (ews.runtime.warm_runs: the standard library only,
 #: started in milliseconds); the Python of the installation
-RUN_COMMAND = "{{ $EWS_HOME }}/.venv/bin/python -m ews.runtime.warm_runs"
+RUN_COMMAND = f"{HOME}/.venv/bin/python -m ews.runtime.warm_runs"
 
 
 def _pull() -> list[dict[str, Any]]:
-    # every machine has the service at the path in EWS_HOME when `prefect deploy` runs
-    return [{"prefect.deployments.steps.set_working_directory": {
-        "directory": "{{ $EWS_HOME }}"}}]
+    return [{"prefect.deployments.steps.set_working_directory": {"directory": HOME}}]
 
 
 def prefect_yaml(deployments: list[Deployment]) -> str:
@@ -137,9 +137,9 @@ def _entry(spec: Deployment) -> dict[str, Any]:
                                  # not a temporary folder of the worker's: the run may be
                                  # forked by the warm start, which has a /tmp of its own
                                  # (systemd's PrivateTmp=)
-                                 "working_dir": "{{ $EWS_HOME }}"}}}
+                                 "working_dir": HOME}}}
     if spec.early_workers:  # a deployment's own pull steps replace the project's
-        entry["pull"] = [*_pull(), {early_workers.STEP: {}}]
+        entry["pull"] = [{early_workers.STEP: {"directory": HOME}}]
     if spec.parameters:
         entry["parameters"] = spec.parameters
     if spec.cron:
