@@ -56,7 +56,7 @@ def parallel_throughput(files: list[tuple[str, bytes]], root: Path,
     no orchestration at all, the ceiling of the flow's ratio on this machine."""
     count = len(os.sched_getaffinity(0))
     context = multiprocessing.get_context("spawn")
-    start, ended = context.Barrier(count + 1), context.SimpleQueue()
+    start, ended = context.Barrier(count + 1), context.Queue()
     shares = [context.Process(target=_share_pass, args=(files[index::count],
                                                         root / f"teil-{index}", warm_up,
                                                         start, ended))
@@ -66,7 +66,7 @@ def parallel_throughput(files: list[tuple[str, bytes]], root: Path,
     try:
         start.wait(timeout=300)  # every share warm: the clock starts for all at once
         started = time.perf_counter()
-        last = max(ended.get() for _ in shares)
+        last = max(ended.get(timeout=600) for _ in shares)  # a share that died: raises
     finally:
         for share in shares:
             share.join(timeout=600)
