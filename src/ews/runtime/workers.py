@@ -23,6 +23,7 @@ import os
 import re
 import resource
 import signal
+import sys
 from collections.abc import Callable, MutableMapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
@@ -171,8 +172,13 @@ def start(workers: int, memory_mb: int, module: str) -> None:
 
 
 def _import(module: str) -> None:
-    importlib.import_module(module)  # a worker job: by module and name
-    heap.freeze()
+    """A worker job (by module and name): import ``module`` and freeze what the worker holds
+    then. Already imported (it came with the fork server, as did a heap without garbage, or an
+    earlier job of this worker's imported it and froze), it is frozen without a collection
+    (``heap.freeze``)."""
+    inherited = module in sys.modules
+    importlib.import_module(module)
+    heap.freeze(collect=not inherited)
 
 
 def submit(function: Callable[..., T], args: tuple[Any, ...], *, workers: int, memory_mb: int,

@@ -1,5 +1,6 @@
 """Freezing a warm process's heap (``ews.runtime.heap``): garbage is collected first, what
-is alive is frozen, and it is handed back at exit."""
+is alive is frozen, and it is handed back at exit; a worker whose module came with the fork
+server freezes without a collection."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import gc
 import subprocess
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from ews.runtime import heap
+from ews.runtime import heap, workers
 
 
 class _Node:
@@ -51,3 +53,34 @@ def test_a_frozen_process_ends_without_leak_reports() -> None:
                            timeout=120, check=True)
     assert ended.stdout.strip() == "ok"
     assert "leaked" not in ended.stderr
+
+
+def _full_collections(action: Callable[[], object]) -> int:
+    """How many collections of the oldest generation ``action`` caused."""
+    started: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            started.append(1)
+
+    gc.callbacks.append(note)
+    try:
+        action()
+    finally:
+        gc.callbacks.remove(note)
+    return len(started)
+
+
+def test_the_import_job_collects_only_when_it_imported(
+        unfrozen: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a worker forked from the warm start's fork server has the jobs' module, and a heap
+    # without garbage: it freezes without walking it (60–85 ms of the run's start)
+    (tmp_path / "ews_heap_probe.py").write_text("VALUE = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "ews_heap_probe", raising=False)
+    before = gc.get_freeze_count()
+
+    assert _full_collections(lambda: workers._import("ews_heap_probe")) == 1  # imported now
+    assert gc.get_freeze_count() > before
+    assert _full_collections(lambda: workers._import("ews_heap_probe")) == 0  # had it
+    assert _full_collections(lambda: workers._import("ews.runtime.heap")) == 0
