@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import cProfile
 import multiprocessing
-import os
 import pstats
 import statistics
 import subprocess
@@ -51,10 +50,10 @@ def raw_throughput(files: list[tuple[str, bytes]], root: Path,
 
 def parallel_throughput(files: list[tuple[str, bytes]], root: Path,
                         warm_up: list[tuple[str, bytes]]) -> float:
-    """The library path in as many processes as this process may use cores, each on its
-    share of ``files``, started together once each has warmed up: what the cores give with
-    no orchestration at all, the ceiling of the flow's ratio on this machine."""
-    count = len(os.sched_getaffinity(0))
+    """The library path in as many processes as the flow has workers (the cores this process
+    may use), each on its share of ``files``, started together once each has warmed up: what
+    the cores give with no orchestration at all, the ceiling of the flow's ratio here."""
+    count = bench_settings(root).worker_count
     context = multiprocessing.get_context("spawn")
     start, ended = context.Barrier(count + 1), context.Queue()
     shares = [context.Process(target=_share_pass, args=(files[index::count],
