@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ews.runtime.redaction import redact_exception, redact_logging, secret_values
-from ews.runtime.settings import Settings
+from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: the secrets of the settings this process built last (see ``redacted``)
@@ -37,6 +37,8 @@ def prepare_prefect_environment(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_UI_ENABLED", "true")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    for name, value in PREFECT_SERVER_ENVIRONMENT.items():  # a server started from here
+        os.environ.setdefault(name, value)
     auth = auth_string(settings)
     if auth:
         os.environ.setdefault("PREFECT_API_AUTH_STRING", auth)

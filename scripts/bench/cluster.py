@@ -34,6 +34,7 @@ from scripts.bench.common import (
     write_inbox,
 )
 
+from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT
 from tests.support.pgserver import Postgres, PrefectServer, ProcessWorker, WarmStart
 
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -46,7 +47,9 @@ def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root:
     postgres = Postgres().start()
     try:
         postgres.create_database("prefect")
-        server = PrefectServer(postgres.url("prefect", driver="postgresql+asyncpg")).start()
+        # as ews-prefect-server.service runs it
+        server = PrefectServer(postgres.url("prefect", driver="postgresql+asyncpg"),
+                               env=PREFECT_SERVER_ENVIRONMENT).start()
         try:
             env = {**server.client_env(), "EWS_HOME": str(REPO)}
             _prefect(env, "work-pool", "create", "ews", "--type", "process")

@@ -4,6 +4,8 @@ environment, the pass runner's backoff, the inbox watcher's asks, the Versandpla
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -49,6 +51,29 @@ def test_the_server_gets_the_login_of_the_settings(settings: Settings,
     env = server_environment(with_prefect(settings, auth_string=SecretStr("admin:geheim")))
     assert env["PREFECT_SERVER_API_AUTH_STRING"] == "admin:geheim"
     assert "PREFECT_SERVER_API_AUTH_STRING" not in server_environment(settings)
+
+
+def test_a_server_started_by_the_service_writes_its_task_runs_in_batches(
+        tmp_path: Path) -> None:
+    """The names in PREFECT_SERVER_ENVIRONMENT are Prefect's own: a process prepared by
+    ``prepare_prefect_environment`` (and so the server it starts) reads them as the task
+    run recorder's settings, not Prefect's defaults (one event a transaction, every 5 s)."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("PREFECT_SERVER_SERVICES_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    code = ("from ews.runtime.settings import Settings\n"
+            "from flows import prepare_prefect_environment\n"
+            "from flows.server import server_environment\n"
+            "prepare_prefect_environment(Settings())\n"
+            "from prefect.settings import get_current_settings\n"
+            "recorder = get_current_settings().server.services.task_run_recorder\n"
+            "env = server_environment(Settings())\n"
+            "print(recorder.batch_size, recorder.flush_interval,\n"
+            "      env['PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE'])\n")
+    ended = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=120, cwd=tmp_path)
+    assert ended.returncode == 0, ended.stderr
+    assert ended.stdout.split() == ["100", "1.0", "100"]
 
 
 def test_without_a_server_answering_no_api_url_is_set(settings: Settings,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ews.runtime.folders import write_atomic
+from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT
 
 SYSTEMD_DIR = Path("/etc/systemd/system")
 LOGROTATE_FILE = Path("/etc/logrotate.d/ews")
@@ -102,7 +103,9 @@ def units(home: Path, user: str, *, cluster: bool) -> dict[str, str]:
     return {
         SERVER_UNIT: _unit("EWS: Prefect-Server des Verbunds", home, user,
                            f"{venv / 'prefect'} server start --host 127.0.0.1 --port 4200",
-                           "ews-prefect-server", environment),
+                           "ews-prefect-server", environment + "".join(
+                               f"Environment={name}={value}\n"
+                               for name, value in PREFECT_SERVER_ENVIRONMENT.items())),
         WORKER_UNIT: _unit("EWS: Prefect-Worker (Arbeitspool ews)", home, user,
                            f"{venv / 'prefect'} worker start --pool ews --limit 4",
                            "ews-worker", environment + socket

@@ -19,7 +19,7 @@ from ews.operations.service import (
     WORKER_UNIT,
     units,
 )
-from ews.runtime.settings import Settings
+from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT, Settings
 from flows.cli import app
 from tests.conftest import REPO, cli_env
 
@@ -65,6 +65,11 @@ def test_installed_units_verify(tmp_path: Path, settings: Settings, cluster: boo
         assert socket in worker and socket in vorstart
         assert f"After=network-online.target {VORSTART_UNIT}" in worker
         assert "KillMode=process" in vorstart  # a restart leaves the runs it started alone
+        server = (target / SERVER_UNIT).read_text("utf-8")
+        readme = (REPO / "README.md").read_text("utf-8")  # the recipe without systemd
+        for setting, value in PREFECT_SERVER_ENVIRONMENT.items():
+            assert f"Environment={setting}={value}" in server
+            assert f"export {setting}={value}" in readme
         assert f"RuntimeDirectory={VORSTART_SOCKET.parent.name}" in vorstart
     checked = _verify([target / name for name in names])
     assert checked.returncode == 0 and checked.stderr == "", checked.stderr
