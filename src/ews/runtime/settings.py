@@ -293,9 +293,9 @@ class NetworkSettings(BaseModel):
 #: Settings of every Prefect server the service runs (``ews serve``'s, the ephemeral one of a
 #: single run, the cluster's ``ews-prefect-server.service``). Prefect's task run recorder
 #: writes each task run event it is told of in a transaction of its own by default (batch
-#: size 1): some 5 ms of server CPU per event, three events per task run, 0.3 s of a pass of
-#: 500 on the machine the passes run on. Batched, it writes them together at least once a
-#: second: a task run shows in the UI up to a second later.
+#: size 1): some 5 ms of server CPU per event, three events per task run, 0.3 s per pass of
+#: 500, on the cores the passes share with the server. Batched, it writes them together at
+#: least once a second: a task run shows in the UI up to a second later.
 PREFECT_SERVER_ENVIRONMENT: dict[str, str] = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
