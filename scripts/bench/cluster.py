@@ -34,7 +34,6 @@ from scripts.bench.common import (
     write_inbox,
 )
 
-from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT
 from tests.support.pgserver import Postgres, PrefectServer, ProcessWorker, WarmStart
 
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -47,9 +46,7 @@ def main(files: list[tuple[str, bytes]], warm_up: list[tuple[str, bytes]], root:
     postgres = Postgres().start()
     try:
         postgres.create_database("prefect")
-        # as ews-prefect-server.service runs it
-        server = PrefectServer(postgres.url("prefect", driver="postgresql+asyncpg"),
-                               env=PREFECT_SERVER_ENVIRONMENT).start()
+        server = PrefectServer(postgres.url("prefect", driver="postgresql+asyncpg")).start()
         try:
             env = {**server.client_env(), "EWS_HOME": str(REPO)}
             _prefect(env, "work-pool", "create", "ews", "--type", "process")

@@ -24,7 +24,7 @@ from ews.core.names import safe_name
 from ews.letters.samples import sample_applications
 from ews.register.schema import ApplicationRow, Input, LetterRow, MailRow, OutgoingMail
 from ews.runtime.folders import WORK_FOLDER, observe_inbox
-from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT, Settings
+from ews.runtime.settings import Settings
 from ews.runtime.storage import read_location
 from tests.conftest import open_deadline
 from tests.support.pgserver import (
@@ -101,8 +101,7 @@ def test_two_workers_share_files_and_mails_and_one_dies_without_loss(
 
     database_url = postgres.create_database("ews_cluster")
     postgres.create_database("prefect_cluster")
-    server = PrefectServer(postgres.url("prefect_cluster", driver="postgresql+asyncpg"),
-                           env=PREFECT_SERVER_ENVIRONMENT).start()  # as its unit
+    server = PrefectServer(postgres.url("prefect_cluster", driver="postgresql+asyncpg")).start()
     env = {**server.client_env(), **_env(tmp_path, database_url, mail), "EWS_HOME": str(REPO)}
     workers: list[ProcessWorker] = []
     warm: WarmStart | None = None
@@ -211,8 +210,7 @@ def test_the_watcher_works_a_batch_itself_and_ends_as_cancelled_when_cancelled(
 
     database_url = postgres.create_database("ews_abbruch")
     postgres.create_database("prefect_abbruch")
-    server = PrefectServer(postgres.url("prefect_abbruch", driver="postgresql+asyncpg"),
-                           env=PREFECT_SERVER_ENVIRONMENT).start()  # as its unit
+    server = PrefectServer(postgres.url("prefect_abbruch", driver="postgresql+asyncpg")).start()
     env = {**server.client_env(), **_env(tmp_path, database_url, mail), "EWS_HOME": str(REPO)}
     (tmp_path / "inbox").mkdir()
     api = server.api_url

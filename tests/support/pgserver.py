@@ -48,6 +48,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT
 from tests.support.mailserver import free_port
 
 if TYPE_CHECKING:
@@ -438,12 +439,15 @@ class Postgres:
 
 
 class PrefectServer:
-    """``prefect server start`` on PostgreSQL, 127.0.0.1 and a free port.
+    """``prefect server start`` on PostgreSQL, 127.0.0.1 and a free port, with the settings
+    the service runs its Prefect servers with (``PREFECT_SERVER_ENVIRONMENT``, as in
+    ``ews-prefect-server.service``).
 
     `database_url` is an asyncpg URL, e.g. ``pg.url("prefect", driver="postgresql+asyncpg")``;
-    `env` adds settings for the server process. `stop` keeps the temporary folder (log, homes)
-    and the port, so `start` can bring the same server back (the clients' PREFECT_API_URL stays
-    valid); `cleanup` stops and removes the folder (so does the end of the interpreter).
+    `env` adds settings for the server process (and overrides those). `stop` keeps the
+    temporary folder (log, homes) and the port, so `start` can bring the same server back (the
+    clients' PREFECT_API_URL stays valid); `cleanup` stops and removes the folder (so does the
+    end of the interpreter).
     """
 
     def __init__(self, database_url: str, env: Mapping[str, str] | None = None,
@@ -539,6 +543,7 @@ class PrefectServer:
             "PREFECT_LOGGING_LEVEL": "WARNING",
             "PREFECT_UI_ENABLED": "false",
             "PYTHONUNBUFFERED": "1",
+            **PREFECT_SERVER_ENVIRONMENT,
         })
         env.update(self.extra_env)
         with self.log_path.open("ab") as log:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sqlalchemy
 
+from ews.runtime.settings import PREFECT_SERVER_ENVIRONMENT
 from tests.support.pgserver import (
     PREFECT,
     Postgres,
@@ -53,6 +54,10 @@ def test_postgres_prefect_server_and_a_process_worker(tmp_path: Path) -> None:
         server = PrefectServer(pg.url("prefect", driver="postgresql+asyncpg")).start()
         assert server.ready_in is not None
         timings["prefect server ready"] = server.ready_in
+        assert server.proc is not None  # it runs with the service's server settings
+        environ = Path(f"/proc/{server.proc.pid}/environ").read_bytes().split(b"\0")
+        for setting, value in PREFECT_SERVER_ENVIRONMENT.items():
+            assert f"{setting}={value}".encode() in environ
         env = server.client_env()
         created = subprocess.run(
             [str(PREFECT), "work-pool", "create", "smoke", "--type", "process"],
