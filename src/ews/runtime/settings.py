@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -296,10 +298,10 @@ class NetworkSettings(BaseModel):
 #: size 1): some 5 ms of server CPU per event, three events per task run, 0.3 s per pass of
 #: 500, on the cores the passes share with the server. Batched, it writes them together at
 #: least once a second: a task run shows in the UI up to a second later.
-PREFECT_SERVER_ENVIRONMENT: dict[str, str] = {
+PREFECT_SERVER_ENVIRONMENT: Final[Mapping[str, str]] = MappingProxyType({
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
-}
+})
 
 
 class PrefectSettings(BaseModel):
